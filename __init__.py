@@ -1,0 +1,12 @@
+"""protoproof: distributed protocols written once, model-checked, proved with z3 and run for real.
+
+The public API is small: write a model with ``models.base`` and ``models.schema`` (or nodes
+with ``models.actors``), check it with ``checker.explore.explore``.
+"""
+
+from .checker.explore import Options, Result, explore
+from .models.base import Action, Model, always, require, sometimes, transition, variant
+
+__all__ = ["Action", "Model", "Options", "Result", "always", "explore", "require", "sometimes",
+           "transition", "variant"]
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""``python -m protoproof``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,491 @@
+"""The explicit-state checker: one search loop, three frontiers.
+
+Breadth-first search (the default) returns shortest counterexamples; depth-first search and
+seeded random walks differ only in the frontier.  States are stored as their exact packed
+code (``Type.pack``, a bijection onto ``range(size)``), so deduplication never confuses two
+states, and a state costs one Python int plus one dict entry (its parent's code); paths are
+rebuilt by replaying the transitions forward from the initial state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ..models.base import Action, Disabled, Model, Property, Refinement
+from ..models.schema import SchemaError
+from .path import Path
+from .symmetry import Canonicalizer, check_symmetric
+from .verdict import BOUNDED, EXHAUSTED, VIOLATED
+
+DEADLOCK = "deadlock"
+
+
+class ModelError(Exception):
+    """The model raised (or produced an ill-typed state) while being checked."""
+
+    def __init__(self, message: str, state: Any, action: Action | None, tb: str) -> None:
+        super().__init__(message)
+        self.message, self.state, self.action, self.traceback = message, state, action, tb
+
+    def __str__(self) -> str:
+        where = f"action {self.action!r}" if self.action is not None else "an initial state"
+        return f"{self.message}\n  in {where}\n  from state {self.state!r}"
+
+
+class Nondeterminism(Exception):
+    """Re-running the model did not reproduce a transition it produced before."""
+
+
+@dataclass
+class Stats:
+    distinct_states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    elapsed_s: float = 0.0
+    coverage: dict[str, int] = field(default_factory=dict)
+    peak_memory_bytes: int | None = None
+
+    @property
+    def states_per_s(self) -> float:
+        return self.distinct_states / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def never_fired(self) -> list[str]:
+        return [k for k, v in self.coverage.items() if v == 0]
+
+
+@dataclass
+class Result:
+    model: Model[Any]
+    verdict: str
+    stats: Stats
+    property: str | None = None
+    path: Path | None = None
+    bound: str | None = None  # which budget ended a bounded run
+    examples: dict[str, Path | None] = field(default_factory=dict)
+    strategy: str = "bfs"
+    symmetry: bool = False
+    graph: Graph | None = None
+
+    def unreached(self) -> list[str]:
+        """``@sometimes`` properties no visited state satisfied."""
+        return [k for k, v in self.examples.items() if v is None]
+
+
+@dataclass
+class Graph:
+    """The explored state graph (small spaces only): codes, edges and the states."""
+
+    states: dict[int, Any]
+    edges: list[tuple[int, str, int]]
+    initial: list[int]
+
+
+class GraphTooLarge(Exception):
+    pass
+
+
+# ----- frontiers ----------------------------------------------------------------------
+
+
+class _BFS:
+    """Level by level, so ``depth`` is exact and the first violation found is a shortest one."""
+
+    def __init__(self) -> None:
+        self.cur: list[int] = []
+        self.nxt: list[int] = []
+        self.pos = 0
+        self.depth = 0
+
+    def push(self, code: int, depth: int) -> None:
+        self.cur.append(code)
+
+    def pop(self) -> tuple[int, int] | None:
+        if self.pos == len(self.cur):
+            if not self.nxt:
+                return None
+            self.cur, self.nxt, self.pos = self.nxt, [], 0
+            self.depth += 1
+        code = self.cur[self.pos]
+        self.pos += 1
+        return code, self.depth
+
+    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+        self.nxt.extend(fresh)
+
+
+class _DFS:
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, int]] = []
+
+    def push(self, code: int, depth: int) -> None:
+        self.stack.append((code, depth))
+
+    def pop(self) -> tuple[int, int] | None:
+        return self.stack.pop() if self.stack else None
+
+    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+        self.stack.extend((c, depth + 1) for c in reversed(fresh))
+
+
+class _Walks:
+    """Seeded random walks: each step follows one random successor, seen or not."""
+
+    def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int]) -> None:
+        self.rng = random.Random(seed)
+        self.left, self.walk_depth, self.inits = walks, walk_depth, inits
+        self.next: tuple[int, int] | None = None
+
+    def push(self, code: int, depth: int) -> None:
+        pass  # walks start from a random initial state in pop()
+
+    def pop(self) -> tuple[int, int] | None:
+        if self.next is None:
+            if self.left <= 0:
+                return None
+            self.left -= 1
+            return self.rng.choice(self.inits), 0
+        item, self.next = self.next, None
+        return item
+
+    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+        if every and depth + 1 <= self.walk_depth:
+            self.next = (self.rng.choice(every), depth + 1)
+
+
+# ----- the loop -----------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    strategy: str = "bfs"  # bfs | dfs | random
+    max_states: int | None = None
+    max_depth: int | None = None
+    timeout: float | None = None
+    deadlock: bool = False
+    symmetry: bool = False
+    properties: Sequence[str] | None = None  # None: every property
+    seed: int = 0
+    walks: int = 100
+    walk_depth: int = 100
+    record_graph: int = 0  # keep the whole graph if it has at most this many states
+    progress: TextIO | None = None
+    progress_every: float = 2.0
+    measure_memory: bool = False
+    check_determinism: int = 200  # re-expand this many states and compare
+
+
+_Selected = tuple[list[Property], list[Property], list[Property], list[Refinement]]
+
+
+def _select(model: Model[Any], names: Sequence[str] | None) -> _Selected:
+    inv, some, steps = model.invariants, model.sometimes_properties, model.step_properties
+    refs = model.refinements()
+    if names is None:
+        return inv, some, steps, refs
+    known = {p.name for p in model.properties} | {r.name for r in refs} | {DEADLOCK}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise KeyError(f"unknown property {bad[0]!r}; properties: {', '.join(sorted(known))}")
+    pick = set(names)
+    return ([p for p in inv if p.name in pick], [p for p in some if p.name in pick],
+            [p for p in steps if p.name in pick], [r for r in refs if r.name in pick])
+
+
+class _RefinementCheck:
+    """A step property: every step maps to an abstract step or a stutter."""
+
+    def __init__(self, ref: Refinement) -> None:
+        self.name = ref.name
+        self.abstract = ref.abstract
+        self.mapping = ref.mapping
+        self.memo: dict[Any, frozenset[Any]] = {}
+        self.inits = frozenset(ref.abstract.initial_states())
+        self._last: Any = None
+        self._last_x: Any = None
+
+    def init_ok(self, s: Any) -> bool:
+        return self.mapping(s) in self.inits
+
+    def __call__(self, s: Any, a: Action, t: Any) -> bool:
+        if s is not self._last:
+            self._last, self._last_x = s, self.mapping(s)
+        x, y = self._last_x, self.mapping(t)
+        if x == y:
+            return True
+        succ = self.memo.get(x)
+        if succ is None:
+            succ = frozenset(u for _b, u in self.abstract.successors(x))
+            self.memo[x] = succ
+        return y in succ
+
+
+def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
+    """Check every property of ``model`` on every reachable state, within the budgets."""
+    o = options or Options(**kw)
+    invariants, sometimes, step_props, refinements = _select(model, o.properties)
+    check_deadlock = o.deadlock and (o.properties is None or DEADLOCK in o.properties)
+    step_checks: list[tuple[str, Callable[[Any, Action, Any], bool]]] = [(p.name, p.fn) for p in step_props]
+    ref_checks = [_RefinementCheck(r) for r in refinements]
+    step_checks += [(r.name, r) for r in ref_checks]
+
+    stype = model.state_type
+    canon = Canonicalizer(model) if o.symmetry else None
+    key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
+    unpack = stype.unpacker(memo=False)
+    expand = model.expander()
+    families = model.action_families
+    cov = [0] * len(families)
+    stats = Stats()
+    if o.measure_memory:
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    deadline = t0 + o.timeout if o.timeout is not None else None
+    next_report = t0 + o.progress_every
+    rng = random.Random(o.seed)
+
+    parent: dict[int, int] = {}
+    examples: dict[str, int | None] = {p.name: None for p in sometimes}
+    pending = list(sometimes)
+    graph_states: dict[int, Any] | None = {} if o.record_graph else None
+    edges: list[tuple[int, str, int]] = []
+
+    inits: list[int] = []
+    init_states = _initial(model)
+    by_code: dict[int, Any] = {}
+    for s in init_states:
+        try:
+            c = key(s)
+        except SchemaError as e:
+            raise ModelError(f"initial state is outside the schema: {e}", s, None, traceback.format_exc()) from e
+        if c in parent:
+            continue
+        parent[c] = -1
+        inits.append(c)
+        by_code[c] = s
+        if graph_states is not None:
+            graph_states[c] = s
+    frontier: _BFS | _DFS | _Walks
+    if o.strategy == "bfs":
+        frontier = _BFS()
+    elif o.strategy == "dfs":
+        frontier = _DFS()
+    elif o.strategy == "random":
+        frontier = _Walks(o.seed, o.walks, o.walk_depth, inits)
+    else:
+        raise ValueError(f"unknown strategy {o.strategy!r}: bfs, dfs or random")
+
+    def finish(verdict: str, prop: str | None = None, path: Path | None = None, bound: str | None = None) -> Result:
+        stats.elapsed_s = time.perf_counter() - t0
+        stats.distinct_states = len(parent)
+        stats.coverage = dict(zip(families, cov, strict=True))
+        if o.measure_memory:
+            stats.peak_memory_bytes = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        ex = {name: (None if c is None else _path_to(model, key, parent, c)) for name, c in examples.items()}
+        graph = None
+        if graph_states is not None and len(graph_states) <= o.record_graph:
+            graph = Graph(graph_states, edges, inits)
+        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph)
+
+    # Initial states: properties and refinement.
+    for c in inits:
+        s = by_code[c]
+        bad = _first_failing(invariants, s, None, model)
+        if bad is not None:
+            return finish(VIOLATED, bad, _path_to(model, key, parent, c))
+        for r in ref_checks:
+            if not r.init_ok(s):
+                return finish(VIOLATED, r.name, _path_to(model, key, parent, c))
+        pending = _note_examples(pending, examples, s, c, model)
+        frontier.push(c, 0)
+
+    expanded = 0
+    hit_depth_bound = False
+    while True:
+        item = frontier.pop()
+        if item is None:
+            break
+        code, depth = item
+        if depth > stats.depth:
+            stats.depth = depth
+        if o.max_depth is not None and depth >= o.max_depth:
+            # States at the depth bound are stored but not expanded.
+            if any(key(t) not in parent for _a, t in expand(unpack(code))):
+                hit_depth_bound = True
+            continue
+        s = unpack(code)
+        try:
+            succ = expand(s)
+        except Exception as e:
+            raise _locate(model, s, e) from e
+        if expanded < o.check_determinism:
+            _check_deterministic(model, expand, s, succ)
+            if canon is not None:
+                check_symmetric(model, canon, s, rng, expand)
+        expanded += 1
+        if not succ and check_deadlock:
+            return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
+        stats.transitions += len(succ)
+        fresh: list[int] = []
+        every: list[int] = []
+        for a, t in succ:
+            cov[a.family] += 1
+            try:
+                c = key(t)
+            except SchemaError as e:
+                raise ModelError(f"the next state is outside the schema: {e}", s, a, traceback.format_exc()) from e
+            every.append(c)
+            for name, chk in step_checks:
+                if not chk(s, a, t):
+                    p = _path_to(model, key, parent, code)
+                    return finish(VIOLATED, name, _extend(model, key, p, c, chk))
+            if graph_states is not None:
+                edges.append((code, repr(a), c))
+            if c in parent:
+                continue
+            parent[c] = code
+            if graph_states is not None:
+                graph_states[c] = t
+                if len(graph_states) > o.record_graph:
+                    graph_states = None
+            fresh.append(c)
+            if invariants:
+                bad = _first_failing(invariants, t, a, model, s)
+                if bad is not None:
+                    return finish(VIOLATED, bad, _path_to(model, key, parent, c))
+            if pending:
+                pending = _note_examples(pending, examples, t, c, model)
+        frontier.successors(depth, fresh, every)
+        if o.max_states is not None and len(parent) >= o.max_states:
+            return finish(BOUNDED, bound=f"{o.max_states} states")
+        now = time.perf_counter()
+        if now >= next_report:
+            next_report = now + o.progress_every
+            if deadline is not None and now >= deadline:
+                return finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
+            if o.progress is not None:
+                rate = len(parent) / (now - t0)
+                print(f"  {len(parent):,} states, {stats.transitions:,} transitions, depth {depth}, "
+                      f"{rate:,.0f} states/s, {now - t0:.0f}s", file=o.progress, flush=True)
+    if o.strategy == "random":
+        return finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
+    if hit_depth_bound:
+        return finish(BOUNDED, bound=f"depth {o.max_depth}")
+    unreached = [k for k, v in examples.items() if v is None]
+    if unreached:
+        return finish(VIOLATED, unreached[0])
+    return finish(EXHAUSTED)
+
+
+def _initial(model: Model[Any]) -> list[Any]:
+    try:
+        return model.initial_states()
+    except SchemaError as e:
+        raise ModelError(f"an initial state is outside the schema: {e}", None, None, traceback.format_exc()) from e
+
+
+def _first_failing(props: list[Property], s: Any, a: Action | None, model: Model[Any], prev: Any = None) -> str | None:
+    for p in props:
+        try:
+            ok = p.fn(s)
+        except Exception as e:
+            raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, a,
+                             traceback.format_exc()) from e
+        if not ok:
+            return p.name
+    return None
+
+
+def _note_examples(pending: list[Property], examples: dict[str, int | None], s: Any, c: int,
+                   model: Model[Any]) -> list[Property]:
+    left = []
+    for p in pending:
+        try:
+            ok = p.fn(s)
+        except Exception as e:
+            raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, None,
+                             traceback.format_exc()) from e
+        if ok:
+            examples[p.name] = c
+        else:
+            left.append(p)
+    return left
+
+
+def _locate(model: Model[Any], s: Any, err: Exception) -> ModelError:
+    """Re-run the actions one by one to find which one raised, so the report names it."""
+    try:
+        _successors_one_by_one(model, s)
+    except _Raised as r:
+        return ModelError(f"the model raised {type(err).__name__}: {err}", s, r.action, r.tb)
+    tb = "".join(traceback.format_exception(err))
+    return ModelError(f"the model raised {type(err).__name__}: {err}", s, None, tb)
+
+
+class _Raised(Exception):
+    def __init__(self, action: Action | None, tb: str) -> None:
+        self.action, self.tb = action, tb
+
+
+def _successors_one_by_one(model: Model[Any], s: Any) -> list[tuple[Action, Any]]:
+    out = []
+    for a in model.actions():
+        try:
+            t = model.apply(s, a)
+        except Disabled:
+            continue
+        except Exception as e:
+            raise _Raised(a, "".join(traceback.format_exception(e))) from e
+        if t is not None:
+            out.append((a, t))
+    return out
+
+
+def _check_deterministic(model: Model[Any], expand: Callable[[Any], list[Any]], s: Any, succ: list[Any]) -> None:
+    again = expand(s)
+    if again != succ:
+        raise Nondeterminism(
+            f"{model.name or type(model).__name__} is not deterministic: expanding {s!r} twice gave "
+            f"different successors ({succ!r} then {again!r}); transitions must not use randomness, "
+            "clocks, I/O or set iteration order"
+        )
+
+
+def _path_to(model: Model[Any], key: Callable[[Any], int], parent: dict[int, int], code: int) -> Path:
+    chain = [code]
+    while parent[chain[-1]] != -1:
+        chain.append(parent[chain[-1]])
+    chain.reverse()
+    inits = [s for s in model.initial_states() if key(s) == chain[0]]
+    if not inits:
+        raise Nondeterminism("no initial state has the recorded code; init() is not deterministic")
+    states, actions = [inits[0]], []
+    for want in chain[1:]:
+        for a, t in model.successors(states[-1]):
+            if key(t) == want:
+                states.append(t)
+                actions.append(a)
+                break
+        else:
+            raise Nondeterminism(
+                f"re-running {model.name or type(model).__name__} from {states[-1]!r} did not reproduce a "
+                "transition found during the search; transitions must be deterministic"
+            )
+    return Path(model, states, actions)
+
+
+def _extend(model: Model[Any], key: Callable[[Any], int], p: Path, code: int,
+            ok: Callable[[Any, Action, Any], bool]) -> Path:
+    """The path extended by a step to ``code`` that fails the step check ``ok``."""
+    for a, t in model.successors(p.last):
+        if key(t) == code and not ok(p.last, a, t):
+            return Path(model, [*p.states, t], [*p.actions, a])
+    raise Nondeterminism("the violating step could not be reproduced; transitions must be deterministic")
+

@@ -1,0 +1,143 @@
+"""Symmetry reduction: one canonical representative per orbit of interchangeable ids.
+
+The canonical form is exact: ids of a group are sorted by a permutation-invariant signature
+(``Type.view``); ties are broken by trying every order of the tied ids and keeping the
+least packed code, except where swapping tied ids leaves the state unchanged (then every
+order gives the same state).  So two states get the same representative if and only if
+some permutation maps one to the other, and the number of distinct states reported is the
+number of orbits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..models.base import Model
+from ..models.schema import Id, Perm, Record, Seq, SetOf, Tuple, Type, Union, Vec
+
+
+class SymmetryError(Exception):
+    """Symmetry reduction is not available or not sound for this model."""
+
+
+def _walk(t: Type) -> Iterator[Type]:
+    yield t
+    kids: list[Type] = []
+    if isinstance(t, (Vec, Tuple, Record)):
+        kids = list(t.parts)
+    elif isinstance(t, Union):
+        kids = list(t.alts)
+    elif isinstance(t, SetOf):
+        kids = [t.elem] if t.elem is not None else []
+    elif isinstance(t, Seq):
+        kids = [t.elem]
+    for k in kids:
+        yield from _walk(k)
+
+
+def space_sizes(t: Type) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for x in _walk(t):
+        if isinstance(x, Id):
+            sizes[x.space] = max(sizes.get(x.space, 0), x.size)
+        if isinstance(x, (Vec, Tuple)) and x.index is not None:
+            n = x.n if isinstance(x, Vec) else len(x.parts)
+            sizes[x.index] = max(sizes.get(x.index, 0), n)
+    return sizes
+
+
+class Canonicalizer:
+    """``key(state)`` is the packed code of the state's orbit representative."""
+
+    def __init__(self, model: Model[Any]) -> None:
+        sym = model.symmetry()
+        if not sym:
+            raise SymmetryError(
+                f"model {model.name or type(model).__name__} declares no symmetry, so --symmetry "
+                "cannot be used; it needs interchangeable node ids (Model.symmetry())"
+            )
+        self.type = model.state_type
+        sizes = space_sizes(self.type)
+        self.groups: list[tuple[str, list[int]]] = []
+        self.identity: dict[str, list[int]] = {}
+        for space, groups in sym.items():
+            if space not in sizes:
+                raise SymmetryError(f"symmetry names id space {space!r}, which no state field uses")
+            self.identity[space] = list(range(sizes[space]))
+            for g in groups:
+                if len(g) > 1:
+                    self.groups.append((space, sorted(g)))
+        self.pack = self.type.pack
+
+    def _orders(self, s: Any, space: str, group: list[int]) -> list[list[int]]:
+        """Candidate orders of ``group`` (each a list of old ids, by new position)."""
+        t = self.type
+        sigs = {i: repr(t.view(s, space, i)) for i in group}
+        ordered = sorted(group, key=lambda i: sigs[i])
+        runs = [list(g) for _k, g in itertools.groupby(ordered, key=lambda i: sigs[i])]
+        choices: list[list[list[int]]] = []
+        for run in runs:
+            if len(run) == 1 or self._interchangeable(s, space, run):
+                choices.append([run])
+            else:
+                choices.append([list(p) for p in itertools.permutations(run)])
+        return [list(itertools.chain.from_iterable(combo)) for combo in itertools.product(*choices)]
+
+    def _interchangeable(self, s: Any, space: str, run: list[int]) -> bool:
+        for a, b in itertools.pairwise(run):
+            p = list(self.identity[space])
+            p[a], p[b] = b, a
+            if self.type.permute(s, {space: p}) != s:
+                return False
+        return True
+
+    def perms(self, s: Any) -> list[Perm]:
+        per_group = []
+        for space, group in self.groups:
+            per_group.append([(space, group, order) for order in self._orders(s, space, group)])
+        out: list[Perm] = []
+        for combo in itertools.product(*per_group):
+            perm = {space: list(ids) for space, ids in self.identity.items()}
+            for space, group, order in combo:
+                for new_pos, old in zip(group, order, strict=True):
+                    perm[space][old] = new_pos
+            out.append(perm)
+        return out
+
+    def key(self, s: Any) -> int:
+        t = self.type
+        return min(self.pack(t.permute(s, p)) for p in self.perms(s))
+
+    def random_perm(self, rng: random.Random) -> Perm:
+        perm = {space: list(ids) for space, ids in self.identity.items()}
+        for space, group in self.groups:
+            shuffled = group[:]
+            rng.shuffle(shuffled)
+            for old, new in zip(group, shuffled, strict=True):
+                perm[space][old] = new
+        return perm
+
+
+def check_symmetric(
+    model: Model[Any], canon: Canonicalizer, s: Any, rng: random.Random,
+    expand: Callable[[Any], list[tuple[Any, Any]]],
+) -> None:
+    """The soundness gate: properties and successors of ``s`` must not depend on id names."""
+    p = canon.random_perm(rng)
+    t = model.state_type.permute(s, p)
+    for prop in model.invariants + model.sometimes_properties:
+        if bool(prop.fn(s)) != bool(prop.fn(t)):
+            raise SymmetryError(
+                f"property {prop.name} is not symmetric: it differs between {s!r} and its "
+                f"renaming {t!r}; symmetry reduction would be unsound"
+            )
+    mine = sorted(canon.pack(model.state_type.permute(x, p)) for _a, x in expand(s))
+    theirs = sorted(canon.pack(x) for _a, x in expand(t))
+    if mine != theirs:
+        raise SymmetryError(
+            f"the transitions of {model.name} are not symmetric at {s!r}: renaming ids changes "
+            "the successors; symmetry reduction would be unsound"
+        )

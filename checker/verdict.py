@@ -1,0 +1,35 @@
+"""The verdict vocabulary shared by the explicit checker and the prover.
+
+A bounded run is never called verified: ``exhausted`` means every reachable state of this
+configuration was visited; ``bounded`` means a budget ran out first; ``proved`` is reserved
+for inductive proofs; ``unknown`` is a solver that gave up.
+"""
+
+from __future__ import annotations
+
+VIOLATED = "violated"
+EXAMPLE_FOUND = "example_found"
+EXHAUSTED = "exhausted"
+BOUNDED = "bounded"
+PROVED = "proved"
+UNKNOWN = "unknown"
+ERROR = "error"
+
+VERDICTS = (VIOLATED, EXAMPLE_FOUND, EXHAUSTED, BOUNDED, PROVED, UNKNOWN, ERROR)
+
+#: Exit statuses of the command line, by verdict.
+EXIT_OK = 0
+EXIT_VIOLATED = 1
+EXIT_USAGE = 2
+EXIT_BOUNDED = 3
+EXIT_MODEL_ERROR = 4
+
+EXIT_BY_VERDICT = {
+    EXHAUSTED: EXIT_OK,
+    PROVED: EXIT_OK,
+    EXAMPLE_FOUND: EXIT_OK,
+    VIOLATED: EXIT_VIOLATED,
+    BOUNDED: EXIT_BOUNDED,
+    UNKNOWN: EXIT_BOUNDED,
+    ERROR: EXIT_MODEL_ERROR,
+}

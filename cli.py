@@ -1,0 +1,381 @@
+"""The ``protoproof`` command: list models, check them, draw counterexamples.
+
+Exit statuses: 0 no violation (every reachable state visited), 1 a property is violated,
+2 usage error, 3 bounded or unknown (a budget ran out: nothing is claimed), 4 the model
+raised or produced a state outside its schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+
+from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
+from .checker.symmetry import SymmetryError
+from .checker.verdict import (
+    ERROR,
+    EXIT_BY_VERDICT,
+    EXIT_MODEL_ERROR,
+    EXIT_USAGE,
+    VIOLATED,
+)
+from .models import MODELS
+from .models.actors import ActorSystem
+from .models.base import Model, ModelDefinitionError
+from .models.schema import to_jsonable
+
+#: State graphs are drawn only for spaces up to this many states.
+GRAPH_LIMIT = 500
+
+
+class UsageError(Exception):
+    """A wrong command-line argument: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _opt(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _model_class(name: str) -> type[Model[Any]]:
+    if name not in MODELS:
+        raise UsageError(f"unknown model {name!r}; models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
+    """Parse ``--param value`` pairs against the model's Config dataclass."""
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    by_opt = {_opt(n): n for n in fields}
+    out: dict[str, Any] = {}
+    args = list(rest)
+    while args:
+        tok = args.pop(0)
+        opt, eq, val = tok.partition("=")
+        if opt not in by_opt:
+            valid = ", ".join(sorted(by_opt)) or "none"
+            raise UsageError(f"unknown option {opt!r} for model {cls.name}; its parameters: {valid}")
+        name = by_opt[opt]
+        if not eq:
+            if not args:
+                raise UsageError(f"{opt} needs a value")
+            val = args.pop(0)
+        default = fields[name].default
+        kind = type(default) if default is not dataclasses.MISSING else str
+        try:
+            if kind is bool:
+                if val.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                out[name] = val.lower() in ("true", "1", "yes")
+            else:
+                out[name] = kind(val)
+        except ValueError:
+            raise UsageError(f"{opt} takes {kind.__name__} values, not {val!r}") from None
+    return out
+
+
+def _build(model_name: str, variant: str | None, params: dict[str, Any]) -> Model[Any]:
+    cls = _model_class(model_name)
+    if variant is not None:
+        variants = cls.variants_of()
+        if variant not in variants:
+            valid = ", ".join(sorted(variants)) or "none"
+            raise UsageError(f"model {model_name} has no variant {variant!r}; variants: {valid}")
+        cls = variants[variant]
+    try:
+        return cls(**params)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _model_expr(model: Model[Any]) -> str:
+    base = type(model)
+    root = next((k for k in base.__mro__ if k.__dict__.get("name")), base)
+    args = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
+    expr = f"{root.__name__}({args})"
+    if model.variant_name:
+        expr += f".with_variant({model.variant_name!r})"
+    return expr
+
+
+# ----- list ---------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    rows: list[dict[str, Any]] = []
+    for name in sorted(MODELS):
+        cls = MODELS[name]
+        params = [
+            {"name": f.name, "option": _opt(f.name), "default": f.default, "type": type(f.default).__name__}
+            for f in dataclasses.fields(cls.Config)
+        ]
+        variants = [
+            {"name": v, "breaks": list(vc.breaks), "doc": (vc.__doc__ or "").strip().split("\n")[0]}
+            for v, vc in sorted(cls.variants_of().items())
+        ]
+        doc = (cls.__doc__ or "").strip().split("\n")[0]
+        rows.append({"name": name, "doc": doc, "parameters": params, "variants": variants})
+    if args.json:
+        print(json.dumps({"models": rows}, indent=2), file=out)
+        return 0
+    for r in rows:
+        print(f"{r['name']}: {r['doc']}", file=out)
+        ps = ", ".join(f"{p['option']} {p['default']}" for p in r["parameters"]) or "none"
+        print(f"  parameters: {ps}", file=out)
+        for v in r["variants"]:
+            print(f"  --variant {v['name']}: {v['doc']} (breaks {', '.join(v['breaks'])})", file=out)
+    return 0
+
+
+# ----- check --------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    if args.graph:
+        _check_graph_name(args.graph)
+    props = None
+    if args.property:
+        props = [p for group in args.property for p in group.split(",")]
+    want_state_graph = bool(args.graph) and (
+        args.graph_kind == "states" or (args.graph_kind == "auto" and not isinstance(model, ActorSystem))
+    )
+    opts = Options(
+        strategy=args.strategy,
+        max_states=args.max_states,
+        max_depth=args.max_depth,
+        timeout=args.timeout,
+        deadlock=args.deadlock,
+        symmetry=args.symmetry,
+        properties=props,
+        seed=args.seed,
+        walks=args.walks,
+        walk_depth=args.walk_depth,
+        record_graph=GRAPH_LIMIT if want_state_graph else 0,
+        progress=None if args.quiet else err,
+    )
+    try:
+        result = explore(model, opts)
+    except KeyError as e:
+        raise UsageError(str(e.args[0])) from None
+    except SymmetryError as e:
+        raise UsageError(str(e)) from None
+    except (ModelError, Nondeterminism, ModelDefinitionError) as e:
+        return _report_error(model, e, args.json, out, err)
+
+    graph_msg = None
+    if args.graph:
+        graph_msg = _draw(result, args.graph, args.graph_kind, err)
+    replay = None
+    if result.path is not None:
+        replay = result.path.to_python(_model_expr(model), result.property)
+        if args.replay:
+            with open(args.replay, "w") as f:
+                f.write(replay)
+    if args.json:
+        print(json.dumps(_result_json(result, replay, graph_msg), indent=2, default=repr), file=out)
+    else:
+        _print_result(result, out)
+        if graph_msg:
+            print(graph_msg, file=out)
+        if args.replay and replay:
+            print(f"replay script written to {args.replay}", file=out)
+    return EXIT_BY_VERDICT[result.verdict]
+
+
+def _check_graph_name(filename: str) -> None:
+    if not filename.lower().endswith((".dot", ".svg", ".png", ".pdf")):
+        raise UsageError(f"--graph {filename!r}: the file name must end in .dot, .svg, .png or .pdf")
+
+
+def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
+    from .checker import render
+
+    model = result.model
+    title = None
+    path = result.path
+    if result.verdict == VIOLATED and result.property:
+        title = f"{model.name}: {result.property} violated"
+    if path is None:
+        found = [(k, p) for k, p in result.examples.items() if p is not None]
+        if found:
+            title = f"{model.name}: a run reaching {found[0][0]}"
+            path = found[0][1]
+    if kind == "states" or (kind == "auto" and not isinstance(model, ActorSystem)):
+        if result.graph is None:
+            return (f"no state graph written: the state space has more than {GRAPH_LIMIT} states "
+                    "(use a smaller configuration, or --graph-kind sequence for an actor model)")
+        key = None
+        if result.symmetry:
+            from .checker.symmetry import Canonicalizer
+
+            key = Canonicalizer(model).key
+        dot = render.state_graph(result.graph, path, model, max_nodes=GRAPH_LIMIT, key=key)
+    else:
+        if path is None:
+            return "no graph written: there is no counterexample or example run to draw"
+        dot = render.sequence_chart(path, title=title)
+    return render.write_graph(dot, filename)
+
+
+def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> dict[str, Any]:
+    st = result.stats
+    model = result.model
+    out: dict[str, Any] = {
+        "model": model.name,
+        "params": dataclasses.asdict(model.config),
+        "variant": model.variant_name,
+        "verdict": result.verdict,
+        "strategy": result.strategy,
+        "symmetry": result.symmetry,
+        "distinct_states": st.distinct_states,
+        "transitions": st.transitions,
+        "depth": st.depth,
+        "elapsed_s": round(st.elapsed_s, 6),
+        "states_per_s": round(st.states_per_s, 1),
+        "coverage": st.coverage,
+        "never_fired": st.never_fired,
+        "bound": result.bound,
+        "property": result.property,
+        "sometimes": {k: v is not None for k, v in result.examples.items()},
+    }
+    if result.property:
+        doc = next((p.doc for p in model.properties if p.name == result.property), "")
+        out["property_doc"] = doc
+    if result.path is not None:
+        out["path"] = result.path.to_json()
+        out["replay"] = replay
+    if graph_msg:
+        out["graph"] = graph_msg
+    return out
+
+
+def _print_result(result: Result, out: TextIO) -> None:
+    model = result.model
+    st = result.stats
+    params = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(model.config).items())
+    variant = f", variant {model.variant_name}" if model.variant_name else ""
+    print(f"model {model.name} ({params}{variant})", file=out)
+    if result.verdict == VIOLATED:
+        doc = next((p.doc for p in model.properties if p.name == result.property), "")
+        if result.path is None:
+            print(f"VIOLATED: @sometimes {result.property} is never satisfied in any reachable state"
+                  f"{': ' + doc if doc else ''}", file=out)
+        else:
+            print(f"VIOLATED: {result.property}{': ' + doc if doc else ''}", file=out)
+            print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"
+                  else f"counterexample ({len(result.path)} steps):", file=out)
+            print(result.path.to_text(), file=out)
+    elif result.verdict == "exhausted":
+        print("no violation: every reachable state was visited (exhausted)", file=out)
+    else:
+        print(f"BOUNDED: no violation found within {result.bound}; this is not a proof", file=out)
+        if result.unreached():
+            print(f"  not reached within the bound: {', '.join(result.unreached())}", file=out)
+    what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
+    print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
+          f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    cov = ", ".join(f"{k} {v:,}" for k, v in st.coverage.items())
+    print(f"coverage: {cov}", file=out)
+    if st.never_fired and result.verdict != VIOLATED:
+        print(f"never fired: {', '.join(st.never_fired)}", file=out)
+
+
+def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
+    state = getattr(e, "state", None)
+    action = getattr(e, "action", None)
+    tb = getattr(e, "traceback", None) or "".join(traceback.format_exception(e))
+    if as_json:
+        print(json.dumps({
+            "model": model.name,
+            "params": dataclasses.asdict(model.config),
+            "variant": model.variant_name,
+            "verdict": ERROR,
+            "error": getattr(e, "message", str(e)),
+            "action": None if action is None else repr(action),
+            "state": None if state is None else to_jsonable(model.describe_state(state)),
+            "traceback": tb,
+        }, indent=2, default=repr), file=out)
+    else:
+        print(f"MODEL ERROR in {model.name}: {e}", file=err)
+        print(tb, file=err)
+    return EXIT_MODEL_ERROR
+
+
+# ----- entry point --------------------------------------------------------------------
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="protoproof", description=__doc__.split("\n")[0] if __doc__ else None, allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    ls = sub.add_parser("list", help="models, their parameters and variants", allow_abbrev=False)
+    ls.add_argument("--json", action="store_true")
+    ck = sub.add_parser("check", help="explore every reachable state and check the properties", allow_abbrev=False)
+    ck.add_argument("model")
+    ck.add_argument("--variant", help="a planted bug (see `protoproof list`)")
+    ck.add_argument("--property", action="append", help="check only these properties (repeat or comma-separate)")
+    ck.add_argument("--strategy", choices=("bfs", "dfs", "random"), default="bfs")
+    ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
+    ck.add_argument("--walks", type=int, default=100, help="number of random walks")
+    ck.add_argument("--walk-depth", type=int, default=100, help="steps per random walk")
+    ck.add_argument("--max-states", type=_positive, default=None)
+    ck.add_argument("--max-depth", type=_positive, default=None)
+    ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")
+    ck.add_argument("--deadlock", action="store_true", help="report states with no successor")
+    ck.add_argument("--symmetry", action="store_true", help="reduce by interchangeable node ids")
+    ck.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
+    ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
+    ck.add_argument("--replay", help="write a Python script that replays the counterexample")
+    ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ck.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def _positive(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}")
+    return n
+
+
+def _positive_float(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}") from None
+    if x <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}")
+    return x
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser()
+    try:
+        args, rest = parser.parse_known_args(argv)
+        if args.command is None:
+            raise UsageError("a command is needed: list, check")
+        if args.command == "list":
+            if rest:
+                raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+            return cmd_list(args, out)
+        return cmd_check(args, rest, out, err)
+    except UsageError as e:
+        print(f"protoproof: error: {e}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("protoproof: interrupted", file=err)
+        return 130

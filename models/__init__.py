@@ -1,0 +1,20 @@
+"""The floor: what a protocol is written in, and the protocols.
+
+``MODELS`` maps each command-line name to its model class; buggy variants hang off each
+model (``Model.variants_of()``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Model
+from .tcommit import TCommit
+from .twophase import TwoPhase
+
+MODELS: dict[str, type[Model[Any]]] = {
+    TwoPhase.name: TwoPhase,
+    TCommit.name: TCommit,
+}
+
+__all__ = ["MODELS"]

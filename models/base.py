@@ -1,0 +1,401 @@
+"""What a protocol is written in: ``Model``, ``@transition``, ``require``, properties, variants.
+
+A model is a class whose configuration is a frozen dataclass (its fields become CLI options),
+whose state is an immutable value described by a schema (``models.schema``), whose actions
+are methods with parameters drawn from declared finite domains, and whose properties are
+methods marked ``@always`` (safety) or ``@sometimes`` (must be reachable, so the model is
+not vacuous).  Definition mistakes raise ``ModelDefinitionError`` at construction, with the
+fix in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from .schema import SchemaError, Type
+
+S = TypeVar("S")
+
+
+class ModelDefinitionError(Exception):
+    """The model is written wrongly; the message says how to fix it."""
+
+
+class Disabled(Exception):
+    """Raised by ``require`` when a guard is false: the action is not enabled."""
+
+
+_DISABLED = Disabled()
+
+
+def require(cond: object) -> None:
+    """Guard: the action is enabled only if ``cond`` holds (``return None`` is equivalent)."""
+    if not cond:
+        raise _DISABLED
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action instance; its ``repr`` is valid Python, e.g. ``rm_prepare(rm=0)``."""
+
+    name: str
+    args: tuple[tuple[str, Any], ...] = ()
+    family: int = dataclasses.field(default=0, compare=False)
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args)})"
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.args)
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named predicate; ``kind`` is ``always``, ``sometimes`` or ``step``."""
+
+    name: str
+    kind: str
+    fn: Callable[..., bool]
+    doc: str
+
+
+_TRANSITION = "_pp_transition"
+_PROPERTY = "_pp_property"
+
+
+def transition(**domains: str | Callable[[Any], Iterable[Any]]) -> Callable[[Callable[..., Any]], Any]:
+    """Mark a method ``(self, state, **params) -> next state | None`` as an action.
+
+    Each parameter needs a domain: the name of a model attribute or method giving a finite
+    iterable, or a function of the model.
+    """
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, _TRANSITION, dict(domains))
+        return fn
+
+    return mark
+
+
+def _property(kind: str) -> Callable[..., Any]:
+    def decorator(arg: Any = None) -> Any:
+        def mark(fn: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
+            setattr(fn, _PROPERTY, (kind, name or fn.__name__))
+            return fn
+
+        if callable(arg):
+            return mark(arg)
+        return lambda fn: mark(fn, arg)
+
+    return decorator
+
+
+#: ``@always`` / ``@always("name")``: a safety invariant, checked on every reachable state.
+always = _property("always")
+#: ``@sometimes``: a state satisfying it must be reachable (the model is not vacuous).
+sometimes = _property("sometimes")
+#: ``@step``: a predicate on every transition ``(state, action, next_state)``.
+step = _property("step")
+
+
+def variant(name: str, breaks: str | Sequence[str]) -> Callable[[type[M]], type[M]]:
+    """Register a subclass as a buggy variant of its model, naming the property it breaks."""
+
+    def register(cls: type[M]) -> type[M]:
+        cls.variant_name = name
+        cls.breaks = (breaks,) if isinstance(breaks, str) else tuple(breaks)
+        base = next((b for b in cls.__mro__[1:] if b.__dict__.get("variant_name") is None
+                     and issubclass(b, Model) and b is not Model), None)
+        if base is None:
+            raise ModelDefinitionError(f"variant {name!r} must subclass a model")
+        registry = base.__dict__.get("_variant_registry")
+        if registry is None:
+            registry = {}
+            base._variant_registry = registry
+        if name in registry:
+            raise ModelDefinitionError(f"{base.__name__} has two variants named {name!r}")
+        registry[name] = cls
+        return cls
+
+    return register
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """A model without parameters."""
+
+
+def config_fields(config_cls: type) -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(config_cls))
+
+
+class Model(Generic[S]):
+    """A protocol: a state schema, initial states, actions and properties."""
+
+    #: The command-line name (``protoproof check NAME``).
+    name: ClassVar[str] = ""
+    #: A frozen dataclass of the model's parameters.
+    Config: ClassVar[type] = NoConfig
+    #: Set by ``@variant`` on buggy subclasses.
+    variant_name: ClassVar[str | None] = None
+    breaks: ClassVar[tuple[str, ...]] = ()
+    _variant_registry: ClassVar[dict[str, type[Model[Any]]]]
+
+    def __init__(self, config: Any = None, **params: Any) -> None:
+        cfg_cls = type(self).Config
+        if not (dataclasses.is_dataclass(cfg_cls) and cfg_cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+            raise ModelDefinitionError(
+                f"{type(self).__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))"
+            )
+        if config is None:
+            known = {f.name for f in dataclasses.fields(cfg_cls)}
+            unknown = sorted(set(params) - known)
+            if unknown:
+                raise TypeError(
+                    f"{type(self).__name__} has no parameter {unknown[0]!r}; "
+                    f"parameters: {', '.join(sorted(known)) or 'none'}"
+                )
+            config = cfg_cls(**params)
+        elif params:
+            raise TypeError("pass either a config or keyword parameters, not both")
+        self.config = config
+        self._validate_config()
+        self._schema = self.schema()
+        if not isinstance(self._schema, Type):
+            raise ModelDefinitionError(f"{type(self).__name__}.schema() must return a schema Type")
+        self._properties = self._collect_properties()
+        self._actions = self._collect_actions()
+
+    # ----- what an author writes --------------------------------------------------------
+    def schema(self) -> Type:
+        raise ModelDefinitionError(f"{type(self).__name__} must define schema()")
+
+    def init(self) -> Iterable[S]:
+        raise ModelDefinitionError(f"{type(self).__name__} must define init()")
+
+    def refinements(self) -> list[Refinement]:
+        """Abstract specs this model claims to refine (checked with its properties)."""
+        return []
+
+    def symmetry(self) -> dict[str, list[list[int]]] | None:
+        """Interchangeable ids: ``{space: [[ids that may be permuted], ...]}`` or None."""
+        return None
+
+    def _validate_config(self) -> None:
+        """Override to reject bad parameter values with a clear message (raise ValueError)."""
+
+    # ----- what the engines use ---------------------------------------------------------
+    @property
+    def state_type(self) -> Type:
+        return self._schema
+
+    @property
+    def invariants(self) -> list[Property]:
+        return [p for p in self._properties if p.kind == "always"]
+
+    @property
+    def sometimes_properties(self) -> list[Property]:
+        return [p for p in self._properties if p.kind == "sometimes"]
+
+    @property
+    def step_properties(self) -> list[Property]:
+        return [p for p in self._properties if p.kind == "step"]
+
+    @property
+    def properties(self) -> list[Property]:
+        return list(self._properties)
+
+    @property
+    def action_families(self) -> list[str]:
+        """Names under which coverage is counted, in declaration order."""
+        return [name for name, _fn, _insts in self._actions]
+
+    def initial_states(self) -> list[S]:
+        states = list(self.init())
+        if not states:
+            raise ModelDefinitionError(f"{type(self).__name__}.init() returned no state")
+        for s in states:
+            self.check_state(s, "initial state")
+        return states
+
+    def check_state(self, s: Any, what: str = "state") -> None:
+        try:
+            hash(s)
+        except TypeError as e:
+            raise SchemaError(f"{what} {s!r} is not hashable ({e}); use tuples and frozensets") from None
+        self._schema.check(s, what)
+
+    def successors(self, s: S) -> Iterator[tuple[Action, S]]:
+        """Enabled actions and their results, in a deterministic order."""
+        for _name, fn, insts in self._actions:
+            for action, args in insts:
+                try:
+                    t = fn(s, *args)
+                except Disabled:
+                    continue
+                if t is not None:
+                    yield action, t
+
+    def expander(self) -> Callable[[S], list[tuple[Action, S]]]:
+        """``successors`` as a fast list-returning function (the checker's hot path)."""
+        flat = [(fn, args, action) for _n, fn, insts in self._actions for action, args in insts]
+
+        def expand(s: S) -> list[tuple[Action, S]]:
+            out = []
+            for fn, args, action in flat:
+                try:
+                    t = fn(s, *args)
+                except Disabled:
+                    continue
+                if t is not None:
+                    out.append((action, t))
+            return out
+
+        return expand
+
+    def actions(self) -> list[Action]:
+        """Every action instance (for models whose actions do not depend on the state)."""
+        return [a for _n, _fn, insts in self._actions for a, _args in insts]
+
+    def apply(self, s: S, action: Action) -> S | None:
+        """The result of one named action, or None if it is not enabled in ``s``."""
+        for a, t in self.successors(s):
+            if a == action:
+                return t
+        return None
+
+    def variants(self) -> dict[str, type[Model[Any]]]:
+        return type(self).variants_of()
+
+    @classmethod
+    def variants_of(cls) -> dict[str, type[Model[Any]]]:
+        for klass in cls.__mro__:
+            if "_variant_registry" in klass.__dict__:
+                return dict(klass.__dict__["_variant_registry"])
+        return {}
+
+    def with_variant(self, name: str | None) -> Model[Any]:
+        """The same configuration, as the named buggy variant (or the correct model)."""
+        if name is None:
+            return self
+        vs = self.variants()
+        if name not in vs:
+            raise KeyError(name)
+        return vs[name](self.config)
+
+    def describe_state(self, s: Any) -> dict[str, Any]:
+        """Field name -> value, for display (records are flattened one level)."""
+        from .schema import fields_of
+
+        return fields_of(s) or {"state": s}
+
+    # ----- definition checks ------------------------------------------------------------
+    def _members(self) -> Iterator[tuple[str, Any]]:
+        seen: set[str] = set()
+        for klass in type(self).__mro__:
+            for attr, val in klass.__dict__.items():
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                yield attr, val
+
+    def _ordered(self, marker: str) -> list[tuple[str, Callable[..., Any]]]:
+        """Marked methods, base classes first, each in definition order (overrides keep place)."""
+        order: list[str] = []
+        for klass in reversed(type(self).__mro__):
+            for attr, val in klass.__dict__.items():
+                if callable(val) and hasattr(val, marker) and attr not in order:
+                    order.append(attr)
+        out = []
+        for attr in order:
+            val = getattr(type(self), attr)
+            if hasattr(val, marker):
+                out.append((attr, val))
+        return out
+
+    def _collect_properties(self) -> list[Property]:
+        props: list[Property] = []
+        names: dict[str, str] = {}
+        for attr, fn in self._ordered(_PROPERTY):
+            kind, pname = getattr(fn, _PROPERTY)
+            if pname in names:
+                raise ModelDefinitionError(
+                    f"{type(self).__name__}: two properties are named {pname!r} "
+                    f"(methods {names[pname]} and {attr}); give one another name"
+                )
+            names[pname] = attr
+            doc = inspect.getdoc(fn) or ""
+            props.append(Property(pname, kind, getattr(self, attr), doc.split("\n")[0]))
+        if not any(p.kind == "sometimes" for p in props):
+            raise ModelDefinitionError(
+                f"{type(self).__name__} declares no @sometimes property: add one that a "
+                "correct run must reach (e.g. all committed), so a vacuous model cannot pass"
+            )
+        return props
+
+    def _collect_actions(self) -> list[tuple[str, Callable[..., Any], list[tuple[Action, tuple[Any, ...]]]]]:
+        out = []
+        for family, (attr, fn) in enumerate(self._ordered(_TRANSITION)):
+            domains: dict[str, Any] = getattr(fn, _TRANSITION)
+            params = list(inspect.signature(fn).parameters)[2:]  # self, state
+            missing = [p for p in params if p not in domains]
+            if missing:
+                raise ModelDefinitionError(
+                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
+                    f"write @transition({missing[0]}=...) with a finite iterable or a model attribute name"
+                )
+            extra = [d for d in domains if d not in params]
+            if extra:
+                raise ModelDefinitionError(
+                    f"{type(self).__name__}.{attr}: domain {extra[0]!r} names no parameter of the method"
+                )
+            values = [self._domain_values(attr, p, domains[p]) for p in params]
+            insts = []
+            for combo in itertools.product(*values):
+                action = Action(attr, tuple(zip(params, combo, strict=True)), family)
+                insts.append((action, combo))
+            out.append((attr, getattr(self, attr), insts))
+        if not out and type(self).successors is Model.successors:
+            raise ModelDefinitionError(f"{type(self).__name__} declares no @transition")
+        return out
+
+    def _domain_values(self, attr: str, param: str, dom: Any) -> list[Any]:
+        try:
+            if isinstance(dom, str):
+                dom = getattr(self, dom)
+            if callable(dom) and not isinstance(dom, Type):
+                try:
+                    dom = dom()
+                except TypeError:
+                    dom = dom(self)
+            if isinstance(dom, Type):
+                dom = list(dom.values())
+            vals = list(dom)
+        except Exception as e:
+            raise ModelDefinitionError(
+                f"{type(self).__name__}.{attr}: the domain of {param!r} could not be evaluated: {e}"
+            ) from e
+        return vals
+
+
+M = TypeVar("M", bound=Model[Any])
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """A claim that every step of this model is a step (or a stutter) of ``abstract``.
+
+    ``mapping`` takes a concrete state to an abstract one; the checker verifies that the
+    initial states map to abstract initial states and every transition to an abstract
+    transition or to no change.
+    """
+
+    name: str
+    abstract: Model[Any]
+    mapping: Callable[[Any], Any]

@@ -1,0 +1,765 @@
+"""The state vocabulary: every value a protocol state may hold, declared as a type.
+
+One declaration serves every consumer: it is TypeOK (``check``), an exact bijection onto
+``range(size)`` that the explicit checker stores instead of the state (``pack``/``unpack``),
+an enumerator and a sampler for random states, and the permutation action used by symmetry
+reduction.  The z3 backend adds its symbolic view on top of the same objects.
+
+Containers are fixed-shape (``Vec``, ``Tuple``, ``Record``), sets range over a declared
+finite universe (``SetOf``) and sequences have a declared maximum length (``Seq``): nothing a
+state holds is unbounded, so every state space declared here is finite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+#: A permutation of node ids per id space: ``perm["node"][i]`` is the new id of node ``i``.
+Perm = Mapping[str, Sequence[int]]
+
+#: Memo tables stop growing beyond this many entries (they are only a cache).
+_MEMO_LIMIT = 1 << 20
+
+
+class SchemaError(TypeError):
+    """A value is outside its declared type; the message names the path to it."""
+
+
+class Type:
+    """A finite type: a bijection between its values and ``range(size)``."""
+
+    size: int
+
+    def contains(self, v: object) -> bool:
+        raise NotImplementedError
+
+    def check(self, v: object, path: str = "state") -> None:
+        """Raise ``SchemaError`` naming the offending path if ``v`` is not of this type."""
+        if not self.contains(v):
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+
+    def pack(self, v: Any) -> int:
+        raise NotImplementedError
+
+    def unpack(self, code: int) -> Any:
+        raise NotImplementedError
+
+    def packer(self, memo: bool = True) -> Callable[[Any], int]:
+        """``pack`` as a fast function (the explicit checker calls it for every transition).
+
+        ``memo`` lets containers remember codes of values they saw (a cache, bounded).
+        """
+        return self.pack
+
+    def unpacker(self, memo: bool = True) -> Callable[[int], Any]:
+        return self.unpack
+
+    def values(self) -> Iterator[Any]:
+        for code in range(self.size):
+            yield self.unpack(code)
+
+    def sample(self, rng: random.Random) -> Any:
+        return self.unpack(rng.randrange(self.size))
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        """The value with every node id renamed by ``perm`` (identity for leaves)."""
+        return v
+
+    def spaces(self) -> frozenset[str]:
+        """The id spaces this type mentions: ``permute`` is the identity outside them."""
+        return frozenset()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        """A permutation-invariant summary of ``v`` from the standpoint of id ``i``.
+
+        ``view(permute(v, p), space, p[i]) == view(v, space, i)`` for every permutation
+        ``p`` of ``space``; symmetry reduction sorts ids by it.
+        """
+        return self.pack(v)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+def _same_kind(a: object, b: object) -> bool:
+    """Values compare equal across types in Python (``True == 1``); the schema does not."""
+    return type(a) is type(b)
+
+
+class _Finite(Type):
+    """A leaf with an explicit list of values, encoded by position."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        vals = list(values)
+        if not vals:
+            raise ValueError(f"{type(self).__name__} needs at least one value")
+        self._values = tuple(vals)
+        self._index: dict[Any, int] = {}
+        for k, x in enumerate(vals):
+            try:
+                hash(x)
+            except TypeError as e:
+                raise ValueError(f"{type(self).__name__} value {x!r} is not hashable") from e
+            if x in self._index:
+                raise ValueError(f"{type(self).__name__} value {x!r} is listed twice")
+            self._index[x] = k
+        self.size = len(vals)
+        # Only numbers can be equal across types (True == 1 == 1.0); strings cannot.
+        self._strict = any(isinstance(x, (bool, int, float, complex)) for x in vals)
+
+    def packer(self, memo: bool = True) -> Callable[[Any], int]:
+        if self._strict:
+            return self.pack
+        idx, describe = self._index, self.describe
+
+        def pack(v: Any) -> int:
+            try:
+                return idx[v]
+            except (KeyError, TypeError):
+                raise SchemaError(f"{v!r} is not {describe()}") from None
+
+        return pack
+
+    def unpacker(self, memo: bool = True) -> Callable[[int], Any]:
+        return self._values.__getitem__
+
+    def contains(self, v: object) -> bool:
+        try:
+            k = self._index.get(v)
+        except TypeError:
+            return False
+        return k is not None and _same_kind(self._values[k], v)
+
+    def pack(self, v: Any) -> int:
+        try:
+            k = self._index[v]
+        except (KeyError, TypeError):
+            raise SchemaError(f"{v!r} is not {self.describe()}") from None
+        if not _same_kind(self._values[k], v):
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        return k
+
+    def unpack(self, code: int) -> Any:
+        return self._values[code]
+
+    def values(self) -> Iterator[Any]:
+        return iter(self._values)
+
+
+class Enum(_Finite):
+    """Named constants (conventionally module-level ``str`` constants)."""
+
+    def __init__(self, name: str, *values: Any) -> None:
+        super().__init__(values)
+        self.name = name
+
+    def describe(self) -> str:
+        return f"one of {self.name}({', '.join(map(repr, self._values))})"
+
+
+class OneOf(_Finite):
+    """Any finite set of hashable constants, e.g. ``OneOf(None, 0, 1)``."""
+
+    def __init__(self, *values: Any) -> None:
+        super().__init__(values)
+
+    def describe(self) -> str:
+        return f"one of {{{', '.join(map(repr, self._values))}}}"
+
+
+class BoolType(_Finite):
+    def __init__(self) -> None:
+        super().__init__((False, True))
+
+    def describe(self) -> str:
+        return "a bool"
+
+
+Bool = BoolType()
+
+
+class Int(Type):
+    """An integer in ``lo..hi`` (both included)."""
+
+    def __init__(self, lo: int, hi: int) -> None:
+        if hi < lo:
+            raise ValueError(f"Int({lo}, {hi}): empty range")
+        self.lo, self.hi = lo, hi
+        self.size = hi - lo + 1
+
+    def contains(self, v: object) -> bool:
+        return type(v) is int and self.lo <= v <= self.hi
+
+    def pack(self, v: Any) -> int:
+        if type(v) is not int or not self.lo <= v <= self.hi:
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        return v - self.lo
+
+    def unpack(self, code: int) -> int:
+        return code + self.lo
+
+    def values(self) -> Iterator[int]:
+        return iter(range(self.lo, self.hi + 1))
+
+    def describe(self) -> str:
+        return f"an int in {self.lo}..{self.hi}"
+
+
+class Id(Int):
+    """A node id in ``0..n-1`` of an id space; symmetry reduction renames these."""
+
+    def __init__(self, space: str, n: int) -> None:
+        super().__init__(0, n - 1)
+        self.space = space
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        p = perm.get(self.space)
+        return v if p is None else p[v]
+
+    def spaces(self) -> frozenset[str]:
+        return frozenset((self.space,))
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        if space == self.space:
+            return 0 if v == i else 1
+        return v
+
+    def describe(self) -> str:
+        return f"a {self.space} id in 0..{self.hi}"
+
+
+class _Product(Type):
+    """Fixed-shape containers: mixed-radix code over their components."""
+
+    parts: tuple[Type, ...]
+
+    def _init_parts(self, parts: Sequence[Type]) -> None:
+        self.parts = tuple(parts)
+        self._radix: list[int] = []
+        r = 1
+        for t in self.parts:
+            self._radix.append(r)
+            r *= t.size
+        self.size = r
+
+    def _pack_items(self, items: Sequence[Any]) -> int:
+        code = 0
+        for t, r, x in zip(self.parts, self._radix, items, strict=True):
+            code += t.pack(x) * r
+        return code
+
+    def _unpack_items(self, code: int) -> list[Any]:
+        out = []
+        for t in self.parts:
+            code, c = divmod(code, t.size)
+            out.append(t.unpack(c))
+        return out
+
+    def spaces(self) -> frozenset[str]:
+        return frozenset().union(*(t.spaces() for t in self.parts))
+
+    # Generated code: one expression per component, no loops, memo tables for sub-values.
+    def _getter(self, k: int) -> str:
+        return f"v[{k}]"
+
+    def _guard(self) -> str:
+        return f"type(v) is tuple and len(v) == {len(self.parts)}"
+
+    def _builder(self, items: str) -> str:
+        return f"({items},)" if items else "()"
+
+    def _bad(self, v: Any) -> SchemaError:
+        return SchemaError(f"{v!r} is not {self.describe()}")
+
+    def packer(self, memo: bool = True) -> Callable[[Any], int]:
+        ns: dict[str, Any] = {"bad": self._bad, "MEMO": {}, "LIMIT": _MEMO_LIMIT}
+        ns.update(self._builder_ns())
+        body = ["def pack(v):"]
+        if memo:
+            body += ["    try:", "        return MEMO[v]", "    except KeyError:", "        pass",
+                     "    except TypeError:", "        raise bad(v) from None"]
+        body.append(f"    if not ({self._guard()}):")
+        body.append("        raise bad(v)")
+        terms = []
+        for k, (t, r) in enumerate(zip(self.parts, self._radix, strict=True)):
+            if t.size == 1:
+                # A constant field: compare with its one value instead of packing it.
+                ns[f"K{k}"] = t.unpack(0)
+                body.append(f"    if {self._getter(k)} != K{k}:")
+                body.append("        raise bad(v)")
+            else:
+                ns[f"P{k}"] = t.packer(True)
+                terms.append(f"P{k}({self._getter(k)})" + (f" * {r}" if r != 1 else ""))
+        body.append(f"    code = {' + '.join(terms) or '0'}")
+        if memo:
+            body.append("    if len(MEMO) < LIMIT:")
+            body.append("        MEMO[v] = code")
+        body.append("    return code")
+        exec("\n".join(body), ns)
+        return ns["pack"]
+
+    def unpacker(self, memo: bool = True) -> Callable[[int], Any]:
+        ns: dict[str, Any] = {"MEMO": {}, "LIMIT": _MEMO_LIMIT}
+        ns.update(self._builder_ns())
+        body = ["def unpack(c):"]
+        if memo:
+            body += ["    try:", "        return MEMO[c]", "    except KeyError:", "        pass", "    c0 = c"]
+        names = []
+        for k, t in enumerate(self.parts):
+            if t.size == 1:
+                ns[f"K{k}"] = t.unpack(0)
+                names.append(f"K{k}")
+                continue
+            ns[f"U{k}"] = t.unpacker(True)
+            body.append(f"    c, x{k} = divmod(c, {t.size})")
+            body.append(f"    x{k} = U{k}(x{k})")
+            names.append(f"x{k}")
+        body.append(f"    v = {self._builder(', '.join(names))}")
+        if memo:
+            body.append("    if len(MEMO) < LIMIT:")
+            body.append("        MEMO[c0] = v")
+        body.append("    return v")
+        exec("\n".join(body), ns)
+        return ns["unpack"]
+
+    def _builder_ns(self) -> dict[str, Any]:
+        return {}
+
+
+class Vec(_Product):
+    """A tuple of ``n`` values of one type; ``index`` names the id space that indexes it."""
+
+    def __init__(self, elem: Type, n: int, index: str | None = None) -> None:
+        self.elem, self.n, self.index = elem, n, index
+        self._init_parts([elem] * n)
+        self._memo: dict[tuple[Any, ...], int] = {}
+
+    def contains(self, v: object) -> bool:
+        return type(v) is tuple and len(v) == self.n and all(self.elem.contains(x) for x in v)
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not tuple or len(v) != self.n:
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+        for k, x in enumerate(v):
+            self.elem.check(x, f"{path}[{k}]")
+
+    def pack(self, v: Any) -> int:
+        memo = self._memo
+        try:
+            return memo[v]
+        except KeyError:
+            pass
+        except TypeError:
+            raise SchemaError(f"{v!r} is not {self.describe()}") from None
+        if type(v) is not tuple or len(v) != self.n:
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        code = 0
+        elem, s = self.elem, self.elem.size
+        for x in reversed(v):
+            code = code * s + elem.pack(x)
+        if len(memo) < _MEMO_LIMIT:
+            memo[v] = code
+        return code
+
+    def unpack(self, code: int) -> tuple[Any, ...]:
+        return tuple(self._unpack_items(code))
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        p = perm.get(self.index) if self.index is not None else None
+        inner = self.elem.spaces() & perm.keys()
+        items = [self.elem.permute(x, perm) for x in v] if inner else list(v)
+        if p is None:
+            return tuple(items)
+        out: list[Any] = [None] * self.n
+        for k, x in enumerate(items):
+            out[p[k]] = x
+        return tuple(out)
+
+    def spaces(self) -> frozenset[str]:
+        own = frozenset((self.index,)) if self.index else frozenset()
+        return own | self.elem.spaces()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        views = [self.elem.view(x, space, i) for x in v]
+        if self.index == space:
+            mine = views.pop(i)
+            return (mine, tuple(sorted(views)))
+        return tuple(views)
+
+    def describe(self) -> str:
+        idx = f", index={self.index!r}" if self.index else ""
+        return f"Vec({self.elem.describe()}, {self.n}{idx})"
+
+
+class Tuple(_Product):
+    """A tuple of fixed length whose positions have their own types (e.g. node states)."""
+
+    def __init__(self, *parts: Type, index: str | None = None) -> None:
+        self.index = index
+        self._init_parts(parts)
+
+    def contains(self, v: object) -> bool:
+        return (
+            type(v) is tuple
+            and len(v) == len(self.parts)
+            and all(t.contains(x) for t, x in zip(self.parts, v, strict=True))
+        )
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not tuple or len(v) != len(self.parts):
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+        for k, (t, x) in enumerate(zip(self.parts, v, strict=True)):
+            t.check(x, f"{path}[{k}]")
+
+    def pack(self, v: Any) -> int:
+        if type(v) is not tuple or len(v) != len(self.parts):
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        return self._pack_items(v)
+
+    def unpack(self, code: int) -> tuple[Any, ...]:
+        return tuple(self._unpack_items(code))
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        items = [t.permute(x, perm) for t, x in zip(self.parts, v, strict=True)]
+        p = perm.get(self.index) if self.index is not None else None
+        if p is None:
+            return tuple(items)
+        out: list[Any] = list(items)
+        for k, x in enumerate(items):
+            out[p[k]] = x
+        return tuple(out)
+
+    def spaces(self) -> frozenset[str]:
+        own = frozenset((self.index,)) if self.index else frozenset()
+        return own | super().spaces()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        views = [t.view(x, space, i) for t, x in zip(self.parts, v, strict=True)]
+        if self.index == space:
+            # Positions renamed by the permutation are summarised as a multiset.
+            mine = views[i]
+            return (mine, tuple(sorted(repr(w) for k, w in enumerate(views) if k != i)))
+        return tuple(views)
+
+    def describe(self) -> str:
+        return f"Tuple({', '.join(t.describe() for t in self.parts)})"
+
+
+class Record(_Product):
+    """A NamedTuple or frozen dataclass whose fields are declared types."""
+
+    def __init__(self, cls: type, **fields: Type) -> None:
+        self.cls = cls
+        names = _field_names(cls)
+        if list(fields) != names:
+            raise ValueError(
+                f"Record({cls.__name__}) declares fields {list(fields)} but the class has "
+                f"{names}: declare every field, in the class's order"
+            )
+        self.names = tuple(names)
+        self.fields = dict(fields)
+        self._init_parts(list(fields.values()))
+        self._is_tuple = issubclass(cls, tuple)
+
+    def _getter(self, k: int) -> str:
+        return f"v[{k}]" if self._is_tuple else f"v.{self.names[k]}"
+
+    def _guard(self) -> str:
+        return "type(v) is CLS"
+
+    def _builder(self, items: str) -> str:
+        if self._is_tuple:
+            return f"NEW(CLS, ({items},))" if items else "NEW(CLS, ())"
+        return f"CLS({items})"
+
+    def _builder_ns(self) -> dict[str, Any]:
+        return {"CLS": self.cls, "NEW": tuple.__new__}
+
+    def _items(self, v: Any) -> Sequence[Any]:
+        if self._is_tuple:
+            return v
+        return [getattr(v, n) for n in self.names]
+
+    def contains(self, v: object) -> bool:
+        return type(v) is self.cls and all(
+            t.contains(x) for t, x in zip(self.parts, self._items(v), strict=True)
+        )
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not self.cls:
+            raise SchemaError(f"{path} = {v!r} is not a {self.cls.__name__}")
+        for n, t, x in zip(self.names, self.parts, self._items(v), strict=True):
+            t.check(x, f"{path}.{n}")
+
+    def pack(self, v: Any) -> int:
+        if type(v) is not self.cls:
+            raise SchemaError(f"{v!r} is not a {self.cls.__name__}")
+        return self._pack_items(self._items(v))
+
+    def unpack(self, code: int) -> Any:
+        return self.cls(*self._unpack_items(code))
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        return self.cls(*(t.permute(x, perm) for t, x in zip(self.parts, self._items(v), strict=True)))
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        return tuple(t.view(x, space, i) for t, x in zip(self.parts, self._items(v), strict=True))
+
+    def describe(self) -> str:
+        return f"{self.cls.__name__}({', '.join(f'{n}={t.describe()}' for n, t in self.fields.items())})"
+
+
+def _field_names(cls: type) -> list[str]:
+    if dataclasses.is_dataclass(cls):
+        return [f.name for f in dataclasses.fields(cls)]
+    fields = getattr(cls, "_fields", None)
+    if isinstance(fields, tuple):
+        return list(fields)
+    raise ValueError(f"Record needs a NamedTuple or a frozen dataclass, not {cls!r}")
+
+
+class Union(Type):
+    """A value of exactly one of several types (message kinds, ``None`` or a value, ...)."""
+
+    def __init__(self, *alts: Type) -> None:
+        if not alts:
+            raise ValueError("Union needs at least one alternative")
+        self.alts = alts
+        self._offsets = list(itertools.accumulate((a.size for a in alts), initial=0))
+        self.size = self._offsets[-1]
+        self._by_class: dict[type, int] = {}
+        for k, a in enumerate(alts):
+            if isinstance(a, Record):
+                if a.cls in self._by_class:
+                    raise ValueError(f"Union lists record {a.cls.__name__} twice")
+                self._by_class[a.cls] = k
+
+    def _alt(self, v: object) -> int:
+        k = self._by_class.get(type(v))
+        if k is not None:
+            return k
+        for k, a in enumerate(self.alts):
+            if a.contains(v):
+                return k
+        return -1
+
+    def contains(self, v: object) -> bool:
+        k = self._alt(v)
+        return k >= 0 and self.alts[k].contains(v)
+
+    def check(self, v: object, path: str = "state") -> None:
+        k = self._alt(v)
+        if k < 0:
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+        self.alts[k].check(v, path)
+
+    def pack(self, v: Any) -> int:
+        k = self._alt(v)
+        if k < 0:
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        return self._offsets[k] + self.alts[k].pack(v)
+
+    def unpack(self, code: int) -> Any:
+        for k, a in enumerate(self.alts):
+            if code < self._offsets[k + 1]:
+                return a.unpack(code - self._offsets[k])
+        raise ValueError(f"code {code} out of range for {self.describe()}")
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        return self.alts[self._alt(v)].permute(v, perm)
+
+    def spaces(self) -> frozenset[str]:
+        return frozenset().union(*(a.spaces() for a in self.alts))
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        k = self._alt(v)
+        return (k, self.alts[k].view(v, space, i))
+
+    def describe(self) -> str:
+        return " | ".join(a.describe() for a in self.alts)
+
+
+class SetOf(Type):
+    """A frozenset of elements drawn from a declared finite universe (one bit per element)."""
+
+    def __init__(
+        self, elem: Type | Iterable[Any], universe: Iterable[Any] | None = None, name: str = ""
+    ) -> None:
+        if isinstance(elem, Type):
+            self.elem: Type | None = elem
+            universe = list(elem.values()) if universe is None else list(universe)
+            for x in universe:
+                elem.check(x, "SetOf universe element")
+        else:
+            self.elem = None
+            universe = list(elem)
+        self.universe = tuple(universe)
+        self.name = name
+        self._bit: dict[Any, int] = {}
+        for k, x in enumerate(universe):
+            if x in self._bit:
+                raise ValueError(f"SetOf universe lists {x!r} twice")
+            self._bit[x] = 1 << k
+        self.size = 1 << len(universe)
+        self._memo: dict[frozenset[Any], int] = {}
+        self._unmemo: dict[int, frozenset[Any]] = {}
+
+    def contains(self, v: object) -> bool:
+        return type(v) is frozenset and all(self._member(x) for x in v)
+
+    def _member(self, x: object) -> bool:
+        try:
+            b = self._bit.get(x)
+        except TypeError:
+            return False
+        return b is not None and type(x) is type(self.universe[b.bit_length() - 1])
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not frozenset:
+            raise SchemaError(f"{path} = {v!r} is not a frozenset")
+        for x in v:
+            if not self._member(x):
+                raise SchemaError(f"{path} holds {x!r}, which is not in its declared universe")
+
+    def pack(self, v: Any) -> int:
+        memo = self._memo
+        try:
+            return memo[v]
+        except KeyError:
+            pass
+        except TypeError:
+            raise SchemaError(f"{v!r} is not a frozenset") from None
+        if type(v) is not frozenset:
+            raise SchemaError(f"{v!r} is not a frozenset")
+        code = 0
+        bit = self._bit
+        for x in v:
+            b = bit.get(x)
+            if b is None or type(x) is not type(self.universe[b.bit_length() - 1]):
+                raise SchemaError(f"{x!r} is not in the declared universe of this set")
+            code |= b
+        if len(memo) < _MEMO_LIMIT:
+            memo[v] = code
+        return code
+
+    def packer(self, memo: bool = True) -> Callable[[Any], int]:
+        table, slow = self._memo, self.pack
+
+        def pack(v: Any) -> int:
+            try:
+                return table[v]
+            except (KeyError, TypeError):
+                return slow(v)
+
+        return pack
+
+    def unpack(self, code: int) -> frozenset[Any]:
+        got = self._unmemo.get(code)
+        if got is not None:
+            return got
+        out = frozenset(x for k, x in enumerate(self.universe) if code >> k & 1)
+        if len(self._unmemo) < _MEMO_LIMIT:
+            self._unmemo[code] = out
+        return out
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        if self.elem is None:
+            return v
+        return frozenset(self.elem.permute(x, perm) for x in v)
+
+    def spaces(self) -> frozenset[str]:
+        return self.elem.spaces() if self.elem is not None else frozenset()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        if self.elem is None:
+            return self.pack(v)
+        return tuple(sorted(self.elem.view(x, space, i) for x in v))
+
+    def describe(self) -> str:
+        if self.name:
+            return f"SetOf({self.name})"
+        return f"SetOf({self.elem.describe() if self.elem else len(self.universe)})"
+
+
+class Seq(Type):
+    """A tuple of at most ``maxlen`` values of one type (logs)."""
+
+    def __init__(self, elem: Type, maxlen: int) -> None:
+        self.elem, self.maxlen = elem, maxlen
+        self._offsets = list(
+            itertools.accumulate((elem.size**n for n in range(maxlen + 1)), initial=0)
+        )
+        self.size = self._offsets[-1]
+
+    def contains(self, v: object) -> bool:
+        return type(v) is tuple and len(v) <= self.maxlen and all(self.elem.contains(x) for x in v)
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not tuple or len(v) > self.maxlen:
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+        for k, x in enumerate(v):
+            self.elem.check(x, f"{path}[{k}]")
+
+    def pack(self, v: Any) -> int:
+        if type(v) is not tuple or len(v) > self.maxlen:
+            raise SchemaError(f"{v!r} is not {self.describe()}")
+        code = 0
+        for x in reversed(v):
+            code = code * self.elem.size + self.elem.pack(x)
+        return self._offsets[len(v)] + code
+
+    def unpack(self, code: int) -> tuple[Any, ...]:
+        n = 0
+        while code >= self._offsets[n + 1]:
+            n += 1
+        code -= self._offsets[n]
+        out = []
+        for _ in range(n):
+            code, c = divmod(code, self.elem.size)
+            out.append(self.elem.unpack(c))
+        return tuple(out)
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        return tuple(self.elem.permute(x, perm) for x in v)
+
+    def spaces(self) -> frozenset[str]:
+        return self.elem.spaces()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        return (len(v), tuple(self.elem.view(x, space, i) for x in v))
+
+    def describe(self) -> str:
+        return f"Seq({self.elem.describe()}, maxlen={self.maxlen})"
+
+
+def fields_of(value: Any) -> dict[str, Any]:
+    """The named fields of a record value (NamedTuple or dataclass), for display."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    asdict = getattr(value, "_asdict", None)
+    if callable(asdict):
+        return dict(asdict())
+    return {}
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-friendly rendering of a state value (records become objects, sets sorted lists)."""
+    f = fields_of(value)
+    if f:
+        out = {k: to_jsonable(v) for k, v in f.items()}
+        if dataclasses.is_dataclass(value):
+            return {"$type": type(value).__name__, **out}
+        return out
+    if isinstance(value, frozenset):
+        return sorted((to_jsonable(x) for x in value), key=repr)
+    if isinstance(value, tuple):
+        return [to_jsonable(x) for x in value]
+    return value
+

@@ -1,0 +1,98 @@
+"""The abstract transaction-commit spec (Gray & Lamport, ``TCommit.tla``).
+
+Each resource manager (RM) is working, prepared, committed or aborted.  An RM may prepare
+while working; it may commit once it is prepared and every RM is prepared or committed; it
+may abort while working or prepared as long as no RM has committed.  Two-phase commit
+(``models.twophase``) and, later, three-phase commit refine this spec: every step they take,
+seen through their RM states, is a step of TCommit or changes nothing.
+
+Decide is split into ``decide_commit`` and ``decide_abort``; the successors are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .base import Model, always, sometimes, transition
+from .schema import Enum, Record, Type, Vec
+
+WORKING = "working"
+PREPARED = "prepared"
+COMMITTED = "committed"
+ABORTED = "aborted"
+RMState = Enum("RMState", WORKING, PREPARED, COMMITTED, ABORTED)
+
+
+class TC(NamedTuple):
+    rm: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TCommitConfig:
+    rms: int = 3
+
+
+def consistent(rm: tuple[str, ...]) -> bool:
+    """No RM has committed while another has aborted."""
+    return not (ABORTED in rm and COMMITTED in rm)
+
+
+class TCommit(Model[TC]):
+    """Transaction commit, as the specification every commit protocol must refine."""
+
+    name = "tcommit"
+    Config = TCommitConfig
+
+    def _validate_config(self) -> None:
+        if self.config.rms < 1:
+            raise ValueError("--rms must be at least 1")
+
+    def schema(self) -> Type:
+        return Record(TC, rm=Vec(RMState, self.config.rms, index="rm"))
+
+    def symmetry(self) -> dict[str, list[list[int]]]:
+        return {"rm": [list(range(self.config.rms))]}
+
+    def rm_ids(self) -> range:
+        return range(self.config.rms)
+
+    def init(self) -> list[TC]:
+        return [TC((WORKING,) * self.config.rms)]
+
+    @staticmethod
+    def _set(s: TC, rm: int, v: str) -> TC:
+        return TC(s.rm[:rm] + (v,) + s.rm[rm + 1 :])
+
+    @transition(rm="rm_ids")
+    def prepare(self, s: TC, rm: int) -> TC | None:
+        if s.rm[rm] != WORKING:
+            return None
+        return self._set(s, rm, PREPARED)
+
+    @transition(rm="rm_ids")
+    def decide_commit(self, s: TC, rm: int) -> TC | None:
+        if not (s.rm[rm] == PREPARED and all(r in (PREPARED, COMMITTED) for r in s.rm)):
+            return None
+        return self._set(s, rm, COMMITTED)
+
+    @transition(rm="rm_ids")
+    def decide_abort(self, s: TC, rm: int) -> TC | None:
+        if not (s.rm[rm] in (WORKING, PREPARED) and all(r != COMMITTED for r in s.rm)):
+            return None
+        return self._set(s, rm, ABORTED)
+
+    @always
+    def atomicity(self, s: TC) -> bool:
+        """No RM committed while another aborted (TCConsistent)."""
+        return consistent(s.rm)
+
+    @sometimes
+    def all_committed(self, s: TC) -> bool:
+        """Every RM committed."""
+        return all(r == COMMITTED for r in s.rm)
+
+    @sometimes
+    def all_aborted(self, s: TC) -> bool:
+        """Every RM aborted."""
+        return all(r == ABORTED for r in s.rm)
