@@ -97,16 +97,6 @@ def _build(model_name: str, variant: str | None, params: dict[str, Any]) -> Mode
         raise UsageError(str(e)) from None
 
 
-def _model_expr(model: Model[Any]) -> str:
-    base = type(model)
-    root = next((k for k in base.__mro__ if k.__dict__.get("name")), base)
-    args = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
-    expr = f"{root.__name__}({args})"
-    if model.variant_name:
-        expr += f".with_variant({model.variant_name!r})"
-    return expr
-
-
 # ----- list ---------------------------------------------------------------------------
 
 
@@ -177,7 +167,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         graph_msg = _draw(result, args.graph, args.graph_kind, err)
     replay = None
     if result.path is not None:
-        replay = result.path.to_python(_model_expr(model), result.property)
+        replay = result.path.to_python(result.property)
         if args.replay:
             with open(args.replay, "w") as f:
                 f.write(replay)

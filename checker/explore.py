@@ -87,10 +87,6 @@ class Graph:
     initial: list[int]
 
 
-class GraphTooLarge(Exception):
-    pass
-
-
 # ----- frontiers ----------------------------------------------------------------------
 
 
@@ -342,19 +338,19 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             except SchemaError as e:
                 raise ModelError(f"the next state is outside the schema: {e}", s, a, traceback.format_exc()) from e
             every.append(c)
+            if graph_states is not None:
+                edges.append((code, repr(a), c))
+                if c not in graph_states:
+                    graph_states[c] = t
+                    if len(graph_states) > o.record_graph:
+                        graph_states = None
             for name, chk in step_checks:
                 if not chk(s, a, t):
                     p = _path_to(model, key, parent, code)
                     return finish(VIOLATED, name, _extend(model, key, p, c, chk))
-            if graph_states is not None:
-                edges.append((code, repr(a), c))
             if c in parent:
                 continue
             parent[c] = code
-            if graph_states is not None:
-                graph_states[c] = t
-                if len(graph_states) > o.record_graph:
-                    graph_states = None
             fresh.append(c)
             if invariants:
                 bad = _first_failing(invariants, t, a, model, s)

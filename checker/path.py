@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,15 +63,15 @@ class Path:
             out.append({"action": repr(a), "state": to_jsonable(describe(s))})
         return out
 
-    def to_python(self, model_expr: str, prop: str | None = None) -> str:
+    def to_python(self, prop: str | None = None) -> str:
         """A script that rebuilds this path through ``replay`` (and checks the property)."""
-        mod = type(self.model).__module__
-        root = mod.split(".")[0]
+        root = _root_class(self.model)
+        pkg = type(self.model).__module__.split(".")[0]
         lines = [
-            f"from {mod} import {type(self.model).__name__}",
-            f"from {root}.checker.path import replay",
+            f"from {root.__module__} import {root.__name__}",
+            f"from {pkg}.checker.path import replay",
             "",
-            f"model = {model_expr}",
+            f"model = {model_expr(self.model)}",
             "path = replay(model, [",
             *(f"    {json.dumps(r)}," for r in self.action_reprs()),
             "])",
@@ -83,6 +84,20 @@ class Path:
             ]
         lines.append("print(path.to_text())")
         return "\n".join(lines) + "\n"
+
+
+def _root_class(model: Model[Any]) -> type:
+    """The registered model class (variants are reached through ``with_variant``)."""
+    return next((k for k in type(model).__mro__ if k.__dict__.get("name")), type(model))
+
+
+def model_expr(model: Model[Any]) -> str:
+    """Python that rebuilds ``model``: ``TwoPhase(rms=3).with_variant('commit-on-majority')``."""
+    args = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
+    expr = f"{_root_class(model).__name__}({args})"
+    if model.variant_name:
+        expr += f".with_variant({model.variant_name!r})"
+    return expr
 
 
 def _fmt_change(key: str, old: Any, new: Any) -> str:

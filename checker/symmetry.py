@@ -18,6 +18,8 @@ from typing import Any
 from ..models.base import Model
 from ..models.schema import Id, Perm, Record, Seq, SetOf, Tuple, Type, Union, Vec
 
+_MEMO_LIMIT = 1 << 20
+
 
 class SymmetryError(Exception):
     """Symmetry reduction is not available or not sound for this model."""
@@ -71,6 +73,8 @@ class Canonicalizer:
                 if len(g) > 1:
                     self.groups.append((space, sorted(g)))
         self.pack = self.type.pack
+        self._concrete = self.type.packer(memo=False)
+        self._memo: dict[int, int] = {}
 
     def _orders(self, s: Any, space: str, group: list[int]) -> list[list[int]]:
         """Candidate orders of ``group`` (each a list of old ids, by new position)."""
@@ -108,8 +112,16 @@ class Canonicalizer:
         return out
 
     def key(self, s: Any) -> int:
-        t = self.type
-        return min(self.pack(t.permute(s, p)) for p in self.perms(s))
+        """The orbit's code; memoized by the state's own code (transitions revisit states)."""
+        own = self._concrete(s)
+        got = self._memo.get(own)
+        if got is None:
+            t = self.type
+            got = min(self.pack(t.permute(s, p)) for p in self.perms(s))
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[own] = got
+        return got
 
     def random_perm(self, rng: random.Random) -> Perm:
         perm = {space: list(ids) for space, ids in self.identity.items()}

@@ -431,7 +431,7 @@ class ActorSystem(Model[SysState]):
         for n in self._nodes:
             if n.symmetric:
                 groups.setdefault((type(n), n.role), []).append(n.id)
-        return [g for g in groups.values() if len(g) > 1]
+        return list(groups.values())
 
     def symmetry(self) -> dict[str, list[list[int]]] | None:
         groups = self._symmetric_groups()
@@ -721,6 +721,10 @@ class ActorSystem(Model[SysState]):
             return out
 
         return expand
+
+    def in_flight(self, s: SysState) -> list[Envelope]:
+        """The messages in flight in ``s``, in the universe's order."""
+        return self._net.in_flight(s.net)
 
     def envelope_label(self, e: Envelope) -> str:
         return _Label(f"{self._nodes[e.src].name}->{self._nodes[e.dst].name}: {e.msg!r}")

@@ -265,6 +265,15 @@ class _Product(Type):
     def spaces(self) -> frozenset[str]:
         return frozenset().union(*(t.spaces() for t in self.parts))
 
+    @property
+    def _live(self) -> tuple[bool, ...]:
+        """Which components mention an id space (the others are fixed by every permutation)."""
+        live: tuple[bool, ...] | None = self.__dict__.get("_live_cache")
+        if live is None:
+            live = tuple(bool(t.spaces()) for t in self.parts)
+            self.__dict__["_live_cache"] = live
+        return live
+
     # Generated code: one expression per component, no loops, memo tables for sub-values.
     def _getter(self, k: int) -> str:
         return f"v[{k}]"
@@ -427,7 +436,7 @@ class Tuple(_Product):
         return tuple(self._unpack_items(code))
 
     def permute(self, v: Any, perm: Perm) -> Any:
-        items = [t.permute(x, perm) for t, x in zip(self.parts, v, strict=True)]
+        items = [t.permute(x, perm) if live else x for t, x, live in zip(self.parts, v, self._live, strict=True)]
         p = perm.get(self.index) if self.index is not None else None
         if p is None:
             return tuple(items)
@@ -441,7 +450,11 @@ class Tuple(_Product):
         return own | super().spaces()
 
     def view(self, v: Any, space: str, i: int) -> Any:
-        views = [t.view(x, space, i) for t, x in zip(self.parts, v, strict=True)]
+        if self.index == space:
+            # Positions move with the permutation, so every position's value matters.
+            views = [t.view(x, space, i) for t, x in zip(self.parts, v, strict=True)]
+        else:
+            views = [t.view(x, space, i) if live else 0 for t, x, live in zip(self.parts, v, self._live, strict=True)]
         if self.index == space:
             # Positions renamed by the permutation are summarised as a multiset.
             mine = views[i]
@@ -507,10 +520,13 @@ class Record(_Product):
         return self.cls(*self._unpack_items(code))
 
     def permute(self, v: Any, perm: Perm) -> Any:
-        return self.cls(*(t.permute(x, perm) for t, x in zip(self.parts, self._items(v), strict=True)))
+        items = [t.permute(x, perm) if live else x
+                 for t, x, live in zip(self.parts, self._items(v), self._live, strict=True)]
+        return tuple.__new__(self.cls, items) if self._is_tuple else self.cls(*items)
 
     def view(self, v: Any, space: str, i: int) -> Any:
-        return tuple(t.view(x, space, i) for t, x in zip(self.parts, self._items(v), strict=True))
+        return tuple(t.view(x, space, i) if live else 0
+                     for t, x, live in zip(self.parts, self._items(v), self._live, strict=True))
 
     def describe(self) -> str:
         return f"{self.cls.__name__}({', '.join(f'{n}={t.describe()}' for n, t in self.fields.items())})"
@@ -610,6 +626,7 @@ class SetOf(Type):
         self.size = 1 << len(universe)
         self._memo: dict[frozenset[Any], int] = {}
         self._unmemo: dict[int, frozenset[Any]] = {}
+        self._view_memo: dict[tuple[Any, str, int], Any] = {}
 
     def contains(self, v: object) -> bool:
         return type(v) is frozenset and all(self._member(x) for x in v)
@@ -680,7 +697,19 @@ class SetOf(Type):
     def view(self, v: Any, space: str, i: int) -> Any:
         if self.elem is None:
             return self.pack(v)
-        return tuple(sorted(self.elem.view(x, space, i) for x in v))
+        memo = self._view_memo
+        out = []
+        view = self.elem.view
+        for x in v:
+            k = (x, space, i)
+            w = memo.get(k)
+            if w is None:
+                w = view(x, space, i)
+                if len(memo) < _MEMO_LIMIT:
+                    memo[k] = w
+            out.append(w)
+        out.sort()
+        return tuple(out)
 
     def describe(self) -> str:
         if self.name:

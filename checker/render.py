@@ -1,0 +1,414 @@
+"""Counterexamples as pictures: graphviz DOT sources, and writing them to files.
+
+Two renderings (DESIGN.md section 6).  A *sequence chart* shows a run of a node protocol
+the way people draw one on a whiteboard: a lane per node, time flowing down, a message as
+an arrow from the step that sent it to the step that received it.  A *state graph* shows a
+small explored state space with the violating path in bold red.  Both return DOT text and
+never print, so tests assert on the source; ``write_graph`` is the only function that
+touches the file system or runs ``dot``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path as FsPath
+from typing import Any
+
+from ..models.actors import ActorSystem, Envelope, StepInfo
+from ..models.base import Model
+from ..models.schema import fields_of
+from .explore import Graph
+from .path import Path
+
+#: File extensions ``write_graph`` understands; all but ``.dot`` are rendered by ``dot``.
+FORMATS = (".dot", ".svg", ".png", ".pdf")
+#: Seconds ``dot`` may take before ``write_graph`` gives up on it.
+DOT_TIMEOUT_S = 60.0
+
+HIGHLIGHT = "red"
+
+#: How the acting node's point looks, per ``StepInfo.kind`` (shape, colour, fill).
+_KIND_STYLE: dict[str, tuple[str, str, str]] = {
+    "local": ("box", "black", "#dde8ff"),
+    "timeout": ("hexagon", "darkorange", "#ffe6c7"),
+    "crash": ("octagon", "red", "#ffd0d0"),
+    "recover": ("box", "darkgreen", "#d8f5d8"),
+    "drop": ("box", "gray40", "#eeeeee"),
+    "duplicate": ("box", "gray40", "#eeeeee"),
+}
+
+
+class GraphTooLargeError(ValueError):
+    """The state graph has too many states to draw legibly (a ``ValueError`` as well)."""
+
+
+class RenderError(RuntimeError):
+    """``dot`` failed or timed out; the DOT source was kept next to the requested file."""
+
+
+# ----- DOT text -----------------------------------------------------------------------
+
+
+def dot_quote(text: object) -> str:
+    """``text`` as a double-quoted DOT string: quotes and backslashes escaped, newlines as ``\\n``.
+
+    Every id and label goes through here, so a message repr holding quotes or backslashes
+    cannot end a string early or be read as a DOT escape such as ``\\N``.
+    """
+    s = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return f'"{s}"'
+
+
+def _attrs(**kw: object) -> str:
+    """``[k="v", ...]`` in keyword order, skipping ``None`` values."""
+    items = [f"{k}={dot_quote(v)}" for k, v in kw.items() if v is not None]
+    return f" [{', '.join(items)}]" if items else ""
+
+
+def _node(ident: str, **kw: object) -> str:
+    return f"  {dot_quote(ident)}{_attrs(**kw)};"
+
+
+def _edge(a: str, b: str, **kw: object) -> str:
+    return f"  {dot_quote(a)} -> {dot_quote(b)}{_attrs(**kw)};"
+
+
+def _header(name: str, title: str | None, *defaults: str) -> list[str]:
+    lines = [f"digraph {dot_quote(name)} {{", *(f"  {d};" for d in defaults)]
+    if title:
+        lines.append(f"  graph{_attrs(label=title, labelloc='t', fontsize=16)};")
+    return lines
+
+
+# ----- sequence charts ----------------------------------------------------------------
+
+
+def sequence_chart(path: Path, title: str | None = None) -> str:
+    """A message sequence chart of ``path`` (a run of an ``ActorSystem``) as DOT source.
+
+    Layout: row 0 holds the lane heads (node names), row ``k`` the ``k``-th step, and a last
+    row the lane ends; each row is a ``rank=same`` group and each lane a chain of heavy
+    edges, so ``dot`` draws straight vertical lifelines with time flowing down.  A leftmost
+    column repeats each step's action.
+
+    - A delivered message is a solid arrow from the point of the step that sent it (the
+      lane head for a message already in flight initially) to the receiver at its row,
+      labelled with the message repr.  With several matching sends the oldest undelivered
+      one is used, else the latest (a duplicating network redelivers).
+    - A step that is not a delivery is a labelled shape on the acting node's lane: a box for
+      a local step, a hexagon for a timeout, a red octagon for a crash, a green box for a
+      recovery; a lost message is a dashed arrow ending in a bar at a grey "drop" box.
+    - Messages sent during the path and never delivered nor dropped are dashed grey arrows
+      to the receiver's lane end, labelled "(in flight)"; messages in flight in the initial
+      state and never delivered are omitted (the chart only knows sends it saw).
+    - Lifeline segments where a node is down are dotted red; the last step (the one that
+      reached the violation) is drawn in red, and ``title`` is shown on top.
+    """
+    model = path.model
+    if not isinstance(model, ActorSystem):
+        raise ValueError(
+            f"sequence charts need an actor model; use state_graph "
+            f"({type(model).__name__} is not an ActorSystem)"
+        )
+    nodes = model.node_list
+    names = [n.name for n in nodes]
+    steps = len(path.actions)
+    end = steps + 1
+
+    def pt(node: int, row: int) -> str:
+        return f"{names[node]}@{row}"
+
+    def step_id(row: int) -> str:
+        return f"#step@{row}"
+
+    befores = path.states[:-1]
+    infos: list[StepInfo] = [model.step_info(s, a) for s, a in zip(befores, path.actions, strict=True)]
+    lines = _header(
+        f"sequence chart of {model.name or type(model).__name__}",
+        title,
+        "rankdir=TB",
+        "newrank=true",
+        "nodesep=0.6",
+        "ranksep=0.35",
+        "splines=false",
+        'node [fontname="Helvetica", fontsize=11]',
+        'edge [fontname="Helvetica", fontsize=10]',
+    )
+
+    # Points: one per (lane, row); the acting node's point carries the step's shape.
+    acting: dict[tuple[int, int], tuple[StepInfo, bool]] = {
+        (info.node, k): (info, k == steps) for k, info in enumerate(infos, 1)
+    }
+    lines.append(_node(step_id(0), shape="plaintext", label=""))
+    for i, name in enumerate(names):
+        lines.append(_node(pt(i, 0), shape="box", style="filled,bold", fillcolor="#f2f2f2", label=name))
+    for k in range(1, end + 1):
+        if k <= steps:
+            last = k == steps
+            lines.append(_node(step_id(k), shape="plaintext", label=f"{k}. {path.actions[k - 1]!r}",
+                               fontcolor=HIGHLIGHT if last else None))
+        else:
+            lines.append(_node(step_id(k), shape="plaintext", label=""))
+        for i in range(len(names)):
+            got = acting.get((i, k))
+            if got is None:
+                lines.append(_node(pt(i, k), shape="point", width=0.04, height=0.04, color="gray60"))
+                continue
+            info, last = got
+            lines.append(_node(pt(i, k), **_step_point(info, path.actions[k - 1].args, last)))
+
+    # Rows: rank=same, ordered left to right by invisible flat edges.
+    for k in range(end + 1):
+        row = [step_id(k), *(pt(i, k) for i in range(len(names)))]
+        chain = " -> ".join(dot_quote(x) for x in row)
+        lines.append(f"  {{ rank=same; {chain} [style=invis]; }}")
+
+    # Lanes: lifelines (dotted red while the node is down) and the step column.
+    for k in range(end):
+        down: frozenset[int] = getattr(path.states[min(k, steps)], "down", frozenset())
+        lines.append(_edge(step_id(k), step_id(k + 1), style="invis", weight=100))
+        for i in range(len(names)):
+            if i in down:
+                lines.append(_edge(pt(i, k), pt(i, k + 1), arrowhead="none", style="dotted",
+                                   color=HIGHLIGHT, weight=100))
+            else:
+                lines.append(_edge(pt(i, k), pt(i, k + 1), arrowhead="none", color="gray60", weight=100))
+
+    # Messages.
+    sends: dict[Envelope, list[int]] = {}  # every row that sent an envelope
+    pending: dict[Envelope, deque[int]] = {}  # rows whose send is not yet received or lost
+    for k, info in enumerate(infos, 1):
+        last = k == steps
+        env = info.received
+        if env is not None:
+            if info.kind == "duplicate":
+                origin = _origin(sends, pending, env, consume=False)
+                if origin is not None:
+                    pending.setdefault(env, deque()).append(origin)
+            else:
+                origin = _origin(sends, pending, env, consume=True)
+                src = pt(env.src, origin if origin is not None else 0)
+                if info.kind == "drop":
+                    lines.append(_edge(src, pt(info.node, k), xlabel=f"{env.msg!r} (lost)", style="dashed",
+                                       arrowhead="tee", color=HIGHLIGHT if last else "gray40",
+                                       fontcolor=HIGHLIGHT if last else "gray40", constraint="false"))
+                else:
+                    lines.append(_edge(src, pt(info.node, k), xlabel=repr(env.msg),
+                                       color=HIGHLIGHT if last else "black",
+                                       fontcolor=HIGHLIGHT if last else "black",
+                                       penwidth=2.5 if last else None, constraint="false"))
+        for sent in info.sent:
+            sends.setdefault(sent, []).append(k)
+            pending.setdefault(sent, deque()).append(k)
+    for env, rows in pending.items():
+        for k in rows:
+            lines.append(_edge(pt(env.src, k), pt(env.dst, end), xlabel=f"{env.msg!r} (in flight)",
+                               style="dashed", color="gray60", fontcolor="gray40", constraint="false"))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -> dict[str, object]:
+    """Attributes of the acting node's point at one step."""
+    if info.kind == "deliver":
+        return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
+    shape, color, fill = _KIND_STYLE.get(info.kind, ("box", "black", "white"))
+    label = info.label
+    if info.kind == "local":
+        extra = [f"{k}={v!r}" for k, v in args if k != "node"]
+        if extra:
+            label = f"{label}({', '.join(extra)})"
+    elif info.kind in ("drop", "duplicate") and info.received is not None:
+        label = f"{info.kind} {info.received.msg!r}"
+    style = "filled,dashed" if info.kind in ("drop", "duplicate") else "filled"
+    if last:
+        color, style = HIGHLIGHT, style + ",bold"
+    return {"shape": shape, "style": style, "color": color, "fillcolor": fill, "label": label,
+            "fontcolor": HIGHLIGHT if last or info.kind == "crash" else None,
+            "penwidth": 2.5 if last else None}
+
+
+def _origin(sends: dict[Envelope, list[int]], pending: dict[Envelope, deque[int]],
+            env: Envelope, consume: bool) -> int | None:
+    """The row that sent ``env``: the oldest undelivered send, else the latest; None if unseen."""
+    queue = pending.get(env)
+    if queue:
+        return queue.popleft() if consume else queue[0]
+    rows = sends.get(env)
+    return rows[-1] if rows else None
+
+
+# ----- state graphs -------------------------------------------------------------------
+
+
+def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: int = 500,
+                key: Callable[[Any], int] | None = None, title: str | None = None) -> str:
+    """The explored state graph as DOT, with ``path`` (if any) in bold red.
+
+    Nodes are the states (one ``field=value`` line each, from ``model.describe_state``),
+    initial states have a double border, the last state of the path is filled red; edges
+    are labelled with the action.  ``key`` must be the function the explorer stored codes
+    with (``Canonicalizer(model).key`` under symmetry, where nodes then show each orbit's
+    representative rather than the path's own states; default ``model.state_type.pack``).
+    A path step whose exact action is not in the graph (symmetry renames nodes) highlights
+    the first edge between the same two states; a last step missing from the graph (a step
+    property stops the search before recording it) is added, dashed.
+    """
+    n = len(graph.states)
+    if n > max_nodes:
+        raise GraphTooLargeError(
+            f"the state graph has {n} states, more than max_nodes={max_nodes}: too many to draw; "
+            "use a sequence chart of the counterexample or a smaller configuration"
+        )
+    code_of = key if key is not None else model.state_type.pack
+    names = _node_names(model)
+
+    path_codes: list[int] = []
+    path_steps: list[tuple[int, str, int]] = []
+    extra_state: tuple[int, Any] | None = None
+    if path is not None:
+        path_codes = [code_of(s) for s in path.states]
+        for k, c in enumerate(path_codes):
+            if c in graph.states:
+                continue
+            if k == len(path_codes) - 1 and k > 0:
+                extra_state = (c, path.states[k])
+            else:
+                raise ValueError(
+                    f"state {k} of the path is not in the graph; was the graph explored with symmetry "
+                    "reduction? pass key=Canonicalizer(model).key"
+                )
+        path_steps = [(a, repr(act), b)
+                      for a, act, b in zip(path_codes, path.actions, path_codes[1:], strict=False)]
+
+    # Which recorded edge each path step highlights; steps with none get an added edge.
+    highlighted: set[int] = set()
+    missing: list[tuple[int, str, int]] = []
+    exact = {e: k for k, e in reversed(list(enumerate(graph.edges)))}
+    between = {(a, b): k for k, (a, _l, b) in reversed(list(enumerate(graph.edges)))}
+    for step in path_steps:
+        hit = exact.get(step, between.get((step[0], step[2])))
+        if hit is None:
+            missing.append(step)
+        else:
+            highlighted.add(hit)
+
+    on_path = set(path_codes)
+    violating = path_codes[-1] if path_codes else None
+    initial = set(graph.initial)
+    lines = _header(
+        f"state graph of {model.name or type(model).__name__}",
+        title,
+        "rankdir=TB",
+        'node [shape=box, style=rounded, fontname="Helvetica", fontsize=10]',
+        'edge [fontname="Helvetica", fontsize=9]',
+    )
+    states: Iterable[tuple[int, Any]] = list(graph.states.items()) + ([extra_state] if extra_state else [])
+    for c, s in states:
+        attrs: dict[str, object] = {"label": _state_label(model, s, names)}
+        if c in initial:
+            attrs["peripheries"] = 2
+        if c in on_path:
+            attrs.update(color=HIGHLIGHT, penwidth=2.5, fontcolor=HIGHLIGHT)
+        if c == violating:
+            attrs.update(style="rounded,filled,bold", fillcolor="#ffd0d0")
+        lines.append(_node(f"s{c}", **attrs))
+    for k, (a, label, b) in enumerate(graph.edges):
+        if k in highlighted:
+            lines.append(_edge(f"s{a}", f"s{b}", label=label, color=HIGHLIGHT, fontcolor=HIGHLIGHT,
+                               penwidth=2.5, style="bold"))
+        else:
+            lines.append(_edge(f"s{a}", f"s{b}", label=label))
+    for a, label, b in missing:
+        lines.append(_edge(f"s{a}", f"s{b}", label=label, color=HIGHLIGHT, fontcolor=HIGHLIGHT,
+                           penwidth=2.5, style="bold,dashed"))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node_names(model: Model[Any]) -> dict[int, str] | None:
+    return {n.id: n.name for n in model.node_list} if isinstance(model, ActorSystem) else None
+
+
+def _state_label(model: Model[Any], s: Any, names: dict[int, str] | None) -> str:
+    return "\n".join(f"{k}={_compact(v, names)}" for k, v in model.describe_state(s).items())
+
+
+def _compact(v: Any, names: dict[int, str] | None) -> str:
+    """A short display form: strings unquoted, records positional, sets sorted."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Envelope):
+        src, dst = (names.get(v.src, v.src), names.get(v.dst, v.dst)) if names else (v.src, v.dst)
+        return f"{src}->{dst} {_compact(v.msg, names)}"
+    fields = fields_of(v)
+    if fields or (hasattr(v, "__dataclass_fields__") and not isinstance(v, type)):
+        return f"{type(v).__name__}({', '.join(_compact(x, names) for x in fields.values())})"
+    if isinstance(v, (frozenset, set)):
+        return "{" + ", ".join(sorted(_compact(x, names) for x in v)) + "}"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_compact(x, names) for x in v) + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(_compact(x, names) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_compact(k, names)}: {_compact(x, names)}" for k, x in v.items()) + "}"
+    return repr(v)
+
+
+# ----- files --------------------------------------------------------------------------
+
+
+def write_graph(dot_source: str, filename: str) -> str:
+    """Write ``dot_source`` to ``filename``, rendering it with ``dot`` unless it ends in ``.dot``.
+
+    Without graphviz the DOT source is still written (as ``<stem>.dot``) and the message
+    gives the exact command to render it, so a missing binary never loses a counterexample.
+    Returns a one-line message saying what was written.
+    """
+    target = FsPath(filename)
+    ext = target.suffix.lower()
+    if ext not in FORMATS:
+        raise ValueError(
+            f"cannot write a graph to {filename!r}: unknown extension {ext or '(none)'!r}; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    if ext == ".dot":
+        target.write_text(dot_source, encoding="utf-8")
+        return f"wrote DOT source to {target}"
+    fmt = ext[1:]
+    dot_file = target.with_suffix(".dot")
+    command = f"dot -T{fmt} {shlex.quote(str(dot_file))} -o {shlex.quote(str(target))}"
+    dot = shutil.which("dot")
+    if dot is None:
+        dot_file.write_text(dot_source, encoding="utf-8")
+        return f"graphviz 'dot' not found: wrote DOT source to {dot_file}; render it with: {command}"
+    try:
+        done = subprocess.run(
+            [dot, f"-T{fmt}", "-o", str(target)],
+            input=dot_source, text=True, capture_output=True, timeout=DOT_TIMEOUT_S, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        dot_file.write_text(dot_source, encoding="utf-8")
+        raise RenderError(
+            f"dot took more than {DOT_TIMEOUT_S:g}s to render {target}; DOT source kept in {dot_file} "
+            f"(render it with: {command})"
+        ) from None
+    if done.returncode != 0:
+        dot_file.write_text(dot_source, encoding="utf-8")
+        why = done.stderr.strip().splitlines()
+        raise RenderError(
+            f"dot failed (exit {done.returncode}) to render {target}: {why[0] if why else 'no message'}; "
+            f"DOT source kept in {dot_file}"
+        )
+    return f"wrote {fmt.upper()} graph to {target}"
+
+
+__all__ = [
+    "FORMATS", "GraphTooLargeError", "RenderError", "dot_quote", "sequence_chart", "state_graph",
+    "write_graph",
+]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up, then run the whole check suite: ruff, mypy and pytest.  The exhaustive runs
+# marked `slow` are skipped unless --all is given (see README, "Tests").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+V=.venv/bin
+echo "== ruff"
+"$V/ruff" check .
+echo "== mypy"
+# The repository root is the package `protoproof`: give mypy a folder where it has that name.
+typeroot=$(mktemp -d)
+trap 'rm -rf "$typeroot"' EXIT
+ln -s "$PWD" "$typeroot/protoproof"
+(cd "$typeroot" && MYPYPATH="$typeroot" "$OLDPWD/$V/mypy" --config-file "$OLDPWD/pyproject.toml" -p protoproof)
+echo "== pytest"
+if [ "${1:-}" = "--all" ]; then
+    "$V/python" -m pytest -q
+else
+    "$V/python" -m pytest -q -m "not slow"
+fi

@@ -1,0 +1,232 @@
+"""The command line: JSON fields, exit statuses, one-line usage errors, graphs, determinism."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from protoproof import cli
+from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.schema import Int, Record, Type
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
+    code, out, _ = run("list", "--json")
+    assert code == 0
+    models = {m["name"]: m for m in json.loads(out)["models"]}
+    assert {"twophase", "tcommit"} <= set(models)
+    tp = models["twophase"]
+    assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"}]
+    assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority"}
+    assert all("atomicity" in v["breaks"] for v in tp["variants"])
+
+
+def test_check_correct_model_exits_0_with_the_json_fields() -> None:
+    code, out, _ = run("check", "twophase", "--rms", "3", "--json", "--quiet")
+    assert code == 0
+    d = json.loads(out)
+    assert d["model"] == "twophase" and d["params"] == {"rms": 3} and d["variant"] is None
+    assert d["verdict"] == "exhausted"
+    assert (d["distinct_states"], d["transitions"], d["depth"]) == (288, 1145, 10)
+    assert d["elapsed_s"] >= 0 and d["never_fired"] == []
+    assert d["property"] is None and "path" not in d
+
+
+def test_check_planted_bug_exits_1_with_property_and_path() -> None:
+    code, out, _ = run("check", "twophase", "--variant", "commit-without-votes", "--property", "atomicity", "--json")
+    assert code == 1
+    d = json.loads(out)
+    assert d["verdict"] == "violated" and d["property"] == "atomicity"
+    assert [step["action"] for step in d["path"]] == [
+        None,
+        "choose_to_abort(node='rm0')",
+        "commit(node='tm')",
+        "deliver(src='tm', dst='rm1', msg=Commit())",
+    ]
+    last = d["path"][-1]["state"]
+    assert last["rm0"] == "aborted" and last["rm1"] == "committed"
+
+
+def test_text_output_shows_only_changed_fields() -> None:
+    code, out, _ = run("check", "twophase", "--variant", "commit-without-votes", "--property", "atomicity")
+    assert code == 1
+    lines = out.splitlines()
+    step1 = next(line for line in lines if line.strip().startswith("1."))
+    assert step1.strip() == "1. choose_to_abort(node='rm0')  ->  rm0='aborted'"
+    step3 = next(line for line in lines if line.strip().startswith("3."))
+    assert step3.strip() == "3. deliver(src='tm', dst='rm1', msg=Commit())  ->  rm1='committed'"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["check", "nosuch"], "unknown model 'nosuch'; models: tcommit, twophase"),
+        (["check", "twophase", "--rmz", "3"], "unknown option '--rmz' for model twophase; its parameters: --rms"),
+        (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
+        (["check", "twophase", "--rms", "0"], "--rms must be between 1 and 12"),
+        (["check", "twophase", "--variant", "nope"],
+         "has no variant 'nope'; variants: commit-on-majority, commit-without-votes"),
+        (["check", "twophase", "--property", "nope"], "unknown property 'nope'"),
+        (["check", "twophase", "--max-states", "-1"], "expected a positive integer"),
+        (["check", "twophase", "--graph", "out.jpg"], "must end in .dot, .svg, .png or .pdf"),
+        (["check", "tcommit", "--strategy", "sideways"], "invalid choice"),
+        ([], "a command is needed"),
+    ],
+)
+def test_wrong_arguments_get_one_line_and_exit_2(argv: list[str], needle: str) -> None:
+    code, out, err = run(*argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("protoproof: error: ") and needle in err
+
+
+def test_symmetry_on_a_model_without_symmetry_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+    code, _out, err = run("check", "raiser", "--symmetry")
+    assert code == 2 and "declares no symmetry" in err
+
+
+def test_budget_exhaustion_exits_3_and_says_bounded() -> None:
+    code, out, _ = run("check", "twophase", "--rms", "4", "--max-states", "100", "--json")
+    assert code == 3
+    d = json.loads(out)
+    assert d["verdict"] == "bounded" and d["bound"] == "100 states"
+    code, out, _ = run("check", "twophase", "--rms", "4", "--max-depth", "3")
+    assert code == 3 and "BOUNDED" in out and "not a proof" in out
+
+
+def test_symmetry_json_reports_orbits() -> None:
+    code, out, _ = run("check", "twophase", "--rms", "5", "--symmetry", "--json", "--quiet")
+    assert code == 0
+    d = json.loads(out)
+    assert d["symmetry"] is True and d["distinct_states"] == 314 and d["depth"] == 16
+
+
+class RS(NamedTuple):
+    x: int
+
+
+@dataclass(frozen=True)
+class RaiserConfig:
+    limit: int = 3
+
+
+class Raiser(Model[RS]):
+    """A model whose transition raises at x == 2."""
+
+    name = "raiser"
+    Config = RaiserConfig
+
+    def schema(self) -> Type:
+        return Record(RS, x=Int(0, self.config.limit))
+
+    def init(self) -> list[RS]:
+        return [RS(0)]
+
+    @transition()
+    def inc(self, s: RS) -> RS | None:
+        if s.x == 2:
+            raise ZeroDivisionError("boom at two")
+        return RS(s.x + 1) if s.x < self.config.limit else None
+
+    @always
+    def small(self, s: RS) -> bool:
+        return s.x <= self.config.limit
+
+    @sometimes
+    def reaches_one(self, s: RS) -> bool:
+        return s.x == 1
+
+
+def test_model_that_raises_exits_4_with_action_state_and_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+    code, out, err = run("check", "raiser")
+    assert code == 4 and out == ""
+    assert "ZeroDivisionError: boom at two" in err
+    assert "action inc()" in err and "RS(x=2)" in err
+    assert "Traceback" in err and "in inc" in err
+    code, out, _ = run("check", "raiser", "--json")
+    d = json.loads(out)
+    assert code == 4 and d["verdict"] == "error" and d["action"] == "inc()" and d["state"] == {"x": 2}
+    assert "boom at two" in d["error"] and "ZeroDivisionError" in d["traceback"]
+
+
+def test_replay_script_reproduces_the_counterexample(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    code, _out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--property", "atomicity",
+                       "--replay", str(script))
+    assert code == 1 and script.exists()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "deliver(src='tm', dst='rm0', msg=Commit())" in done.stdout
+
+
+def test_graph_writes_a_sequence_chart_for_a_violation(tmp_path: Path) -> None:
+    target = tmp_path / "cex.dot"
+    code, _out, _ = run("check", "twophase", "--variant", "commit-without-votes", "--property", "atomicity",
+                       "--graph", str(target))
+    assert code == 1 and target.exists()
+    src = target.read_text()
+    assert src.startswith("digraph") and "Commit()" in src and "atomicity violated" in src
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot (installed by .ci/run)")
+def test_graph_svg_is_rendered_by_dot(tmp_path: Path) -> None:
+    target = tmp_path / "cex.svg"
+    code, out, _ = run("check", "twophase", "--variant", "commit-without-votes", "--graph", str(target))
+    assert code == 1 and target.read_text().lstrip().startswith("<?xml")
+    assert f"wrote SVG graph to {target}" in out
+
+
+def test_state_graph_for_a_small_plain_model(tmp_path: Path) -> None:
+    target = tmp_path / "tc.dot"
+    code, _out, _ = run("check", "tcommit", "--rms", "2", "--graph", str(target))
+    assert code == 0
+    src = target.read_text()
+    assert src.count("->") >= 12 and "decide_commit(rm=0)" in src
+
+
+def test_state_graph_is_refused_above_the_node_limit(tmp_path: Path) -> None:
+    target = tmp_path / "big.dot"
+    code, out, _ = run("check", "tcommit", "--rms", "6", "--graph", str(target))
+    assert code == 0 and not target.exists()
+    assert "more than 500 states" in out
+
+
+def _cli_json(seed: str, *argv: str) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONHASHSEED=seed)
+    done = subprocess.run([sys.executable, "-m", "protoproof", *argv, "--json", "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    d: dict[str, Any] = json.loads(done.stdout)
+    d.pop("elapsed_s")
+    d.pop("states_per_s")
+    d.pop("replay", None)
+    return d
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "twophase", "--rms", "3"],
+        ["check", "twophase", "--rms", "3", "--variant", "commit-on-majority", "--property", "atomicity"],
+        ["check", "twophase", "--rms", "4", "--symmetry"],
+        ["check", "tcommit", "--rms", "4", "--strategy", "random", "--seed", "7"],
+    ],
+)
+def test_counts_and_paths_are_identical_under_two_hash_seeds(argv: list[str]) -> None:
+    assert _cli_json("0", *argv) == _cli_json("12345", *argv)
