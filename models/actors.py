@@ -331,6 +331,7 @@ class Faults:
 
 
 _NEW = tuple.__new__
+_CACHE_LIMIT = 1 << 18
 
 
 class _Label(str):
@@ -572,6 +573,10 @@ class ActorSystem(Model[SysState]):
                 return None
             if r is None:
                 return None
+            if type(r) is tuple and len(r) == 2 and r[1] == () and info is None:
+                # The common case (a local change, no effect) without the general machinery.
+                nodes = s[0]
+                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
             ls, effects = check(n, name, r)
             t, sent = apply(s, i, ls, effects)
             if info is not None:
@@ -603,6 +608,9 @@ class ActorSystem(Model[SysState]):
                 return None
             if r is None:
                 return None
+            if as_set and type(r) is tuple and len(r) == 2 and r[1] == () and info is None:
+                nodes = s[0]
+                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
             ls, effects = check(n, "on_message", r)
             if not as_set:
                 s = s._replace(net=net.consume(s.net, env))
@@ -710,11 +718,38 @@ class ActorSystem(Model[SysState]):
                 yield a, t
 
     def expander(self) -> Callable[[SysState], list[tuple[Action, SysState]]]:
+        """The instances in ``_compiled()`` order, but deliveries looked up per network value.
+
+        Many states share their messages in flight, so which deliveries are enabled is
+        computed once per distinct network value instead of testing every envelope of the
+        universe in every state.
+        """
         inst = self._compiled()
+        k = sum(len(insts) for n in self._nodes for _name, _fn, insts in n.steps())
+        before, deliveries = inst[:k], inst[k : k + len(self._universe)]
+        after = inst[k + len(self._universe) :]
+        assert all(a.name == "deliver" for a, _f in deliveries)
+        universe, net_sem = self._universe, self._net
+        cache: dict[Any, list[tuple[Action, Step]]] = {}
 
         def expand(s: SysState) -> list[tuple[Action, SysState]]:
             out = []
-            for a, f in inst:
+            for a, f in before:
+                t = f(s)
+                if t is not None:
+                    out.append((a, t))
+            net = s[1]
+            ready = cache.get(net)
+            if ready is None:
+                ready = [d for env, d in zip(universe, deliveries, strict=True) if net_sem.deliverable(net, env)]
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[net] = ready
+            for a, f in ready:
+                t = f(s)
+                if t is not None:
+                    out.append((a, t))
+            for a, f in after:
                 t = f(s)
                 if t is not None:
                     out.append((a, t))

@@ -13,16 +13,20 @@ state holds is unbounded, so every state space declared here is finite.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
+import operator
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
+
+_T = TypeVar("_T")
 
 #: A permutation of node ids per id space: ``perm["node"][i]`` is the new id of node ``i``.
 Perm = Mapping[str, Sequence[int]]
 
 #: Memo tables stop growing beyond this many entries (they are only a cache).
-_MEMO_LIMIT = 1 << 20
+_MEMO_LIMIT = 1 << 16
 
 
 class SchemaError(TypeError):
@@ -480,22 +484,28 @@ class Record(_Product):
         self.fields = dict(fields)
         self._init_parts(list(fields.values()))
         self._is_tuple = issubclass(cls, tuple)
+        self._kind: str | None = getattr(cls, "_kind", None)  # messages: (kind, *fields)
+        self._off = 1 if self._kind is not None else 0
 
     def _getter(self, k: int) -> str:
-        return f"v[{k}]" if self._is_tuple else f"v.{self.names[k]}"
+        return f"v[{k + self._off}]" if self._is_tuple else f"v.{self.names[k]}"
 
     def _guard(self) -> str:
         return "type(v) is CLS"
 
     def _builder(self, items: str) -> str:
+        if self._kind is not None:
+            return f"NEW(CLS, (KIND, {items}))" if items else "NEW(CLS, (KIND,))"
         if self._is_tuple:
             return f"NEW(CLS, ({items},))" if items else "NEW(CLS, ())"
         return f"CLS({items})"
 
     def _builder_ns(self) -> dict[str, Any]:
-        return {"CLS": self.cls, "NEW": tuple.__new__}
+        return {"CLS": self.cls, "NEW": tuple.__new__, "KIND": self._kind}
 
     def _items(self, v: Any) -> Sequence[Any]:
+        if self._off:
+            return v[1:]
         if self._is_tuple:
             return v
         return [getattr(v, n) for n in self.names]
@@ -522,6 +532,8 @@ class Record(_Product):
     def permute(self, v: Any, perm: Perm) -> Any:
         items = [t.permute(x, perm) if live else x
                  for t, x, live in zip(self.parts, self._items(v), self._live, strict=True)]
+        if self._kind is not None:
+            return tuple.__new__(self.cls, (self._kind, *items))
         return tuple.__new__(self.cls, items) if self._is_tuple else self.cls(*items)
 
     def view(self, v: Any, space: str, i: int) -> Any:
@@ -768,6 +780,62 @@ class Seq(Type):
         return f"Seq({self.elem.describe()}, maxlen={self.maxlen})"
 
 
+@dataclass_transform(frozen_default=True)
+def message(cls: type[_T]) -> type[_T]:
+    """Declare a message kind: an immutable record stored as the tuple ``(kind, *fields)``.
+
+    Tuples hash and compare in C, which matters because the checker hashes every set of
+    messages it meets; the leading kind keeps kinds with equal fields apart (two plain
+    NamedTuples ``A(1) == B(1)``, and ``Commit() == Abort()`` when both are empty).
+    """
+    hints = inspect.get_annotations(cls)
+    fields = tuple(n for n in hints if not n.startswith("_"))
+    defaults = {n: cls.__dict__[n] for n in fields if n in cls.__dict__}
+    kind = cls.__name__
+
+    def __new__(klass: type, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > len(fields):
+            raise TypeError(f"{kind}() takes {len(fields)} arguments but {len(args)} were given")
+        vals = list(args)
+        for n in fields[len(args) :]:
+            if n in kwargs:
+                vals.append(kwargs.pop(n))
+            elif n in defaults:
+                vals.append(defaults[n])
+            else:
+                raise TypeError(f"{kind}() missing argument {n!r}")
+        if kwargs:
+            raise TypeError(f"{kind}() got an unexpected argument {next(iter(kwargs))!r}")
+        return tuple.__new__(klass, (kind, *vals))
+
+    def __repr__(self: tuple[Any, ...]) -> str:
+        return f"{kind}({', '.join(f'{n}={v!r}' for n, v in zip(fields, self[1:], strict=True))})"
+
+    ns: dict[str, Any] = {
+        "__slots__": (),
+        "__new__": __new__,
+        "__repr__": __repr__,
+        "__getnewargs__": lambda self: tuple(self[1:]),
+        "__match_args__": fields,
+        "__doc__": cls.__doc__,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "_fields": fields,
+        "_kind": kind,
+        "_asdict": lambda self: dict(zip(fields, self[1:], strict=True)),
+    }
+    for k, n in enumerate(fields):
+        ns[n] = property(operator.itemgetter(k + 1), doc=f"field {n}")
+    for attr, val in cls.__dict__.items():
+        if attr not in ns and attr not in fields and not attr.startswith("__"):
+            ns[attr] = val  # helper methods and constants of the message class
+    return type(kind, (tuple,), ns)
+
+
+def is_message(value: object) -> bool:
+    return hasattr(type(value), "_kind") and isinstance(value, tuple)
+
+
 def fields_of(value: Any) -> dict[str, Any]:
     """The named fields of a record value (NamedTuple or dataclass), for display."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -783,7 +851,7 @@ def to_jsonable(value: Any) -> Any:
     f = fields_of(value)
     if f:
         out = {k: to_jsonable(v) for k, v in f.items()}
-        if dataclasses.is_dataclass(value):
+        if dataclasses.is_dataclass(value) or is_message(value):
             return {"$type": type(value).__name__, **out}
         return out
     if isinstance(value, frozenset):

@@ -26,24 +26,24 @@ from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Node, Send
 from .base import Refinement, always, sometimes, transition, variant
-from .schema import Enum, Id, Record, SetOf, Type, Union
+from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
 
 INIT = "init"
 TMState = Enum("TMState", INIT, COMMITTED, ABORTED)
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Prepared:
     rm: int
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Commit:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Abort:
     pass
 
@@ -159,7 +159,7 @@ class TwoPhase(ActorSystem):
         )
 
     def rm_states(self, s: Any) -> tuple[str, ...]:
-        return tuple(s.nodes[: self.config.rms])
+        return s.nodes[: self.config.rms]
 
     def refinements(self) -> list[Refinement]:
         return [Refinement("refines_tcommit", TCommit(rms=self.config.rms), self._to_tcommit)]
