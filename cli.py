@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -232,6 +233,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "depth": st.depth,
         "elapsed_s": round(st.elapsed_s, 6),
         "states_per_s": round(st.states_per_s, 1),
+        "peak_rss_bytes": st.peak_rss_bytes,
         "coverage": st.coverage,
         "never_fired": st.never_fired,
         "bound": result.bound,
@@ -369,3 +371,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         print("protoproof: interrupted", file=err)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`protoproof check ... | head`): stop quietly.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
+        return 141

@@ -10,6 +10,7 @@ rebuilt by replaying the transitions forward from the initial state.
 from __future__ import annotations
 
 import random
+import resource
 import time
 import traceback
 import tracemalloc
@@ -49,7 +50,8 @@ class Stats:
     depth: int = 0
     elapsed_s: float = 0.0
     coverage: dict[str, int] = field(default_factory=dict)
-    peak_memory_bytes: int | None = None
+    peak_memory_bytes: int | None = None  # traced Python allocations (Options.measure_memory)
+    peak_rss_bytes: int = 0  # the process's peak resident set size at the end of the run
 
     @property
     def states_per_s(self) -> float:
@@ -281,6 +283,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         stats.elapsed_s = time.perf_counter() - t0
         stats.distinct_states = len(parent)
         stats.coverage = dict(zip(families, cov, strict=True))
+        stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         if o.measure_memory:
             stats.peak_memory_bytes = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()

@@ -215,6 +215,7 @@ def _cli_json(seed: str, *argv: str) -> dict[str, Any]:
     d: dict[str, Any] = json.loads(done.stdout)
     d.pop("elapsed_s")
     d.pop("states_per_s")
+    d.pop("peak_rss_bytes")
     d.pop("replay", None)
     return d
 
