@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Model
+from .consensus import Consensus
+from .paxos import Paxos
 from .tcommit import TCommit
 from .twophase import TwoPhase
 
 MODELS: dict[str, type[Model[Any]]] = {
     TwoPhase.name: TwoPhase,
     TCommit.name: TCommit,
+    Paxos.name: Paxos,
+    Consensus.name: Consensus,
 }
 
 __all__ = ["MODELS"]

@@ -87,6 +87,10 @@ class Node(Generic[L]):
     symmetric: ClassVar[bool] = False
     #: Names of the timers this role may arm (their universe).
     timers: ClassVar[tuple[Any, ...]] = ()
+    #: Steps receive ``(state, inbox, **params)``, inbox = every message sent to this node so
+    #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
+    #: node has received, as in TLA+ specs whose actions read the message set.
+    reads_inbox: ClassVar[bool] = False
 
     def __init__(self, node_id: int, name: str | None = None) -> None:
         self.id = node_id
@@ -125,7 +129,8 @@ class Node(Generic[L]):
         for attr in names:
             fn = getattr(self, attr)
             domains = getattr(fn, _TRANSITION)
-            params = list(inspect.signature(fn).parameters)[1:]  # state
+            skip = 2 if self.reads_inbox else 1  # state (and inbox)
+            params = list(inspect.signature(fn).parameters)[skip:]
             missing = [p for p in params if p not in domains]
             if missing:
                 raise ModelDefinitionError(
@@ -414,6 +419,15 @@ class ActorSystem(Model[SysState]):
             ]
         self._universe = list(universe)
         self._msg_type = msg_type
+        self._inbox_universe = [[e for e in self._universe if e.dst == n.id] for n in self._nodes]
+        # Nodes that read their inbox are not sent their messages one by one.
+        self._deliverable = [e for e in self._universe if not self._nodes[e.dst].reads_inbox]
+        if any(n.reads_inbox for n in self._nodes) and not isinstance(self._net, DuplicatingSet):
+            raise ModelDefinitionError(
+                "nodes with reads_inbox = True read every message sent to them so far, which is only "
+                "their knowledge on a DuplicatingSet network; keep the received messages in the node's "
+                "state for other networks"
+            )
         net_type = self._net.type(self._universe, env_type)
         index = "node" if self._symmetric_groups() else None
         return Record(
@@ -511,7 +525,7 @@ class ActorSystem(Model[SysState]):
                         Action(step_name, (("node", n.name), *args), fam[f"{n.role}.{step_name}"]),
                         self._local(n, step_name, fn, tuple(v for _k, v in args)),
                     ))
-        for env in self._universe:
+        for env in self._deliverable:
             dst = self._nodes[env.dst]
             a = Action("deliver", (("src", self._nodes[env.src].name), ("dst", dst.name), ("msg", env.msg)),
                        fam[f"{dst.role}.receive {type(env.msg).__name__}"])
@@ -545,7 +559,7 @@ class ActorSystem(Model[SysState]):
                 f = f"{n.role}.{step_name}"
                 if f not in fams:
                     fams.append(f)
-        for env in self._universe:
+        for env in self._deliverable:
             f = f"{self._nodes[env.dst].role}.receive {type(env.msg).__name__}"
             if f not in fams:
                 fams.append(f)
@@ -560,9 +574,16 @@ class ActorSystem(Model[SysState]):
             fams += ["crash", "recover"]
         return fams
 
+    def inbox(self, s: SysState, i: int) -> frozenset[Any]:
+        """The messages in flight to node ``i`` (what it has received, on a duplicating network)."""
+        net, mine = s[1], self._inbox_universe[i]
+        return frozenset(e.msg for e in mine if e in net)
+
     def _local(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
         i = n.id
         check, apply = self._check_result, self._apply_effects
+        if n.reads_inbox:
+            return self._local_inbox(n, name, fn, args)
 
         def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
             if s[3] and i in s[3]:
@@ -579,6 +600,36 @@ class ActorSystem(Model[SysState]):
                 return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
             ls, effects = check(n, name, r)
             t, sent = apply(s, i, ls, effects)
+            if info is not None:
+                info.append(StepInfo("local", i, None, sent, name))
+            return t
+
+        return run
+
+    def _local_inbox(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
+        """A step that reads every message sent to the node so far (``Node.reads_inbox``)."""
+        i = n.id
+        inbox = self.inbox
+        cache: dict[Any, frozenset[Any]] = {}
+
+        def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
+            if s[3] and i in s[3]:
+                return None
+            net = s[1]
+            box = cache.get(net)
+            if box is None:
+                box = inbox(s, i)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[net] = box
+            try:
+                r = fn(s[0][i], box, *args)
+            except Disabled:
+                return None
+            if r is None:
+                return None
+            ls, effects = self._check_result(n, name, r)
+            t, sent = self._apply_effects(s, i, ls, effects)
             if info is not None:
                 info.append(StepInfo("local", i, None, sent, name))
             return t
@@ -726,10 +777,10 @@ class ActorSystem(Model[SysState]):
         """
         inst = self._compiled()
         k = sum(len(insts) for n in self._nodes for _name, _fn, insts in n.steps())
-        before, deliveries = inst[:k], inst[k : k + len(self._universe)]
-        after = inst[k + len(self._universe) :]
+        before, deliveries = inst[:k], inst[k : k + len(self._deliverable)]
+        after = inst[k + len(self._deliverable) :]
         assert all(a.name == "deliver" for a, _f in deliveries)
-        universe, net_sem = self._universe, self._net
+        universe, net_sem = self._deliverable, self._net
         cache: dict[Any, list[tuple[Action, Step]]] = {}
 
         def expand(s: SysState) -> list[tuple[Action, SysState]]:

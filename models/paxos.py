@@ -1,0 +1,323 @@
+"""Single-decree Paxos (Lamport; ``Paxos.tla`` from "The Paxos Algorithm or How to Win a Turing Award").
+
+Acceptor nodes and one leader node per ballot, on the unordered, duplicating message set of the
+TLA+ spec.  Variables and actions are those of ``Paxos.tla``:
+
+- acceptor ``a`` holds ``max_bal`` (-1 at first), ``max_vbal`` (-1) and ``max_val`` (None);
+- ``phase1a`` (leader of ballot b): send 1a(b) to the acceptors; always enabled;
+- acceptor on 1a(b) with ``b > max_bal``: promise (``max_bal := b``) and send 1b(a, b, max_vbal,
+  max_val) to the leader of b;
+- ``phase2a(v)`` (leader of ballot b): no 2a for b was sent yet, some quorum Q all sent 1b for b,
+  and either none of their 1bs carries a vote or ``v`` is the value of the one with the highest
+  ``mbal``: send 2a(b, v) to the acceptors;
+- acceptor on 2a(b, v) with ``b >= max_bal``: accept (``max_bal := max_vbal := b``,
+  ``max_val := v``) and send 2b(a, b, v) to the leader of b.
+
+Simplifications, each preserving the reachable states one to one: a message of the TLA+ set
+is here one envelope per addressee, all sent in the same step; a leader reads the 1b messages
+sent to it from the message set (``reads_inbox``: on a duplicating network that is exactly what
+it has received), as Phase2a reads ``msgs``; a leader's ``proposed`` flag equals "a 2a for my
+ballot is in the message set".  Quorums are the majorities unless ``quorums()`` is overridden
+by any pairwise-intersecting family (checked at construction).
+
+Checked: ``protoproof check paxos --acceptors 3 --values 2 --max-ballot 1`` gives the same
+distinct states and depth as an independent transliteration of Paxos.tla (pinned in
+tests/models/test_paxos.py for several configurations).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .actors import ActorSystem, Broadcast, Effect, Envelope, Node, Send
+from .base import ModelDefinitionError, Refinement, always, sometimes, transition, variant
+from .consensus import CS, Consensus
+from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
+
+
+@message
+class OneA:
+    bal: int
+
+
+@message
+class OneB:
+    acc: int
+    bal: int
+    mbal: int
+    mval: int | None
+
+
+@message
+class TwoA:
+    bal: int
+    val: int
+
+
+@message
+class TwoB:
+    acc: int
+    bal: int
+    val: int
+
+
+class Acc(NamedTuple):
+    max_bal: int
+    max_vbal: int
+    max_val: int | None
+
+
+class Ldr(NamedTuple):
+    proposed: bool
+
+
+Out = tuple[Any, Sequence[Effect]] | None
+
+
+class Acceptor(Node[Acc]):
+    role = "acceptor"
+    symmetric = True
+
+    def __init__(self, node_id: int, system: Paxos) -> None:
+        super().__init__(node_id, f"a{node_id}")
+        self.sys = system
+
+    def state_type(self) -> Type:
+        return self.sys.acc_type
+
+    def on_start(self) -> tuple[Acc, Sequence[Effect]]:
+        return Acc(-1, -1, None), ()
+
+    def accepts(self, s: Acc, bal: int) -> bool:
+        return bal >= s.max_bal
+
+    def on_message(self, s: Acc, src: int, msg: Any) -> Out:
+        if type(msg) is OneA:
+            if msg.bal > s.max_bal:
+                reply = OneB(self.id, msg.bal, s.max_vbal, s.max_val)
+                return Acc(msg.bal, s.max_vbal, s.max_val), (Send(self.sys.leader(msg.bal), reply),)
+            return None
+        if type(msg) is TwoA:
+            if self.accepts(s, msg.bal):
+                vote = TwoB(self.id, msg.bal, msg.val)
+                return (Acc(max(msg.bal, s.max_bal), msg.bal, msg.val),
+                        (Send(self.sys.leader(msg.bal), vote),))
+            return None
+        return None
+
+
+class Leader(Node[Ldr]):
+    """The proposer of one ballot."""
+
+    role = "leader"
+    reads_inbox = True
+
+    def __init__(self, node_id: int, system: Paxos, ballot: int) -> None:
+        super().__init__(node_id, f"b{ballot}")
+        self.sys = system
+        self.bal = ballot
+
+    def state_type(self) -> Type:
+        return Record(Ldr, proposed=Bool)
+
+    def on_start(self) -> tuple[Ldr, Sequence[Effect]]:
+        return Ldr(False), ()
+
+    def values(self) -> range:
+        return range(self.sys.config.values)
+
+    @transition()
+    def phase1a(self, s: Ldr, inbox: frozenset[Any]) -> Out:
+        return s, (Broadcast(self.sys.acceptor_ids, OneA(self.bal)),)
+
+    def may_propose(self, s: Ldr) -> bool:
+        return not s.proposed
+
+    def value_ok(self, votes: list[Any], v: int) -> bool:
+        """v is free (no vote reported) or the value of a vote with the highest ballot."""
+        return not votes or any(m.mval == v and all(m.mbal >= mm.mbal for mm in votes) for m in votes)
+
+    @transition(v="values")
+    def phase2a(self, s: Ldr, inbox: frozenset[Any], v: int) -> Out:
+        if not self.may_propose(s):
+            return None
+        ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]
+        for q in self.sys.quorum_list:
+            q1b = [m for m in ones if m.acc in q]
+            if {m.acc for m in q1b} != q:
+                continue
+            if self.value_ok([m for m in q1b if m.mbal >= 0], v):
+                return Ldr(True), (Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)),)
+        return None
+
+
+@dataclass(frozen=True)
+class PaxosConfig:
+    acceptors: int = 3
+    values: int = 2
+    max_ballot: int = 1
+
+
+class Paxos(ActorSystem):
+    """Single-decree Paxos: acceptors and ballot leaders (Paxos.tla, as nodes)."""
+
+    name = "paxos"
+    Config = PaxosConfig
+    acceptor_class: type[Acceptor] = Acceptor
+    leader_class: type[Leader] = Leader
+    #: Buggy variants may use non-intersecting quorums; the correct protocol may not.
+    check_quorums = True
+
+    def _validate_config(self) -> None:
+        c = self.config
+        if not 1 <= c.acceptors <= 9:
+            raise ValueError("--acceptors must be between 1 and 9")
+        if not 1 <= c.values <= 5:
+            raise ValueError("--values must be between 1 and 5")
+        if not 0 <= c.max_ballot <= 6:
+            raise ValueError("--max-ballot must be between 0 and 6")
+
+    # ----- configuration-derived vocabulary -----
+    def quorums(self) -> list[frozenset[int]]:
+        """The majorities of the acceptors (override with any pairwise-intersecting family)."""
+        n = self.config.acceptors
+        return [frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1)]
+
+    def leader(self, ballot: int) -> int:
+        return self.config.acceptors + ballot
+
+    def nodes(self) -> list[Node[Any]]:
+        c = self.config
+        self.acceptor_ids = tuple(range(c.acceptors))
+        self.quorum_list = self.quorums()
+        if self.check_quorums:
+            for q1, q2 in itertools.combinations(self.quorum_list, 2):
+                if not q1 & q2:
+                    raise ModelDefinitionError(
+                        f"quorums {sorted(q1)} and {sorted(q2)} do not intersect: Paxos needs every two "
+                        "quorums to share an acceptor"
+                    )
+        val = Union(OneOf(None), Id("value", c.values))
+        self.acc_type = Record(Acc, max_bal=Int(-1, c.max_ballot), max_vbal=Int(-1, c.max_ballot), max_val=val)
+        acceptors: list[Node[Any]] = [self.acceptor_class(a, self) for a in range(c.acceptors)]
+        leaders: list[Node[Any]] = [self.leader_class(self.leader(b), self, b) for b in self.ballots()]
+        return acceptors + leaders
+
+    def ballots(self) -> range:
+        return range(self.config.max_ballot + 1)
+
+    def message_type(self) -> Type:
+        c = self.config
+        acc, bal = Id("node", c.acceptors), Int(0, c.max_ballot)
+        val = Id("value", c.values)
+        return Union(
+            Record(OneA, bal=bal),
+            Record(OneB, acc=acc, bal=bal, mbal=Int(-1, c.max_ballot), mval=Union(OneOf(None), val)),
+            Record(TwoA, bal=bal, val=val),
+            Record(TwoB, acc=acc, bal=bal, val=val),
+        )
+
+    def envelopes(self) -> list[Envelope]:
+        c = self.config
+        acceptors, values, ballots = range(c.acceptors), range(c.values), self.ballots()
+        out = [Envelope(self.leader(b), a, OneA(b)) for b in ballots for a in acceptors]
+        votes = [(-1, None)] + [(mb, v) for mb in range(c.max_ballot + 1) for v in values]
+        out += [Envelope(a, self.leader(b), OneB(a, b, mb, mv)) for a in acceptors for b in ballots
+                for mb, mv in votes]
+        out += [Envelope(self.leader(b), a, TwoA(b, v)) for b in ballots for v in values for a in acceptors]
+        out += [Envelope(a, self.leader(b), TwoB(a, b, v)) for a in acceptors for b in ballots for v in values]
+        return out
+
+    def symmetry(self) -> dict[str, list[list[int]]] | None:
+        sym = dict(super().symmetry() or {})
+        sym["value"] = [list(range(self.config.values))]
+        return sym
+
+    # ----- what is chosen -----
+    def chosen(self, s: Any) -> frozenset[int]:
+        """Values v for which some quorum sent 2b(a, b, v) for one ballot b."""
+        net = s.net
+        cache = self.__dict__.setdefault("_chosen_cache", {})
+        got: frozenset[int] | None = cache.get(net)
+        if got is not None:
+            return got
+        out = set()
+        for b in self.ballots():
+            for v in range(self.config.values):
+                voters = {a for a in self.acceptor_ids
+                          if Envelope(a, self.leader(b), TwoB(a, b, v)) in net}
+                if any(q <= voters for q in self.quorum_list):
+                    out.add(v)
+        got = frozenset(out)
+        if len(cache) >= 1 << 16:
+            cache.clear()
+        cache[net] = got
+        return got
+
+    def refinements(self) -> list[Refinement]:
+        return [Refinement("refines_consensus", Consensus(values=self.config.values), self._to_consensus)]
+
+    def _to_consensus(self, s: Any) -> CS:
+        return CS(self.chosen(s))
+
+    @always
+    def agreement(self, s: Any) -> bool:
+        """No two different values are chosen."""
+        return len(self.chosen(s)) <= 1
+
+    @sometimes
+    def value_chosen(self, s: Any) -> bool:
+        """Some value is chosen."""
+        return bool(self.chosen(s))
+
+
+# ----- planted bugs --------------------------------------------------------------------
+
+
+class _VoteIgnoringLeader(Leader):
+    def value_ok(self, votes: list[Any], v: int) -> bool:
+        return True
+
+
+class _EagerAcceptor(Acceptor):
+    def accepts(self, s: Acc, bal: int) -> bool:
+        return True
+
+
+class _TwiceLeader(Leader):
+    def may_propose(self, s: Ldr) -> bool:
+        return True
+
+
+@variant("ignore-votes", breaks=("agreement", "refines_consensus"))
+class IgnoreVotes(Paxos):
+    """A leader ignores the votes reported in 1b messages and proposes any value."""
+
+    leader_class = _VoteIgnoringLeader
+
+
+@variant("accept-below-promise", breaks=("agreement", "refines_consensus"))
+class AcceptBelowPromise(Paxos):
+    """An acceptor accepts a 2a whose ballot is below the one it promised."""
+
+    acceptor_class = _EagerAcceptor
+
+
+@variant("propose-twice", breaks=("agreement", "refines_consensus"))
+class ProposeTwice(Paxos):
+    """A leader proposes a second value in the same ballot."""
+
+    leader_class = _TwiceLeader
+
+
+@variant("minority-quorums", breaks=("agreement", "refines_consensus"))
+class MinorityQuorums(Paxos):
+    """Any single acceptor is taken for a quorum: two quorums need not intersect."""
+
+    check_quorums = False
+
+    def quorums(self) -> list[frozenset[int]]:
+        return [frozenset({a}) for a in range(self.config.acceptors)]
