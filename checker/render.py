@@ -30,6 +30,12 @@ FORMATS = (".dot", ".svg", ".png", ".pdf")
 DOT_TIMEOUT_S = 60.0
 
 HIGHLIGHT = "red"
+#: Colour of a message a node read from its inbox (``Node.reads_inbox``) rather than received.
+READ_COLOR = "#1f5fbf"
+#: How ``sequence_chart`` shows messages still in flight at the end of the path.
+IN_FLIGHT_MODES = ("note", "arrows", "omit")
+#: At most this many messages are listed in a lane's in-flight note; the rest are counted.
+NOTE_ITEMS = 4
 
 #: How the acting node's point looks, per ``StepInfo.kind`` (shape, colour, fill).
 _KIND_STYLE: dict[str, tuple[str, str, str]] = {
@@ -64,9 +70,18 @@ def dot_quote(text: object) -> str:
     return f'"{s}"'
 
 
+class _Quoted(str):
+    """An attribute value that is already a DOT string (``_left_lines`` builds them)."""
+
+
+def _left_lines(lines: Iterable[str]) -> _Quoted:
+    """A DOT label of ``lines``, each left-justified (``\\l``), every line escaped."""
+    return _Quoted('"' + "".join(dot_quote(line)[1:-1] + "\\l" for line in lines) + '"')
+
+
 def _attrs(**kw: object) -> str:
     """``[k="v", ...]`` in keyword order, skipping ``None`` values."""
-    items = [f"{k}={dot_quote(v)}" for k, v in kw.items() if v is not None]
+    items = [f"{k}={v if isinstance(v, _Quoted) else dot_quote(v)}" for k, v in kw.items() if v is not None]
     return f" [{', '.join(items)}]" if items else ""
 
 
@@ -88,7 +103,7 @@ def _header(name: str, title: str | None, *defaults: str) -> list[str]:
 # ----- sequence charts ----------------------------------------------------------------
 
 
-def sequence_chart(path: Path, title: str | None = None) -> str:
+def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note") -> str:
     """A message sequence chart of ``path`` (a run of an ``ActorSystem``) as DOT source.
 
     Layout: row 0 holds the lane heads (node names), row ``k`` the ``k``-th step, and a last
@@ -100,14 +115,23 @@ def sequence_chart(path: Path, title: str | None = None) -> str:
       lane head for a message already in flight initially) to the receiver at its row,
       labelled with the message repr.  With several matching sends the oldest undelivered
       one is used, else the latest (a duplicating network redelivers).
+    - A local step of a node with ``reads_inbox`` (it reads every message sent to it so far)
+      gets a blue arrow from the send of each message it *newly* read: one that is in
+      ``model.inbox`` before the step but was not at that node's previous local step.  So
+      each message is drawn once, into the first step that could use it.
     - A step that is not a delivery is a labelled shape on the acting node's lane: a box for
       a local step, a hexagon for a timeout, a red octagon for a crash, a green box for a
       recovery; a lost message is a dashed arrow ending in a bar at a grey "drop" box.
-    - Messages sent during the path and never delivered nor dropped are dashed grey arrows
-      to the receiver's lane end, labelled "(in flight)"; messages in flight in the initial
-      state and never delivered are omitted (the chart only knows sends it saw).
+    - Messages sent during the path and never delivered, dropped nor read are, with
+      ``in_flight="note"`` (the default), listed in a note at the end of the receiver's lane
+      (the first ``NOTE_ITEMS`` of them with their senders, then a count); with
+      ``in_flight="arrows"`` each is a dashed grey arrow to the receiver's lane end,
+      labelled "(in flight)"; with ``in_flight="omit"`` they are not shown.  Messages in
+      flight in the initial state and never delivered are omitted (the chart only knows
+      sends it saw).
     - Lifeline segments where a node is down are dotted red; the last step (the one that
-      reached the violation) is drawn in red, and ``title`` is shown on top.
+      reached the violation) is drawn in red, with the messages it received or read, and
+      ``title`` is shown on top.
     """
     model = path.model
     if not isinstance(model, ActorSystem):
@@ -115,6 +139,8 @@ def sequence_chart(path: Path, title: str | None = None) -> str:
             f"sequence charts need an actor model; use state_graph "
             f"({type(model).__name__} is not an ActorSystem)"
         )
+    if in_flight not in IN_FLIGHT_MODES:
+        raise ValueError(f"in_flight must be one of {', '.join(map(repr, IN_FLIGHT_MODES))}, not {in_flight!r}")
     nodes = model.node_list
     names = [n.name for n in nodes]
     steps = len(path.actions)
@@ -140,6 +166,52 @@ def sequence_chart(path: Path, title: str | None = None) -> str:
         'edge [fontname="Helvetica", fontsize=10]',
     )
 
+    # Messages: which row sent, received, read or lost each one (drawn after the points).
+    arrows: list[str] = []
+    sends: dict[Envelope, list[int]] = {}  # every row that sent an envelope
+    pending: dict[Envelope, deque[int]] = {}  # rows whose send is not yet received, read or lost
+    initial = set(model.in_flight(path.states[0])) if path.states else set()  # never received yet
+    seen: dict[int, frozenset[Any]] = {}  # per reading node: its inbox at its previous local step
+    for k, info in enumerate(infos, 1):
+        last = k == steps
+        env = info.received
+        if env is not None:
+            initial.discard(env)
+            if info.kind == "duplicate":
+                origin = _origin(sends, pending, env, consume=False)
+                if origin is not None:
+                    pending.setdefault(env, deque()).append(origin)
+            else:
+                origin = _origin(sends, pending, env, consume=True)
+                src = pt(env.src, origin if origin is not None else 0)
+                if info.kind == "drop":
+                    arrows.append(_edge(src, pt(info.node, k), xlabel=f"{env.msg!r} (lost)", style="dashed",
+                                        arrowhead="tee", color=HIGHLIGHT if last else "gray40",
+                                        fontcolor=HIGHLIGHT if last else "gray40", constraint="false"))
+                else:
+                    arrows.append(_edge(src, pt(info.node, k), xlabel=repr(env.msg),
+                                        color=HIGHLIGHT if last else "black",
+                                        fontcolor=HIGHLIGHT if last else "black",
+                                        penwidth=2.5 if last else None, constraint="false"))
+        elif info.kind == "local" and nodes[info.node].reads_inbox:
+            for read, origin in _reads(model, path.states[k - 1], info.node, seen, sends, pending, initial):
+                arrows.append(_edge(pt(read.src, origin), pt(info.node, k), xlabel=repr(read.msg),
+                                    color=HIGHLIGHT if last else READ_COLOR,
+                                    fontcolor=HIGHLIGHT if last else READ_COLOR,
+                                    penwidth=2.5 if last else None, arrowhead="vee", constraint="false"))
+        for sent in info.sent:
+            sends.setdefault(sent, []).append(k)
+            pending.setdefault(sent, deque()).append(k)
+    unread = [(k, env) for env, rows in pending.items() for k in rows]
+    if in_flight == "arrows":
+        for k, env in unread:
+            arrows.append(_edge(pt(env.src, k), pt(env.dst, end), xlabel=f"{env.msg!r} (in flight)",
+                                style="dashed", color="gray60", fontcolor="gray40", constraint="false"))
+    notes: dict[int, list[tuple[int, Envelope]]] = {}
+    if in_flight == "note":
+        for k, env in sorted(unread, key=lambda x: x[0]):
+            notes.setdefault(env.dst, []).append((k, env))
+
     # Points: one per (lane, row); the acting node's point carries the step's shape.
     acting: dict[tuple[int, int], tuple[StepInfo, bool]] = {
         (info.node, k): (info, k == steps) for k, info in enumerate(infos, 1)
@@ -155,6 +227,9 @@ def sequence_chart(path: Path, title: str | None = None) -> str:
         else:
             lines.append(_node(step_id(k), shape="plaintext", label=""))
         for i in range(len(names)):
+            if k == end and i in notes:
+                lines.append(_node(pt(i, k), **_in_flight_note(notes[i], names)))
+                continue
             got = acting.get((i, k))
             if got is None:
                 lines.append(_node(pt(i, k), shape="point", width=0.04, height=0.04, color="gray60"))
@@ -178,39 +253,51 @@ def sequence_chart(path: Path, title: str | None = None) -> str:
                                    color=HIGHLIGHT, weight=100))
             else:
                 lines.append(_edge(pt(i, k), pt(i, k + 1), arrowhead="none", color="gray60", weight=100))
-
-    # Messages.
-    sends: dict[Envelope, list[int]] = {}  # every row that sent an envelope
-    pending: dict[Envelope, deque[int]] = {}  # rows whose send is not yet received or lost
-    for k, info in enumerate(infos, 1):
-        last = k == steps
-        env = info.received
-        if env is not None:
-            if info.kind == "duplicate":
-                origin = _origin(sends, pending, env, consume=False)
-                if origin is not None:
-                    pending.setdefault(env, deque()).append(origin)
-            else:
-                origin = _origin(sends, pending, env, consume=True)
-                src = pt(env.src, origin if origin is not None else 0)
-                if info.kind == "drop":
-                    lines.append(_edge(src, pt(info.node, k), xlabel=f"{env.msg!r} (lost)", style="dashed",
-                                       arrowhead="tee", color=HIGHLIGHT if last else "gray40",
-                                       fontcolor=HIGHLIGHT if last else "gray40", constraint="false"))
-                else:
-                    lines.append(_edge(src, pt(info.node, k), xlabel=repr(env.msg),
-                                       color=HIGHLIGHT if last else "black",
-                                       fontcolor=HIGHLIGHT if last else "black",
-                                       penwidth=2.5 if last else None, constraint="false"))
-        for sent in info.sent:
-            sends.setdefault(sent, []).append(k)
-            pending.setdefault(sent, deque()).append(k)
-    for env, rows in pending.items():
-        for k in rows:
-            lines.append(_edge(pt(env.src, k), pt(env.dst, end), xlabel=f"{env.msg!r} (in flight)",
-                               style="dashed", color="gray60", fontcolor="gray40", constraint="false"))
+    lines.extend(arrows)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _reads(model: ActorSystem, before: Any, node: int, seen: dict[int, frozenset[Any]],
+           sends: dict[Envelope, list[int]], pending: dict[Envelope, deque[int]],
+           initial: set[Envelope]) -> list[tuple[Envelope, int]]:
+    """What a local step of a ``reads_inbox`` node newly read: ``(envelope, sending row)`` pairs.
+
+    Newly read are the messages of ``model.inbox(before, node)`` that were not in it at the
+    node's previous local step (``seen``, updated here).  Each is drawn from its oldest send
+    not yet received or read, or from the lane head if it was in flight initially; one
+    already received is not drawn again.  Every send of a message in the inbox counts as
+    read, so none of them is later shown as in flight.
+    """
+    box = model.inbox(before, node)
+    new = box - seen.get(node, frozenset())
+    seen[node] = box
+    out: list[tuple[Envelope, int]] = []
+    for env in model.in_flight(before):
+        if env.dst != node or env.msg not in box:
+            continue
+        queue = pending.pop(env, None)
+        if env.msg not in new:
+            continue
+        if queue:
+            out.append((env, queue[0]))
+        elif env in initial and env not in sends:
+            out.append((env, 0))
+        initial.discard(env)
+    return out
+
+
+def _in_flight_note(unread: list[tuple[int, Envelope]], names: list[str]) -> dict[str, object]:
+    """Attributes of a lane's end listing the messages still in flight to it (oldest send first)."""
+    counts: dict[Envelope, int] = {}
+    for _k, env in unread:
+        counts[env] = counts.get(env, 0) + 1
+    items = [f"from {names[env.src]}: {env.msg!r}" + (f" (x{c})" if c > 1 else "") for env, c in counts.items()]
+    shown = items[:NOTE_ITEMS]
+    if len(items) > len(shown):
+        shown.append(f"... and {len(items) - len(shown)} more")
+    return {"shape": "note", "style": "filled", "color": "gray60", "fillcolor": "#f7f7f7", "fontcolor": "gray30",
+            "fontsize": 9, "label": _left_lines([f"in flight ({len(unread)}):", *shown])}
 
 
 def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -> dict[str, object]:
@@ -409,6 +496,6 @@ def write_graph(dot_source: str, filename: str) -> str:
 
 
 __all__ = [
-    "FORMATS", "GraphTooLargeError", "RenderError", "dot_quote", "sequence_chart", "state_graph",
-    "write_graph",
+    "FORMATS", "IN_FLIGHT_MODES", "GraphTooLargeError", "RenderError", "dot_quote", "sequence_chart",
+    "state_graph", "write_graph",
 ]

@@ -29,7 +29,7 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     code, out, _ = run("list", "--json")
     assert code == 0
     models = {m["name"]: m for m in json.loads(out)["models"]}
-    assert {"twophase", "tcommit"} <= set(models)
+    assert {"twophase", "tcommit", "paxos", "consensus"} <= set(models)
     tp = models["twophase"]
     assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"}]
     assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority"}
@@ -75,7 +75,7 @@ def test_text_output_shows_only_changed_fields() -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["check", "nosuch"], "unknown model 'nosuch'; models: tcommit, twophase"),
+        (["check", "nosuch"], "unknown model 'nosuch'; models: consensus, paxos, tcommit, twophase"),
         (["check", "twophase", "--rmz", "3"], "unknown option '--rmz' for model twophase; its parameters: --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
         (["check", "twophase", "--rms", "0"], "--rms must be between 1 and 12"),

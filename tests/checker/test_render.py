@@ -26,8 +26,8 @@ from protoproof.checker.render import (
 )
 from protoproof.checker.symmetry import Canonicalizer
 from protoproof.models.actors import ActorSystem, Effect, Faults, Network, Node, Send, SetTimer, UnorderedBag
-from protoproof.models.base import Model, sometimes
-from protoproof.models.schema import Enum, Record, Type, Union
+from protoproof.models.base import Model, sometimes, transition
+from protoproof.models.schema import Enum, Int, OneOf, Record, Type, Union
 from protoproof.models.tcommit import TCommit
 from protoproof.models.twophase import TwoPhase
 
@@ -143,12 +143,42 @@ def test_sequence_chart_highlights_the_last_step_and_nothing_else(chart: Dot) ->
     assert float(chart.edge("tm@2", "rm1@3")["penwidth"]) > 1
 
 
-def test_sequence_chart_draws_undelivered_commits_as_dashed_in_flight_arrows(chart: Dot) -> None:
+def test_sequence_chart_lists_undelivered_commits_in_a_note_at_each_receivers_lane_end(chart: Dot) -> None:
+    from_commit = {b: attrs for a, b, attrs in chart.edges if a == "tm@2" and b != "tm@3"}
+    assert set(from_commit) == {"rm1@3"}  # no arrow for the Commits still in flight
+    assert "(in flight)" not in chart.source
+    for lane in ("rm0@4", "rm2@4"):  # row 4 is the lanes' end
+        note = chart.nodes[lane]
+        assert note["shape"] == "note"
+        assert note["label"] == "in flight (1):\\lfrom tm: Commit()\\l"
+    assert chart.nodes["rm1@4"]["shape"] == chart.nodes["tm@4"]["shape"] == "point"
+
+
+def test_sequence_chart_draws_undelivered_commits_as_dashed_in_flight_arrows_on_request(
+    twopc_violation: Result,
+) -> None:
+    assert twopc_violation.path is not None
+    chart = parse(sequence_chart(twopc_violation.path, in_flight="arrows"))
     from_commit = {b: attrs for a, b, attrs in chart.edges if a == "tm@2" and b != "tm@3"}
     assert set(from_commit) == {"rm1@3", "rm0@4", "rm2@4"}  # row 4 is the lanes' end
     for lane in ("rm0@4", "rm2@4"):
         assert from_commit[lane]["style"] == "dashed"
         assert from_commit[lane]["xlabel"] == "Commit() (in flight)"
+        assert chart.nodes[lane]["shape"] == "point"
+
+
+def test_sequence_chart_can_omit_messages_in_flight(twopc_violation: Result) -> None:
+    assert twopc_violation.path is not None
+    chart = parse(sequence_chart(twopc_violation.path, in_flight="omit"))
+    assert {b for a, b, _attrs in chart.edges if a == "tm@2"} == {"rm1@3", "tm@3"}
+    assert all(chart.nodes[f"{n}@4"]["shape"] == "point" for n in ("rm0", "rm1", "rm2", "tm"))
+    assert "in flight" not in chart.source
+
+
+def test_sequence_chart_rejects_an_unknown_in_flight_mode(twopc_violation: Result) -> None:
+    assert twopc_violation.path is not None
+    with pytest.raises(ValueError, match="in_flight must be one of 'note', 'arrows', 'omit'"):
+        sequence_chart(twopc_violation.path, in_flight="lines")
 
 
 def test_sequence_chart_title_names_the_violated_property(twopc_violation: Result, chart: Dot) -> None:
@@ -296,7 +326,146 @@ def test_sequence_chart_marks_timeout_crash_and_recovery_with_distinct_shapes(fa
 def test_sequence_chart_draws_a_retried_message_from_the_step_that_resent_it(faulty_chart: Dot) -> None:
     retried = faulty_chart.edge("client0@3", "server1@6")
     assert retried["xlabel"] == "Ping()" and is_red(retried)
-    assert faulty_chart.edge("server1@6", "client0@7")["xlabel"] == "Pong() (in flight)"
+    assert faulty_chart.edges_between("server1@6", "client0@7") == []
+    assert faulty_chart.nodes["client0@7"]["label"] == "in flight (1):\\lfrom server1: Pong()\\l"
+
+
+# ----- a node that reads its inbox: a gatherer and two chatty clients -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    text: str
+
+
+TEXTS = ("hi", "ho", 'say "hi"', "back\\slash \\N")
+
+
+class Chatty(Node[int]):
+    """Says TEXTS[id] to the gatherer at start, and TEXTS[id + 2] on ``shout``."""
+
+    role = "client"
+
+    def state_type(self) -> Type:
+        return Int(0, 0)
+
+    def on_start(self) -> tuple[int, Sequence[Effect]]:
+        return 0, (Send(2, Hello(TEXTS[self.id])),)
+
+    @transition()
+    def shout(self, s: int) -> tuple[int, Sequence[Effect]]:
+        return s, (Send(2, Hello(TEXTS[self.id + 2])),)
+
+
+class Gatherer(Node[int]):
+    """Counts the distinct messages sent to it, reading them from the message set."""
+
+    role = "gatherer"
+    reads_inbox = True
+
+    def state_type(self) -> Type:
+        return Int(0, len(TEXTS))
+
+    def on_start(self) -> tuple[int, Sequence[Effect]]:
+        return 0, ()
+
+    @transition()
+    def gather(self, s: int, inbox: frozenset[Any]) -> tuple[int, Sequence[Effect]] | None:
+        return (len(inbox), ()) if len(inbox) > s else None
+
+
+@dataclass(frozen=True)
+class GatherConfig:
+    pass
+
+
+class Gather(ActorSystem):
+    Config = GatherConfig
+    name = "gather"
+
+    def nodes(self) -> list[Node[Any]]:
+        return [Chatty(0), Chatty(1), Gatherer(2, "gatherer")]
+
+    def message_type(self) -> Type:
+        return Record(Hello, text=OneOf(*TEXTS))
+
+    @sometimes
+    def all_gathered(self, s: Any) -> bool:
+        return bool(s.nodes[2] == len(TEXTS))
+
+
+@pytest.fixture(scope="module")
+def gather_chart() -> Dot:
+    path = replay(Gather(), [
+        "gather(node='gatherer')",  # reads the two messages in flight initially
+        "shout(node='client0')",
+        "gather(node='gatherer')",  # reads only client0's shout
+        "shout(node='client1')",  # never read
+    ])
+    return parse(sequence_chart(path))
+
+
+def reads(chart: Dot) -> list[tuple[str, str, str]]:
+    """The inbox reads: (from, to, label) of the arrows with a read's arrowhead."""
+    return sorted((a, b, attrs["xlabel"]) for a, b, attrs in chart.edges if attrs.get("arrowhead") == "vee")
+
+
+def test_sequence_chart_draws_messages_read_from_the_inbox_once_into_the_first_step_reading_them(
+    gather_chart: Dot,
+) -> None:
+    assert reads(gather_chart) == [
+        ("client0@0", "gatherer@1", "Hello(text='hi')"),  # in flight initially: from the lane heads
+        ("client0@2", "gatherer@3", """Hello(text='say \\"hi\\"')"""),  # as DOT source
+        ("client1@0", "gatherer@1", "Hello(text='ho')"),
+    ]
+    for _a, _b, attrs in gather_chart.edges:
+        if attrs.get("arrowhead") == "vee":  # blue, unlike deliveries (black) and the last step (red)
+            assert attrs["color"] == attrs["fontcolor"] == "#1f5fbf"
+            assert attrs["constraint"] == "false" and "style" not in attrs
+    assert gather_chart.nodes["gatherer@3"]["label"] == "gather"
+
+
+def test_sequence_chart_lists_a_message_sent_after_the_last_read_as_in_flight(gather_chart: Dot) -> None:
+    note = gather_chart.nodes["gatherer@5"]
+    assert note["shape"] == "note"
+    assert note["label"] == "in flight (1):\\lfrom client1: Hello(text='back\\\\\\\\slash \\\\\\\\N')\\l"
+    assert gather_chart.nodes["client0@5"]["shape"] == gather_chart.nodes["client1@5"]["shape"] == "point"
+    assert not any(b.endswith("@5") for a, b, _attrs in gather_chart.edges if a[:-2] != b[:-2])
+
+
+def test_sequence_chart_does_not_draw_a_resent_message_the_node_had_already_read() -> None:
+    path = replay(Gather(), [
+        "gather(node='gatherer')",
+        "shout(node='client0')",
+        "gather(node='gatherer')",  # reads client0's shout
+        "shout(node='client0')",  # the same message again: the inbox does not change
+        "shout(node='client1')",
+        "gather(node='gatherer')",  # reads only client1's shout
+    ])
+    chart = parse(sequence_chart(path))
+    assert [(a, b) for a, b, _label in reads(chart)] == [
+        ("client0@0", "gatherer@1"), ("client0@2", "gatherer@3"), ("client1@0", "gatherer@1"),
+        ("client1@5", "gatherer@6"),
+    ]
+    assert "note" not in chart.source  # the resent message is in the inbox gather@6 read
+
+
+def test_sequence_chart_highlights_the_reads_of_a_violating_inbox_step() -> None:
+    path = replay(Gather(), ["shout(node='client1')", "gather(node='gatherer')"])
+    chart = parse(sequence_chart(path))
+    red = sorted((a, b) for a, b, attrs in chart.edges if is_red(attrs))
+    assert red == [("client0@0", "gatherer@2"), ("client1@0", "gatherer@2"), ("client1@1", "gatherer@2")]
+    assert all(float(attrs["penwidth"]) > 1 for _a, _b, attrs in chart.edges if is_red(attrs))
+    assert "note" not in chart.source  # everything sent was read
+
+
+@needs_dot
+def test_dot_renders_an_in_flight_note_exactly(gather_chart: Dot) -> None:
+    svg = run_dot(gather_chart.source, "svg")
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+    assert "in flight (1):" in texts
+    assert f"from client1: {Hello(TEXTS[3])!r}" in texts
+    assert repr(Hello(TEXTS[2])) in texts  # the read arrow's label
 
 
 # ----- state graphs -------------------------------------------------------------------
