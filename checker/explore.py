@@ -314,11 +314,9 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         code, depth = item
         if depth > stats.depth:
             stats.depth = depth
-        if o.max_depth is not None and depth >= o.max_depth:
-            # States at the depth bound are stored but not expanded.
-            if any(key(t) not in parent for _a, t in expand(unpack(code))):
-                hit_depth_bound = True
-            continue
+        # States at the depth bound are checked (deadlock, steps out of them) but their new
+        # successors are not stored: the run is then bounded.
+        at_bound = o.max_depth is not None and depth >= o.max_depth
         s = unpack(code)
         try:
             succ = expand(s)
@@ -327,7 +325,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         if expanded < o.check_determinism:
             _check_deterministic(model, expand, s, succ)
             if canon is not None:
-                check_symmetric(model, canon, s, rng, expand)
+                check_symmetric(model, canon, s, rng, expand, step_checks)
         expanded += 1
         if not succ and check_deadlock:
             return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
@@ -341,6 +339,13 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             except SchemaError as e:
                 raise ModelError(f"the next state is outside the schema: {e}", s, a, traceback.format_exc()) from e
             every.append(c)
+            if at_bound and c not in parent:
+                for name, chk in step_checks:
+                    if not chk(s, a, t):
+                        p = _path_to(model, key, parent, code)
+                        return finish(VIOLATED, name, _extend(model, key, p, c, chk))
+                hit_depth_bound = True
+                continue
             if graph_states is not None:
                 edges.append((code, repr(a), c))
                 if c not in graph_states:
@@ -361,14 +366,15 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
                     return finish(VIOLATED, bad, _path_to(model, key, parent, c))
             if pending:
                 pending = _note_examples(pending, examples, t, c, model)
-        frontier.successors(depth, fresh, every)
+        if not at_bound:
+            frontier.successors(depth, fresh, every)
         if o.max_states is not None and len(parent) >= o.max_states:
             return finish(BOUNDED, bound=f"{o.max_states} states")
         now = time.perf_counter()
+        if deadline is not None and now >= deadline:
+            return finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
         if now >= next_report:
             next_report = now + o.progress_every
-            if deadline is not None and now >= deadline:
-                return finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
             if o.progress is not None:
                 rate = len(parent) / (now - t0)
                 print(f"  {len(parent):,} states, {stats.transitions:,} transitions, depth {depth}, "
@@ -437,7 +443,7 @@ def _successors_one_by_one(model: Model[Any], s: Any) -> list[tuple[Action, Any]
     out = []
     for a in model.actions():
         try:
-            t = model.apply(s, a)
+            t = model.step(s, a)
         except Disabled:
             continue
         except Exception as e:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..models.base import Model
@@ -136,20 +136,30 @@ class Canonicalizer:
 def check_symmetric(
     model: Model[Any], canon: Canonicalizer, s: Any, rng: random.Random,
     expand: Callable[[Any], list[tuple[Any, Any]]],
+    step_checks: Sequence[tuple[str, Callable[[Any, Any, Any], bool]]] = (),
 ) -> None:
     """The soundness gate: properties and successors of ``s`` must not depend on id names."""
     p = canon.random_perm(rng)
-    t = model.state_type.permute(s, p)
+    stype = model.state_type
+    t = stype.permute(s, p)
     for prop in model.invariants + model.sometimes_properties:
         if bool(prop.fn(s)) != bool(prop.fn(t)):
             raise SymmetryError(
                 f"property {prop.name} is not symmetric: it differs between {s!r} and its "
                 f"renaming {t!r}; symmetry reduction would be unsound"
             )
-    mine = sorted(canon.pack(model.state_type.permute(x, p)) for _a, x in expand(s))
-    theirs = sorted(canon.pack(x) for _a, x in expand(t))
-    if mine != theirs:
+    mine, renamed = expand(s), expand(t)
+    theirs = {stype.pack(y): (b, y) for b, y in renamed}
+    if sorted(stype.pack(stype.permute(x, p)) for _a, x in mine) != sorted(stype.pack(y) for _b, y in renamed):
         raise SymmetryError(
             f"the transitions of {model.name} are not symmetric at {s!r}: renaming ids changes "
             "the successors; symmetry reduction would be unsound"
         )
+    for a, x in mine:
+        b, y = theirs[stype.pack(stype.permute(x, p))]
+        for name, chk in step_checks:
+            if bool(chk(s, a, x)) != bool(chk(t, b, y)):
+                raise SymmetryError(
+                    f"step property {name} is not symmetric: it differs between {a!r} from {s!r} and "
+                    f"{b!r} from its renaming; symmetry reduction would be unsound"
+                )

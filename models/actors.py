@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError
-from .schema import Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, Vec, fields_of
+from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values
+from .schema import BagOf, Channels, Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, fields_of
 
 L = TypeVar("L")
 
@@ -134,14 +134,10 @@ class Node(Generic[L]):
             missing = [p for p in params if p not in domains]
             if missing:
                 raise ModelDefinitionError(
-                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain"
+                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
+                    f"write @transition({missing[0]}=...) with a finite iterable or a node attribute name"
                 )
-            values = []
-            for p in params:
-                d = domains[p]
-                d = getattr(self, d) if isinstance(d, str) else d
-                d = d() if callable(d) else d
-                values.append(list(d.values()) if isinstance(d, Type) else list(d))
+            values = [domain_values(self, attr, p, domains[p]) for p in params]
             insts = [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]
             out.append((attr, fn, insts))
         return out
@@ -235,7 +231,7 @@ class UnorderedBag(Network):
     def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
         self._universe = list(universe)
         self._index = {e: k for k, e in enumerate(universe)}
-        return Vec(Int(0, self.max_copies), len(universe))
+        return BagOf(env_type, universe, self.max_copies)
 
     def empty(self) -> tuple[int, ...]:
         return (0,) * len(self._universe)
@@ -291,7 +287,9 @@ class FifoChannels(Network):
         self._channels = sorted({(e.src, e.dst) for e in universe})
         self._chan = {c: k for k, c in enumerate(self._channels)}
         msg_type = env_type.fields["msg"] if isinstance(env_type, Record) else env_type
-        return Tuple(*(Seq(msg_type, self.capacity) for _ in self._channels))
+        src = env_type.fields["src"] if isinstance(env_type, Record) else None
+        space = src.space if isinstance(src, Id) else "node"
+        return Channels(self._channels, Seq(msg_type, self.capacity), space)
 
     def empty(self) -> tuple[tuple[Any, ...], ...]:
         return ((),) * len(self._channels)
@@ -748,6 +746,10 @@ class ActorSystem(Model[SysState]):
 
         return run
 
+    def __init__(self, config: Any = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self._compiled()  # node steps and their domains are checked now, not at the first step
+
     # ----- the Model interface -----
     def _compiled(self) -> list[tuple[Action, Step]]:
         inst = self.__dict__.get("_inst")
@@ -761,6 +763,14 @@ class ActorSystem(Model[SysState]):
 
     def actions(self) -> list[Action]:
         return [a for a, _f in self._compiled()]
+
+    def step(self, s: SysState, action: Action) -> SysState | None:
+        table = self.__dict__.get("_by_action")
+        if table is None:
+            table = dict(self._compiled())
+            self.__dict__["_by_action"] = table
+        t: SysState | None = table[action](s)
+        return t
 
     def successors(self, s: SysState) -> Iterator[tuple[Action, SysState]]:
         for a, f in self._compiled():

@@ -263,6 +263,19 @@ class Model(Generic[S]):
         """Every action instance (for models whose actions do not depend on the state)."""
         return [a for _n, _fn, insts in self._actions for a, _args in insts]
 
+    def step(self, s: S, action: Action) -> S | None:
+        """Run only ``action`` (None if it is not enabled); its exceptions propagate."""
+        table = self.__dict__.get("_by_action")
+        if table is None:
+            table = {a: (fn, args) for _n, fn, insts in self._actions for a, args in insts}
+            self.__dict__["_by_action"] = table
+        fn, args = table[action]
+        try:
+            t: S | None = fn(s, *args)
+        except Disabled:
+            return None
+        return t
+
     def apply(self, s: S, action: Action) -> S | None:
         """The result of one named action, or None if it is not enabled in ``s``."""
         for a, t in self.successors(s):
@@ -366,22 +379,27 @@ class Model(Generic[S]):
         return out
 
     def _domain_values(self, attr: str, param: str, dom: Any) -> list[Any]:
-        try:
-            if isinstance(dom, str):
-                dom = getattr(self, dom)
-            if callable(dom) and not isinstance(dom, Type):
-                try:
-                    dom = dom()
-                except TypeError:
-                    dom = dom(self)
-            if isinstance(dom, Type):
-                dom = list(dom.values())
-            vals = list(dom)
-        except Exception as e:
-            raise ModelDefinitionError(
-                f"{type(self).__name__}.{attr}: the domain of {param!r} could not be evaluated: {e}"
-            ) from e
-        return vals
+        return domain_values(self, attr, param, dom)
+
+
+def domain_values(owner: object, attr: str, param: str, dom: Any) -> list[Any]:
+    """The values of a declared domain: an attribute name, a function of the owner, an iterable."""
+    where = f"{type(owner).__name__}.{attr}"
+    try:
+        if isinstance(dom, str):
+            dom = getattr(owner, dom)
+        if callable(dom) and not isinstance(dom, Type):
+            required = [
+                p for p in inspect.signature(dom).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            dom = dom(owner) if required else dom()
+        if isinstance(dom, Type):
+            dom = list(dom.values())
+        vals = list(dom)
+    except Exception as e:
+        raise ModelDefinitionError(f"{where}: the domain of {param!r} could not be evaluated: {e}") from e
+    return vals
 
 
 M = TypeVar("M", bound=Model[Any])

@@ -52,6 +52,15 @@ class Type:
     def unpack(self, code: int) -> Any:
         raise NotImplementedError
 
+    def memo_safe(self) -> bool:
+        """Whether values that Python finds equal always have the same code.
+
+        Memo tables are keyed by Python equality, so they are used only where this holds; it
+        fails where two alternatives of a ``Union`` may hold equal values (plain NamedTuples
+        of two classes with equal fields, ``True`` and ``1``).
+        """
+        return True
+
     def packer(self, memo: bool = True) -> Callable[[Any], int]:
         """``pack`` as a fast function (the explicit checker calls it for every transition).
 
@@ -94,7 +103,11 @@ class Type:
 
 def _same_kind(a: object, b: object) -> bool:
     """Values compare equal across types in Python (``True == 1``); the schema does not."""
-    return type(a) is type(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        return all(_same_kind(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[call-overload]
+    return True
 
 
 class _Finite(Type):
@@ -115,8 +128,8 @@ class _Finite(Type):
                 raise ValueError(f"{type(self).__name__} value {x!r} is listed twice")
             self._index[x] = k
         self.size = len(vals)
-        # Only numbers can be equal across types (True == 1 == 1.0); strings cannot.
-        self._strict = any(isinstance(x, (bool, int, float, complex)) for x in vals)
+        # Only numbers (also inside tuples) can be equal across types (True == 1); strings cannot.
+        self._strict = not all(x is None or isinstance(x, str) for x in vals)
 
     def packer(self, memo: bool = True) -> Callable[[Any], int]:
         if self._strict:
@@ -231,9 +244,10 @@ class Id(Int):
         return frozenset((self.space,))
 
     def view(self, v: Any, space: str, i: int) -> Any:
+        # Ids of other spaces may be renamed too: a view must not depend on their names.
         if space == self.space:
             return 0 if v == i else 1
-        return v
+        return -1
 
     def describe(self) -> str:
         return f"a {self.space} id in 0..{self.hi}"
@@ -291,21 +305,25 @@ class _Product(Type):
     def _bad(self, v: Any) -> SchemaError:
         return SchemaError(f"{v!r} is not {self.describe()}")
 
+    def memo_safe(self) -> bool:
+        return all(t.memo_safe() for t in self.parts)
+
     def packer(self, memo: bool = True) -> Callable[[Any], int]:
-        ns: dict[str, Any] = {"bad": self._bad, "MEMO": {}, "LIMIT": _MEMO_LIMIT}
+        memo = memo and self.memo_safe()
+        ns: dict[str, Any] = {"bad": self._bad, "MEMO": {}, "LIMIT": _MEMO_LIMIT, "kind": _same_kind}
         ns.update(self._builder_ns())
         body = ["def pack(v):"]
+        body.append(f"    if not ({self._guard()}):")
+        body.append("        raise bad(v)")
         if memo:
             body += ["    try:", "        return MEMO[v]", "    except KeyError:", "        pass",
                      "    except TypeError:", "        raise bad(v) from None"]
-        body.append(f"    if not ({self._guard()}):")
-        body.append("        raise bad(v)")
         terms = []
         for k, (t, r) in enumerate(zip(self.parts, self._radix, strict=True)):
             if t.size == 1:
                 # A constant field: compare with its one value instead of packing it.
                 ns[f"K{k}"] = t.unpack(0)
-                body.append(f"    if {self._getter(k)} != K{k}:")
+                body.append(f"    if {self._getter(k)} != K{k} or not kind({self._getter(k)}, K{k}):")
                 body.append("        raise bad(v)")
             else:
                 ns[f"P{k}"] = t.packer(True)
@@ -353,6 +371,7 @@ class Vec(_Product):
         self.elem, self.n, self.index = elem, n, index
         self._init_parts([elem] * n)
         self._memo: dict[tuple[Any, ...], int] = {}
+        self._use_memo = elem.memo_safe()
 
     def contains(self, v: object) -> bool:
         return type(v) is tuple and len(v) == self.n and all(self.elem.contains(x) for x in v)
@@ -364,20 +383,21 @@ class Vec(_Product):
             self.elem.check(x, f"{path}[{k}]")
 
     def pack(self, v: Any) -> int:
-        memo = self._memo
-        try:
-            return memo[v]
-        except KeyError:
-            pass
-        except TypeError:
-            raise SchemaError(f"{v!r} is not {self.describe()}") from None
         if type(v) is not tuple or len(v) != self.n:
             raise SchemaError(f"{v!r} is not {self.describe()}")
+        memo = self._memo if self._use_memo else None
+        if memo is not None:
+            try:
+                return memo[v]
+            except KeyError:
+                pass
+            except TypeError:
+                raise SchemaError(f"{v!r} is not {self.describe()}") from None
         code = 0
         elem, s = self.elem, self.elem.size
         for x in reversed(v):
             code = code * s + elem.pack(x)
-        if len(memo) < _MEMO_LIMIT:
+        if memo is not None and len(memo) < _MEMO_LIMIT:
             memo[v] = code
         return code
 
@@ -404,11 +424,41 @@ class Vec(_Product):
         if self.index == space:
             mine = views.pop(i)
             return (mine, tuple(sorted(views)))
+        if self.index is not None:  # positions named by ids of another space
+            return tuple(sorted(views))
         return tuple(views)
 
     def describe(self) -> str:
         idx = f", index={self.index!r}" if self.index else ""
         return f"Vec({self.elem.describe()}, {self.n}{idx})"
+
+
+class BagOf(Vec):
+    """A multiset over a declared universe: a tuple of counts, one per universe element."""
+
+    def __init__(self, elem: Type, universe: Sequence[Any], max_count: int) -> None:
+        super().__init__(Int(0, max_count), len(universe))
+        self.item, self.universe = elem, tuple(universe)
+        self._pos = {x: k for k, x in enumerate(self.universe)}
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        out = [0] * self.n
+        for x, c in zip(self.universe, v, strict=True):
+            if c:
+                y = self.item.permute(x, perm)
+                if y not in self._pos:
+                    raise SchemaError(f"{y!r} (a renaming of {x!r}) is not in the declared universe")
+                out[self._pos[y]] = c
+        return tuple(out)
+
+    def spaces(self) -> frozenset[str]:
+        return self.item.spaces()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        return tuple(sorted((self.item.view(x, space, i), c) for x, c in zip(self.universe, v, strict=True) if c))
+
+    def describe(self) -> str:
+        return f"BagOf({self.item.describe()}, {len(self.universe)} elements, max {self.elem.size - 1})"
 
 
 class Tuple(_Product):
@@ -463,10 +513,44 @@ class Tuple(_Product):
             # Positions renamed by the permutation are summarised as a multiset.
             mine = views[i]
             return (mine, tuple(sorted(repr(w) for k, w in enumerate(views) if k != i)))
+        if self.index is not None:  # positions named by ids of another space
+            return tuple(sorted(repr(w) for w in views))
         return tuple(views)
 
     def describe(self) -> str:
         return f"Tuple({', '.join(t.describe() for t in self.parts)})"
+
+
+class Channels(Tuple):
+    """FIFO queues, one per (src, dst) channel; renaming node ids moves queues between channels."""
+
+    def __init__(self, channels: Sequence[tuple[int, int]], queue: Seq, space: str) -> None:
+        super().__init__(*(queue for _c in channels))
+        self.channels, self.queue, self.space = list(channels), queue, space
+        self._chan = {c: k for k, c in enumerate(self.channels)}
+
+    def permute(self, v: Any, perm: Perm) -> Any:
+        p = perm.get(self.space)
+        out: list[Any] = [()] * len(self.channels)
+        for (a, b), q in zip(self.channels, v, strict=True):
+            c = (p[a], p[b]) if p is not None else (a, b)
+            if c not in self._chan:
+                raise SchemaError(f"channel {c} (a renaming of {(a, b)}) is not declared")
+            out[self._chan[c]] = self.queue.permute(q, perm)
+        return tuple(out)
+
+    def spaces(self) -> frozenset[str]:
+        return frozenset((self.space,)) | self.queue.spaces()
+
+    def view(self, v: Any, space: str, i: int) -> Any:
+        def end(x: int) -> int:
+            return (0 if x == i else 1) if space == self.space else -1
+
+        return tuple(sorted(repr((end(a), end(b), self.queue.view(q, space, i)))
+                            for (a, b), q in zip(self.channels, v, strict=True) if q))
+
+    def describe(self) -> str:
+        return f"Channels({len(self.channels)} FIFO queues of {self.queue.describe()})"
 
 
 class Record(_Product):
@@ -474,6 +558,8 @@ class Record(_Product):
 
     def __init__(self, cls: type, **fields: Type) -> None:
         self.cls = cls
+        if dataclasses.is_dataclass(cls) and not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            raise ValueError(f"Record({cls.__name__}): the dataclass must be frozen (@dataclass(frozen=True))")
         names = _field_names(cls)
         if list(fields) != names:
             raise ValueError(
@@ -553,6 +639,17 @@ def _field_names(cls: type) -> list[str]:
     raise ValueError(f"Record needs a NamedTuple or a frozen dataclass, not {cls!r}")
 
 
+def _equal_across_types(t: Type) -> bool:
+    """Whether some value of ``t`` may equal a value of another type (numbers, untagged tuples)."""
+    if isinstance(t, Record):
+        return t._is_tuple and t._kind is None
+    if isinstance(t, (Int, Vec, Tuple, Seq)):
+        return True
+    if isinstance(t, _Finite):
+        return t._strict
+    return False
+
+
 class Union(Type):
     """A value of exactly one of several types (message kinds, ``None`` or a value, ...)."""
 
@@ -568,6 +665,17 @@ class Union(Type):
                 if a.cls in self._by_class:
                     raise ValueError(f"Union lists record {a.cls.__name__} twice")
                 self._by_class[a.cls] = k
+        for i, j in itertools.combinations(range(len(alts)), 2):
+            small, other = sorted((alts[i], alts[j]), key=lambda t: t.size)
+            if small.size <= 4096 and any(other.contains(x) for x in small.values()):
+                raise ValueError(
+                    f"Union alternatives {alts[i].describe()} and {alts[j].describe()} share values: "
+                    "each value must belong to exactly one alternative"
+                )
+        # Equal values in two alternatives (A(0) == B(0) for NamedTuples, True == 1) would
+        # share a memo entry while their codes differ.
+        eqish = [a for a in alts if _equal_across_types(a)]
+        self._memo_safe = len(eqish) < 2 and all(a.memo_safe() for a in alts)
 
     def _alt(self, v: object) -> int:
         k = self._by_class.get(type(v))
@@ -599,6 +707,9 @@ class Union(Type):
             if code < self._offsets[k + 1]:
                 return a.unpack(code - self._offsets[k])
         raise ValueError(f"code {code} out of range for {self.describe()}")
+
+    def memo_safe(self) -> bool:
+        return self._memo_safe
 
     def permute(self, v: Any, perm: Perm) -> Any:
         return self.alts[self._alt(v)].permute(v, perm)
@@ -639,6 +750,7 @@ class SetOf(Type):
         self._memo: dict[frozenset[Any], int] = {}
         self._unmemo: dict[int, frozenset[Any]] = {}
         self._view_memo: dict[tuple[Any, str, int], Any] = {}
+        self._use_memo = self.memo_safe()
 
     def contains(self, v: object) -> bool:
         return type(v) is frozenset and all(self._member(x) for x in v)
@@ -657,16 +769,18 @@ class SetOf(Type):
             if not self._member(x):
                 raise SchemaError(f"{path} holds {x!r}, which is not in its declared universe")
 
+    def memo_safe(self) -> bool:
+        return self.elem is None or self.elem.memo_safe()
+
     def pack(self, v: Any) -> int:
-        memo = self._memo
-        try:
-            return memo[v]
-        except KeyError:
-            pass
-        except TypeError:
-            raise SchemaError(f"{v!r} is not a frozenset") from None
         if type(v) is not frozenset:
             raise SchemaError(f"{v!r} is not a frozenset")
+        memo = self._memo if self._use_memo else None
+        if memo is not None:
+            try:
+                return memo[v]
+            except KeyError:
+                pass
         code = 0
         bit = self._bit
         for x in v:
@@ -674,18 +788,22 @@ class SetOf(Type):
             if b is None or type(x) is not type(self.universe[b.bit_length() - 1]):
                 raise SchemaError(f"{x!r} is not in the declared universe of this set")
             code |= b
-        if len(memo) < _MEMO_LIMIT:
+        if memo is not None and len(memo) < _MEMO_LIMIT:
             memo[v] = code
         return code
 
     def packer(self, memo: bool = True) -> Callable[[Any], int]:
         table, slow = self._memo, self.pack
+        if not self.memo_safe():
+            return slow
 
         def pack(v: Any) -> int:
-            try:
-                return table[v]
-            except (KeyError, TypeError):
-                return slow(v)
+            if type(v) is frozenset:
+                try:
+                    return table[v]
+                except KeyError:
+                    pass
+            return slow(v)
 
         return pack
 

@@ -1,0 +1,529 @@
+"""Symmetry reduction: one state per orbit, exactly; refused where it is not available or not sound."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protoproof.checker.explore import explore
+from protoproof.checker.path import replay
+from protoproof.checker.symmetry import Canonicalizer, SymmetryError, space_sizes
+from protoproof.models.actors import (
+    ActorSystem,
+    DuplicatingSet,
+    Effect,
+    Envelope,
+    FifoChannels,
+    Network,
+    Node,
+    Send,
+    SysState,
+    UnorderedBag,
+)
+from protoproof.models.base import Action, Model, always, require, sometimes, step, transition
+from protoproof.models.schema import Enum, Id, OneOf, Perm, Record, SetOf, Type, Union, Vec
+from protoproof.models.tcommit import PREPARED, WORKING, TCommit
+from protoproof.models.twophase import TwoPhase
+
+# ----- brute force ---------------------------------------------------------------------
+
+
+def all_perms(model: Model[Any]) -> list[Perm]:
+    """Every permutation the declared symmetry allows (all groups of all spaces, independently)."""
+    sym = model.symmetry()
+    assert sym
+    sizes = space_sizes(model.state_type)
+    per_space: list[list[tuple[str, list[int]]]] = []
+    for space, groups in sym.items():
+        options = []
+        for images in itertools.product(*(itertools.permutations(g) for g in groups)):
+            p = list(range(sizes[space]))
+            for g, img in zip(groups, images, strict=True):
+                for old, new in zip(g, img, strict=True):
+                    p[old] = new
+            options.append((space, p))
+        per_space.append(options)
+    return [dict(combo) for combo in itertools.product(*per_space)]
+
+
+def reachable(model: Model[Any]) -> list[Any]:
+    r = explore(model, record_graph=10**6)
+    assert r.graph is not None
+    return list(r.graph.states.values())
+
+
+def orbits_of(model: Model[Any], states: Sequence[Any]) -> set[frozenset[Any]]:
+    """Each state's orbit: the set of its renamings under every permutation the symmetry allows."""
+    t = model.state_type
+    perms = all_perms(model)
+    return {frozenset(t.permute(s, p) for p in perms) for s in states}
+
+
+def assert_orbit_count(model: Model[Any]) -> tuple[int, int]:
+    states = reachable(model)
+    orbits = orbits_of(model, states)
+    # The declared symmetry really is one: renaming a reachable state gives a reachable state.
+    assert frozenset().union(*orbits) == set(states)
+    reduced = explore(model, symmetry=True)
+    assert reduced.symmetry is True
+    assert reduced.verdict == "exhausted"
+    assert reduced.stats.distinct_states == len(orbits)
+    return len(states), len(orbits)
+
+
+# ----- models with ids in many places ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    src: int
+    dst: int
+
+
+class Know(NamedTuple):
+    knows: tuple[frozenset[int], ...]
+    msgs: frozenset[Hello]
+
+
+@dataclass(frozen=True)
+class GossipConfig:
+    n: int = 3
+    group: tuple[tuple[int, ...], ...] | None = None  # None: all ids interchangeable
+    across: bool = False  # only greetings from the first group to the others
+
+
+class Gossip(Model[Know]):
+    """Each process may greet each other once; a greeted process learns who greeted it."""
+
+    name = "gossip"
+    Config = GossipConfig
+
+    def schema(self) -> Type:
+        n = self.config.n
+        hello = Record(Hello, src=Id("p", n), dst=Id("p", n))
+        universe = [Hello(i, j) for i, j in self.pairs()]
+        return Record(Know, knows=Vec(SetOf(Id("p", n)), n, index="p"), msgs=SetOf(hello, universe))
+
+    def symmetry(self) -> dict[str, list[list[int]]]:
+        g = self.config.group
+        return {"p": [list(x) for x in g] if g is not None else [list(range(self.config.n))]}
+
+    def init(self) -> list[Know]:
+        return [Know((frozenset(),) * self.config.n, frozenset())]
+
+    def ids(self) -> range:
+        return range(self.config.n)
+
+    def _validate_config(self) -> None:
+        n, g = self.config.n, self.config.group or ()
+        group_of = {i: k for k, grp in enumerate(g) for i in grp}
+        self._pairs = [(i, j) for i in range(n) for j in range(n)
+                       if i != j and not (self.config.across and (group_of.get(i) != 0 or group_of.get(j) == 0))]
+        self._pair_set = frozenset(self._pairs)
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return self._pairs
+
+    @transition(src="ids", dst="ids")
+    def greet(self, s: Know, src: int, dst: int) -> Know:
+        require((src, dst) in self._pair_set and Hello(src, dst) not in s.msgs)
+        return s._replace(msgs=s.msgs | {Hello(src, dst)})
+
+    @transition(src="ids", dst="ids")
+    def hear(self, s: Know, src: int, dst: int) -> Know:
+        require(Hello(src, dst) in s.msgs and src not in s.knows[dst])
+        k = s.knows
+        return s._replace(knows=k[:dst] + (k[dst] | {src},) + k[dst + 1 :])
+
+    @always
+    def knows_only_greeters(self, s: Know) -> bool:
+        return all(Hello(j, i) in s.msgs for i in self.ids() for j in s.knows[i])
+
+    @sometimes
+    def everyone_knows_everyone(self, s: Know) -> bool:
+        return all(len(k) == sum(1 for _i, j in self.pairs() if j == d) for d, k in enumerate(s.knows))
+
+
+class Locks(NamedTuple):
+    owner: tuple[int | None, ...]
+    held: tuple[frozenset[int], ...]
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    procs: int = 3
+    res: int = 2
+
+
+class LockTable(Model[Locks]):
+    """Processes take and release resources: two id spaces, p (processes) and r (resources)."""
+
+    name = "locks"
+    Config = LockConfig
+
+    def schema(self) -> Type:
+        p, r = self.config.procs, self.config.res
+        return Record(
+            Locks,
+            owner=Vec(Union(OneOf(None), Id("p", p)), r, index="r"),
+            held=Vec(SetOf(Id("r", r)), p, index="p"),
+        )
+
+    def symmetry(self) -> dict[str, list[list[int]]]:
+        return {"p": [list(self.procs())], "r": [list(self.res())]}
+
+    def procs(self) -> range:
+        return range(self.config.procs)
+
+    def res(self) -> range:
+        return range(self.config.res)
+
+    def init(self) -> list[Locks]:
+        return [Locks((None,) * self.config.res, (frozenset(),) * self.config.procs)]
+
+    @transition(p="procs", r="res")
+    def acquire(self, s: Locks, p: int, r: int) -> Locks:
+        require(s.owner[r] is None)
+        return Locks(s.owner[:r] + (p,) + s.owner[r + 1 :], s.held[:p] + (s.held[p] | {r},) + s.held[p + 1 :])
+
+    @transition(p="procs", r="res")
+    def release(self, s: Locks, p: int, r: int) -> Locks:
+        require(s.owner[r] == p)
+        return Locks(s.owner[:r] + (None,) + s.owner[r + 1 :], s.held[:p] + (s.held[p] - {r},) + s.held[p + 1 :])
+
+    @always
+    def consistent(self, s: Locks) -> bool:
+        return all((s.owner[r] == p) == (r in s.held[p]) for p in self.procs() for r in self.res())
+
+    @sometimes
+    def one_holds_two(self, s: Locks) -> bool:
+        return any(len(h) >= 2 for h in s.held)
+
+
+# An actor system whose messages carry ids: voters send Vote(voter) to a collector.
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    voter: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    pass
+
+
+VOTER = Enum("Voter", "idle", "voted", "acked")
+Out = tuple[Any, Sequence[Effect]] | None
+
+
+class Voter(Node[str]):
+    role = "voter"
+    symmetric = True
+
+    def __init__(self, node_id: int, collector: int) -> None:
+        super().__init__(node_id)
+        self.collector = collector
+
+    def state_type(self) -> Type:
+        return VOTER
+
+    def on_start(self) -> tuple[str, Sequence[Effect]]:
+        return "idle", ()
+
+    @transition()
+    def vote(self, s: str) -> Out:
+        return ("voted", (Send(self.collector, Vote(self.id)),)) if s == "idle" else None
+
+    def on_message(self, s: str, src: int, msg: Any) -> Out:
+        return ("acked", ()) if type(msg) is Ack and s == "voted" else None
+
+
+class Collector(Node[frozenset[int]]):
+    role = "collector"
+
+    def __init__(self, node_id: int, voters: int) -> None:
+        super().__init__(node_id, "collector")
+        self.voters = voters
+
+    def state_type(self) -> Type:
+        return SetOf(Id("node", self.voters))
+
+    def on_start(self) -> tuple[frozenset[int], Sequence[Effect]]:
+        return frozenset(), ()
+
+    def on_message(self, s: frozenset[int], src: int, msg: Any) -> Out:
+        if type(msg) is Vote and msg.voter not in s:
+            return s | {msg.voter}, (Send(src, Ack()),)
+        return None
+
+
+class Election(ActorSystem):
+    name = "election"
+
+    def __init__(self, net: Callable[[], Network] = DuplicatingSet, voters: int = 3) -> None:
+        self._make_net, self._n = net, voters
+        super().__init__()
+
+    def nodes(self) -> list[Node[Any]]:
+        n = self._n
+        return [*(Voter(i, n) for i in range(n)), Collector(n, n)]
+
+    def message_type(self) -> Type:
+        return Union(Record(Vote, voter=Id("node", self._n)), Record(Ack))
+
+    def envelopes(self) -> list[Envelope]:
+        n = self._n
+        return [Envelope(i, n, Vote(i)) for i in range(n)] + [Envelope(n, i, Ack()) for i in range(n)]
+
+    def network(self) -> Network:
+        self.net_used = self._make_net()
+        return self.net_used
+
+    @always
+    def acked_only_counted(self, s: SysState) -> bool:
+        return all(s.nodes[i] != "acked" or i in s.nodes[self._n] for i in range(self._n))
+
+    @sometimes
+    def all_acked(self, s: SysState) -> bool:
+        return all(x == "acked" for x in s.nodes[: self._n])
+
+
+# ----- the number of states with symmetry is the number of orbits --------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "pinned"),
+    [
+        (lambda: TCommit(rms=3), (34, 13)),
+        (lambda: TCommit(rms=4), (96, 19)),
+        (lambda: TwoPhase(rms=2), (56, 34)),
+        (lambda: TwoPhase(rms=3), (288, 80)),
+        (lambda: TwoPhase(rms=4), (1568, 166)),
+    ],
+    ids=["tcommit-3", "tcommit-4", "twophase-2", "twophase-3", "twophase-4"],
+)
+def test_symmetry_counts_the_orbits_of_the_protocols(make: Callable[[], Model[Any]], pinned: tuple[int, int]) -> None:
+    assert assert_orbit_count(make()) == pinned
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Gossip(n=3),
+        lambda: Gossip(n=3, group=((0, 1),)),
+        lambda: Gossip(n=4, group=((0, 1), (2, 3)), across=True),
+        LockTable,
+        Election,
+        lambda: LockTable(procs=2, res=3),
+        lambda: LockTable(procs=3, res=3),
+    ],
+    ids=["gossip, ids in messages and sets", "gossip, two of three ids interchangeable",
+         "gossip, two groups of two", "locks, two id spaces", "election, ids inside actor messages",
+         "locks, 2 processes and 3 resources", "locks, 3 processes and 3 resources"],
+)
+def test_symmetry_counts_the_orbits_of_models_with_ids_everywhere(make: Callable[[], Model[Any]]) -> None:
+    full, orbits = assert_orbit_count(make())
+    assert orbits < full
+
+
+def test_orbit_counts_of_small_models_are_pinned() -> None:
+    assert explore(LockTable(), symmetry=True).stats.distinct_states == 4  # free, one held, one holds both, each one
+    assert explore(Gossip(n=3)).stats.distinct_states == 3**6  # per ordered pair: silent, greeted, heard
+    assert explore(Election(), symmetry=True).stats.distinct_states == 20
+
+
+def test_a_violation_found_with_symmetry_is_a_real_shortest_path() -> None:
+    m = TwoPhase(rms=3).with_variant("commit-without-votes")
+    plain = explore(m, properties=["atomicity"])
+    reduced = explore(m, properties=["atomicity"], symmetry=True)
+    assert (reduced.verdict, reduced.property) == ("violated", "atomicity")
+    assert reduced.path is not None and plain.path is not None
+    assert len(reduced.path) == len(plain.path) == 3
+    again = replay(m, reduced.path.action_reprs())
+    assert again.states == reduced.path.states
+    assert not m.atomicity(again.last)
+
+
+def test_examples_found_with_symmetry_are_real_paths() -> None:
+    m = Gossip(n=3)
+    r = explore(m, symmetry=True)
+    p = r.examples["everyone_knows_everyone"]
+    assert p is not None and len(p) == 12  # six greetings, six hearings
+    assert m.everyone_knows_everyone(replay(m, p.action_reprs()).last)
+
+
+# ----- the canonical key --------------------------------------------------------------------
+
+CANON_MODELS: dict[str, Callable[[], Model[Any]]] = {
+    "tcommit-4": lambda: TCommit(rms=4),
+    "twophase-3": lambda: TwoPhase(rms=3),
+    "gossip-3": lambda: Gossip(n=3),
+    "gossip-4 in two groups": lambda: Gossip(n=4, group=((0, 1), (2, 3)), across=True),
+    "election": Election,
+}
+_BUILT: dict[str, tuple[Model[Any], Canonicalizer, list[Perm]]] = {}
+
+
+def built(name: str) -> tuple[Model[Any], Canonicalizer, list[Perm]]:
+    if name not in _BUILT:
+        m = CANON_MODELS[name]()
+        _BUILT[name] = (m, Canonicalizer(m), all_perms(m))
+    return _BUILT[name]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("name", list(CANON_MODELS))
+def test_the_canonical_key_is_the_same_for_every_renaming_of_a_state(name: str, data: st.DataObject) -> None:
+    m, canon, perms = built(name)
+    t = m.state_type
+    s = t.unpack(data.draw(st.integers(0, t.size - 1), label="code"))  # any type-correct state
+    p = data.draw(st.sampled_from(perms), label="perm")
+    k = canon.key(s)
+    assert canon.key(t.permute(s, p)) == k
+    assert k in {t.pack(t.permute(s, q)) for q in perms}  # the key is the code of a renaming
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("name", ["twophase-3", "gossip-3", "election"])
+def test_states_in_different_orbits_get_different_keys(name: str, data: st.DataObject) -> None:
+    m, canon, perms = built(name)
+    t = m.state_type
+    a = t.unpack(data.draw(st.integers(0, t.size - 1)))
+    b = t.unpack(data.draw(st.integers(0, t.size - 1)))
+    same_orbit = any(t.permute(a, p) == b for p in perms)
+    assert (canon.key(a) == canon.key(b)) == same_orbit
+
+
+def test_the_canonical_key_is_the_same_for_renamings_in_two_id_spaces() -> None:
+    m = LockTable(procs=2, res=3)
+    canon, t = Canonicalizer(m), m.state_type
+    s = Locks((0, 1, None), (frozenset({0}), frozenset({1})))  # reachable
+    swap_r = t.permute(s, {"p": [0, 1], "r": [1, 0, 2]})
+    swap_p = t.permute(s, {"p": [1, 0], "r": [0, 1, 2]})
+    assert swap_r == swap_p == Locks((1, 0, None), (frozenset({1}), frozenset({0})))
+    assert canon.key(swap_r) == canon.key(s)
+
+
+def test_random_renamings_only_move_ids_inside_declared_groups() -> None:
+    _m, canon, _perms = built("gossip-4 in two groups")
+    rng = random.Random(3)
+    for _ in range(50):
+        p = canon.random_perm(rng)["p"]
+        assert sorted(p[:2]) == [0, 1] and sorted(p[2:]) == [2, 3]
+
+
+# ----- refusals and the soundness gate -----------------------------------------------------
+
+
+def test_a_model_without_symmetry_is_refused() -> None:
+    class Plain(TCommit):
+        def symmetry(self) -> None:
+            return None
+
+    with pytest.raises(SymmetryError, match="declares no symmetry"):
+        Canonicalizer(Plain(rms=2))
+    with pytest.raises(SymmetryError, match="declares no symmetry"):
+        explore(Plain(rms=2), symmetry=True)
+
+
+def test_symmetry_over_an_id_space_no_field_uses_is_refused() -> None:
+    class Elsewhere(TCommit):
+        def symmetry(self) -> dict[str, list[list[int]]]:
+            return {"node": [[0, 1]]}
+
+    with pytest.raises(SymmetryError, match="id space 'node', which no state field uses"):
+        explore(Elsewhere(rms=2), symmetry=True)
+
+
+class Favoured(TCommit):
+    """Declares the RMs interchangeable, yet one property singles out RM 0."""
+
+    @sometimes
+    def rm0_ahead(self, s: Any) -> bool:
+        return s.rm[0] == PREPARED and s.rm[1] == WORKING
+
+
+class Lopsided(TCommit):
+    """Declares the RMs interchangeable, yet RM 0 can never prepare."""
+
+    @transition(rm="rm_ids")
+    def prepare(self, s: Any, rm: int) -> Any:
+        require(rm != 0)
+        return TCommit.prepare(self, s, rm)
+
+
+def test_the_soundness_gate_catches_an_asymmetric_property() -> None:
+    assert explore(Favoured(rms=3)).verdict == "exhausted"
+    with pytest.raises(SymmetryError, match="property rm0_ahead is not symmetric"):
+        explore(Favoured(rms=3), symmetry=True)
+
+
+def test_the_soundness_gate_catches_asymmetric_transitions() -> None:
+    with pytest.raises(SymmetryError, match="transitions of tcommit are not symmetric"):
+        explore(Lopsided(rms=3), symmetry=True)
+
+
+class LateStarter(TCommit):
+    """An id-dependent step property: no RM prepares while RM 0 is working and RM 2 is prepared."""
+
+    @step
+    def rm0_not_last(self, s: Any, a: Action, t: Any) -> bool:
+        return not (s.rm[0] == WORKING and s.rm[2] == PREPARED and a.name == "prepare")
+
+
+def test_the_soundness_gate_catches_an_asymmetric_step_property() -> None:
+    assert explore(LateStarter(rms=3)).verdict == "violated"
+    try:
+        r = explore(LateStarter(rms=3), symmetry=True)
+    except SymmetryError:
+        return
+    assert r.verdict == "violated"
+
+
+def _true_renaming(model: Election, s: SysState, p: Perm) -> SysState:
+    """Rename node ids everywhere, including the envelopes a bag or FIFO network holds."""
+    t = model.state_type.permute(s, p)
+    perm = p["node"]
+    k = len(model.node_list)
+    env_t = Record(Envelope, src=Id("node", k), dst=Id("node", k), msg=model.message_type())
+    if isinstance(model.net_used, UnorderedBag):
+        universe = model.envelopes()
+        net = [0] * len(universe)
+        for e, count in zip(universe, s.net, strict=True):
+            net[universe.index(env_t.permute(e, p))] = count
+        return t._replace(net=tuple(net))
+    chans = sorted({(e.src, e.dst) for e in model.envelopes()})
+    net2: list[tuple[Any, ...]] = [()] * len(chans)
+    for (a, b), q in zip(chans, s.net, strict=True):
+        net2[chans.index((perm[a], perm[b]))] = tuple(model.message_type().permute(x, p) for x in q)
+    return t._replace(net=tuple(net2))
+
+
+@pytest.mark.parametrize("make", [UnorderedBag, lambda: FifoChannels(capacity=1)], ids=["bag", "fifo"])
+def test_election_on_bag_and_fifo_networks_is_symmetric_under_a_full_renaming(make: Callable[[], Network]) -> None:
+    m = Election(make)
+    states = reachable(m)
+    seen = set(states)
+    for s in states:
+        for p in all_perms(m):
+            assert _true_renaming(m, s, p) in seen
+
+
+@pytest.mark.parametrize("make", [UnorderedBag, lambda: FifoChannels(capacity=1)], ids=["bag", "fifo"])
+def test_symmetry_reduction_works_on_bag_and_fifo_networks(make: Callable[[], Network]) -> None:
+    m = Election(make)
+    states = reachable(m)
+    perms = all_perms(m)
+    orbits = {min(m.state_type.pack(_true_renaming(m, s, p)) for p in perms) for s in states}
+    assert explore(m, symmetry=True).stats.distinct_states == len(orbits)
+
