@@ -303,6 +303,109 @@ def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, e
     return EXIT_MODEL_ERROR
 
 
+# ----- z3: bmc, prove, conform --------------------------------------------------------
+
+
+def _props(args: argparse.Namespace) -> list[str] | None:
+    if not getattr(args, "property", None):
+        return None
+    return [p for group in args.property for p in group.split(",")]
+
+
+def _emit(result: Any, as_json: bool, out: TextIO, graph: str | None = None) -> str | None:
+    """Print a symbolic engine's result; draw its counterexample path if asked."""
+    msg = None
+    path = getattr(result, "path", None)
+    if graph and path is not None:
+        from .checker import render
+
+        title = f"{result.model.name}: {getattr(result, 'property', None) or 'counterexample'}"
+        dot = (render.sequence_chart(path, title=title) if isinstance(result.model, ActorSystem)
+               else render.state_graph(_path_graph(path), path, result.model))
+        msg = render.write_graph(dot, graph)
+    if as_json:
+        d = result.to_json()
+        if msg:
+            d["graph"] = msg
+        print(json.dumps(d, indent=2, default=repr), file=out)
+    else:
+        print("\n".join(result.to_lines()), file=out)
+        if msg:
+            print(msg, file=out)
+    return msg
+
+
+def _path_graph(path: Any) -> Any:
+    """A state graph holding just one path (for plain models' BMC traces)."""
+    from .checker.explore import Graph
+
+    pack = path.model.state_type.pack
+    codes = [pack(s) for s in path.states]
+    edges = [(a, repr(act), b) for a, act, b in zip(codes, path.actions, codes[1:], strict=False)]
+    return Graph(dict(zip(codes, path.states, strict=True)), edges, codes[:1])
+
+
+def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: TextIO) -> Any:
+    """Run a symbolic engine, turning unsupported constructs into a reported model error."""
+    from .checker.bmc import SymbolicMismatch
+    from .checker.symbolic import SymbolicError
+
+    try:
+        return run()
+    except KeyError as e:
+        raise UsageError(str(e.args[0])) from None
+    except (SymbolicError, SymbolicMismatch, ModelDefinitionError) as e:
+        _report_error(model, e, as_json, out, err)
+        return None
+
+
+def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .checker.bmc import bmc
+
+    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    if args.graph:
+        _check_graph_name(args.graph)
+    r = _symbolic(lambda: bmc(model, args.depth, _props(args)), model, args.json, out, err)
+    if r is None:
+        return EXIT_MODEL_ERROR
+    _emit(r, args.json, out, args.graph)
+    return EXIT_BY_VERDICT.get(r.verdict, 3)
+
+
+def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .checker.induction import prove
+    from .checker.inductive_explicit import check_inductive
+    from .proofs import strengthening_for
+
+    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    strengthening = [] if args.no_strengthening else (strengthening_for(model) or [])
+    if args.explicit:
+        def run() -> Any:
+            try:
+                return check_inductive(model, strengthening, properties=_props(args))
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+    else:
+        def run() -> Any:
+            return prove(model, strengthening, k=args.k, properties=_props(args))
+    r = _symbolic(run, model, args.json, out, err)
+    if r is None:
+        return EXIT_MODEL_ERROR
+    _emit(r, args.json, out)
+    return EXIT_BY_VERDICT.get(r.verdict, 3)
+
+
+def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .checker.conformance import conform
+
+    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    r = _symbolic(lambda: conform(model, args.random, args.seed), model, args.json, out, err)
+    if r is None:
+        return EXIT_MODEL_ERROR
+    _emit(r, args.json, out)
+    return 0 if r.ok else 1
+
+
 # ----- entry point --------------------------------------------------------------------
 
 
@@ -329,6 +432,31 @@ def _parser() -> _Parser:
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")
     ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ck.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    bm = sub.add_parser("bmc", help="bounded model checking with z3 from the same transitions", allow_abbrev=False)
+    bm.add_argument("model")
+    bm.add_argument("--depth", type=_positive, required=True, help="steps to unroll")
+    bm.add_argument("--variant")
+    bm.add_argument("--property", action="append")
+    bm.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
+    bm.add_argument("--json", action="store_true")
+
+    pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)
+    pv.add_argument("model")
+    pv.add_argument("--variant")
+    pv.add_argument("--property", action="append")
+    pv.add_argument("--k", type=_positive, default=1, help="k-induction depth (default 1)")
+    pv.add_argument("--explicit", action="store_true",
+                    help="check inductiveness by enumerating every type-correct state (tiny instances)")
+    pv.add_argument("--no-strengthening", action="store_true", help="try the properties alone")
+    pv.add_argument("--json", action="store_true")
+
+    cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
+    cf.add_argument("model")
+    cf.add_argument("--variant")
+    cf.add_argument("--random", type=int, default=1000, help="random type-correct states to compare")
+    cf.add_argument("--seed", type=int, default=0)
+    cf.add_argument("--json", action="store_true")
     return p
 
 
@@ -359,12 +487,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check")
+            raise UsageError("a command is needed: list, check, bmc, prove, conform")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
-        return cmd_check(args, rest, out, err)
+        handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform}
+        return handler[args.command](args, rest, out, err)
     except UsageError as e:
         print(f"protoproof: error: {e}", file=err)
         return EXIT_USAGE

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import resource
 import subprocess
@@ -40,8 +41,10 @@ def _rss() -> int:
 
 def measure(column: str, n: int) -> dict[str, Any]:
     """Run one column for ``n`` RMs in this process."""
-    sys.path.insert(0, str(HERE))
-    import twophase_baseline as base
+    spec = importlib.util.spec_from_file_location("twophase_baseline", HERE / "twophase_baseline.py")
+    assert spec is not None and spec.loader is not None
+    base = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(base)
 
     from protoproof.checker.explore import explore
     from protoproof.models.twophase import TwoPhase

@@ -69,7 +69,9 @@ _TRANSITION = "_pp_transition"
 _PROPERTY = "_pp_property"
 
 
-def transition(**domains: str | Callable[[Any], Iterable[Any]]) -> Callable[[Callable[..., Any]], Any]:
+def transition(
+    **domains: str | Type | Callable[[Any], Iterable[Any]] | Iterable[Any],
+) -> Callable[[Callable[..., Any]], Any]:
     """Mark a method ``(self, state, **params) -> next state | None`` as an action.
 
     Each parameter needs a domain: the name of a model attribute or method giving a finite

@@ -231,3 +231,39 @@ def _cli_json(seed: str, *argv: str) -> dict[str, Any]:
 )
 def test_counts_and_paths_are_identical_under_two_hash_seeds(argv: list[str]) -> None:
     assert _cli_json("0", *argv) == _cli_json("12345", *argv)
+
+
+def test_bmc_finds_a_planted_bug_at_its_shortest_depth_and_replays_it() -> None:
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "5", "--variant", "commit-without-votes",
+                       "--property", "atomicity", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["verdict"] == "violated" and d["property"] == "atomicity"
+    assert d["depth_reached"] == 3 and len(d["path"]) == 4
+
+
+def test_bmc_without_violation_is_bounded_not_verified() -> None:
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "4")
+    assert code == 3 and "not a proof" in out
+
+
+def test_prove_prints_one_line_per_obligation_and_exits_0() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "4")
+    assert code == 0 and out.startswith("prove twophase: proved")
+    assert out.count("consecution") == len(cli.MODELS["twophase"](rms=4).actions())
+
+
+def test_prove_without_the_strengthening_is_not_a_success() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "3", "--no-strengthening", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "unknown" and d["cti"] is not None
+
+
+def test_prove_explicit_enumerates_type_correct_states() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "2", "--explicit")
+    assert code == 0 and "type-correct states" in out
+
+
+def test_conform_compares_symbolic_and_concrete_successors() -> None:
+    code, out, _ = run("conform", "tcommit", "--rms", "3", "--random", "50", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["checks"] > 0 and d["mismatches"] == []

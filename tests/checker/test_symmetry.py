@@ -349,7 +349,7 @@ def test_a_violation_found_with_symmetry_is_a_real_shortest_path() -> None:
     assert len(reduced.path) == len(plain.path) == 3
     again = replay(m, reduced.path.action_reprs())
     assert again.states == reduced.path.states
-    assert not m.atomicity(again.last)
+    assert not m.atomicity(again.last)  # type: ignore[attr-defined]
 
 
 def test_examples_found_with_symmetry_are_real_paths() -> None:
@@ -427,7 +427,7 @@ def test_random_renamings_only_move_ids_inside_declared_groups() -> None:
 
 def test_a_model_without_symmetry_is_refused() -> None:
     class Plain(TCommit):
-        def symmetry(self) -> None:
+        def symmetry(self) -> None:  # type: ignore[override]
             return None
 
     with pytest.raises(SymmetryError, match="declares no symmetry"):

@@ -686,6 +686,7 @@ def test_step_info_reports_who_acted_what_it_received_and_what_it_sent() -> None
     ping = next(a for a in m.actions() if repr(a) == "ping(node='pinger0')")
     assert m.step_info(s0, ping) == StepInfo("local", 0, None, (PING0,), "ping")
     s1 = m.apply(s0, ping)
+    assert s1 is not None
     deliver = next(a for a in m.actions() if repr(a) == DELIVER_PING0)
     assert m.step_info(s1, deliver) == StepInfo("deliver", 1, PING0, (PONG0,), "Ping")
     with pytest.raises(ValueError, match="is not enabled"):

@@ -210,7 +210,12 @@ def values_of(t: Type) -> st.SearchStrategy[Any]:
     if isinstance(t, Tuple):
         return st.tuples(*(values_of(p) for p in t.parts))
     if isinstance(t, Record):
-        return st.tuples(*(values_of(p) for p in t.parts)).map(lambda xs, cls=t.cls: cls(*xs))
+        cls = t.cls
+
+        def build(xs: tuple[Any, ...]) -> Any:
+            return cls(*xs)
+
+        return st.tuples(*(values_of(p) for p in t.parts)).map(build)
     if isinstance(t, Union):
         return st.one_of(*(values_of(a) for a in t.alts))
     if isinstance(t, SetOf):
