@@ -911,8 +911,12 @@ def message(cls: type[_T]) -> type[_T]:
     defaults = {n: cls.__dict__[n] for n in fields if n in cls.__dict__}
     kind = cls.__name__
 
+    nfields = len(fields)
+
     def __new__(klass: type, *args: Any, **kwargs: Any) -> Any:
-        if len(args) > len(fields):
+        if len(args) == nfields and not kwargs:  # the common case, kept fast
+            return tuple.__new__(klass, (kind, *args))
+        if len(args) > nfields:
             raise TypeError(f"{kind}() takes {len(fields)} arguments but {len(args)} were given")
         vals = list(args)
         for n in fields[len(args) :]:
