@@ -101,6 +101,15 @@ class Type:
         return self.describe()
 
 
+def _has_numbers(v: object) -> bool:
+    """Whether ``v`` holds a number, which Python may find equal to one of another type."""
+    if isinstance(v, (bool, int, float, complex)):
+        return True
+    if isinstance(v, (tuple, frozenset)):
+        return any(_has_numbers(x) for x in v)
+    return False
+
+
 def _same_kind(a: object, b: object) -> bool:
     """Values compare equal across types in Python (``True == 1``); the schema does not."""
     if type(a) is not type(b):
@@ -322,8 +331,12 @@ class _Product(Type):
         for k, (t, r) in enumerate(zip(self.parts, self._radix, strict=True)):
             if t.size == 1:
                 # A constant field: compare with its one value instead of packing it.
-                ns[f"K{k}"] = t.unpack(0)
-                body.append(f"    if {self._getter(k)} != K{k} or not kind({self._getter(k)}, K{k}):")
+                const = t.unpack(0)
+                ns[f"K{k}"] = const
+                if _has_numbers(const):  # True == 1: compare the kinds too
+                    body.append(f"    if {self._getter(k)} != K{k} or not kind({self._getter(k)}, K{k}):")
+                else:
+                    body.append(f"    if {self._getter(k)} != K{k}:")
                 body.append("        raise bad(v)")
             else:
                 ns[f"P{k}"] = t.packer(True)
