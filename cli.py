@@ -379,6 +379,14 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
     strengthening = [] if args.no_strengthening else (strengthening_for(model) or [])
+    if args.parameterized:
+        if model.name != "paxos":
+            raise UsageError(f"no parameterized proof for {model.name}; models with one: paxos")
+        from .proofs.paxos_param import prove_paxos_param
+
+        r = prove_paxos_param(variant=model.variant_name)
+        _emit(r, args.json, out)
+        return EXIT_BY_VERDICT.get(r.verdict, 3)
     if args.explicit:
         def run() -> Any:
             try:
@@ -449,6 +457,8 @@ def _parser() -> _Parser:
     pv.add_argument("--explicit", action="store_true",
                     help="check inductiveness by enumerating every type-correct state (tiny instances)")
     pv.add_argument("--no-strengthening", action="store_true", help="try the properties alone")
+    pv.add_argument("--parameterized", action="store_true",
+                    help="the proof for any number of nodes (uninterpreted sorts; paxos)")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)

@@ -267,3 +267,14 @@ def test_conform_compares_symbolic_and_concrete_successors() -> None:
     code, out, _ = run("conform", "tcommit", "--rms", "3", "--random", "50", "--json")
     d = json.loads(out)
     assert code == 0 and d["checks"] > 0 and d["mismatches"] == []
+
+
+def test_prove_parameterized_paxos_for_any_number_of_nodes() -> None:
+    code, out, _ = run("prove", "paxos", "--parameterized", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["verdict"] == "proved" and len(d["obligations"]) > 40
+
+
+def test_prove_parameterized_fails_for_a_planted_bug() -> None:
+    code, out, _ = run("prove", "paxos", "--parameterized", "--variant", "propose-twice")
+    assert code == 3 and "proved" not in out.splitlines()[0]
