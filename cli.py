@@ -467,6 +467,10 @@ def _parser() -> _Parser:
     cf.add_argument("--random", type=int, default=1000, help="random type-correct states to compare")
     cf.add_argument("--seed", type=int, default=0)
     cf.add_argument("--json", action="store_true")
+
+    from .impl.commands import add_commands
+
+    add_commands(sub)  # the runtime: cluster, kv, tx, validate
     return p
 
 
@@ -497,12 +501,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check, bmc, prove, conform")
+            raise UsageError("a command is needed: list, check, bmc, prove, conform, cluster, kv, tx, validate")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
         handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform}
+        if args.command not in handler:
+            from .impl.commands import run_command
+
+            if rest:
+                raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+            return run_command(args)
         return handler[args.command](args, rest, out, err)
     except UsageError as e:
         print(f"protoproof: error: {e}", file=err)

@@ -1,0 +1,257 @@
+"""The wire codec: length-prefixed, HMAC-authenticated JSON frames typed by the model's schema.
+
+A frame is ``len (4 bytes, big endian) | HMAC-SHA256(secret, body) (32 bytes) | body`` where
+``body`` is the JSON object ``{"s": src, "d": dst, "i": instance, "m": message}``.  Messages are
+encoded *by their declared type* (a ``Union`` of message ``Record``s): decoding walks the same
+type, so nothing that is not a declared message kind with in-range fields is ever built, and
+the result is ``check``-ed again.  Never pickle: a peer can only make us build values the model
+could have sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import struct
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from ..models.schema import (
+    Int,
+    Record,
+    SchemaError,
+    Seq,
+    SetOf,
+    Tuple,
+    Type,
+    Union,
+    Vec,
+    _Finite,
+)
+
+#: Frames larger than this are refused before their body is read.
+MAX_FRAME = 1 << 20
+HEADER = struct.Struct(">I")
+MAC_LEN = 32
+
+
+class FrameError(ValueError):
+    """A frame that is not accepted: too big, unauthenticated, malformed or of an unknown kind."""
+
+
+class Text(Type):
+    """A string of at most ``max_len`` characters (runtime values such as KV commands).
+
+    Not enumerable: only the runtime uses it, never the checker.
+    """
+
+    def __init__(self, max_len: int = 4096) -> None:
+        self.max_len = max_len
+        self.size = 0
+
+    def contains(self, v: object) -> bool:
+        return type(v) is str and len(v) <= self.max_len
+
+    def describe(self) -> str:
+        return f"a string of at most {self.max_len} characters"
+
+
+class Frame(NamedTuple):
+    """One message on the wire: ``msg`` from node ``src`` to node ``dst``, for instance ``inst``."""
+
+    src: int
+    dst: int
+    inst: int
+    msg: Any
+
+
+# ----- typed JSON ---------------------------------------------------------------------
+
+
+def to_wire(t: Type, v: Any) -> Any:
+    """``v`` (of type ``t``) as a JSON value; raises ``SchemaError`` if ``v`` is not a ``t``."""
+    t.check(v, "value")
+    return _enc(t, v)
+
+
+def from_wire(t: Type, j: Any) -> Any:
+    """The value of type ``t`` that ``j`` encodes; raises ``SchemaError`` on anything else."""
+    v = _dec(t, j)
+    t.check(v, "value")
+    return v
+
+
+def _enc(t: Type, v: Any) -> Any:
+    if isinstance(t, Union):
+        for a in t.alts:
+            if a.contains(v):
+                return _enc(a, v)
+        raise SchemaError(f"{v!r} is not {t.describe()}")
+    if isinstance(t, Record):
+        items = t._items(v)
+        out = {n: _enc(ft, x) for n, ft, x in zip(t.names, t.parts, items, strict=True)}
+        if t._kind is not None:
+            out["$"] = t._kind
+        return out
+    if isinstance(t, (Tuple, Vec, Seq)):
+        elems = t.parts if isinstance(t, (Tuple, Vec)) else [t.elem] * len(v)
+        return [_enc(et, x) for et, x in zip(elems, v, strict=True)]
+    if isinstance(t, SetOf):
+        if t.elem is None:
+            return sorted((x for x in v), key=repr)
+        return sorted((_enc(t.elem, x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
+    return v  # leaves: ints, strings, None, bools
+
+
+def _dec(t: Type, j: Any) -> Any:
+    if isinstance(t, Union):
+        if isinstance(j, dict) and "$" in j:
+            for a in t.alts:
+                if isinstance(a, Record) and a._kind == j["$"]:
+                    return _dec(a, j)
+            raise SchemaError(f"unknown message kind {j['$']!r}")
+        for a in t.alts:
+            try:
+                v = _dec(a, j)
+            except SchemaError:
+                continue
+            if a.contains(v):
+                return v
+        raise SchemaError(f"{_short(j)} is not {t.describe()}")
+    if isinstance(t, Record):
+        if not isinstance(j, dict):
+            raise SchemaError(f"{_short(j)} is not a {t.cls.__name__}")
+        extra = set(j) - set(t.names) - {"$"}
+        if extra or j.get("$") != t._kind or any(n not in j for n in t.names):
+            raise SchemaError(f"{_short(j)} does not have the fields of {t.cls.__name__}")
+        vals = [_dec(ft, j[n]) for n, ft in zip(t.names, t.parts, strict=True)]
+        return t.cls(*vals)
+    if isinstance(t, (Tuple, Vec)):
+        if not isinstance(j, list) or len(j) != len(t.parts):
+            raise SchemaError(f"{_short(j)} is not {t.describe()}")
+        return tuple(_dec(et, x) for et, x in zip(t.parts, j, strict=True))
+    if isinstance(t, Seq):
+        if not isinstance(j, list) or len(j) > t.maxlen:
+            raise SchemaError(f"{_short(j)} is not {t.describe()}")
+        return tuple(_dec(t.elem, x) for x in j)
+    if isinstance(t, SetOf):
+        if not isinstance(j, list) or len(j) > len(t.universe):
+            raise SchemaError(f"{_short(j)} is not {t.describe()}")
+        if t.elem is None:
+            return frozenset(_hashable(x) for x in j)
+        return frozenset(_dec(t.elem, x) for x in j)
+    if isinstance(t, _Finite):
+        for x in t._values:
+            if type(x) is type(j) and x == j:
+                return x
+        raise SchemaError(f"{_short(j)} is not {t.describe()}")
+    if isinstance(t, Int):
+        if type(j) is not int or not t.lo <= j <= t.hi:
+            raise SchemaError(f"{_short(j)} is not {t.describe()}")
+        return j
+    if isinstance(t, Text):
+        if not t.contains(j):
+            raise SchemaError(f"{_short(j)} is not {t.describe()}")
+        return j
+    raise SchemaError(f"the codec cannot decode values of type {t.describe()}")
+
+
+def _hashable(x: Any) -> Any:
+    if isinstance(x, list):
+        return tuple(_hashable(y) for y in x)
+    if isinstance(x, dict):
+        raise SchemaError("objects cannot be set elements")
+    return x
+
+
+def _short(j: Any) -> str:
+    s = repr(j)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def widen(t: Type, field: Callable[[str, Type], Type | None]) -> Type:
+    """The type ``t`` with record fields replaced where ``field(name, type)`` returns a type.
+
+    The runtime keeps the model's message kinds and field names but needs wider domains
+    (unbounded ballots, command strings as values) than the checker's small finite ones.
+    """
+    if isinstance(t, Union):
+        return Union(*(widen(a, field) for a in t.alts))
+    if isinstance(t, Record):
+        fields = {}
+        for n, ft in t.fields.items():
+            new = field(n, ft)
+            fields[n] = new if new is not None else widen(ft, field)
+        return Record(t.cls, **fields)
+    return t
+
+
+# ----- frames -------------------------------------------------------------------------
+
+
+class Codec:
+    """Encode and decode frames of one cluster: its message type, its secret, its node ids."""
+
+    def __init__(self, msg_type: Type, secret: bytes, ids: Iterable[int], max_frame: int = MAX_FRAME) -> None:
+        if len(secret) < 16:
+            raise ValueError("the cluster secret must be at least 16 bytes")
+        self.msg_type = msg_type
+        self.secret = secret
+        self.ids = frozenset(ids)
+        self.max_frame = max_frame
+        self.inst_type = Int(0, 2**53)
+
+    def mac(self, body: bytes) -> bytes:
+        return hmac.new(self.secret, body, hashlib.sha256).digest()
+
+    def encode(self, f: Frame) -> bytes:
+        """The bytes of a frame (header included); raises ``SchemaError`` on an ill-typed frame."""
+        for name, v in (("src", f.src), ("dst", f.dst)):
+            if v not in self.ids:
+                raise SchemaError(f"{name} {v!r} is not a node of this cluster")
+        self.inst_type.check(f.inst, "inst")
+        payload = {"s": f.src, "d": f.dst, "i": f.inst, "m": to_wire(self.msg_type, f.msg)}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        n = MAC_LEN + len(body)
+        if n > self.max_frame:
+            raise SchemaError(f"frame of {n} bytes exceeds the limit of {self.max_frame}")
+        return HEADER.pack(n) + self.mac(body) + body
+
+    def check_length(self, n: int) -> None:
+        if n > self.max_frame or n < MAC_LEN + 2:
+            raise FrameError(f"frame length {n} outside {MAC_LEN + 2}..{self.max_frame}")
+
+    def decode_body(self, data: bytes) -> Frame:
+        """The frame in ``data`` (without its 4-byte header); raises ``FrameError`` if rejected."""
+        self.check_length(len(data))
+        mac, body = data[:MAC_LEN], data[MAC_LEN:]
+        if not hmac.compare_digest(mac, self.mac(body)):
+            raise FrameError("bad HMAC (not signed with this cluster's secret)")
+        try:
+            j = json.loads(body)
+        except (ValueError, RecursionError) as e:
+            raise FrameError(f"not JSON: {type(e).__name__}") from None
+        if not isinstance(j, dict) or set(j) != {"s", "d", "i", "m"}:
+            raise FrameError("not a frame object")
+        src, dst, inst = j["s"], j["d"], j["i"]
+        if type(src) is not int or src not in self.ids:
+            raise FrameError(f"unknown sender {_short(src)}")
+        if type(dst) is not int or dst not in self.ids:
+            raise FrameError(f"unknown addressee {_short(dst)}")
+        if not self.inst_type.contains(inst):
+            raise FrameError(f"bad instance {_short(inst)}")
+        try:
+            msg = from_wire(self.msg_type, j["m"])
+        except (SchemaError, TypeError, ValueError, RecursionError) as e:
+            raise FrameError(f"bad message: {e}") from None
+        return Frame(src, dst, inst, msg)
+
+    def decode(self, data: bytes) -> Frame:
+        """The frame in ``data`` including its 4-byte header."""
+        if len(data) < HEADER.size:
+            raise FrameError("truncated header")
+        (n,) = HEADER.unpack_from(data)
+        if n != len(data) - HEADER.size:
+            raise FrameError(f"length {n} does not match the {len(data) - HEADER.size} bytes that follow")
+        return self.decode_body(data[HEADER.size :])

@@ -1,0 +1,241 @@
+"""The asyncio host: runs a model ``Node``'s very handlers and interprets their effects.
+
+One host serves one node id and any number of *instances* of the node's protocol (a Paxos
+slot, a 2PC transaction), each with its own local state; instance 0 is the single-instance
+case the checker explores.  Effects are interpreted in the order the handler returned them:
+
+- ``Persist``: the instance's ``durable(state)`` is written to sqlite and committed (fsync)
+  *before* the host looks at the next effect, so a ``Send`` after it never overtakes it;
+- ``Send``/``Broadcast``: frames through the transport (to itself: delivered on the loop);
+- ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer).
+
+Every step can be recorded (``Tracer``): received message, state before, state after and
+effects, which is what ``validate`` replays through the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
+
+from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
+from ..models.base import Disabled
+from ..models.schema import Type
+from .codec import Frame, from_wire, to_wire
+from .storage import Store
+from .transport import Transport
+
+L = TypeVar("L")
+log = logging.getLogger("protoproof.impl")
+
+
+class Tracer:
+    """Appends one JSON line per step to ``<dir>/node<id>.jsonl`` (flushed, so kill -9 keeps it)."""
+
+    def __init__(self, directory: str | Path, node_id: int) -> None:
+        self.path = Path(directory) / f"node{node_id}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f: IO[str] = open(self.path, "a")  # noqa: SIM115 - kept open for the node's life
+        self.seq = 0
+
+    def write(self, rec: dict[str, Any]) -> None:
+        self.seq += 1
+        rec["seq"] = self.seq
+        self.f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class Host(Generic[L]):
+    """One node: its handler object, its instances' states, its disk and its transport."""
+
+    def __init__(self, node: Node[L], store: Store, msg_type: Type, *,
+                 state_type: Type | None = None, disk_type: Type | None = None,
+                 tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
+                 send_before_persist: bool = False, persist_delay: float = 0.2) -> None:
+        self.node, self.store, self.msg_type = node, store, msg_type
+        self.id = node.id
+        self.state_type = state_type if state_type is not None else node.state_type()
+        self.disk_type = disk_type if disk_type is not None else node.disk_type()
+        self.tracer = tracer
+        self.timer_delays = dict(timer_delays or {})
+        self.states: dict[int, L] = {}
+        self.timers: dict[tuple[int, Any], asyncio.TimerHandle] = {}
+        self.transport: Transport | None = None
+        #: The planted runtime bug: send first, persist a little later (a crash in between loses it).
+        self.send_before_persist = send_before_persist
+        self.persist_delay = persist_delay
+        self.listeners: list[Callable[[int, str], None]] = []
+        self.steps = 0
+        self.closed = False
+
+    def attach(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # ----- instances -----
+    def has(self, inst: int) -> bool:
+        return inst in self.states
+
+    def state(self, inst: int) -> L:
+        """The instance's state, started with ``on_start`` on first use."""
+        s = self.states.get(inst)
+        if s is None:
+            s0, effects = self.node.on_start()
+            self.states[inst] = s0
+            self._record(inst, "start", "start", None, s0, effects)
+            self._interpret(inst, s0, effects)
+            return s0
+        return s
+
+    def recover(self) -> list[int]:
+        """Rebuild every instance found on disk through ``on_recover``; returns their ids."""
+        out = []
+        if self.tracer is not None:
+            self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
+        for inst, j in sorted(self.store.load().items()):
+            disk = from_wire(self.disk_type, j)
+            s, effects = self.node.on_recover(disk)
+            self.states[inst] = s
+            self._record(inst, "recover", "recover", None, s, effects, disk=j)
+            self._interpret(inst, s, effects)
+            out.append(inst)
+        return out
+
+    # ----- steps -----
+    def deliver(self, src: int, inst: int, msg: Any) -> bool:
+        """Run ``on_message``; False when the model's handler does not accept it in this state."""
+        before = self.state(inst)
+        try:
+            r = self.node.on_message(before, src, msg)
+        except Disabled:
+            return False
+        if r is None:
+            return False
+        self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg)
+        return True
+
+    def step(self, inst: int, name: str, **args: Any) -> bool:
+        """Run the spontaneous step ``name`` (a ``@transition`` of the node); False if disabled."""
+        before = self.state(inst)
+        try:
+            r = getattr(self.node, name)(before, **args)
+        except Disabled:
+            return False
+        if r is None:
+            return False
+        self._commit(inst, "local", name, before, r, args=args)
+        return True
+
+    def _fire(self, inst: int, timer: Any) -> None:
+        self.timers.pop((inst, timer), None)
+        before = self.state(inst)
+        try:
+            r = self.node.on_timeout(before, timer)
+        except Disabled:
+            return
+        if r is not None:
+            self._commit(inst, "timeout", repr(timer), before, r, timer=timer)
+
+    def resend(self, dst: int, inst: int, msg: Any) -> None:
+        """Send a message the node sent before (a retransmission: the same model envelope)."""
+        if self.tracer is not None:
+            self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": inst, "kind": "resend",
+                               "dst": dst, "msg": to_wire(self.msg_type, msg)})
+        self._send(dst, inst, msg)
+
+    def _commit(self, inst: int, kind: str, label: str, before: L,
+                r: tuple[L, Sequence[Effect]], **info: Any) -> None:
+        after, effects = r
+        self.states[inst] = after
+        self.steps += 1
+        self._record(inst, kind, label, before, after, effects, **info)
+        self._interpret(inst, after, effects)
+        for f in self.listeners:
+            f(inst, label)
+
+    def _record(self, inst: int, kind: str, label: str, before: Any, after: Any,
+                effects: Sequence[Effect], **info: Any) -> None:
+        if self.tracer is None:
+            return
+        rec: dict[str, Any] = {"t": time.time_ns(), "node": self.id, "inst": inst, "kind": kind, "label": label,
+                               "before": None if before is None else to_wire(self.state_type, before),
+                               "after": to_wire(self.state_type, after),
+                               "effects": [self._effect_json(e) for e in effects]}
+        if "msg" in info:
+            rec["src"], rec["msg"] = info["src"], to_wire(self.msg_type, info["msg"])
+        if "args" in info:
+            rec["args"] = info["args"]
+        if "timer" in info:
+            rec["timer"] = repr(info["timer"])
+        if "disk" in info:
+            rec["disk"] = info["disk"]
+        self.tracer.write(rec)
+
+    def _effect_json(self, e: Effect) -> dict[str, Any]:
+        if isinstance(e, Send):
+            return {"send": [e.dst], "msg": to_wire(self.msg_type, e.msg)}
+        if isinstance(e, Broadcast):
+            return {"send": list(e.dsts), "msg": to_wire(self.msg_type, e.msg)}
+        if isinstance(e, Persist):
+            return {"persist": True}
+        if isinstance(e, SetTimer):
+            return {"set_timer": repr(e.timer)}
+        return {"cancel_timer": repr(e.timer)}
+
+    def _interpret(self, inst: int, state: L, effects: Sequence[Effect]) -> None:
+        deferred = []
+        for e in effects:
+            if isinstance(e, Persist):
+                disk = to_wire(self.disk_type, self.node.durable(state))
+                if self.send_before_persist:
+                    deferred.append(disk)
+                else:
+                    self.store.put(inst, disk)  # committed (fsync) before the next effect
+            elif isinstance(e, Send):
+                self._send(e.dst, inst, e.msg)
+            elif isinstance(e, Broadcast):
+                for d in e.dsts:
+                    self._send(d, inst, e.msg)
+            elif isinstance(e, SetTimer):
+                self._set_timer(inst, e.timer)
+            elif isinstance(e, CancelTimer):
+                h = self.timers.pop((inst, e.timer), None)
+                if h is not None:
+                    h.cancel()
+            else:
+                raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
+        for disk in deferred:
+            asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk)
+
+    def _late_put(self, inst: int, disk: Any) -> None:
+        if not self.closed:
+            self.store.put(inst, disk)
+
+    def _send(self, dst: int, inst: int, msg: Any) -> None:
+        if self.transport is None:
+            raise RuntimeError("host has no transport attached")
+        self.transport.send(Frame(self.id, dst, inst, msg))
+
+    def _set_timer(self, inst: int, timer: Any) -> None:
+        key = (inst, timer)
+        old = self.timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        delay = self.timer_delays.get(timer, 1.0)
+        self.timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, inst, timer)
+
+    def close(self) -> None:
+        """Stop timers (a crash: in-memory state is simply dropped with the host)."""
+        self.closed = True
+        for h in self.timers.values():
+            h.cancel()
+        self.timers.clear()
+        if self.tracer is not None:
+            self.tracer.close()

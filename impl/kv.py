@@ -1,0 +1,406 @@
+"""A replicated key-value store on multi-instance Paxos: one single-decree instance per log slot.
+
+Every node is an acceptor running the model's verified ``Acceptor`` handlers (one instance
+per slot, its promise and vote made durable before it answers) and a proposer.  The model's
+leaders read their inbox; a real proposer has to collect 1b replies itself, so it keeps them
+per (slot, ballot) and then asks the model's very ``Leader.phase2a`` for the 2a — the value
+rule (free, or the vote with the highest ballot) is the verified one, not a copy.
+
+Values are commands (JSON text with a unique id); the log is applied in slot order and a
+command decided in two slots (a client retried through another proposer) takes effect once.
+Reads go through the log too, which is what makes the history linearizable.
+
+Ballots: proposer ``i`` uses ballots ``b`` with ``b % n == i``, always above every ballot it has
+seen for the slot and above its own acceptor's promise; it delivers its own 1a to its own
+acceptor first, so that promise (durable) also keeps it from reusing a ballot after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models.actors import Broadcast, Effect, Node, Persist, Send
+from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
+from ..models.schema import Int, OneOf, Record, Type, Union, message
+from .client import Endpoint, NoReply
+from .cluster import ClusterConfig, new_cluster
+from .codec import Frame, Text, widen
+from .service import Service
+
+log = logging.getLogger("protoproof.impl")
+
+BIG = 2**53
+VALUE = Text(8192)
+
+
+class PaxosShim:
+    """What the model's Acceptor and Leader read from their ``Paxos`` system, for n real nodes."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.acceptor_ids = tuple(range(n))
+        self.quorum_list = [frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1)]
+        self.acc_type = Record(Acc, max_bal=Int(-1, BIG), max_vbal=Int(-1, BIG),
+                               max_val=Union(OneOf(None), VALUE))
+
+    def leader(self, ballot: int) -> int:
+        return ballot % self.n
+
+
+class DurableAcceptor(Acceptor):
+    """The model's acceptor; its whole state is durable, persisted before it answers."""
+
+    def disk_type(self) -> Type:
+        return self.sys.acc_type
+
+    def durable(self, s: Acc) -> Acc:
+        return s
+
+    def on_recover(self, disk: Any) -> tuple[Acc, Sequence[Effect]]:
+        return disk, ()
+
+    def on_message(self, s: Acc, src: int, msg: Any) -> tuple[Any, Sequence[Effect]] | None:
+        r = super().on_message(s, src, msg)
+        if r is None:
+            return None
+        return r[0], (Persist(), *r[1])
+
+
+@message
+class Request:
+    cmd: str
+
+
+@message
+class Reply:
+    cid: str
+    result: str | None
+
+
+@message
+class Decide:
+    val: str
+
+
+@message
+class LogReq:
+    pass
+
+
+def _wide(name: str, t: Type) -> Type | None:
+    if name == "bal":
+        return Int(0, BIG)
+    if name == "mbal":
+        return Int(-1, BIG)
+    if name == "val":
+        return VALUE
+    if name == "mval":
+        return Union(OneOf(None), VALUE)
+    return None
+
+
+def model_message_type(n: int) -> Type:
+    return widen(Paxos(acceptors=n).message_type(), _wide)
+
+
+def wire_type(n: int) -> Type:
+    model = model_message_type(n)
+    assert isinstance(model, Union)
+    return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
+                 Record(Decide, val=VALUE), Record(LogReq))
+
+
+@dataclass
+class Proposal:
+    bal: int
+    ones: dict[int, Any] = field(default_factory=dict)
+    twos: set[int] = field(default_factory=set)
+    phase1: asyncio.Event = field(default_factory=asyncio.Event)
+    phase2: asyncio.Event = field(default_factory=asyncio.Event)
+    preempted: bool = False
+
+
+class KVNode(Service):
+    """One node of the KV store: acceptor for every slot, proposer, learner, state machine."""
+
+    phase_timeout = 0.3
+    request_budget = 3.0
+    catchup_every = 0.5
+
+    def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
+        self.n = len(cfg.nodes)
+        self.shim = PaxosShim(self.n)
+        super().__init__(cfg, node_id, **kw)
+        self.log: dict[int, str] = {}
+        self.applied = 0
+        self.kv: dict[str, str] = {}
+        self.results: dict[str, str | None] = {}
+        self.waiters: dict[str, asyncio.Future[str | None]] = {}
+        self.seen: dict[int, int] = {}
+        self.proposals: dict[int, Proposal] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.disagreements = 0
+        self._catchup: asyncio.TimerHandle | None = None
+
+    def make_node(self) -> Node[Any]:
+        return DurableAcceptor(self.id, self.shim)  # type: ignore[arg-type]
+
+    def model_message_type(self) -> Type:
+        return model_message_type(self.n)
+
+    def wire_type(self) -> Type:
+        return wire_type(self.n)
+
+    def state_type(self) -> Type:
+        return self.shim.acc_type
+
+    # ----- learning and applying -----
+    def on_recovered(self, insts: list[int]) -> None:
+        for slot, val in sorted(self.store.log_load().items()):
+            self.log[slot] = val
+        self._apply()
+        self._schedule_catchup()
+
+    def learn(self, slot: int, val: str) -> None:
+        old = self.log.get(slot)
+        if old is not None:
+            if old != val:
+                self.disagreements += 1
+                log.error("node %s: slot %s decided twice: %r then %r", self.id, slot, old, val)
+            return
+        self.log[slot] = val
+        self.store.log_put(slot, val)
+        p = self.proposals.get(slot)
+        if p is not None:
+            p.preempted = True
+            p.phase1.set()
+            p.phase2.set()
+        self._apply()
+
+    def _apply(self) -> None:
+        while self.applied in self.log:
+            cmd = json.loads(self.log[self.applied])
+            cid = cmd["id"]
+            if cid not in self.results:
+                if cmd["op"] == "put":
+                    self.kv[cmd["k"]] = cmd["v"]
+                    self.results[cid] = None
+                else:
+                    self.results[cid] = self.kv.get(cmd["k"])
+            w = self.waiters.pop(cid, None)
+            if w is not None and not w.done():
+                w.set_result(self.results[cid])
+            self.applied += 1
+
+    def _schedule_catchup(self) -> None:
+        def tick() -> None:
+            peers = [i for i in range(self.n) if i != self.id]
+            if peers:
+                self.reply(random.choice(peers), self.applied, LogReq())
+            self._catchup = asyncio.get_running_loop().call_later(self.catchup_every, tick)
+
+        self._catchup = asyncio.get_running_loop().call_later(self.catchup_every, tick)
+
+    # ----- proposing -----
+    def _send_effects(self, slot: int, effects: Sequence[Effect]) -> None:
+        """Send a leader's effects, to our own acceptor first (its promise is our ballot's record)."""
+        for e in effects:
+            dsts = e.dsts if isinstance(e, Broadcast) else (e.dst,) if isinstance(e, Send) else ()
+            msg = e.msg if isinstance(e, (Broadcast, Send)) else None
+            if self.id in dsts:
+                self.host.deliver(self.id, slot, msg)
+                self._note(slot, msg)
+            for d in dsts:
+                if d != self.id:
+                    self.reply(d, slot, msg)
+
+    def _note(self, slot: int, msg: Any) -> None:
+        """Remember the highest ballot seen for a slot; a higher one preempts our proposal."""
+        bal = msg.bal
+        if bal > self.seen.get(slot, -1):
+            self.seen[slot] = bal
+        p = self.proposals.get(slot)
+        if p is not None and bal > p.bal:
+            p.preempted = True
+            p.phase1.set()
+            p.phase2.set()
+
+    def _next_ballot(self, slot: int) -> int:
+        own = self.host.states.get(slot)
+        floor = max(self.seen.get(slot, -1), own.max_bal if own is not None else -1)
+        b = floor + 1
+        return b + (self.id - b) % self.n
+
+    async def run_instance(self, slot: int, cmd: str) -> str | None:
+        """One Paxos round for ``slot`` proposing ``cmd``: the decided value, or None if it failed."""
+        if slot in self.log:
+            return self.log[slot]
+        bal = self._next_ballot(slot)
+        p = self.proposals[slot] = Proposal(bal)
+        leader = Leader(self.id, self.shim, bal)  # type: ignore[arg-type]
+        try:
+            r = leader.phase1a(Ldr(False), frozenset())
+            assert r is not None
+            self._send_effects(slot, r[1])
+            await asyncio.wait_for(p.phase1.wait(), self.phase_timeout)
+            if slot in self.log:
+                return self.log[slot]
+            if p.preempted:
+                return None
+            inbox = frozenset(p.ones.values())
+            votes = [m for m in inbox if m.mbal >= 0]
+            v = max(votes, key=lambda m: m.mbal).mval if votes else cmd
+            r = leader.phase2a(Ldr(False), inbox, v)
+            if r is None:
+                log.error("node %s: the model's phase2a refused %r for slot %s", self.id, v, slot)
+                return None
+            self._send_effects(slot, r[1])
+            await asyncio.wait_for(p.phase2.wait(), self.phase_timeout)
+            if slot in self.log:
+                return self.log[slot]
+            if p.preempted:
+                return None
+            self.learn(slot, v)
+            for d in range(self.n):
+                if d != self.id:
+                    self.reply(d, slot, Decide(v))
+            return v
+        except TimeoutError:
+            return None
+        finally:
+            if self.proposals.get(slot) is p:
+                del self.proposals[slot]
+
+    def _free_slot(self) -> int:
+        s = self.applied
+        while s in self.log or s in self.proposals:
+            s += 1
+        return s
+
+    async def handle_request(self, client: int, cmd: str) -> None:
+        cid = json.loads(cmd)["id"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.request_budget
+        w = self.waiters.get(cid)
+        if w is None:
+            w = self.waiters[cid] = loop.create_future()
+        attempt = 0
+        while cid not in self.results and loop.time() < deadline:
+            slot = self._free_slot()
+            v = await self.run_instance(slot, cmd)
+            if v == cmd:
+                break
+            if v is None:
+                attempt += 1
+                await asyncio.sleep(random.uniform(0, 0.01 * min(attempt, 10)))
+        if cid in self.results:
+            self.reply(client, 0, Reply(cid, self.results[cid]))
+            return
+        try:
+            result = await asyncio.wait_for(asyncio.shield(w), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            return  # the client retries elsewhere
+        self.reply(client, 0, Reply(cid, result))
+
+    # ----- frames -----
+    def after_deliver(self, f: Frame) -> None:
+        m, slot = f.msg, f.inst
+        if type(m) in (OneA, TwoA):
+            self._note(slot, m)
+            return
+        p = self.proposals.get(slot)
+        if p is None or m.bal != p.bal:
+            return
+        if type(m) is OneB:
+            p.ones[m.acc] = m
+            if any(q <= p.ones.keys() for q in self.shim.quorum_list):
+                p.phase1.set()
+        elif type(m) is TwoB:
+            p.twos.add(m.acc)
+            if any(q <= p.twos for q in self.shim.quorum_list):
+                p.phase2.set()
+
+    def on_service(self, f: Frame) -> None:
+        m = f.msg
+        if type(m) is Request and f.src in self.cfg.client_ids:
+            try:
+                cmd = json.loads(m.cmd)
+                ok = isinstance(cmd, dict) and isinstance(cmd.get("id"), str) and cmd.get("op") in ("put", "get") \
+                    and isinstance(cmd.get("k"), str) and (cmd["op"] == "get" or isinstance(cmd.get("v"), str))
+            except ValueError:
+                ok = False
+            if not ok:
+                self.transport._reject(f.src, "malformed KV command")
+                return
+            if cmd["id"] in self.results:
+                self.reply(f.src, 0, Reply(cmd["id"], self.results[cmd["id"]]))
+                return
+            t = asyncio.get_running_loop().create_task(self.handle_request(f.src, m.cmd))
+            self.tasks.add(t)
+            t.add_done_callback(self.tasks.discard)
+        elif f.src in self.transport.addrs:
+            if type(m) is Decide:
+                self.learn(f.inst, m.val)
+            elif type(m) is LogReq:
+                for slot in range(f.inst, f.inst + 256):
+                    if slot in self.log:
+                        self.reply(f.src, slot, Decide(self.log[slot]))
+
+    async def stop(self) -> None:
+        if self._catchup is not None:
+            self._catchup.cancel()
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await super().stop()
+
+
+class KVClient:
+    """``put``/``get`` with a unique id per command; retries through the next node on timeout."""
+
+    def __init__(self, cfg: ClusterConfig, client_id: int | None = None, prefer: int = 0,
+                 timeout: float = 2.0, budget: float = 60.0) -> None:
+        self.cfg = cfg
+        self.n = len(cfg.nodes)
+        self.ep = Endpoint(cfg, wire_type(self.n), client_id)
+        self.node = prefer % self.n
+        self.timeout, self.budget = timeout, budget
+        self.retries = 0
+
+    async def _run(self, cmd: dict[str, Any]) -> str | None:
+        cid = cmd["id"] = uuid.uuid4().hex
+        text = json.dumps(cmd)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.budget
+        while loop.time() < deadline:
+            try:
+                f = await self.ep.request(self.node, 0, Request(text),
+                                          lambda f: type(f.msg) is Reply and f.msg.cid == cid, self.timeout)
+                result: str | None = f.msg.result
+                return result
+            except (TimeoutError, OSError):
+                self.retries += 1
+                self.node = (self.node + 1) % self.n
+                await asyncio.sleep(0.05)
+        raise NoReply(f"no node answered {cmd['op']} {cmd['k']!r} within {self.budget}s")
+
+    async def put(self, key: str, value: str) -> None:
+        await self._run({"op": "put", "k": key, "v": value})
+
+    async def get(self, key: str) -> str | None:
+        return await self._run({"op": "get", "k": key})
+
+    async def close(self) -> None:
+        await self.ep.close()
+
+
+def paxos_cluster(directory: str, nodes: int, **kw: Any) -> ClusterConfig:
+    return new_cluster(directory, "paxos", [f"a{i}" for i in range(nodes)], **kw)

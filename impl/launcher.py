@@ -1,0 +1,139 @@
+"""Node processes: one per node, started from the cluster directory; kill -9 and restart.
+
+``python -m protoproof.impl.launcher DIR ID`` runs node ``ID`` of the cluster in ``DIR`` until
+SIGTERM/SIGINT.  ``Cluster`` starts, kills (SIGKILL: no cleanup, like a power cut) and
+restarts such processes and always stops what it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from .cluster import ClusterConfig, load_cluster
+from .faults import FaultInjector
+from .service import Service, run_forever
+
+
+def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
+    if cfg.protocol == "paxos":
+        from .kv import KVNode
+
+        return KVNode(cfg, node_id, **kw)
+    if cfg.protocol == "twophase":
+        from .tx import TxNode
+
+        return TxNode(cfg, node_id, **kw)
+    raise ValueError(f"unknown protocol {cfg.protocol!r} in the cluster file")
+
+
+async def serve(directory: str | Path, node_id: int) -> None:
+    cfg = load_cluster(directory)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    bug = os.environ.get("PROTOPROOF_SEND_BEFORE_PERSIST") == str(node_id)
+    svc = make_service(cfg, node_id, faults=FaultInjector(), send_before_persist=bug)
+    await run_forever(svc, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m protoproof.impl.launcher CLUSTER_DIR NODE_ID", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s node{args[1]} %(levelname)s %(message)s")
+    asyncio.run(serve(args[0], int(args[1])))
+    return 0
+
+
+def wait_listening(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class Cluster:
+    """The processes of a cluster directory; a context manager that stops them all."""
+
+    def __init__(self, cfg: ClusterConfig, env: dict[str, str] | None = None) -> None:
+        self.cfg = cfg
+        self.env = {**os.environ, **(env or {})}
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.logs: dict[int, IO[bytes]] = {}
+        self.kills = 0
+
+    def start(self, i: int, wait: float = 10.0) -> None:
+        if i in self.procs and self.procs[i].poll() is None:
+            return
+        d = self.cfg.node_dir(i)
+        d.mkdir(parents=True, exist_ok=True)
+        logf = self.logs.get(i) or open(d / "node.log", "ab")  # noqa: SIM115 - closed in stop_all
+        self.logs[i] = logf
+        self.procs[i] = subprocess.Popen(
+            [sys.executable, "-m", "protoproof.impl.launcher", str(self.cfg.directory), str(i)],
+            stdout=logf, stderr=logf, env=self.env, start_new_session=True)
+        n = self.cfg.node(i)
+        if wait and not wait_listening(n.host, n.port, wait):
+            raise RuntimeError(f"node {i} did not listen on {n.address} within {wait}s; see {d / 'node.log'}")
+
+    def start_all(self, wait: float = 10.0) -> None:
+        for n in self.cfg.nodes:
+            self.start(n.id, wait=0)
+        for n in self.cfg.nodes:
+            if wait and not wait_listening(n.host, n.port, wait):
+                raise RuntimeError(f"node {n.id} did not listen on {n.address} within {wait}s")
+
+    def kill(self, i: int) -> None:
+        """SIGKILL: the process gets no chance to flush or close anything."""
+        p = self.procs.get(i)
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(5)
+            self.kills += 1
+
+    def restart(self, i: int) -> None:
+        self.kill(i)
+        self.start(i)
+
+    def alive(self, i: int) -> bool:
+        p = self.procs.get(i)
+        return p is not None and p.poll() is None
+
+    def stop_all(self, timeout: float = 5.0) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for f in self.logs.values():
+            f.close()
+        self.logs.clear()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Durable node state in sqlite3: what ``Persist`` writes and what a restart reads back.
+
+WAL with ``synchronous=FULL`` makes every commit durable (fsync) before ``put`` returns, and
+the host only sends the messages that follow a ``Persist`` after ``put`` returned: that is the
+whole contract the model's crash/recover actions assume.  ``fsync=False`` (``synchronous=OFF``)
+exists only for the benchmark's "without fsync" column.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+class Store:
+    """A per-node sqlite file with three tables: durable states, a decided log, metadata."""
+
+    def __init__(self, path: str | Path, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'OFF'}")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS durable (inst INTEGER PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS log (slot INTEGER PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """
+        )
+        self.writes = 0
+
+    def put(self, inst: int, value: Any) -> None:
+        """Durably record the JSON ``value`` as instance ``inst``'s disk (committed on return)."""
+        self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
+        self.writes += 1
+
+    def put_many(self, items: list[tuple[int, Any]]) -> None:
+        """Several instances in one transaction (one fsync)."""
+        self.db.execute("BEGIN")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO durable VALUES (?, ?)",
+                                [(i, json.dumps(v)) for i, v in items])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.writes += 1
+
+    def load(self) -> dict[int, Any]:
+        return {i: json.loads(v) for i, v in self.db.execute("SELECT inst, value FROM durable")}
+
+    def log_put(self, slot: int, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO log VALUES (?, ?)", (slot, value))
+
+    def log_load(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT slot, value FROM log"))
+
+    def meta_get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self.db.close()

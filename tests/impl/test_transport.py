@@ -1,0 +1,118 @@
+"""Hostile input: 10,000 malformed or unauthenticated frames, then the node still serves."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import random
+import socket
+from pathlib import Path
+
+from protoproof.impl.codec import HEADER, MAC_LEN
+from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
+
+
+class Count(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.n = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.n += 1
+
+
+def hostile_frames(secret: bytes, count: int, rng: random.Random) -> list[bytes]:
+    """Frames a node must refuse: wrong key, no key, bad JSON, unknown kinds, bad fields, bad ids."""
+    out = []
+    for k in range(count):
+        kind = k % 8
+        body: bytes
+        if kind == 0:  # random garbage (no valid MAC)
+            body = rng.randbytes(rng.randrange(MAC_LEN + 2, 200))
+            out.append(HEADER.pack(len(body)) + body)
+            continue
+        frame = {"s": 1, "d": 0, "i": 0, "m": {"$": "OneA", "bal": 1}}
+        key = secret
+        if kind == 1:
+            key = rng.randbytes(32)  # another cluster's secret
+        elif kind == 2:
+            frame["m"] = {"$": "Shutdown"}
+        elif kind == 3:
+            frame["m"] = {"$": "OneA", "bal": -5}
+        elif kind == 4:
+            frame["s"] = 77  # not in the cluster file
+        elif kind == 5:
+            frame["d"] = 2  # addressed to someone else
+        elif kind == 6:
+            frame["m"] = {"$": "TwoA", "bal": 1, "val": {"__reduce__": "os.system"}}
+        if kind == 7:
+            body = b"{not json" + rng.randbytes(8)
+        else:
+            body = json.dumps(frame).encode()
+        data = hmac.new(key, body, hashlib.sha256).digest() + body
+        out.append(HEADER.pack(len(data)) + data)
+    return out
+
+
+def test_ten_thousand_bad_frames_are_rejected_and_the_node_keeps_serving(tmp_path: Path) -> None:
+    counter = Count()
+    logger = logging.getLogger("protoproof.impl")
+    logger.addHandler(counter)
+    old_level = logger.level
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+    async def main() -> None:
+        cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+        nodes = [KVNode(cfg, i) for i in range(3)]
+        for nd in nodes:
+            await nd.start()
+        target = nodes[0]
+        addr = cfg.node(0)
+        try:
+            frames = hostile_frames(cfg.secret, 10_000 - 20, random.Random(5))
+            for chunk in range(0, len(frames), 2000):
+                r, w = await asyncio.open_connection(addr.host, addr.port)
+                w.write(b"".join(frames[chunk:chunk + 2000]))
+                await w.drain()
+                w.close()
+            for _ in range(10):  # a length prefix beyond the limit: refused, connection closed
+                r, w = await asyncio.open_connection(addr.host, addr.port)
+                w.write(HEADER.pack(1 << 30) + b"x" * 100)
+                await w.drain()
+                assert await asyncio.wait_for(r.read(), 5) == b""  # the node hung up
+                w.close()
+            for _ in range(10):  # from a loopback address that is not in the cluster file
+                s = socket.socket()
+                s.bind(("127.0.0.2", 0))
+                s.setblocking(False)
+                await asyncio.get_running_loop().sock_connect(s, (addr.host, addr.port))
+                r, w = await asyncio.open_connection(sock=s)
+                assert await asyncio.wait_for(r.read(), 5) == b""
+                w.close()
+            for _ in range(3000):  # bounded: 30 s
+                if target.transport.rejected >= 10_000:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            assert target.transport.rejected == 10_000, target.transport.rejected
+            # (the only frames accepted meanwhile are the peers' periodic catch-up requests)
+            assert counter.n == 10_000  # one log line each
+            assert all(nd.host.steps == 0 for nd in nodes)  # nothing reached a handler
+            c = KVClient(cfg)
+            await c.put("still", "serving")
+            assert await c.get("still") == "serving"
+            await c.close()
+        finally:
+            for nd in nodes:
+                await nd.stop()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(old_level)
+        logger.propagate = True
