@@ -517,6 +517,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except UsageError as e:
         print(f"protoproof: error: {e}", file=err)
         return EXIT_USAGE
+    except ModelDefinitionError as e:
+        print(f"protoproof: model definition error: {e}", file=err)
+        return EXIT_MODEL_ERROR
     except KeyboardInterrupt:
         print("protoproof: interrupted", file=err)
         return 130

@@ -18,16 +18,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ..models.actors import Effect, Faults, Node, Persist
-from ..models.base import transition
+from ..models.actors import Effect, Node
 from ..models.schema import Bool, Enum, Id, Record, SetOf, Type, Union, message
 from ..models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING, RMState
 from ..models.twophase import (
     INIT,
-    TM,
     Abort,
     Commit,
     ResourceManager,
@@ -43,76 +40,12 @@ Out = tuple[Any, Sequence[Effect]] | None
 
 
 # ----- durable nodes --------------------------------------------------------------------
+# The model's RMs persist their vote and outcome, and its TM its decision, before telling
+# anyone (models/twophase.py); these names are kept for the service code and its tests.
 
-
-def _persist_first(r: Out) -> Out:
-    if r is None:
-        return None
-    s, effects = r
-    return s, (Persist(), *effects)
-
-
-class DurableRM(ResourceManager):
-    """An RM that makes its vote and its outcome durable before telling anyone."""
-
-    def disk_type(self) -> Type:
-        return RMState
-
-    def durable(self, s: str) -> str:
-        return s
-
-    def on_recover(self, disk: Any) -> tuple[str, Sequence[Effect]]:
-        return disk, ()
-
-    @transition()
-    def prepare(self, s: str) -> Out:
-        return _persist_first(super().prepare(s))
-
-    @transition()
-    def choose_to_abort(self, s: str) -> Out:
-        return _persist_first(super().choose_to_abort(s))
-
-    def on_message(self, s: str, src: int, msg: Any) -> Out:
-        return _persist_first(super().on_message(s, src, msg))
-
-
-class DurableTM(TransactionManager):
-    """A TM that makes its decision durable before announcing it."""
-
-    def disk_type(self) -> Type:
-        return self.state_type()
-
-    def durable(self, s: TM) -> TM:
-        return s
-
-    def on_recover(self, disk: Any) -> tuple[TM, Sequence[Effect]]:
-        return disk, ()
-
-    @transition()
-    def commit(self, s: TM) -> Out:
-        return _persist_first(super().commit(s))
-
-    @transition()
-    def abort(self, s: TM) -> Out:
-        return _persist_first(super().abort(s))
-
-
-@dataclass(frozen=True)
-class DurableTwoPhaseConfig:
-    rms: int = 3
-    max_crashes: int = 0
-
-
-class DurableTwoPhase(TwoPhase):
-    """``TwoPhase`` with durable RMs and TM, and up to ``max_crashes`` crashes."""
-
-    name = "twophase-durable"
-    Config = DurableTwoPhaseConfig  # type: ignore[assignment]
-    rm_class = DurableRM
-    tm_class = DurableTM
-
-    def faults(self) -> Faults:
-        return Faults(max_crashes=self.config.max_crashes)
+DurableRM = ResourceManager
+DurableTM = TransactionManager
+DurableTwoPhase = TwoPhase
 
 
 # ----- service messages -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values
+from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values, marker_of
 from .schema import BagOf, Channels, Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, fields_of
 
 L = TypeVar("L")
@@ -128,7 +128,7 @@ class Node(Generic[L]):
         out = []
         for attr in names:
             fn = getattr(self, attr)
-            domains = getattr(fn, _TRANSITION)
+            domains = marker_of(type(self), attr, _TRANSITION)
             skip = 2 if self.reads_inbox else 1  # state (and inbox)
             params = list(inspect.signature(fn).parameters)[skip:]
             missing = [p for p in params if p not in domains]
@@ -428,14 +428,18 @@ class ActorSystem(Model[SysState]):
             )
         net_type = self._net.type(self._universe, env_type)
         index = "node" if self._symmetric_groups() else None
+        # Without crashes nothing is ever read from disk or marked down: those fields keep
+        # their initial value, and their types say so (one value each).
+        crashes = self._faults.max_crashes > 0
+        disk_types = [n.disk_type() if crashes else OneOf(n.durable(n.on_start()[0])) for n in self._nodes]
         return Record(
             SysState,
             nodes=Tuple(*(n.state_type() for n in self._nodes), index=index),
             net=net_type,
             timers=Tuple(*(SetOf(OneOf(*n.timers) if n.timers else OneOf(None), n.timers)
                            for n in self._nodes), index=index),
-            down=SetOf(node_id),
-            disk=Tuple(*(n.disk_type() for n in self._nodes), index=index),
+            down=SetOf(node_id) if crashes else OneOf(frozenset()),
+            disk=Tuple(*(disk_types), index=index),
             crashes=Int(0, self._faults.max_crashes),
         )
 
@@ -501,7 +505,8 @@ class ActorSystem(Model[SysState]):
             elif t is CancelTimer:
                 timers = timers - {e.timer}  # type: ignore[union-attr]
             elif t is Persist:
-                disk = disk[:i] + (self._nodes[i].durable(ls),) + disk[i + 1 :]
+                if self._faults.max_crashes:  # without crashes the disk is never read
+                    disk = disk[:i] + (self._nodes[i].durable(ls),) + disk[i + 1 :]
             else:
                 raise ModelDefinitionError(
                     f"{type(self._nodes[i]).__name__} returned {e!r} as an effect; effects are "
@@ -580,6 +585,7 @@ class ActorSystem(Model[SysState]):
     def _local(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
         i = n.id
         check, apply = self._check_result, self._apply_effects
+        no_disk = not self._faults.max_crashes
         if n.reads_inbox:
             return self._local_inbox(n, name, fn, args)
 
@@ -592,7 +598,9 @@ class ActorSystem(Model[SysState]):
                 return None
             if r is None:
                 return None
-            if type(r) is tuple and len(r) == 2 and r[1] == () and info is None:
+            if type(r) is tuple and len(r) == 2 and info is None and (
+                r[1] == () or (no_disk and type(r[1]) is tuple and len(r[1]) == 1 and type(r[1][0]) is Persist)
+            ):
                 # The common case (a local change, no effect) without the general machinery.
                 nodes = s[0]
                 return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
@@ -614,12 +622,14 @@ class ActorSystem(Model[SysState]):
             if s[3] and i in s[3]:
                 return None
             net = s[1]
-            box = cache.get(net)
+            concrete = type(net) is frozenset  # a symbolic set (z3 backend) is neither hashed nor cached
+            box = cache.get(net) if concrete else None
             if box is None:
                 box = inbox(s, i)
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[net] = box
+                if concrete:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[net] = box
             try:
                 r = fn(s[0][i], box, *args)
             except Disabled:
@@ -642,6 +652,7 @@ class ActorSystem(Model[SysState]):
         label = type(msg).__name__
         check, apply = self._check_result, self._apply_effects
         as_set = type(net) is DuplicatingSet  # the common case, inlined
+        no_disk = not self._faults.max_crashes
 
         def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
             if as_set:
@@ -657,7 +668,9 @@ class ActorSystem(Model[SysState]):
                 return None
             if r is None:
                 return None
-            if as_set and type(r) is tuple and len(r) == 2 and r[1] == () and info is None:
+            if as_set and type(r) is tuple and len(r) == 2 and info is None and (
+                r[1] == () or (no_disk and type(r[1]) is tuple and len(r[1]) == 1 and type(r[1][0]) is Persist)
+            ):
                 nodes = s[0]
                 return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
             ls, effects = check(n, "on_message", r)
@@ -849,5 +862,5 @@ class ActorSystem(Model[SysState]):
             out["timers"] = {self._nodes[k].name: sorted(t, key=repr) for k, t in enumerate(s.timers) if t}
         if self._faults.max_crashes:
             out["down"] = sorted(self._nodes[k].name for k in s.down)
-            out["disk"] = {n.name: s.disk[n.id] for n in self._nodes}
+            out.update({f"disk.{n.name}": s.disk[n.id] for n in self._nodes})
         return out

@@ -69,6 +69,15 @@ _TRANSITION = "_pp_transition"
 _PROPERTY = "_pp_property"
 
 
+def marker_of(owner: type, attr: str, marker: str) -> Any:
+    """The decorator's mark on ``attr``; an override without the decorator keeps its base's."""
+    for klass in owner.__mro__:
+        val = klass.__dict__.get(attr)
+        if val is not None and hasattr(val, marker):
+            return getattr(val, marker)
+    return None
+
+
 def transition(
     **domains: str | Type | Callable[[Any], Iterable[Any]] | Iterable[Any],
 ) -> Callable[[Callable[..., Any]], Any]:
@@ -327,18 +336,13 @@ class Model(Generic[S]):
             for attr, val in klass.__dict__.items():
                 if callable(val) and hasattr(val, marker) and attr not in order:
                     order.append(attr)
-        out = []
-        for attr in order:
-            val = getattr(type(self), attr)
-            if hasattr(val, marker):
-                out.append((attr, val))
-        return out
+        return [(attr, getattr(type(self), attr)) for attr in order]
 
     def _collect_properties(self) -> list[Property]:
         props: list[Property] = []
         names: dict[str, str] = {}
         for attr, fn in self._ordered(_PROPERTY):
-            kind, pname = getattr(fn, _PROPERTY)
+            kind, pname = marker_of(type(self), attr, _PROPERTY)
             if pname in names:
                 raise ModelDefinitionError(
                     f"{type(self).__name__}: two properties are named {pname!r} "
@@ -357,7 +361,7 @@ class Model(Generic[S]):
     def _collect_actions(self) -> list[tuple[str, Callable[..., Any], list[tuple[Action, tuple[Any, ...]]]]]:
         out = []
         for family, (attr, fn) in enumerate(self._ordered(_TRANSITION)):
-            domains: dict[str, Any] = getattr(fn, _TRANSITION)
+            domains: dict[str, Any] = marker_of(type(self), attr, _TRANSITION)
             params = list(inspect.signature(fn).parameters)[2:]  # self, state
             missing = [p for p in params if p not in domains]
             if missing:

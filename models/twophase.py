@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import ActorSystem, Broadcast, Effect, Envelope, Node, Send
+from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, Persist, Send
 from .base import Refinement, always, sometimes, transition, variant
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
@@ -70,23 +70,33 @@ class ResourceManager(Node[str]):
     def on_start(self) -> tuple[str, Sequence[Effect]]:
         return WORKING, ()
 
+    # An RM's vote and outcome survive a crash: it persists before it tells anyone.
+    def disk_type(self) -> Type:
+        return RMState
+
+    def durable(self, s: str) -> str:
+        return s
+
+    def on_recover(self, disk: str) -> tuple[str, Sequence[Effect]]:
+        return disk, ()
+
     @transition()
     def prepare(self, s: str) -> Out:
         if s != WORKING:
             return None
-        return PREPARED, (Send(self.tm, Prepared(self.id)),)
+        return PREPARED, (Persist(), Send(self.tm, Prepared(self.id)))
 
     @transition()
     def choose_to_abort(self, s: str) -> Out:
         if s != WORKING:
             return None
-        return ABORTED, ()
+        return ABORTED, (Persist(),)
 
     def on_message(self, s: str, src: int, msg: Any) -> Out:
         if type(msg) is Commit:
-            return COMMITTED, ()
+            return COMMITTED, (Persist(),)
         if type(msg) is Abort:
-            return ABORTED, ()
+            return ABORTED, (Persist(),)
         return None
 
 
@@ -103,6 +113,16 @@ class TransactionManager(Node[TM]):
     def on_start(self) -> tuple[TM, Sequence[Effect]]:
         return TM(INIT, frozenset()), ()
 
+    # The decision survives a crash; the votes received before it do not (they are re-read).
+    def disk_type(self) -> Type:
+        return self.state_type()
+
+    def durable(self, s: TM) -> TM:
+        return s
+
+    def on_recover(self, disk: TM) -> tuple[TM, Sequence[Effect]]:
+        return disk, ()
+
     def can_commit(self, s: TM) -> bool:
         return s.state == INIT and len(s.prepared) == self.rms
 
@@ -110,13 +130,13 @@ class TransactionManager(Node[TM]):
     def commit(self, s: TM) -> Out:
         if not self.can_commit(s):
             return None
-        return TM(COMMITTED, s.prepared), (Broadcast(tuple(range(self.rms)), Commit()),)
+        return TM(COMMITTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Commit()))
 
     @transition()
     def abort(self, s: TM) -> Out:
         if s.state != INIT:
             return None
-        return TM(ABORTED, s.prepared), (Broadcast(tuple(range(self.rms)), Abort()),)
+        return TM(ABORTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Abort()))
 
     def on_message(self, s: TM, src: int, msg: Any) -> Out:
         if type(msg) is Prepared and s.state == INIT:
@@ -127,6 +147,7 @@ class TransactionManager(Node[TM]):
 @dataclass(frozen=True)
 class TwoPhaseConfig:
     rms: int = 3
+    max_crashes: int = 0
 
 
 class TwoPhase(ActorSystem):
@@ -138,6 +159,11 @@ class TwoPhase(ActorSystem):
     def _validate_config(self) -> None:
         if not 1 <= self.config.rms <= 12:
             raise ValueError("--rms must be between 1 and 12")
+        if self.config.max_crashes < 0:
+            raise ValueError("--max-crashes must be at least 0")
+
+    def faults(self) -> Faults:
+        return Faults(max_crashes=self.config.max_crashes)
 
     tm_class: type[TransactionManager] = TransactionManager
     rm_class: type[ResourceManager] = ResourceManager
@@ -205,6 +231,23 @@ class CommitOnMajority(TwoPhase):
     """The TM commits once a majority of RMs prepared, as if 2PC were a quorum protocol."""
 
     tm_class = _MajorityTM
+
+
+class _ForgetfulRM(ResourceManager):
+    def prepare(self, s: str) -> Out:
+        if s != WORKING:
+            return None
+        return PREPARED, (Send(self.tm, Prepared(self.id)),)  # no Persist: the vote is volatile
+
+
+@variant("volatile-vote", breaks=("atomicity", "refines_tcommit"))
+class VolatileVote(TwoPhase):
+    """An RM votes Prepared without persisting it; after a crash it forgets and may abort.
+
+    Only visible with crashes: ``--max-crashes 1``.
+    """
+
+    rm_class = _ForgetfulRM
 
 
 __all__ = [

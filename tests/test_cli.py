@@ -31,8 +31,9 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     models = {m["name"]: m for m in json.loads(out)["models"]}
     assert {"twophase", "tcommit", "paxos", "consensus"} <= set(models)
     tp = models["twophase"]
-    assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"}]
-    assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority"}
+    assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"},
+                                {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int"}]
+    assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority", "volatile-vote"}
     assert all("atomicity" in v["breaks"] for v in tp["variants"])
 
 
@@ -40,7 +41,7 @@ def test_check_correct_model_exits_0_with_the_json_fields() -> None:
     code, out, _ = run("check", "twophase", "--rms", "3", "--json", "--quiet")
     assert code == 0
     d = json.loads(out)
-    assert d["model"] == "twophase" and d["params"] == {"rms": 3} and d["variant"] is None
+    assert d["model"] == "twophase" and d["params"] == {"rms": 3, "max_crashes": 0} and d["variant"] is None
     assert d["verdict"] == "exhausted"
     assert (d["distinct_states"], d["transitions"], d["depth"]) == (288, 1145, 10)
     assert d["elapsed_s"] >= 0 and d["never_fired"] == []
@@ -76,9 +77,11 @@ def test_text_output_shows_only_changed_fields() -> None:
     ("argv", "needle"),
     [
         (["check", "nosuch"], "unknown model 'nosuch'; models: consensus, paxos, tcommit, twophase"),
-        (["check", "twophase", "--rmz", "3"], "unknown option '--rmz' for model twophase; its parameters: --rms"),
+        (["check", "twophase", "--rmz", "3"],
+         "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
         (["check", "twophase", "--rms", "0"], "--rms must be between 1 and 12"),
+        (["check", "twophase", "--max-crashes", "-1"], "--max-crashes must be at least 0"),
         (["check", "twophase", "--variant", "nope"],
          "has no variant 'nope'; variants: commit-on-majority, commit-without-votes"),
         (["check", "twophase", "--property", "nope"], "unknown property 'nope'"),

@@ -53,7 +53,7 @@ def test_the_result_is_json_with_the_replayed_path() -> None:
     r = bmc(TwoPhase(rms=3).with_variant("commit-without-votes"), 5)
     d = json.loads(json.dumps(r.to_json()))
     assert d["verdict"] == VIOLATED and d["property"] == "atomicity" and d["depth_reached"] == 3
-    assert d["params"] == {"rms": 3} and d["variant"] == "commit-without-votes"
+    assert d["params"] == {"rms": 3, "max_crashes": 0} and d["variant"] == "commit-without-votes"
     assert [step["action"] for step in d["path"]][1:] == r.path.action_reprs()  # type: ignore[union-attr]
     assert set(d) >= {"per_depth_s", "build_s", "elapsed_s"}
 

@@ -288,8 +288,8 @@ def test_path_counts_per_action_stay_small_and_do_not_grow_with_the_number_of_rm
 def test_without_the_twin_the_commit_guard_forks_once_per_possible_vote_count() -> None:
     few = SymbolicModel(TwoPhase(rms=3), use_twin=False).path_counts()["commit(node='tm')"]
     many = SymbolicModel(TwoPhase(rms=6), use_twin=False).path_counts()["commit(node='tm')"]
-    # len(prepared) forks over 0..n, once after each of the two ways past `s.down and i in s.down`
-    assert many - few == 2 * 3
+    # len(prepared) forks over 0..n (without crashes `down` is a constant: no fork on it)
+    assert many - few == 3
 
 
 PROTO = TwoPhase(rms=2)

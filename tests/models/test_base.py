@@ -26,7 +26,15 @@ from protoproof.models.base import (
 )
 from protoproof.models.schema import Bool, Enum, Int, Record, SchemaError, Type, Vec
 from protoproof.models.tcommit import TCommit
-from protoproof.models.twophase import Abort, Commit, CommitOnMajority, CommitWithoutVotes, Prepared, TwoPhase
+from protoproof.models.twophase import (
+    Abort,
+    Commit,
+    CommitOnMajority,
+    CommitWithoutVotes,
+    Prepared,
+    TwoPhase,
+    VolatileVote,
+)
 
 # ----- a small well-formed model --------------------------------------------------------
 
@@ -484,6 +492,7 @@ def test_variants_register_on_their_base_model_with_what_they_break() -> None:
     assert Switchboard.variant_name is None
     assert TwoPhase.variants_of() == {
         "commit-without-votes": CommitWithoutVotes, "commit-on-majority": CommitOnMajority,
+        "volatile-vote": VolatileVote,
     }
 
 

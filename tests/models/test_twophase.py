@@ -198,3 +198,22 @@ def test_random_runs_keep_atomicity_and_map_to_tcommit_steps(choices: list[int])
 def test_rms_must_be_positive() -> None:
     with pytest.raises(ValueError, match="--rms"):
         TwoPhase(rms=0)
+
+
+def test_durable_votes_keep_atomicity_across_crashes() -> None:
+    r = explore(TwoPhase(rms=2, max_crashes=2))
+    assert r.verdict == EXHAUSTED and r.stats.never_fired == []
+
+
+def test_a_vote_that_is_not_persisted_breaks_atomicity_after_a_crash() -> None:
+    model = TwoPhase(rms=2, max_crashes=1).with_variant("volatile-vote")
+    r = explore(model, properties=["atomicity"])
+    assert r.verdict == VIOLATED and r.path is not None
+    assert [a.name for a in r.path.actions][-3:] == ["crash", "recover", "choose_to_abort"]
+    # Without crashes the same bug is invisible: volatile and durable state never differ.
+    assert explore(TwoPhase(rms=2).with_variant("volatile-vote"), properties=["atomicity"]).verdict == EXHAUSTED
+
+
+def test_crash_fields_cost_nothing_without_crashes() -> None:
+    assert TwoPhase(rms=3).state_type.size == TwoPhase(rms=3, max_crashes=0).state_type.size
+    assert explore(TwoPhase(rms=3)).stats.distinct_states == 288
