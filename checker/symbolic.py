@@ -25,7 +25,7 @@ import z3
 
 from ..models.actors import ActorSystem
 from ..models.base import Action, Disabled, Model
-from ..models.schema import BoolType, Int, Record, SetOf, Tuple, Type, Vec, _Finite
+from ..models.schema import BoolType, Int, Record, SetOf, Tuple, Type, Union, Vec, _Finite
 
 #: ``bool | z3.BoolRef``: constants stay Python bools (z3 has no type hints, so this is ``Any``).
 BoolLike: TypeAlias = Any
@@ -152,7 +152,8 @@ def b_or(*xs: BoolLike) -> BoolLike:
 def b_not(x: BoolLike) -> BoolLike:
     if isinstance(x, bool):
         return not x
-    return z3.Not(x)
+    ctx = x.ctx
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), x.as_ast()), ctx)
 
 
 def b_eq(a: BoolLike, b: BoolLike) -> BoolLike:
@@ -200,6 +201,31 @@ def _enum_sort(ty: _Finite) -> tuple[z3.SortRef, list[z3.ExprRef], dict[str, int
 BOOL = "bool"
 INT = "int"
 ENUM = "enum"
+#: A value of a ``Union`` of leaf types, encoded as its code ``0..size-1`` (``Union.pack``).
+UNION = "union"
+
+_UNION_VALUES: dict[int, tuple[Union, tuple[Any, ...]]] = {}
+
+
+def union_values(ty: Union) -> tuple[Any, ...]:
+    """The values of a (small) union, indexed by code."""
+    got = _UNION_VALUES.get(id(ty))
+    if got is None or got[0] is not ty:
+        got = (ty, tuple(ty.values()))
+        _UNION_VALUES[id(ty)] = got
+    return got[1]
+
+
+def union_encodable(ty: Union) -> bool:
+    """Unions of leaves (``None | value``, ints) whose alternatives Python never finds equal."""
+    if not (all(isinstance(a, (Int, _Finite)) for a in ty.alts) and ty.size <= 4096):
+        return False
+    vals = union_values(ty)
+    return len(set(vals)) == len(vals)
+
+
+def _same_union(a: Type | None, b: Type | None) -> bool:
+    return a is b or (isinstance(a, Union) and isinstance(b, Union) and a.describe() == b.describe())
 
 
 class Sym:
@@ -214,7 +240,8 @@ class Sym:
     def _lift(self, v: Any) -> Any:
         """A concrete operand as a z3 term of this leaf's sort."""
         if isinstance(v, Sym):
-            if v.kind == self.kind and (self.kind != ENUM or v.t.sort() == self.t.sort()):
+            if v.kind == self.kind and (self.kind != ENUM or v.t.sort() == self.t.sort()) and (
+                    self.kind != UNION or _same_union(self.ty, v.ty)):
                 return v.t
             if {v.kind, self.kind} <= {INT, BOOL}:
                 return v._int() if self.kind == INT else v._truth()
@@ -225,6 +252,10 @@ class Sym:
         elif self.kind == INT:
             if type(v) is int or type(v) is bool:
                 return z3.IntVal(int(v))
+        elif self.kind == UNION:
+            assert isinstance(self.ty, Union)
+            if self.ty.contains(v):
+                return z3.IntVal(self.ty.pack(v))
         else:
             assert isinstance(self.ty, _Finite)
             k = self.ty._index.get(v) if _hashable(v) else None
@@ -240,6 +271,15 @@ class Sym:
             return self.t
         if self.kind == BOOL:
             return z3.If(self.t, z3.IntVal(1), z3.IntVal(0))
+        if self.kind == UNION:
+            assert isinstance(self.ty, Union)
+            vals = union_values(self.ty)
+            if all(type(v) is int for v in vals):
+                out: Any = z3.IntVal(vals[-1])
+                for c in range(len(vals) - 2, -1, -1):
+                    out = z3.If(self.t == c, z3.IntVal(vals[c]), out)
+                return out
+            raise _err(f"arithmetic or ordering on {self._desc()}: not every alternative is an integer", self.name)
         raise _err(f"arithmetic on {self._desc()}", self.name)
 
     def _truth(self) -> z3.BoolRef:
@@ -248,6 +288,9 @@ class Sym:
             return self.t
         if self.kind == INT:
             return self.t != 0
+        if self.kind == UNION:
+            assert isinstance(self.ty, Union)
+            return to_z3(b_or(*(self.t == c for c, v in enumerate(union_values(self.ty)) if v)))
         assert isinstance(self.ty, _Finite)
         consts = _enum_sort(self.ty)[1]
         return to_z3(b_or(*(self.t == c for c, v in zip(consts, self.ty._values, strict=True) if v)))
@@ -256,6 +299,9 @@ class Sym:
     def _eq(self, other: Any) -> BoolLike:
         if self.kind == ENUM and isinstance(other, Sym) and other.kind == ENUM and other.t.sort() != self.t.sort():
             return _cross_enum_eq(self, other)
+        if isinstance(other, Sym) and UNION in (self.kind, other.kind) and not (
+                self.kind == other.kind and _same_union(self.ty, other.ty)):
+            return _cross_union_eq(self, other)
         return self.t == self._lift(other)
 
     def __eq__(self, other: object) -> Sym:  # type: ignore[override]
@@ -411,11 +457,25 @@ def _cross_enum_eq(a: Sym, b: Sym) -> BoolLike:
     return b_or(*pairs)
 
 
+def _cross_union_eq(a: Sym, b: Sym) -> BoolLike:
+    """A union leaf equals another leaf when the value its code stands for equals it."""
+    u, o = (a, b) if a.kind == UNION else (b, a)
+    assert isinstance(u.ty, Union)
+    out = []
+    for c, v in enumerate(union_values(u.ty)):
+        try:
+            e = o._eq(v)
+        except SymbolicError:
+            continue  # a value outside the other leaf's type is not equal to it
+        out.append(b_and(u.t == c, e))
+    return b_or(*out)
+
+
 def truth(v: Any) -> BoolLike:
     """Python truthiness of a concrete or symbolic value, without forking."""
     if isinstance(v, Sym):
         return v._truth()
-    if isinstance(v, SymSet):
+    if isinstance(v, (SymSet, GList)):
         return v.nonempty()
     if isinstance(v, z3.BoolRef):
         return v
@@ -441,23 +501,60 @@ class SymSet:
         self.ty, self.bits, self.name = ty, tuple(bits), name
 
     def _k(self, x: Any) -> int:
-        if isinstance(x, (Sym, SymSet)):
+        if isinstance(x, (Sym, SymSet, GList)):
             raise _err(f"set element {x!r} is symbolic; set elements must be concrete", self.name)
         try:
             b = self.ty._bit.get(x)
+        except SymbolicError:
+            raise _err(f"set element {x!r} is symbolic here; use `x in S`, `S.has(x)` or `S | {{x}}`",
+                       self.name) from None
         except TypeError:
             raise _err(f"{x!r} is not hashable, so it cannot be an element", self.name) from None
         if b is None or type(x) is not type(self.ty.universe[b.bit_length() - 1]):
             raise _err(f"{x!r} is not in the declared universe of this set", self.name)
         return b.bit_length() - 1
 
+    def _matches(self, x: Any) -> list[BoolLike]:
+        """For a symbolic element: per universe element, the formula "x is that element"."""
+        if isinstance(x, (Sym, SymSet, GList)):
+            if not isinstance(x, Sym):
+                raise _err(f"set element {x!r} is symbolic; set elements must be concrete", self.name)
+            out: list[BoolLike] = []
+            for u in self.ty.universe:
+                try:
+                    out.append(x._eq(u))
+                except SymbolicError as e:
+                    raise _err(f"set element {x!r} is symbolic and not comparable with the universe "
+                               f"element {u!r} ({e})", self.name) from None
+            return out
+        return [match(x, u) for u in self.ty.universe]
+
     def has(self, x: Any) -> BoolLike:
+        if has_sym(x):
+            return b_or(*(b_and(bit, m) for bit, m in zip(self.bits, self._matches(x), strict=True)
+                          if m is not False and bit is not False))
         return self.bits[self._k(x)]
 
     def __contains__(self, x: Any) -> bool:
         return decide(self.has(x))
 
+    def _add_symbolic(self, bits: list[BoolLike], x: Any) -> None:
+        """Add an element with symbolic fields: each universe bit ORs "x is that element"."""
+        ms = self._matches(x)
+        inside = b_or(*ms)
+        if inside is not True and not decide(inside):
+            raise OutsideUniverse(f"{x!r} may lie outside the declared universe of {self.name} "
+                                  "(declare every value its fields can take)")
+        for k, m in enumerate(ms):
+            if m is not False:
+                bits[k] = b_or(bits[k], m)
+
     def _other_bits(self, other: Any) -> tuple[BoolLike, ...] | None:
+        if isinstance(other, DynSet) and other.ty.universe != self.ty.universe:
+            bits: list[BoolLike] = [False] * len(self.bits)
+            for g, x in other.pairs():
+                bits[self._k(x)] = g
+            return tuple(bits)
         if isinstance(other, SymSet):
             if other.ty.universe != self.ty.universe:
                 raise _err(f"sets over different universes ({other.name})", self.name)
@@ -475,7 +572,10 @@ class SymSet:
             return got
         bits: list[BoolLike] = [False] * len(self.bits)
         for x in it:
-            bits[self._k(x)] = True
+            if has_sym(x):
+                self._add_symbolic(bits, x)
+            else:
+                bits[self._k(x)] = True
         return tuple(bits)
 
     def _new(self, bits: Iterable[BoolLike]) -> SymSet:
@@ -595,8 +695,288 @@ class SymSet:
             return frozenset(x for x, b in zip(self.ty.universe, self.bits, strict=True) if b)
         return None
 
+    def pairs(self) -> list[tuple[BoolLike, Any]]:
+        """(membership, element) for every element that may be in the set (guarded iteration)."""
+        return [(b, x) for x, b in zip(self.ty.universe, self.bits, strict=True) if b is not False]
+
     def __repr__(self) -> str:
         return f"SymSet({self.name})"
+
+
+class OutsideUniverse(Exception):
+    """A symbolic element may be outside a set's universe (an error unless the path is infeasible)."""
+
+
+def has_sym(x: Any) -> bool:
+    """Whether a value holds a symbolic leaf, set or list anywhere inside (tuples, records)."""
+    if isinstance(x, (Sym, SymSet, GList)):
+        return True
+    if isinstance(x, tuple):
+        return any(has_sym(y) for y in x)
+    return False
+
+
+def match(x: Any, u: Any) -> BoolLike:
+    """``x == u`` as a formula, for ``u`` concrete; a leaf value outside ``x``'s type is unequal."""
+    if isinstance(x, Sym):
+        try:
+            return x._eq(u)
+        except SymbolicError:
+            return False
+    if isinstance(x, SymSet):
+        return x.eq(u) if isinstance(u, frozenset) else False
+    if isinstance(x, tuple):
+        if type(x) is not type(u) or len(x) != len(u):
+            return False
+        acc: list[BoolLike] = []
+        for a, b in zip(x, u, strict=True):
+            r = match(a, b)
+            if r is False:
+                return False
+            if r is not True:
+                acc.append(r)
+        return b_and(*acc)
+    return type(x) is type(u) and x == u
+
+
+class DynSet(SymSet):
+    """A set of concrete values with symbolic membership and no declared universe.
+
+    Built by a comprehension or ``frozenset(...)`` in a twin (``{m.acc for m in votes}``, the
+    inbox of a node): its universe is whatever values may be in it, and comparisons with other
+    sets widen it, since a value it never holds is simply not a member.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def make(pairs: Iterable[tuple[BoolLike, Any]], name: str = "set") -> SymSet | frozenset[Any]:
+        guards: dict[Any, BoolLike] = {}
+        for g, v in pairs:
+            if g is False:
+                continue
+            if has_sym(v):
+                raise SymbolicError(f"a set of symbolic values ({v!r}) in {current_function()}: set elements "
+                                    "must be concrete (build a list, or test membership instead)")
+            guards[v] = b_or(guards.get(v, False), g)
+        if all(g is True for g in guards.values()):
+            return frozenset(guards)
+        return DynSet(SetOf(list(guards)), list(guards.values()), name)
+
+    def _new(self, bits: Iterable[BoolLike]) -> SymSet:
+        return DynSet(self.ty, tuple(bits), self.name)
+
+    def _known(self, x: Any) -> bool:
+        try:
+            b = self.ty._bit.get(x)
+        except TypeError:
+            return False
+        return b is not None and type(x) is type(self.ty.universe[b.bit_length() - 1])
+
+    def _widen(self, xs: Iterable[Any]) -> DynSet:
+        new = []
+        seen = set()
+        for x in xs:
+            if not self._known(x) and x not in seen:
+                new.append(x)
+                seen.add(x)
+        if not new:
+            return self
+        return DynSet(SetOf([*self.ty.universe, *new]), [*self.bits, *([False] * len(new))], self.name)
+
+    def _pair(self, o: Any) -> tuple[DynSet, tuple[BoolLike, ...]] | None:
+        if isinstance(o, SymSet):
+            items: list[tuple[Any, BoolLike]] = list(zip(o.ty.universe, o.bits, strict=True))
+        elif isinstance(o, (frozenset, set)):
+            items = [(x, True) for x in o]
+        else:
+            return None
+        a = self._widen(x for x, _b in items)
+        ob: list[BoolLike] = [False] * len(a.bits)
+        for x, b in items:
+            k = a.ty._bit[x].bit_length() - 1
+            ob[k] = b_or(ob[k], b)
+        return a, tuple(ob)
+
+    def _k(self, x: Any) -> int:
+        if isinstance(x, (Sym, SymSet, GList)) or not self._known(x):
+            return -1
+        return SymSet._k(self, x)
+
+    def has(self, x: Any) -> BoolLike:
+        if has_sym(x):
+            return b_or(*(b_and(bit, match(x, u)) for u, bit in zip(self.ty.universe, self.bits, strict=True)))
+        k = self._k(x)
+        return False if k < 0 else self.bits[k]
+
+    def _other_bits(self, other: Any) -> tuple[BoolLike, ...] | None:
+        p = self._pair(other)
+        if p is None or p[0] is not self:
+            return None
+        return p[1]
+
+    def _binary(self, o: Any, fn: Callable[[BoolLike, BoolLike], BoolLike]) -> Any:
+        p = self._pair(o)
+        if p is None:
+            return NotImplemented
+        a, ob = p
+        return DynSet(a.ty, [fn(x, y) for x, y in zip(a.bits, ob, strict=True)], self.name)
+
+    def union(self, *others: Iterable[Any]) -> SymSet:
+        out: Any = self
+        for o in others:
+            if not isinstance(o, (SymSet, frozenset, set)):
+                o = frozenset(o)
+            out = out._binary(o, b_or)
+        return out
+
+    def intersection(self, *others: Iterable[Any]) -> SymSet:
+        out: Any = self
+        for o in others:
+            out = out._binary(o if isinstance(o, (SymSet, frozenset, set)) else frozenset(o), b_and)
+        return out
+
+    def difference(self, *others: Iterable[Any]) -> SymSet:
+        out: Any = self
+        for o in others:
+            out = out._binary(o if isinstance(o, (SymSet, frozenset, set)) else frozenset(o),
+                              lambda x, y: b_and(x, b_not(y)))
+        return out
+
+    def __or__(self, o: Any) -> Any:
+        return self._binary(o, b_or)
+
+    __ror__ = __or__
+
+    def __and__(self, o: Any) -> Any:
+        return self._binary(o, b_and)
+
+    __rand__ = __and__
+
+    def __sub__(self, o: Any) -> Any:
+        return self._binary(o, lambda x, y: b_and(x, b_not(y)))
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._binary(o, lambda x, y: b_and(y, b_not(x)))
+
+    def eq(self, o: Any) -> BoolLike:
+        p = self._pair(o)
+        if p is None:
+            return False
+        return b_and(*(b_eq(x, y) for x, y in zip(p[0].bits, p[1], strict=True)))
+
+    def subset(self, o: Any) -> BoolLike:
+        p = self._pair(o)
+        if p is None:
+            raise _err(f"<= between a set and {o!r}", self.name)
+        return b_and(*(b_or(b_not(x), y) for x, y in zip(p[0].bits, p[1], strict=True)))
+
+    def __ge__(self, o: Any) -> Any:
+        p = self._pair(o)
+        if p is None:
+            raise _err(f">= between a set and {o!r}", self.name)
+        r = b_and(*(b_or(b_not(y), x) for x, y in zip(p[0].bits, p[1], strict=True)))
+        return r if isinstance(r, bool) else Sym(r, BOOL, None, f"({self.name} >= {_nm(o)})")
+
+    def __iter__(self) -> Iterator[Any]:
+        """Plain iteration forks on each element's membership (sound; comprehensions in twins do not)."""
+        for b, x in self.pairs():
+            if b is True or decide(b):
+                yield x
+
+    def __repr__(self) -> str:
+        return f"DynSet({self.name}: {list(self.ty.universe)!r})"
+
+
+class GList:
+    """A list whose elements are present under conditions: ``[m for m in inbox if m.bal == b]``.
+
+    Built by list comprehensions in twins over symbolic sets or with symbolic conditions.
+    ``all/any/sum/len``, ``in`` and comprehensions over it build one term; plain iteration
+    forks on each element's condition (sound, but exponential: prefer the generator forms).
+    """
+
+    __slots__ = ("items", "name")
+
+    def __init__(self, items: Iterable[tuple[BoolLike, Any]], name: str = "list") -> None:
+        self.items = tuple((g, v) for g, v in items if g is not False)
+        self.name = name
+
+    def pairs(self) -> list[tuple[BoolLike, Any]]:
+        return list(self.items)
+
+    def nonempty(self) -> BoolLike:
+        return b_or(*(g for g, _v in self.items))
+
+    def card(self) -> Any:
+        if all(isinstance(g, bool) for g, _v in self.items):
+            return len(self.items)
+        terms = [z3.If(g, z3.IntVal(1), z3.IntVal(0)) if not isinstance(g, bool) else z3.IntVal(int(g))
+                 for g, _v in self.items]
+        return Sym(z3.Sum(*terms), INT, None, f"len({self.name})")
+
+    def has(self, x: Any) -> BoolLike:
+        return b_or(*(b_and(g, match(x, v) if not has_sym(v) else _value_eq(x, v)) for g, v in self.items))
+
+    def __contains__(self, x: Any) -> bool:
+        return decide(self.has(x))
+
+    def __bool__(self) -> bool:
+        return decide(self.nonempty())
+
+    def __len__(self) -> int:
+        c = self.card()
+        if isinstance(c, int):
+            return c
+        for k in range(len(self.items)):
+            if decide(c.t == k):
+                return k
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        for g, v in self.items:
+            if g is True or decide(g):
+                yield v
+
+    def __add__(self, o: Any) -> GList:
+        if isinstance(o, GList):
+            return GList([*self.items, *o.items], self.name)
+        if isinstance(o, list):
+            return GList([*self.items, *((True, v) for v in o)], self.name)
+        return NotImplemented
+
+    def __radd__(self, o: Any) -> GList:
+        if isinstance(o, list):
+            return GList([*((True, v) for v in o), *self.items], self.name)
+        return NotImplemented
+
+    def __getitem__(self, k: Any) -> Any:
+        raise SymbolicError(f"indexing a list whose length is symbolic ({self.name}, in {current_function()}); "
+                            "use all/any/sum/max/min over it")
+
+    def __hash__(self) -> int:
+        raise SymbolicError(f"a symbolic list cannot be hashed ({self.name}, in {current_function()})")
+
+    def __repr__(self) -> str:
+        return f"GList({self.name}: {[v for _g, v in self.items]!r})"
+
+
+def _value_eq(a: Any, b: Any) -> BoolLike:
+    """Python ``==`` on two values either of which may hold symbolic leaves."""
+    if isinstance(b, Sym) and not isinstance(a, Sym):
+        a, b = b, a
+    if isinstance(a, Sym):
+        try:
+            return a._eq(b)
+        except SymbolicError:
+            if isinstance(b, Sym):
+                raise
+            return False
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        return b_and(*(_value_eq(x, y) for x, y in zip(a, b, strict=True)))
+    return match(a, b) if has_sym(a) else (match(b, a) if has_sym(b) else a == b)
 
 
 # ----- the vocabulary, symbolically ------------------------------------------------------
@@ -619,6 +999,14 @@ def fresh(ty: Type, name: str) -> Any:
         return Sym(z3.Int(name), INT, ty, name)
     if isinstance(ty, _Finite):
         return Sym(z3.Const(name, _enum_sort(ty)[0]), ENUM, ty, name)
+    if isinstance(ty, Union):
+        if union_encodable(ty):
+            return Sym(z3.Int(name), UNION, ty, name)
+        raise SymbolicError(
+            f"field {name}: {ty.describe()} has no symbolic encoding: a Union is encoded when its "
+            "alternatives are leaves (None, ints, enums) that Python never finds equal across "
+            "alternatives (True == 1); records and containers belong in sets of messages"
+        )
     if isinstance(ty, Record):
         parts = [fresh(t, f"{name}.{n}") for n, t in zip(ty.names, ty.parts, strict=True)]
         return tuple.__new__(ty.cls, parts) if ty._is_tuple else ty.cls(*parts)
@@ -663,6 +1051,8 @@ def domain(ty: Type, v: Any) -> BoolLike:
         if isinstance(x, Sym):
             if isinstance(t, Int):
                 cs.append(z3.And(x.t >= t.lo, x.t <= t.hi))
+            elif x.kind == UNION:
+                cs.append(z3.And(x.t >= 0, x.t < t.size))
         elif isinstance(x, SymSet) or t.size == 1:
             return
         elif isinstance(t, Record):
@@ -713,7 +1103,7 @@ def eq(ty: Type, a: Any, b: Any, name: str = "state") -> BoolLike:
             if type(side) is not tuple or len(side) != len(ty.parts):
                 _bad_shape(ty, side, name)
         return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(zip(ty.parts, a, b, strict=True))))
-    if isinstance(ty, (BoolType, Int, _Finite)):
+    if isinstance(ty, (BoolType, Int, _Finite)) or (isinstance(ty, Union) and union_encodable(ty)):
         return leaf_eq(ty, a, b, name)
     if isinstance(a, (Sym, SymSet)) or isinstance(b, (Sym, SymSet)):
         raise _unsupported(ty, name)
@@ -733,6 +1123,9 @@ def decode(ty: Type, v: Any, model: z3.ModelRef) -> Any:
             return z3.is_true(r)
         if v.kind == INT:
             return r.as_long()
+        if v.kind == UNION:
+            assert isinstance(v.ty, Union)
+            return v.ty.unpack(r.as_long())
         assert isinstance(v.ty, _Finite)
         return v.ty._values[_enum_sort(v.ty)[2][str(r)]]
     if isinstance(v, SymSet):
@@ -764,7 +1157,10 @@ def ite(c: BoolLike, a: Any, b: Any) -> Any:
             ta, tb = s._lift(a), s._lift(b)
         except SymbolicError:
             return NotImplemented
-        return Sym(z3.If(c, ta, tb), s.kind, s.ty if s.kind == ENUM else None, f"({_nm(a)} if .. else {_nm(b)})")
+        return Sym(z3.If(c, ta, tb), s.kind, s.ty if s.kind in (ENUM, UNION) else None,
+                   f"({_nm(a)} if .. else {_nm(b)})")
+    if isinstance(a, GList) or isinstance(b, GList):
+        return NotImplemented
     if isinstance(a, SymSet) or isinstance(b, SymSet):
         s2 = a if isinstance(a, SymSet) else b
         try:
@@ -824,12 +1220,14 @@ def explore(
     label: str,
     max_paths: int = DEFAULT_MAX_PATHS,
     background: BoolLike = True,
+    deadline: float | None = None,
 ) -> list[SymPath]:
     """Every path of ``fn(*args)``: run it, then re-run it flipping the last open decision.
 
     A path that raises is reported (naming ``label``) unless its path condition is
     unsatisfiable together with ``background`` (the type invariant): code may legitimately
-    fail on combinations of answers that cannot happen together.
+    fail on combinations of answers that cannot happen together.  ``deadline`` (a
+    ``time.perf_counter()`` value) bounds the time like ``max_paths`` bounds the paths.
     """
     prefix: list[bool] = []
     prev: list[z3.BoolRef] = []
@@ -842,6 +1240,8 @@ def explore(
                 f"path explosion in {label}: more than {max_paths} paths. Fold conditions into one "
                 "`if`, use generator forms inside all/any/sum, or write the predicate so its twin applies"
             )
+        if deadline is not None and time.perf_counter() > deadline:
+            raise PathExplosion(f"path explosion in {label}: {runs - 1} paths explored before the time budget ran out")
         oracle = _Oracle(label, prefix, prev)
         _ORACLE.append(oracle)
         dropped = False
@@ -1037,7 +1437,10 @@ def check_reason(s: z3.Solver) -> str:
 
 __all__ = [
     "BoolLike",
+    "DynSet",
+    "GList",
     "Nondeterminism",
+    "OutsideUniverse",
     "PathExplosion",
     "Sym",
     "SymPath",

@@ -33,6 +33,8 @@ import z3
 from .symbolic import (
     BOOL,
     INT,
+    DynSet,
+    GList,
     Sym,
     SymbolicError,
     SymSet,
@@ -54,7 +56,7 @@ def _wrap(b: Any, name: str) -> Any:
 
 
 def _is_sym(v: Any) -> bool:
-    return isinstance(v, (Sym, SymSet))
+    return isinstance(v, (Sym, SymSet, GList))
 
 
 def _pp_and(first: Any, *rest: Callable[[], Any]) -> Any:
@@ -110,8 +112,10 @@ def _pp_ite(c: Any, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
 
 def _pp_mem(x: Any, s: Any) -> Any:
     """``x in s`` without forking."""
-    if isinstance(s, SymSet):
+    if isinstance(s, (SymSet, GList)):
         return _wrap(s.has(x), f"({x!r} in {s.name})")
+    if isinstance(s, _Gen):
+        return _pp_mem(x, GList(s.pairs()))
     if isinstance(s, Sym):
         raise SymbolicError(f"`in` on symbolic leaf {s.name} (in {current_function()})")
     if not _is_sym(x) and not (isinstance(s, (tuple, list)) and any(_is_sym(e) for e in s)):
@@ -190,6 +194,154 @@ def _pp_count(c: Any, e: Callable[[], Any]) -> Any:
     return r
 
 
+# ----- comprehensions over guarded collections ---------------------------------------------
+
+
+def _guarded(it: Any) -> list[tuple[Any, Any]] | None:
+    """(condition, element) pairs of a collection whose membership is symbolic; None if concrete."""
+    if isinstance(it, (SymSet, GList, _Gen)):
+        return it.pairs()
+    return None
+
+
+def _element(g: Any, x: Any, elt: Callable[[Any], Any]) -> tuple[bool, Any]:
+    """``elt(x)`` for an element present under ``g``; if it raises, it must not be present (fork)."""
+    try:
+        return True, elt(x)
+    except SymbolicError:
+        raise
+    except Exception:
+        if g is True or decide(g):
+            raise
+        return False, None
+
+
+def _comp_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+    src = _guarded(it)
+    pairs = src if src is not None else [(True, x) for x in it]
+    out: list[tuple[Any, Any]] = []
+    for g, x in pairs:
+        if cond is not None:
+            c = cond(x)
+            if _is_sym(c):
+                g = b_and(g, truth(c))
+            elif not c:
+                continue
+        if g is False:
+            continue
+        ok, v = _element(g, x, elt)
+        if ok:
+            out.append((g, v))
+    return out
+
+
+class _Gen:
+    """A generator expression in a twin: lazy like Python's, or materialized as guarded pairs.
+
+    Consumers that build one term (``frozenset``, ``set``, ``list``, ``len``, ``all/any/sum``,
+    ``in``) take its (condition, element) pairs; plain iteration forks on symbolic conditions.
+    """
+
+    __slots__ = ("cond", "done", "elt", "gen", "it")
+
+    def __init__(self, it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> None:
+        self.it, self.cond, self.elt, self.done = it, cond, elt, False
+        self.gen: Any = None
+
+    def pairs(self) -> list[tuple[Any, Any]]:
+        if self.done:
+            return []
+        self.done = True
+        return _comp_pairs(self.it, self.cond, self.elt)
+
+    def _run(self) -> Any:
+        for x in self.it:
+            if self.cond is not None:
+                c = self.cond(x)
+                if not (decide(truth(c)) if _is_sym(c) else c):
+                    continue
+            yield self.elt(x)
+
+    def __iter__(self) -> _Gen:
+        return self
+
+    def __next__(self) -> Any:
+        if self.gen is None:
+            if self.done:
+                raise StopIteration
+            self.done = True
+            self.gen = self._run()
+        return next(self.gen)
+
+
+def _pp_comp(kind: str, it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> Any:
+    """``[elt for x in it if cond]`` (and set/generator forms): Python's value, or a guarded one."""
+    if kind == "gen":
+        return _Gen(it, cond, elt)
+    pairs = _comp_pairs(it, cond, elt)
+    if all(g is True for g, _v in pairs):
+        vals = [v for _g, v in pairs]
+        return vals if kind == "list" else set(vals)
+    if kind == "list":
+        return GList(pairs)
+    return DynSet.make(pairs)
+
+
+def _pp_reduce(kind: str, it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> Any:
+    """``all/any/sum(elt for x in it if cond)`` as one term (short-circuits like Python on constants)."""
+    src = _guarded(it)
+    pairs: Iterable[tuple[Any, Any]] = src if src is not None else ((True, x) for x in it)
+    acc: list[Any] = []
+    total: Any = 0
+    for g, x in pairs:
+        if cond is not None:
+            c = cond(x)
+            if _is_sym(c):
+                g = b_and(g, truth(c))
+            elif not c:
+                continue
+        if g is False:
+            continue
+        ok, v = _element(g, x, elt)
+        if not ok:
+            continue
+        if kind == "sum":
+            if isinstance(v, Sym) and v.kind == BOOL:
+                v = Sym(v._int(), INT, None, v.name)
+            if g is not True:
+                r = ite(g, v, 0)
+                v = r if r is not NotImplemented else (v if decide(g) else 0)
+            total = total + v
+            continue
+        sym = _is_sym(v)
+        t = truth(v) if sym else bool(v)
+        if kind == "all":
+            if g is True:
+                if not sym and not t:
+                    return False
+                if sym:
+                    acc.append(t)
+            elif sym:
+                acc.append(z3.Implies(to_z3(g), to_z3(t)))
+            elif not t:
+                acc.append(b_not(g))
+        else:
+            if g is True:
+                if not sym and t:
+                    return True
+                if sym:
+                    acc.append(t)
+            elif sym:
+                acc.append(b_and(g, t))
+            elif t:
+                acc.append(g)
+    if kind == "sum":
+        return total
+    if kind == "all":
+        return _wrap(b_and(*acc), "all") if acc else True
+    return _wrap(b_or(*acc), "any") if acc else False
+
+
 def _all(it: Iterable[Any]) -> Any:
     acc: list[Any] = []
     for v in it:
@@ -237,9 +389,49 @@ def _fold(pick: Callable[[Any, Any], Any], builtin: Callable[..., Any]) -> Calla
 
 
 def _len(x: Any) -> Any:
-    if isinstance(x, SymSet):
+    if isinstance(x, (SymSet, GList)):
         return x.card()
+    if isinstance(x, _Gen):
+        return GList(x.pairs()).card()
     return len(x)
+
+
+def _frozenset(*args: Any) -> Any:
+    if len(args) == 1:
+        x = args[0]
+        if isinstance(x, SymSet):
+            return x
+        if isinstance(x, (_Gen, GList)):
+            return DynSet.make(x.pairs())
+    return frozenset(*args)
+
+
+def _set(*args: Any) -> Any:
+    if len(args) == 1:
+        x = args[0]
+        if isinstance(x, SymSet):
+            return x
+        if isinstance(x, (_Gen, GList)):
+            r = DynSet.make(x.pairs())
+            return set(r) if isinstance(r, frozenset) else r
+    return set(*args)
+
+
+def _list(*args: Any) -> Any:
+    if len(args) == 1:
+        x = args[0]
+        if isinstance(x, GList):
+            return x
+        if isinstance(x, _Gen):
+            pairs = x.pairs()
+            return [v for _g, v in pairs] if all(g is True for g, _v in pairs) else GList(pairs)
+    return list(*args)
+
+
+def _bool(*args: Any) -> Any:
+    if len(args) == 1 and _is_sym(args[0]):
+        return _wrap(truth(args[0]), "bool")
+    return bool(*args)
 
 
 _BUILTINS: dict[int, Callable[..., Any]] = {
@@ -247,6 +439,10 @@ _BUILTINS: dict[int, Callable[..., Any]] = {
     id(builtins.any): _any,
     id(builtins.sum): _sum,
     id(builtins.len): _len,
+    id(builtins.frozenset): _frozenset,
+    id(builtins.set): _set,
+    id(builtins.list): _list,
+    id(builtins.bool): _bool,
     id(builtins.max): _fold(operator.gt, builtins.max),
     id(builtins.min): _fold(operator.lt, builtins.min),
 }
@@ -312,9 +508,61 @@ class _Rewrite(ast.NodeTransformer):
         ]
         return self._call("_pp_chain", [node.left, *steps])
 
+    @classmethod
+    def _target_lambda(cls, target: ast.expr, body: ast.expr) -> ast.Lambda | None:
+        """``lambda x: body`` for ``for x in``, ``lambda t: (lambda a, b: body)(*t)`` for ``for a, b in``."""
+
+        def args(names: list[str]) -> ast.arguments:
+            return ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None, kwonlyargs=[],
+                                 kw_defaults=[], kwarg=None, defaults=[])
+
+        if isinstance(target, ast.Name):
+            return ast.Lambda(args=args([target.id]), body=body)
+        if isinstance(target, ast.Tuple) and target.elts and all(isinstance(e, ast.Name) for e in target.elts):
+            names = [e.id for e in target.elts]  # type: ignore[attr-defined]
+            inner = ast.Lambda(args=args(names), body=body)
+            call = ast.Call(func=inner, args=[ast.Starred(value=ast.Name(id="_pp_t", ctx=ast.Load()),
+                                                          ctx=ast.Load())], keywords=[])
+            return ast.Lambda(args=args(["_pp_t"]), body=call)
+        return None
+
+    def _comp(self, kind: str, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> ast.AST:
+        """A one-generator comprehension as ``_pp_comp(kind, iter, cond, elt)`` (others stay as they are)."""
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            return node
+        g = node.generators[0]
+        if not g.ifs:
+            cond: ast.expr | None = None
+        elif len(g.ifs) == 1:
+            cond = g.ifs[0]
+        else:
+            cond = self._call("_pp_and", [g.ifs[0], *(self._thunk(c) for c in g.ifs[1:])])
+        elt = self._target_lambda(g.target, node.elt)
+        cl = self._target_lambda(g.target, cond) if cond is not None else None
+        if elt is None or (cond is not None and cl is None):
+            return node
+        return self._call("_pp_comp", [ast.Constant(kind), g.iter, cl if cl is not None else ast.Constant(None), elt])
+
+    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
+        self.generic_visit(node)
+        return self._comp("list", node)
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        return self._comp("set", node)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
+        self.generic_visit(node)
+        return self._comp("gen", node)
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         f = node.func
+        if (isinstance(f, ast.Name) and f.id in ("all", "any", "sum") and len(node.args) == 1
+                and not node.keywords and isinstance(node.args[0], ast.Call)
+                and isinstance(node.args[0].func, ast.Name) and node.args[0].func.id == "_pp_comp"):
+            gen_args = node.args[0].args
+            return self._call("_pp_reduce", [ast.Constant(f.id), *gen_args[1:]])
         if (isinstance(f, ast.Name) and f.id in ("all", "any", "sum") and len(node.args) == 1
                 and not node.keywords and isinstance(node.args[0], ast.GeneratorExp)):
             gen = node.args[0]
@@ -366,7 +614,7 @@ def _compile(fn: types.FunctionType) -> Callable[..., Any]:
                 raise SyntaxError(f"closure variable {name} of {fn.__qualname__} is not bound yet") from None
     ns.update(_pp_and=_pp_and, _pp_or=_pp_or, _pp_not=_pp_not, _pp_ite=_pp_ite, _pp_mem=_pp_mem,
               _pp_chain=_pp_chain, _pp_implies=_pp_implies, _pp_when=_pp_when, _pp_count=_pp_count,
-              _pp_tw=_pp_tw)
+              _pp_tw=_pp_tw, _pp_comp=_pp_comp, _pp_reduce=_pp_reduce)
     exec(compile(tree, fn.__code__.co_filename, "exec"), ns)
     tw = ns[fn.__name__]
     tw.__defaults__ = fn.__defaults__

@@ -145,13 +145,14 @@ class Leader(Node[Ldr]):
         if not self.may_propose(s):
             return None
         ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]
-        for q in self.sys.quorum_list:
-            q1b = [m for m in ones if m.acc in q]
-            if {m.acc for m in q1b} != q:
-                continue
-            if self.value_ok([m for m in q1b if m.mbal >= 0], v):
-                return Ldr(True), (Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)),)
+        if any(self.quorum_allows(ones, q, v) for q in self.sys.quorum_list):
+            return Ldr(True), (Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)),)
         return None
+
+    def quorum_allows(self, ones: list[Any], q: frozenset[int], v: int) -> bool:
+        """Every acceptor of q sent a 1b for this ballot, and v agrees with the votes they report."""
+        q1b = [m for m in ones if m.acc in q]
+        return {m.acc for m in q1b} == q and self.value_ok([m for m in q1b if m.mbal >= 0], v)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,10 @@ class Paxos(ActorSystem):
         c = self.config
         acceptors, values, ballots = range(c.acceptors), range(c.values), self.ballots()
         out = [Envelope(self.leader(b), a, OneA(b)) for b in ballots for a in acceptors]
-        votes = [(-1, None)] + [(mb, v) for mb in range(c.max_ballot + 1) for v in values]
+        votes: list[tuple[int, int | None]] = [(-1, None)] + [(mb, v) for mb in range(c.max_ballot + 1) for v in values]
+        # Never sent, but of the declared type: the z3 backend runs Phase1b on every type-correct
+        # acceptor state (an acceptor whose max_vbal and max_val disagree), so they are declared.
+        votes += [(-1, v) for v in values] + [(mb, None) for mb in range(c.max_ballot + 1)]
         out += [Envelope(a, self.leader(b), OneB(a, b, mb, mv)) for a in acceptors for b in ballots
                 for mb, mv in votes]
         out += [Envelope(self.leader(b), a, TwoA(b, v)) for b in ballots for v in values for a in acceptors]
@@ -240,22 +244,22 @@ class Paxos(ActorSystem):
     def chosen(self, s: Any) -> frozenset[int]:
         """Values v for which some quorum sent 2b(a, b, v) for one ballot b."""
         net = s.net
+        concrete = type(net) is frozenset  # the z3 backend passes a symbolic set: no cache
         cache = self.__dict__.setdefault("_chosen_cache", {})
-        got: frozenset[int] | None = cache.get(net)
+        got: frozenset[int] | None = cache.get(net) if concrete else None
         if got is not None:
             return got
-        out = set()
-        for b in self.ballots():
-            for v in range(self.config.values):
-                voters = {a for a in self.acceptor_ids
-                          if Envelope(a, self.leader(b), TwoB(a, b, v)) in net}
-                if any(q <= voters for q in self.quorum_list):
-                    out.add(v)
-        got = frozenset(out)
-        if len(cache) >= 1 << 16:
-            cache.clear()
-        cache[net] = got
+        got = frozenset(v for v in range(self.config.values) if any(self.chosen_at(net, b, v) for b in self.ballots()))
+        if concrete:
+            if len(cache) >= 1 << 16:
+                cache.clear()
+            cache[net] = got
         return got
+
+    def chosen_at(self, net: Any, b: int, v: int) -> bool:
+        """Some quorum sent 2b(a, b, v)."""
+        voters = frozenset(a for a in self.acceptor_ids if Envelope(a, self.leader(b), TwoB(a, b, v)) in net)
+        return any(q <= voters for q in self.quorum_list)
 
     def refinements(self) -> list[Refinement]:
         return [Refinement("refines_consensus", Consensus(values=self.config.values), self._to_consensus)]

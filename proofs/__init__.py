@@ -19,6 +19,10 @@ def strengthening_for(model: Model[Any]) -> list[Callable[[Any], bool]] | None:
         from .twophase import strengthening
 
         return strengthening(model)  # type: ignore[arg-type]
+    if model.name == "paxos":
+        from .paxos import strengthening as paxos_strengthening
+
+        return paxos_strengthening(model)  # type: ignore[arg-type]
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig
@@ -18,8 +19,10 @@ async def rm_states(ep: Endpoint, rms: int, tx: int) -> dict[int, str]:
     out = {}
     for r in range(rms):
         try:
-            f = await ep.request(r, tx, StatusReq(),
-                                 lambda f, r=r: f.src == r and f.inst == tx and type(f.msg) is Status, 0.5)
+            def mine(f: Any, r: int = r) -> bool:
+                return bool(f.src == r and f.inst == tx and type(f.msg) is Status)
+
+            f = await ep.request(r, tx, StatusReq(), mine, 0.5)
             out[r] = f.msg.state
         except (TimeoutError, OSError):
             pass
