@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.actors import Broadcast, Effect, Node, Persist, Send
+from ..models.actors import Broadcast, Effect, Node, Send
 from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
 from ..models.schema import Int, OneOf, Record, Type, Union, message
 from .client import Endpoint, NoReply
@@ -55,23 +55,8 @@ class PaxosShim:
         return ballot % self.n
 
 
-class DurableAcceptor(Acceptor):
-    """The model's acceptor; its whole state is durable, persisted before it answers."""
-
-    def disk_type(self) -> Type:
-        return self.sys.acc_type
-
-    def durable(self, s: Acc) -> Acc:
-        return s
-
-    def on_recover(self, disk: Any) -> tuple[Acc, Sequence[Effect]]:
-        return disk, ()
-
-    def on_message(self, s: Acc, src: int, msg: Any) -> tuple[Any, Sequence[Effect]] | None:
-        r = super().on_message(s, src, msg)
-        if r is None:
-            return None
-        return r[0], (Persist(), *r[1])
+# The model's acceptor persists its promise and vote before it answers (models/paxos.py).
+DurableAcceptor = Acceptor
 
 
 @message

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import ActorSystem, Broadcast, Effect, Envelope, Node, Send
+from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, Persist, Send
 from .base import ModelDefinitionError, Refinement, always, sometimes, transition, variant
 from .consensus import CS, Consensus
 from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
@@ -94,17 +94,30 @@ class Acceptor(Node[Acc]):
     def accepts(self, s: Acc, bal: int) -> bool:
         return bal >= s.max_bal
 
+    # Promises and votes survive a crash: an acceptor persists before it answers.
+    def disk_type(self) -> Type:
+        return self.sys.acc_type
+
+    def durable(self, s: Acc) -> Acc:
+        return s
+
+    def on_recover(self, disk: Acc) -> tuple[Acc, Sequence[Effect]]:
+        return disk, ()
+
+    def persist(self) -> tuple[Effect, ...]:
+        return (Persist(),)
+
     def on_message(self, s: Acc, src: int, msg: Any) -> Out:
         if type(msg) is OneA:
             if msg.bal > s.max_bal:
                 reply = OneB(self.id, msg.bal, s.max_vbal, s.max_val)
-                return Acc(msg.bal, s.max_vbal, s.max_val), (Send(self.sys.leader(msg.bal), reply),)
+                return Acc(msg.bal, s.max_vbal, s.max_val), (*self.persist(), Send(self.sys.leader(msg.bal), reply))
             return None
         if type(msg) is TwoA:
             if self.accepts(s, msg.bal):
                 vote = TwoB(self.id, msg.bal, msg.val)
                 return (Acc(max(msg.bal, s.max_bal), msg.bal, msg.val),
-                        (Send(self.sys.leader(msg.bal), vote),))
+                        (*self.persist(), Send(self.sys.leader(msg.bal), vote)))
             return None
         return None
 
@@ -126,6 +139,16 @@ class Leader(Node[Ldr]):
     def on_start(self) -> tuple[Ldr, Sequence[Effect]]:
         return Ldr(False), ()
 
+    # A leader remembers across a crash that it proposed (else it could propose twice).
+    def disk_type(self) -> Type:
+        return self.state_type()
+
+    def durable(self, s: Ldr) -> Ldr:
+        return s
+
+    def on_recover(self, disk: Ldr) -> tuple[Ldr, Sequence[Effect]]:
+        return disk, ()
+
     def values(self) -> range:
         return range(self.sys.config.values)
 
@@ -146,7 +169,7 @@ class Leader(Node[Ldr]):
             return None
         ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]
         if any(self.quorum_allows(ones, q, v) for q in self.sys.quorum_list):
-            return Ldr(True), (Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)),)
+            return Ldr(True), (Persist(), Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)))
         return None
 
     def quorum_allows(self, ones: list[Any], q: frozenset[int], v: int) -> bool:
@@ -160,6 +183,7 @@ class PaxosConfig:
     acceptors: int = 3
     values: int = 2
     max_ballot: int = 1
+    max_crashes: int = 0
 
 
 class Paxos(ActorSystem):
@@ -180,6 +204,11 @@ class Paxos(ActorSystem):
             raise ValueError("--values must be between 1 and 5")
         if not 0 <= c.max_ballot <= 6:
             raise ValueError("--max-ballot must be between 0 and 6")
+        if c.max_crashes < 0:
+            raise ValueError("--max-crashes must be at least 0")
+
+    def faults(self) -> Faults:
+        return Faults(max_crashes=self.config.max_crashes)
 
     # ----- configuration-derived vocabulary -----
     def quorums(self) -> list[frozenset[int]]:
@@ -315,6 +344,21 @@ class ProposeTwice(Paxos):
     """A leader proposes a second value in the same ballot."""
 
     leader_class = _TwiceLeader
+
+
+class _VolatileAcceptor(Acceptor):
+    def persist(self) -> tuple[Effect, ...]:
+        return ()  # promises and votes live in memory only
+
+
+@variant("volatile-acceptor", breaks=("agreement", "refines_consensus"))
+class VolatileAcceptor(Paxos):
+    """An acceptor keeps its promise and vote in memory only; after a crash it forgets them.
+
+    Only visible with crashes: ``--max-crashes 1``.
+    """
+
+    acceptor_class = _VolatileAcceptor
 
 
 @variant("minority-quorums", breaks=("agreement", "refines_consensus"))

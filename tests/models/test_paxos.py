@@ -178,3 +178,17 @@ def test_symmetry_counts_equal_brute_force_orbits_for_two_acceptors() -> None:
         for s in full.graph.states.values()
     }
     assert explore(model, symmetry=True).stats.distinct_states == len(orbits) < full.stats.distinct_states
+
+
+def test_durable_acceptors_and_leaders_keep_agreement_across_crashes() -> None:
+    r = explore(Paxos(acceptors=2, values=2, max_ballot=1, max_crashes=1))
+    assert r.verdict == EXHAUSTED and r.stats.never_fired == []
+
+
+def test_an_acceptor_that_forgets_its_promise_breaks_agreement_after_a_crash() -> None:
+    model = Paxos(acceptors=3, values=2, max_ballot=1, max_crashes=1).with_variant("volatile-acceptor")
+    r = explore(model, properties=["agreement"])
+    assert r.verdict == VIOLATED and r.path is not None and len(r.path) == 14
+    assert [a.name for a in r.path.actions][-3:] == ["crash", "recover", "deliver"]
+    no_crash = Paxos(acceptors=3, values=2, max_ballot=1).with_variant("volatile-acceptor")
+    assert explore(no_crash, properties=["agreement"]).verdict == EXHAUSTED

@@ -100,4 +100,4 @@ def test_the_proof_result_is_json() -> None:
     model = Paxos(acceptors=3, values=2, max_ballot=1)
     d = json.loads(json.dumps(prove(model, strengthening(model)).to_json()))
     assert d["verdict"] == PROVED and d["model"] == "paxos"
-    assert d["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1}
+    assert d["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 0}
