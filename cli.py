@@ -407,7 +407,8 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     from .checker.conformance import conform
 
     model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
-    r = _symbolic(lambda: conform(model, args.random, args.seed), model, args.json, out, err)
+    r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states),
+                  model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
@@ -466,6 +467,8 @@ def _parser() -> _Parser:
     cf.add_argument("--variant")
     cf.add_argument("--random", type=int, default=1000, help="random type-correct states to compare")
     cf.add_argument("--seed", type=int, default=0)
+    cf.add_argument("--max-states", type=_positive, default=20_000,
+                    help="reachable states to compare (the first ones in BFS order)")
     cf.add_argument("--json", action="store_true")
 
     from .impl.commands import add_commands

@@ -165,10 +165,11 @@ def reachable_states(model: Model[Any], limit: int) -> list[Any]:
     """The reachable states of a small instance, from the explicit checker's search."""
     from .explore import Options, explore
 
-    res = explore(model, Options(properties=[], record_graph=limit, max_states=limit, check_determinism=0))
+    # The recorded graph also holds the successors of the last states expanded (all reachable).
+    res = explore(model, Options(properties=[], record_graph=limit * 1000, max_states=limit, check_determinism=0))
     if res.graph is None:
-        return list(model.initial_states())
-    return list(res.graph.states.values())
+        raise ValueError(f"could not record {limit} reachable states of {model.name}")
+    return list(res.graph.states.values())[:limit]
 
 
 def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: int = 2000,

@@ -281,3 +281,9 @@ def test_prove_parameterized_paxos_for_any_number_of_nodes() -> None:
 def test_prove_parameterized_fails_for_a_planted_bug() -> None:
     code, out, _ = run("prove", "paxos", "--parameterized", "--variant", "propose-twice")
     assert code == 3 and "proved" not in out.splitlines()[0]
+
+
+def test_conform_max_states_compares_exactly_that_many_reachable_states() -> None:
+    code, out, _ = run("conform", "tcommit", "--rms", "3", "--random", "10", "--max-states", "5", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["reachable_states"] == 5 and d["random_states"] == 10
