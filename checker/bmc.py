@@ -37,6 +37,12 @@ def config_json(model: Model[Any]) -> dict[str, Any]:
         return {}
 
 
+def header_json(model: Model[Any], engine: str, verdict: str) -> dict[str, Any]:
+    """The fields every engine's JSON starts with (as ``protoproof check --json``)."""
+    return {"model": model.name, "params": config_json(model), "variant": model.variant_name,
+            "engine": engine, "verdict": verdict}
+
+
 def jsonable(x: Any) -> Any:
     """Plain JSON values all the way down (sets become sorted lists, other objects their repr)."""
     if x is None or isinstance(x, (bool, int, float, str)):
@@ -66,11 +72,7 @@ class BmcResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.model.name,
-            "params": config_json(self.model),
-            "variant": self.model.variant_name,
-            "engine": "bmc",
-            "verdict": self.verdict,
+            **header_json(self.model, "bmc", self.verdict),
             "property": self.property,
             "depth": self.depth_reached,
             "depth_reached": self.depth_reached,

@@ -20,7 +20,7 @@ from typing import Any
 import z3
 
 from ..models.base import Model
-from .bmc import config_json
+from .bmc import header_json
 from .symbolic import (
     Encoded,
     PathExplosion,
@@ -92,11 +92,7 @@ class ConformanceResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.model.name,
-            "params": config_json(self.model),
-            "variant": self.model.variant_name,
-            "engine": "conform",
-            "verdict": self.verdict,
+            **header_json(self.model, "conform", self.verdict),
             "checks": self.checks,
             "reachable_states": self.reachable_states,
             "random_states": self.random_states,

@@ -22,7 +22,7 @@ import z3
 
 from ..models.base import Action, Model
 from ..models.schema import to_jsonable
-from .bmc import SymbolicMismatch, config_json, jsonable
+from .bmc import SymbolicMismatch, header_json, jsonable
 from .path import Path
 from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
 from .verdict import PROVED, UNKNOWN, VIOLATED
@@ -111,11 +111,7 @@ class ProofResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.model.name,
-            "params": config_json(self.model),
-            "variant": self.model.variant_name,
-            "engine": "prove",
-            "verdict": self.verdict,
+            **header_json(self.model, "prove", self.verdict),
             "reason": self.reason or None,
             "k": self.k,
             "conjuncts": self.conjuncts,

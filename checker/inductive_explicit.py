@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.base import Model
-from .bmc import config_json
+from .bmc import header_json
 from .induction import Cti, _named
 from .symbolic import safety_properties
 from .verdict import PROVED, UNKNOWN, VIOLATED
@@ -45,11 +45,7 @@ class ExplicitInductionResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.model.name,
-            "params": config_json(self.model),
-            "variant": self.model.variant_name,
-            "engine": "inductive-explicit",
-            "verdict": self.verdict,
+            **header_json(self.model, "inductive-explicit", self.verdict),
             "reason": self.reason or None,
             "type_correct_states": self.type_correct_states,
             "invariant_states": self.invariant_states,
