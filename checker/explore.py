@@ -296,13 +296,13 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     # Initial states: properties and refinement.
     for c in inits:
         s = by_code[c]
-        bad = _first_failing(invariants, s, None, model)
+        bad = _first_failing(invariants, s, None)
         if bad is not None:
             return finish(VIOLATED, bad, _path_to(model, key, parent, c))
         for r in ref_checks:
             if not r.init_ok(s):
                 return finish(VIOLATED, r.name, _path_to(model, key, parent, c))
-        pending = _note_examples(pending, examples, s, c, model)
+        pending = _note_examples(pending, examples, s, c)
         frontier.push(c, 0)
 
     expanded = 0
@@ -361,11 +361,11 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             parent[c] = code
             fresh.append(c)
             if invariants:
-                bad = _first_failing(invariants, t, a, model, s)
+                bad = _first_failing(invariants, t, a)
                 if bad is not None:
                     return finish(VIOLATED, bad, _path_to(model, key, parent, c))
             if pending:
-                pending = _note_examples(pending, examples, t, c, model)
+                pending = _note_examples(pending, examples, t, c)
         if not at_bound:
             frontier.successors(depth, fresh, every)
         if o.max_states is not None and len(parent) >= o.max_states:
@@ -396,7 +396,7 @@ def _initial(model: Model[Any]) -> list[Any]:
         raise ModelError(f"an initial state is outside the schema: {e}", None, None, traceback.format_exc()) from e
 
 
-def _first_failing(props: list[Property], s: Any, a: Action | None, model: Model[Any], prev: Any = None) -> str | None:
+def _first_failing(props: list[Property], s: Any, a: Action | None) -> str | None:
     for p in props:
         try:
             ok = p.fn(s)
@@ -408,8 +408,7 @@ def _first_failing(props: list[Property], s: Any, a: Action | None, model: Model
     return None
 
 
-def _note_examples(pending: list[Property], examples: dict[str, int | None], s: Any, c: int,
-                   model: Model[Any]) -> list[Property]:
+def _note_examples(pending: list[Property], examples: dict[str, int | None], s: Any, c: int) -> list[Property]:
     left = []
     for p in pending:
         try:
