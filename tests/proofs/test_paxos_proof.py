@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -48,12 +47,11 @@ def test_agreement_is_proved_at_several_sizes(cfg: tuple[int, int, int]) -> None
 
 
 @pytest.mark.slow
-def test_agreement_at_five_acceptors_three_values_ballots_0_to_3_in_under_a_minute() -> None:
+def test_agreement_is_proved_at_five_acceptors_three_values_ballots_0_to_3() -> None:
+    # Its time is a figure of benchmarks/paxos.py, not an assertion here.
     model = Paxos(acceptors=5, values=3, max_ballot=3)
-    t0 = time.perf_counter()
     r = prove(model, strengthening(model))
     assert r.verdict == PROVED
-    assert time.perf_counter() - t0 < 60
 
 
 @pytest.mark.parametrize("dropped", CONJUNCTS)
