@@ -25,7 +25,7 @@ import sysconfig
 import textwrap
 import types
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 import z3
@@ -216,10 +216,10 @@ def _element(g: Any, x: Any, elt: Callable[[Any], Any]) -> tuple[bool, Any]:
         return False, None
 
 
-def _comp_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+def _iter_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> Iterator[tuple[Any, Any]]:
+    """``(guard, elt(x))`` for each ``x in it if cond``, lazily (all/any stop early on constants)."""
     src = _guarded(it)
-    pairs = src if src is not None else [(True, x) for x in it]
-    out: list[tuple[Any, Any]] = []
+    pairs: Iterable[tuple[Any, Any]] = src if src is not None else ((True, x) for x in it)
     for g, x in pairs:
         if cond is not None:
             c = cond(x)
@@ -231,8 +231,11 @@ def _comp_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any],
             continue
         ok, v = _element(g, x, elt)
         if ok:
-            out.append((g, v))
-    return out
+            yield g, v
+
+
+def _comp_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+    return list(_iter_pairs(it, cond, elt))
 
 
 class _Gen:
@@ -289,22 +292,9 @@ def _pp_comp(kind: str, it: Any, cond: Callable[[Any], Any] | None, elt: Callabl
 
 def _pp_reduce(kind: str, it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> Any:
     """``all/any/sum(elt for x in it if cond)`` as one term (short-circuits like Python on constants)."""
-    src = _guarded(it)
-    pairs: Iterable[tuple[Any, Any]] = src if src is not None else ((True, x) for x in it)
     acc: list[Any] = []
     total: Any = 0
-    for g, x in pairs:
-        if cond is not None:
-            c = cond(x)
-            if _is_sym(c):
-                g = b_and(g, truth(c))
-            elif not c:
-                continue
-        if g is False:
-            continue
-        ok, v = _element(g, x, elt)
-        if not ok:
-            continue
+    for g, v in _iter_pairs(it, cond, elt):
         if kind == "sum":
             if isinstance(v, Sym) and v.kind == BOOL:
                 v = Sym(v._int(), INT, None, v.name)
