@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The main job: set up, check two-phase commit (and the abstract TCommit it refines), then
-# find a planted bug and write its counterexample as a message sequence chart (out/cex.svg).
+# The main job: set up, check two-phase commit (and the abstract TCommit it refines) and Paxos,
+# prove 2PC atomicity and Paxos agreement with z3, then find a planted bug and write its
+# counterexample as a message sequence chart (out/cex.svg).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 2
 PP=.venv/bin/protoproof
 mkdir -p out
 status=0
-run() { echo "\$ protoproof $*"; "$PP" "$@" --quiet; echo; }
+run() { echo "\$ protoproof $*"; "$PP" "$@"; local rc=$?; echo; return $rc; }
 
-run check tcommit --rms 3 || status=1
-run check twophase --rms 3 || status=1
-run check twophase --rms 5 --symmetry || status=1
+run check tcommit --rms 3 --quiet || status=1
+run check twophase --rms 3 --quiet || status=1
+run check twophase --rms 5 --symmetry --quiet || status=1
+run check paxos --acceptors 3 --values 2 --max-ballot 1 --quiet || status=1
+run prove twophase --rms 10 || status=1
+run prove paxos --parameterized || status=1
 # A planted bug: the exit status 1 (violation found) is the expected outcome here.
 echo "\$ protoproof check twophase --rms 3 --variant commit-on-majority --property atomicity --graph out/cex.svg"
 "$PP" check twophase --rms 3 --variant commit-on-majority --property atomicity --graph out/cex.svg \

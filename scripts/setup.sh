@@ -20,4 +20,11 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e '.[test]'
+log=$(mktemp)
+if ! .venv/bin/python -m pip install -q -e '.[test]' >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "setup: installing protoproof and its test tools failed (output above)" >&2
+    exit 1
+fi
+rm -f "$log"
