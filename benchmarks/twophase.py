@@ -10,7 +10,14 @@ Four columns, each measured in its own fresh process so peak memory is its own:
       coverage, exact packed states and parent links to rebuild shortest counterexamples
       (``protoproof check twophase --property atomicity,all_committed,all_aborted``);
   (d) the same plus the step-by-step refinement check against TCommit (the default of
-      ``protoproof check twophase``).
+      ``protoproof check twophase``);
+  (e) column (c) on states only (``Options.on_codes=False``): the general path, which the
+      engine takes where a model offers no ``code_expander`` (crashes, timers, bags, FIFO,
+      symmetry).
+
+Columns (c) and (d) expand packed codes (``ActorSystem.code_expander``): a step's effect on
+the code depends only on the acting node's local state, so each handler runs once per local
+state and a successor costs a few integer operations.
 
 Memory is the growth of peak RSS during the search, divided by the distinct states.
 
@@ -72,8 +79,8 @@ def measure(column: str, n: int) -> dict[str, Any]:
                     queue.append(t)
         states, depth = len(seen), -1
     else:
-        props = ["atomicity", "all_committed", "all_aborted"] if column == "c" else None
-        r = explore(model, properties=props)
+        props = None if column == "d" else ["atomicity", "all_committed", "all_aborted"]
+        r = explore(model, properties=props, on_codes=column != "e")
         assert r.verdict == "exhausted", r.verdict
         states, transitions, depth = r.stats.distinct_states, r.stats.transitions, r.stats.depth
     elapsed = time.perf_counter() - t0
@@ -97,7 +104,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child[0], int(args.child[1]))))
         return
-    cols = ["a", "b", "c", "d"]
+    cols = ["a", "b", "c", "d", "e"]
     print(f"{'RMs':>3} {'col':>3} {'distinct':>10} {'seconds':>8} {'states/s':>10} {'peak MB':>8} "
           f"{'B/state':>8} {'ratio/a':>8}")
     for n in range(args.rms[0], args.rms[1] + 1):

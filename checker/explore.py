@@ -177,6 +177,7 @@ class Options:
     progress_every: float = 2.0
     measure_memory: bool = False
     check_determinism: int = 200  # re-expand this many states and compare
+    on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
 
 
 _Selected = tuple[list[Property], list[Property], list[Property], list[Refinement]]
@@ -238,6 +239,8 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
+    # Successors computed on codes where the model offers it (exact codes only: no symmetry).
+    expand_code = model.code_expander() if canon is None and o.on_codes else None
     families = model.action_families
     cov = [0] * len(families)
     stats = Stats()
@@ -317,30 +320,55 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         # States at the depth bound are checked (deadlock, steps out of them) but their new
         # successors are not stored: the run is then bounded.
         at_bound = o.max_depth is not None and depth >= o.max_depth
-        s = unpack(code)
-        try:
-            succ = expand(s)
-        except Exception as e:
-            raise _locate(model, s, e) from e
+        s = None
+        states: list[Any] | None = None
+        pairs: list[tuple[Action, int]] | None = None
+        fast_error: Exception | None = None
+        if expand_code is not None:
+            try:
+                pairs = expand_code(code)
+            except Exception as e:
+                fast_error = e  # the general path below reports it with its state and action
+        if pairs is None:
+            s = unpack(code)
+            try:
+                succ = expand(s)
+            except Exception as e:
+                raise _locate(model, s, e) from e
+            pairs, states = [], []
+            for a, t in succ:
+                try:
+                    pairs.append((a, key(t)))
+                except SchemaError as e:
+                    raise ModelError(f"the next state is outside the schema: {e}", s, a,
+                                     traceback.format_exc()) from e
+                states.append(t)
+            if fast_error is not None:
+                raise RuntimeError(
+                    f"protoproof bug: expanding {s!r} on packed codes raised {fast_error!r}, on states it "
+                    "did not; please report it"
+                ) from fast_error
         if expanded < o.check_determinism:
-            _check_deterministic(model, expand, s, succ)
+            if s is None:
+                s = unpack(code)
+            _check_deterministic(model, expand, key, s, pairs, expand_code, code)
             if canon is not None:
                 check_symmetric(model, canon, s, rng, expand, step_checks)
         expanded += 1
-        if not succ and check_deadlock:
+        if not pairs and check_deadlock:
             return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
-        stats.transitions += len(succ)
+        stats.transitions += len(pairs)
         fresh: list[int] = []
         every: list[int] = []
-        for a, t in succ:
+        if step_checks and s is None:
+            s = unpack(code)
+        for j, (a, c) in enumerate(pairs):
             cov[a.family] += 1
-            try:
-                c = key(t)
-            except SchemaError as e:
-                raise ModelError(f"the next state is outside the schema: {e}", s, a, traceback.format_exc()) from e
             every.append(c)
+            t = None
             if at_bound and c not in parent:
                 for name, chk in step_checks:
+                    t = _state(states, j, unpack, c)
                     if not chk(s, a, t):
                         p = _path_to(model, key, parent, code)
                         return finish(VIOLATED, name, _extend(model, key, p, c, chk))
@@ -349,10 +377,12 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             if graph_states is not None:
                 edges.append((code, repr(a), c))
                 if c not in graph_states:
-                    graph_states[c] = t
+                    graph_states[c] = _state(states, j, unpack, c)
                     if len(graph_states) > o.record_graph:
                         graph_states = None
             for name, chk in step_checks:
+                if t is None:
+                    t = _state(states, j, unpack, c)
                 if not chk(s, a, t):
                     p = _path_to(model, key, parent, code)
                     return finish(VIOLATED, name, _extend(model, key, p, c, chk))
@@ -360,12 +390,15 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
                 continue
             parent[c] = code
             fresh.append(c)
-            if invariants:
-                bad = _first_failing(invariants, t, a)
-                if bad is not None:
-                    return finish(VIOLATED, bad, _path_to(model, key, parent, c))
-            if pending:
-                pending = _note_examples(pending, examples, t, c)
+            if invariants or pending:
+                if t is None:
+                    t = _state(states, j, unpack, c)
+                if invariants:
+                    bad = _first_failing(invariants, t, a)
+                    if bad is not None:
+                        return finish(VIOLATED, bad, _path_to(model, key, parent, c))
+                if pending:
+                    pending = _note_examples(pending, examples, t, c)
         if not at_bound:
             frontier.successors(depth, fresh, every)
         if o.max_states is not None and len(parent) >= o.max_states:
@@ -452,13 +485,26 @@ def _successors_one_by_one(model: Model[Any], s: Any) -> list[tuple[Action, Any]
     return out
 
 
-def _check_deterministic(model: Model[Any], expand: Callable[[Any], list[Any]], s: Any, succ: list[Any]) -> None:
-    again = expand(s)
-    if again != succ:
+def _state(states: list[Any] | None, j: int, unpack: Callable[[int], Any], c: int) -> Any:
+    """The ``j``-th successor: kept by the general path, decoded from its code otherwise."""
+    return states[j] if states is not None else unpack(c)
+
+
+def _check_deterministic(model: Model[Any], expand: Callable[[Any], list[Any]], key: Callable[[Any], int],
+                         s: Any, pairs: list[tuple[Action, int]],
+                         expand_code: Callable[[int], list[tuple[Action, int]]] | None, code: int) -> None:
+    """Expand ``s`` again (through the general path) and compare: same actions, same codes."""
+    again = [(a, key(t)) for a, t in expand(s)]
+    if again != pairs:
         raise Nondeterminism(
             f"{model.name or type(model).__name__} is not deterministic: expanding {s!r} twice gave "
-            f"different successors ({succ!r} then {again!r}); transitions must not use randomness, "
+            f"different successors ({pairs!r} then {again!r}); transitions must not use randomness, "
             "clocks, I/O or set iteration order"
+        )
+    if expand_code is not None and expand_code(code) != pairs:
+        raise Nondeterminism(
+            f"{model.name or type(model).__name__}: expanding {s!r} on packed codes and on states disagree "
+            f"({expand_code(code)!r} then {pairs!r}); transitions must be deterministic"
         )
 
 

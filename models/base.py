@@ -270,6 +270,14 @@ class Model(Generic[S]):
 
         return expand
 
+    def code_expander(self) -> Callable[[int], list[tuple[Action, int]]] | None:
+        """``expander`` on packed codes (``state_type.pack``), where a model can do better.
+
+        It must give exactly ``[(a, pack(t)) for a, t in expander()(unpack(code))]``; the
+        checker compares the two on the first states it expands.  None: no such shortcut.
+        """
+        return None
+
     def actions(self) -> list[Action]:
         """Every action instance (for models whose actions do not depend on the state)."""
         return [a for _n, _fn, insts in self._actions for a, _args in insts]

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from protoproof.checker.explore import ModelError, explore
+from protoproof.checker.explore import ModelError, Nondeterminism, explore
 from protoproof.checker.path import replay
 from protoproof.models.actors import (
     ActorSystem,
@@ -720,3 +722,155 @@ def test_describe_state_lists_nodes_and_messages_in_flight() -> None:
     assert d["net"] == ["pinger0->ponger1: Ping(seq=0)"]
     assert "down" not in d
     assert any(k.startswith("disk.") for k in Crashy().describe_state(Crashy().initial_states()[0]))
+
+
+# ----- successors on packed codes ---------------------------------------------------------
+
+
+def _outcome(f: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", f()
+    except Exception as e:  # which exception it is, is what is compared
+        return "raised", type(e).__name__
+
+
+def _on_states(m: ActorSystem, code: int) -> list[tuple[Any, int]]:
+    st = m.state_type
+    return [(a, st.pack(t)) for a, t in m.expander()(st.unpack(code))]
+
+
+def _code_models() -> list[tuple[str, Callable[[], ActorSystem]]]:
+    from protoproof.models.paxos import Paxos
+    from protoproof.models.twophase import TwoPhase
+
+    out: list[tuple[str, Callable[[], ActorSystem]]] = [
+        ("set", lambda: PingPong(DuplicatingSet)),
+        ("lossy set", lambda: PingPong(lambda: DuplicatingSet(lossy=True))),
+        ("paxos", lambda: Paxos()),
+        ("twophase", lambda: TwoPhase(rms=3)),
+    ]
+    for name, cls in TwoPhase.variants_of().items():
+        out.append((name, lambda cls=cls: cls(rms=3)))  # type: ignore[misc]
+    for name, cls in Paxos.variants_of().items():
+        out.append((name, lambda cls=cls: cls()))  # type: ignore[misc]
+    return out
+
+
+@pytest.mark.parametrize("make", [m for _n, m in _code_models()], ids=[n for n, _m in _code_models()])
+def test_successors_on_codes_equal_those_on_states_in_reachable_states(make: Callable[[], Any]) -> None:
+    m = make()
+    on_codes = m.code_expander()
+    assert on_codes is not None
+    r = explore(m, record_graph=1_000_000, properties=[], max_states=4000)  # some variants have 100,000s
+    assert r.graph is not None and len(r.graph.states) > 10
+    for code in r.graph.states:
+        assert on_codes(code) == _on_states(m, code)
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_successors_on_codes_equal_those_on_states_in_any_state_of_the_schema(data: st.DataObject) -> None:
+    """Unreachable states too: the cache of local steps must not depend on how a state was reached."""
+    m = data.draw(st.sampled_from([_TWOPHASE_4, _PAXOS, _PINGPONG_LOSSY]))
+    code = data.draw(st.integers(0, m.state_type.size - 1))
+    on_codes = m.code_expander()
+    assert on_codes is not None
+    assert _outcome(lambda: on_codes(code)) == _outcome(lambda: _on_states(m, code))
+
+
+def _models_for_hypothesis() -> tuple[ActorSystem, ActorSystem, ActorSystem]:
+    from protoproof.models.paxos import Paxos
+    from protoproof.models.twophase import TwoPhase
+
+    return TwoPhase(rms=4), Paxos(), PingPong(lambda: DuplicatingSet(lossy=True))
+
+
+_TWOPHASE_4, _PAXOS, _PINGPONG_LOSSY = _models_for_hypothesis()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: PingPong(UnorderedBag), lambda: PingPong(FifoChannels), lambda: Crashy(), lambda: Timed()],
+    ids=["bag", "fifo", "crashes", "timers"],
+)
+def test_codes_are_not_expanded_where_a_step_may_touch_more_than_nodes_and_a_message_set(
+    make: Callable[[], Any],
+) -> None:
+    assert make().code_expander() is None
+
+
+@pytest.mark.parametrize("make", [m for _n, m in _code_models()], ids=[n for n, _m in _code_models()])
+def test_the_checker_finds_the_same_states_and_counterexamples_on_codes_as_on_states(
+    make: Callable[[], Any],
+) -> None:
+    fast, slow = explore(make()), explore(make(), on_codes=False)
+    assert fast.verdict == slow.verdict and fast.property == slow.property
+    for f in ("distinct_states", "transitions", "depth", "coverage"):
+        assert getattr(fast.stats, f) == getattr(slow.stats, f), f
+    assert (fast.path is None) == (slow.path is None)
+    if fast.path is not None and slow.path is not None:
+        assert fast.path.actions == slow.path.actions and fast.path.states == slow.path.states
+    assert {k: v and v.actions for k, v in fast.examples.items()} == {
+        k: v and v.actions for k, v in slow.examples.items()
+    }
+
+
+def _pinger(step: Callable[[Pinger, PingerState], Out]) -> type[Pinger]:
+    class P(Pinger):
+        @transition()
+        def ping(self, s: PingerState) -> Out:
+            return step(self, s)
+
+    return P
+
+
+def test_a_handler_that_raises_is_reported_with_its_state_and_action_on_codes() -> None:
+    def step(p: Pinger, s: PingerState) -> Out:
+        if s.sent == 1:
+            raise ZeroDivisionError("boom")
+        return s._replace(sent=s.sent + 1), (Send(p.peer, Ping(s.sent)),)
+
+    m = PingPong(DuplicatingSet, _pinger(step))
+    assert m.code_expander() is not None
+    with pytest.raises(ModelError) as info:
+        explore(m)
+    err = info.value
+    assert repr(err.action) == "ping(node='pinger0')"
+    assert err.state.nodes[0].sent == 1
+    assert "ZeroDivisionError" in err.traceback
+
+
+@pytest.mark.parametrize(
+    ("effects", "says"),
+    [((), "9 is not an int in 0..2"), ((SetTimer("retry"),), "timers"), ((Send(0, Ping(0)),), "universe")],
+    ids=["local state", "timer", "message"],
+)
+def test_a_step_leaving_the_schema_is_reported_with_its_state_and_action_on_codes(
+    effects: tuple[Effect, ...], says: str
+) -> None:
+    def step(p: Pinger, s: PingerState) -> Out:
+        if s.sent < p.pings:
+            return s._replace(sent=s.sent + 1), (Send(p.peer, Ping(s.sent)),)
+        return (s._replace(sent=9), ()) if not effects else (s, effects)
+
+    m = PingPong(DuplicatingSet, _pinger(step))
+    assert m.code_expander() is not None
+    with pytest.raises(ModelError, match="outside the schema") as info:
+        explore(m)
+    assert repr(info.value.action) == "ping(node='pinger0')"
+    assert info.value.state.nodes[0].sent == 2
+    assert says in str(info.value)
+
+
+def test_a_handler_that_answers_differently_is_caught_on_codes() -> None:
+    calls = iter(range(1_000_000))
+
+    def step(p: Pinger, s: PingerState) -> Out:
+        if s.sent >= p.pings:
+            return None
+        return s._replace(sent=s.sent + 1), (Send(p.peer, Ping(next(calls) % 2)),)
+
+    m = PingPong(DuplicatingSet, _pinger(step))
+    assert m.code_expander() is not None
+    with pytest.raises(Nondeterminism):
+        explore(m)
