@@ -674,3 +674,54 @@ def test_counts_and_paths_do_not_depend_on_the_hash_seed() -> None:
     assert runs[0]["None"][:5] == ["exhausted", None, 288, runs[0]["None"][3], 10]
     assert runs[0]["commit-on-majority"][0] == "violated"
     assert runs[0]["commit-on-majority"][1] in ("atomicity", "refines_tcommit")
+
+
+# ----- a model's expander on packed codes ------------------------------------------------------
+
+
+class OnCodes(Literal):
+    """The literal graph, also offering successors on codes (an Int state's code is the int)."""
+
+    def code_expander(self) -> Any:
+        expand = self.expander()
+        return lambda code: [(a, t) for a, t in expand(code)]
+
+
+def test_a_model_expanding_codes_is_checked_exactly_as_on_states() -> None:
+    cfg = lit(DIAMOND, bad=(4,)).config
+    fast, slow = explore(OnCodes(cfg)), explore(Literal(cfg))
+    assert fast.verdict == slow.verdict == "violated"
+    assert fast.path is not None and slow.path is not None
+    assert fast.path.states == slow.path.states == [0, 1, 3, 4]
+    assert fast.stats.coverage == slow.stats.coverage
+
+
+def test_an_expander_on_codes_that_disagrees_with_the_states_is_caught() -> None:
+    class Wrong(OnCodes):
+        def code_expander(self) -> Any:
+            right = super().code_expander()
+            return lambda code: [(a, (t + 1) % self.config.size) for a, t in right(code)]
+
+    with pytest.raises(Nondeterminism, match="on packed codes and on states"):
+        explore(Wrong(lit(DIAMOND).config))
+
+
+def test_an_expander_on_codes_that_raises_where_the_states_do_not_is_reported_as_a_checker_bug() -> None:
+    class Broken(OnCodes):
+        def code_expander(self) -> Any:
+            def expand(code: int) -> Any:
+                raise KeyError(code)
+
+            return expand
+
+    with pytest.raises(RuntimeError, match="protoproof bug: expanding 0 on packed codes raised KeyError"):
+        explore(Broken(lit(DIAMOND).config))
+
+
+def test_expansion_on_codes_can_be_switched_off() -> None:
+    class Broken(OnCodes):
+        def code_expander(self) -> Any:
+            raise AssertionError("not asked for")
+
+    r = explore(Broken(lit(DIAMOND).config), on_codes=False)
+    assert r.verdict == "exhausted" and r.stats.distinct_states == 5  # 0..4; nothing leads to 5
