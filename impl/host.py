@@ -43,11 +43,43 @@ class Tracer:
         self.f: IO[str] = open(self.path, "a")  # noqa: SIM115 - kept open for the node's life
         self.seq = 0
 
-    def write(self, rec: dict[str, Any]) -> None:
+    def stamp(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """Give ``rec`` its sequence number (before it is stored anywhere)."""
         self.seq += 1
         rec["seq"] = self.seq
+        return rec
+
+    def write(self, rec: dict[str, Any]) -> None:
+        if "seq" not in rec:
+            self.stamp(rec)
         self.f.write(json.dumps(rec, separators=(",", ":")) + "\n")
         self.f.flush()
+
+    def restore(self, rec: dict[str, Any] | None) -> bool:
+        """Append ``rec`` if the file does not have it: a kill -9 after the step's sqlite commit
+        and before its trace line.  Only that one step can be missing (the loop runs one step
+        at a time and writes its line right after the commit)."""
+        if rec is None:
+            return False
+        tail = b""
+        with open(self.path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+        last_t = -1
+        for line in reversed(tail.splitlines()):
+            try:
+                last_t = int(json.loads(line)["t"])
+                break
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by kill -9, or a partial first line of the tail
+        if rec["t"] <= last_t:
+            return False
+        if tail and not tail.endswith(b"\n"):
+            self.f.write("\n")  # end a line cut by kill -9
+        self.write(rec)
+        return True
 
     def close(self) -> None:
         self.f.close()
@@ -89,8 +121,8 @@ class Host(Generic[L]):
         if s is None:
             s0, effects = self.node.on_start()
             self.states[inst] = s0
-            self._record(inst, "start", "start", None, s0, effects)
-            self._interpret(inst, s0, effects)
+            rec = self._record(inst, "start", "start", None, s0, effects)
+            self._interpret(inst, s0, effects, rec)
             return s0
         return s
 
@@ -98,13 +130,14 @@ class Host(Generic[L]):
         """Rebuild every instance found on disk through ``on_recover``; returns their ids."""
         out = []
         if self.tracer is not None:
+            self.tracer.restore(self.store.last_traced())
             self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
         for inst, j in sorted(self.store.load().items()):
             disk = from_wire(self.disk_type, j)
             s, effects = self.node.on_recover(disk)
             self.states[inst] = s
-            self._record(inst, "recover", "recover", None, s, effects, disk=j)
-            self._interpret(inst, s, effects)
+            rec = self._record(inst, "recover", "recover", None, s, effects, disk=j)
+            self._interpret(inst, s, effects, rec)
             out.append(inst)
         return out
 
@@ -155,15 +188,16 @@ class Host(Generic[L]):
         after, effects = r
         self.states[inst] = after
         self.steps += 1
-        self._record(inst, kind, label, before, after, effects, **info)
-        self._interpret(inst, after, effects)
+        rec = self._record(inst, kind, label, before, after, effects, **info)
+        self._interpret(inst, after, effects, rec)
         for f in self.listeners:
             f(inst, label)
 
     def _record(self, inst: int, kind: str, label: str, before: Any, after: Any,
-                effects: Sequence[Effect], **info: Any) -> None:
+                effects: Sequence[Effect], **info: Any) -> dict[str, Any] | None:
+        """The step's trace record; ``_interpret`` writes it (after a Persist, before any send)."""
         if self.tracer is None:
-            return
+            return None
         rec: dict[str, Any] = {"t": time.time_ns(), "node": self.id, "inst": inst, "kind": kind, "label": label,
                                "before": None if before is None else to_wire(self.state_type, before),
                                "after": to_wire(self.state_type, after),
@@ -176,7 +210,7 @@ class Host(Generic[L]):
             rec["timer"] = repr(info["timer"])
         if "disk" in info:
             rec["disk"] = info["disk"]
-        self.tracer.write(rec)
+        return self.tracer.stamp(rec)
 
     def _effect_json(self, e: Effect) -> dict[str, Any]:
         if isinstance(e, Send):
@@ -189,7 +223,10 @@ class Host(Generic[L]):
             return {"set_timer": repr(e.timer)}
         return {"cancel_timer": repr(e.timer)}
 
-    def _interpret(self, inst: int, state: L, effects: Sequence[Effect]) -> None:
+    def _interpret(self, inst: int, state: L, effects: Sequence[Effect], rec: dict[str, Any] | None) -> None:
+        """Run the effects in order.  The step's trace line ``rec`` is committed with its first
+        Persist and written before its first send, so after a kill -9 the trace and the disk
+        agree: a step whose Persist was lost is not in the trace, and sent nothing."""
         deferred = []
         for e in effects:
             if isinstance(e, Persist):
@@ -197,10 +234,13 @@ class Host(Generic[L]):
                 if self.send_before_persist:
                     deferred.append(disk)
                 else:
-                    self.store.put(inst, disk)  # committed (fsync) before the next effect
+                    self.store.put(inst, disk, trace=rec)  # committed (fsync) before the next effect
+                    rec = self._trace(rec)
             elif isinstance(e, Send):
+                rec = self._trace(rec)
                 self._send(e.dst, inst, e.msg)
             elif isinstance(e, Broadcast):
+                rec = self._trace(rec)
                 for d in e.dsts:
                     self._send(d, inst, e.msg)
             elif isinstance(e, SetTimer):
@@ -211,8 +251,15 @@ class Host(Generic[L]):
                     h.cancel()
             else:
                 raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
+        self._trace(rec)
         for disk in deferred:
             asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk)
+
+    def _trace(self, rec: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Write the step's trace line if it is not written yet; None: it is now."""
+        if rec is not None and self.tracer is not None:
+            self.tracer.write(rec)
+        return None
 
     def _late_put(self, inst: int, disk: Any) -> None:
         if not self.closed:

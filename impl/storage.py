@@ -28,14 +28,34 @@ class Store:
             CREATE TABLE IF NOT EXISTS durable (inst INTEGER PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS log (slot INTEGER PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS traced (inst INTEGER PRIMARY KEY, rec TEXT NOT NULL);
             """
         )
         self.writes = 0
 
-    def put(self, inst: int, value: Any) -> None:
-        """Durably record the JSON ``value`` as instance ``inst``'s disk (committed on return)."""
-        self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
+    def put(self, inst: int, value: Any, trace: dict[str, Any] | None = None) -> None:
+        """Durably record the JSON ``value`` as instance ``inst``'s disk (committed on return).
+
+        ``trace``: the trace record of the step that persists, committed in the same
+        transaction, so a kill -9 cannot keep the one without the other (see ``last_traced``).
+        """
+        if trace is None:
+            self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
+        else:
+            self.db.execute("BEGIN")
+            try:
+                self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
+                self.db.execute("INSERT OR REPLACE INTO traced VALUES (?, ?)", (inst, json.dumps(trace)))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
         self.writes += 1
+
+    def last_traced(self) -> dict[str, Any] | None:
+        """The trace record of the last step that persisted (None if none did)."""
+        recs = [json.loads(r) for (r,) in self.db.execute("SELECT rec FROM traced")]
+        return max(recs, key=lambda r: (r["t"], r["seq"])) if recs else None
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
         """Several instances in one transaction (one fsync)."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig
@@ -166,3 +169,55 @@ def test_trace_validation_catches_the_planted_bug_after_a_kill_9(tmp_path: Path)
     assert not report.ok
     first = min(report.problems, key=lambda p: p.step)
     assert first.node == 0 and "sent before it persisted" in first.what, report.summary()
+
+
+class _Killed(Exception):
+    """Stands for a kill -9 at one point of a step."""
+
+
+async def _kill_at_the_vote_commit(cfg: ClusterConfig, after_commit: bool) -> None:
+    nodes = [TxNode(cfg, i) for i in range(3)]
+    for nd in nodes:
+        await nd.start()
+    store = nodes[0].host.store
+    real_put = store.put
+
+    def put(inst: int, value: Any, trace: dict[str, Any] | None = None) -> None:
+        if value != "prepared":
+            real_put(inst, value, trace)
+            return
+        if after_commit:
+            real_put(inst, value, trace)
+        raise _Killed  # the step goes no further: no trace line, no send
+
+    store.put = put  # type: ignore[method-assign]
+    c = TxClient(cfg)
+    task = asyncio.get_running_loop().create_task(c.commit(tx=7, timeout=2))
+    try:
+        for _ in range(400):
+            if nodes[0].host.states.get(7) == PREPARED:
+                break
+            await asyncio.sleep(0.002)
+        assert nodes[0].host.states.get(7) == PREPARED
+        await nodes[0].stop()
+        nodes[0] = TxNode(cfg, 0)
+        await nodes[0].start()
+        assert nodes[0].host.states.get(7) == (PREPARED if after_commit else None)
+    finally:
+        task.cancel()
+        await c.close()
+        for nd in nodes:
+            await nd.stop()
+
+
+@pytest.mark.parametrize("after_commit", [False, True], ids=["before the commit", "after the commit"])
+def test_a_kill_around_a_persist_leaves_a_trace_that_agrees_with_the_disk(tmp_path: Path, after_commit: bool) -> None:
+    """The trace line of a persisting step is committed with it: a kill on either side of the
+    sqlite commit leaves the step in both the trace and the disk, or in neither."""
+    cfg = twophase_cluster(str(tmp_path / "cut"), 2, trace=True)
+    asyncio.run(_kill_at_the_vote_commit(cfg, after_commit))
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
+    lines = (cfg.trace_dir() / "node0.jsonl").read_text().splitlines()
+    voted = [json.loads(x) for x in lines if '"after":"prepared"' in x and '"inst":7' in x]
+    assert len(voted) == (2 if after_commit else 0)  # the vote, and the recovery into it
