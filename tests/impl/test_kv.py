@@ -28,18 +28,26 @@ def decided_logs(directory: Path, n: int) -> list[dict[int, str]]:
     return out
 
 
-def killer(cluster: Cluster, n: int, every: float, stop: threading.Event, seed: int) -> None:
-    """Kill -9 a random node every ``every`` seconds and restart it; bounded by ``stop``."""
+def killer(cluster: Cluster, n: int, history: list[Op], every: int, stop: threading.Event, seed: int) -> None:
+    """Kill -9 a random node after about every ``every`` client operations, and restart it.
+
+    Counting operations rather than seconds makes the number of kills the same on a fast and
+    a slow machine.
+    """
     rng = random.Random(seed)
-    while not stop.wait(every * rng.uniform(0.7, 1.3)):
+    target = int(every * rng.uniform(0.7, 1.3))
+    while not stop.wait(0.01):
+        if len(history) < target:
+            continue
         i = rng.randrange(n)
         cluster.kill(i)
         time.sleep(0.2)
         cluster.start(i)
+        target = len(history) + int(every * rng.uniform(0.7, 1.3))
 
 
-async def write_load(cfg, clients: int, writes: int, pace: float, seed: int) -> list[Op]:  # type: ignore[no-untyped-def]
-    history: list[Op] = []
+async def write_load(cfg, clients: int, writes: int, pace: float, seed: int,  # type: ignore[no-untyped-def]
+                     history: list[Op]) -> list[Op]:
     loop = asyncio.get_running_loop()
     per = writes // clients
 
@@ -84,17 +92,18 @@ async def final_reads(cfg, keys: list[str]) -> list[Op]:  # type: ignore[no-unty
     return out
 
 
-def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: float, pace: float, seed: int) -> None:
+def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: int, pace: float, seed: int) -> None:
     n = 3
     cfg = paxos_cluster(str(tmp_path / "kv"), n, trace=True)
     cfg.save()
     stop = threading.Event()
+    history: list[Op] = []
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        t = threading.Thread(target=killer, args=(cluster, n, kill_every, stop, seed))
+        t = threading.Thread(target=killer, args=(cluster, n, history, kill_every, stop, seed))
         t.start()
         try:
-            history = asyncio.run(asyncio.wait_for(write_load(cfg, clients, writes, pace, seed), 150))
+            asyncio.run(asyncio.wait_for(write_load(cfg, clients, writes, pace, seed, history), 150))
         finally:
             stop.set()
             t.join(30)
@@ -103,7 +112,7 @@ def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: float, pace:
         keys = sorted({o.key for o in history})
         history += asyncio.run(asyncio.wait_for(final_reads(cfg, keys), 60))
         time.sleep(1.5)  # let catch-up spread the last decisions
-    assert cluster.kills >= 2, "the run was too short to kill anything"
+    assert cluster.kills >= 2, f"the killer killed {cluster.kills} time(s)"
     puts = [o for o in history if o.kind == "put"]
     acked = [o for o in puts if o.ret is not None]
     assert len(puts) == writes
@@ -124,12 +133,12 @@ def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: float, pace:
 
 
 def test_a_killed_and_restarted_paxos_kv_cluster_keeps_every_acknowledged_write(tmp_path: Path) -> None:
-    run_soak(tmp_path, writes=200, clients=4, kill_every=1.0, pace=0.03, seed=1)
+    run_soak(tmp_path, writes=200, clients=4, kill_every=50, pace=0.03, seed=1)
 
 
 @pytest.mark.slow
 def test_soak_with_1000_writes_and_frequent_kills(tmp_path: Path) -> None:
-    run_soak(tmp_path, writes=1000, clients=8, kill_every=0.7, pace=0.03, seed=2)
+    run_soak(tmp_path, writes=1000, clients=8, kill_every=70, pace=0.03, seed=2)
 
 
 def test_an_in_process_cluster_agrees_and_reads_its_writes(tmp_path: Path) -> None:
