@@ -368,7 +368,8 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             t = None
             if at_bound and c not in parent:
                 for name, chk in step_checks:
-                    t = _state(states, j, unpack, c)
+                    if t is None:
+                        t = _state(states, j, unpack, c)
                     if not chk(s, a, t):
                         p = _path_to(model, key, parent, code)
                         return finish(VIOLATED, name, _extend(model, key, p, c, chk))

@@ -61,7 +61,6 @@ class Tracer:
         at a time and writes its line right after the commit)."""
         if rec is None:
             return False
-        tail = b""
         with open(self.path, "rb") as f:
             f.seek(0, 2)
             size = f.tell()

@@ -8,8 +8,10 @@ exists only for the benchmark's "without fsync" column.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +44,21 @@ class Store:
         if trace is None:
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
         else:
-            self.db.execute("BEGIN")
-            try:
+            with self._transaction():
                 self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
                 self.db.execute("INSERT OR REPLACE INTO traced VALUES (?, ?)", (inst, json.dumps(trace)))
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
         self.writes += 1
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One commit (one fsync) for several statements, or none of them."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def last_traced(self) -> dict[str, Any] | None:
         """The trace record of the last step that persisted (None if none did)."""
@@ -59,14 +67,9 @@ class Store:
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
         """Several instances in one transaction (one fsync)."""
-        self.db.execute("BEGIN")
-        try:
+        with self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO durable VALUES (?, ?)",
                                 [(i, json.dumps(v)) for i, v in items])
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         self.writes += 1
 
     def load(self) -> dict[int, Any]:
