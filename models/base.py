@@ -30,13 +30,15 @@ class Disabled(Exception):
     """Raised by ``require`` when a guard is false: the action is not enabled."""
 
 
-_DISABLED = Disabled()
-
-
 def require(cond: object) -> None:
-    """Guard: the action is enabled only if ``cond`` holds (``return None`` is equivalent)."""
+    """Guard: the action is enabled only if ``cond`` holds (``return None`` is equivalent).
+
+    A fresh exception each time: re-raising one shared instance grows its ``__traceback__``
+    by the raising frames on every raise (and its ``__context__`` keeps the last handled
+    exception), which kept every frame of a whole search alive.
+    """
     if not cond:
-        raise _DISABLED
+        raise Disabled
 
 
 @dataclass(frozen=True, slots=True)

@@ -419,6 +419,28 @@ def test_require_false_and_returning_none_both_disable_an_action() -> None:
     assert m.apply(s1, Action("flip", (("i", 1),))) is None
 
 
+def _caught_disabled() -> Disabled:
+    try:
+        require(False)
+    except Disabled as e:
+        return e
+    raise AssertionError("require(False) did not raise")
+
+
+def test_require_raises_without_a_traceback_that_grows_with_every_raise() -> None:
+    for _ in range(500):
+        e = _caught_disabled()
+    depth, tb = 0, e.__traceback__
+    while tb is not None:
+        depth, tb = depth + 1, tb.tb_next
+    assert depth <= 2  # the catching frame and require's own, not one pair per earlier raise
+    try:
+        raise KeyError("handled")
+    except KeyError:
+        inside = _caught_disabled()
+    assert _caught_disabled().__context__ is None and inside.__context__ is not None
+
+
 def test_expander_gives_the_same_successors_as_successors() -> None:
     m = Switchboard(n=3)
     expand = m.expander()
