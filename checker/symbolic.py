@@ -31,8 +31,14 @@ from ..models.schema import BoolType, Int, Record, SetOf, Tuple, Type, Union, Ve
 BoolLike: TypeAlias = Any
 
 
-class SymbolicError(TypeError):
-    """A construct that cannot run on symbolic values; the message names the field and the function."""
+class SymbolicError(Exception):
+    """A construct that cannot run on symbolic values; the message names the field and the function.
+
+    A direct ``Exception`` subclass on purpose: model code commonly wraps its own logic in
+    ``except TypeError:`` / ``ValueError`` / ``LookupError`` / ``ArithmeticError``, and such a
+    handler must never swallow the refusal and let the formula silently mean something else.
+    Engine code that probes hashability of values which may hold leaves catches both.
+    """
 
 
 class Nondeterminism(SymbolicError):
@@ -413,8 +419,27 @@ class Sym:
     def __iter__(self) -> Iterator[Any]:
         raise _err("iterating over a symbolic leaf", self.name)
 
+    def __str__(self) -> str:
+        raise _text_refusal(self.name)
+
+    def __format__(self, spec: str) -> str:
+        raise _text_refusal(self.name)
+
     def __repr__(self) -> str:
+        """Debug text, kept on purpose: ``{x!r}`` in an exception message still works, pytest and
+        debuggers can show leaves, and the engine's own messages use it.  Code whose *result*
+        depends on text goes through ``str``/``format``/f-strings (refused here) or an explicit
+        ``repr(...)`` call, which the twin refuses outside raise/assert messages; ``"%r" % x`` in
+        the forking original is the one spelling left, and property conformance catches it."""
         return f"Sym({self.name})"
+
+
+def _text_refusal(name: str) -> SymbolicError:
+    return _err(
+        "str()/format()/f-string of a symbolic value would be the engine's text, not the value's: compare "
+        "the value itself (== against the constant, `in`), not its text; use {x!r} in exception messages",
+        name,
+    )
 
 
 def _floordiv(a: Any, b: Any) -> Any:
@@ -428,7 +453,7 @@ def _mod(a: Any, b: Any) -> Any:
 def _hashable(v: Any) -> bool:
     try:
         hash(v)
-    except TypeError:
+    except (TypeError, SymbolicError):
         return False
     return True
 
@@ -689,6 +714,12 @@ class SymSet:
     def __hash__(self) -> int:
         raise _err("a symbolic set cannot be hashed", self.name)
 
+    def __str__(self) -> str:
+        raise _text_refusal(self.name)
+
+    def __format__(self, spec: str) -> str:
+        raise _text_refusal(self.name)
+
     def concrete(self) -> frozenset[Any] | None:
         """The set itself when every bit is a constant."""
         if all(isinstance(b, bool) for b in self.bits):
@@ -769,7 +800,7 @@ class DynSet(SymSet):
     def _known(self, x: Any) -> bool:
         try:
             b = self.ty._bit.get(x)
-        except TypeError:
+        except (TypeError, SymbolicError):
             return False
         return b is not None and type(x) is type(self.ty.universe[b.bit_length() - 1])
 
@@ -956,6 +987,12 @@ class GList:
 
     def __hash__(self) -> int:
         raise SymbolicError(f"a symbolic list cannot be hashed ({self.name}, in {current_function()})")
+
+    def __str__(self) -> str:
+        raise _text_refusal(self.name)
+
+    def __format__(self, spec: str) -> str:
+        raise _text_refusal(self.name)
 
     def __repr__(self) -> str:
         return f"GList({self.name}: {[v for _g, v in self.items]!r})"

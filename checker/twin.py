@@ -10,8 +10,21 @@ the twin is the function; the concrete function itself is never touched (the exp
 and the runtime pay nothing).  ``conformance`` proves each twin z3-equivalent to the forking
 run of the original.
 
-Functions without source (builtins, lambdas, exec'd code), library code and functions using
-zero-argument ``super()`` are called as they are: their branches still fork, which is sound.
+Python that would run *differently* on z3 values is translated or refused, never left to
+mean something else: ``a is b`` / ``a is not b`` become ``==`` / ``!=`` when either operand
+is a symbolic leaf (on the finite values a leaf stands for -- ``None``, bools, enum members,
+small ints, interned strings -- identity and equality agree); ``isinstance`` and one-argument
+``type`` on a leaf, and ``str``/``repr``/``format``/``hash``/f-string formatting of anything
+holding a leaf, set or list raise ``SymbolicError`` saying what to write instead.  Inside a
+``raise`` or an ``assert`` message the text only ever reaches an exception, so there it
+shows the leaf's debug form instead of refusing.
+
+Library code (the standard library, z3) and protoproof's own checker package are called as
+they are, by design.  Any other function reached from a model gets a twin; one that cannot
+(no source, a lambda or generator, a compile failure, an unbound closure variable) is called
+as it is -- its branches still fork, which is sound but can explode -- and says so once: a
+``TwinFallbackWarning`` plus an entry in ``fallbacks()`` / ``fallback_reason(fn)``.
+Zero-argument ``super()`` is supported (the twin is compiled with a ``__class__`` cell).
 """
 
 from __future__ import annotations
@@ -21,9 +34,10 @@ import builtins
 import inspect
 import operator
 import os
-import sysconfig
+import sys
 import textwrap
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
@@ -43,6 +57,7 @@ from .symbolic import (
     b_or,
     current_function,
     decide,
+    has_sym,
     ite,
     to_z3,
     truth,
@@ -151,9 +166,33 @@ def _veq(a: Any, b: Any) -> Any:
     return a == b
 
 
+def _pp_is(a: Any, b: Any) -> Any:
+    """``a is b``: equality as a formula when a leaf is involved, identity otherwise.
+
+    A leaf stands for ``None``, a bool, an enum member, a small int or an interned string, on
+    which ``is`` and ``==`` agree; the leaf object itself is never identical to a constant, so
+    plain ``is`` would silently be ``False`` (and ``is not`` silently ``True``).
+    """
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        return _wrap(_veq(a, b), f"({_show(a)} is {_show(b)})")
+    if a is b:
+        return True
+    if isinstance(a, (SymSet, GList)) or isinstance(b, (SymSet, GList)):
+        other = b if isinstance(a, (SymSet, GList)) else a
+        if other is None or isinstance(other, (bool, int, str)):
+            return False  # a set or list is never one of these
+        raise SymbolicError(f"`is` between a symbolic set or list and {_show(other)} (in {current_function()}): "
+                            "identity of collections is not a property of the state; compare with ==")
+    return False
+
+
+def _pp_is_not(a: Any, b: Any) -> Any:
+    return _pp_not(_pp_is(a, b))
+
+
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-    ">=": operator.ge, "is": operator.is_, "is not": operator.is_not,
+    ">=": operator.ge, "is": _pp_is, "is not": _pp_is_not,
     "in": _pp_mem, "not in": lambda a, b: _pp_not(_pp_mem(a, b)),
 }
 
@@ -424,6 +463,87 @@ def _bool(*args: Any) -> Any:
     return bool(*args)
 
 
+# ----- refusals: Python that would ask the engine's objects instead of the values ------------
+
+
+def _show(v: Any) -> str:
+    """Debug text of a possibly symbolic value (the leaves' ``repr``; never their ``str``)."""
+    return repr(v)
+
+
+def _leaf_name(v: Any) -> str:
+    return v.name if isinstance(v, (Sym, SymSet, GList)) else repr(v)
+
+
+def _isinstance(x: Any, classinfo: Any) -> Any:
+    if isinstance(x, Sym):
+        raise SymbolicError(
+            f"isinstance cannot be decided on a z3 value ({x.name}, in {current_function()}): its Python type "
+            "is fixed by the schema; compare with == against the constant (or `in` a tuple of constants), "
+            "or give the record a tag field")
+    return isinstance(x, classinfo)
+
+
+def _type(*args: Any) -> Any:
+    if len(args) == 1 and isinstance(args[0], Sym):
+        raise SymbolicError(
+            f"type() of a z3 value ({args[0].name}, in {current_function()}) is the engine's leaf class, not the "
+            "value's type: compare with == against the enum constant, or use the schema / a tag field")
+    return type(*args)
+
+
+def _text_refusal(what: str, x: Any) -> SymbolicError:
+    return SymbolicError(
+        f"{what} of a symbolic value ({_leaf_name(x)}, in {current_function()}) would be the engine's text, not "
+        "the value's: compare the value itself (== against the constant, `in`), not its text; "
+        "formatting is fine only in exception messages")
+
+
+def _str(*args: Any, **kw: Any) -> Any:
+    if len(args) == 1 and not kw and has_sym(args[0]):
+        raise _text_refusal("str()", args[0])
+    return str(*args, **kw)
+
+
+def _repr(x: Any) -> str:
+    if has_sym(x):
+        raise _text_refusal("repr()", x)
+    return repr(x)
+
+
+def _format(x: Any, spec: str = "") -> str:
+    if has_sym(x):
+        raise _text_refusal("format()", x)
+    return format(x, spec)
+
+
+def _hash(x: Any) -> int:
+    if has_sym(x):
+        raise SymbolicError(f"hash() of a symbolic value ({_leaf_name(x)}, in {current_function()}): keep hashed "
+                            "values (set elements, dict keys, cache keys) concrete")
+    return hash(x)
+
+
+def _pp_fmt(x: Any) -> Any:
+    """The value of an f-string field: refused if symbolic (its text would be the engine's)."""
+    if has_sym(x):
+        raise _text_refusal("f-string formatting", x)
+    return x
+
+
+def _pp_show(x: Any) -> Any:
+    """An f-string field inside a raise/assert message: the debug form of a symbolic value."""
+    return _show(x) if has_sym(x) else x
+
+
+def _msg_str(*args: Any, **kw: Any) -> Any:
+    return _show(args[0]) if len(args) == 1 and not kw and has_sym(args[0]) else str(*args, **kw)
+
+
+def _msg_format(x: Any, spec: str = "") -> str:
+    return _show(x) if has_sym(x) else format(x, spec)
+
+
 _BUILTINS: dict[int, Callable[..., Any]] = {
     id(builtins.all): _all,
     id(builtins.any): _any,
@@ -435,21 +555,70 @@ _BUILTINS: dict[int, Callable[..., Any]] = {
     id(builtins.bool): _bool,
     id(builtins.max): _fold(operator.gt, builtins.max),
     id(builtins.min): _fold(operator.lt, builtins.min),
+    id(builtins.isinstance): _isinstance,
+    id(builtins.type): _type,
+    id(builtins.str): _str,
+    id(builtins.repr): _repr,
+    id(builtins.format): _format,
+    id(builtins.hash): _hash,
+}
+#: Inside a raise/assert message text goes only into an exception: show leaves, do not refuse.
+_MSG_BUILTINS: dict[int, Callable[..., Any]] = {
+    **_BUILTINS, id(builtins.str): _msg_str, id(builtins.repr): _show, id(builtins.format): _msg_format,
 }
 
 # ----- compiling twins -------------------------------------------------------------------
 
-_LIB_DIRS = tuple(
-    os.path.realpath(p) + os.sep
-    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
+#: Top-level modules whose functions are called as they are: the standard library and the
+#: engine's own dependency.  Any other code reached from a model's transitions and properties
+#: is treated as model code, wherever it is installed (a model shipped in site-packages too).
+_LIBRARY_TOPS = frozenset(sys.stdlib_module_names) | {"z3"}
+#: protoproof's own checker package (by module name and by directory, wherever it is installed).
+_CHECKER_PKG = __name__.rpartition(".")[0]
 _CHECKER_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
 #: Weak keys: closures are made per model instance and must not be kept alive by their twins.
 _TWINS: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
+#: "module:qualname" -> why a model function runs without a twin (see ``fallbacks``).
+_FALLBACKS: dict[str, str] = {}
+
+
+class TwinFallbackWarning(UserWarning):
+    """A model function runs as it is instead of as a twin: its branches fork (sound, maybe slow)."""
+
+
+class _NoTwin(Exception):
+    """Why a function gets no twin; ``library`` marks code that is never twinned by design."""
+
+    def __init__(self, reason: str, library: bool = False) -> None:
+        super().__init__(reason)
+        self.library = library
 
 
 class _Rewrite(ast.NodeTransformer):
     """The syntax rewrite: connectives to helper calls, every callee through ``_pp_tw``."""
+
+    def __init__(self, first_arg: str | None = None) -> None:
+        self.in_message = 0  # inside a raise statement or an assert message
+        self.first_arg = first_arg  # for zero-argument super(), which thunks would otherwise break
+
+    def visit_Raise(self, node: ast.Raise) -> ast.AST:
+        self.in_message += 1
+        self.generic_visit(node)
+        self.in_message -= 1
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        node.test = self.visit(node.test)
+        if node.msg is not None:
+            self.in_message += 1
+            node.msg = self.visit(node.msg)
+            self.in_message -= 1
+        return node
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        self.generic_visit(node)
+        node.value = self._call("_pp_show" if self.in_message else "_pp_fmt", [node.value])
+        return node
 
     @staticmethod
     def _call(name: str, args: list[ast.expr]) -> ast.Call:
@@ -491,6 +660,10 @@ class _Rewrite(ast.NodeTransformer):
                 return self._call("_pp_mem", [node.left, node.comparators[0]])
             if isinstance(op, ast.NotIn):
                 return self._call("_pp_not", [self._call("_pp_mem", [node.left, node.comparators[0]])])
+            if isinstance(op, ast.Is):
+                return self._call("_pp_is", [node.left, node.comparators[0]])
+            if isinstance(op, ast.IsNot):
+                return self._call("_pp_is_not", [node.left, node.comparators[0]])
             return node
         steps: list[ast.expr] = [
             ast.Tuple(elts=[ast.Constant(self._OPNAMES[type(op)]), self._thunk(c)], ctx=ast.Load())
@@ -564,49 +737,94 @@ class _Rewrite(ast.NodeTransformer):
                 gen.elt = self._call(helper, [cond, self._thunk(gen.elt)])
                 last.ifs = []
         if isinstance(f, ast.Name) and f.id == "super":
+            if not node.args and not node.keywords and self.first_arg is not None:
+                # Inside the thunks the rewrite makes (lambdas) super() has no arguments to find.
+                node.args = [ast.Name(id="__class__", ctx=ast.Load()), ast.Name(id=self.first_arg, ctx=ast.Load())]
             return node
-        node.func = self._call("_pp_tw", [f])
+        node.func = self._call("_pp_twm" if self.in_message else "_pp_tw", [f])
         return node
 
 
-def _eligible(fn: types.FunctionType) -> bool:
+def _key(fn: types.FunctionType) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _check_eligible(fn: types.FunctionType) -> None:
+    """Raise ``_NoTwin`` with the reason if ``fn`` gets no twin.
+
+    The test is positive: library code is known by its top-level module name (the standard
+    library, z3) and the engine by its package name or directory; everything else reached from
+    a model is model code -- a path under site-packages says nothing about whose code it is.
+    """
     code = fn.__code__
-    path = code.co_filename
-    if path.startswith("<") or fn.__name__ == "<lambda>":
-        return False
-    real = os.path.realpath(path)
-    if real.startswith(_CHECKER_DIR) or any(real.startswith(d) for d in _LIB_DIRS):
-        return False
-    if "__class__" in code.co_freevars:  # zero-argument super() needs the real class cell
-        return False
-    return not code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+    module = fn.__module__ or fn.__globals__.get("__name__") or ""
+    if module.partition(".")[0] in _LIBRARY_TOPS:
+        raise _NoTwin(f"library code (module {module})", library=True)
+    if (module == _CHECKER_PKG or module.startswith(_CHECKER_PKG + ".")
+            or os.path.realpath(code.co_filename).startswith(_CHECKER_DIR)):
+        raise _NoTwin("protoproof's checker machinery", library=True)
+    if fn.__name__ == "<lambda>":
+        raise _NoTwin("a lambda (only a def's source can be rewritten; write a def)")
+    if code.co_filename.startswith("<"):
+        raise _NoTwin(f"no source file ({code.co_filename})")
+    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        raise _NoTwin("a generator or coroutine function")
 
 
 def _compile(fn: types.FunctionType) -> Callable[..., Any]:
-    src = textwrap.dedent(inspect.getsource(fn))
-    tree = ast.parse(src)
+    """The twin of ``fn``; ``_NoTwin`` with the reason if it cannot be built."""
+    try:
+        src = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise _NoTwin(f"no source ({e})") from None
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as e:
+        raise _NoTwin(f"its source does not parse on its own ({e.msg})") from None
     fdef = tree.body[0]
     if not isinstance(fdef, ast.FunctionDef) or fdef.name != fn.__name__:
-        raise SyntaxError(f"source of {fn.__qualname__} is not a plain def")
+        raise _NoTwin("its source is not a plain def")
     fdef.decorator_list = []
     fdef.returns = None
     for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs):
         a.annotation = None
-    tree = _Rewrite().visit(tree)
-    ast.fix_missing_locations(tree)
-    ast.increment_lineno(tree, fn.__code__.co_firstlineno - 1)
+    params = [*fdef.args.posonlyargs, *fdef.args.args]
+    fdef = _Rewrite(params[0].arg if params else None).visit(fdef)
     ns: dict[str, Any] = dict(fn.__globals__)
+    klass: Any = None
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
             try:
-                ns[name] = cell.cell_contents
+                value = cell.cell_contents
             except ValueError:
-                raise SyntaxError(f"closure variable {name} of {fn.__qualname__} is not bound yet") from None
+                raise _NoTwin(f"closure variable {name} is not bound yet when the twin is built") from None
+            if name == "__class__":
+                klass = value
+            else:
+                ns[name] = value
     ns.update(_pp_and=_pp_and, _pp_or=_pp_or, _pp_not=_pp_not, _pp_ite=_pp_ite, _pp_mem=_pp_mem,
               _pp_chain=_pp_chain, _pp_implies=_pp_implies, _pp_when=_pp_when, _pp_count=_pp_count,
-              _pp_tw=_pp_tw, _pp_comp=_pp_comp, _pp_reduce=_pp_reduce)
-    exec(compile(tree, fn.__code__.co_filename, "exec"), ns)
-    tw = ns[fn.__name__]
+              _pp_tw=_pp_tw, _pp_twm=_pp_twm, _pp_comp=_pp_comp, _pp_reduce=_pp_reduce, _pp_is=_pp_is,
+              _pp_is_not=_pp_is_not, _pp_fmt=_pp_fmt, _pp_show=_pp_show)
+    # Compiled inside a factory whose parameter is ``__class__``: zero-argument super() in the
+    # twin finds the defining class in that cell, exactly as in the original.
+    factory = ast.FunctionDef(
+        name="_pp_factory",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg="__class__")], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[]),
+        body=[fdef, ast.Return(value=ast.Name(id=fn.__name__, ctx=ast.Load()))],
+        decorator_list=[], returns=None,
+    )
+    if sys.version_info >= (3, 12):
+        factory.type_params = []
+    mod = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(mod)
+    ast.increment_lineno(mod, fn.__code__.co_firstlineno - 1)
+    try:
+        exec(compile(mod, fn.__code__.co_filename, "exec"), ns)
+    except SyntaxError as e:
+        raise _NoTwin(f"its twin does not compile ({e.msg})") from None
+    tw = ns["_pp_factory"](klass)
     tw.__defaults__ = fn.__defaults__
     tw.__kwdefaults__ = fn.__kwdefaults__
     tw.__qualname__ = fn.__qualname__
@@ -617,13 +835,42 @@ def _twin_function(fn: types.FunctionType) -> Callable[..., Any]:
     got = _TWINS.get(fn)
     if got is None:
         got = fn
-        if _eligible(fn):
+        if fn.__globals__.get("_pp_tw") is not _pp_tw:  # code defined inside a twin is rewritten already
             try:
+                _check_eligible(fn)
                 got = _compile(fn)
-            except (OSError, TypeError, SyntaxError):
-                got = fn
+            except _NoTwin as e:
+                if not e.library:
+                    _record_fallback(fn, str(e))
         _TWINS[fn] = got
     return got
+
+
+def _record_fallback(fn: types.FunctionType, reason: str) -> None:
+    key = _key(fn)
+    if key in _FALLBACKS:
+        return
+    _FALLBACKS[key] = reason
+    warnings.warn(f"{key} runs without a symbolic twin ({reason}): its branches fork on z3 values, "
+                  "and `is`/isinstance/str on them are not translated", TwinFallbackWarning, stacklevel=4)
+
+
+def fallback_reason(fn: Callable[..., Any]) -> str | None:
+    """Why ``fn`` (a function or bound method) runs without a twin; None if it has one or is library code.
+
+    Library and engine code (the standard library, z3, protoproof.checker) is called as it is
+    by design and is not a fallback.
+    """
+    f = fn.__func__ if isinstance(fn, types.MethodType) else fn
+    if not isinstance(f, types.FunctionType):
+        return None
+    twin(f)
+    return _FALLBACKS.get(_key(f))
+
+
+def fallbacks() -> dict[str, str]:
+    """Every model function that fell back to its forking original so far: "module:qualname" -> reason."""
+    return dict(_FALLBACKS)
 
 
 def twin(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -649,4 +896,12 @@ def _pp_tw(f: Any) -> Any:
     return f
 
 
-__all__ = ["has_twin", "twin"]
+def _pp_twm(f: Any) -> Any:
+    """``_pp_tw`` inside a raise/assert message (str/repr/format show leaves instead of refusing)."""
+    b = _MSG_BUILTINS.get(id(f))
+    if b is not None:
+        return b
+    return _pp_tw(f)
+
+
+__all__ = ["TwinFallbackWarning", "fallback_reason", "fallbacks", "has_twin", "twin"]
