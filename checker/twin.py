@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import inspect
 import operator
 import os
@@ -580,6 +581,8 @@ _CHECKER_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
 _TWINS: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
 #: "module:qualname" -> why a model function runs without a twin (see ``fallbacks``).
 _FALLBACKS: dict[str, str] = {}
+#: Open ``recording()`` blocks.
+_RECORDERS: list[dict[str, str]] = []
 
 
 class TwinFallbackWarning(UserWarning):
@@ -833,6 +836,8 @@ def _compile(fn: types.FunctionType) -> Callable[..., Any]:
 
 def _twin_function(fn: types.FunctionType) -> Callable[..., Any]:
     got = _TWINS.get(fn)
+    if got is fn and _RECORDERS:
+        _note(fn)
     if got is None:
         got = fn
         if fn.__globals__.get("_pp_tw") is not _pp_tw:  # code defined inside a twin is rewritten already
@@ -846,8 +851,18 @@ def _twin_function(fn: types.FunctionType) -> Callable[..., Any]:
     return got
 
 
+def _note(fn: types.FunctionType) -> None:
+    key = _key(fn)
+    reason = _FALLBACKS.get(key)
+    if reason is not None:
+        for rec in _RECORDERS:
+            rec[key] = reason
+
+
 def _record_fallback(fn: types.FunctionType, reason: str) -> None:
     key = _key(fn)
+    for rec in _RECORDERS:
+        rec[key] = reason
     if key in _FALLBACKS:
         return
     _FALLBACKS[key] = reason
@@ -869,8 +884,27 @@ def fallback_reason(fn: Callable[..., Any]) -> str | None:
 
 
 def fallbacks() -> dict[str, str]:
-    """Every model function that fell back to its forking original so far: "module:qualname" -> reason."""
+    """Every model function that fell back to its forking original in this process: "module:qualname" -> reason.
+
+    Cumulative (and warned about once); for the fallbacks one run reaches, use ``recording()``.
+    """
     return dict(_FALLBACKS)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[dict[str, str]]:
+    """Collect the fallbacks reached inside the block ("module:qualname" -> reason).
+
+    Unlike ``fallbacks()`` this sees functions that fell back before (twins are cached per
+    process): ``with recording() as fb: sm = SymbolicModel(model)`` lists what that model's
+    encoding ran without a twin.
+    """
+    rec: dict[str, str] = {}
+    _RECORDERS.append(rec)
+    try:
+        yield rec
+    finally:
+        _RECORDERS.remove(rec)
 
 
 def twin(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -904,4 +938,4 @@ def _pp_twm(f: Any) -> Any:
     return _pp_tw(f)
 
 
-__all__ = ["TwinFallbackWarning", "fallback_reason", "fallbacks", "has_twin", "twin"]
+__all__ = ["TwinFallbackWarning", "fallback_reason", "fallbacks", "has_twin", "recording", "twin"]

@@ -26,7 +26,7 @@ from protoproof.checker.symbolic import (
     predicate_formula,
     to_z3,
 )
-from protoproof.checker.twin import TwinFallbackWarning, fallback_reason, fallbacks, has_twin, twin
+from protoproof.checker.twin import TwinFallbackWarning, fallback_reason, fallbacks, has_twin, recording, twin
 from protoproof.models.base import always
 from protoproof.models.schema import Enum, Int, OneOf, Record
 from protoproof.models.tcommit import ABORTED, COMMITTED
@@ -230,6 +230,25 @@ def test_a_function_without_a_twin_warns_once_with_the_reason_and_is_listed() ->
         "values, and `is`/isinstance/str on them are not translated"]
     assert fallback_reason(fn) == "no source file (<string>)"
     assert fallbacks()[f"{fn.__module__}:made_up"] == "no source file (<string>)"
+
+
+def test_recording_lists_the_fallbacks_a_run_reaches_even_when_they_were_warned_about_before() -> None:
+    ns: dict[str, Any] = {}
+    exec("def made_up_too(s):\n    return s.n > 1\n", ns)
+    inner = ns["made_up_too"]
+
+    def outer(s: P) -> Any:
+        return inner(s) and s.c == RED
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TwinFallbackWarning)
+        twin(inner)
+    with recording() as reached:
+        _formula(outer)
+    assert reached == {f"{inner.__module__}:made_up_too": "no source file (<string>)"}
+    with recording() as none:
+        _formula(_is_red)
+    assert none == {}
 
 
 def test_library_and_engine_code_is_not_a_fallback() -> None:
