@@ -36,6 +36,7 @@ import inspect
 import operator
 import os
 import sys
+import sysconfig
 import textwrap
 import types
 import warnings
@@ -570,10 +571,13 @@ _MSG_BUILTINS: dict[int, Callable[..., Any]] = {
 
 # ----- compiling twins -------------------------------------------------------------------
 
-#: Top-level modules whose functions are called as they are: the standard library and the
-#: engine's own dependency.  Any other code reached from a model's transitions and properties
-#: is treated as model code, wherever it is installed (a model shipped in site-packages too).
-_LIBRARY_TOPS = frozenset(sys.stdlib_module_names) | {"z3"}
+#: Library code is called as it is: the standard library (a stdlib module name whose file is
+#: the interpreter's own, not a user's ``test`` package) and the engine's dependency z3.  Any
+#: other code reached from a model's transitions and properties is model code, wherever it is
+#: installed (a model shipped in site-packages too).
+_STDLIB_TOPS = frozenset(sys.stdlib_module_names)
+_STDLIB_DIRS = tuple({os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
+_DEPENDENCY_TOPS = frozenset({"z3"})
 #: protoproof's own checker package (by module name and by directory, wherever it is installed).
 _CHECKER_PKG = __name__.rpartition(".")[0]
 _CHECKER_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
@@ -752,6 +756,14 @@ def _key(fn: types.FunctionType) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
+def _in_stdlib_dir(filename: str) -> bool:
+    if filename.startswith("<"):  # frozen stdlib modules
+        return True
+    real = os.path.realpath(filename)
+    parts = real.split(os.sep)
+    return real.startswith(_STDLIB_DIRS) and "site-packages" not in parts and "dist-packages" not in parts
+
+
 def _check_eligible(fn: types.FunctionType) -> None:
     """Raise ``_NoTwin`` with the reason if ``fn`` gets no twin.
 
@@ -761,7 +773,8 @@ def _check_eligible(fn: types.FunctionType) -> None:
     """
     code = fn.__code__
     module = fn.__module__ or fn.__globals__.get("__name__") or ""
-    if module.partition(".")[0] in _LIBRARY_TOPS:
+    top = module.partition(".")[0]
+    if top in _DEPENDENCY_TOPS or (top in _STDLIB_TOPS and _in_stdlib_dir(code.co_filename)):
         raise _NoTwin(f"library code (module {module})", library=True)
     if (module == _CHECKER_PKG or module.startswith(_CHECKER_PKG + ".")
             or os.path.realpath(code.co_filename).startswith(_CHECKER_DIR)):

@@ -258,6 +258,20 @@ def test_library_and_engine_code_is_not_a_fallback() -> None:
     assert fallback_reason(truth) is None and not has_twin(truth)
 
 
+def test_a_model_module_named_like_a_stdlib_module_is_still_model_code(tmp_path: Path) -> None:
+    import importlib.util
+
+    path = tmp_path / "fake_model.py"
+    path.write_text("def is_red(s):\n    return s.c is 'red'\n")
+    spec = importlib.util.spec_from_file_location("test.fake_model", path)  # `test` is a stdlib package name
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        spec.loader.exec_module(mod)
+    assert has_twin(mod.is_red)
+
+
 class _Base:
     def size(self, s: P) -> Any:
         return s.n if s.c == RED else 0
