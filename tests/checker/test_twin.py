@@ -27,6 +27,7 @@ from protoproof.checker.symbolic import (
     to_z3,
 )
 from protoproof.checker.twin import TwinFallbackWarning, fallback_reason, fallbacks, has_twin, recording, twin
+from protoproof.checker.verdict import EXIT_MODEL_ERROR
 from protoproof.models.base import always
 from protoproof.models.schema import Enum, Int, OneOf, Record
 from protoproof.models.tcommit import ABORTED, COMMITTED
@@ -84,9 +85,13 @@ class _SwallowingTwoPhase(TwoPhase):
             return True
 
 
-def test_a_model_property_with_except_type_error_is_a_model_error_not_a_formula() -> None:
+def test_a_model_property_with_except_type_error_is_a_model_error_not_a_formula(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SymbolicError, match="hashed"):
         SymbolicModel(_SwallowingTwoPhase(rms=2)).predicate("swallowed", _SwallowingTwoPhase(rms=2).swallowed)
+    monkeypatch.setitem(cli.MODELS, "twophase-swallowing", _SwallowingTwoPhase)
+    code, out = _cli("prove", "twophase-swallowing", "--rms", "2", "--no-strengthening", "--property", "swallowed")
+    assert code == EXIT_MODEL_ERROR and "MODEL ERROR" in out and "cannot be hashed" in out
 
 
 # ----- `is` becomes == on leaves ---------------------------------------------------------------
