@@ -17,7 +17,10 @@ small ints, interned strings -- identity and equality agree); ``isinstance`` and
 ``type`` on a leaf, and ``str``/``repr``/``format``/``hash``/f-string formatting of anything
 holding a leaf, set or list raise ``SymbolicError`` saying what to write instead.  Inside a
 ``raise`` or an ``assert`` message the text only ever reaches an exception, so there it
-shows the leaf's debug form instead of refusing.
+shows the leaf's debug form instead of refusing.  ``type``/``isinstance`` of a symbolic *set*
+still answer the engine's class (the shipped models test ``type(net) is frozenset`` to skip a
+cache); a property that depends on it is caught by conformance, not here.  The forking
+original (a function without a twin) cannot be rewritten: its ``is`` stays identity.
 
 Library code (the standard library, z3) and protoproof's own checker package are called as
 they are, by design.  Any other function reached from a model gets a twin; one that cannot
@@ -931,6 +934,7 @@ def twin(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def has_twin(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` runs as a rewritten twin (``fallback_reason`` says why not, for model code)."""
     return twin(fn) is not fn
 
 
