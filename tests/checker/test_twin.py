@@ -332,6 +332,14 @@ def test_a_property_written_with_is_is_not_proved_when_check_refutes_it(monkeypa
     assert code == 1 and json.loads(out)["verdict"] == "violated", out
 
 
+def test_conform_sees_the_twin_of_a_property_written_with_is_differ_from_its_forking_original() -> None:
+    from protoproof.checker.conformance import check_twins
+
+    results = {c.name: c.result for c in check_twins(_IsTwoPhase(rms=2))}
+    assert results["no_mixed_outcome"] == "differs"  # the original's `is` is identity on z3 values: always False
+    assert results["atomicity"] == "equivalent"
+
+
 # ----- twins apply to an installed (non-editable) package ----------------------------------------
 
 _INSTALLED_SCRIPT = textwrap.dedent("""
