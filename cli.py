@@ -187,7 +187,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     else:
         _print_result(result, out)
         if branches is not None:
-            print("\n".join(branches.to_lines()), file=out)
+            print("\n".join(branches.to_lines(partial=result.verdict != "exhausted")), file=out)
         if graph_msg:
             print(graph_msg, file=out)
         if args.replay and replay:

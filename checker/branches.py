@@ -86,9 +86,12 @@ class BranchReport:
     def excluded(self) -> int:
         return sum(s.excluded for s in self.sites)
 
-    def to_lines(self) -> list[str]:
+    def to_lines(self, partial: bool = False) -> list[str]:
+        """The text report; ``partial``: the run stopped early (a larger one may take more)."""
         bad = self.untaken()
         extra = f" ({self.excluded} marked `{PRAGMA}` not counted)" if self.excluded else ""
+        if partial and bad:
+            extra += " in the states visited before the run stopped"
         n = self.counted
         if not bad:
             lines = [f"branches: all {n} condition{'s' * (n != 1)} taken both ways{extra}"]

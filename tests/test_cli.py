@@ -145,7 +145,9 @@ def test_check_branches_json_gives_the_total_and_the_untaken_list() -> None:
 def test_check_branches_does_not_change_a_violation_exit_status() -> None:
     code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--property", "atomicity",
                        "--branches", "--quiet")
-    assert code == 1 and "VIOLATED" in out and "branches" in out
+    assert code == 1 and "VIOLATED" in out and "branches: all 7 conditions taken both ways" in out
+    code, out, _ = run("check", "paxos", "--max-states", "50", "--branches", "--quiet")
+    assert code == 3 and "not counted) in the states visited before the run stopped:" in out
 
 
 def test_list_says_which_paxos_size_takes_every_condition() -> None:
