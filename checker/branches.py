@@ -24,6 +24,7 @@ counted apart.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import inspect
@@ -43,6 +44,7 @@ _FRAMEWORK = tuple(f"{_PKG}.{m}" for m in ("models.base", "models.actors", "mode
                                            "impl", "cli"))
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 _REC = "__pp_cov__"
+_FUTURE_FLAGS = sum(getattr(__future__, f).compiler_flag for f in __future__.all_feature_names)
 PRAGMA = "# pragma: no branch"
 
 
@@ -93,7 +95,9 @@ class BranchReport:
         if partial and bad:
             extra += " in the states visited before the run stopped"
         n = self.counted
-        if not bad:
+        if not self.sites:
+            lines = ["branches: no conditions in the model's protocol code were instrumented"]
+        elif not bad:
             lines = [f"branches: all {n} condition{'s' * (n != 1)} taken both ways{extra}"]
         else:
             lines = [f"branches never taken either way ({len(bad)} of {n} conditions){extra}:"]
@@ -275,13 +279,53 @@ def _display(path: str) -> str:
     return real if rel.startswith("..") else rel
 
 
-def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
-    """A code object for ``fn`` with its conditions recorded (same free variables, same lines)."""
+def _compile_def(fn: types.FunctionType, fdef: ast.FunctionDef) -> types.CodeType:
+    """Compile ``fdef`` (lines already those of the file) where it gets ``fn``'s free variables.
+
+    The def goes in a class of the same name as ``fn``'s (private names are mangled by it, and
+    zero-argument ``super()`` needs its ``__class__`` cell) inside a function binding the
+    other free variables.
+    """
     code = fn.__code__
-    file_lines, _start = inspect.findsource(fn)
+    parent = fn.__qualname__.rpartition(".")[0].rpartition(".")[2]
+    inner: ast.stmt = fdef
+    ret: ast.expr = ast.Name(id=fdef.name, ctx=ast.Load())
+    if parent and parent != "<locals>":
+        inner = ast.ClassDef(name=parent, bases=[], keywords=[], body=[fdef], decorator_list=[])
+        ret = ast.Subscript(value=ast.Attribute(value=ast.Name(id=parent, ctx=ast.Load()), attr="__dict__",
+                                                ctx=ast.Load()), slice=ast.Constant(fdef.name), ctx=ast.Load())
+    binds: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=ast.Constant(None))
+                             for v in code.co_freevars if v != "__class__"]
+    outer = ast.FunctionDef(name="_pp_outer", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                                                  kw_defaults=[], defaults=[]),
+                            body=[*binds, inner, ast.Return(value=ret)], decorator_list=[])
+    mod = ast.Module(body=[outer], type_ignores=[])
+    ast.fix_missing_locations(mod)
+    ns: dict[str, Any] = {}
+    exec(compile(mod, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True), ns)
+    new: types.CodeType = ns["_pp_outer"]().__code__
+    if new.co_flags & ~inspect.CO_NESTED == code.co_flags & ~inspect.CO_NESTED:
+        new = new.replace(co_flags=code.co_flags)  # compiled nested here, perhaps not there
+    return _requalify(new, new.co_qualname, code.co_qualname)
+
+
+def _requalify(code: types.CodeType, old: str, new: str) -> types.CodeType:
+    """``code`` with the qualified names of it and its nested functions as in the original."""
+    consts = tuple(_requalify(c, old, new) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_consts=consts, co_qualname=new + code.co_qualname[len(old):], co_name=code.co_name)
+
+
+def _shape(code: types.CodeType) -> tuple[Any, ...]:
+    """What a code object does, without where its lines are."""
+    consts = tuple(_shape(c) if isinstance(c, types.CodeType) else (type(c), c) for c in code.co_consts)
+    return (code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
+            code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)
+
+
+def _parse_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    """``fn``'s def without decorators, annotations and default values (none of them is in its code)."""
     src = textwrap.dedent(inspect.getsource(fn))
-    tree = ast.parse(src)
-    fdef = tree.body[0]
+    fdef = ast.parse(src).body[0]
     if not isinstance(fdef, ast.FunctionDef) or fdef.name != fn.__name__:
         raise SyntaxError("its source is not a plain def")
     fdef.decorator_list = []
@@ -290,42 +334,33 @@ def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
     for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
         if a is not None:
             a.annotation = None
-    # Defaults live on the function, not in its code: placeholders keep the signature's shape.
     args.defaults = [ast.Constant(None) for _d in args.defaults]
     args.kw_defaults = [None if d is None else ast.Constant(None) for d in args.kw_defaults]
-    lines = [ln.rstrip("\n") for ln in file_lines]
+    return fdef, src
+
+
+def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
+    """A code object for ``fn`` with its conditions recorded (same free variables, same lines).
+
+    The source is first recompiled as it is and compared with the running code, so a file
+    edited since it was imported (or a def whose text is not its code) is refused, not run.
+    """
+    code = fn.__code__
+    first = code.co_firstlineno
+    plain, src = _parse_def(fn)
+    ast.increment_lineno(plain, first - 1)
+    if _shape(_compile_def(fn, plain)) != _shape(code):
+        raise SyntaxError("its source is not the code that runs (edited since it was imported?)")
+    fdef, src = _parse_def(fn)
+    lines = [ln.rstrip("\n") for ln in inspect.findsource(fn)[0]]
     start = len(sites)
-    fdef = _Wrap(src, lines, code.co_firstlineno, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
-    ast.increment_lineno(fdef, code.co_firstlineno - 1)
-    # Compile the def where it has the same free variables: in a class (for ``__class__``, the
-    # cell of zero-argument ``super()``) inside a function binding the others.
-    free = [v for v in code.co_freevars if v != "__class__"]
-    inner: ast.stmt = fdef
-    if "__class__" in code.co_freevars:
-        inner = ast.ClassDef(name="_pp_cls", bases=[], keywords=[], body=[fdef], decorator_list=[])
-        ret: ast.expr = ast.Subscript(value=ast.Attribute(value=ast.Name(id="_pp_cls", ctx=ast.Load()),
-                                                          attr="__dict__", ctx=ast.Load()),
-                                      slice=ast.Constant(fdef.name), ctx=ast.Load())
-    else:
-        ret = ast.Name(id=fdef.name, ctx=ast.Load())
-    binds: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=ast.Constant(None))
-                             for v in free]
-    outer = ast.FunctionDef(name="_pp_outer", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
-                                                                  kw_defaults=[], defaults=[]),
-                            body=[*binds, inner, ast.Return(value=ret)], decorator_list=[])
-    mod = ast.Module(body=[outer], type_ignores=[])
-    ast.fix_missing_locations(mod)
-    ns: dict[str, Any] = {}
     try:
-        exec(compile(mod, code.co_filename, "exec", dont_inherit=True), ns)
-        new = ns["_pp_outer"]().__code__
+        fdef = _Wrap(src, lines, first, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
+        ast.increment_lineno(fdef, first - 1)
+        return _compile_def(fn, fdef)
     except BaseException:
         del sites[start:]
         raise
-    if new.co_freevars != code.co_freevars:
-        del sites[start:]
-        raise SyntaxError(f"free variables {new.co_freevars} differ from {code.co_freevars}")
-    return new.replace(co_name=code.co_name, co_qualname=code.co_qualname)
 
 
 _active = False

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import linecache
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
-from protoproof.checker.branches import BranchReport, branch_coverage, protocol_functions
+from protoproof.checker.branches import BranchReport, branch_coverage, instrument, protocol_functions
 from protoproof.checker.explore import Options, explore
 from protoproof.models import paxos as paxos_module
 from protoproof.models.actors import ActorSystem, Effect, Envelope, Node, Send
@@ -191,19 +195,13 @@ class Base(Node[int]):
     bump = _bumper(2)
 
 
-def _limit() -> int:
-    return 2
-
-
-LIMIT = _limit()
-
-
 class Pinger(Base):
     role = "pinger"
+    __limit = 2  # a private name: mangled to _Pinger__limit inside the class
 
     @transition()
     def ping(self, s: int) -> tuple[int, Sequence[Effect]] | None:
-        if s >= LIMIT:
+        if s >= self.__limit:
             return None
         return super().bump(s), (Send(1, Ping(s)),)
 
@@ -257,7 +255,67 @@ def test_super_and_closures_run_instrumented_with_the_same_results() -> None:
     assert (covered.verdict, covered.stats.distinct_states, covered.stats.transitions) == (
         plain.verdict, plain.stats.distinct_states, plain.stats.transitions)
     texts = {s.text for s in report.sites}
-    assert {"s >= LIMIT", "k == msg.k", "seen(k)", "s < top"} <= texts
+    assert {"s >= self.__limit", "k == msg.k", "seen(k)", "s < top"} <= texts
     # range(3) holds every ping's k: the any() is never False, its elements go both ways.
     assert [(t, m) for _f, _ln, t, m in _untaken(report)] == [("any(seen(k) for k in range(3))", "never False")]
 
+
+
+def test_nested_functions_keep_their_qualified_names() -> None:
+    code = instrument(vars(Ponger)["on_message"], [])
+    nested = [c.co_qualname for c in code.co_consts if isinstance(c, types.CodeType)]
+    assert "Ponger.on_message.<locals>.seen" in nested and code.co_qualname == "Ponger.on_message"
+
+
+EDITED = """
+from dataclasses import dataclass
+from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.schema import Int, Type
+
+
+@dataclass(frozen=True)
+class Config:
+    pass
+
+
+class Edited(Model[int]):
+    name = "edited"
+    Config = Config
+
+    def schema(self) -> Type:
+        return Int(0, 3)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition()
+    def inc(self, s: int) -> int | None:
+        if s < 3:
+            return s + 1
+        return None
+
+    @always
+    def ok(self, s: int) -> bool:
+        return True
+
+    @sometimes
+    def top(self, s: int) -> bool:
+        return s == 3
+"""
+
+
+def test_a_model_file_edited_since_it_was_imported_is_not_instrumented(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "edited_model.py"
+    path.write_text(EDITED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_model")
+    path.write_text(EDITED.replace("if s < 3:", "if s < 2:"))
+    linecache.checkcache(str(path))
+    model = module.Edited()
+    before = module.Edited.inc.__code__
+    report = _run(model)
+    assert report.sites == [] and module.Edited.inc.__code__ is before
+    assert report.skipped == ["Edited.inc: its source is not the code that runs (edited since it was imported?)"]
+    assert report.to_lines()[:2] == ["branches: no conditions in the model's protocol code were instrumented",
+                                     "  not instrumented: " + report.skipped[0]]
