@@ -113,7 +113,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
             {"name": v, "breaks": list(vc.breaks), "doc": (vc.__doc__ or "").strip().split("\n")[0]}
             for v, vc in sorted(cls.variants_of().items())
         ]
-        doc = (cls.__doc__ or "").strip().split("\n")[0]
+        doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
         rows.append({"name": name, "doc": doc, "parameters": params, "variants": variants})
     if args.json:
         print(json.dumps({"models": rows}, indent=2), file=out)
@@ -154,8 +154,15 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
         progress=None if args.quiet else err,
     )
+    branches = None
     try:
-        result = explore(model, opts)
+        if args.branches:
+            from .checker.branches import branch_coverage
+
+            with branch_coverage(model) as branches:
+                result = explore(model, opts)
+        else:
+            result = explore(model, opts)
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
     except SymmetryError as e:
@@ -173,9 +180,14 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             with open(args.replay, "w") as f:
                 f.write(replay)
     if args.json:
-        print(json.dumps(_result_json(result, replay, graph_msg), indent=2, default=repr), file=out)
+        d = _result_json(result, replay, graph_msg)
+        if branches is not None:
+            d["branches"] = branches.to_json()
+        print(json.dumps(d, indent=2, default=repr), file=out)
     else:
         _print_result(result, out)
+        if branches is not None:
+            print("\n".join(branches.to_lines(partial=result.verdict != "exhausted")), file=out)
         if graph_msg:
             print(graph_msg, file=out)
         if args.replay and replay:
@@ -441,6 +453,8 @@ def _parser() -> _Parser:
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")
     ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ck.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    ck.add_argument("--branches", action="store_true",
+                    help="report the model's conditions never taken both ways (informational)")
 
     bm = sub.add_parser("bmc", help="bounded model checking with z3 from the same transitions", allow_abbrev=False)
     bm.add_argument("model")

@@ -95,7 +95,7 @@ class ResourceManager(Node[str]):
     def on_message(self, s: str, src: int, msg: Any) -> Out:
         if type(msg) is Commit:
             return COMMITTED, (Persist(),)
-        if type(msg) is Abort:
+        if type(msg) is Abort:  # pragma: no branch (an RM receives only Commit and Abort)
             return ABORTED, (Persist(),)
         return None
 
@@ -139,7 +139,7 @@ class TransactionManager(Node[TM]):
         return TM(ABORTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Abort()))
 
     def on_message(self, s: TM, src: int, msg: Any) -> Out:
-        if type(msg) is Prepared and s.state == INIT:
+        if type(msg) is Prepared and s.state == INIT:  # pragma: no branch (a TM receives only Prepared)
             return TM(s.state, s.prepared | {msg.rm}), ()
         return None
 

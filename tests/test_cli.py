@@ -120,6 +120,43 @@ def test_symmetry_json_reports_orbits() -> None:
     assert d["symmetry"] is True and d["distinct_states"] == 314 and d["depth"] == 16
 
 
+def test_check_branches_lists_the_highest_vote_comparison_at_max_ballot_1_and_keeps_the_exit_status() -> None:
+    code, out, _ = run("check", "paxos", "--max-ballot", "1", "--branches", "--quiet")
+    assert code == 0 and "no violation" in out
+    assert "branches never taken either way (2 of 17 conditions) (3 marked `# pragma: no branch` not counted):" in out
+    line = next(k for k, ln in enumerate(Path(cli.__file__).with_name("models").joinpath("paxos.py")
+                                          .read_text().splitlines(), 1) if "all(m.mbal >= mm.mbal" in ln)
+    assert f"  models/paxos.py:{line}  m.mbal >= mm.mbal  never False  (in Leader.value_ok)" in out
+
+
+def test_check_branches_json_gives_the_total_and_the_untaken_list() -> None:
+    code, out, _ = run("check", "paxos", "--branches", "--json", "--quiet")
+    assert code == 0
+    b = json.loads(out)["branches"]
+    assert b["total"] == 17 and b["excluded"] == 3 and b["not_instrumented"] == []
+    assert [(u["condition"], u["missing"]) for u in b["untaken"]] == [
+        ("m.mbal >= mm.mbal", "never False"), ("all(m.mbal >= mm.mbal for mm in votes)", "never False")]
+    code, out, _ = run("check", "twophase", "--branches", "--json", "--quiet")
+    assert code == 0 and json.loads(out)["branches"]["untaken"] == []
+    code, out, _ = run("check", "twophase", "--branches", "--quiet")
+    assert "branches: all 7 conditions taken both ways (3 marked `# pragma: no branch` not counted)" in out
+
+
+def test_check_branches_does_not_change_a_violation_exit_status() -> None:
+    code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--property", "atomicity",
+                       "--branches", "--quiet")
+    assert code == 1 and "VIOLATED" in out and "branches: all 7 conditions taken both ways" in out
+    code, out, _ = run("check", "paxos", "--max-states", "50", "--branches", "--quiet")
+    assert code == 3 and "not counted) in the states visited before the run stopped:" in out
+
+
+def test_list_says_which_paxos_size_takes_every_condition() -> None:
+    code, out, _ = run("list")
+    assert code == 0
+    paxos = next(ln for ln in out.splitlines() if ln.startswith("paxos:"))
+    assert "--max-ballot 2" in paxos and "highest" in paxos
+
+
 class RS(NamedTuple):
     x: int
 
