@@ -139,7 +139,9 @@ class TransactionManager(Node[TM]):
         return TM(ABORTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Abort()))
 
     def on_message(self, s: TM, src: int, msg: Any) -> Out:
-        if type(msg) is Prepared and s.state == INIT:  # pragma: no branch (a TM receives only Prepared)
+        if type(msg) is not Prepared:  # pragma: no branch (a TM receives only Prepared)
+            return None
+        if s.state == INIT:
             return TM(s.state, s.prepared | {msg.rm}), ()
         return None
 
