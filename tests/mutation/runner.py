@@ -8,8 +8,8 @@ engine lets it escape):
 - ``check``: ``explore`` restricted to the broken property finds a violation with a path.  That
   path's length is the bug's depth.  Anything else (exhausted, bounded, a model error) is an escape.
 - ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
-  If the mutant caps the unrolling below the bug's depth, a clean answer proves nothing either way
-  and is reported apart as ``capped``; a violation found within the cap is still a catch.
+  A mutant whose bug lies deeper than its ``bmc_cap`` is not unrolled at all (shallower cannot
+  find it): reported apart as ``capped``, neither a catch nor an escape.
 - ``prove`` (with ``proofs.strengthening_for``) and ``prove-bare`` (no strengthening): anything
   but ``proved`` is a catch.  A buggy model must never be proved, whatever the strengthening.
 - ``param``: ``prove_paxos_param(model_class=...)`` must not answer ``proved``; an engine without
@@ -122,20 +122,23 @@ def run_check(model: Model[Any], prop: str) -> tuple[Cell, int | None]:
 
 
 def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str) -> Cell:
-    """``bmc`` unrolled to the bug's depth (or to ``cap``, reported apart if that is shallower)."""
-    d = depth if cap is None else min(depth, cap)
+    """``bmc`` unrolled to the bug's depth; a bug deeper than ``cap`` is reported apart, unrun.
+
+    check's counterexample is a shortest one, so an unrolling shallower than ``depth`` cannot
+    find the bug: running it would cost minutes and say nothing either way.
+    """
+    if cap is not None and cap < depth:
+        return Cell(BMC, CAPPED, "not run", f"the bug is at depth {depth}, beyond this mutant's bmc cap of {cap}: "
+                    "not run at full depth, neither a catch nor an escape")
     t0 = time.perf_counter()
     try:
-        r = bmc(model, d, [prop])
+        r = bmc(model, depth, [prop])
     except ENGINE_ERRORS as e:
         return _error_cell(BMC, e, kind, t0)
     dt = time.perf_counter() - t0
     if r.verdict == VIOLATED:
         return Cell(BMC, CAUGHT, VIOLATED, f"{r.property} at depth {r.depth_reached}", dt)
-    if r.verdict == BOUNDED and d < depth:
-        return Cell(BMC, CAPPED, BOUNDED, f"clean to depth {d} only; the bug is at depth {depth}: not run at "
-                    "full depth, neither a catch nor an escape", dt)
-    return Cell(BMC, ESCAPED, r.verdict, f"depth {d}" + (f": {r.reason}" if r.reason else ""), dt)
+    return Cell(BMC, ESCAPED, r.verdict, f"depth {depth}" + (f": {r.reason}" if r.reason else ""), dt)
 
 
 def run_prove(model: Model[Any], kind: str, bare: bool) -> Cell:
@@ -156,11 +159,13 @@ _controls: dict[tuple[type[Model[Any]], tuple[tuple[str, int], ...]], str] = {}
 
 
 def unmutated(model_class: type[Model[Any]]) -> type[Model[Any]]:
-    """The shipped model a mutant subclasses (the first class of its MRO defined in protoproof.models)."""
-    for klass in model_class.__mro__:
-        if klass.__module__.startswith("protoproof.models."):
-            return klass
-    raise ValueError(f"{model_class.__name__} subclasses no model of protoproof.models")
+    """The shipped model a mutant changes (the registered model of the same name)."""
+    from protoproof.models import MODELS
+
+    base = MODELS.get(model_class.name)
+    if base is None or not issubclass(model_class, base):
+        raise ValueError(f"{model_class.__name__} is no subclass of a registered model")
+    return base
 
 
 def control_verdict(model_class: type[Model[Any]], params: dict[str, int]) -> str:
@@ -184,13 +189,13 @@ def run_param(model_class: type[Model[Any]], kind: str,
     t0 = time.perf_counter()
     try:
         r = call(model_class=model_class, stop_at_first_failure=True)
+    except ENGINE_ERRORS as e:  # before TypeError: today SymbolicError subclasses it
+        return _error_cell(PARAM, e, kind, t0)
     except TypeError as e:
         if "model_class" not in str(e):
             raise
         return Cell(PARAM, ESCAPED, "no tie", "parameterized: engine has no model tie yet",
                     time.perf_counter() - t0)
-    except ENGINE_ERRORS as e:
-        return _error_cell(PARAM, e, kind, t0)
     dt = time.perf_counter() - t0
     outcome = ESCAPED if r.verdict == PROVED else CAUGHT
     return Cell(PARAM, outcome, r.verdict, r.reason, dt)
@@ -228,11 +233,12 @@ def run_benign(b: Benign, engines: Sequence[str] | None = None) -> BenignResult:
     """``check`` must exhaust ``b``, ``bmc`` find nothing, and each engine of ``must_prove`` prove it."""
     want = list(engines or ENGINES)
     res = BenignResult(b)
-    t0 = time.perf_counter()
-    r = explore(b.build())
-    res.cells[CHECK] = Cell(CHECK, OK if r.verdict == EXHAUSTED else WOLF, r.verdict,
-                            f"{r.stats.distinct_states:,} states" + (f", {r.property}" if r.property else ""),
-                            time.perf_counter() - t0)
+    if CHECK in want:
+        t0 = time.perf_counter()
+        r = explore(b.build())
+        res.cells[CHECK] = Cell(CHECK, OK if r.verdict == EXHAUSTED else WOLF, r.verdict,
+                                f"{r.stats.distinct_states:,} states" + (f", {r.property}" if r.property else ""),
+                                time.perf_counter() - t0)
     if BMC in want:
         t0 = time.perf_counter()
         br = bmc(b.build(), b.bmc_depth)

@@ -25,13 +25,14 @@ from protoproof.tests.mutation.catalogue import (
     PROVE,
     PROVE_BARE,
     TWOPHASE_ENGINES,
+    Benign,
     Mutant,
 )
 from protoproof.tests.mutation.runner import (
     CAPPED,
     CAUGHT,
     ESCAPED,
-    OK,
+    WOLF,
     run_benign,
     run_bmc,
     run_check,
@@ -68,11 +69,21 @@ def test_mutant_caught_by_bmc(mutant: Mutant) -> None:
     assert cell.outcome in (CAUGHT, CAPPED), f"bmc lets {mutant.name} escape: {cell.verdict} {cell.detail}"
 
 
+def _refuted(res: Any) -> str:
+    return "; ".join(f"{c.engine}: {c.verdict} {c.detail}".strip() for c in res.cells.values() if c.outcome == WOLF)
+
+
 @pytest.mark.parametrize("benign", BENIGN, ids=lambda b: b.name)
-def test_benign_mutant_proved(benign: Any) -> None:
-    res = run_benign(benign, (CHECK, BMC, PROVE, PARAM))
-    bad = [f"{c.engine}: {c.verdict} {c.detail}".strip() for c in res.cells.values() if c.outcome not in (OK, "info")]
-    assert res.ok, f"benign mutant {benign.name} ({benign.change}) is refuted: {'; '.join(bad)}"
+def test_benign_mutant_proved(benign: Benign) -> None:
+    res = run_benign(benign, (CHECK, PROVE, PARAM))
+    assert res.ok, f"benign mutant {benign.name} ({benign.change}) is refuted: {_refuted(res)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("benign", BENIGN, ids=lambda b: b.name)
+def test_benign_mutant_not_refuted_by_bmc(benign: Benign) -> None:
+    res = run_benign(benign, (BMC,))
+    assert res.ok, f"bmc refutes benign mutant {benign.name} ({benign.change}): {_refuted(res)}"
 
 
 def test_the_suite_has_every_kind_of_mutant_and_enough_of_them() -> None:
@@ -100,7 +111,7 @@ def test_a_mutant_identical_to_the_correct_model_is_reported_escaping() -> None:
     assert res.cells[CHECK].outcome == ESCAPED and res.cells[CHECK].verdict == "exhausted"
 
 
-def test_bmc_clean_below_the_bug_depth_is_neither_a_catch_nor_an_escape() -> None:
+def test_a_bug_beyond_the_bmc_cap_is_neither_a_catch_nor_an_escape() -> None:
     model = CommitWithoutVotes(rms=2)
     assert run_bmc(model, "atomicity", 3, 2, GUARD).outcome == CAPPED
     assert run_bmc(model, "atomicity", 3, None, GUARD).outcome == CAUGHT
@@ -123,3 +134,11 @@ def test_a_z3_model_error_catches_only_a_property_mutant() -> None:
 
     assert run_param(TwoPhase, PROPERTY, prover=refuses).outcome == CAUGHT
     assert run_param(TwoPhase, GUARD, prover=refuses).outcome == ESCAPED
+
+
+def test_prove_answering_proved_is_an_escape_and_a_shared_failure_is_marked_vacuous() -> None:
+    from protoproof.tests.mutation.runner import control_verdict, run_prove
+
+    assert run_prove(TwoPhase(rms=2), GUARD, bare=False).outcome == ESCAPED
+    assert control_verdict(CommitWithoutVotes, {"rms": 2}) == "proved"
+    assert control_verdict(CommitWithoutVotes, {"rms": 2, "max_crashes": 1}) != "proved"
