@@ -1,7 +1,8 @@
 """The mutation score: how many planted mistakes in 2PC and Paxos the engines catch.
 
 Run: ``python benchmarks/mutants.py`` (every engine at full depth; several minutes) or
-``--fast`` (the CI subset: bmc only where it is cheap).  ``--only NAME`` (repeatable) runs the
+``--fast`` (the CI subset: bmc only where it is cheap); ``--ignore-caps`` unrolls bmc to every
+bug's depth, beyond the per-mutant caps (tens of minutes).  ``--only NAME`` (repeatable) runs the
 named mutants only.  Prints one row per mutant and engine (``tests/mutation/catalogue.py`` says
 what each mutant changes and ``tests/mutation/runner.py`` what counts as a catch), the mutants
 that escape and through which engine, the bmc runs not taken to the bug's depth, the benign
@@ -29,6 +30,8 @@ from protoproof.tests.mutation.runner import (
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--fast", action="store_true", help="the CI subset: bmc only where Mutant.bmc_in_ci")
+    ap.add_argument("--ignore-caps", action="store_true",
+                    help="unroll bmc to every bug's depth, beyond the mutants' caps (tens of minutes)")
     ap.add_argument("--only", action="append", default=[], help="run only this mutant (repeatable)")
     args = ap.parse_args(argv)
     mutants = [m for m in MUTANTS if not args.only or m.name in args.only]
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results = []
     for m in mutants:
-        r = run_mutant(m, ENGINES, full_bmc=not args.fast)
+        r = run_mutant(m, ENGINES, full_bmc=not args.fast, ignore_caps=args.ignore_caps)
         results.append(r)
         print(f"  {m.name}: {'caught' if r.caught else 'ESCAPES'} "
               f"({sum(c.seconds for c in r.cells.values()):.1f}s)", file=sys.stderr, flush=True)

@@ -260,6 +260,8 @@ PX = {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 0}
 PX2 = {"acceptors": 3, "values": 2, "max_ballot": 2, "max_crashes": 0}
 #: bmc at PX2 to depth 17 (where the vote-selection bugs are) ran 9 minutes without an answer.
 PX2_BMC_CAP = 12
+#: bmc at PX_CRASH to depth 14 (acceptor-vote-not-persisted) took 562 s: violated, but too slow to run each time.
+PX_CRASH_BMC_CAP = 12
 PX_CRASH = {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 1}
 PX0_CRASH = {"acceptors": 3, "values": 2, "max_ballot": 0, "max_crashes": 1}
 
@@ -493,9 +495,11 @@ MUTANTS: list[Mutant] = [
     Mutant("acceptor-reports-no-vote", "an acceptor's 1b never reports its vote",
            AcceptorReportsNoVote, PX, "agreement", VOTES, PAXOS_ENGINES, bmc_in_ci=False),
     Mutant("acceptor-not-persisted", "an acceptor keeps promise and vote in memory only",
-           AcceptorNotPersisted, PX_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES, bmc_in_ci=False),
+           AcceptorNotPersisted, PX_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES,
+           bmc_cap=PX_CRASH_BMC_CAP, bmc_in_ci=False),
     Mutant("acceptor-vote-not-persisted", "an acceptor persists its promise but not its vote",
-           AcceptorVoteNotPersisted, PX_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES, bmc_in_ci=False),
+           AcceptorVoteNotPersisted, PX_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES,
+           bmc_cap=PX_CRASH_BMC_CAP, bmc_in_ci=False),
     Mutant("leader-proposal-not-persisted", "a leader forgets across a crash that it proposed",
            LeaderProposalNotPersisted, PX0_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES),
     Mutant("agreement-written-with-is-true", "leader ignores votes; agreement tests `(... in net) is True`",

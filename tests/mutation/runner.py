@@ -6,7 +6,8 @@ calls them.  The rule, per engine (a mutant is caught iff ``check`` catches it a
 engine lets it escape):
 
 - ``check``: ``explore`` restricted to the broken property finds a violation with a path.  That
-  path's length is the bug's depth.  Anything else (exhausted, bounded, a model error) is an escape.
+  path's length is the bug's depth.  Anything else (exhausted, bounded, a model error except on a
+  PROPERTY mutant, see below) is an escape.
 - ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
   A mutant whose bug lies deeper than its ``bmc_cap`` is not unrolled at all (shallower cannot
   find it): reported apart as ``capped``, neither a catch nor an escape.
@@ -106,14 +107,17 @@ def _error_cell(engine: str, e: Exception, kind: str, t0: float) -> Cell:
 # ----- one engine each ----------------------------------------------------------------
 
 
-def run_check(model: Model[Any], prop: str) -> tuple[Cell, int | None]:
-    """``check`` restricted to ``prop`` (so the path is that property's shortest counterexample)."""
+def run_check(model: Model[Any], prop: str, kind: str = "") -> tuple[Cell, int | None]:
+    """``check`` restricted to ``prop`` (so the path is that property's shortest counterexample).
+
+    A model error catches a PROPERTY mutant only (a checker may refuse ``x is CONST``); it has no
+    depth, so bmc is then not run.
+    """
     t0 = time.perf_counter()
     try:
         r = explore(model, Options(properties=[prop]))
     except (ModelError, Nondeterminism, ModelDefinitionError) as e:
-        return Cell(CHECK, ESCAPED, "error", f"{type(e).__name__}: {str(e).splitlines()[0][:160]}",
-                    time.perf_counter() - t0), None
+        return _error_cell(CHECK, e, kind, t0), None
     dt = time.perf_counter() - t0
     states = f"{r.stats.distinct_states:,} states"
     if r.verdict == VIOLATED and r.path is not None and r.property == prop:
@@ -204,22 +208,26 @@ def run_param(model_class: type[Model[Any]], kind: str,
 # ----- a mutant, a benign change --------------------------------------------------------
 
 
-def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: bool = True) -> MutantResult:
+def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: bool = True,
+               ignore_caps: bool = False) -> MutantResult:
     """Every applicable engine in ``engines`` (default: all of them) on ``m``.
 
     ``check`` always runs first: the other engines need its depth, and a mutant ``check``
     does not catch is an escape whatever the rest say.  ``full_bmc=False`` leaves bmc to the
-    mutants that allow it in CI (``Mutant.bmc_in_ci``).
+    mutants that allow it in CI (``Mutant.bmc_in_ci``); ``ignore_caps`` unrolls every bmc to the
+    bug's depth, however long that takes.
     """
     want = [e for e in (engines or ENGINES) if e in m.engines]
     res = MutantResult(m)
-    cell, depth = run_check(m.build(), m.breaks)
+    cell, depth = run_check(m.build(), m.breaks, m.kind)
     res.cells[CHECK], res.depth = cell, depth
-    if depth is None:
+    if cell.outcome != CAUGHT:
         return res
     for e in want:
         if e == BMC and (full_bmc or m.bmc_in_ci):
-            res.cells[BMC] = run_bmc(m.build(), m.breaks, depth, m.bmc_cap, m.kind)
+            cap = None if ignore_caps else m.bmc_cap
+            res.cells[BMC] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind) if depth is not None else
+                              Cell(BMC, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
         elif e in (PROVE, PROVE_BARE):
             res.cells[e] = cell = run_prove(m.build(), m.kind, bare=e == PROVE_BARE)
             if e == PROVE and cell.outcome == CAUGHT and (v := control_verdict(m.model, m.params)) != PROVED:
