@@ -43,7 +43,7 @@ from .catalogue import BMC, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, 
 #: Outcomes of one engine on one mutant.
 CAUGHT, ESCAPED, CAPPED, NOT_RUN = "caught", "ESCAPED", "capped", "-"
 #: Outcomes on a benign mutant.
-OK, WOLF, INFO = "ok", "CRIED WOLF", "info"
+OK, WOLF, INFO = "ok", "NOT OK", "info"
 
 ENGINE_ERRORS: tuple[type[Exception], ...] = (SymbolicError, SymbolicMismatch, ModelDefinitionError)
 
