@@ -1,0 +1,330 @@
+"""Run the engines on a mutant and decide, engine by engine, whether it was caught.
+
+One runner serves the CI test (``tests/mutation/test_mutants.py``) and the printed report
+(``benchmarks/mutants.py``).  The engines are called through their Python API, as ``cli.py``
+calls them.  The rule, per engine (a mutant is caught iff ``check`` catches it and no other
+engine lets it escape):
+
+- ``check``: ``explore`` restricted to the broken property finds a violation with a path.  That
+  path's length is the bug's depth.  Anything else (exhausted, bounded, a model error except on a
+  PROPERTY mutant, see below) is an escape.
+- ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
+  A mutant whose bug lies deeper than its ``bmc_cap`` is not unrolled at all (shallower cannot
+  find it): reported apart as ``capped``, neither a catch nor an escape.
+- ``prove`` (with ``proofs.strengthening_for``) and ``prove-bare`` (no strengthening): anything
+  but ``proved`` is a catch.  A buggy model must never be proved, whatever the strengthening.
+- ``param``: ``prove_paxos_param(model_class=...)`` must not answer ``proved``; an engine without
+  the ``model_class`` keyword has no tie to the model, which is an escape.
+- A z3 engine that raises a model error (``SymbolicError``, ``SymbolicMismatch``,
+  ``ModelDefinitionError``) catches only a PROPERTY mutant: refusing a property it cannot
+  evaluate is the right answer there; for any other mutant the engine failed to find the bug.
+
+A benign mutant must be exhausted by ``check`` (every property, refinements included), not be
+violated by ``bmc``, and be ``proved`` by each engine in its ``must_prove``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from protoproof.checker.bmc import SymbolicMismatch, bmc
+from protoproof.checker.explore import ModelError, Nondeterminism, Options, explore
+from protoproof.checker.induction import prove
+from protoproof.checker.symbolic import SymbolicError
+from protoproof.checker.verdict import BOUNDED, EXHAUSTED, PROVED, VIOLATED
+from protoproof.models.base import Model, ModelDefinitionError
+from protoproof.proofs import strengthening_for
+
+from .catalogue import BMC, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, Benign, Mutant
+
+#: Outcomes of one engine on one mutant.
+CAUGHT, ESCAPED, CAPPED, NOT_RUN = "caught", "ESCAPED", "capped", "-"
+#: Outcomes on a benign mutant.
+OK, WOLF, INFO = "ok", "NOT OK", "info"
+
+ENGINE_ERRORS: tuple[type[Exception], ...] = (SymbolicError, SymbolicMismatch, ModelDefinitionError)
+
+
+@dataclass
+class Cell:
+    """What one engine said about one mutant, and whether that counts as a catch."""
+
+    engine: str
+    outcome: str
+    verdict: str
+    detail: str = ""
+    seconds: float = 0.0
+
+    #: A ``prove`` catch that says nothing: the unmutated model is not proved there either.
+    vacuous: str = ""
+
+    def short(self) -> str:
+        star = "*" if self.vacuous else ""
+        return f"{self.outcome}{star} ({self.verdict})" if self.outcome != NOT_RUN else NOT_RUN
+
+
+@dataclass
+class MutantResult:
+    mutant: Mutant
+    cells: dict[str, Cell] = field(default_factory=dict)
+    depth: int | None = None  # length of check's shortest counterexample
+
+    @property
+    def caught(self) -> bool:
+        check = self.cells.get(CHECK)
+        return (check is not None and check.outcome == CAUGHT
+                and not any(c.outcome == ESCAPED for c in self.cells.values()))
+
+    @property
+    def escapes(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.outcome == ESCAPED]
+
+    @property
+    def capped(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.outcome == CAPPED]
+
+
+@dataclass
+class BenignResult:
+    benign: Benign
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.outcome == WOLF for c in self.cells.values())
+
+
+def _error_cell(engine: str, e: Exception, kind: str, t0: float) -> Cell:
+    """A model error: a catch only for a property mutant (see the module docstring)."""
+    first = str(e).strip().split("\n")[0][:160]
+    outcome = CAUGHT if kind == PROPERTY else ESCAPED
+    return Cell(engine, outcome, "error", f"{type(e).__name__}: {first}", time.perf_counter() - t0)
+
+
+# ----- one engine each ----------------------------------------------------------------
+
+
+def run_check(model: Model[Any], prop: str, kind: str = "") -> tuple[Cell, int | None]:
+    """``check`` restricted to ``prop`` (so the path is that property's shortest counterexample).
+
+    A model error catches a PROPERTY mutant only (a checker may refuse ``x is CONST``); it has no
+    depth, so bmc is then not run.
+    """
+    t0 = time.perf_counter()
+    try:
+        r = explore(model, Options(properties=[prop]))
+    except (ModelError, Nondeterminism, ModelDefinitionError) as e:
+        return _error_cell(CHECK, e, kind, t0), None
+    dt = time.perf_counter() - t0
+    states = f"{r.stats.distinct_states:,} states"
+    if r.verdict == VIOLATED and r.path is not None and r.property == prop:
+        return Cell(CHECK, CAUGHT, VIOLATED, f"{prop} in {len(r.path)} steps, {states}", dt), len(r.path)
+    return Cell(CHECK, ESCAPED, r.verdict, f"{states}" + (f", {r.property}" if r.property else ""), dt), None
+
+
+def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str) -> Cell:
+    """``bmc`` unrolled to the bug's depth; a bug deeper than ``cap`` is reported apart, unrun.
+
+    check's counterexample is a shortest one, so an unrolling shallower than ``depth`` cannot
+    find the bug: running it would cost minutes and say nothing either way.
+    """
+    if cap is not None and cap < depth:
+        return Cell(BMC, CAPPED, "not run", f"the bug is at depth {depth}, beyond this mutant's bmc cap of {cap}: "
+                    "not run at full depth, neither a catch nor an escape")
+    t0 = time.perf_counter()
+    try:
+        r = bmc(model, depth, [prop])
+    except ENGINE_ERRORS as e:
+        return _error_cell(BMC, e, kind, t0)
+    dt = time.perf_counter() - t0
+    if r.verdict == VIOLATED:
+        return Cell(BMC, CAUGHT, VIOLATED, f"{r.property} at depth {r.depth_reached}", dt)
+    return Cell(BMC, ESCAPED, r.verdict, f"depth {depth}" + (f": {r.reason}" if r.reason else ""), dt)
+
+
+def run_prove(model: Model[Any], kind: str, bare: bool) -> Cell:
+    """``prove`` with the shipped strengthening, or with none (``bare``)."""
+    engine = PROVE_BARE if bare else PROVE
+    t0 = time.perf_counter()
+    try:
+        strengthening = [] if bare else (strengthening_for(model) or [])
+        r = prove(model, strengthening)
+    except ENGINE_ERRORS as e:
+        return _error_cell(engine, e, kind, t0)
+    dt = time.perf_counter() - t0
+    outcome = ESCAPED if r.verdict == PROVED else CAUGHT
+    return Cell(engine, outcome, r.verdict, r.reason, dt)
+
+
+_controls: dict[tuple[type[Model[Any]], tuple[tuple[str, int], ...]], str] = {}
+
+
+def unmutated(model_class: type[Model[Any]]) -> type[Model[Any]]:
+    """The shipped model a mutant changes (the registered model of the same name)."""
+    from protoproof.models import MODELS
+
+    base = MODELS.get(model_class.name)
+    if base is None or not issubclass(model_class, base):
+        raise ValueError(f"{model_class.__name__} is no subclass of a registered model")
+    return base
+
+
+def control_verdict(model_class: type[Model[Any]], params: dict[str, int]) -> str:
+    """``prove``'s verdict on the unmutated model at ``params`` (memoized)."""
+    base = unmutated(model_class)
+    key = (base, tuple(sorted(params.items())))
+    if key not in _controls:
+        model = base(**params)
+        _controls[key] = prove(model, strengthening_for(model) or []).verdict
+    return _controls[key]
+
+
+def run_param(model_class: type[Model[Any]], kind: str,
+              prover: Callable[..., Any] | None = None) -> Cell:
+    """``prove paxos --parameterized`` tied to ``model_class``; no tie at all is an escape."""
+    if prover is None:
+        from protoproof.proofs.paxos_param import prove_paxos_param
+
+        prover = prove_paxos_param
+    call: Callable[..., Any] = prover  # until the tie lands the keyword is unknown: reported below
+    t0 = time.perf_counter()
+    try:
+        r = call(model_class=model_class, stop_at_first_failure=True)
+    except ENGINE_ERRORS as e:  # before TypeError: today SymbolicError subclasses it
+        return _error_cell(PARAM, e, kind, t0)
+    except TypeError as e:
+        if "model_class" not in str(e):
+            raise
+        return Cell(PARAM, ESCAPED, "no tie", "parameterized: engine has no model tie yet",
+                    time.perf_counter() - t0)
+    dt = time.perf_counter() - t0
+    outcome = ESCAPED if r.verdict == PROVED else CAUGHT
+    return Cell(PARAM, outcome, r.verdict, r.reason, dt)
+
+
+# ----- a mutant, a benign change --------------------------------------------------------
+
+
+def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: bool = True,
+               ignore_caps: bool = False) -> MutantResult:
+    """Every applicable engine in ``engines`` (default: all of them) on ``m``.
+
+    ``check`` always runs first: the other engines need its depth, and a mutant ``check``
+    does not catch is an escape whatever the rest say.  ``full_bmc=False`` leaves bmc to the
+    mutants that allow it in CI (``Mutant.bmc_in_ci``); ``ignore_caps`` unrolls every bmc to the
+    bug's depth, however long that takes.
+    """
+    want = [e for e in (engines or ENGINES) if e in m.engines]
+    res = MutantResult(m)
+    cell, depth = run_check(m.build(), m.breaks, m.kind)
+    res.cells[CHECK], res.depth = cell, depth
+    if cell.outcome != CAUGHT:
+        return res
+    for e in want:
+        if e == BMC and (full_bmc or m.bmc_in_ci):
+            cap = None if ignore_caps else m.bmc_cap
+            res.cells[BMC] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind) if depth is not None else
+                              Cell(BMC, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
+        elif e in (PROVE, PROVE_BARE):
+            res.cells[e] = cell = run_prove(m.build(), m.kind, bare=e == PROVE_BARE)
+            if e == PROVE and cell.outcome == CAUGHT and (v := control_verdict(m.model, m.params)) != PROVED:
+                cell.vacuous = f"the unmutated model is {v} at this configuration too"
+        elif e == PARAM:
+            res.cells[PARAM] = run_param(m.model, m.kind)
+    return res
+
+
+def run_benign(b: Benign, engines: Sequence[str] | None = None) -> BenignResult:
+    """``check`` must exhaust ``b``, ``bmc`` find nothing, and each engine of ``must_prove`` prove it."""
+    want = list(engines or ENGINES)
+    res = BenignResult(b)
+    if CHECK in want:
+        t0 = time.perf_counter()
+        r = explore(b.build())
+        res.cells[CHECK] = Cell(CHECK, OK if r.verdict == EXHAUSTED else WOLF, r.verdict,
+                                f"{r.stats.distinct_states:,} states" + (f", {r.property}" if r.property else ""),
+                                time.perf_counter() - t0)
+    if BMC in want:
+        t0 = time.perf_counter()
+        br = bmc(b.build(), b.bmc_depth)
+        res.cells[BMC] = Cell(BMC, OK if br.verdict == BOUNDED else WOLF, br.verdict,
+                              f"depth {b.bmc_depth}", time.perf_counter() - t0)
+    for e in (PROVE, PARAM):
+        if e not in want or (e not in b.must_prove and e not in b.reported):
+            continue
+        if e == PROVE:
+            t0 = time.perf_counter()
+            pr = prove(b.build(), strengthening_for(b.build()) or [])
+            cell = Cell(PROVE, "", pr.verdict, pr.reason, time.perf_counter() - t0)
+        else:
+            cell = run_param(b.model, "benign")
+        if e in b.must_prove:
+            cell.outcome = OK if cell.verdict == PROVED else WOLF
+        else:
+            cell.outcome, cell.detail = INFO, f"{cell.detail} (not required: {b.reported[e]})".strip()
+        res.cells[e] = cell
+    return res
+
+
+# ----- the report -----------------------------------------------------------------------
+
+
+def score(results: Sequence[MutantResult]) -> tuple[int, int]:
+    """(caught, total)."""
+    return sum(1 for r in results if r.caught), len(results)
+
+
+def vacuous_proofs(results: Sequence[MutantResult]) -> list[tuple[str, str]]:
+    """(mutant, why) for each ``prove`` catch that the unmutated model shares."""
+    return [(r.mutant.name, c.vacuous) for r in results for c in r.cells.values() if c.vacuous]
+
+
+def table(results: Sequence[MutantResult]) -> list[str]:
+    """A markdown table: one row per mutant, one column per engine."""
+    head = ["mutant", "kind", "config", "breaks", "depth", *ENGINES, "caught"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        m = r.mutant
+        cfg = ",".join(f"{k}={v}" for k, v in m.params.items())
+        cells = [r.cells[e].short() if e in r.cells else ("n/a" if e not in m.engines else NOT_RUN)
+                 for e in ENGINES]
+        lines.append("| " + " | ".join([m.name, m.kind, cfg, m.breaks, str(r.depth or "-"), *cells,
+                                        "yes" if r.caught else "NO"]) + " |")
+    return lines
+
+
+def benign_table(results: Sequence[BenignResult]) -> list[str]:
+    head = ["benign mutant", "config", CHECK, BMC, PROVE, PARAM, "ok"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cfg = ",".join(f"{k}={v}" for k, v in r.benign.params.items())
+        cells = [f"{r.cells[e].outcome} ({r.cells[e].verdict})" if e in r.cells else NOT_RUN
+                 for e in (CHECK, BMC, PROVE, PARAM)]
+        lines.append("| " + " | ".join([r.benign.name, cfg, *cells, "yes" if r.ok else "NO"]) + " |")
+    return lines
+
+
+__all__ = [
+    "CAPPED",
+    "CAUGHT",
+    "ESCAPED",
+    "OK",
+    "WOLF",
+    "BenignResult",
+    "Cell",
+    "MutantResult",
+    "benign_table",
+    "run_benign",
+    "run_bmc",
+    "run_check",
+    "run_mutant",
+    "run_param",
+    "run_prove",
+    "score",
+    "table",
+    "unmutated",
+    "vacuous_proofs",
+]

@@ -1,0 +1,144 @@
+"""The mutation suite: every mutant of 2PC and Paxos is caught, every benign change is proved.
+
+The fast subset (CI) runs, for every mutant, ``check`` at the mutant's configuration, ``prove``
+with and without the shipped strengthening, the parameterized proof tied to the mutant (Paxos),
+and ``bmc`` at the bug's depth where that is cheap (``Mutant.bmc_in_ci``); the remaining bmc runs
+are marked slow.  The suite asserts a 100% score: a mutant that escapes fails its test, naming the
+engine that let it through.  Nothing here is xfail: an escape is a bug in an engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from protoproof.models.twophase import CommitWithoutVotes, TwoPhase
+from protoproof.tests.mutation.catalogue import (
+    BENIGN,
+    BMC,
+    CHECK,
+    GUARD,
+    MUTANTS,
+    PARAM,
+    PROPERTY,
+    PROVE,
+    PROVE_BARE,
+    TWOPHASE_ENGINES,
+    Benign,
+    Mutant,
+)
+from protoproof.tests.mutation.runner import (
+    CAPPED,
+    CAUGHT,
+    ESCAPED,
+    WOLF,
+    run_benign,
+    run_bmc,
+    run_check,
+    run_mutant,
+    run_param,
+)
+
+FAST = (CHECK, BMC, PROVE, PROVE_BARE, PARAM)
+_depths: dict[str, int | None] = {}
+
+
+def _why(res: Any) -> str:
+    return "; ".join(f"{c.engine}: {c.verdict} {c.detail}".strip() for c in res.escapes) or "check found nothing"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_caught(mutant: Mutant) -> None:
+    res = run_mutant(mutant, FAST, full_bmc=False)
+    _depths[mutant.name] = res.depth
+    assert res.caught, f"mutant {mutant.name} ({mutant.bug}) escapes: {_why(res)}"
+
+
+SLOW_BMC = [m for m in MUTANTS if BMC in m.engines and not m.bmc_in_ci]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", SLOW_BMC, ids=lambda m: m.name)
+def test_mutant_caught_by_bmc(mutant: Mutant) -> None:
+    depth = _depths.get(mutant.name)
+    if depth is None:
+        cell, depth = run_check(mutant.build(), mutant.breaks)
+        assert depth is not None, f"check does not catch {mutant.name}: {cell.verdict} {cell.detail}"
+    cell = run_bmc(mutant.build(), mutant.breaks, depth, mutant.bmc_cap, mutant.kind)
+    assert cell.outcome in (CAUGHT, CAPPED), f"bmc lets {mutant.name} escape: {cell.verdict} {cell.detail}"
+
+
+def _refuted(res: Any) -> str:
+    return "; ".join(f"{c.engine}: {c.verdict} {c.detail}".strip() for c in res.cells.values() if c.outcome == WOLF)
+
+
+@pytest.mark.parametrize("benign", BENIGN, ids=lambda b: b.name)
+def test_benign_mutant_proved(benign: Benign) -> None:
+    res = run_benign(benign, (CHECK, PROVE, PARAM))
+    assert res.ok, f"benign mutant {benign.name} ({benign.change}) is refuted: {_refuted(res)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("benign", BENIGN, ids=lambda b: b.name)
+def test_benign_mutant_not_refuted_by_bmc(benign: Benign) -> None:
+    res = run_benign(benign, (BMC,))
+    assert res.ok, f"bmc refutes benign mutant {benign.name} ({benign.change}): {_refuted(res)}"
+
+
+def test_the_suite_has_every_kind_of_mutant_and_enough_of_them() -> None:
+    kinds = {m.kind for m in MUTANTS}
+    assert kinds >= {GUARD, PROPERTY, "quorum", "vote selection", "state regression", "persistence"}
+    assert len(MUTANTS) >= 25 and len(BENIGN) >= 3
+    assert len({m.name for m in MUTANTS} | {b.name for b in BENIGN}) == len(MUTANTS) + len(BENIGN)
+
+
+# ----- the runner itself ---------------------------------------------------------------
+
+
+def test_a_planted_bug_is_reported_caught_by_every_engine() -> None:
+    m = Mutant("sanity-commit-without-votes", "the shipped variant", CommitWithoutVotes, {"rms": 2},
+               "atomicity", GUARD, TWOPHASE_ENGINES)
+    res = run_mutant(m)
+    assert res.caught and res.depth == 3
+    assert {e: c.outcome for e, c in res.cells.items()} == {e: CAUGHT for e in TWOPHASE_ENGINES}
+
+
+def test_a_mutant_identical_to_the_correct_model_is_reported_escaping() -> None:
+    m = Mutant("sanity-no-change", "nothing changed", TwoPhase, {"rms": 2}, "atomicity", GUARD, TWOPHASE_ENGINES)
+    res = run_mutant(m)
+    assert not res.caught
+    assert res.cells[CHECK].outcome == ESCAPED and res.cells[CHECK].verdict == "exhausted"
+
+
+def test_a_bug_beyond_the_bmc_cap_is_neither_a_catch_nor_an_escape() -> None:
+    model = CommitWithoutVotes(rms=2)
+    assert run_bmc(model, "atomicity", 3, 2, GUARD).outcome == CAPPED
+    assert run_bmc(model, "atomicity", 3, None, GUARD).outcome == CAUGHT
+    assert run_bmc(TwoPhase(rms=2), "atomicity", 3, None, GUARD).outcome == ESCAPED
+
+
+def test_a_parameterized_engine_without_a_model_tie_lets_every_mutant_escape() -> None:
+    def untied(timeout_s: float = 60, *, stop_at_first_failure: bool = False) -> Any:
+        raise AssertionError("unreachable: the call must fail on the model_class keyword")
+
+    cell = run_param(TwoPhase, GUARD, prover=untied)
+    assert cell.outcome == ESCAPED and cell.verdict == "no tie"
+
+
+def test_a_z3_model_error_catches_only_a_property_mutant() -> None:
+    from protoproof.checker.symbolic import SymbolicError
+
+    def refuses(**_kw: Any) -> Any:
+        raise SymbolicError("`is` on a symbolic value")
+
+    assert run_param(TwoPhase, PROPERTY, prover=refuses).outcome == CAUGHT
+    assert run_param(TwoPhase, GUARD, prover=refuses).outcome == ESCAPED
+
+
+def test_prove_answering_proved_is_an_escape_and_a_shared_failure_is_marked_vacuous() -> None:
+    from protoproof.tests.mutation.runner import control_verdict, run_prove
+
+    assert run_prove(TwoPhase(rms=2), GUARD, bare=False).outcome == ESCAPED
+    assert control_verdict(CommitWithoutVotes, {"rms": 2}) == "proved"
+    assert control_verdict(CommitWithoutVotes, {"rms": 2, "max_crashes": 1}) != "proved"
