@@ -1236,7 +1236,11 @@ def conform_paxos_param(acceptors: int = 3, values: int = 2, max_ballot: int = 1
 
     # (c) The invariant on every reachable state; chosen and agreement as in the model.
     conj = P.invariant()
+    inv_checked = 0
     for c, st in enc.items():
+        if len(miss) >= max_mismatches:
+            break
+        inv_checked += 1
         ss, s = st.state(), unpack(c)
         for cj in conj:
             if cj.formula(ss) is not True:
@@ -1247,15 +1251,18 @@ def conform_paxos_param(acceptors: int = 3, values: int = 2, max_ballot: int = 1
                         f"in the model, state {s!r}")
         if (P.agreement(ss) is True) != model.agreement(s):
             miss.append(f"(c) agreement differs between formula and model on {s!r}")
-    res.checks["invariant_states"] = len(enc)
+    res.checks["invariant_states"] = inv_checked
 
     # (d) Conversely: every successor the formulas allow is the encoding of a concrete successor.
     rng = random.Random(seed)
     codes = sorted(enc)
     sample = codes if len(codes) <= converse_sample else sorted(
         set(initial) | set(rng.sample(codes, converse_sample)))
-    allowed_total = 0
+    allowed_total = converse_checked = 0
     for c in sample:
+        if len(miss) >= max_mismatches:
+            break
+        converse_checked += 1
         pre = enc[c]
         ok_post = {enc[d] for _a, d in expand_code(c)} | {pre}
         for act in ACTIONS:
@@ -1274,8 +1281,9 @@ def conform_paxos_param(acceptors: int = 3, values: int = 2, max_ballot: int = 1
                                 f"have: {st!r}")
                 solver.add(unknown.block(st))
             allowed_total += found
-    res.checks["converse_states"] = len(sample)
+    res.checks["converse_states"] = converse_checked
     res.checks["converse_successors"] = allowed_total
+    res.stopped = len(miss) >= max_mismatches
     res.elapsed_s = time.perf_counter() - t0
     return res
 
@@ -1450,8 +1458,10 @@ def prove_paxos_param(timeout_s: float = 60, *, without: Sequence[str] = (), var
     if tied is not None and not tied.ok:
         bad = next(r for r in tied.instances if not r.ok)
         result.verdict = ERROR
+        crash = f" --max-crashes {bad.max_crashes}" if bad.max_crashes else ""
         result.reason = (f"the tie failed: the formulas do not describe {tied.model} at {bad.instance()}; "
-                         f"`protoproof check` on that instance looks for a reachable violation")
+                         f"`protoproof check paxos --acceptors {bad.acceptors} --values {bad.values} --max-ballot "
+                         f"{bad.max_ballot}{crash}` on it looks for a reachable violation")
     elif result.formulas == PROVED and tied is None:
         result.verdict = PROVED_FORMULAS_ONLY
         result.reason = "proved for the formulas only: the tie to the model was not run"

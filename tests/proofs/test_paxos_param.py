@@ -256,10 +256,10 @@ def test_the_default_tie_passes_on_the_model() -> None:
     assert big.checks["edges"] == 1_316_583
 
 
-@pytest.mark.parametrize("variant", sorted(Paxos.variants_of()))
-def test_every_planted_bug_fails_the_default_tie(variant: str) -> None:
-    r = prove_paxos_param(model_class=Paxos.variants_of()[variant], stop_at_first_failure=True)
-    assert r.verdict == ERROR and r.tie is not None and not r.tie.ok, "\n".join(r.to_lines())
+def test_a_failed_tie_with_stop_at_first_failure_skips_the_proof() -> None:
+    r = prove_paxos_param(model_class=Paxos.variants_of()["ignore-votes"], stop_at_first_failure=True)
+    assert r.verdict == ERROR and r.tie is not None and not r.tie.ok and not r.obligations
+    assert [x.ok for x in r.tie.instances] == [True, False] and r.tie.not_run
 
 
 def test_the_crash_instance_needs_acceptors_that_persist() -> None:
