@@ -47,24 +47,35 @@ What it assumes
   check, where the quorums are the model's majorities; the ``minority-quorums`` variant fails it).
 - The ballots are totally ordered (no arithmetic is needed: ``c < b`` replaces ``0..b-1``).
 - The TLA+ semantics of the message set: it only grows, so re-sending is a stutter.
-- The proof is about these formulas; what ties it to ``models/paxos.py`` is
-  ``conform_paxos_param``: on small instances it maps every reachable state of the model to a
-  finite structure of this vocabulary and checks (a) the initial state satisfies ``Init``,
-  (b) every explored edge satisfies the formula of its action (or is a stutter), (c) every
-  reachable state satisfies the invariant, and the formula's ``chosen``/``Agreement`` agree with
-  the model's, (d) conversely, for a sample of reachable states, every successor the
-  transition formulas allow on the finite structure (enumerated with z3) is the encoding of a
-  concrete successor.  The abstraction is also checked to be injective and faithful (1a/2a are
-  broadcast to every acceptor at once, a leader's ``proposed`` flag is "a 2a for my ballot was
-  sent").  It fails on the planted-bug variants of the model, so it is not vacuous.
+- The proof is about these formulas; what ties it to ``models/paxos.py`` is the tie, run by
+  ``prove_paxos_param`` (and ``prove paxos --parameterized``) before the proof on every run:
+  ``conform_paxos_param`` maps every reachable state of the model class on small instances to
+  a finite structure of this vocabulary and checks (enc) the abstraction is injective and
+  faithful (1a/2a are broadcast to every acceptor at once, a leader's ``proposed`` flag is "a 2a
+  for my ballot was sent"), (a) the initial state satisfies ``Init``, (b) every edge satisfies
+  the formula of its action (or is a stutter), (c) every reachable state satisfies the
+  invariant, and the formula's ``chosen``/``Agreement`` agree with the model's, (d) conversely,
+  for a sample of reachable states, every successor the transition formulas allow on the
+  finite structure (enumerated with z3) is the encoding of a concrete successor.
+  ``TIE_INSTANCES`` says which checks run at which size: all of them up to 3 acceptors,
+  2 values, ballots 0..1; (enc), (a) and (b) at 3 acceptors, 2 values, ballots 0..2 (185,369
+  states), the smallest size where a quorum's 1bs report votes of two ballots with different
+  values, so that a leader taking the lowest or any reported vote fails (b); and with one
+  crash, where recovery must be a stutter (acceptors and leaders persist).  Together they take
+  every guard of the model's handlers both ways.  Every planted-bug variant of the model fails
+  the tie.  On a finite structure (b) evaluates an action's formula at the parameters the
+  edge's message gives (else the whole existential) and decides frame conditions by comparing
+  sets; both are exact (``State.sets``).
 
-Verdicts: ``proved`` when every obligation is valid; ``unknown`` otherwise (a failed induction
-step is a counterexample to induction, not a reachable violation, and a timeout is a timeout).
+Verdicts: ``proved`` when the tie held and every obligation is valid; ``proved-formulas-only``
+when the obligations are valid and the tie was not run (nothing is claimed about the model);
+``error`` when the tie found a mismatch (the formulas do not describe the model: a model error,
+whatever the obligations say); ``unknown`` otherwise (a failed induction step is a
+counterexample to induction, not a reachable violation, and a timeout is a timeout).
 ``violated`` is reserved for a reachable violation, which this engine never claims; the
 explicit checker and BMC on ``models/paxos.py`` find those.
 
-Run: ``python -m protoproof.proofs.paxos_param`` (prints one line per obligation and the
-conformance results).
+Run: ``python -m protoproof.proofs.paxos_param`` (the tie, then one line per obligation).
 """
 
 from __future__ import annotations
