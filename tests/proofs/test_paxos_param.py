@@ -317,3 +317,26 @@ def test_frame_conditions_on_sets_agree_with_the_expanded_quantifiers() -> None:
                 assert fast is slow, (act, w, pre, post)
                 results.append(fast)
     assert results.count(True) > 0 and results.count(False) > 0
+
+
+@pytest.mark.slow
+def test_the_largest_tie_instance_takes_the_highest_of_two_vote_ballots_both_ways() -> None:
+    """At 3 acceptors, 2 values, ballots 0..2 (about 40 s) a leader sees 1bs reporting votes of
+    two ballots with different values, and proposes and refuses values on them."""
+    outcomes: set[bool] = set()
+
+    class Recording(Leader):
+        def value_ok(self, votes: list[Any], v: int) -> bool:
+            ok = super().value_ok(votes, v)
+            if len({m.mbal for m in votes}) >= 2 and len({m.mval for m in votes}) >= 2:
+                outcomes.add(ok)
+            return ok
+
+    class RecordingPaxos(Paxos):
+        leader_class = Recording
+
+    assert conform_paxos_param(3, 2, 2, scope=EDGES, model_class=RecordingPaxos).ok
+    assert outcomes == {True, False}
+    outcomes.clear()
+    assert conform_paxos_param(3, 2, 1, scope=EDGES, model_class=RecordingPaxos).ok
+    assert outcomes == set()
