@@ -772,8 +772,8 @@ class ParamProofResult:
             head += f" ({self.reason})"
         lines = [head]
         if self.tie is None:
-            lines.append("  tie: not run (--no-tie): the formulas are proved or not; nothing is claimed "
-                         "about models/paxos.py")
+            lines.append("  tie: not run (--no-tie): the verdict is about the formulas; nothing is claimed "
+                         "about the model")
         else:
             lines += self.tie.to_lines()
         lines.append(f"  invariant: {' & '.join(self.conjuncts)}")
