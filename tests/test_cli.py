@@ -309,15 +309,86 @@ def test_conform_compares_symbolic_and_concrete_successors() -> None:
     assert code == 0 and d["checks"] > 0 and d["mismatches"] == []
 
 
-def test_prove_parameterized_paxos_for_any_number_of_nodes() -> None:
+@pytest.fixture
+def small_tie(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tie of ``prove paxos --parameterized`` at two small instances instead of the default
+    (which takes about a minute: ``test_prove_parameterized_ties_the_default_instances`` runs it)."""
+    from protoproof.proofs import paxos_param
+
+    monkeypatch.setattr(paxos_param, "TIE_INSTANCES", (paxos_param.TieInstance(2, 2, 1, converse_sample=20),
+                                                       paxos_param.TieInstance(3, 2, 0, converse_sample=20)))
+
+
+def test_prove_parameterized_paxos_for_any_number_of_nodes(small_tie: None) -> None:
     code, out, _ = run("prove", "paxos", "--parameterized", "--json")
     d = json.loads(out)
-    assert code == 0 and d["verdict"] == "proved" and len(d["obligations"]) > 40
+    assert code == 0 and d["verdict"] == "proved" and d["formulas"] == "proved" and len(d["obligations"]) > 40
+    tie = d["tie"]
+    assert d["tied"] is True and tie["ok"] and tie["model_class"] == "protoproof.models.paxos:Paxos"
+    assert tie["source"].endswith("models/paxos.py") and tie["commit"] and tie["dirty"] in (True, False, None)
+    assert [(x["acceptors"], x["values"], x["ballots"]) for x in tie["instances"]] == [(2, 2, 2), (3, 2, 1)]
+    assert all(x["states"] > 0 and x["edges"] > 0 and x["mismatches"] == 0 for x in tie["instances"])
 
 
-def test_prove_parameterized_fails_for_a_planted_bug() -> None:
-    code, out, _ = run("prove", "paxos", "--parameterized", "--variant", "propose-twice")
-    assert code == 3 and "proved" not in out.splitlines()[0]
+def test_prove_parameterized_names_the_tied_instances_and_the_commit(small_tie: None) -> None:
+    code, out, err = run("prove", "paxos", "--parameterized")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith(": proved")
+    assert lines[1].startswith("  tie: model protoproof.models.paxos:Paxos (") and "commit " in lines[1]
+    assert lines[2].startswith("  tie 2 acceptors, 2 values, ballots 0..1: (enc) (a) (b) (c) (d): 145 states, ")
+    assert "edges checked, 0 mismatches" in lines[2] and lines[3].startswith("  tie 3 acceptors, 2 values")
+    assert "tie 2 acceptors, 2 values, ballots 0..1 (full) ..." in err
+
+
+def test_prove_parameterized_without_the_tie_is_proved_for_the_formulas_only() -> None:
+    code, out, _ = run("prove", "paxos", "--parameterized", "--no-tie", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "proved-formulas-only" and d["formulas"] == "proved"
+    assert d["tied"] is False and d["tie"] is None
+    code, out, _ = run("prove", "paxos", "--parameterized", "--no-tie")
+    assert code == 3 and "proved-formulas-only (proved for the formulas only" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("variant", ["accept-below-promise", "ignore-votes", "minority-quorums", "propose-twice",
+                                     "volatile-acceptor"])
+def test_prove_parameterized_fails_the_tie_for_every_planted_bug(variant: str) -> None:
+    from protoproof.models.paxos import Paxos
+
+    assert variant in Paxos.variants_of() and len(Paxos.variants_of()) == 5
+    code, out, _ = run("prove", "paxos", "--parameterized", "--variant", variant, "--json")
+    d = json.loads(out)
+    assert code == 4 and d["verdict"] == "error" and d["reason"].startswith("the tie failed")
+    cls = Paxos.variants_of()[variant]
+    assert d["tied"] is False and not d["tie"]["ok"]
+    assert d["tie"]["model_class"] == f"{cls.__module__}:{cls.__qualname__}"
+    assert d["tie"]["instances"][-1]["mismatches"] > 0 and d["tie"]["instances"][-1]["first_mismatches"]
+
+
+def test_prove_parameterized_reports_the_first_mismatches_in_text() -> None:
+    code, out, _ = run("prove", "paxos", "--parameterized", "--variant", "ignore-votes")
+    lines = out.splitlines()
+    assert code == 4 and lines[0].startswith("prove paxos (parameterized") and ": error (the tie failed" in lines[0]
+    assert "FAILED" in lines[1] and any(x.startswith("    MISMATCH (b) edge phase2a(") for x in lines)
+    assert any("not run (the tie stopped at the mismatch above)" in x for x in lines)
+
+
+@pytest.mark.parametrize(("argv", "msg"), [
+    (["prove", "paxos", "--no-tie"], "--no-tie only applies to --parameterized"),
+    (["prove", "paxos", "--parameterized", "--acceptors", "5"], "covers every size; drop --acceptors 5"),
+])
+def test_prove_parameterized_usage_errors(argv: list[str], msg: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2 and msg in err
+
+
+@pytest.mark.slow
+def test_prove_parameterized_ties_the_default_instances() -> None:
+    """The real tie (about a minute; CI uses ``small_tie``): up to 3 acceptors, 2 values, 3 ballots."""
+    code, out, _ = run("prove", "paxos", "--parameterized", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["verdict"] == "proved"
+    sizes = [(x["acceptors"], x["values"], x["ballots"], x["max_crashes"], x["scope"]) for x in d["tie"]["instances"]]
+    assert (3, 2, 3, 0, "edges") in sizes and (3, 2, 2, 0, "full") in sizes and (2, 2, 2, 1, "edges") in sizes
 
 
 def test_conform_max_states_compares_exactly_that_many_reachable_states() -> None:
