@@ -39,11 +39,11 @@ def test_one_line_per_obligation_with_its_time() -> None:
     r = prove(model, strengthening(model))
     lines = r.to_lines()
     n_actions = len(model.actions())
-    assert len(r.obligations) == n_actions + 2
+    assert len(r.obligations) == n_actions + 3  # the tie, init, one per action, inv => safety
     assert sum("consecution" in line for line in lines) == n_actions
     assert all(o.result == "ok" and o.seconds >= 0 for o in r.obligations)
     d = json.loads(json.dumps(r.to_json()))
-    assert d["verdict"] == PROVED and len(d["obligations"]) == n_actions + 2
+    assert d["verdict"] == PROVED and len(d["obligations"]) == n_actions + 3
 
 
 def test_a_buggy_variant_is_not_proved_and_the_cti_names_the_action() -> None:
@@ -59,8 +59,8 @@ def test_k_induction_proves_what_one_step_cannot() -> None:
     assert one.verdict == UNKNOWN and one.cti is not None and one.cti.state.y == 3
     two = prove(m, [], k=2)
     assert two.verdict == PROVED, two.to_lines()
-    assert [o.name for o in two.obligations] == ["init => inv", "base (depth < 2)", "consecution (2-induction)",
-                                                 "inv => safety"]
+    assert [o.name for o in two.obligations] == ["property conformance (16 states)", "init => inv", "base (depth < 2)",
+                                                 "consecution (2-induction)", "inv => safety"]
 
 
 def test_an_initial_state_that_violates_safety_is_a_violation() -> None:
