@@ -209,7 +209,7 @@ class Checker:
 
 
 def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
-                max_paths: int = TWIN_MAX_PATHS) -> list[TwinCheck]:
+                max_paths: int | None = None) -> list[TwinCheck]:
     """z3-equivalence of every action's and property's twin with the forking run of the original.
 
     The forking run of a function may have exponentially many paths (a leader reading its
@@ -219,6 +219,7 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
     """
     from .symbolic import explore
 
+    max_paths = TWIN_MAX_PATHS if max_paths is None else max_paths
     sm = sm or SymbolicModel(model)
     out = []
     base = b_and(sm.dom_x, sm.dom_y)
@@ -260,13 +261,14 @@ def conform(
     strengthening: Sequence[Callable[[Any], Any]] | None = None,
     overrides: Mapping[str, Callable[[Any], Any]] | None = None,
     twins: bool = True,
-    twin_max_paths: int = TWIN_MAX_PATHS,
+    twin_max_paths: int | None = None,
 ) -> ConformanceResult:
     """Compare the symbolic side with the Python on reachable and random states.
 
     Actions (relation vs successors) and formulas (every ``@always``/``@sometimes`` property,
     ``strengthening`` conjunct and refinement mapping vs its Python) are compared on each
-    state, with X pinned once per state for both.  ``overrides`` (action repr, or a property,
+    state, with X pinned once per state for both.  ``twin_max_paths`` bounds each twin's
+    forking run (default ``TWIN_MAX_PATHS``).  ``overrides`` (action repr, or a property,
     conjunct or mapping name -> function) makes the symbolic side run another function than
     the model's, which is how the tests show that the check can fail.
     """
