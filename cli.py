@@ -1,8 +1,9 @@
 """The ``protoproof`` command: list models, check them, draw counterexamples.
 
-Exit statuses: 0 no violation (every reachable state visited), 1 a property is violated,
-2 usage error, 3 bounded or unknown (a budget ran out: nothing is claimed), 4 the model
-raised or produced a state outside its schema.
+Exit statuses: 0 no violation (every reachable state visited, proved, or conforms), 1 a
+property is violated, 2 usage error, 3 bounded or unknown (a budget ran out or a check could
+not run: nothing is claimed), 4 a model error (the model raised, produced a state outside its
+schema, or its z3 side disagrees with its Python).
 """
 
 from __future__ import annotations

@@ -98,6 +98,8 @@ class ConformanceResult:
     random_states: int = 0
     twins: list[TwinCheck] = field(default_factory=list)
     twins_checked: bool = True
+    #: Functions run without a twin (qualified name -> why), as twin.py reports them.
+    fallbacks: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     @property
@@ -144,13 +146,16 @@ class ConformanceResult:
                  f"  formulas: {self.formula_checks} (state, formula) checks of {len(self.formulas)} properties, "
                  f"strengthening conjuncts and refinement mappings, {len(self.formula_mismatches)} mismatches",
                  f"  {self.elapsed_s:.2f}s"]
-        lines += [f"  twin {t.result:<11} {t.seconds:7.4f}s  {t.name}" for t in self.twins if t.result != "equivalent"]
+        for t in self.twins:
+            if t.result != "equivalent":
+                kind, _, why = t.result.partition(": ")
+                lines.append(f"  twin {kind:<8} {t.seconds:7.4f}s  {t.name}" + (f": {why}" if why else ""))
         n_eq = sum(t.result == "equivalent" for t in self.twins)
         if self.twins_checked:
             lines.append(f"  {n_eq}/{len(self.twins)} twins proved equivalent to their forking versions")
         else:
             lines.append("  twins not checked")
-        # Twin fallbacks (functions run without a twin) would be listed here, once twin.py reports them.
+        lines += [f"  no twin (runs forking): {name}: {why}" for name, why in self.fallbacks.items()]
         lines += ["  " + m.line() for m in self.mismatches[:20]]
         lines += ["  " + m.line() for m in self.formula_mismatches[:20]]
         return lines
@@ -173,6 +178,7 @@ class ConformanceResult:
             "twins": [{"name": t.name, "result": t.result, "seconds": round(t.seconds, 6), "paths": t.paths}
                       for t in self.twins],
             "twins_checked": self.twins_checked,
+            "fallbacks": self.fallbacks,
             "skipped_twins": [{"name": t.name, "reason": t.result.removeprefix("skipped: ")} for t in self.skipped],
             "elapsed_s": round(self.elapsed_s, 6),
         }
@@ -293,6 +299,8 @@ def conform(
             res.formula_checks += len(items)
     if twins:
         res.twins = check_twins(model, sm, twin_max_paths)
+    # TWIN FALLBACKS: the one place where the functions that run without a twin are added to the
+    # report, once checker/twin.py exposes them: ``res.fallbacks = dict(twin.fallbacks())``.
     res.elapsed_s = time.perf_counter() - t0
     return res
 
