@@ -36,6 +36,7 @@ from .symbolic import (
     PathExplosion,
     SymbolicModel,
     b_and,
+    domain,
     predicate_formula,
     relation_formula,
     to_z3,
@@ -45,6 +46,7 @@ from .tie import (
     STRENGTHENING,
     FormulaChecker,
     FormulaMismatch,
+    Tied,
     mappings,
     pin,
     predicates,
@@ -239,10 +241,20 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
         paths = explore(fn, (sm.x,), name, max_paths, sm.dom_x)
         return predicate_formula(paths), len(paths)
 
+    def forked_mapping(m: Tied, fn: Callable[[Any], Any]) -> tuple[Any, int]:
+        assert m.ty is not None
+        paths = explore(fn, (sm.x,), m.name, max_paths, sm.dom_x)
+        return relation_formula(m.ty, paths, m.z), len(paths)
+
     for e in sm.actions:
         pairs.append((e.name, e.formula, functools.partial(forked_action, e)))
-    for p in model.invariants:
+    # Properties and mappings; not strengthening conjuncts: any inductive formula serves as one,
+    # so a proof's soundness does not rest on their twins (their formulas are still tied).
+    for p in [*model.invariants, *model.sometimes_properties]:
         pairs.append((p.name, sm.predicate(p.name, p.fn).formula, functools.partial(forked, p.name, p.fn)))
+    for m, ref in zip(mappings(sm), model.refinements(), strict=True):
+        base = b_and(base, domain(m.ty, m.z)) if m.ty is not None else base
+        pairs.append((m.name, m.formula, functools.partial(forked_mapping, m, ref.mapping)))
     for name, f1, mk in pairs:
         t0 = time.perf_counter()
         try:

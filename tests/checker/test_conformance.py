@@ -58,8 +58,10 @@ def test_a_mutated_tcommit_transition_is_caught_too() -> None:
 
 def test_every_twin_of_twophase_is_z3_equivalent_to_its_forking_version() -> None:
     checks = check_twins(TwoPhase(rms=3))
-    assert len(checks) == len(TwoPhase(rms=3).actions()) + 1
+    # every action, atomicity, the two @sometimes properties, the refinement mapping
+    assert len(checks) == len(TwoPhase(rms=3).actions()) + 4
     assert {c.result for c in checks} == {"equivalent"}
+    assert [c.name for c in checks[-4:]] == ["atomicity", "all_committed", "all_aborted", "refines_tcommit"]
 
 
 def test_conform_is_unknown_and_lists_the_skipped_twins_when_a_twin_budget_runs_out() -> None:
