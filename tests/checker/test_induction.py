@@ -199,3 +199,16 @@ def test_a_strengthening_false_on_a_reachable_state_is_not_a_violation() -> None
     base = next(o for o in r.obligations if o.name.startswith("base"))
     assert base.outcome == UNKNOWN and "strengthening false 1 steps from the start" in base.reason
     assert r.verdict == UNKNOWN
+
+
+def test_a_proof_whose_tie_could_not_run_is_not_proved(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoproof.checker import tie
+
+    def broken(model: Any, limit: int) -> list[Any]:
+        raise RuntimeError("no search today")
+
+    monkeypatch.setattr(tie, "reachable_states", broken)
+    r = prove(TCommit(rms=2))
+    assert r.verdict == UNKNOWN and "property conformance could not run" in r.reason
+    assert r.to_lines()[1].startswith("  NOT tied to the model")
+    assert all(o.result == "ok" for o in r.obligations[1:])  # every solver query held: still not proved
