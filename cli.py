@@ -1,8 +1,9 @@
 """The ``protoproof`` command: list models, check them, draw counterexamples.
 
-Exit statuses: 0 no violation (every reachable state visited), 1 a property is violated,
-2 usage error, 3 bounded or unknown (a budget ran out: nothing is claimed), 4 the model
-raised or produced a state outside its schema.
+Exit statuses: 0 no violation (every reachable state visited, proved, or conforms), 1 a
+property is violated, 2 usage error, 3 bounded or unknown (a budget ran out or a check could
+not run: nothing is claimed), 4 a model error (the model raised, produced a state outside its
+schema, or its z3 side disagrees with its Python).
 """
 
 from __future__ import annotations
@@ -426,14 +427,16 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
 def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.conformance import conform
+    from .proofs import strengthening_for
 
     model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
-    r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states),
-                  model, args.json, out, err)
+    strengthening = strengthening_for(model) or []  # its conjuncts are formulas `prove` relies on
+    r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
+                                  strengthening=strengthening), model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
-    return 0 if r.ok else 1
+    return EXIT_BY_VERDICT[r.verdict]  # conforms 0, unknown (something not compared) 3, error 4
 
 
 # ----- entry point --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,9 @@ import z3
 
 from ..models.base import Model
 from .path import Path
-from .symbolic import BoolLike, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
-from .verdict import BOUNDED, UNKNOWN, VIOLATED
-
-
-class SymbolicMismatch(AssertionError):
-    """Internal error: a solver trace does not replay through the concrete transitions."""
+from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
+from .tie import PROPERTY, SAMPLE_STATES, SymbolicMismatch, TieReport, predicates, tie_line, tie_sample, tied
+from .verdict import BOUNDED, ERROR, UNKNOWN, VIOLATED
 
 
 def config_json(model: Model[Any]) -> dict[str, Any]:
@@ -69,10 +66,12 @@ class BmcResult:
     build_s: float = 0.0
     elapsed_s: float = 0.0
     reason: str = ""
+    tie: TieReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             **header_json(self.model, "bmc", self.verdict),
+            "tie": self.tie.to_json() if self.tie is not None else None,
             "property": self.property,
             "depth": self.depth_reached,
             "depth_reached": self.depth_reached,
@@ -89,9 +88,14 @@ class BmcResult:
             head += f" ({self.property} at depth {self.depth_reached})"
         elif self.verdict == BOUNDED:
             head += f" (no violation up to depth {self.depth_reached}; not a proof)"
+            if self.tie is None:
+                head += " [formulas not tied to the model]"
         else:
             head += f" ({self.reason})"
-        lines = [head, f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s"]
+        lines = [head, "  " + tie_line(self.model, self.tie),
+                 f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s"]
+        if self.tie is not None:
+            lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
         lines += [f"  depth {k:>3}: {t:.3f}s" for k, t in enumerate(self.per_depth_s)]
         if self.path is not None:
             lines.append(self.path.to_text())
@@ -117,13 +121,33 @@ def replay_states(model: Model[Any], states: Sequence[Any]) -> Path:
     return Path(model, list(states), actions)
 
 
-def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None) -> BmcResult:
-    """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely."""
+def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
+        overrides: Mapping[str, Callable[[Any], Any]] | None = None) -> BmcResult:
+    """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
+
+    First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
+    random states (0: not tied, and the result says so): a clean bounded run means nothing if a
+    formula is not the property.  A mismatch is a model error (verdict ``error``).
+    ``overrides`` (property name -> function) replaces a property's symbolic side (for tests).
+    """
     t_start = time.perf_counter()
     sm = SymbolicModel(model)
-    props = [sm.predicate(name, fn) for name, fn in safety_properties(model, properties)]
+    props = predicates(sm, PROPERTY, safety_properties(model, properties), overrides)
     trans = b_and(b_or(*(e.formula for e in sm.actions)), sm.dom_y)
     build_s = time.perf_counter() - t_start
+    rep = tie_sample(sm, tied(PROPERTY, props), tie) if tie else None
+    if rep is not None and rep.mismatches:
+        return BmcResult(model, ERROR, None, None, 0, [], build_s, time.perf_counter() - t_start,
+                         reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
+    result = _search(model, sm, props, trans, depth, build_s, t_start)
+    result.tie = rep
+    if result.verdict == BOUNDED and rep is not None and rep.error:
+        result.verdict, result.reason = UNKNOWN, rep.summary()
+    return result
+
+
+def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], trans: BoolLike, depth: int,
+            build_s: float, t_start: float) -> BmcResult:
     solver = z3.Solver()
     v0, vars0 = sm.step_vars("s0")
     solver.add(to_z3(b_or(*(sm.state_eq(v0, s) for s in model.initial_states()))))

@@ -1,19 +1,28 @@
-"""Conformance: the symbolic relation has exactly the concrete successors, state by state.
+"""Conformance: the symbolic side means what the Python means, state by state.
 
-Proofs and BMC talk about the z3 relation; users run the Python code.  This check ties the two:
-for every reachable state of a small instance and about a thousand random type-correct states
-(induction quantifies over those too), and for every action instance, the models of
-``T_a(s, Y)`` (enumerated with blocking clauses) must be exactly ``{a(s)}`` or nothing.  It also
-asks z3 whether each twin relation is equivalent to the forking run of the original function,
-so the syntax rewrite cannot change meaning silently.
+Proofs and BMC talk about z3 formulas; users run the Python code.  This check ties the two on
+every reachable state of a small instance and about a thousand random type-correct states
+(induction quantifies over those too):
+
+- actions: for every action instance, the models of ``T_a(s, Y)`` (enumerated with blocking
+  clauses) must be exactly ``{a(s)}`` or nothing;
+- formulas (``tie``): every property, strengthening conjunct and refinement mapping has, on
+  ``s``, exactly the value its Python has;
+- twins: z3 proves each twin relation equivalent to the forking run of the original function,
+  so the syntax rewrite cannot change meaning silently.  The forking run is bounded by a path
+  count (deterministic, never a clock); a twin whose forking run exceeds it is listed as
+  skipped with the reason, and the verdict is then ``unknown``, never ``conforms``.
+
+Verdicts: ``conforms`` (exit 0) when everything was compared and agreed; ``error`` (exit 4,
+a model error) on any mismatch or a twin that differs; ``unknown`` (exit 3) when something
+could not be compared.
 """
 
 from __future__ import annotations
 
 import functools
-import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,19 +30,37 @@ import z3
 
 from ..models.base import Model
 from .bmc import header_json
+from .induction import _named
 from .symbolic import (
     Encoded,
     PathExplosion,
     SymbolicModel,
     b_and,
-    b_not,
+    domain,
     predicate_formula,
     relation_formula,
     to_z3,
 )
-from .verdict import UNKNOWN, VIOLATED
+from .tie import (
+    PROPERTY,
+    STRENGTHENING,
+    FormulaChecker,
+    FormulaMismatch,
+    Tied,
+    mappings,
+    pin,
+    predicates,
+    random_states_of,
+    reachable_states,
+    solutions,
+    tied,
+)
+from .verdict import CONFORMS, ERROR, UNKNOWN
 
-EXHAUSTED_OK = "conforms"
+EXHAUSTED_OK = CONFORMS
+
+#: Paths a twin's forking version may take before its check is skipped (a count, not a clock).
+TWIN_MAX_PATHS = 2000
 
 
 @dataclass
@@ -56,8 +83,9 @@ class TwinCheck:
     """Whether a twin's formula is z3-equivalent to the forking run of its function."""
 
     name: str
-    result: str  # "equivalent", "differs", "skipped: ..."
+    result: str  # "equivalent", "differs", "skipped: <reason>"
     seconds: float
+    paths: int = 0  # paths of the forking run (0 when it was not completed)
 
 
 @dataclass
@@ -65,34 +93,79 @@ class ConformanceResult:
     model: Model[Any]
     checks: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
+    formula_mismatches: list[FormulaMismatch] = field(default_factory=list)
+    formulas: list[str] = field(default_factory=list)
+    formula_checks: int = 0
     reachable_states: int = 0
     random_states: int = 0
     twins: list[TwinCheck] = field(default_factory=list)
+    twins_checked: bool = True
+    #: Functions run without a twin (qualified name -> why), as twin.py reports them.
+    fallbacks: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     @property
+    def skipped(self) -> list[TwinCheck]:
+        return [t for t in self.twins if t.result.startswith("skipped")]
+
+    @property
     def ok(self) -> bool:
-        return not self.mismatches and not any(t.result == "differs" for t in self.twins)
+        """Nothing disagreed (something may still not have been compared: see ``verdict``)."""
+        return not self.mismatches and not self.formula_mismatches and not any(t.result == "differs"
+                                                                              for t in self.twins)
 
     @property
     def verdict(self) -> str:
-        if self.ok:
-            return EXHAUSTED_OK if not any(t.result.startswith("skipped") for t in self.twins) else UNKNOWN
-        return VIOLATED
+        if not self.ok:
+            return ERROR
+        if self.skipped or not self.twins_checked:
+            return UNKNOWN
+        return CONFORMS
+
+    @property
+    def reason(self) -> str:
+        if not self.ok:
+            parts = []
+            if self.mismatches:
+                parts.append(f"{len(self.mismatches)} action mismatches")
+            if self.formula_mismatches:
+                parts.append(f"{len(self.formula_mismatches)} formula mismatches")
+            differ = [t.name for t in self.twins if t.result == "differs"]
+            if differ:
+                parts.append(f"twins differ from their forking versions: {', '.join(differ)}")
+            return "the symbolic side disagrees with the Python: " + "; ".join(parts)
+        if self.skipped:
+            return f"{len(self.skipped)} of {len(self.twins)} twin checks skipped"
+        if not self.twins_checked:
+            return "twin checks not run"
+        return ""
 
     def to_lines(self) -> list[str]:
-        lines = [f"conform {self.model.name}: {'ok' if self.ok else 'MISMATCH'} — {self.checks} (state, action) "
-                 f"checks over {self.reachable_states} reachable and {self.random_states} random states, "
-                 f"{len(self.mismatches)} mismatches, {self.elapsed_s:.2f}s"]
-        lines += [f"  twin {t.result:<11} {t.seconds:7.4f}s  {t.name}" for t in self.twins if t.result != "equivalent"]
+        head = f"conform {self.model.name}: {self.verdict}" + (f" ({self.reason})" if self.reason else "")
+        lines = [head,
+                 f"  actions: {self.checks} (state, action) checks over {self.reachable_states} reachable and "
+                 f"{self.random_states} random states, {len(self.mismatches)} mismatches",
+                 f"  formulas: {self.formula_checks} (state, formula) checks of {len(self.formulas)} properties, "
+                 f"strengthening conjuncts and refinement mappings, {len(self.formula_mismatches)} mismatches",
+                 f"  {self.elapsed_s:.2f}s"]
+        for t in self.twins:
+            if t.result != "equivalent":
+                kind, _, why = t.result.partition(": ")
+                lines.append(f"  twin {kind:<8} {t.seconds:7.4f}s  {t.name}" + (f": {why}" if why else ""))
         n_eq = sum(t.result == "equivalent" for t in self.twins)
-        lines.append(f"  {n_eq}/{len(self.twins)} twins proved equivalent to their forking versions")
+        if self.twins_checked:
+            lines.append(f"  {n_eq}/{len(self.twins)} twins proved equivalent to their forking versions")
+        else:
+            lines.append("  twins not checked")
+        lines += [f"  no twin (runs forking): {name}: {why}" for name, why in self.fallbacks.items()]
         lines += ["  " + m.line() for m in self.mismatches[:20]]
+        lines += ["  " + m.line() for m in self.formula_mismatches[:20]]
         return lines
 
     def to_json(self) -> dict[str, Any]:
         return {
             **header_json(self.model, "conform", self.verdict),
+            "reason": self.reason or None,
             "checks": self.checks,
             "reachable_states": self.reachable_states,
             "random_states": self.random_states,
@@ -101,7 +174,14 @@ class ConformanceResult:
                  "symbolic": [repr(y) for y in m.symbolic]}
                 for m in self.mismatches
             ],
-            "twins": [{"name": t.name, "result": t.result, "seconds": round(t.seconds, 6)} for t in self.twins],
+            "formulas": self.formulas,
+            "formula_checks": self.formula_checks,
+            "formula_mismatches": [m.to_json() for m in self.formula_mismatches],
+            "twins": [{"name": t.name, "result": t.result, "seconds": round(t.seconds, 6), "paths": t.paths}
+                      for t in self.twins],
+            "twins_checked": self.twins_checked,
+            "fallbacks": self.fallbacks,
+            "skipped_twins": [{"name": t.name, "reason": t.result.removeprefix("skipped: ")} for t in self.skipped],
             "elapsed_s": round(self.elapsed_s, 6),
         }
 
@@ -123,24 +203,11 @@ class Checker:
 
     def successors(self, k: int, state: Any, fix: list[z3.BoolRef]) -> list[Any]:
         """Every Y with ``T_k(state, Y)`` (``fix`` pins X to ``state``), enumerated with blocking clauses."""
-        sm, s = self.sm, self.solvers[k]
-        out: list[Any] = []
-        block: list[z3.BoolRef] = []
-        while True:
-            r = s.check(*fix, *block)
-            if r == z3.unsat:
-                return out
-            if r != z3.sat:
-                raise RuntimeError(f"solver gave up enumerating successors: {s.reason_unknown()}")
-            y = sm.decode(sm.y, s.model())
-            out.append(y)
-            block.append(to_z3(b_not(sm.state_eq(sm.y, y))))
-            if len(out) > 64:
-                return out
+        return solutions(self.solvers[k], fix, self.sm.ty, self.sm.y)
 
-    def check(self, state: Any, source: str) -> list[Mismatch]:
+    def check(self, state: Any, source: str, fix: list[z3.BoolRef] | None = None) -> list[Mismatch]:
         bad = []
-        fix = _literals(self.sm.state_eq(self.sm.x, state))
+        fix = pin(self.sm, state) if fix is None else fix
         for k, e in enumerate(self.encoded):
             concrete = e.inst.concrete(state)
             sym = self.successors(k, state, fix)
@@ -149,57 +216,49 @@ class Checker:
         return bad
 
 
-def _literals(f: Any) -> list[z3.BoolRef]:
-    if isinstance(f, bool):
-        return [] if f else [z3.BoolVal(False)]
-    if z3.is_and(f):
-        return list(f.children())
-    return [f]
-
-
-def reachable_states(model: Model[Any], limit: int) -> list[Any]:
-    """The reachable states of a small instance, from the explicit checker's search."""
-    from .explore import Options, explore
-
-    # The recorded graph also holds the successors of the last states expanded (all reachable).
-    res = explore(model, Options(properties=[], record_graph=limit * 1000, max_states=limit, check_determinism=0))
-    if res.graph is None:
-        raise ValueError(f"could not record {limit} reachable states of {model.name}")
-    return list(res.graph.states.values())[:limit]
-
-
-def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: int = 2000,
-                budget_s: float = 5.0) -> list[TwinCheck]:
+def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
+                max_paths: int | None = None) -> list[TwinCheck]:
     """z3-equivalence of every action's and property's twin with the forking run of the original.
 
     The forking run of a function may have exponentially many paths (a leader reading its
-    inbox forks on every message): after ``max_paths`` paths or ``budget_s`` seconds it is
-    reported as skipped, never as equivalent.
+    inbox forks on every message): after ``max_paths`` paths it is reported as skipped, with
+    the reason, never as equivalent.  The budget is a path count, so the outcome does not
+    depend on the machine's load.
     """
     from .symbolic import explore
 
+    max_paths = TWIN_MAX_PATHS if max_paths is None else max_paths
     sm = sm or SymbolicModel(model)
     out = []
     base = b_and(sm.dom_x, sm.dom_y)
-    pairs: list[tuple[str, Any, Callable[[], Any]]] = []
+    pairs: list[tuple[str, Any, Callable[[], tuple[Any, int]]]] = []
 
-    def forked_action(e: Encoded) -> Any:
-        paths = explore(e.inst.forking, (sm.x,), e.name, max_paths, sm.dom_x,
-                        deadline=time.perf_counter() + budget_s)
-        return relation_formula(sm.ty, paths, sm.y)
+    def forked_action(e: Encoded) -> tuple[Any, int]:
+        paths = explore(e.inst.forking, (sm.x,), e.name, max_paths, sm.dom_x)
+        return relation_formula(sm.ty, paths, sm.y), len(paths)
 
-    def forked(name: str, fn: Callable[[Any], Any]) -> Any:
-        paths = explore(fn, (sm.x,), name, max_paths, sm.dom_x, deadline=time.perf_counter() + budget_s)
-        return predicate_formula(paths)
+    def forked(name: str, fn: Callable[[Any], Any]) -> tuple[Any, int]:
+        paths = explore(fn, (sm.x,), name, max_paths, sm.dom_x)
+        return predicate_formula(paths), len(paths)
+
+    def forked_mapping(m: Tied, fn: Callable[[Any], Any]) -> tuple[Any, int]:
+        assert m.ty is not None
+        paths = explore(fn, (sm.x,), m.name, max_paths, sm.dom_x)
+        return relation_formula(m.ty, paths, m.z), len(paths)
 
     for e in sm.actions:
         pairs.append((e.name, e.formula, functools.partial(forked_action, e)))
-    for p in model.invariants:
+    # Properties and mappings; not strengthening conjuncts: any inductive formula serves as one,
+    # so a proof's soundness does not rest on their twins (their formulas are still tied).
+    for p in [*model.invariants, *model.sometimes_properties]:
         pairs.append((p.name, sm.predicate(p.name, p.fn).formula, functools.partial(forked, p.name, p.fn)))
+    for m, ref in zip(mappings(sm), model.refinements(), strict=True):
+        base = b_and(base, domain(m.ty, m.z)) if m.ty is not None else base
+        pairs.append((m.name, m.formula, functools.partial(forked_mapping, m, ref.mapping)))
     for name, f1, mk in pairs:
         t0 = time.perf_counter()
         try:
-            f2 = mk()
+            f2, n = mk()
         except PathExplosion as e:
             out.append(TwinCheck(name, f"skipped: {e}", time.perf_counter() - t0))
             continue
@@ -207,7 +266,7 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: i
         s.add(to_z3(base), to_z3(f1) != to_z3(f2))
         r = s.check()
         result = "equivalent" if r == z3.unsat else "differs" if r == z3.sat else f"skipped: {s.reason_unknown()}"
-        out.append(TwinCheck(name, result, time.perf_counter() - t0))
+        out.append(TwinCheck(name, result, time.perf_counter() - t0, n))
     return out
 
 
@@ -217,36 +276,45 @@ def conform(
     seed: int = 0,
     *,
     max_reachable: int = 20_000,
+    strengthening: Sequence[Callable[[Any], Any]] | None = None,
     overrides: Mapping[str, Callable[[Any], Any]] | None = None,
     twins: bool = True,
+    twin_max_paths: int | None = None,
 ) -> ConformanceResult:
-    """Compare the symbolic relation with the concrete successors on reachable and random states.
+    """Compare the symbolic side with the Python on reachable and random states.
 
-    ``overrides`` (action repr -> function) makes the symbolic side run another function than
+    Actions (relation vs successors) and formulas (every ``@always``/``@sometimes`` property,
+    ``strengthening`` conjunct and refinement mapping vs its Python) are compared on each
+    state, with X pinned once per state for both.  ``twin_max_paths`` bounds each twin's
+    forking run (default ``TWIN_MAX_PATHS``).  ``overrides`` (action repr, or a property,
+    conjunct or mapping name -> function) makes the symbolic side run another function than
     the model's, which is how the tests show that the check can fail.
     """
     t0 = time.perf_counter()
     sm = SymbolicModel(model)
     chk = Checker(sm, overrides)
-    res = ConformanceResult(model)
+    props = [(p.name, p.fn) for p in model.invariants] + [(p.name, p.fn) for p in model.sometimes_properties]
+    items = tied(PROPERTY, predicates(sm, PROPERTY, props, overrides))
+    items += tied(STRENGTHENING, predicates(sm, STRENGTHENING, _named(strengthening or []), overrides))
+    items += mappings(sm, overrides)
+    fchk = FormulaChecker(sm, items)
+    res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins)
     reach = reachable_states(model, max_reachable)
     rand = random_states_of(model, random_states, seed)
     res.reachable_states, res.random_states = len(reach), len(rand)
     for source, states in (("reachable", reach), ("random", rand)):
         for s in states:
-            res.mismatches += chk.check(s, source)
+            fix = pin(sm, s)
+            res.mismatches += chk.check(s, source, fix)
             res.checks += len(chk.encoded)
+            res.formula_mismatches += fchk.check(s, source, fix)
+            res.formula_checks += len(items)
     if twins:
-        res.twins = check_twins(model, sm)
+        res.twins = check_twins(model, sm, twin_max_paths)
+    # TWIN FALLBACKS: the one place where the functions that run without a twin are added to the
+    # report, once checker/twin.py exposes them: ``res.fallbacks = dict(twin.fallbacks())``.
     res.elapsed_s = time.perf_counter() - t0
     return res
-
-
-def random_states_of(model: Model[Any], n: int, seed: int) -> list[Any]:
-    """``n`` type-correct states drawn from the schema's sampler (mostly unreachable ones)."""
-    rng = random.Random(seed)
-    ty = model.state_type
-    return [ty.sample(rng) for _ in range(n)]
 
 
 def relation_of(sm: SymbolicModel, fn: Callable[[Any], Any], label: str) -> Any:

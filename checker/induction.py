@@ -4,17 +4,21 @@
 predicates, see ``proofs/``).  Consecution is asked once per action instance: each query is
 small, and a failure names the action.  A failure is shown as a counterexample to induction
 (CTI): a concrete state satisfying ``Inv``, the action, the concrete next state, and the
-conjuncts it broke.  The CTI is replayed through the concrete function first; a CTI that does
-not replay is an internal error.  Verdicts: ``proved`` only when every obligation is unsat;
-``unknown`` (with the reason) when the solver gave up or the invariant is not inductive;
-``violated`` when an initial state breaks a safety property.
+conjuncts it broke.  Every satisfiable query is confirmed by the Python code (the CTI replays,
+the broken conjuncts are broken concretely); one that is not is a model error, never ignored.
+
+The verdict is computed from the obligation list by one function (``verdict_of``): ``proved``
+only when every obligation, base cases and the tie to the Python model included, is ok;
+otherwise the worst failure decides: ``error`` (the symbolic side disagrees with the Python),
+``violated`` (a reachable state breaks a safety property), ``unknown`` (not inductive, or the
+solver gave up).
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,25 +26,56 @@ import z3
 
 from ..models.base import Action, Model
 from ..models.schema import to_jsonable
-from .bmc import SymbolicMismatch, header_json, jsonable
+from .bmc import header_json, jsonable
 from .path import Path
 from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
-from .verdict import PROVED, UNKNOWN, VIOLATED
+from .tie import (
+    PROPERTY,
+    SAMPLE_STATES,
+    STRENGTHENING,
+    SymbolicMismatch,
+    TieReport,
+    predicates,
+    tie_line,
+    tie_sample,
+    tied,
+)
+from .verdict import ERROR, PROVED, UNKNOWN, VIOLATED
 
 OK, FAILED, GAVE_UP = "ok", "failed", "unknown"
+
+#: How bad a failed obligation is, worst first: the verdict is that of the worst failure.
+_SEVERITY = (ERROR, VIOLATED, UNKNOWN)
 
 
 @dataclass
 class Obligation:
-    """One solver query and its outcome."""
+    """One solver query (or the tie to the Python model) and its outcome.
+
+    A failed obligation says what it means for the verdict (``outcome``: ``violated``,
+    ``unknown`` or ``error``) and why (``reason``); the verdict is computed from the list.
+    """
 
     name: str
     action: str | None
     result: str
     seconds: float
+    outcome: str = UNKNOWN
+    reason: str = ""
 
     def line(self) -> str:
         return f"  {self.result:<8} {self.seconds:8.4f}s  {self.name}"
+
+
+def verdict_of(obligations: Sequence[Obligation]) -> tuple[str, str]:
+    """``proved`` only if there are obligations and every one is ok; else the worst failure's verdict."""
+    if not obligations:
+        return UNKNOWN, "no obligation was checked"
+    bad = [o for o in obligations if o.result != OK]
+    if not bad:
+        return PROVED, ""
+    worst = min(bad, key=lambda o: _SEVERITY.index(o.outcome) if o.outcome in _SEVERITY else len(_SEVERITY))
+    return (worst.outcome if worst.outcome in _SEVERITY else UNKNOWN), worst.reason or f"{worst.name}: {worst.result}"
 
 
 @dataclass
@@ -85,25 +120,35 @@ class Cti:
 
 @dataclass
 class ProofResult:
-    """The verdict and one line per obligation."""
+    """One line per obligation; the verdict is computed from them (``verdict_of``), never set."""
 
     model: Model[Any]
-    verdict: str
     obligations: list[Obligation] = field(default_factory=list)
     cti: Cti | None = None
-    reason: str = ""
     conjuncts: list[str] = field(default_factory=list)
     k: int = 1
     build_s: float = 0.0
     elapsed_s: float = 0.0
     path: Path | None = None
+    tie: TieReport | None = None
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.obligations)[0]
+
+    @property
+    def reason(self) -> str:
+        return verdict_of(self.obligations)[1]
 
     def to_lines(self) -> list[str]:
         head = f"prove {self.model.name}: {self.verdict}"
         if self.reason:
             head += f" ({self.reason})"
-        lines = [head, f"  invariant: {' & '.join(self.conjuncts)}", f"  build {self.build_s:.3f}s"]
+        lines = [head, "  " + tie_line(self.model, self.tie), f"  invariant: {' & '.join(self.conjuncts)}",
+                 f"  build {self.build_s:.3f}s"]
         lines += [o.line() for o in self.obligations]
+        if self.tie is not None:
+            lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
         lines.append(f"  total {self.elapsed_s:.3f}s")
         if self.cti is not None:
             lines += self.cti.to_lines()
@@ -113,10 +158,13 @@ class ProofResult:
         return {
             **header_json(self.model, "prove", self.verdict),
             "reason": self.reason or None,
+            "tied": tie_line(self.model, self.tie),
+            "tie": self.tie.to_json() if self.tie is not None else None,
             "k": self.k,
             "conjuncts": self.conjuncts,
             "obligations": [
-                {"name": o.name, "action": o.action, "result": o.result, "seconds": round(o.seconds, 6)}
+                {"name": o.name, "action": o.action, "result": o.result, "seconds": round(o.seconds, 6),
+                 "outcome": None if o.result == OK else o.outcome, "reason": o.reason or None}
                 for o in self.obligations
             ],
             "cti": self.cti.to_json() if self.cti is not None else None,
@@ -147,8 +195,16 @@ def prove(
     strengthening: Sequence[Callable[[Any], Any]] | None = None,
     k: int = 1,
     properties: Sequence[str] | None = None,
+    *,
+    tie: int = SAMPLE_STATES,
+    overrides: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> ProofResult:
-    """Prove the ``@always`` properties by (k-)induction, with ``strengthening`` conjoined."""
+    """Prove the ``@always`` properties by (k-)induction, with ``strengthening`` conjoined.
+
+    The first obligation ties every conjunct's formula to its Python on ``tie`` reachable and
+    ``tie`` random states (0: not tied, and the result says so); if it fails, nothing else is
+    asked.  ``overrides`` (conjunct name -> function) replaces a conjunct's symbolic side (tests).
+    """
     if k < 1:
         raise ValueError("k must be at least 1")
     t_start = time.perf_counter()
@@ -156,55 +212,81 @@ def prove(
         strengthening = []  # the caller looks one up (proofs.strengthening_for): proofs sit above checker
     safety = safety_properties(model, properties)
     sm = SymbolicModel(model)
-    props = [sm.predicate(n, f) for n, f in safety]
-    extra = [sm.predicate(n, f) for n, f in _named(strengthening)]
+    props = predicates(sm, PROPERTY, safety, overrides)
+    extra = predicates(sm, STRENGTHENING, _named(strengthening), overrides)
     conj = props + extra
     inv = b_and(*(c.formula for c in conj))
-    res = ProofResult(model, PROVED, conjuncts=[c.name for c in conj], k=k)
+    res = ProofResult(model, conjuncts=[c.name for c in conj], k=k)
     res.build_s = time.perf_counter() - t_start
+    if tie:
+        res.tie = rep = tie_sample(sm, tied(PROPERTY, props) + tied(STRENGTHENING, extra), tie)
+        o = Obligation(f"property conformance ({rep.states} states)", None, OK if rep.ok else FAILED, rep.seconds)
+        if rep.mismatches:
+            o.outcome, o.reason = ERROR, f"a conjunct's z3 formula is not its Python: {rep.mismatches[0].line()}"
+        elif rep.error:
+            o.result, o.reason = GAVE_UP, rep.summary()
+        res.obligations.append(o)
+        if rep.mismatches:  # the queries would be about formulas that are not the model's
+            res.elapsed_s = time.perf_counter() - t_start
+            return res
     inv_y = sm.at(inv, sm.yvars)  # Inv(Y): the same formula with X renamed to Y
+    names = {p.name for p in props}
 
-    def record(name: str, action: str | None, r: z3.CheckSatResult, t0: float, solver: z3.Solver) -> str:
+    def record(name: str, action: str | None, r: z3.CheckSatResult, t0: float, solver: z3.Solver) -> Obligation:
         result = OK if r == z3.unsat else FAILED if r == z3.sat else GAVE_UP
-        res.obligations.append(Obligation(name, action, result, time.perf_counter() - t0))
-        if result == GAVE_UP and res.verdict == PROVED:
-            res.verdict, res.reason = UNKNOWN, f"{name}: {check_reason(solver)}"
-        return result
+        o = Obligation(name, action, result, time.perf_counter() - t0)
+        if result == GAVE_UP:
+            o.reason = f"{name}: {check_reason(solver)}"
+        res.obligations.append(o)
+        return o
 
     # Init => Inv
     t0 = time.perf_counter()
     s = z3.Solver()
     s.add(to_z3(b_or(*(sm.state_eq(sm.x, i) for i in model.initial_states()))), to_z3(b_not(inv)))
-    if record("init => inv", None, s.check(), t0, s) == FAILED:
+    o = record("init => inv", None, s.check(), t0, s)
+    if o.result == FAILED:
         x = sm.decode(sm.x, s.model())
         broken = _broken(conj, x)
         if not broken:
-            raise SymbolicMismatch(f"internal error: initial state {x!r} satisfies every conjunct concretely")
-        res.cti = Cti("init => inv", [x], [], broken, model)
-        if any(b in {p.name for p in props} for b in broken):
-            res.verdict, res.reason = VIOLATED, f"an initial state violates {broken[0]}"
-            res.path = Path(model, [x])
+            _mismatch(o, f"initial state {x!r} breaks the invariant's formula but satisfies every conjunct "
+                         "concretely")
+        elif any(b in names for b in broken):
+            o.outcome, o.reason = VIOLATED, f"an initial state violates {next(b for b in broken if b in names)}"
+            res.cti, res.path = Cti("init => inv", [x], [], broken, model), Path(model, [x])
         else:
-            res.verdict, res.reason = UNKNOWN, f"strengthening false in an initial state: {', '.join(broken)}"
+            o.outcome, o.reason = UNKNOWN, f"strengthening false in an initial state: {', '.join(broken)}"
+            res.cti = Cti("init => inv", [x], [], broken, model)
 
     if k == 1:
         _consecution(sm, conj, inv, inv_y, res, record)
     else:
-        _k_induction(sm, conj, inv, k, res, record)
+        _k_induction(sm, conj, names, inv, k, res, record)
 
     # Inv => Safety
     t0 = time.perf_counter()
     s = z3.Solver()
     s.add(to_z3(sm.dom_x), to_z3(inv), to_z3(b_not(b_and(*(p.formula for p in props)))))
-    if record("inv => safety", None, s.check(), t0, s) == FAILED and res.verdict == PROVED:
+    o = record("inv => safety", None, s.check(), t0, s)
+    if o.result == FAILED:
         x = sm.decode(sm.x, s.model())
-        res.cti = Cti("inv => safety", [x], [], _broken(props, x), model)
-        res.verdict, res.reason = UNKNOWN, "the invariant does not imply the safety properties"
+        if _broken(extra, x) or not _broken(props, x):
+            _mismatch(o, f"state {x!r} satisfies the invariant's formula and breaks the safety formula, "
+                         "but not concretely")
+        else:
+            o.outcome, o.reason = UNKNOWN, "the invariant does not imply the safety properties"
+            res.cti = res.cti or Cti("inv => safety", [x], [], _broken(props, x), model)
     res.elapsed_s = time.perf_counter() - t_start
     return res
 
 
-Record = Callable[[str, "str | None", z3.CheckSatResult, float, z3.Solver], str]
+def _mismatch(o: Obligation, what: str) -> None:
+    """A satisfiable query that the Python code does not confirm: a model error, never ignored."""
+    o.outcome = ERROR
+    o.reason = f"{o.name}: {what}; the symbolic side disagrees with the Python code (run `protoproof conform`)"
+
+
+Record = Callable[[str, "str | None", z3.CheckSatResult, float, z3.Solver], Obligation]
 
 
 def _consecution(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, inv_y: BoolLike, res: ProofResult,
@@ -217,27 +299,26 @@ def _consecution(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, inv_y: 
         s.add(to_z3(e.formula))
         r = s.check()
         name = f"consecution {e.name}"
-        if record(name, e.name, r, t0, s) == FAILED and res.cti is None:
+        o = record(name, e.name, r, t0, s)
+        if o.result == FAILED:
             m = s.model()
             x, y = sm.decode(sm.x, m), sm.decode(sm.y, m)
             got = e.inst.concrete(x)
-            if got != y:
-                raise SymbolicMismatch(
-                    f"internal error: the CTI for {e.name} does not replay: from {x!r} the concrete function "
-                    f"gives {got!r}, the solver {y!r} (run `protoproof conform`)"
-                )
-            if _broken(conj, x):
-                raise SymbolicMismatch(f"internal error: CTI state {x!r} breaks {_broken(conj, x)} concretely")
             broken = _broken(conj, y)
-            res.cti = Cti(name, [x, y], [e.inst.action], broken, sm.model)
-            if res.verdict == PROVED:
-                res.verdict = UNKNOWN
-                res.reason = f"not inductive: {e.name} breaks {', '.join(broken)}"
+            if got != y:
+                _mismatch(o, f"from {x!r} the concrete function gives {got!r}, the solver {y!r}")
+            elif _broken(conj, x):
+                _mismatch(o, f"CTI state {x!r} breaks {_broken(conj, x)} concretely")
+            elif not broken:
+                _mismatch(o, f"next state {y!r} satisfies every conjunct concretely")
+            else:
+                o.outcome, o.reason = UNKNOWN, f"not inductive: {e.name} breaks {', '.join(broken)}"
+                res.cti = res.cti or Cti(name, [x, y], [e.inst.action], broken, sm.model)
         s.pop()
 
 
-def _k_induction(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, k: int, res: ProofResult,
-                 record: Record) -> None:
+def _k_induction(sm: SymbolicModel, conj: list[Conjunct], names: set[str], inv: BoolLike, k: int,
+                 res: ProofResult, record: Record) -> None:
     from .bmc import replay_states
 
     trans = b_and(b_or(*(e.formula for e in sm.actions)), sm.dom_y)
@@ -249,16 +330,27 @@ def _k_induction(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, k: int,
     for j in range(k - 1):
         s.add(to_z3(sm.at(trans, steps[j][1], steps[j + 1][1])))
     s.add(to_z3(b_or(*(b_not(sm.at(inv, steps[j][1])) for j in range(k)))))
-    if record(f"base (depth < {k})", None, s.check(), t0, s) == FAILED and res.cti is None:
+    o = record(f"base (depth < {k})", None, s.check(), t0, s)
+    if o.result == FAILED:
         m = s.model()
         states = [sm.decode(v, m) for v, _vs in steps[:k]]
-        for j, st in enumerate(states):
-            if _broken(conj, st):
+        first = next((j for j, st in enumerate(states) if _broken(conj, st)), None)
+        if first is None:
+            _mismatch(o, f"the solver's run {states!r} breaks the invariant's formula but no conjunct concretely")
+        else:
+            j = first
+            try:
                 path = replay_states(sm.model, states[: j + 1])
-                res.cti = Cti("base", path.states, path.actions, _broken(conj, st), sm.model)
-                res.verdict, res.reason = VIOLATED, f"reachable in {j} steps: {', '.join(_broken(conj, st))}"
-                res.path = path
-                break
+            except SymbolicMismatch as e:
+                _mismatch(o, str(e))
+            else:
+                broken = _broken(conj, states[j])
+                if any(b in names for b in broken):
+                    o.outcome, o.reason = VIOLATED, f"reachable in {j} steps: {', '.join(broken)}"
+                    res.path = res.path or path
+                else:
+                    o.outcome, o.reason = UNKNOWN, f"strengthening false {j} steps from the start: {', '.join(broken)}"
+                res.cti = res.cti or Cti("base", path.states, path.actions, broken, sm.model)
     # step: k consecutive Inv states, then one that breaks it
     t0 = time.perf_counter()
     s = z3.Solver()
@@ -267,19 +359,23 @@ def _k_induction(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, k: int,
         if j < k:
             s.add(to_z3(sm.at(inv, steps[j][1])), to_z3(sm.at(trans, steps[j][1], steps[j + 1][1])))
     s.add(to_z3(b_not(sm.at(inv, steps[k][1]))))
-    if record(f"consecution ({k}-induction)", None, s.check(), t0, s) == FAILED and res.cti is None:
+    o = record(f"consecution ({k}-induction)", None, s.check(), t0, s)
+    if o.result == FAILED:
         m = s.model()
         states = [sm.decode(v, m) for v, _vs in steps]
         actions = []
         for a_state, b_state in itertools.pairwise(states):
             act = next((a for a, t in sm.model.successors(a_state) if t == b_state), None)
             if act is None:
-                raise SymbolicMismatch(
-                    f"internal error: k-induction CTI step {a_state!r} -> {b_state!r} does not replay")
+                _mismatch(o, f"CTI step {a_state!r} -> {b_state!r} is no concrete transition")
+                return
             actions.append(act)
-        res.cti = Cti(f"consecution ({k}-induction)", states, actions, _broken(conj, states[-1]), sm.model)
-        if res.verdict == PROVED:
-            res.verdict, res.reason = UNKNOWN, f"not {k}-inductive: breaks {', '.join(res.cti.broken)}"
+        broken = _broken(conj, states[-1])
+        if any(_broken(conj, st) for st in states[:-1]) or not broken:
+            _mismatch(o, f"the CTI {states!r} does not break the invariant exactly at its last state concretely")
+            return
+        o.outcome, o.reason = UNKNOWN, f"not {k}-inductive: breaks {', '.join(broken)}"
+        res.cti = res.cti or Cti(f"consecution ({k}-induction)", states, actions, broken, sm.model)
 
 
-__all__ = ["Cti", "Obligation", "ProofResult", "prove"]
+__all__ = ["Cti", "Obligation", "ProofResult", "prove", "verdict_of"]

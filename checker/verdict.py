@@ -2,7 +2,9 @@
 
 A bounded run is never called verified: ``exhausted`` means every reachable state of this
 configuration was visited; ``bounded`` means a budget ran out first; ``proved`` is reserved
-for inductive proofs; ``unknown`` is a solver that gave up.
+for inductive proofs; ``unknown`` is a solver that gave up or a check that could not run;
+``conforms`` is a conformance run in which everything was compared and agreed; ``error`` is a
+model error (the model raised, or its symbolic side disagrees with its Python).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ BOUNDED = "bounded"
 PROVED = "proved"
 UNKNOWN = "unknown"
 ERROR = "error"
+CONFORMS = "conforms"
 
-VERDICTS = (VIOLATED, EXAMPLE_FOUND, EXHAUSTED, BOUNDED, PROVED, UNKNOWN, ERROR)
+VERDICTS = (VIOLATED, EXAMPLE_FOUND, EXHAUSTED, BOUNDED, PROVED, UNKNOWN, ERROR, CONFORMS)
 
 #: Exit statuses of the command line, by verdict.
 EXIT_OK = 0
@@ -27,6 +30,7 @@ EXIT_MODEL_ERROR = 4
 EXIT_BY_VERDICT = {
     EXHAUSTED: EXIT_OK,
     PROVED: EXIT_OK,
+    CONFORMS: EXIT_OK,
     EXAMPLE_FOUND: EXIT_OK,
     VIOLATED: EXIT_VIOLATED,
     BOUNDED: EXIT_BOUNDED,

@@ -17,6 +17,8 @@ import pytest
 from protoproof import cli
 from protoproof.models.base import Model, always, sometimes, transition
 from protoproof.models.schema import Int, Record, Type
+from protoproof.models.tcommit import ABORTED, COMMITTED
+from protoproof.models.twophase import INIT, TM, TransactionManager, TwoPhase
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -395,3 +397,58 @@ def test_conform_max_states_compares_exactly_that_many_reachable_states() -> Non
     code, out, _ = run("conform", "tcommit", "--rms", "3", "--random", "10", "--max-states", "5", "--json")
     d = json.loads(out)
     assert code == 0 and d["reachable_states"] == 5 and d["random_states"] == 10
+
+
+def test_conform_exits_3_and_lists_the_skipped_twins_when_a_twin_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoproof.checker import conformance
+
+    monkeypatch.setattr(conformance, "TWIN_MAX_PATHS", 1)
+    code, out, _ = run("conform", "tcommit", "--rms", "2", "--random", "10")
+    assert code == 3 and out.startswith("conform tcommit: unknown") and "ok" not in out.split("\n")[0]
+    assert "twin skipped" in out and "path explosion" in out
+    code, out, _ = run("conform", "tcommit", "--rms", "2", "--random", "10", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "unknown" and d["skipped_twins"]
+
+
+class _NoGuardTM(TransactionManager):
+    def can_commit(self, s: TM) -> bool:
+        return s.state == INIT
+
+
+class SentinelTwoPhase(TwoPhase):
+    """The issue's example: the TM's commit guard dropped, atomicity written with `is`."""
+
+    name = "sentinel-2pc"
+    tm_class = _NoGuardTM
+
+    @always
+    def atomicity(self, s: Any) -> bool:
+        rms = self.rm_states(s)
+        return not (any(r is ABORTED for r in rms) and any(r is COMMITTED for r in rms))
+
+
+def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cli.MODELS, "sentinel-2pc", SentinelTwoPhase)
+    assert run("check", "sentinel-2pc", "--quiet")[0] == 1  # violated in 3 steps
+    code, out, err = run("prove", "sentinel-2pc", "--no-strengthening")
+    assert code != 0 and "proved" not in out.split("\n")[0]
+    code, out, err = run("bmc", "sentinel-2pc", "--depth", "10")
+    assert code in (1, 4) and "bounded" not in out.split("\n")[0]
+    code, out, err = run("conform", "sentinel-2pc", "--random", "200")
+    if code == 4:  # the formula is not the property (or the construct is refused): a model error naming it
+        assert "atomicity" in out + err
+        if out:
+            assert out.startswith("conform sentinel-2pc: error") and "property atomicity on" in out
+    else:  # `is` translated faithfully: then the engines above found the bug through the right formula
+        assert code == 0 and run("bmc", "sentinel-2pc", "--depth", "10")[0] == 1
+
+
+def test_prove_and_bmc_say_what_they_were_tied_to() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "3")
+    assert code == 0 and out.startswith("prove twophase: proved")
+    assert "tied to the model: property conformance on 400 states (200 reachable, 200 random) x 8 formulas, " \
+           "0 mismatches; action conformance not run (run `protoproof conform twophase`)" in out
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "3", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["tie"]["states"] == 400 and d["tie"]["mismatches"] == []

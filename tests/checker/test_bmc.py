@@ -69,3 +69,12 @@ def test_a_trace_that_is_not_a_run_of_the_python_code_is_an_internal_error() -> 
 def test_unknown_property_names_are_refused() -> None:
     with pytest.raises(KeyError, match="no @always property"):
         bmc(TwoPhase(rms=2), 2, properties=["agreement"])
+
+
+def test_bmc_is_not_bounded_clean_when_a_property_formula_is_not_its_python() -> None:
+    r = bmc(TwoPhase(rms=2), 4, overrides={"atomicity": lambda s: True})
+    assert r.verdict == "error" and "atomicity" in r.reason and r.tie is not None and r.tie.mismatches
+    clean = bmc(TwoPhase(rms=2), 2)
+    assert clean.verdict == "bounded" and clean.tie is not None and clean.tie.ok
+    assert "tied to the model: property conformance on" in "\n".join(clean.to_lines())
+    assert "formulas not tied" in bmc(TwoPhase(rms=2), 2, tie=0).to_lines()[0]

@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
+from protoproof.checker.bmc import bmc
 from protoproof.checker.conformance import check_twins, conform
-from protoproof.models.tcommit import TCommit
-from protoproof.models.twophase import TwoPhase
+from protoproof.checker.induction import prove
+from protoproof.checker.symbolic import SymbolicError
+from protoproof.checker.verdict import ERROR, PROVED, UNKNOWN, VIOLATED
+from protoproof.models.base import always
+from protoproof.models.tcommit import ABORTED, COMMITTED, TC, WORKING, TCommit
+from protoproof.models.twophase import INIT, TM, TransactionManager, TwoPhase
+from protoproof.proofs.twophase import strengthening
 
 
 @pytest.mark.parametrize("model", [TwoPhase(rms=2), TCommit(rms=3)], ids=repr)
@@ -52,5 +58,95 @@ def test_a_mutated_tcommit_transition_is_caught_too() -> None:
 
 def test_every_twin_of_twophase_is_z3_equivalent_to_its_forking_version() -> None:
     checks = check_twins(TwoPhase(rms=3))
-    assert len(checks) == len(TwoPhase(rms=3).actions()) + 1
+    # every action, atomicity, the two @sometimes properties, the refinement mapping
+    assert len(checks) == len(TwoPhase(rms=3).actions()) + 4
     assert {c.result for c in checks} == {"equivalent"}
+    assert [c.name for c in checks[-4:]] == ["atomicity", "all_committed", "all_aborted", "refines_tcommit"]
+
+
+def test_conform_is_unknown_and_lists_the_skipped_twins_when_a_twin_budget_runs_out() -> None:
+    r = conform(TCommit(rms=2), random_states=20, twin_max_paths=1)
+    assert r.ok and r.skipped and r.verdict == UNKNOWN
+    assert "skipped" in r.reason and r.to_lines()[0].startswith("conform tcommit: unknown")
+    assert any(line.lstrip().startswith("twin skipped") and "path explosion" in line for line in r.to_lines())
+    d = r.to_json()
+    assert d["verdict"] == UNKNOWN and {t["name"] for t in d["skipped_twins"]} == {t.name for t in r.skipped}
+
+
+def test_the_twin_budget_is_a_path_count_so_the_outcome_does_not_depend_on_load() -> None:
+    a = [(t.name, t.result, t.paths) for t in check_twins(TCommit(rms=2), max_paths=3)]
+    b = [(t.name, t.result, t.paths) for t in check_twins(TCommit(rms=2), max_paths=3)]
+    assert a == b and any(res.startswith("skipped") for _n, res, _p in a)
+    assert all(p <= 3 for _n, res, p in a if res == "equivalent")
+
+
+def test_property_conformance_catches_a_property_whose_formula_differs_from_its_python() -> None:
+    model = TwoPhase(rms=2)
+    r = conform(model, random_states=100, overrides={"atomicity": lambda s: True}, twins=False)
+    assert not r.mismatches and r.formula_mismatches
+    assert {(m.kind, m.name) for m in r.formula_mismatches} == {("property", "atomicity")}
+    bad = r.formula_mismatches[0]
+    assert bad.python is False and bad.formula is True and not model.atomicity(bad.state)
+    assert r.verdict == ERROR and "atomicity" in "\n".join(r.to_lines())
+
+
+def test_a_strengthening_conjunct_whose_formula_differs_is_caught() -> None:
+    model = TwoPhase(rms=2)
+    conj = strengthening(model)
+    name = conj[1].__name__
+    r = conform(model, random_states=100, strengthening=conj, overrides={name: lambda s: False}, twins=False)
+    assert {(m.kind, m.name) for m in r.formula_mismatches} == {("strengthening", name)}
+    assert r.verdict == ERROR
+
+
+def test_a_mismatching_refinement_mapping_is_caught() -> None:
+    model = TwoPhase(rms=2)
+    r = conform(model, random_states=50, overrides={"refines_tcommit": lambda s: TC((WORKING, WORKING))},
+                twins=False)
+    assert {(m.kind, m.name) for m in r.formula_mismatches} == {("refinement", "refines_tcommit")}
+    bad = r.formula_mismatches[0]
+    assert bad.python == model._to_tcommit(bad.state) and bad.formula == [TC((WORKING, WORKING))]
+    assert r.verdict == ERROR
+
+
+def test_every_formula_of_the_correct_models_is_checked_including_mappings_and_sometimes() -> None:
+    model = TwoPhase(rms=2)
+    r = conform(model, random_states=30, strengthening=strengthening(model), twins=False)
+    assert r.formulas == (["property atomicity", "property all_committed", "property all_aborted"]
+                          + [f"strengthening {f.__name__}" for f in strengthening(model)]
+                          + ["refinement refines_tcommit"])
+    assert r.formula_checks == (r.reachable_states + 30) * len(r.formulas) and not r.formula_mismatches
+    assert r.verdict == UNKNOWN  # twins were not checked: not "conforms"
+
+
+class _NoGuardTM(TransactionManager):
+    def can_commit(self, s: TM) -> bool:
+        return s.state == INIT
+
+
+class SentinelTwoPhase(TwoPhase):
+    """2PC with the TM's commit guard dropped, and atomicity written with `is` (the issue's example)."""
+
+    name = "sentinel-2pc"
+    tm_class = _NoGuardTM
+
+    @always
+    def atomicity(self, s: Any) -> bool:
+        rms = self.rm_states(s)
+        return not (any(r is ABORTED for r in rms) and any(r is COMMITTED for r in rms))
+
+
+def test_a_property_written_with_is_is_never_silently_true() -> None:
+    # On z3 values `r is ABORTED` is False, and the property's formula became True: every engine agreed.
+    model = SentinelTwoPhase(rms=3)
+    try:
+        r = conform(model, random_states=200, twins=False)
+    except SymbolicError as e:  # the symbolic layer refuses the construct: as good, and loud
+        assert "atomicity" in str(e)
+        return
+    names = {m.name for m in r.formula_mismatches}
+    if names:
+        assert names == {"atomicity"} and r.verdict == ERROR
+    else:  # translated faithfully: then the formula is the property and the engines find the bug
+        assert bmc(model, 4).verdict == VIOLATED
+    assert prove(model, []).verdict != PROVED
