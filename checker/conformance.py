@@ -55,6 +55,7 @@ from .tie import (
     solutions,
     tied,
 )
+from .twin import recording
 from .verdict import CONFORMS, ERROR, UNKNOWN
 
 EXHAUSTED_OK = CONFORMS
@@ -291,14 +292,15 @@ def conform(
     the model's, which is how the tests show that the check can fail.
     """
     t0 = time.perf_counter()
-    sm = SymbolicModel(model)
-    chk = Checker(sm, overrides)
-    props = [(p.name, p.fn) for p in model.invariants] + [(p.name, p.fn) for p in model.sometimes_properties]
-    items = tied(PROPERTY, predicates(sm, PROPERTY, props, overrides))
-    items += tied(STRENGTHENING, predicates(sm, STRENGTHENING, _named(strengthening or []), overrides))
-    items += mappings(sm, overrides)
+    with recording() as fallbacks:  # every function that runs without a twin, listed in the report
+        sm = SymbolicModel(model)
+        chk = Checker(sm, overrides)
+        props = [(p.name, p.fn) for p in model.invariants] + [(p.name, p.fn) for p in model.sometimes_properties]
+        items = tied(PROPERTY, predicates(sm, PROPERTY, props, overrides))
+        items += tied(STRENGTHENING, predicates(sm, STRENGTHENING, _named(strengthening or []), overrides))
+        items += mappings(sm, overrides)
     fchk = FormulaChecker(sm, items)
-    res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins)
+    res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins, fallbacks=fallbacks)
     reach = reachable_states(model, max_reachable)
     rand = random_states_of(model, random_states, seed)
     res.reachable_states, res.random_states = len(reach), len(rand)
@@ -311,8 +313,6 @@ def conform(
             res.formula_checks += len(items)
     if twins:
         res.twins = check_twins(model, sm, twin_max_paths)
-    # TWIN FALLBACKS: the one place where the functions that run without a twin are added to the
-    # report, once checker/twin.py exposes them: ``res.fallbacks = dict(twin.fallbacks())``.
     res.elapsed_s = time.perf_counter() - t0
     return res
 

@@ -150,3 +150,25 @@ def test_a_property_written_with_is_is_never_silently_true() -> None:
     else:  # translated faithfully: then the formula is the property and the engines find the bug
         assert bmc(model, 4).verdict == VIOLATED
     assert prove(model, []).verdict != PROVED
+
+
+class _GeneratorHelperTCommit(TCommit):
+    """A property whose helper is a generator function: it has no twin and runs forking."""
+
+    name = "generator-helper-tcommit"
+
+    def decided(self, s: Any) -> Any:
+        for r in s.rm:
+            yield r == COMMITTED or r == ABORTED
+
+    @always
+    def not_all_working_and_decided(self, s: Any) -> bool:
+        return not (all(r == WORKING for r in s.rm) and all(self.decided(s)))
+
+
+def test_conform_lists_the_functions_that_run_without_a_twin() -> None:
+    r = conform(_GeneratorHelperTCommit(rms=2), random_states=20, twins=False)
+    names = [n for n in r.fallbacks if n.endswith("_GeneratorHelperTCommit.decided")]
+    assert names and "generator" in r.fallbacks[names[0]]
+    assert any("no twin (runs forking)" in line and "decided" in line for line in r.to_lines())
+    assert r.to_json()["fallbacks"] == r.fallbacks
