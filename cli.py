@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
-from .checker.symmetry import SymmetryError
+from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
@@ -158,10 +158,10 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         result = explore(model, opts)
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
+    except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
+        return _report_error(model, e, args.json, out, err)
     except SymmetryError as e:
         raise UsageError(str(e)) from None
-    except (ModelError, Nondeterminism, ModelDefinitionError) as e:
-        return _report_error(model, e, args.json, out, err)
 
     graph_msg = None
     if args.graph:
@@ -228,6 +228,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "verdict": result.verdict,
         "strategy": result.strategy,
         "symmetry": result.symmetry,
+        "symmetry_justification": result.justification.to_json() if result.justification else None,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -276,6 +277,8 @@ def _print_result(result: Result, out: TextIO) -> None:
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    if result.justification is not None:
+        print(f"{result.justification.summary()} (transitions: {result.justification.transitions})", file=out)
     cov = ", ".join(f"{k} {v:,}" for k, v in st.coverage.items())
     print(f"coverage: {cov}", file=out)
     if st.never_fired and result.verdict != VIOLATED:

@@ -22,6 +22,15 @@ from ..models.base import Action, Disabled, Model, Property, Refinement
 from ..models.schema import SchemaError
 from .path import Path
 from .symmetry import Canonicalizer, check_symmetric
+from .symmetry_proof import (
+    Justification,
+    checked_init,
+    checked_on_every_state,
+    checked_step,
+    generators,
+    group_elements,
+    justify,
+)
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 
 DEADLOCK = "deadlock"
@@ -74,6 +83,7 @@ class Result:
     strategy: str = "bfs"
     symmetry: bool = False
     graph: Graph | None = None
+    justification: Justification | None = None  # how a symmetric run's properties were justified
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -236,6 +246,33 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
 
     stype = model.state_type
     canon = Canonicalizer(model) if o.symmetry else None
+    justification: Justification | None = None
+    sym_perms: list[Any] = []  # renamings the transitions are checked under
+    sym_every_state = False  # check transitions (and @step properties) at every expanded state
+    if canon is not None:
+        justification = justify(model, canon, [*invariants, *sometimes], refinements, step_props)
+        fallback = justification.checked
+        whole = group_elements(canon) if fallback else None
+        # A spot check of the declared transition symmetry (not a proof: see symmetry_proof).
+        sym_perms = generators(canon)
+        justification.transitions = (
+            f"assumed symmetric as declared; checked under every generator on the first {o.check_determinism} "
+            "expanded states")
+        if fallback:
+            assert whole is not None
+            invariants = [checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
+                          for p in invariants]
+            sometimes = [checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
+                         for p in sometimes]
+            for r in ref_checks:
+                if r.name in fallback:
+                    r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign]
+            step_checks = [(n, checked_step(n, c, model, canon, whole) if isinstance(c, _RefinementCheck)
+                            and n in fallback else c) for n, c in step_checks]
+        if step_props:
+            assert whole is not None
+            sym_perms, sym_every_state = whole, True
+            justification.transitions = "checked under every renaming at every expanded state (a @step property is checked)"
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
@@ -249,7 +286,6 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     t0 = time.perf_counter()
     deadline = t0 + o.timeout if o.timeout is not None else None
     next_report = t0 + o.progress_every
-    rng = random.Random(o.seed)
 
     parent: dict[int, int] = {}
     examples: dict[str, int | None] = {p.name: None for p in sometimes}
@@ -294,7 +330,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         graph = None
         if graph_states is not None and len(graph_states) <= o.record_graph:
             graph = Graph(graph_states, edges, inits)
-        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph)
+        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph, justification)
 
     # Initial states: properties and refinement.
     for c in inits:
@@ -352,8 +388,13 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             if s is None:
                 s = unpack(code)
             _check_deterministic(model, expand, key, s, pairs, expand_code is not None)
-            if canon is not None:
-                check_symmetric(model, canon, s, rng, expand, step_checks)
+            if canon is not None and not sym_every_state:
+                check_symmetric(model, canon, s, sym_perms, expand)
+        if sym_every_state:
+            if s is None:
+                s = unpack(code)
+            assert canon is not None
+            check_symmetric(model, canon, s, sym_perms, expand, [(p.name, p.fn) for p in step_props])
         expanded += 1
         if not pairs and check_deadlock:
             return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
