@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from ..models.base import Action, Disabled, Model, Property, Refinement
 from ..models.schema import SchemaError
 from .path import Path
-from .symmetry import Canonicalizer, check_symmetric
+from .symmetry import AsymmetricDefinition, Canonicalizer, check_symmetric
 from .symmetry_proof import (
     Justification,
     checked_init,
@@ -475,6 +475,8 @@ def _first_failing(props: list[Property], s: Any, a: Action | None) -> str | Non
     for p in props:
         try:
             ok = p.fn(s)
+        except AsymmetricDefinition:
+            raise
         except Exception as e:
             raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, a,
                              traceback.format_exc()) from e
@@ -488,6 +490,8 @@ def _note_examples(pending: list[Property], examples: dict[str, int | None], s: 
     for p in pending:
         try:
             ok = p.fn(s)
+        except AsymmetricDefinition:
+            raise
         except Exception as e:
             raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, None,
                              traceback.format_exc()) from e
