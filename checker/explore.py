@@ -266,13 +266,14 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
                          for p in sometimes]
             for r in ref_checks:
                 if r.name in fallback:
-                    r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign]
+                    r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
             step_checks = [(n, checked_step(n, c, model, canon, whole) if isinstance(c, _RefinementCheck)
                             and n in fallback else c) for n, c in step_checks]
         if step_props:
             assert whole is not None
             sym_perms, sym_every_state = whole, True
-            justification.transitions = "checked under every renaming at every expanded state (a @step property is checked)"
+            justification.transitions = ("checked under every renaming at every expanded state "
+                                         "(a @step property is checked)")
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
