@@ -253,11 +253,11 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         justification = justify(model, canon, [*invariants, *sometimes], refinements, step_props)
         fallback = justification.checked
         whole = group_elements(canon) if fallback else None
-        # A spot check of the declared transition symmetry (not a proof: see symmetry_proof).
-        sym_perms = generators(canon)
-        justification.transitions = (
-            f"assumed symmetric as declared; checked under every generator on the first {o.check_determinism} "
-            "expanded states")
+        # Unless proved, a spot check of the declared transition symmetry (see symmetry_proof).
+        sym_perms = [] if justification.transitions_proved else generators(canon)
+        if sym_perms:
+            justification.transitions += (f"; checked under every generator on the first {o.check_determinism} "
+                                          "expanded states")
         if fallback:
             assert whole is not None
             invariants = [checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
@@ -272,8 +272,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         if step_props:
             assert whole is not None
             sym_perms, sym_every_state = whole, True
-            justification.transitions = ("checked under every renaming at every expanded state "
-                                         "(a @step property is checked)")
+            justification.transitions += "; checked under every renaming at every expanded state (a @step property)"
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
@@ -389,7 +388,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             if s is None:
                 s = unpack(code)
             _check_deterministic(model, expand, key, s, pairs, expand_code is not None)
-            if canon is not None and not sym_every_state:
+            if canon is not None and sym_perms and not sym_every_state:
                 check_symmetric(model, canon, s, sym_perms, expand)
         if sym_every_state:
             if s is None:

@@ -33,11 +33,16 @@ Conditions 2 and 3 are discharged here, without sampling, in one of two ways:
 If z3 finds a state where a predicate and its renaming differ, and the Python property
 confirms it on the decoded state, the run is refused with that state and renaming.
 
-Condition 1 is the model's declaration (``symmetric = True`` nodes, ``Model.symmetry()``).  It
-is not proved here: the run checks it on the first expanded states under every renaming, and
-on every expanded state when a ``@step`` property (whose action argument must be renamed too)
-is checked; the run's report says so.  The z3 proofs also assume that a predicate's formula
-means what its Python means, which property conformance checks.
+Condition 1 is proved the same way where the model has a symbolic encoding: with ``T`` the
+disjunction of every action's relation (``SymbolicModel``), ``T(X, Y) == T(gX, gY)`` is valid
+for each generator.  A confirmed counterexample refuses the run.  Where the relation cannot be
+built or z3 does not decide, the declaration (``symmetric = True`` nodes, ``Model.symmetry()``)
+is assumed and spot-checked on the first expanded states under every generator (the report
+says "assumed").  When a ``@step`` property is checked, its action argument can only be renamed
+by matching successors, so every expanded state is checked under every renaming.
+
+The z3 proofs assume that a function's formula means what its Python means: ``conform`` checks
+that for actions, property conformance for predicates and mappings.
 """
 
 from __future__ import annotations
@@ -236,6 +241,7 @@ class Justification:
     proved: list[str] = field(default_factory=list)
     checked: dict[str, str] = field(default_factory=dict)  # name -> why z3 did not prove it
     transitions: str = ""
+    transitions_proved: bool = False
     group: int = 0
     seconds: float = 0.0
 
@@ -334,6 +340,7 @@ def justify(model: Model[Any], canon: Canonicalizer, predicates: Sequence[Proper
             j.checked[r.name] = verdict
     for sp in step_properties:
         j.checked[sp.name] = "a @step property's action is renamed only by matching successors"
+    j.transitions_proved, j.transitions = _prove_transitions(model, canon, gens)
     if j.checked:
         group_elements(canon)  # refuses a group too large to enumerate
     j.seconds = time.perf_counter() - t0
@@ -430,6 +437,44 @@ def _prove_refinement(pr: _Prover, gens: list[Perm], r: Refinement) -> str | Non
             if verdict != "proved":
                 return f"z3 did not prove its check of {what} invariant ({verdict})"
     return None
+
+
+def _prove_transitions(model: Model[Any], canon: Canonicalizer, gens: list[Perm]) -> tuple[bool, str]:
+    """``T(X, Y) == T(gX, gY)`` for each generator: (proved, how the report puts it)."""
+    from .symbolic import SymbolicModel, decode, variables
+
+    try:
+        sm = SymbolicModel(model)
+        rel = z3.Or(*[_z3(a.formula) for a in sm.actions])
+        renamed = [tuple(variables(sm.ty, permute_symbolic(sm.ty, v, g)) for v in (sm.x, sm.y)) for g in gens]
+    except Exception as e:
+        return False, f"assumed symmetric as declared (z3 cannot encode them: {_reason(e)})"
+    for g, (gx, gy) in zip(gens, renamed, strict=True):
+        s = z3.Solver()
+        s.set("timeout", QUERY_TIMEOUT_MS)
+        s.add(_z3(sm.dom_x), _z3(sm.dom_y), z3.Not(rel == _z3(sm.at(rel, gx, gy))))
+        r = s.check()
+        if r == z3.unsat:
+            continue
+        if r != z3.sat:
+            return False, "assumed symmetric as declared (z3 answered unknown)"
+        m = s.model()
+        x, y = decode(sm.ty, sm.x, m), decode(sm.ty, sm.y, m)
+        ty = model.state_type
+        gx_c, gy_c = ty.permute(x, g), ty.permute(y, g)
+        try:
+            step = any(t == y for _a, t in model.successors(x))
+            renamed_step = any(t == gy_c for _a, t in model.successors(gx_c))
+        except Exception as e:
+            return False, f"assumed symmetric as declared (z3's counterexample raises in Python: {_reason(e)})"
+        if step != renamed_step:
+            which = "is a step, but not" if step else "is not a step, but is one"
+            raise SymmetryError(
+                f"the transitions of {model.name} are not symmetric: {model.describe_state(x)!r} -> "
+                f"{model.describe_state(y)!r} {which} after renaming {describe_perm(g, canon.identity)} "
+                "(a type-correct state, possibly unreachable); symmetry reduction would be unsound")
+        return False, "assumed symmetric as declared (z3's counterexample does not reproduce in Python)"
+    return True, "proved symmetric (z3)"
 
 
 # ----- the fallback: every renaming of every evaluated state ------------------------------

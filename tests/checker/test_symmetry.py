@@ -610,10 +610,10 @@ def test_check_with_symmetry_does_not_exhaust_a_model_whose_property_names_ids()
      *(lambda b=b: Paxos(acceptors=3, values=2, max_ballot=b) for b in (0, 1))],
     ids=["twophase-3", "twophase-4", "twophase-5", "paxos 3/2/0", "paxos 3/2/1"],
 )
-def test_the_shipped_models_properties_and_refinements_are_proved_symmetric(make: Callable[[], Model[Any]]) -> None:
+def test_the_shipped_models_properties_refinements_and_transitions_are_proved_symmetric(make: Callable[[], Model[Any]]) -> None:
     m = make()
     j = justify(m, Canonicalizer(m), [*m.invariants, *m.sometimes_properties], m.refinements(), [])
-    assert j.checked == {}
+    assert j.checked == {} and j.transitions_proved
     assert sorted(j.proved) == sorted([p.name for p in m.invariants + m.sometimes_properties]
                                       + [r.name for r in m.refinements()])
 
@@ -721,3 +721,26 @@ def test_an_asymmetric_property_z3_cannot_run_is_caught_where_a_sampled_gate_exh
     assert explore(m, properties=["not_aapww"]).verdict == "violated"
     with pytest.raises(AsymmetricDefinition, match=r"property not_aapww is not symmetric: .* after renaming node"):
         explore(m, properties=["not_aapww"], symmetry=True)
+
+
+class LateLopsided(TCommit):
+    """RM 0 cannot prepare in one situation only: RMs 1 and 2 aborted, RMs 3 and 4 prepared."""
+
+    @transition(rm="rm_ids")
+    def prepare(self, s: Any, rm: int) -> Any:
+        require(not (rm == 0 and s.rm[1:] == (ABORTED, ABORTED, PREPARED, PREPARED)))
+        return TCommit.prepare(self, s, rm)
+
+
+def test_transitions_asymmetric_on_a_single_state_are_refused() -> None:
+    with pytest.raises(SymmetryError, match=r"transitions of tcommit are not symmetric: .* is not a step, but is one "
+                                            r"after renaming rm 0→1, 1→0"):
+        explore(LateLopsided(rms=5), symmetry=True)
+
+
+def test_a_model_z3_cannot_encode_is_justified_by_checking_and_its_transitions_are_assumed() -> None:
+    r = explore(Election(lambda: FifoChannels(capacity=1)), symmetry=True)  # FIFO queues have no z3 encoding
+    assert r.verdict == "exhausted" and r.justification is not None
+    assert sorted(r.justification.checked) == ["acked_only_counted", "all_acked"] and not r.justification.proved
+    assert not r.justification.transitions_proved
+    assert r.justification.transitions.startswith("assumed symmetric as declared (z3 cannot encode them")
