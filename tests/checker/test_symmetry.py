@@ -610,7 +610,9 @@ def test_check_with_symmetry_does_not_exhaust_a_model_whose_property_names_ids()
      *(lambda b=b: Paxos(acceptors=3, values=2, max_ballot=b) for b in (0, 1))],
     ids=["twophase-3", "twophase-4", "twophase-5", "paxos 3/2/0", "paxos 3/2/1"],
 )
-def test_the_shipped_models_properties_refinements_and_transitions_are_proved_symmetric(make: Callable[[], Model[Any]]) -> None:
+def test_the_shipped_models_properties_refinements_and_transitions_are_proved_symmetric(
+    make: Callable[[], Model[Any]],
+) -> None:
     m = make()
     j = justify(m, Canonicalizer(m), [*m.invariants, *m.sometimes_properties], m.refinements(), [])
     assert j.checked == {} and j.transitions_proved
