@@ -211,6 +211,7 @@ class _RefinementCheck:
     """A step property: every step maps to an abstract step or a stutter."""
 
     def __init__(self, ref: Refinement) -> None:
+        self.ref = ref
         self.name = ref.name
         self.abstract = ref.abstract
         self.mapping = ref.mapping
@@ -235,6 +236,43 @@ class _RefinementCheck:
         return y in succ
 
 
+class _SymmetryGuard:
+    """What a symmetric run checks besides its properties (``symmetry_proof`` says why it suffices).
+
+    Properties z3 proved invariant run as they are; the others are replaced by versions that
+    evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
+    the transitions are spot-checked under (none when z3 proved them symmetric), at the first
+    expanded states, or at ``every_state`` when a ``@step`` property is checked.
+    """
+
+    def __init__(self, model: Model[Any], canon: Canonicalizer, o: Options, invariants: list[Property],
+                 sometimes: list[Property], step_props: list[Property], ref_checks: list[_RefinementCheck],
+                 step_checks: list[tuple[str, Callable[[Any, Action, Any], bool]]]) -> None:
+        self.canon = canon
+        j = justify(model, canon, [*invariants, *sometimes], [r.ref for r in ref_checks], step_props)
+        self.justification = j
+        fallback = j.checked
+        whole = group_elements(canon) if fallback else []
+        self.perms: list[Any] = [] if j.transitions_proved else generators(canon)
+        if self.perms:
+            j.transitions += f"; checked under every generator on the first {o.check_determinism} expanded states"
+        self.every_state = bool(step_props)
+        if self.every_state:
+            self.perms = whole
+            j.transitions += "; checked under every renaming at every expanded state (a @step property)"
+
+        def guarded(p: Property) -> Property:
+            return checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
+
+        self.invariants = [guarded(p) for p in invariants]
+        self.sometimes = [guarded(p) for p in sometimes]
+        for r in ref_checks:
+            if r.name in fallback:
+                r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
+        self.step_checks = [(n, checked_step(n, c, model, canon, whole)
+                             if isinstance(c, _RefinementCheck) and n in fallback else c) for n, c in step_checks]
+
+
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
@@ -246,33 +284,11 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
 
     stype = model.state_type
     canon = Canonicalizer(model) if o.symmetry else None
-    justification: Justification | None = None
-    sym_perms: list[Any] = []  # renamings the transitions are checked under
-    sym_every_state = False  # check transitions (and @step properties) at every expanded state
+    guard: _SymmetryGuard | None = None
     if canon is not None:
-        justification = justify(model, canon, [*invariants, *sometimes], refinements, step_props)
-        fallback = justification.checked
-        whole = group_elements(canon) if fallback else None
-        # Unless proved, a spot check of the declared transition symmetry (see symmetry_proof).
-        sym_perms = [] if justification.transitions_proved else generators(canon)
-        if sym_perms:
-            justification.transitions += (f"; checked under every generator on the first {o.check_determinism} "
-                                          "expanded states")
-        if fallback:
-            assert whole is not None
-            invariants = [checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
-                          for p in invariants]
-            sometimes = [checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
-                         for p in sometimes]
-            for r in ref_checks:
-                if r.name in fallback:
-                    r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
-            step_checks = [(n, checked_step(n, c, model, canon, whole) if isinstance(c, _RefinementCheck)
-                            and n in fallback else c) for n, c in step_checks]
-        if step_props:
-            assert whole is not None
-            sym_perms, sym_every_state = whole, True
-            justification.transitions += "; checked under every renaming at every expanded state (a @step property)"
+        guard = _SymmetryGuard(model, canon, o, invariants, sometimes, step_props, ref_checks, step_checks)
+        invariants, sometimes, step_checks = guard.invariants, guard.sometimes, guard.step_checks
+    justification = guard.justification if guard is not None else None
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
@@ -388,13 +404,12 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             if s is None:
                 s = unpack(code)
             _check_deterministic(model, expand, key, s, pairs, expand_code is not None)
-            if canon is not None and sym_perms and not sym_every_state:
-                check_symmetric(model, canon, s, sym_perms, expand)
-        if sym_every_state:
+            if guard is not None and guard.perms and not guard.every_state:
+                check_symmetric(model, guard.canon, s, guard.perms, expand)
+        if guard is not None and guard.every_state:
             if s is None:
                 s = unpack(code)
-            assert canon is not None
-            check_symmetric(model, canon, s, sym_perms, expand, [(p.name, p.fn) for p in step_props])
+            check_symmetric(model, guard.canon, s, guard.perms, expand, [(p.name, p.fn) for p in step_props])
         expanded += 1
         if not pairs and check_deadlock:
             return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))

@@ -11,7 +11,6 @@ number of orbits.
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -131,15 +130,6 @@ class Canonicalizer:
                 self._memo.clear()
             self._memo[own] = got
         return got
-
-    def random_perm(self, rng: random.Random) -> Perm:
-        perm = {space: list(ids) for space, ids in self.identity.items()}
-        for space, group in self.groups:
-            shuffled = group[:]
-            rng.shuffle(shuffled)
-            for old, new in zip(group, shuffled, strict=True):
-                perm[space][old] = new
-        return perm
 
 
 def check_symmetric(
