@@ -278,7 +278,8 @@ def _print_result(result: Result, out: TextIO) -> None:
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
     if result.justification is not None:
-        print(f"{result.justification.summary()} (transitions: {result.justification.transitions})", file=out)
+        j = result.justification
+        print(f"{j.summary()} (transitions: {j.transitions}; {j.seconds:.2f} s)", file=out)
     cov = ", ".join(f"{k} {v:,}" for k, v in st.coverage.items())
     print(f"coverage: {cov}", file=out)
     if st.never_fired and result.verdict != VIOLATED:

@@ -255,7 +255,7 @@ class Justification:
 
     def to_json(self) -> dict[str, Any]:
         return {"proved": self.proved, "checked_on_every_state": self.checked, "transitions": self.transitions,
-                "group_size": self.group, "seconds": round(self.seconds, 3)}
+                "group_size": self.group}
 
 
 class _Prover:
