@@ -23,12 +23,15 @@ from ..models.schema import SchemaError
 from .path import Path
 from .symmetry import AsymmetricDefinition, Canonicalizer, check_symmetric
 from .symmetry_proof import (
+    GROUP_LIMIT,
     Justification,
     checked_init,
     checked_on_every_state,
     checked_step,
+    cross_checked,
     generators,
     group_elements,
+    group_size,
     justify,
 )
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
@@ -261,8 +264,12 @@ class _SymmetryGuard:
             self.perms = whole
             j.transitions += "; checked under every renaming at every expanded state (a @step property)"
 
+        cross = whole or (group_elements(canon) if group_size(canon) <= GROUP_LIMIT else generators(canon))
+
         def guarded(p: Property) -> Property:
-            return checked_on_every_state(p, model, canon, whole) if p.name in fallback else p
+            if p.name in fallback:
+                return checked_on_every_state(p, model, canon, whole)
+            return cross_checked(p, model, canon, cross, o.check_determinism)
 
         self.invariants = [guarded(p) for p in invariants]
         self.sometimes = [guarded(p) for p in sometimes]

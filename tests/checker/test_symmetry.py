@@ -743,3 +743,20 @@ def test_a_model_z3_cannot_encode_is_justified_by_checking_and_its_transitions_a
     assert sorted(r.justification.checked) == ["acked_only_counted", "all_acked"] and not r.justification.proved
     assert not r.justification.transitions_proved
     assert r.justification.transitions.startswith("assumed symmetric as declared (z3 cannot encode them")
+
+
+class SpellsRmsWithIs(TwoPhase):
+    @always
+    def not_aapww_by_identity(self, s: Any) -> bool:
+        """Names RMs with ``is``, which is constant on z3 values: its formula is trivially symmetric."""
+        r = s.nodes
+        return not (r[0] is ABORTED and r[1] is ABORTED and r[2] is PREPARED and r[3] is WORKING and r[4] is WORKING)
+
+
+def test_a_property_naming_ids_with_is_is_not_exhausted_under_symmetry() -> None:
+    """Today its formula is constant, z3 proves that invariant and the cross-check on the first states
+    catches the Python; once the twin rewrites or refuses ``is``, z3 refutes it or the fallback catches it."""
+    m = SpellsRmsWithIs(rms=5)
+    assert explore(m, properties=["not_aapww_by_identity"]).verdict == "violated"
+    with pytest.raises(SymmetryError, match="property not_aapww_by_identity is not symmetric"):
+        explore(m, properties=["not_aapww_by_identity"], symmetry=True)
