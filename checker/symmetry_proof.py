@@ -42,7 +42,9 @@ says "assumed").  When a ``@step`` property is checked, its action argument can 
 by matching successors, so every expanded state is checked under every renaming.
 
 The z3 proofs assume that a function's formula means what its Python means: ``conform`` checks
-that for actions, property conformance for predicates and mappings.
+that for actions, property conformance for predicates and mappings.  As a guard (not a
+justification), a proved predicate is still compared with its renamings on the first states the
+run evaluates; a difference there means the formula misreads the Python (``x is CONST``).
 """
 
 from __future__ import annotations
