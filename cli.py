@@ -289,7 +289,9 @@ def _print_result(result: Result, out: TextIO) -> None:
 def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
     state = getattr(e, "state", None)
     action = getattr(e, "action", None)
-    tb = getattr(e, "traceback", None) or "".join(traceback.format_exception(e))
+    tb = getattr(e, "traceback", None)
+    if tb is None:
+        tb = "".join(traceback.format_exception(e))
     if as_json:
         print(json.dumps({
             "model": model.name,
@@ -303,7 +305,8 @@ def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, e
         }, indent=2, default=repr), file=out)
     else:
         print(f"MODEL ERROR in {model.name}: {e}", file=err)
-        print(tb, file=err)
+        if tb:  # empty where the code did not raise (an asymmetric property)
+            print(tb, file=err)
     return EXIT_MODEL_ERROR
 
 

@@ -32,6 +32,10 @@ class AsymmetricDefinition(SymmetryError):
         self.message, self.state, self.action = message, state, action
         self.traceback = ""
 
+    def __str__(self) -> str:
+        step = f"\n  in action {self.action!r}" if self.action is not None else ""
+        return f"{self.message}{step}\n  the state below: {self.state!r}"
+
 
 def _walk(t: Type) -> Iterator[Type]:
     yield t

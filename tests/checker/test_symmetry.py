@@ -723,6 +723,17 @@ def test_an_asymmetric_property_z3_cannot_run_is_caught_where_a_sampled_gate_exh
         explore(m, properties=["not_aapww"], symmetry=True)
 
 
+def test_an_asymmetric_property_is_a_model_error_naming_the_state_without_a_traceback() -> None:
+    from protoproof.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict("protoproof.cli.MODELS", {"spells-rms": SpellsRms}):
+        code = cli_main(["check", "spells-rms", "--rms", "5", "--symmetry", "--quiet"], out, err)
+    assert code == 4 and out.getvalue() == ""
+    assert err.getvalue().startswith("MODEL ERROR in twophase: property not_aapww is not symmetric")
+    assert "the state below: SysState(" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
 class LateLopsided(TCommit):
     """RM 0 cannot prepare in one situation only: RMs 1 and 2 aborted, RMs 3 and 4 prepared."""
 
