@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
-from .checker.symmetry import SymmetryError
+from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
@@ -166,10 +166,10 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             result = explore(model, opts)
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
+    except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
+        return _report_error(model, e, args.json, out, err)
     except SymmetryError as e:
         raise UsageError(str(e)) from None
-    except (ModelError, Nondeterminism, ModelDefinitionError) as e:
-        return _report_error(model, e, args.json, out, err)
 
     graph_msg = None
     if args.graph:
@@ -241,6 +241,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "verdict": result.verdict,
         "strategy": result.strategy,
         "symmetry": result.symmetry,
+        "symmetry_justification": result.justification.to_json() if result.justification else None,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -289,6 +290,9 @@ def _print_result(result: Result, out: TextIO) -> None:
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    if result.justification is not None:
+        j = result.justification
+        print(f"{j.summary()} (transitions: {j.transitions}; {j.seconds:.2f} s)", file=out)
     cov = ", ".join(f"{k} {v:,}" for k, v in st.coverage.items())
     print(f"coverage: {cov}", file=out)
     if st.never_fired and result.verdict != VIOLATED:
@@ -298,7 +302,9 @@ def _print_result(result: Result, out: TextIO) -> None:
 def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
     state = getattr(e, "state", None)
     action = getattr(e, "action", None)
-    tb = getattr(e, "traceback", None) or "".join(traceback.format_exception(e))
+    tb = getattr(e, "traceback", None)
+    if tb is None:
+        tb = "".join(traceback.format_exception(e))
     if as_json:
         print(json.dumps({
             "model": model.name,
@@ -312,7 +318,8 @@ def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, e
         }, indent=2, default=repr), file=out)
     else:
         print(f"MODEL ERROR in {model.name}: {e}", file=err)
-        print(tb, file=err)
+        if tb:  # empty where the code did not raise (an asymmetric property)
+            print(tb, file=err)
     return EXIT_MODEL_ERROR
 
 

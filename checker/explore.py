@@ -21,7 +21,19 @@ from typing import Any, TextIO
 from ..models.base import Action, Disabled, Model, Property, Refinement
 from ..models.schema import SchemaError
 from .path import Path
-from .symmetry import Canonicalizer, check_symmetric
+from .symmetry import AsymmetricDefinition, Canonicalizer, check_symmetric
+from .symmetry_proof import (
+    GROUP_LIMIT,
+    Justification,
+    checked_init,
+    checked_on_every_state,
+    checked_step,
+    cross_checked,
+    generators,
+    group_elements,
+    group_size,
+    justify,
+)
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 
 DEADLOCK = "deadlock"
@@ -74,6 +86,7 @@ class Result:
     strategy: str = "bfs"
     symmetry: bool = False
     graph: Graph | None = None
+    justification: Justification | None = None  # how a symmetric run's properties were justified
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -201,6 +214,7 @@ class _RefinementCheck:
     """A step property: every step maps to an abstract step or a stutter."""
 
     def __init__(self, ref: Refinement) -> None:
+        self.ref = ref
         self.name = ref.name
         self.abstract = ref.abstract
         self.mapping = ref.mapping
@@ -225,6 +239,47 @@ class _RefinementCheck:
         return y in succ
 
 
+class _SymmetryGuard:
+    """What a symmetric run checks besides its properties (``symmetry_proof`` says why it suffices).
+
+    Properties z3 proved invariant run as they are; the others are replaced by versions that
+    evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
+    the transitions are spot-checked under (none when z3 proved them symmetric), at the first
+    expanded states, or at ``every_state`` when a ``@step`` property is checked.
+    """
+
+    def __init__(self, model: Model[Any], canon: Canonicalizer, o: Options, invariants: list[Property],
+                 sometimes: list[Property], step_props: list[Property], ref_checks: list[_RefinementCheck],
+                 step_checks: list[tuple[str, Callable[[Any, Action, Any], bool]]]) -> None:
+        self.canon = canon
+        j = justify(model, canon, [*invariants, *sometimes], [r.ref for r in ref_checks], step_props)
+        self.justification = j
+        fallback = j.checked
+        whole = group_elements(canon) if fallback else []
+        self.perms: list[Any] = [] if j.transitions_proved else generators(canon)
+        if self.perms:
+            j.transitions += f"; checked under every generator on the first {o.check_determinism} expanded states"
+        self.every_state = bool(step_props)
+        if self.every_state:
+            self.perms = whole
+            j.transitions += "; checked under every renaming at every expanded state (a @step property)"
+
+        cross = whole or (group_elements(canon) if group_size(canon) <= GROUP_LIMIT else generators(canon))
+
+        def guarded(p: Property) -> Property:
+            if p.name in fallback:
+                return checked_on_every_state(p, model, canon, whole)
+            return cross_checked(p, model, canon, cross, o.check_determinism)
+
+        self.invariants = [guarded(p) for p in invariants]
+        self.sometimes = [guarded(p) for p in sometimes]
+        for r in ref_checks:
+            if r.name in fallback:
+                r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
+        self.step_checks = [(n, checked_step(n, c, model, canon, whole)
+                             if isinstance(c, _RefinementCheck) and n in fallback else c) for n, c in step_checks]
+
+
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
@@ -236,6 +291,11 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
 
     stype = model.state_type
     canon = Canonicalizer(model) if o.symmetry else None
+    guard: _SymmetryGuard | None = None
+    if canon is not None:
+        guard = _SymmetryGuard(model, canon, o, invariants, sometimes, step_props, ref_checks, step_checks)
+        invariants, sometimes, step_checks = guard.invariants, guard.sometimes, guard.step_checks
+    justification = guard.justification if guard is not None else None
     key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
     unpack = stype.unpacker(memo=False)
     expand = model.expander()
@@ -249,7 +309,6 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     t0 = time.perf_counter()
     deadline = t0 + o.timeout if o.timeout is not None else None
     next_report = t0 + o.progress_every
-    rng = random.Random(o.seed)
 
     parent: dict[int, int] = {}
     examples: dict[str, int | None] = {p.name: None for p in sometimes}
@@ -294,7 +353,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         graph = None
         if graph_states is not None and len(graph_states) <= o.record_graph:
             graph = Graph(graph_states, edges, inits)
-        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph)
+        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph, justification)
 
     # Initial states: properties and refinement.
     for c in inits:
@@ -352,8 +411,12 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             if s is None:
                 s = unpack(code)
             _check_deterministic(model, expand, key, s, pairs, expand_code is not None)
-            if canon is not None:
-                check_symmetric(model, canon, s, rng, expand, step_checks)
+            if guard is not None and guard.perms and not guard.every_state:
+                check_symmetric(model, guard.canon, s, guard.perms, expand)
+        if guard is not None and guard.every_state:
+            if s is None:
+                s = unpack(code)
+            check_symmetric(model, guard.canon, s, guard.perms, expand, [(p.name, p.fn) for p in step_props])
         expanded += 1
         if not pairs and check_deadlock:
             return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
@@ -434,6 +497,8 @@ def _first_failing(props: list[Property], s: Any, a: Action | None) -> str | Non
     for p in props:
         try:
             ok = p.fn(s)
+        except AsymmetricDefinition:
+            raise
         except Exception as e:
             raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, a,
                              traceback.format_exc()) from e
@@ -447,6 +512,8 @@ def _note_examples(pending: list[Property], examples: dict[str, int | None], s: 
     for p in pending:
         try:
             ok = p.fn(s)
+        except AsymmetricDefinition:
+            raise
         except Exception as e:
             raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, None,
                              traceback.format_exc()) from e

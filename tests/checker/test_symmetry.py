@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import itertools
-import random
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from unittest import mock
 
 import pytest
+import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protoproof.checker.explore import explore
 from protoproof.checker.path import replay
-from protoproof.checker.symmetry import Canonicalizer, SymmetryError, space_sizes
+from protoproof.checker.symbolic import decode, eq, fresh, to_z3
+from protoproof.checker.symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError, space_sizes
+from protoproof.checker.symmetry_proof import (
+    checked_on_every_state,
+    generators,
+    group_elements,
+    justify,
+    permute_symbolic,
+)
 from protoproof.models.actors import (
     ActorSystem,
     DuplicatingSet,
@@ -27,9 +38,10 @@ from protoproof.models.actors import (
     SysState,
     UnorderedBag,
 )
-from protoproof.models.base import Action, Model, always, require, sometimes, step, transition
+from protoproof.models.base import Action, Model, Property, Refinement, always, require, sometimes, step, transition
+from protoproof.models.paxos import Paxos
 from protoproof.models.schema import Enum, Id, OneOf, Perm, Record, SetOf, Type, Union, Vec
-from protoproof.models.tcommit import PREPARED, WORKING, TCommit
+from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, TCommit
 from protoproof.models.twophase import TwoPhase
 
 # ----- brute force ---------------------------------------------------------------------
@@ -414,12 +426,10 @@ def test_the_canonical_key_is_the_same_for_renamings_in_two_id_spaces() -> None:
     assert canon.key(swap_r) == canon.key(s)
 
 
-def test_random_renamings_only_move_ids_inside_declared_groups() -> None:
+def test_generators_are_the_adjacent_transpositions_inside_declared_groups() -> None:
     _m, canon, _perms = built("gossip-4 in two groups")
-    rng = random.Random(3)
-    for _ in range(50):
-        p = canon.random_perm(rng)["p"]
-        assert sorted(p[:2]) == [0, 1] and sorted(p[2:]) == [2, 3]
+    assert [list(g["p"]) for g in generators(canon)] == [[1, 0, 2, 3], [0, 1, 3, 2]]
+    assert len(group_elements(canon)) == 3  # 2! * 2! renamings but the identity
 
 
 # ----- refusals and the soundness gate -----------------------------------------------------
@@ -527,3 +537,237 @@ def test_symmetry_reduction_works_on_bag_and_fifo_networks(make: Callable[[], Ne
     orbits = {min(m.state_type.pack(_true_renaming(m, s, p)) for p in perms) for s in states}
     assert explore(m, symmetry=True).stats.distinct_states == len(orbits)
 
+
+
+# ----- the gate: proved with z3, or checked on every renaming of every evaluated state ----------
+
+
+PERM_MODELS: dict[str, Callable[[], Model[Any]]] = {
+    "twophase-3": lambda: TwoPhase(rms=3),
+    "paxos 3/2/1": lambda: Paxos(acceptors=3, values=2, max_ballot=1),
+    "gossip-4 in two groups": lambda: Gossip(n=4, group=((0, 1), (2, 3)), across=True),
+    "locks, two id spaces": lambda: LockTable(procs=3, res=2),
+    "election": Election,
+    "election on a bag": lambda: Election(UnorderedBag),
+}
+_PERM_BUILT: dict[str, tuple[Model[Any], Any, list[Perm]]] = {}
+
+
+def perm_built(name: str) -> tuple[Model[Any], Any, list[Perm]]:
+    if name not in _PERM_BUILT:
+        m = PERM_MODELS[name]()
+        _PERM_BUILT[name] = (m, fresh(m.state_type, "x"), all_perms(m))
+    return _PERM_BUILT[name]
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("name", list(PERM_MODELS))
+def test_the_symbolic_renaming_of_a_state_decodes_to_the_concrete_renaming(name: str, data: st.DataObject) -> None:
+    m, x, perms = perm_built(name)
+    t = m.state_type
+    s = t.unpack(data.draw(st.integers(0, t.size - 1), label="code"))  # any type-correct state
+    p = data.draw(st.sampled_from(perms), label="perm")
+    solver = z3.Solver()
+    solver.add(to_z3(eq(t, x, s)))
+    assert solver.check() == z3.sat
+    assert decode(t, permute_symbolic(t, x, p), solver.model()) == t.permute(s, p)
+
+
+class NamesRms(TwoPhase):
+    """RMs 0 and 1 never abort while RM 2 is prepared and RMs 3 and 4 still work: it names RMs."""
+
+    @always
+    def rms_in_order(self, s: Any) -> bool:
+        return s.nodes[:5] != (ABORTED, ABORTED, PREPARED, WORKING, WORKING)
+
+
+def test_a_property_naming_ids_is_refused_under_symmetry_with_a_state_and_a_renaming() -> None:
+    m = NamesRms(rms=5)
+    assert explore(m, properties=["rms_in_order"]).verdict == "violated"
+    with pytest.raises(SymmetryError, match=r"property rms_in_order is not symmetric: .* after renaming node \d"):
+        explore(m, properties=["rms_in_order"], symmetry=True)
+
+
+def test_check_with_symmetry_does_not_exhaust_a_model_whose_property_names_ids() -> None:
+    from protoproof.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict("protoproof.cli.MODELS", {"names-rms": NamesRms}):
+        plain = cli_main(["check", "names-rms", "--rms", "5", "--quiet"], out, err)
+        assert plain == 1 and "VIOLATED: rms_in_order" in out.getvalue()
+        out, err = io.StringIO(), io.StringIO()
+        code = cli_main(["check", "names-rms", "--rms", "5", "--symmetry", "--quiet"], out, err)
+    assert code != 0 and "exhausted" not in out.getvalue()
+    assert "rms_in_order is not symmetric" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: TwoPhase(rms=3), lambda: TwoPhase(rms=4), lambda: TwoPhase(rms=5),
+     *(lambda b=b: Paxos(acceptors=3, values=2, max_ballot=b) for b in (0, 1))],
+    ids=["twophase-3", "twophase-4", "twophase-5", "paxos 3/2/0", "paxos 3/2/1"],
+)
+def test_the_shipped_models_properties_refinements_and_transitions_are_proved_symmetric(
+    make: Callable[[], Model[Any]],
+) -> None:
+    m = make()
+    j = justify(m, Canonicalizer(m), [*m.invariants, *m.sometimes_properties], m.refinements(), [])
+    assert j.checked == {} and j.transitions_proved
+    assert sorted(j.proved) == sorted([p.name for p in m.invariants + m.sometimes_properties]
+                                      + [r.name for r in m.refinements()])
+
+
+#: Indexing a table by a state field: the z3 backend refuses it, so the gate must check concretely.
+_BALLOT = ("none", "b0", "b1")
+
+
+class LooksUpBallots(Paxos):
+    @always
+    def ballots_named(self, s: Any) -> bool:
+        """Symmetric, but not runnable on z3 values."""
+        return all(_BALLOT[s.nodes[a].max_bal + 1] != "" for a in range(self.config.acceptors))
+
+    @always
+    def a0_votes_after_a1(self, s: Any) -> bool:
+        """Names acceptors: acceptor 0 never votes in ballot 1 unless acceptor 1 promised it."""
+        return _BALLOT[s.nodes[0].max_vbal + 1] != "b1" or s.nodes[1].max_bal >= 1
+
+
+def test_a_property_z3_cannot_run_is_checked_on_every_state_and_passes_when_symmetric() -> None:
+    m = LooksUpBallots(acceptors=3, values=2, max_ballot=1)
+    r = explore(m, properties=["ballots_named", "agreement"], symmetry=True)
+    assert r.verdict == "exhausted" and r.stats.distinct_states == 443  # the orbits of tests/models/test_paxos.py
+    assert r.justification is not None
+    assert list(r.justification.checked) == ["ballots_named"] and r.justification.proved == ["agreement"]
+    assert r.justification.summary() == "symmetry: proved (z3) for agreement; checked on every state for ballots_named"
+
+
+def test_an_asymmetric_property_z3_cannot_run_is_a_definition_error_on_a_deep_state() -> None:
+    m = LooksUpBallots(acceptors=3, values=2, max_ballot=1)
+    plain = explore(m, properties=["a0_votes_after_a1"])
+    assert plain.verdict == "violated" and plain.path is not None and len(plain.path) >= 5
+    with pytest.raises(AsymmetricDefinition, match="property a0_votes_after_a1 is not symmetric") as e:
+        explore(m, properties=["a0_votes_after_a1"], symmetry=True)
+    # First seen where some acceptor voted in ballot 1: several steps deep.
+    assert any(a.max_vbal == 1 for a in e.value.state.nodes[:3])
+
+
+def test_generators_agreeing_on_a_state_do_not_make_a_property_symmetric() -> None:
+    """Why the fallback renames by the whole group: (0 1) and (1 2) keep P, (0 2) does not."""
+    m = TCommit(rms=3)
+    canon = Canonicalizer(m)
+    s = TC((WORKING, WORKING, PREPARED))
+
+    def p(x: TC) -> bool:
+        return x.rm[0] == PREPARED
+
+    t = m.state_type
+    assert all(p(t.permute(s, g)) == p(s) for g in generators(canon))
+    guarded = checked_on_every_state(Property("p", "always", p, ""), m, canon, group_elements(canon))
+    with pytest.raises(AsymmetricDefinition, match=r"property p is not symmetric"):
+        guarded.fn(s)
+
+
+def test_a_group_too_large_to_enumerate_is_refused_when_a_property_needs_the_fallback() -> None:
+    m = Gossip(n=7)  # 7! renamings; knows_only_greeters iterates a set, which z3 values refuse
+    with pytest.raises(SymmetryError, match="more than the 720"):
+        justify(m, Canonicalizer(m), m.invariants, [], [])
+
+
+class MisreportsRm0(TwoPhase):
+    """The mapping to TCommit reports RM 0 committed as soon as it prepares: it names an RM."""
+
+    def refinements(self) -> list[Refinement]:
+        def mapping(s: Any) -> TC:
+            rms = self.rm_states(s)
+            return TC(tuple(COMMITTED if i == 0 and r == PREPARED else r for i, r in enumerate(rms)))
+
+        return [Refinement("refines_tcommit", TCommit(rms=self.config.rms), mapping)]
+
+
+def test_an_asymmetric_refinement_is_not_proved_and_is_checked_on_every_transition() -> None:
+    m = MisreportsRm0(rms=3)
+    assert explore(m, properties=["refines_tcommit"]).verdict == "violated"
+    with pytest.raises(AsymmetricDefinition, match="refinement check refines_tcommit is not symmetric"):
+        explore(m, properties=["refines_tcommit"], symmetry=True)
+
+
+def test_the_run_says_how_symmetry_was_justified() -> None:
+    from protoproof.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["check", "twophase", "--rms", "3", "--symmetry", "--quiet"], out, err) == 0
+    assert "symmetry: proved (z3) for atomicity, all_committed, all_aborted, refines_tcommit" in out.getvalue()
+    out = io.StringIO()
+    assert cli_main(["check", "twophase", "--rms", "3", "--symmetry", "--quiet", "--json"], out, err) == 0
+    d = json.loads(out.getvalue())["symmetry_justification"]
+    assert d["proved"] == ["atomicity", "all_committed", "all_aborted", "refines_tcommit"]
+    assert d["checked_on_every_state"] == {}
+
+
+_LETTER = {WORKING: "w", PREPARED: "p", COMMITTED: "c", ABORTED: "a"}
+
+
+class SpellsRms(TwoPhase):
+    @always
+    def not_aapww(self, s: Any) -> bool:
+        """Names RMs, through a dict lookup z3 values refuse: the gate must check it concretely."""
+        return "".join(_LETTER[r] for r in s.nodes[:5]) != "aapww"
+
+
+def test_an_asymmetric_property_z3_cannot_run_is_caught_where_a_sampled_gate_exhausted() -> None:
+    m = SpellsRms(rms=5)
+    assert explore(m, properties=["not_aapww"]).verdict == "violated"
+    with pytest.raises(AsymmetricDefinition, match=r"property not_aapww is not symmetric: .* after renaming node"):
+        explore(m, properties=["not_aapww"], symmetry=True)
+
+
+def test_an_asymmetric_property_is_a_model_error_naming_the_state_without_a_traceback() -> None:
+    from protoproof.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict("protoproof.cli.MODELS", {"spells-rms": SpellsRms}):
+        code = cli_main(["check", "spells-rms", "--rms", "5", "--symmetry", "--quiet"], out, err)
+    assert code == 4 and out.getvalue() == ""
+    assert err.getvalue().startswith("MODEL ERROR in twophase: property not_aapww is not symmetric")
+    assert "the state below: SysState(" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+class LateLopsided(TCommit):
+    """RM 0 cannot prepare in one situation only: RMs 1 and 2 aborted, RMs 3 and 4 prepared."""
+
+    @transition(rm="rm_ids")
+    def prepare(self, s: Any, rm: int) -> Any:
+        require(not (rm == 0 and s.rm[1:] == (ABORTED, ABORTED, PREPARED, PREPARED)))
+        return TCommit.prepare(self, s, rm)
+
+
+def test_transitions_asymmetric_on_a_single_state_are_refused() -> None:
+    with pytest.raises(SymmetryError, match=r"transitions of tcommit are not symmetric: .* after renaming rm 0→1, 1→0"):
+        explore(LateLopsided(rms=5), symmetry=True)
+
+
+def test_a_model_z3_cannot_encode_is_justified_by_checking_and_its_transitions_are_assumed() -> None:
+    r = explore(Election(lambda: FifoChannels(capacity=1)), symmetry=True)  # FIFO queues have no z3 encoding
+    assert r.verdict == "exhausted" and r.justification is not None
+    assert sorted(r.justification.checked) == ["acked_only_counted", "all_acked"] and not r.justification.proved
+    assert not r.justification.transitions_proved
+    assert r.justification.transitions.startswith("assumed symmetric as declared (z3 cannot encode them")
+
+
+class SpellsRmsWithIs(TwoPhase):
+    @always
+    def not_aapww_by_identity(self, s: Any) -> bool:
+        """Names RMs with ``is``, which is constant on z3 values: its formula is trivially symmetric."""
+        r = s.nodes
+        return not (r[0] is ABORTED and r[1] is ABORTED and r[2] is PREPARED and r[3] is WORKING and r[4] is WORKING)
+
+
+def test_a_property_naming_ids_with_is_is_not_exhausted_under_symmetry() -> None:
+    """Today its formula is constant, z3 proves that invariant and the cross-check on the first states
+    catches the Python; once the twin rewrites or refuses ``is``, z3 refutes it or the fallback catches it."""
+    m = SpellsRmsWithIs(rms=5)
+    assert explore(m, properties=["not_aapww_by_identity"]).verdict == "violated"
+    with pytest.raises(SymmetryError, match="property not_aapww_by_identity is not symmetric"):
+        explore(m, properties=["not_aapww_by_identity"], symmetry=True)
