@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,7 +148,7 @@ def test_check_branches_json_gives_the_total_and_the_untaken_list() -> None:
 def test_check_branches_does_not_change_a_violation_exit_status() -> None:
     code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--property", "atomicity",
                        "--branches", "--quiet")
-    assert code == 1 and "VIOLATED" in out and "branches: all 7 conditions taken both ways" in out
+    assert code == 1 and "VIOLATED" in out and "branches: all 8 conditions taken both ways" in out
     code, out, _ = run("check", "paxos", "--max-states", "50", "--branches", "--quiet")
     assert code == 3 and "not counted) in the states visited before the run stopped:" in out
 
@@ -439,7 +440,10 @@ def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(monkey
     if code == 4:  # the formula is not the property (or the construct is refused): a model error naming it
         assert "atomicity" in out + err
         if out:
-            assert out.startswith("conform sentinel-2pc: error") and "property atomicity on" in out
+            # either the property's formula differs from its Python, or (with `is` translated by the twin) the
+            # twin differs from the forking original, which still reads `is` as identity on z3 values
+            assert out.startswith("conform sentinel-2pc: error")
+            assert "property atomicity on" in out or re.search(r"twin differs .* atomicity$", out, re.M)
     else:  # `is` translated faithfully: then the engines above found the bug through the right formula
         assert code == 0 and run("bmc", "sentinel-2pc", "--depth", "10")[0] == 1
 

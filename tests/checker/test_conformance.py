@@ -159,7 +159,7 @@ class _GeneratorHelperTCommit(TCommit):
 
     def decided(self, s: Any) -> Any:
         for r in s.rm:
-            yield r == COMMITTED or r == ABORTED
+            yield r in (COMMITTED, ABORTED)
 
     @always
     def not_all_working_and_decided(self, s: Any) -> bool:
