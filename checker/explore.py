@@ -244,7 +244,7 @@ class _SymmetryGuard:
 
     Properties z3 proved invariant run as they are; the others are replaced by versions that
     evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
-    the transitions are spot-checked under (none when z3 proved them symmetric), at the first
+    the transitions are spot-checked under (also when z3 proved them symmetric), at the first
     expanded states, or at ``every_state`` when a ``@step`` property is checked.
     """
 
@@ -256,7 +256,9 @@ class _SymmetryGuard:
         self.justification = j
         fallback = j.checked
         whole = group_elements(canon) if fallback else []
-        self.perms: list[Any] = [] if j.transitions_proved else generators(canon)
+        # Even a z3 proof of the relation is about its formulas (tied by `conform`, not by every run),
+        # so the Python successors are compared under every generator on the first expanded states too.
+        self.perms: list[Any] = generators(canon)
         if self.perms:
             j.transitions += f"; checked under every generator on the first {o.check_determinism} expanded states"
         self.every_state = bool(step_props)

@@ -285,6 +285,31 @@ class _Prover:
 
         return explore(twin(fn), args, name, background=self.dom)
 
+    def differs_on_sample(self, model: Model[Any], f: z3.BoolRef, p: Property) -> str | None:
+        """Why ``f`` is not ``p``'s Python on some initial or random state (None: it agrees on all).
+
+        A proof about a formula says nothing about the property unless the two agree; this ties
+        them on a deterministic sample before the proof is used (``conform`` ties them fully).
+        """
+        from .symbolic import eq
+        from .tie import SAMPLE_SEED, SAMPLE_STATES, random_states_of
+
+        states = [*model.initial_states(), *random_states_of(model, SAMPLE_STATES, SAMPLE_SEED)]
+        solver = z3.Solver()
+        solver.add(self.dom)
+        for st in states:
+            try:
+                want = bool(p.fn(st))
+            except Exception:
+                continue  # a state the Python cannot evaluate says nothing about the formula
+            if solver.check(_z3(eq(self.ty, self.x, st))) != z3.sat:
+                return f"its state cannot be pinned in z3 ({model.describe_state(st)!r})"
+            got = z3.is_true(solver.model().eval(f, model_completion=True))
+            if got != want:
+                return (f"its z3 formula is {got} where the Python is {want} on {model.describe_state(st)!r}"
+                        " (run `protoproof conform` on the model)")
+        return None
+
     def subst(self, f: Any, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> z3.BoolRef:
         f = _z3(f)
         return z3.substitute(f, *pairs) if pairs else f
@@ -358,11 +383,18 @@ def _prove_predicate(model: Model[Any], pr: _Prover, gens: list[Perm], renamed_x
                      canon: Canonicalizer, p: Property) -> str | None:
     """None when proved for every generator; else why not (a confirmed asymmetry raises)."""
     from .symbolic import decode, predicate_formula
+    from .twin import recording
 
     try:
-        f = _z3(predicate_formula(pr.formula(p.name, p.fn, pr.x)))
+        with recording() as fallbacks:
+            f = _z3(predicate_formula(pr.formula(p.name, p.fn, pr.x)))
     except Exception as e:
         return f"z3 cannot run it ({_reason(e)})"
+    if fallbacks:  # `is`, isinstance, ... are not translated there: the formula may not be the Python
+        return f"part of it runs without a twin ({', '.join(sorted(fallbacks))})"
+    differs = pr.differs_on_sample(model, f, p)
+    if differs is not None:
+        return differs
     for g, xs in zip(gens, renamed_x, strict=True):
         claim = f == pr.subst(f, list(zip(pr.xvars, xs, strict=True)))
         verdict, m = pr.valid(claim)

@@ -771,3 +771,28 @@ def test_a_property_naming_ids_with_is_is_not_exhausted_under_symmetry() -> None
     assert explore(m, properties=["not_aapww_by_identity"]).verdict == "violated"
     with pytest.raises(SymmetryError, match="property not_aapww_by_identity is not symmetric"):
         explore(m, properties=["not_aapww_by_identity"], symmetry=True)
+
+
+def _named_flags(rms: Sequence[Any]) -> Any:
+    """A generator has no twin: on z3 values its `is` tests are plain identity, always False."""
+    yield rms[0] is PREPARED
+    yield rms[1] is COMMITTED
+
+
+class NamesRmsWithoutATwin(TwoPhase):
+    @always
+    def never_rm0_prepared_while_rm1_committed(self, s: Any) -> bool:
+        return not all(_named_flags(self.rm_states(s)))
+
+
+def test_a_property_whose_formula_is_untied_is_not_proved_symmetric() -> None:
+    # Its formula is the constant True, which z3 "proves" symmetric; the Python names RMs 0 and 1.
+    m = NamesRmsWithoutATwin(rms=5)
+    assert explore(m, properties=["never_rm0_prepared_while_rm1_committed"]).verdict == "violated"
+    j = justify(m, Canonicalizer(m), list(m.invariants), [], [])
+    assert "never_rm0_prepared_while_rm1_committed" in j.checked
+    assert "runs without a twin" in j.checked["never_rm0_prepared_while_rm1_committed"]
+    with pytest.raises(AsymmetricDefinition, match="never_rm0_prepared_while_rm1_committed"):
+        explore(m, properties=["never_rm0_prepared_while_rm1_committed"], symmetry=True)
+
+
