@@ -374,7 +374,8 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         return run()
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
-    except (SymbolicError, SymbolicMismatch, ModelDefinitionError) as e:
+    except (SymbolicError, SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
+        # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
         _report_error(model, e, as_json, out, err)
         return None
 
@@ -500,10 +501,11 @@ def _parser() -> _Parser:
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
     cf.add_argument("model")
     cf.add_argument("--variant")
-    cf.add_argument("--random", type=int, default=1000, help="random type-correct states to compare")
+    cf.add_argument("--random", type=_non_negative, default=1000, help="random type-correct states to compare")
     cf.add_argument("--seed", type=int, default=0)
     cf.add_argument("--max-states", type=_positive, default=20_000,
-                    help="reachable states to compare (the first ones in BFS order)")
+                    help="reachable states to compare (the first ones in BFS order); fewer than the "
+                         "instance has makes the verdict unknown")
     cf.add_argument("--json", action="store_true")
 
     from .impl.commands import add_commands
@@ -519,6 +521,16 @@ def _positive(v: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}") from None
     if n <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}")
+    return n
+
+
+def _non_negative(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}")
     return n
 
 

@@ -98,6 +98,8 @@ class ConformanceResult:
     formulas: list[str] = field(default_factory=list)
     formula_checks: int = 0
     reachable_states: int = 0
+    #: Whether the reachable states compared are all of the instance's (not cut by ``max_reachable``).
+    reachable_complete: bool = True
     random_states: int = 0
     twins: list[TwinCheck] = field(default_factory=list)
     twins_checked: bool = True
@@ -119,7 +121,7 @@ class ConformanceResult:
     def verdict(self) -> str:
         if not self.ok:
             return ERROR
-        if self.skipped or not self.twins_checked:
+        if self.skipped or not self.twins_checked or not self.reachable_complete:
             return UNKNOWN
         return CONFORMS
 
@@ -135,11 +137,14 @@ class ConformanceResult:
             if differ:
                 parts.append(f"twins differ from their forking versions: {', '.join(differ)}")
             return "the symbolic side disagrees with the Python: " + "; ".join(parts)
+        why = []
+        if not self.reachable_complete:
+            why.append(f"only the first {self.reachable_states} reachable states were compared (--max-states)")
         if self.skipped:
-            return f"{len(self.skipped)} of {len(self.twins)} twin checks skipped"
+            why.append(f"{len(self.skipped)} of {len(self.twins)} twin checks skipped")
         if not self.twins_checked:
-            return "twin checks not run"
-        return ""
+            why.append("twin checks not run")
+        return "; ".join(why)
 
     def to_lines(self) -> list[str]:
         head = f"conform {self.model.name}: {self.verdict}" + (f" ({self.reason})" if self.reason else "")
@@ -169,6 +174,7 @@ class ConformanceResult:
             "reason": self.reason or None,
             "checks": self.checks,
             "reachable_states": self.reachable_states,
+            "reachable_complete": self.reachable_complete,
             "random_states": self.random_states,
             "mismatches": [
                 {"source": m.source, "state": repr(m.state), "action": m.action, "concrete": repr(m.concrete),
@@ -301,7 +307,9 @@ def conform(
         items += mappings(sm, overrides)
     fchk = FormulaChecker(sm, items)
     res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins, fallbacks=fallbacks)
-    reach = reachable_states(model, max_reachable)
+    reach = reachable_states(model, max_reachable + 1)
+    res.reachable_complete = len(reach) <= max_reachable
+    reach = reach[:max_reachable]
     rand = random_states_of(model, random_states, seed)
     res.reachable_states, res.random_states = len(reach), len(rand)
     for source, states in (("reachable", reach), ("random", rand)):

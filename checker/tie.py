@@ -156,6 +156,7 @@ class FormulaChecker:
         self.sm = sm
         self.items = list(items)
         self.solvers: list[tuple[z3.Solver, z3.BoolRef | None]] = []
+        self._pinning = z3.Solver()
         for it in self.items:
             s = z3.Solver()
             if it.ty is None:
@@ -168,6 +169,8 @@ class FormulaChecker:
 
     def check(self, state: Any, source: str, fix: Sequence[z3.BoolRef] | None = None) -> list[FormulaMismatch]:
         fix = pin(self.sm, state) if fix is None else fix
+        if self.items and self._pinning.check(*fix) != z3.sat:  # else every query is unsat: "agrees"
+            raise SymbolicMismatch(f"the state cannot be pinned in z3 (is it type-correct?): {state!r}")
         bad = []
         for it, (s, v) in zip(self.items, self.solvers, strict=True):
             try:

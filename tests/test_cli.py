@@ -456,3 +456,14 @@ def test_prove_and_bmc_say_what_they_were_tied_to() -> None:
     code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "3", "--json")
     d = json.loads(out)
     assert code == 3 and d["tie"]["states"] == 400 and d["tie"]["mismatches"] == []
+
+
+def test_conform_on_part_of_the_reachable_states_is_unknown_not_conforms() -> None:
+    code, out, _ = run("conform", "twophase", "--rms", "2", "--max-states", "10", "--random", "0", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "unknown" and d["reachable_complete"] is False
+    assert "only the first 10 reachable states" in d["reason"]
+    code, out, _ = run("conform", "twophase", "--rms", "2", "--random", "0", "--json")
+    assert code == 0 and json.loads(out)["reachable_complete"] is True
+    code, _, err = run("conform", "twophase", "--random", "-3")
+    assert code == 2 and "--random: expected a whole number" in err

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import z3
 
 from protoproof.checker.bmc import bmc
 from protoproof.checker.conformance import check_twins, conform
@@ -172,3 +173,17 @@ def test_conform_lists_the_functions_that_run_without_a_twin() -> None:
     assert names and "generator" in r.fallbacks[names[0]]
     assert any("no twin (runs forking)" in line and "decided" in line for line in r.to_lines())
     assert r.to_json()["fallbacks"] == r.fallbacks
+
+
+def test_a_state_that_cannot_be_pinned_is_an_error_not_an_agreement() -> None:
+    from protoproof.checker.symbolic import SymbolicModel
+    from protoproof.checker.tie import PROPERTY, FormulaChecker, SymbolicMismatch, predicates, tied
+
+    model = TCommit(rms=2)
+    sm = SymbolicModel(model)
+    items = tied(PROPERTY, predicates(sm, PROPERTY, [(p.name, p.fn) for p in model.invariants], None))
+    chk = FormulaChecker(sm, items)
+    state = model.initial_states()[0]
+    assert chk.check(state, "reachable") == []
+    with pytest.raises(SymbolicMismatch, match="cannot be pinned"):
+        chk.check(state, "reachable", [z3.BoolVal(False)])
