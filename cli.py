@@ -390,7 +390,7 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, args.graph)
-    return EXIT_BY_VERDICT.get(r.verdict, 3)
+    return EXIT_BY_VERDICT[r.verdict]
 
 
 def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -407,6 +407,12 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             raise UsageError(f"no parameterized proof for {model.name}; models with one: paxos")
         if rest:
             raise UsageError(f"the parameterized proof covers every size; drop {' '.join(rest)}")
+        ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
+                                            ("--explicit", args.explicit),
+                                            ("--no-strengthening", args.no_strengthening)) if given]
+        if ignored:
+            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves agreement "
+                             "with its own invariant)")
         from .proofs.paxos_param import prove_paxos_param
 
         # The tie runs on the model class asked for (a --variant's planted bug fails it); a tie
@@ -416,7 +422,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
         r = prove_paxos_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note)
         _emit(r, args.json, out)
-        return EXIT_BY_VERDICT.get(r.verdict, 3)
+        return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
         def run() -> Any:
             try:
@@ -430,7 +436,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
-    return EXIT_BY_VERDICT.get(r.verdict, 3)
+    return EXIT_BY_VERDICT[r.verdict]
 
 
 def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:

@@ -3,8 +3,10 @@
 A bounded run is never called verified: ``exhausted`` means every reachable state of this
 configuration was visited; ``bounded`` means a budget ran out first; ``proved`` is reserved
 for inductive proofs; ``unknown`` is a solver that gave up or a check that could not run;
-``conforms`` is a conformance run in which everything was compared and agreed; ``error`` is a
-model error (the model raised, or its symbolic side disagrees with its Python).
+``conforms`` is a conformance run in which everything was compared and agreed;
+``proved-formulas-only`` is a proof of hand-written formulas that were not tied to the model in
+that run (nothing about the model is claimed); ``error`` is a model error (the model raised, or
+its symbolic side disagrees with its Python).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ PROVED = "proved"
 UNKNOWN = "unknown"
 ERROR = "error"
 CONFORMS = "conforms"
+PROVED_FORMULAS_ONLY = "proved-formulas-only"
 
-VERDICTS = (VIOLATED, EXAMPLE_FOUND, EXHAUSTED, BOUNDED, PROVED, UNKNOWN, ERROR, CONFORMS)
+VERDICTS = (VIOLATED, EXAMPLE_FOUND, EXHAUSTED, BOUNDED, PROVED, UNKNOWN, ERROR, CONFORMS, PROVED_FORMULAS_ONLY)
 
 #: Exit statuses of the command line, by verdict.
 EXIT_OK = 0
@@ -35,5 +38,6 @@ EXIT_BY_VERDICT = {
     VIOLATED: EXIT_VIOLATED,
     BOUNDED: EXIT_BOUNDED,
     UNKNOWN: EXIT_BOUNDED,
+    PROVED_FORMULAS_ONLY: EXIT_BOUNDED,
     ERROR: EXIT_MODEL_ERROR,
 }

@@ -90,7 +90,7 @@ from typing import Any
 
 import z3
 
-from ..checker.verdict import ERROR, PROVED, UNKNOWN
+from ..checker.verdict import ERROR, EXIT_BY_VERDICT, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
 
 ACCEPTOR, BALLOT, VALUE, QUORUM = "acceptor", "ballot", "value", "quorum"
 SORTS = (ACCEPTOR, BALLOT, VALUE, QUORUM)
@@ -742,11 +742,6 @@ class Obligation:
         if self.detail:
             s += f"  {self.detail}"
         return s
-
-
-#: The verdict of a parameterized proof whose formulas were proved but not tied to the model
-#: (``tie=False``, ``--no-tie``): nothing is claimed about ``models/paxos.py``; exit status 3.
-PROVED_FORMULAS_ONLY = "proved-formulas-only"
 
 
 @dataclass
@@ -1483,7 +1478,7 @@ def prove_paxos_param(timeout_s: float = 60, *, without: Sequence[str] = (), var
 def main(argv: Sequence[str] | None = None) -> int:
     r = prove_paxos_param(progress=lambda line: print(line, file=sys.stderr, flush=True))
     print("\n".join(r.to_lines()))
-    return 0 if r.verdict == PROVED else 1
+    return EXIT_BY_VERDICT[r.verdict]
 
 
 if __name__ == "__main__":

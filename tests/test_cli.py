@@ -467,3 +467,9 @@ def test_conform_on_part_of_the_reachable_states_is_unknown_not_conforms() -> No
     assert code == 0 and json.loads(out)["reachable_complete"] is True
     code, _, err = run("conform", "twophase", "--random", "-3")
     assert code == 2 and "--random: expected a whole number" in err
+
+
+def test_prove_parameterized_refuses_the_flags_it_would_ignore() -> None:
+    for flags in (["--k", "2"], ["--explicit"], ["--no-strengthening"], ["--property", "agreement"]):
+        code, _, err = run("prove", "paxos", "--parameterized", *flags)
+        assert code == 2 and "not used by --parameterized" in err and flags[0] in err

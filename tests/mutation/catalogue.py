@@ -246,7 +246,7 @@ class AtomicitySwallowsTypeError(TmCommitsWithoutVotes):
         """No RM committed while another aborted (a set of the states, unhashable ones skipped)."""
         try:
             seen = set(self.rm_states(s))
-        except TypeError:  # the mistake: SymbolicError is a TypeError, so z3 sees `True`
+        except TypeError:  # the mistake: it swallowed the engine's refusal when SymbolicError was a TypeError
             return True
         return not (ABORTED in seen and COMMITTED in seen)
 

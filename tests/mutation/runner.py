@@ -34,7 +34,7 @@ from protoproof.checker.bmc import SymbolicMismatch, bmc
 from protoproof.checker.explore import ModelError, Nondeterminism, Options, explore
 from protoproof.checker.induction import prove
 from protoproof.checker.symbolic import SymbolicError
-from protoproof.checker.verdict import BOUNDED, EXHAUSTED, PROVED, VIOLATED
+from protoproof.checker.verdict import BOUNDED, ERROR, EXHAUSTED, PROVED, VIOLATED
 from protoproof.models.base import Model, ModelDefinitionError
 from protoproof.proofs import strengthening_for
 
@@ -97,11 +97,15 @@ class BenignResult:
         return not any(c.outcome == WOLF for c in self.cells.values())
 
 
-def _error_cell(engine: str, e: Exception, kind: str, t0: float) -> Cell:
-    """A model error: a catch only for a property mutant (see the module docstring)."""
-    first = str(e).strip().split("\n")[0][:160]
+def _error_cell(engine: str, e: Exception | str, kind: str, t0: float) -> Cell:
+    """A model error (raised, or an ``error`` verdict): a catch only for a property mutant.
+
+    An engine's formula disagreeing with the Python says nothing about a guard mutant's bug.
+    """
+    text = str(e).strip().split("\n")[0][:160]
+    detail = text if isinstance(e, str) else f"{type(e).__name__}: {text}"
     outcome = CAUGHT if kind == PROPERTY else ESCAPED
-    return Cell(engine, outcome, "error", f"{type(e).__name__}: {first}", time.perf_counter() - t0)
+    return Cell(engine, outcome, ERROR, detail, time.perf_counter() - t0)
 
 
 # ----- one engine each ----------------------------------------------------------------
@@ -139,6 +143,8 @@ def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str
         r = bmc(model, depth, [prop])
     except ENGINE_ERRORS as e:
         return _error_cell(BMC, e, kind, t0)
+    if r.verdict == ERROR:
+        return _error_cell(BMC, r.reason or "error", kind, t0)
     dt = time.perf_counter() - t0
     if r.verdict == VIOLATED:
         return Cell(BMC, CAUGHT, VIOLATED, f"{r.property} at depth {r.depth_reached}", dt)
@@ -154,6 +160,8 @@ def run_prove(model: Model[Any], kind: str, bare: bool) -> Cell:
         r = prove(model, strengthening)
     except ENGINE_ERRORS as e:
         return _error_cell(engine, e, kind, t0)
+    if r.verdict == ERROR:
+        return _error_cell(engine, r.reason or "error", kind, t0)
     dt = time.perf_counter() - t0
     outcome = ESCAPED if r.verdict == PROVED else CAUGHT
     return Cell(engine, outcome, r.verdict, r.reason, dt)
@@ -189,11 +197,11 @@ def run_param(model_class: type[Model[Any]], kind: str,
         from protoproof.proofs.paxos_param import prove_paxos_param
 
         prover = prove_paxos_param
-    call: Callable[..., Any] = prover  # until the tie lands the keyword is unknown: reported below
+    call: Callable[..., Any] = prover  # a prover without the model tie has no such keyword: an escape
     t0 = time.perf_counter()
     try:
         r = call(model_class=model_class, stop_at_first_failure=True)
-    except ENGINE_ERRORS as e:  # before TypeError: today SymbolicError subclasses it
+    except ENGINE_ERRORS as e:
         return _error_cell(PARAM, e, kind, t0)
     except TypeError as e:
         if "model_class" not in str(e):
@@ -201,6 +209,7 @@ def run_param(model_class: type[Model[Any]], kind: str,
         return Cell(PARAM, ESCAPED, "no tie", "parameterized: engine has no model tie yet",
                     time.perf_counter() - t0)
     dt = time.perf_counter() - t0
+    # An `error` here is the tie failing: the formulas do not describe the mutant, for any kind.
     outcome = ESCAPED if r.verdict == PROVED else CAUGHT
     return Cell(PARAM, outcome, r.verdict, r.reason, dt)
 
