@@ -246,8 +246,11 @@ def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: boo
     return res
 
 
-def run_benign(b: Benign, engines: Sequence[str] | None = None) -> BenignResult:
-    """``check`` must exhaust ``b``, ``bmc`` find nothing, and each engine of ``must_prove`` prove it."""
+def run_benign(b: Benign, engines: Sequence[str] | None = None, informational: bool = True) -> BenignResult:
+    """``check`` must exhaust ``b``, ``bmc`` find nothing, and each engine of ``must_prove`` prove it.
+
+    ``informational=False`` skips the engines whose answer is only shown (``b.reported``).
+    """
     want = list(engines or ENGINES)
     res = BenignResult(b)
     if CHECK in want:
@@ -262,7 +265,7 @@ def run_benign(b: Benign, engines: Sequence[str] | None = None) -> BenignResult:
         res.cells[BMC] = Cell(BMC, OK if br.verdict == BOUNDED else WOLF, br.verdict,
                               f"depth {b.bmc_depth}", time.perf_counter() - t0)
     for e in (PROVE, PARAM):
-        if e not in want or (e not in b.must_prove and e not in b.reported):
+        if e not in want or (e not in b.must_prove and (e not in b.reported or not informational)):
             continue
         if e == PROVE:
             t0 = time.perf_counter()
