@@ -1257,14 +1257,13 @@ def explore(
     label: str,
     max_paths: int = DEFAULT_MAX_PATHS,
     background: BoolLike = True,
-    deadline: float | None = None,
 ) -> list[SymPath]:
     """Every path of ``fn(*args)``: run it, then re-run it flipping the last open decision.
 
     A path that raises is reported (naming ``label``) unless its path condition is
     unsatisfiable together with ``background`` (the type invariant): code may legitimately
-    fail on combinations of answers that cannot happen together.  ``deadline`` (a
-    ``time.perf_counter()`` value) bounds the time like ``max_paths`` bounds the paths.
+    fail on combinations of answers that cannot happen together.  Only ``max_paths`` bounds
+    the work, so the outcome never depends on the machine's load.
     """
     prefix: list[bool] = []
     prev: list[z3.BoolRef] = []
@@ -1277,8 +1276,6 @@ def explore(
                 f"path explosion in {label}: more than {max_paths} paths. Fold conditions into one "
                 "`if`, use generator forms inside all/any/sum, or write the predicate so its twin applies"
             )
-        if deadline is not None and time.perf_counter() > deadline:
-            raise PathExplosion(f"path explosion in {label}: {runs - 1} paths explored before the time budget ran out")
         oracle = _Oracle(label, prefix, prev)
         _ORACLE.append(oracle)
         dropped = False
