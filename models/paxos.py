@@ -132,6 +132,8 @@ class Leader(Node[Ldr]):
         super().__init__(node_id, f"b{ballot}")
         self.sys = system
         self.bal = ballot
+        #: Every 1b of this ballot the model declares (all are addressed to this leader).
+        self.one_bs = tuple(e.msg for e in system.envelopes() if e.dst == node_id and type(e.msg) is OneB)
 
     def state_type(self) -> Type:
         return Record(Ldr, proposed=Bool)
@@ -167,7 +169,9 @@ class Leader(Node[Ldr]):
     def phase2a(self, s: Ldr, inbox: frozenset[Any], v: int) -> Out:
         if not self.may_propose(s):
             return None
-        ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]  # pragma: no branch (inbox: own-ballot 1bs)
+        # This ballot's 1bs received, asked one declared 1b at a time (the same list as filtering
+        # the inbox, and on z3 values it forks on 1b messages only, not on every message).
+        ones = [m for m in self.one_bs if m in inbox]
         if any(self.quorum_allows(ones, q, v) for q in self.sys.quorum_list):
             return Ldr(True), (Persist(), Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)))
         return None
