@@ -260,7 +260,7 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: i
     named = _named(twin_domain or [])
     dnames = tuple(n for n, _f in named)
     restrict: Any = b_and(*(sm.predicate(n, f).formula for n, f in named)) if named else True
-    pairs: list[tuple[str, Any, Callable[[Any, bool], tuple[Any, int]]]] = []
+    pairs: list[tuple[str, Any, Callable[[bool], tuple[Any, int]]]] = []
 
     def paths_of(fn: Callable[[Any], Any], name: str, restricted: bool) -> list[SymPath]:
         if restricted:

@@ -16,8 +16,8 @@ TLA+ spec.  Variables and actions are those of ``Paxos.tla``:
 Simplifications, each preserving the reachable states one to one: a message of the TLA+ set
 is here one envelope per addressee, all sent in the same step; a leader reads the 1b messages
 sent to it from the message set (``reads_inbox``: on a duplicating network that is exactly what
-it has received), as Phase2a reads ``msgs``; a leader's ``proposed`` flag equals "a 2a for my
-ballot is in the message set".  Quorums are the majorities unless ``quorums()`` is overridden
+it has received; ``inbox_types``: its 1bs, not the 2bs sent to it), as Phase2a reads ``msgs``;
+a leader's ``proposed`` flag equals "a 2a for my ballot is in the message set".  Quorums are the majorities unless ``quorums()`` is overridden
 by any pairwise-intersecting family (checked at construction).
 
 Checked: ``protoproof check paxos --acceptors 3 --values 2 --max-ballot 1`` gives the same
@@ -127,13 +127,12 @@ class Leader(Node[Ldr]):
 
     role = "leader"
     reads_inbox = True
+    inbox_types = (OneB,)  # a leader reads its 1bs; the 2bs sent to it are read by `chosen` only
 
     def __init__(self, node_id: int, system: Paxos, ballot: int) -> None:
         super().__init__(node_id, f"b{ballot}")
         self.sys = system
         self.bal = ballot
-        #: Every 1b of this ballot the model declares (all are addressed to this leader).
-        self.one_bs = tuple(e.msg for e in system.envelopes() if e.dst == node_id and type(e.msg) is OneB)
 
     def state_type(self) -> Type:
         return Record(Ldr, proposed=Bool)
@@ -169,9 +168,7 @@ class Leader(Node[Ldr]):
     def phase2a(self, s: Ldr, inbox: frozenset[Any], v: int) -> Out:
         if not self.may_propose(s):
             return None
-        # This ballot's 1bs received, asked one declared 1b at a time (the same list as filtering
-        # the inbox, and on z3 values it forks on 1b messages only, not on every message).
-        ones = [m for m in self.one_bs if m in inbox]
+        ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]  # pragma: no branch (inbox: own-ballot 1bs)
         if any(self.quorum_allows(ones, q, v) for q in self.sys.quorum_list):
             return Ldr(True), (Persist(), Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)))
         return None
