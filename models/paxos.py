@@ -17,8 +17,9 @@ Simplifications, each preserving the reachable states one to one: a message of t
 is here one envelope per addressee, all sent in the same step; a leader reads the 1b messages
 sent to it from the message set (``reads_inbox``: on a duplicating network that is exactly what
 it has received; ``inbox_types``: its 1bs, not the 2bs sent to it), as Phase2a reads ``msgs``;
-a leader's ``proposed`` flag equals "a 2a for my ballot is in the message set".  Quorums are the majorities unless ``quorums()`` is overridden
-by any pairwise-intersecting family (checked at construction).
+a leader's ``proposed`` flag equals "a 2a for my ballot is in the message set".  Quorums are
+the majorities unless ``quorums()`` is overridden by any pairwise-intersecting family (checked
+at construction).
 
 Checked: ``protoproof check paxos --acceptors 3 --values 2 --max-ballot 1`` gives the same
 distinct states and depth as an independent transliteration of Paxos.tla (pinned in
