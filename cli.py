@@ -441,12 +441,13 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
 def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.conformance import conform
-    from .proofs import strengthening_for
+    from .proofs import strengthening_for, twin_domain_for
 
     model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
     strengthening = strengthening_for(model) or []  # its conjuncts are formulas `prove` relies on
     r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
-                                  strengthening=strengthening), model, args.json, out, err)
+                                  strengthening=strengthening, twin_domain=twin_domain_for(model)),
+                  model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)

@@ -10,8 +10,10 @@ every reachable state of a small instance and about a thousand random type-corre
   ``s``, exactly the value its Python has;
 - twins: z3 proves each twin relation equivalent to the forking run of the original function,
   so the syntax rewrite cannot change meaning silently.  The forking run is bounded by a path
-  count (deterministic, never a clock); a twin whose forking run exceeds it is listed as
-  skipped with the reason, and the verdict is then ``unknown``, never ``conforms``.
+  count (deterministic, never a clock); a twin whose forking run exceeds it is compared on
+  the states of the model's twin domain (predicates from its proofs module, proved inductive
+  here first, and the line says so), or else listed as skipped with the reason, and the
+  verdict is then ``unknown``, never ``conforms``.
 
 Verdicts: ``conforms`` (exit 0) when everything was compared and agreed; ``error`` (exit 4,
 a model error) on any mismatch or a twin that differs; ``unknown`` (exit 3) when something
@@ -35,6 +37,7 @@ from .symbolic import (
     Encoded,
     PathExplosion,
     SymbolicModel,
+    SymPath,
     b_and,
     domain,
     predicate_formula,
@@ -44,6 +47,7 @@ from .symbolic import (
 from .tie import (
     PROPERTY,
     STRENGTHENING,
+    TWIN_DOMAIN,
     FormulaChecker,
     FormulaMismatch,
     Tied,
@@ -56,7 +60,7 @@ from .tie import (
     tied,
 )
 from .twin import recording
-from .verdict import CONFORMS, ERROR, UNKNOWN
+from .verdict import CONFORMS, ERROR, PROVED, UNKNOWN
 
 EXHAUSTED_OK = CONFORMS
 
@@ -87,6 +91,16 @@ class TwinCheck:
     result: str  # "equivalent", "differs", "skipped: <reason>"
     seconds: float
     paths: int = 0  # paths of the forking run (0 when it was not completed)
+    #: Non-empty: compared only on states satisfying these twin-domain predicates; "equivalent"
+    #: then also means they were proved inductive (so every reachable state satisfies them).
+    domain: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """What an "equivalent" claims beyond equivalence: the states it covers."""
+        if not self.domain:
+            return ""
+        return f"on states satisfying {' & '.join(self.domain)} (proved inductive)"
 
 
 @dataclass
@@ -155,12 +169,15 @@ class ConformanceResult:
                  f"strengthening conjuncts and refinement mappings, {len(self.formula_mismatches)} mismatches",
                  f"  {self.elapsed_s:.2f}s"]
         for t in self.twins:
-            if t.result != "equivalent":
+            if t.result != "equivalent" or t.domain:
                 kind, _, why = t.result.partition(": ")
-                lines.append(f"  twin {kind:<8} {t.seconds:7.4f}s  {t.name}" + (f": {why}" if why else ""))
+                lines.append(f"  twin {kind:<8} {t.seconds:7.4f}s  {t.name}" + (f": {why}" if why else "")
+                             + (f" {t.where}" if t.domain else ""))
         n_eq = sum(t.result == "equivalent" for t in self.twins)
+        n_dom = sum(t.result == "equivalent" and bool(t.domain) for t in self.twins)
         if self.twins_checked:
-            lines.append(f"  {n_eq}/{len(self.twins)} twins proved equivalent to their forking versions")
+            lines.append(f"  {n_eq}/{len(self.twins)} twins proved equivalent to their forking versions"
+                         + (f" ({n_dom} of them on the states of a proved invariant, named above)" if n_dom else ""))
         else:
             lines.append("  twins not checked")
         lines += [f"  no twin (runs forking): {name}: {why}" for name, why in self.fallbacks.items()]
@@ -184,8 +201,8 @@ class ConformanceResult:
             "formulas": self.formulas,
             "formula_checks": self.formula_checks,
             "formula_mismatches": [m.to_json() for m in self.formula_mismatches],
-            "twins": [{"name": t.name, "result": t.result, "seconds": round(t.seconds, 6), "paths": t.paths}
-                      for t in self.twins],
+            "twins": [{"name": t.name, "result": t.result, "seconds": round(t.seconds, 6), "paths": t.paths,
+                       "domain": list(t.domain)} for t in self.twins],
             "twins_checked": self.twins_checked,
             "fallbacks": self.fallbacks,
             "skipped_twins": [{"name": t.name, "reason": t.result.removeprefix("skipped: ")} for t in self.skipped],
@@ -223,14 +240,23 @@ class Checker:
         return bad
 
 
-def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
-                max_paths: int | None = None) -> list[TwinCheck]:
+def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: int | None = None,
+                twin_domain: Sequence[Callable[[Any], Any]] | None = None) -> list[TwinCheck]:
     """z3-equivalence of every action's and property's twin with the forking run of the original.
 
     The forking run of a function may have exponentially many paths (a leader reading its
     inbox forks on every message): after ``max_paths`` paths it is reported as skipped, with
     the reason, never as equivalent.  The budget is a path count, so the outcome does not
     depend on the machine's load.
+
+    ``twin_domain`` (predicates a model declares in its proofs module, ``twin_domain_for``):
+    a forking run that exceeds the budget is explored again on the states satisfying them
+    only (infeasible answers pruned by z3) and compared there.  Such a result counts as
+    equivalent only if the predicates are proved inductive (Init => D, D & T_a => D' for
+    every action, ``prove`` with D as the whole invariant) and every action's twin is
+    equivalent on D or everywhere: then T_twin = T_fork on D, so D is inductive for the real
+    transitions, every reachable state satisfies it, and on those the twin is the function.
+    Otherwise it is skipped with the reason.
     """
     from .symbolic import explore
 
@@ -238,21 +264,30 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
     sm = sm or SymbolicModel(model)
     out = []
     base = b_and(sm.dom_x, sm.dom_y)
-    pairs: list[tuple[str, Any, Callable[[], tuple[Any, int]]]] = []
+    named = _named(twin_domain or [])
+    dnames = tuple(n for n, _f in named)
+    restrict: Any = b_and(*(sm.predicate(n, f).formula for n, f in named)) if named else True
+    pairs: list[tuple[str, Any, Callable[[bool], tuple[Any, int]]]] = []
 
-    def forked_action(e: Encoded) -> tuple[Any, int]:
-        paths = explore(e.inst.forking, (sm.x,), e.name, max_paths, sm.dom_x)
+    def paths_of(fn: Callable[[Any], Any], name: str, restricted: bool) -> list[SymPath]:
+        if restricted:
+            return explore(fn, (sm.x,), name, max_paths, b_and(sm.dom_x, restrict), prune=True)
+        return explore(fn, (sm.x,), name, max_paths, sm.dom_x)
+
+    def forked_action(e: Encoded, restricted: bool) -> tuple[Any, int]:
+        paths = paths_of(e.inst.forking, e.name, restricted)
         return relation_formula(sm.ty, paths, sm.y), len(paths)
 
-    def forked(name: str, fn: Callable[[Any], Any]) -> tuple[Any, int]:
-        paths = explore(fn, (sm.x,), name, max_paths, sm.dom_x)
+    def forked(name: str, fn: Callable[[Any], Any], restricted: bool) -> tuple[Any, int]:
+        paths = paths_of(fn, name, restricted)
         return predicate_formula(paths), len(paths)
 
-    def forked_mapping(m: Tied, fn: Callable[[Any], Any]) -> tuple[Any, int]:
+    def forked_mapping(m: Tied, fn: Callable[[Any], Any], restricted: bool) -> tuple[Any, int]:
         assert m.ty is not None
-        paths = explore(fn, (sm.x,), m.name, max_paths, sm.dom_x)
+        paths = paths_of(fn, m.name, restricted)
         return relation_formula(m.ty, paths, m.z), len(paths)
 
+    actions = {e.name for e in sm.actions}
     for e in sm.actions:
         pairs.append((e.name, e.formula, functools.partial(forked_action, e)))
     # Properties and mappings; not strengthening conjuncts: any inductive formula serves as one,
@@ -264,17 +299,52 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None,
         pairs.append((m.name, m.formula, functools.partial(forked_mapping, m, ref.mapping)))
     for name, f1, mk in pairs:
         t0 = time.perf_counter()
+        restricted = False
         try:
-            f2, n = mk()
+            f2, n = mk(False)
         except PathExplosion as e:
-            out.append(TwinCheck(name, f"skipped: {e}", time.perf_counter() - t0))
-            continue
+            if not named:
+                out.append(TwinCheck(name, f"skipped: {e}", time.perf_counter() - t0))
+                continue
+            restricted = True
+            try:
+                f2, n = mk(True)
+            except PathExplosion as e2:
+                out.append(TwinCheck(name, f"skipped: {e2} (also on states satisfying {' & '.join(dnames)})",
+                                     time.perf_counter() - t0))
+                continue
         s = z3.Solver()
         s.add(to_z3(base), to_z3(f1) != to_z3(f2))
+        if restricted:
+            s.add(to_z3(restrict))
         r = s.check()
         result = "equivalent" if r == z3.unsat else "differs" if r == z3.sat else f"skipped: {s.reason_unknown()}"
-        out.append(TwinCheck(name, result, time.perf_counter() - t0, n))
+        out.append(TwinCheck(name, result, time.perf_counter() - t0, n, dnames if restricted else ()))
+    on_domain = [t for t in out if t.domain and t.result == "equivalent"]
+    if on_domain:
+        why = _domain_unproved(model, named, [t for t in out if t.name in actions])
+        if why:
+            for t in on_domain:
+                t.result = f"skipped: equivalent only on states satisfying {' & '.join(dnames)}, {why}"
+                t.domain = ()
     return out
+
+
+def _domain_unproved(model: Model[Any], named: Sequence[tuple[str, Callable[[Any], Any]]],
+                     action_checks: Sequence[TwinCheck]) -> str:
+    """Why twin checks restricted to the twin domain may not count ("" if they may)."""
+    from .induction import prove
+
+    names = " & ".join(n for n, _f in named)
+    open_ = [t.name for t in action_checks if t.result != "equivalent"]
+    if open_:
+        return (f"and {names} can be proved inductive for the real transitions only when every action's twin "
+                f"is equivalent, which {', '.join(open_[:3])}{' ...' if len(open_) > 3 else ''} is not")
+    # The tie of these formulas to their Python is conform's (on every state it compares).
+    r = prove(model, [f for _n, f in named], properties=[], tie=0)
+    if r.verdict != PROVED:
+        return f"which is not proved inductive ({r.verdict}: {r.reason})"
+    return ""
 
 
 def conform(
@@ -287,13 +357,17 @@ def conform(
     overrides: Mapping[str, Callable[[Any], Any]] | None = None,
     twins: bool = True,
     twin_max_paths: int | None = None,
+    twin_domain: Sequence[Callable[[Any], Any]] | None = None,
 ) -> ConformanceResult:
     """Compare the symbolic side with the Python on reachable and random states.
 
     Actions (relation vs successors) and formulas (every ``@always``/``@sometimes`` property,
     ``strengthening`` conjunct and refinement mapping vs its Python) are compared on each
     state, with X pinned once per state for both.  ``twin_max_paths`` bounds each twin's
-    forking run (default ``TWIN_MAX_PATHS``).  ``overrides`` (action repr, or a property,
+    forking run (default ``TWIN_MAX_PATHS``); ``twin_domain`` (the model's, from
+    ``proofs.twin_domain_for``) lets a twin whose forking run exceeds it be compared on the
+    states of a proved invariant (``check_twins``); its predicates are tied like the
+    strengthening's.  ``overrides`` (action repr, or a property,
     conjunct or mapping name -> function) makes the symbolic side run another function than
     the model's, which is how the tests show that the check can fail.
     """
@@ -304,6 +378,7 @@ def conform(
         props = [(p.name, p.fn) for p in model.invariants] + [(p.name, p.fn) for p in model.sometimes_properties]
         items = tied(PROPERTY, predicates(sm, PROPERTY, props, overrides))
         items += tied(STRENGTHENING, predicates(sm, STRENGTHENING, _named(strengthening or []), overrides))
+        items += tied(TWIN_DOMAIN, predicates(sm, TWIN_DOMAIN, _named(twin_domain or []), overrides))
         items += mappings(sm, overrides)
     fchk = FormulaChecker(sm, items)
     res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins, fallbacks=fallbacks)
@@ -320,7 +395,7 @@ def conform(
             res.formula_mismatches += fchk.check(s, source, fix)
             res.formula_checks += len(items)
     if twins:
-        res.twins = check_twins(model, sm, twin_max_paths)
+        res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
     res.elapsed_s = time.perf_counter() - t0
     return res
 

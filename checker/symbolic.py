@@ -55,9 +55,10 @@ class PathExplosion(SymbolicError):
 class _Oracle:
     """Answers truth questions for one run of a function (a replay prefix, then True)."""
 
-    __slots__ = ("conds", "keep", "label", "memo", "prefix", "prev", "values")
+    __slots__ = ("conds", "keep", "label", "memo", "prefix", "prev", "solver", "values")
 
-    def __init__(self, label: str, prefix: Sequence[bool], prev: Sequence[z3.BoolRef]) -> None:
+    def __init__(self, label: str, prefix: Sequence[bool], prev: Sequence[z3.BoolRef],
+                 solver: z3.Solver | None = None) -> None:
         self.label = label
         self.prefix = prefix
         self.prev = prev
@@ -65,6 +66,10 @@ class _Oracle:
         self.values: list[bool] = []
         self.memo: dict[int, bool] = {}
         self.keep: list[z3.ExprRef] = []  # z3 reuses the ids of dead terms: keep memo keys alive
+        #: Pruning (``explore(..., prune=True)``): holds the background and this run's path
+        #: condition so far, one scope per decision; a new decision takes its first answer
+        #: (True) only if that is consistent, else False.
+        self.solver = solver
 
     def decide(self, c: z3.BoolRef) -> bool:
         if z3.is_true(c):
@@ -84,8 +89,16 @@ class _Oracle:
                     "set iteration order?)"
                 )
             v = self.prefix[k]
+        elif self.solver is not None:
+            self.solver.push()
+            self.solver.add(c)
+            v = self.solver.check() != z3.unsat  # unknown: keep the branch (sound, not pruned)
+            self.solver.pop()
         else:
             v = True
+        if self.solver is not None:
+            self.solver.push()
+            self.solver.add(c if v else z3.Not(c))
         self.conds.append(c)
         self.values.append(v)
         self.memo[cid] = v
@@ -730,6 +743,15 @@ class SymSet:
         """(membership, element) for every element that may be in the set (guarded iteration)."""
         return [(b, x) for x, b in zip(self.ty.universe, self.bits, strict=True) if b is not False]
 
+    def image(self, elems: Iterable[Any], f: Callable[[Any], Any]) -> SymSet | frozenset[Any]:
+        """``frozenset(f(x) for x in elems if x in self)`` as one set, without forking.
+
+        Each ``f(x)`` is a member exactly when ``x`` is (or any ``x`` with the same image is):
+        the same set Python builds, with the membership left symbolic instead of decided
+        element by element (``ActorSystem.inbox`` on a symbolic message set).
+        """
+        return DynSet.make(((self.has(x), f(x)) for x in elems), f"{self.name}'")
+
     def __repr__(self) -> str:
         return f"SymSet({self.name})"
 
@@ -1257,6 +1279,8 @@ def explore(
     label: str,
     max_paths: int = DEFAULT_MAX_PATHS,
     background: BoolLike = True,
+    *,
+    prune: bool = False,
 ) -> list[SymPath]:
     """Every path of ``fn(*args)``: run it, then re-run it flipping the last open decision.
 
@@ -1264,11 +1288,23 @@ def explore(
     unsatisfiable together with ``background`` (the type invariant): code may legitimately
     fail on combinations of answers that cannot happen together.  Only ``max_paths`` bounds
     the work, so the outcome never depends on the machine's load.
+
+    ``prune``: follow only answers consistent with ``background`` and the answers before
+    (z3 decides each new question and each flip), so the paths are exactly the feasible ones
+    and together cover every state satisfying ``background`` -- the function's meaning *on
+    those states*, which is what a relation restricted to ``background`` needs.  It costs a
+    solver call per question; without it, infeasible paths are explored and are harmless.
     """
     prefix: list[bool] = []
     prev: list[z3.BoolRef] = []
     paths: list[SymPath] = []
     runs = 0
+    solver: z3.Solver | None = None
+    if prune:
+        solver = z3.Solver()
+        solver.add(to_z3(background))
+        if solver.check() == z3.unsat:
+            return []  # no state satisfies the background: no path
     while True:
         runs += 1
         if runs > max_paths:
@@ -1276,7 +1312,9 @@ def explore(
                 f"path explosion in {label}: more than {max_paths} paths. Fold conditions into one "
                 "`if`, use generator forms inside all/any/sum, or write the predicate so its twin applies"
             )
-        oracle = _Oracle(label, prefix, prev)
+        if solver is not None and solver.num_scopes():
+            solver.pop(solver.num_scopes())
+        oracle = _Oracle(label, prefix, prev, solver)
         _ORACLE.append(oracle)
         dropped = False
         try:
@@ -1304,12 +1342,19 @@ def explore(
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
             paths.append(SymPath(pc, result, enabled))
         j = len(oracle.values) - 1
-        while j >= 0 and not oracle.values[j]:
+        while j >= 0 and (not oracle.values[j] or (solver is not None and not _flippable(solver, oracle, j))):
             j -= 1
         if j < 0:
             return paths
         prefix = [*oracle.values[:j], False]
         prev = oracle.conds[: j + 1]
+
+
+def _flippable(solver: z3.Solver, oracle: _Oracle, j: int) -> bool:
+    """Whether decision ``j`` can be answered False after the answers before it (pruning)."""
+    solver.pop(solver.num_scopes())
+    lits = [c if v else z3.Not(c) for c, v in zip(oracle.conds[:j], oracle.values[:j], strict=True)]
+    return solver.check(*lits, z3.Not(oracle.conds[j])) != z3.unsat
 
 
 def predicate_formula(paths: Sequence[SymPath]) -> BoolLike:

@@ -33,7 +33,7 @@ from .symbolic import BoolLike, Conjunct, SymbolicModel, b_not, domain, eq, expl
 SAMPLE_STATES = 200
 SAMPLE_SEED = 0
 
-PROPERTY, STRENGTHENING, REFINEMENT = "property", "strengthening", "refinement"
+PROPERTY, STRENGTHENING, REFINEMENT, TWIN_DOMAIN = "property", "strengthening", "refinement", "twin domain"
 
 
 class SymbolicMismatch(AssertionError):
@@ -80,7 +80,7 @@ def _decode(ty: Type, v: Any, m: z3.ModelRef) -> Any:
 class Tied:
     """One formula to compare with its Python: a predicate over X, or a mapping's relation M(X, Z)."""
 
-    kind: str  # PROPERTY, STRENGTHENING or REFINEMENT
+    kind: str  # PROPERTY, STRENGTHENING, REFINEMENT or TWIN_DOMAIN
     name: str
     fn: Callable[[Any], Any]
     formula: BoolLike

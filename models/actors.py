@@ -72,6 +72,10 @@ class Envelope(NamedTuple):
     msg: Any
 
 
+def _message_of(e: Envelope) -> Any:
+    return e.msg
+
+
 class BoundExceeded(Exception):
     """A network bound (channel capacity, copies of a message) would be exceeded."""
 
@@ -91,6 +95,14 @@ class Node(Generic[L]):
     #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
     #: node has received, as in TLA+ specs whose actions read the message set.
     reads_inbox: ClassVar[bool] = False
+    #: With ``reads_inbox``: the message types its steps read (None: all).  The inbox holds only
+    #: these, so a message it never reads is not an input of its steps (and the z3 backend's
+    #: forking run does not branch on it).
+    inbox_types: ClassVar[tuple[type, ...] | None] = None
+
+    def in_inbox(self, e: Envelope) -> bool:
+        """Whether envelope ``e`` is in this node's inbox once sent (with ``reads_inbox``)."""
+        return e.dst == self.id and (self.inbox_types is None or type(e.msg) in self.inbox_types)
 
     def __init__(self, node_id: int, name: str | None = None) -> None:
         self.id = node_id
@@ -423,7 +435,7 @@ class ActorSystem(Model[SysState]):
             ]
         self._universe = list(universe)
         self._msg_type = msg_type
-        self._inbox_universe = [[e for e in self._universe if e.dst == n.id] for n in self._nodes]
+        self._inbox_universe = [[e for e in self._universe if n.in_inbox(e)] for n in self._nodes]
         # Nodes that read their inbox are not sent their messages one by one.
         self._deliverable = [e for e in self._universe if not self._nodes[e.dst].reads_inbox]
         if any(n.reads_inbox for n in self._nodes) and not isinstance(self._net, DuplicatingSet):
@@ -584,8 +596,16 @@ class ActorSystem(Model[SysState]):
         return fams
 
     def inbox(self, s: SysState, i: int) -> frozenset[Any]:
-        """The messages in flight to node ``i`` (what it has received, on a duplicating network)."""
+        """The messages in flight to node ``i`` (what it has received, on a duplicating network),
+        of its ``inbox_types``.
+
+        On a symbolic message set (the z3 backend) the inbox is the set's own membership bits
+        for the envelopes addressed to ``i`` (``net.image``), so building it asks nothing: run
+        forking, a step that never reads its inbox has one path, not one per possible inbox.
+        """
         net, mine = s[1], self._inbox_universe[i]
+        if type(net) is not frozenset:  # duck-typed: models/ does not import the checker
+            return net.image(mine, _message_of)
         return frozenset(e.msg for e in mine if e in net)
 
     def _local(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
@@ -898,7 +918,7 @@ class ActorSystem(Model[SysState]):
 
         def local_steps(n: Node[Any], acts: list[Action]) -> Callable[[int, int], list[Entry]]:
             steps = [(name, fn, tuple(v for _k, v in args)) for name, fn, insts in n.steps() for args in insts]
-            mine = [(k, e.msg) for e, k in bit_of.items() if e.dst == n.id]
+            mine = [(k, e.msg) for e, k in bit_of.items() if n.in_inbox(e)]
 
             def compute(d: int, net: int) -> list[Entry]:
                 ls = unpackers[n.id](d)
@@ -915,7 +935,7 @@ class ActorSystem(Model[SysState]):
         for n in self._nodes:
             count = sum(len(insts) for _name, _fn, insts in n.steps())
             if count:
-                inbox_bits = sum(1 << k for e, k in bit_of.items() if e.dst == n.id) if n.reads_inbox else 0
+                inbox_bits = sum(1 << k for e, k in bit_of.items() if n.in_inbox(e)) if n.reads_inbox else 0
                 locals_.append((n.id, inbox_bits, {}, local_steps(n, [a for a, _f in inst[pos : pos + count]])))
             pos += count
 

@@ -16,9 +16,10 @@ TLA+ spec.  Variables and actions are those of ``Paxos.tla``:
 Simplifications, each preserving the reachable states one to one: a message of the TLA+ set
 is here one envelope per addressee, all sent in the same step; a leader reads the 1b messages
 sent to it from the message set (``reads_inbox``: on a duplicating network that is exactly what
-it has received), as Phase2a reads ``msgs``; a leader's ``proposed`` flag equals "a 2a for my
-ballot is in the message set".  Quorums are the majorities unless ``quorums()`` is overridden
-by any pairwise-intersecting family (checked at construction).
+it has received; ``inbox_types``: its 1bs, not the 2bs sent to it), as Phase2a reads ``msgs``;
+a leader's ``proposed`` flag equals "a 2a for my ballot is in the message set".  Quorums are
+the majorities unless ``quorums()`` is overridden by any pairwise-intersecting family (checked
+at construction).
 
 Checked: ``protoproof check paxos --acceptors 3 --values 2 --max-ballot 1`` gives the same
 distinct states and depth as an independent transliteration of Paxos.tla (pinned in
@@ -127,6 +128,7 @@ class Leader(Node[Ldr]):
 
     role = "leader"
     reads_inbox = True
+    inbox_types = (OneB,)  # a leader reads its 1bs; the 2bs sent to it are read by `chosen` only
 
     def __init__(self, node_id: int, system: Paxos, ballot: int) -> None:
         super().__init__(node_id, f"b{ballot}")

@@ -26,4 +26,17 @@ def strengthening_for(model: Model[Any]) -> list[Callable[[Any], bool]] | None:
     return None
 
 
-__all__ = ["strengthening_for"]
+def twin_domain_for(model: Model[Any]) -> list[Callable[[Any], bool]]:
+    """Predicates on whose states ``conform`` may compare a twin whose forking run explodes.
+
+    ``conform`` proves them inductive on their own before such a comparison counts (see
+    ``checker.conformance.check_twins``); no model needs one unless listed here.
+    """
+    if model.name == "paxos":
+        from .paxos import twin_domain
+
+        return twin_domain(model)  # type: ignore[arg-type]
+    return []
+
+
+__all__ = ["strengthening_for", "twin_domain_for"]

@@ -130,4 +130,45 @@ def strengthening(model: Paxos) -> list[Predicate]:
     ]
 
 
-__all__ = ["strengthening"]
+def twin_domain(model: Paxos) -> list[Predicate]:
+    """The states on which ``conform`` compares a leader's twins with its forking run.
+
+    A leader's ``phase2a`` reads the 1bs of its ballot: 9 declared reports from each of 3
+    acceptors at the default size, so its forking run (the original code on z3 values, one
+    path per combination) has 2^27 paths.  On the states below an acceptor sent at most one
+    1b per ballot, reporting no vote or a vote of an earlier ballot: at most 4^3 paths.
+    ``conform`` proves these predicates inductive *by themselves* before such a check counts.
+    Not strengthening conjuncts: the benign mutant that answers a duplicate 1a again (a
+    second 1b for its ballot, after a vote) must still be proved; ``conform`` reports its
+    leader twins as not compared instead.
+    """
+    c = model.config
+    acceptors, ballots, values = range(c.acceptors), range(c.max_ballot + 1), range(c.values)
+    crashes = c.max_crashes > 0
+    one_bs = [e for e in model.envelopes() if type(e.msg) is OneB]
+    ok = {(a, b): [e for e in one_bs if e.msg.acc == a and e.msg.bal == b
+                   and ((e.msg.mbal == -1 and e.msg.mval is None) or (0 <= e.msg.mbal < b and e.msg.mval in values))]
+          for a in acceptors for b in ballots}
+    bad = [e for e in one_bs if e not in ok[e.msg.acc, e.msg.bal]]
+
+    def acceptor_vote_below_promise(s: Any) -> bool:
+        """max_vbal <= max_bal, and max_val is a value exactly when max_vbal >= 0 (on disk too)."""
+        return all(
+            st.max_vbal <= st.max_bal and (st.max_vbal >= 0) == (st.max_val is not None)
+            for a in acceptors for st in ((s.nodes[a], s.disk[a]) if crashes else (s.nodes[a],))
+        )
+
+    def one_b_once_per_ballot(s: Any) -> bool:
+        """An acceptor sent at most one 1b per ballot b, none above its promise (nor its disk's), and
+        it reports no vote or a vote of a ballot below b."""
+        return not any(e in s.net for e in bad) and all(
+            sum(1 for e in ok[a, b] if e in s.net) <= 1
+            and (not any(e in s.net for e in ok[a, b])
+                 or (b <= s.nodes[a].max_bal and (not crashes or b <= s.disk[a].max_bal)))
+            for a in acceptors for b in ballots
+        )
+
+    return [acceptor_vote_below_promise, one_b_once_per_ballot]
+
+
+__all__ = ["strengthening", "twin_domain"]

@@ -412,6 +412,13 @@ def test_conform_exits_3_and_lists_the_skipped_twins_when_a_twin_is_skipped(monk
     assert code == 3 and d["verdict"] == "unknown" and d["skipped_twins"]
 
 
+def test_conform_paxos_compares_the_leaders_twins_on_its_proved_twin_domain_and_conforms() -> None:
+    code, out, _ = run("conform", "paxos", "--acceptors", "2", "--random", "20", "--max-states", "200")
+    assert code == 0 and out.startswith("conform paxos: conforms"), out
+    assert "twin skipped" not in out
+    assert out.count("on states satisfying acceptor_vote_below_promise & one_b_once_per_ballot (proved inductive)") == 4
+
+
 class _NoGuardTM(TransactionManager):
     def can_commit(self, s: TM) -> bool:
         return s.state == INIT

@@ -187,3 +187,65 @@ def test_a_state_that_cannot_be_pinned_is_an_error_not_an_agreement() -> None:
     assert chk.check(state, "reachable") == []
     with pytest.raises(SymbolicMismatch, match="cannot be pinned"):
         chk.check(state, "reachable", [z3.BoolVal(False)])
+
+
+# ----- twins compared on a proved twin domain ------------------------------------------------
+
+
+def test_every_paxos_twin_is_proved_equivalent_with_the_twin_domain_named_where_used() -> None:
+    from protoproof.models.paxos import Paxos
+    from protoproof.proofs.paxos import twin_domain
+
+    model = Paxos()
+    checks = check_twins(model, twin_domain=twin_domain(model))
+    assert [t for t in checks if t.result != "equivalent"] == []
+    names = ("acceptor_vote_below_promise", "one_b_once_per_ballot")
+    # only the leaders' phase2a needs the domain; phase1a (it never reads its inbox) has one path
+    assert {t.name for t in checks if t.domain} == {f"phase2a(node='b{b}', v={v})" for b in (0, 1) for v in (0, 1)}
+    assert all(t.domain == names and t.where == f"on states satisfying {' & '.join(names)} (proved inductive)"
+               for t in checks if t.domain)
+    assert all(t.paths == 1 for t in checks if t.name.startswith("phase1a"))
+    # deterministic: the same paths on every run (a count, never a clock)
+    assert max(t.paths for t in checks if t.domain) <= 65
+
+
+def test_a_twin_domain_that_is_not_inductive_does_not_make_a_twin_equivalent() -> None:
+    from protoproof.models.paxos import OneB, Paxos
+
+    model = Paxos()
+    one_bs = [e for e in model.envelopes() if type(e.msg) is OneB]
+
+    def no_acceptor_sent_a_1b(s: Any) -> bool:  # true initially, but a 1a is answered with a 1b
+        return not any(e in s.net for e in one_bs)
+
+    checks = check_twins(model, twin_domain=[no_acceptor_sent_a_1b])
+    phase2a = [t for t in checks if t.name.startswith("phase2a")]
+    assert phase2a and all(t.result.startswith("skipped: equivalent only on states satisfying no_acceptor_sent_a_1b")
+                           and "not proved inductive" in t.result and not t.domain for t in phase2a)
+    assert all(t.result == "equivalent" and not t.domain for t in checks if not t.name.startswith("phase2a"))
+
+
+def test_without_a_twin_domain_the_exploding_paxos_twins_are_skipped_not_equivalent() -> None:
+    from protoproof.models.paxos import Paxos
+
+    checks = {t.name: t for t in check_twins(Paxos(), max_paths=100)}
+    assert all(checks[f"phase2a(node='b{b}', v={v})"].result.startswith("skipped: path explosion")
+               for b in (0, 1) for v in (0, 1))
+    assert not any(t.domain for t in checks.values())
+    assert checks["phase1a(node='b0')"].result == "equivalent"
+
+
+def test_conform_names_the_twin_domain_and_ties_its_formulas() -> None:
+    from protoproof.models.paxos import Paxos
+    from protoproof.proofs.paxos import twin_domain
+
+    model = Paxos(acceptors=2)
+    r = conform(model, random_states=30, max_reachable=300, twin_domain=twin_domain(model))
+    assert r.verdict == "conforms", "\n".join(r.to_lines())
+    assert "twin domain one_b_once_per_ballot" in r.formulas
+    lines = r.to_lines()
+    assert any(line.lstrip().startswith("twin equivalent") and "phase2a(node='b1', v=0)" in line
+               and line.endswith("on states satisfying acceptor_vote_below_promise & one_b_once_per_ballot "
+                                 "(proved inductive)") for line in lines)
+    d = json.loads(json.dumps(r.to_json()))
+    assert {tuple(t["domain"]) for t in d["twins"]} == {(), ("acceptor_vote_below_promise", "one_b_once_per_ballot")}

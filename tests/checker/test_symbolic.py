@@ -18,6 +18,7 @@ from protoproof.checker.symbolic import (
     SymbolicError,
     SymbolicModel,
     SymSet,
+    b_or,
     decode,
     domain,
     eq,
@@ -25,6 +26,7 @@ from protoproof.checker.symbolic import (
     fresh,
     predicate_formula,
     to_z3,
+    truth,
     variables,
 )
 from protoproof.checker.twin import twin
@@ -155,6 +157,24 @@ def test_a_path_explosion_names_the_function() -> None:
 
     with pytest.raises(PathExplosion, match="count_true"):
         explore(count, (x,), "count_true", max_paths=100)
+
+
+def test_a_pruned_exploration_follows_only_answers_consistent_with_the_background() -> None:
+    x = fresh(Vec(Bool, 3), "v")
+    at_most_one = z3.Sum(*[z3.If(to_z3(truth(b)), 1, 0) for b in x]) <= 1
+
+    def count(v: Any) -> int:
+        return sum(1 for b in v if b)
+
+    assert len(explore(count, (x,), "count")) == 8
+    paths = explore(count, (x,), "count", background=at_most_one, prune=True)
+    assert sorted(p.result for p in paths) == [0, 1, 1, 1]
+    for p in paths:  # every path is feasible, and together they cover the background's states
+        assert _solve(p.cond, at_most_one) is not None
+    s = z3.Solver()
+    s.add(at_most_one, z3.Not(to_z3(b_or(*(p.cond for p in paths)))))
+    assert s.check() == z3.unsat
+    assert explore(count, (x,), "count", background=False, prune=True) == []
 
 
 def test_an_exception_on_a_feasible_path_is_reported_with_the_function() -> None:

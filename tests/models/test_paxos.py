@@ -161,6 +161,19 @@ def test_leader_reads_only_promises_for_its_own_ballot() -> None:
     assert "phase2a(node='b0', v=0)" in enabled and "phase2a(node='b1', v=0)" not in enabled
 
 
+def test_a_leaders_inbox_holds_its_1bs_but_not_the_2bs_sent_to_it() -> None:
+    from protoproof.models.paxos import OneB, TwoB
+
+    model = Paxos(acceptors=3, values=2, max_ballot=1)
+    path = replay(model, ["phase1a(node='b0')", "deliver(src='b0', dst='a0', msg=OneA(bal=0))",
+                          "deliver(src='b0', dst='a1', msg=OneA(bal=0))", "phase2a(node='b0', v=1)",
+                          "deliver(src='b0', dst='a0', msg=TwoA(bal=0, val=1))"])
+    b0 = model.node("b0").id
+    sent_to_b0 = {type(e.msg) for e in path.last.net if e.dst == b0}
+    assert sent_to_b0 == {OneB, TwoB}
+    assert {type(m) for m in model.inbox(path.last, b0)} == {OneB}  # Leader.inbox_types: its steps read 1bs only
+
+
 @pytest.mark.parametrize(("opt", "value"), [("acceptors", 0), ("values", 0), ("max_ballot", -1)])
 def test_bad_parameters_are_rejected(opt: str, value: int) -> None:
     with pytest.raises(ValueError, match="--"):

@@ -99,3 +99,26 @@ def test_the_proof_result_is_json() -> None:
     d = json.loads(json.dumps(prove(model, strengthening(model)).to_json()))
     assert d["verdict"] == PROVED and d["model"] == "paxos"
     assert d["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 0}
+
+
+# ----- the twin domain: the states on which conform compares the leaders' twins -------------
+
+
+@pytest.mark.parametrize("params", [{}, {"max_crashes": 1}, {"acceptors": 2, "values": 3, "max_ballot": 2}],
+                         ids=["default", "crashes", "acc2-val3-bal0..2"])
+def test_the_twin_domain_is_inductive_by_itself(params: dict[str, int]) -> None:
+    from protoproof.proofs import twin_domain_for
+
+    model = Paxos(**params)
+    r = prove(model, twin_domain_for(model), properties=[])
+    assert r.verdict == PROVED, "\n".join(r.to_lines())
+    assert r.conjuncts == ["acceptor_vote_below_promise", "one_b_once_per_ballot"]
+
+
+def test_the_twin_domain_is_not_inductive_when_an_acceptor_forgets_its_promise() -> None:
+    from protoproof.models.paxos import VolatileAcceptor
+    from protoproof.proofs.paxos import twin_domain
+
+    model = VolatileAcceptor(max_crashes=1)
+    r = prove(model, twin_domain(model), properties=[])
+    assert r.verdict == UNKNOWN and r.cti is not None and "one_b_once_per_ballot" in r.cti.broken
