@@ -62,8 +62,6 @@ from .tie import (
 from .twin import recording
 from .verdict import CONFORMS, ERROR, PROVED, UNKNOWN
 
-EXHAUSTED_OK = CONFORMS
-
 #: Paths a twin's forking version may take before its check is skipped (a count, not a clock).
 TWIN_MAX_PATHS = 2000
 
@@ -398,19 +396,6 @@ def conform(
         res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
     res.elapsed_s = time.perf_counter() - t0
     return res
-
-
-def relation_of(sm: SymbolicModel, fn: Callable[[Any], Any], label: str) -> Any:
-    """The relation of an arbitrary function over ``sm``'s X and Y (for tests)."""
-    from .symbolic import explore
-
-    return relation_formula(sm.ty, explore(fn, (sm.x,), label, sm.max_paths, sm.dom_x), sm.y)
-
-
-def predicate_of(sm: SymbolicModel, fn: Callable[[Any], Any], label: str) -> Any:
-    from .symbolic import explore
-
-    return predicate_formula(explore(fn, (sm.x,), label, sm.max_paths, sm.dom_x))
 
 
 __all__ = ["Checker", "ConformanceResult", "Mismatch", "check_twins", "conform", "random_states_of", "reachable_states"]
