@@ -397,7 +397,8 @@ def test_prove_parameterized_ties_the_default_instances() -> None:
 def test_conform_max_states_compares_exactly_that_many_reachable_states() -> None:
     code, out, _ = run("conform", "tcommit", "--rms", "3", "--random", "10", "--max-states", "5", "--json")
     d = json.loads(out)
-    assert code == 0 and d["reachable_states"] == 5 and d["random_states"] == 10
+    assert d["reachable_states"] == 5 and d["random_states"] == 10
+    assert code == 3 and d["verdict"] == "unknown"  # 34 states reachable: 5 compared is not "conforms"
 
 
 def test_conform_exits_3_and_lists_the_skipped_twins_when_a_twin_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
