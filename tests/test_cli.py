@@ -18,8 +18,7 @@ import pytest
 from protoproof import cli
 from protoproof.models.base import Model, always, sometimes, transition
 from protoproof.models.schema import Int, Record, Type
-from protoproof.models.tcommit import ABORTED, COMMITTED
-from protoproof.models.twophase import INIT, TM, TransactionManager, TwoPhase
+from protoproof.tests.checker.test_conformance import SentinelTwoPhase  # the issue's example
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -418,23 +417,6 @@ def test_conform_paxos_compares_the_leaders_twins_on_its_proved_twin_domain_and_
     assert code == 0 and out.startswith("conform paxos: conforms"), out
     assert "twin skipped" not in out
     assert out.count("on states satisfying acceptor_vote_below_promise & one_b_once_per_ballot (proved inductive)") == 4
-
-
-class _NoGuardTM(TransactionManager):
-    def can_commit(self, s: TM) -> bool:
-        return s.state == INIT
-
-
-class SentinelTwoPhase(TwoPhase):
-    """The issue's example: the TM's commit guard dropped, atomicity written with `is`."""
-
-    name = "sentinel-2pc"
-    tm_class = _NoGuardTM
-
-    @always
-    def atomicity(self, s: Any) -> bool:
-        rms = self.rm_states(s)
-        return not (any(r is ABORTED for r in rms) and any(r is COMMITTED for r in rms))
 
 
 def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(monkeypatch: pytest.MonkeyPatch) -> None:
