@@ -59,7 +59,7 @@ from typing import Any
 import z3
 
 from ..models.base import Model, Property, Refinement
-from ..models.schema import BagOf, Channels, Perm, Record, Seq, SetOf, Tuple, Type, Vec
+from ..models.schema import BagOf, Channels, Perm, Record, Seq, SetOf, Tuple, Type, Vec, move_positions
 from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
 
 #: The largest group whose every element the fallback enumerates (6! = 720 renamings per state).
@@ -167,21 +167,12 @@ def _(ty: Record, v: Any, perm: Perm) -> Any:
     return tuple.__new__(ty.cls, parts) if ty._is_tuple else ty.cls(*parts)
 
 
-def _move(items: list[Any], p: Sequence[int] | None) -> tuple[Any, ...]:
-    if p is None:
-        return tuple(items)
-    out: list[Any] = list(items)
-    for k, x in enumerate(items):
-        out[p[k]] = x
-    return tuple(out)
-
-
 @permute_symbolic.register
 def _(ty: Vec, v: Any, perm: Perm) -> Any:
     if ty.size == 1:
         return ty.permute(v, perm)
     items = [permute_symbolic(ty.elem, x, perm) for x in v]
-    return _move(items, perm.get(ty.index) if ty.index is not None else None)
+    return move_positions(items, perm.get(ty.index) if ty.index is not None else None)
 
 
 @permute_symbolic.register
@@ -189,7 +180,7 @@ def _(ty: Tuple, v: Any, perm: Perm) -> Any:
     if ty.size == 1:
         return ty.permute(v, perm)
     items = [permute_symbolic(t, x, perm) for t, x in zip(ty.parts, v, strict=True)]
-    return _move(items, perm.get(ty.index) if ty.index is not None else None)
+    return move_positions(items, perm.get(ty.index) if ty.index is not None else None)
 
 
 @permute_symbolic.register

@@ -377,6 +377,16 @@ class _Product(Type):
         return {}
 
 
+
+def move_positions(items: Sequence[Any], p: Sequence[int] | None) -> tuple[Any, ...]:
+    """The items of a structure indexed by an id space, moved by the renaming ``p`` of that space."""
+    if p is None:
+        return tuple(items)
+    out: list[Any] = list(items)
+    for k, x in enumerate(items):
+        out[p[k]] = x
+    return tuple(out)
+
 class Vec(_Product):
     """A tuple of ``n`` values of one type; ``index`` names the id space that indexes it."""
 
@@ -421,12 +431,7 @@ class Vec(_Product):
         p = perm.get(self.index) if self.index is not None else None
         inner = self.elem.spaces() & perm.keys()
         items = [self.elem.permute(x, perm) for x in v] if inner else list(v)
-        if p is None:
-            return tuple(items)
-        out: list[Any] = [None] * self.n
-        for k, x in enumerate(items):
-            out[p[k]] = x
-        return tuple(out)
+        return move_positions(items, p)
 
     def spaces(self) -> frozenset[str]:
         own = frozenset((self.index,)) if self.index else frozenset()
@@ -504,13 +509,7 @@ class Tuple(_Product):
 
     def permute(self, v: Any, perm: Perm) -> Any:
         items = [t.permute(x, perm) if live else x for t, x, live in zip(self.parts, v, self._live, strict=True)]
-        p = perm.get(self.index) if self.index is not None else None
-        if p is None:
-            return tuple(items)
-        out: list[Any] = list(items)
-        for k, x in enumerate(items):
-            out[p[k]] = x
-        return tuple(out)
+        return move_positions(items, perm.get(self.index) if self.index is not None else None)
 
     def spaces(self) -> frozenset[str]:
         own = frozenset((self.index,)) if self.index else frozenset()
