@@ -235,20 +235,12 @@ class _Wrap(ast.NodeTransformer):
             node.operand = self.cond(node.operand)
         return node
 
-    def visit_If(self, node: ast.If) -> ast.AST:
+    def _test(self, node: ast.If | ast.While | ast.IfExp) -> ast.AST:
         self.generic_visit(node)
         node.test = self.cond(node.test)
         return node
 
-    def visit_While(self, node: ast.While) -> ast.AST:
-        self.generic_visit(node)
-        node.test = self.cond(node.test)
-        return node
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        node.test = self.cond(node.test)
-        return node
+    visit_If = visit_While = visit_IfExp = _test
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
