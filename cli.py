@@ -242,6 +242,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "strategy": result.strategy,
         "symmetry": result.symmetry,
         "symmetry_justification": result.justification.to_json() if result.justification else None,
+        "expansion": result.expansion,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,

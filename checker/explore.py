@@ -87,6 +87,7 @@ class Result:
     symmetry: bool = False
     graph: Graph | None = None
     justification: Justification | None = None  # how a symmetric run's properties were justified
+    expansion: str = ""  # "packed codes", or "general: <why the packed path was declined>"
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -303,6 +304,9 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     expand = model.expander()
     # Successors computed on codes where the model offers it (exact codes only: no symmetry).
     expand_code = model.code_expander() if canon is None and o.on_codes else None
+    expansion = "packed codes" if expand_code is not None else "general: " + (
+        "symmetry reduction" if canon is not None else "packed codes turned off" if not o.on_codes
+        else model.general_path_reason() or "the model declined")
     families = model.action_families
     cov = [0] * len(families)
     stats = Stats()
@@ -355,7 +359,8 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
         graph = None
         if graph_states is not None and len(graph_states) <= o.record_graph:
             graph = Graph(graph_states, edges, inits)
-        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph, justification)
+        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph, justification,
+                      expansion)
 
     # Initial states: properties and refinement.
     for c in inits:

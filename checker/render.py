@@ -20,6 +20,7 @@ from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, StepInfo
 from ..models.base import Model
+from ..models.environment import has_environment
 from ..models.schema import fields_of
 from .explore import Graph
 from .path import Path
@@ -45,6 +46,7 @@ _KIND_STYLE: dict[str, tuple[str, str, str]] = {
     "recover": ("box", "darkgreen", "#d8f5d8"),
     "drop": ("box", "gray40", "#eeeeee"),
     "duplicate": ("box", "gray40", "#eeeeee"),
+    "env": ("cds", "purple", "#efe3ff"),  # an environment action, on the "environment" lane
 }
 
 
@@ -121,7 +123,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
       each message is drawn once, into the first step that could use it.
     - A step that is not a delivery is a labelled shape on the acting node's lane: a box for
       a local step, a hexagon for a timeout, a red octagon for a crash, a green box for a
-      recovery; a lost message is a dashed arrow ending in a bar at a grey "drop" box.
+      recovery; a lost message is a dashed arrow ending in a bar at a grey "drop" box; an
+      environment action (a tick, a clock step, a partition's split or heal, an
+      ``@environment`` method) is a purple shape on an "environment" lane right of the nodes.
     - Messages sent during the path and never delivered, dropped nor read are, with
       ``in_flight="note"`` (the default), listed in a note at the end of the receiver's lane
       (the first ``NOTE_ITEMS`` of them with their senders, then a count); with
@@ -142,7 +146,7 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     if in_flight not in IN_FLIGHT_MODES:
         raise ValueError(f"in_flight must be one of {', '.join(map(repr, IN_FLIGHT_MODES))}, not {in_flight!r}")
     nodes = model.node_list
-    names = [n.name for n in nodes]
+    names = [n.name for n in nodes] + (["environment"] if has_environment(model) else [])
     steps = len(path.actions)
     end = steps + 1
 
@@ -306,7 +310,7 @@ def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -
         return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
     shape, color, fill = _KIND_STYLE.get(info.kind, ("box", "black", "white"))
     label = info.label
-    if info.kind == "local":
+    if info.kind in ("local", "env"):
         extra = [f"{k}={v!r}" for k, v in args if k != "node"]
         if extra:
             label = f"{label}({', '.join(extra)})"

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
+from . import environment as _env
 from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values, marker_of
+from .environment import Clock, EnvState
 from .schema import BagOf, Channels, Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, fields_of
 
 L = TypeVar("L")
@@ -95,6 +97,9 @@ class Node(Generic[L]):
     #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
     #: node has received, as in TLA+ specs whose actions read the message set.
     reads_inbox: ClassVar[bool] = False
+    #: With ``reads_clock`` every handler but ``on_start``/``on_recover`` gets the node's clock as the
+    #: keyword ``now=`` (``ActorSystem.clock()``; in the runtime, the host's injectable clock).
+    reads_clock: ClassVar[bool] = False
     #: With ``reads_inbox``: the message types its steps read (None: all).  The inbox holds only
     #: these, so a message it never reads is not an input of its steps (and the z3 backend's
     #: forking run does not branch on it).
@@ -142,7 +147,7 @@ class Node(Generic[L]):
             fn = getattr(self, attr)
             domains = marker_of(type(self), attr, _TRANSITION)
             skip = 2 if self.reads_inbox else 1  # state (and inbox)
-            params = list(inspect.signature(fn).parameters)[skip:]
+            params = [p for p in list(inspect.signature(fn).parameters)[skip:] if not (self.reads_clock and p == "now")]
             missing = [p for p in params if p not in domains]
             if missing:
                 raise ModelDefinitionError(
@@ -337,9 +342,11 @@ class FifoChannels(Network):
 
 @dataclass(frozen=True)
 class Faults:
-    """Bounded faults: at most ``max_crashes`` crashes in a run (each node may recover)."""
+    """Bounded faults: at most ``max_crashes`` crashes in a run (each node may recover), and at
+    most ``max_partitions`` partitions (``split`` the nodes into groups, later ``heal``)."""
 
     max_crashes: int = 0
+    max_partitions: int = 0
 
 
 # ----- the lifted model ---------------------------------------------------------------
@@ -371,13 +378,14 @@ class SysState(NamedTuple):
     down: frozenset[int]
     disk: tuple[Any, ...]
     crashes: int
+    env: EnvState  # time, partitions, the model's environment value (``models.environment``)
 
 
 @dataclass(frozen=True)
 class StepInfo:
     """What one step did, for sequence charts: who acted, what it received and sent."""
 
-    kind: str  # "deliver", "local", "timeout", "crash", "recover", "drop", "duplicate"
+    kind: str  # "deliver", "local", "timeout", "crash", "recover", "drop", "duplicate", "env"
     node: int
     received: Envelope | None
     sent: tuple[Envelope, ...]
@@ -404,6 +412,17 @@ class ActorSystem(Model[SysState]):
     def faults(self) -> Faults:
         return Faults()
 
+    def clock(self) -> Clock | None:
+        """Bounded discrete time for this system (None: no time); see ``models.environment.Clock``."""
+        return None
+
+    def env_type(self) -> Type | None:
+        """The type of the model's own environment value ``s.env.extra`` (None: no such value)."""
+        return None
+
+    def env_init(self) -> Any:
+        return None
+
     def envelopes(self) -> Sequence[Envelope] | None:
         """The messages that may ever be in flight; default: every message between any two nodes."""
         return None
@@ -420,6 +439,8 @@ class ActorSystem(Model[SysState]):
         self._by_name = {n.name: n for n in self._nodes}
         self._net = self.network()
         self._faults = self.faults()
+        self._clock = self.clock()
+        _env.check_environment(self)
         k = len(self._nodes)
         node_id = Id("node", k)
         msg_type = self.message_type()
@@ -459,6 +480,7 @@ class ActorSystem(Model[SysState]):
             down=SetOf(node_id) if crashes else OneOf(frozenset()),
             disk=Tuple(*(disk_types), index=index),
             crashes=Int(0, self._faults.max_crashes),
+            env=_env.env_type(self),
         )
 
     def _symmetric_groups(self) -> list[list[int]]:
@@ -488,6 +510,7 @@ class ActorSystem(Model[SysState]):
             frozenset(),
             tuple(n.durable(ls) for n, (ls, _e) in zip(self._nodes, started, strict=True)),
             0,
+            _env.env_init(self),
         )
         for n, (ls, effects) in zip(self._nodes, started, strict=True):
             s = self._apply_effects(s, n.id, ls, effects)[0]
@@ -508,7 +531,7 @@ class ActorSystem(Model[SysState]):
         nodes = s[0]
         nodes = nodes[:i] + (ls,) + nodes[i + 1 :]
         if not effects:
-            return _NEW(SysState, (nodes, s[1], s[2], s[3], s[4], s[5])), ()
+            return _NEW(SysState, (nodes, s[1], s[2], s[3], s[4], s[5], s[6])), ()
         sent: list[Envelope] = []
         timers = s.timers[i]
         disk = s.disk
@@ -532,7 +555,7 @@ class ActorSystem(Model[SysState]):
                 )
         net = self._net.add(s.net, sent) if sent else s.net
         tm = s.timers if timers is s.timers[i] else s.timers[:i] + (timers,) + s.timers[i + 1 :]
-        return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes)), tuple(sent)
+        return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes, s.env)), tuple(sent)
 
     def _instances(self) -> list[tuple[Action, Step]]:
         """Every action instance with a function ``state -> (next state, StepInfo) | None``."""
@@ -550,7 +573,8 @@ class ActorSystem(Model[SysState]):
             dst = self._nodes[env.dst]
             a = Action("deliver", (("src", self._nodes[env.src].name), ("dst", dst.name), ("msg", env.msg)),
                        fam[f"{dst.role}.receive {type(env.msg).__name__}"])
-            out.append((a, self._deliver(env)))
+            step = self._deliver(env)
+            out.append((a, self._partitioned(step, env.src, env.dst) if self._faults.max_partitions else step))
         for n in self._nodes:
             for timer in n.timers:
                 out.append((Action("timeout", (("node", n.name), ("timer", timer)), fam[f"{n.role}.timeout"]),
@@ -570,7 +594,7 @@ class ActorSystem(Model[SysState]):
                 out.append((Action("crash", (("node", n.name),), fam["crash"]), self._crash(n)))
             for n in self._nodes:
                 out.append((Action("recover", (("node", n.name),), fam["recover"]), self._recover(n)))
-        return out
+        return out + _env.env_instances(self, fam)
 
     @property
     def action_families(self) -> list[str]:
@@ -593,7 +617,11 @@ class ActorSystem(Model[SysState]):
             fams.append("duplicate")
         if self._faults.max_crashes:
             fams += ["crash", "recover"]
-        return fams
+        return fams + _env.env_families(self)
+
+    def _partitioned(self, deliver: Step, src: int, dst: int) -> Step:
+        """``deliver``, not enabled while a partition separates ``src`` from ``dst``."""
+        return _env.across_partition(deliver, src, dst)
 
     def inbox(self, s: SysState, i: int) -> frozenset[Any]:
         """The messages in flight to node ``i`` (what it has received, on a duplicating network),
@@ -610,6 +638,7 @@ class ActorSystem(Model[SysState]):
 
     def _local(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
         i = n.id
+        clocked = n.reads_clock
         check, apply = self._check_result, self._apply_effects
         no_disk = not self._faults.max_crashes
         if n.reads_inbox:
@@ -619,7 +648,7 @@ class ActorSystem(Model[SysState]):
             if s[3] and i in s[3]:
                 return None
             try:
-                r = fn(s[0][i], *args)
+                r = fn(s[0][i], *args) if not clocked else fn(s[0][i], *args, now=s[6][1][i])
             except Disabled:
                 return None
             if r is None:
@@ -629,7 +658,7 @@ class ActorSystem(Model[SysState]):
             ):
                 # The common case (a local change, no effect) without the general machinery.
                 nodes = s[0]
-                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
+                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5], s[6]))
             ls, effects = check(n, name, r)
             t, sent = apply(s, i, ls, effects)
             if info is not None:
@@ -641,6 +670,7 @@ class ActorSystem(Model[SysState]):
     def _local_inbox(self, n: Node[Any], name: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Step:
         """A step that reads every message sent to the node so far (``Node.reads_inbox``)."""
         i = n.id
+        clocked = n.reads_clock
         inbox = self.inbox
         cache: dict[Any, frozenset[Any]] = {}
 
@@ -657,7 +687,7 @@ class ActorSystem(Model[SysState]):
                         cache.clear()
                     cache[net] = box
             try:
-                r = fn(s[0][i], box, *args)
+                r = fn(s[0][i], box, *args) if not clocked else fn(s[0][i], box, *args, now=s[6][1][i])
             except Disabled:
                 return None
             if r is None:
@@ -674,7 +704,8 @@ class ActorSystem(Model[SysState]):
         n = self._nodes[env.dst]
         net = self._net
         i, src, msg = env.dst, env.src, env.msg
-        on_message = n.on_message
+        clocked = n.reads_clock
+        on_message: Callable[..., Any] = n.on_message  # with ``now=`` for a clock-reading node
         label = type(msg).__name__
         check, apply = self._check_result, self._apply_effects
         as_set = type(net) is DuplicatingSet  # the common case, inlined
@@ -689,7 +720,7 @@ class ActorSystem(Model[SysState]):
             if s[3] and i in s[3]:
                 return None
             try:
-                r = on_message(s[0][i], src, msg)
+                r = on_message(s[0][i], src, msg) if not clocked else on_message(s[0][i], src, msg, now=s[6][1][i])
             except Disabled:
                 return None
             if r is None:
@@ -698,7 +729,7 @@ class ActorSystem(Model[SysState]):
                 r[1] == () or (no_disk and type(r[1]) is tuple and len(r[1]) == 1 and type(r[1][0]) is Persist)
             ):
                 nodes = s[0]
-                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5]))
+                return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5], s[6]))
             ls, effects = check(n, "on_message", r)
             if not as_set:
                 s = s._replace(net=net.consume(s.net, env))
@@ -711,12 +742,14 @@ class ActorSystem(Model[SysState]):
 
     def _timeout(self, n: Node[Any], timer: Any) -> Step:
         i = n.id
+        clocked = n.reads_clock
+        on_timeout: Callable[..., Any] = n.on_timeout
 
         def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
             if timer not in s.timers[i] or i in s.down:
                 return None
             try:
-                r = n.on_timeout(s.nodes[i], timer)
+                r = on_timeout(s.nodes[i], timer) if not clocked else on_timeout(s.nodes[i], timer, now=s[6][1][i])
             except Disabled:
                 return None
             if r is None:
@@ -871,19 +904,11 @@ class ActorSystem(Model[SysState]):
         message outside the schema, a timer) propagates: the checker then re-runs that state
         through ``expander`` to report it with its state and action.
         """
+        if self.general_path_reason() is not None:
+            return None
         stype = self.state_type
         net_sem = self._net
-        if (
-            type(net_sem) is not DuplicatingSet
-            or self._faults.max_crashes
-            or any(n.timers for n in self._nodes)
-            or not isinstance(stype, Record)
-            or stype.cls is not SysState
-            or any(p.size != 1 for p in stype.parts[2:])
-            or type(self).expander is not ActorSystem.expander
-            or type(self)._instances is not ActorSystem._instances
-        ):
-            return None
+        assert isinstance(stype, Record)
         nodes_t, net_t = stype.parts[0], stype.parts[1]
         assert isinstance(nodes_t, Tuple) and isinstance(net_t, SetOf)
         ns = nodes_t.size
@@ -997,6 +1022,22 @@ class ActorSystem(Model[SysState]):
 
         return expand
 
+    def general_path_reason(self) -> str | None:
+        """Why ``code_expander`` declines (the checker reports it), or None when it applies."""
+        stype, net_sem, cls = self.state_type, self._net, type(self)
+        reasons = [
+            (type(net_sem) is not DuplicatingSet, f"the network is {net_sem.describe()}, not a DuplicatingSet"),
+            (bool(self._faults.max_crashes), "crashes are possible"),
+            (any(n.timers for n in self._nodes), "nodes have timers"),
+            (_env.has_environment(self), f"environment actions ({', '.join(_env.env_families(self))})"),
+            (cls.expander is not ActorSystem.expander, f"{cls.__name__} overrides expander()"),
+            (cls._instances is not ActorSystem._instances,
+             f"{cls.__name__} overrides _instances() (declare extra steps with @environment instead)"),
+            (not isinstance(stype, Record) or stype.cls is not SysState
+             or any(p.size != 1 for p in stype.parts[2:]), "the state is not a plain SysState"),
+        ]
+        return next((why for bad, why in reasons if bad), None)
+
     def in_flight(self, s: SysState) -> list[Envelope]:
         """The messages in flight in ``s``, in the universe's order."""
         return self._net.in_flight(s.net)
@@ -1029,4 +1070,5 @@ class ActorSystem(Model[SysState]):
         if self._faults.max_crashes:
             out["down"] = sorted(self._nodes[k].name for k in s.down)
             out.update({f"disk.{n.name}": s.disk[n.id] for n in self._nodes})
+        out.update(_env.describe_env(self, s.env))
         return out

@@ -280,6 +280,12 @@ class Model(Generic[S]):
         """
         return None
 
+    def general_path_reason(self) -> str | None:
+        """Why ``code_expander`` declines (shown by ``check --json`` as ``expansion``), or None."""
+        if type(self).code_expander is Model.code_expander:
+            return f"{type(self).__name__} has no packed expander (Model.code_expander)"
+        return None
+
     def actions(self) -> list[Action]:
         """Every action instance (for models whose actions do not depend on the state)."""
         return [a for _n, _fn, insts in self._actions for a, _args in insts]
