@@ -15,8 +15,8 @@ from protoproof.checker.render import sequence_chart
 from protoproof.models.actors import DuplicatingSet
 from protoproof.models.base import Action, always
 
-from ..models.clocked import Leases, NoMargin
-from ..models.test_environment import StormyTalk, Talk
+from ..models.envmodels import Leases, NoMargin, Talk
+from ..models.test_environment import StormyTalk
 from .test_render import parse
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pytest
 
 from protoproof.checker.explore import explore
-from protoproof.models.actors import ActorSystem, Effect, Envelope, Faults, Node, Send, UnorderedBag
-from protoproof.models.base import Action, ModelDefinitionError, always, require, sometimes, step, transition
+from protoproof.models.actors import Envelope, Faults, Node
+from protoproof.models.base import Action, ModelDefinitionError, always, require, sometimes, step
 from protoproof.models.environment import Clock, clock_of, environment, now
 from protoproof.models.schema import Bool, Record, Type
 
-from .clocked import Leases, NoMargin
+from .envmodels import Hi, LeakyPartitions, Leases, NoMargin, Talk, Talker
 
 # ----- clocks -------------------------------------------------------------------------
 
@@ -121,80 +119,6 @@ def test_describe_state_shows_real_time_and_the_clocks_nodes_read() -> None:
 
 
 # ----- partitions ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Hi:
-    pass
-
-
-class Talker(Node[bool]):
-    """Says hi once to every peer; remembers whether it heard one."""
-
-    role = "talker"
-
-    def __init__(self, node_id: int, n: int) -> None:
-        super().__init__(node_id, f"n{node_id}")
-        self.n = n
-
-    def state_type(self) -> Type:
-        return Bool
-
-    def on_start(self) -> tuple[bool, Sequence[Effect]]:
-        return False, ()
-
-    @transition()
-    def hello(self, s: bool) -> tuple[bool, Sequence[Effect]] | None:
-        require(self.id == 0 and not s)
-        return True, tuple(Send(d, Hi()) for d in range(1, self.n))
-
-    def on_message(self, s: bool, src: int, msg: Any) -> tuple[bool, Sequence[Effect]] | None:
-        return (True, ()) if not s else None
-
-
-class Talk(ActorSystem):
-    """Node 0 says hi to the others over a bag; partitions may cut them apart for a while."""
-
-    name = "talk"
-
-    @dataclass(frozen=True)
-    class Config:
-        n: int = 3
-        partitions: int = 1
-
-    def nodes(self) -> list[Node[Any]]:
-        return [Talker(k, self.config.n) for k in range(self.config.n)]
-
-    def message_type(self) -> Type:
-        return Record(Hi)
-
-    def network(self) -> UnorderedBag:
-        return UnorderedBag(max_copies=1)
-
-    def envelopes(self) -> Sequence[Envelope]:
-        return [Envelope(0, d, Hi()) for d in range(1, self.config.n)]
-
-    def faults(self) -> Faults:
-        return Faults(max_partitions=self.config.partitions)
-
-    @step
-    def nothing_crosses_a_partition(self, s: Any, a: Action, t: Any) -> bool:
-        """A message is never delivered between two groups of a partition."""
-        if a.name != "deliver" or not s.env.groups:
-            return True
-        src, dst = (next(n.id for n in self._nodes if n.name == a.kwargs[k]) for k in ("src", "dst"))
-        return bool(s.env.groups[src] == s.env.groups[dst])
-
-    @sometimes
-    def all_heard(self, s: Any) -> bool:
-        return all(s.nodes)
-
-
-class LeakyPartitions(Talk):
-    """The mutant: a partition that still delivers."""
-
-    def _partitioned(self, deliver: Any, src: int, dst: int) -> Any:
-        return deliver
 
 
 def test_split_lists_every_way_to_cut_the_nodes_and_heal_joins_them() -> None:

@@ -21,9 +21,11 @@ from typing import Any
 
 from protoproof.models.actors import Broadcast, Effect, Envelope, Persist, Send
 from protoproof.models.base import Model, always, transition
+from protoproof.models.environment import Clock
 from protoproof.models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING
 from protoproof.models.twophase import INIT, TM, Abort, Prepared, ResourceManager, TransactionManager, TwoPhase
+from protoproof.tests.models.envmodels import LeakyPartitions, Leases
 
 Out = tuple[Any, Sequence[Effect]] | None
 
@@ -41,6 +43,9 @@ PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 #: refusing a property it cannot evaluate (``x is CONST``) is exactly the right answer there.
 GUARD, QUORUM, VOTES, REGRESSION, PERSISTENCE, PROPERTY = (
     "guard", "quorum", "vote selection", "state regression", "persistence", "property")
+#: A mistake in the framework's environment (clocks, partitions), shown on the models of
+#: ``tests/models/envmodels.py`` that depend on it.
+ENVIRONMENT = "environment"
 
 
 @dataclass(frozen=True)
@@ -431,6 +436,33 @@ class AgreementWithIsTrue(LeaderIgnoresVotes):
         return len(chosen) <= 1
 
 
+# ----- the environment ------------------------------------------------------------------
+
+LEASES = {"clients": 2, "lease": 5, "margin": 4, "drift": 1, "max_time": 4}
+
+
+@dataclass(frozen=True)
+class _NoFloor(Clock):
+    def floor(self, now: Any) -> Any:
+        return 0
+
+
+class TickLeavesClocksBehind(Leases):
+    def clock(self) -> Clock:
+        return _NoFloor(self.config.max_time, self.config.drift)
+
+
+@dataclass(frozen=True)
+class _NoCeiling(Clock):
+    def may_advance(self, clock: Any, now: Any) -> Any:
+        return True
+
+
+class ClockRunsAhead(Leases):
+    def clock(self) -> Clock:
+        return _NoCeiling(self.config.max_time, self.config.drift)
+
+
 # ======================================================================================
 # The catalogue
 # ======================================================================================
@@ -504,6 +536,13 @@ MUTANTS: list[Mutant] = [
            LeaderProposalNotPersisted, PX0_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES),
     Mutant("agreement-written-with-is-true", "leader ignores votes; agreement tests `(... in net) is True`",
            AgreementWithIsTrue, PX, "agreement", PROPERTY, PAXOS_ENGINES),
+    # ----- the environment (clocks, partitions) -----
+    Mutant("tick-leaves-clocks-behind", "a tick never drags a lagging clock: clocks fall behind the drift bound",
+           TickLeavesClocksBehind, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC), bmc_in_ci=False),
+    Mutant("clock-runs-past-the-drift-bound", "a node's clock may run ahead of real time beyond the drift bound",
+           ClockRunsAhead, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC), bmc_in_ci=False),
+    Mutant("partition-still-delivers", "a message is delivered across a standing partition",
+           LeakyPartitions, {"n": 3, "partitions": 1}, "nothing_crosses_a_partition", ENVIRONMENT, (CHECK,)),
 ]
 
 

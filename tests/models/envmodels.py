@@ -1,4 +1,6 @@
-"""A small clocked model: a lease server and clients whose clocks drift within a bound.
+"""Small models of the environment: leases on drifting clocks, and a greeting across partitions.
+
+``Leases``: a lease server and clients whose clocks drift within a bound.
 
 Clients ask the server (node 0) for a lease; the server grants it when the previous one has
 run out on *its* clock (``expires = grant time + lease``).  A client counts its lease from the
@@ -19,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from protoproof.models.actors import ActorSystem, Effect, Envelope, Node, Send
-from protoproof.models.base import always, sometimes, transition, variant
+from protoproof.models.actors import ActorSystem, Effect, Envelope, Faults, Node, Send, UnorderedBag
+from protoproof.models.base import Action, always, require, sometimes, step, transition, variant
 from protoproof.models.environment import Clock, clock_of
-from protoproof.models.schema import Int, OneOf, Record, Type, Union
+from protoproof.models.schema import Bool, Int, OneOf, Record, Type, Union
 
 NONE = -1
 
@@ -162,3 +164,80 @@ class NoMargin(Leases):
 
     def margin(self) -> int:
         return 0
+
+
+# ----- partitions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hi:
+    pass
+
+
+class Talker(Node[bool]):
+    """Says hi once to every peer; remembers whether it heard one."""
+
+    role = "talker"
+
+    def __init__(self, node_id: int, n: int) -> None:
+        super().__init__(node_id, f"n{node_id}")
+        self.n = n
+
+    def state_type(self) -> Type:
+        return Bool
+
+    def on_start(self) -> tuple[bool, Sequence[Effect]]:
+        return False, ()
+
+    @transition()
+    def hello(self, s: bool) -> tuple[bool, Sequence[Effect]] | None:
+        require(self.id == 0 and not s)
+        return True, tuple(Send(d, Hi()) for d in range(1, self.n))
+
+    def on_message(self, s: bool, src: int, msg: Any) -> tuple[bool, Sequence[Effect]] | None:
+        return (True, ()) if not s else None
+
+
+class Talk(ActorSystem):
+    """Node 0 says hi to the others over a bag; partitions may cut them apart for a while."""
+
+    name = "talk"
+
+    @dataclass(frozen=True)
+    class Config:
+        n: int = 3
+        partitions: int = 1
+
+    def nodes(self) -> list[Node[Any]]:
+        return [Talker(k, self.config.n) for k in range(self.config.n)]
+
+    def message_type(self) -> Type:
+        return Record(Hi)
+
+    def network(self) -> UnorderedBag:
+        return UnorderedBag(max_copies=1)
+
+    def envelopes(self) -> Sequence[Envelope]:
+        return [Envelope(0, d, Hi()) for d in range(1, self.config.n)]
+
+    def faults(self) -> Faults:
+        return Faults(max_partitions=self.config.partitions)
+
+    @step
+    def nothing_crosses_a_partition(self, s: Any, a: Action, t: Any) -> bool:
+        """A message is never delivered between two groups of a partition."""
+        if a.name != "deliver" or not s.env.groups:
+            return True
+        src, dst = (next(n.id for n in self._nodes if n.name == a.kwargs[k]) for k in ("src", "dst"))
+        return bool(s.env.groups[src] == s.env.groups[dst])
+
+    @sometimes
+    def all_heard(self, s: Any) -> bool:
+        return all(s.nodes)
+
+
+class LeakyPartitions(Talk):
+    """The mutant: a partition that still delivers."""
+
+    def _partitioned(self, deliver: Any, src: int, dst: int) -> Any:
+        return deliver
