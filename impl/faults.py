@@ -2,7 +2,10 @@
 
 ``FaultInjector.route(frame)`` says what happens to an outgoing frame: the list of delays
 after which a copy is sent (``[]`` drops it, two entries duplicate it, random delays reorder).
-Partitions block chosen (src, dst) pairs.  ``hold=True`` parks every frame in ``held`` so a
+Partitions block chosen (src, dst) pairs (``FaultPlan.split`` cuts the nodes into groups): a
+frame across one is dropped, or with ``hold_across`` held until the partition heals and then
+sent, which is the model's partition (``Faults(max_partitions=...)``: a message between groups
+stays in flight while the partition stands).  ``hold=True`` parks every frame in ``held`` so a
 test can deliver, drop or duplicate them one by one (the model-based tests).  Process kills
 are in ``launcher.Cluster`` (``kill``/``restart``), which owns the processes.
 """
@@ -10,7 +13,9 @@ are in ``launcher.Cluster`` (``kill``/``restart``), which owns the processes.
 from __future__ import annotations
 
 import json
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ from typing import Any
 from .codec import Frame
 
 FAULTS_FILE = "faults.json"
+log = logging.getLogger("protoproof.impl")
 
 
 @dataclass
@@ -29,20 +35,27 @@ class FaultPlan:
     delay_ms: tuple[float, float] = (0.0, 0.0)
     #: Directed pairs that cannot talk; ``partition([0], [1, 2])`` fills both directions.
     blocked: frozenset[tuple[int, int]] = frozenset()
+    #: Hold frames across a partition until it heals (the model's partition), instead of dropping them.
+    hold_across: bool = False
 
     @staticmethod
     def partition(side_a: list[int], side_b: list[int]) -> frozenset[tuple[int, int]]:
-        return frozenset({(a, b) for a in side_a for b in side_b} | {(b, a) for a in side_a for b in side_b})
+        return FaultPlan.split([side_a, side_b])
+
+    @staticmethod
+    def split(groups: list[list[int]]) -> frozenset[tuple[int, int]]:
+        """The pairs a partition into ``groups`` blocks: every pair of nodes in different groups."""
+        return frozenset((a, b) for g in groups for h in groups if g is not h for a in g for b in h)
 
     def to_json(self) -> dict[str, Any]:
         return {"drop": self.drop, "duplicate": self.duplicate, "delay_ms": list(self.delay_ms),
-                "blocked": sorted([list(p) for p in self.blocked])}
+                "blocked": sorted([list(p) for p in self.blocked]), "hold_across": self.hold_across}
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FaultPlan:
         lo, hi = j.get("delay_ms", (0.0, 0.0))
         return cls(float(j.get("drop", 0.0)), float(j.get("duplicate", 0.0)), (float(lo), float(hi)),
-                   frozenset((int(a), int(b)) for a, b in j.get("blocked", [])))
+                   frozenset((int(a), int(b)) for a, b in j.get("blocked", [])), bool(j.get("hold_across", False)))
 
     def save(self, directory: str | Path) -> None:
         p = Path(directory) / FAULTS_FILE
@@ -59,9 +72,25 @@ class FaultInjector:
     held: list[Frame] = field(default_factory=list)
     dropped: int = 0
     duplicated: int = 0
+    #: Frames held across a partition (``FaultPlan.hold_across``), in the order they were sent.
+    parked: list[Frame] = field(default_factory=list)
+    #: Called with each parked frame whose partition healed (the transport sends it).
+    on_heal: Callable[[Frame], None] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    def set_plan(self, plan: FaultPlan) -> None:
+        """Switch to ``plan``; parked frames no longer blocked go out, oldest first."""
+        self.plan = plan
+        if not self.parked or self.on_heal is None:
+            return
+        go = [f for f in self.parked if (f.src, f.dst) not in plan.blocked]
+        if go:
+            self.parked = [f for f in self.parked if (f.src, f.dst) in plan.blocked]
+            log.warning("partition healed: sending %d held frame(s)", len(go))
+            for f in go:
+                self.on_heal(f)
 
     def route(self, f: Frame) -> list[float]:
         """Delays (seconds) after which to send a copy of ``f``; empty means dropped or held."""
@@ -70,7 +99,10 @@ class FaultInjector:
             self.held.append(f)
             return []
         if (f.src, f.dst) in p.blocked:
-            self.dropped += 1
+            if p.hold_across:
+                self.parked.append(f)
+            else:
+                self.dropped += 1
             return []
         if p.drop and self.rng.random() < p.drop:
             self.dropped += 1
@@ -86,8 +118,8 @@ class FaultInjector:
         """Pick up a changed ``faults.json`` (tests change partitions while processes run)."""
         path = Path(directory) / FAULTS_FILE
         try:
-            self.plan = FaultPlan.from_json(json.loads(path.read_text()))
+            self.set_plan(FaultPlan.from_json(json.loads(path.read_text())))
         except FileNotFoundError:
-            self.plan = FaultPlan()
+            self.set_plan(FaultPlan())
         except (ValueError, TypeError):
             pass  # a half-written file: keep the previous plan

@@ -26,6 +26,7 @@ from typing import IO, Any, Generic, TypeVar
 from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
 from ..models.base import Disabled
 from ..models.schema import Type
+from .clock import NodeClock
 from .codec import Frame, from_wire, to_wire
 from .storage import Store
 from .transport import Transport
@@ -90,8 +91,11 @@ class Host(Generic[L]):
     def __init__(self, node: Node[L], store: Store, msg_type: Type, *,
                  state_type: Type | None = None, disk_type: Type | None = None,
                  tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
-                 send_before_persist: bool = False, persist_delay: float = 0.2) -> None:
+                 send_before_persist: bool = False, persist_delay: float = 0.2,
+                 clock: NodeClock | None = None) -> None:
         self.node, self.store, self.msg_type = node, store, msg_type
+        #: What a ``reads_clock`` node's handlers get as ``now=`` (injectable: offsets, rate skew).
+        self.clock = clock if clock is not None else NodeClock()
         self.id = node.id
         self.state_type = state_type if state_type is not None else node.state_type()
         self.disk_type = disk_type if disk_type is not None else node.disk_type()
@@ -145,35 +149,39 @@ class Host(Generic[L]):
         """Run ``on_message``; False when the model's handler does not accept it in this state."""
         before = self.state(inst)
         try:
-            r = self.node.on_message(before, src, msg)
+            r = self.node.on_message(before, src, msg, **(clk := self._now()))
         except Disabled:
             return False
         if r is None:
             return False
-        self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg)
+        self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg, **clk)
         return True
 
     def step(self, inst: int, name: str, **args: Any) -> bool:
         """Run the spontaneous step ``name`` (a ``@transition`` of the node); False if disabled."""
         before = self.state(inst)
         try:
-            r = getattr(self.node, name)(before, **args)
+            r = getattr(self.node, name)(before, **args, **(clk := self._now()))
         except Disabled:
             return False
         if r is None:
             return False
-        self._commit(inst, "local", name, before, r, args=args)
+        self._commit(inst, "local", name, before, r, args=args, **clk)
         return True
 
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)
         before = self.state(inst)
         try:
-            r = self.node.on_timeout(before, timer)
+            r = self.node.on_timeout(before, timer, **(clk := self._now()))
         except Disabled:
             return
         if r is not None:
-            self._commit(inst, "timeout", repr(timer), before, r, timer=timer)
+            self._commit(inst, "timeout", repr(timer), before, r, timer=timer, **clk)
+
+    def _now(self) -> dict[str, int]:
+        """``{"now": clock}`` for a node that reads its clock, else nothing (the model's own keyword)."""
+        return {"now": self.clock.now()} if self.node.reads_clock else {}
 
     def resend(self, dst: int, inst: int, msg: Any) -> None:
         """Send a message the node sent before (a retransmission: the same model envelope)."""
@@ -209,6 +217,8 @@ class Host(Generic[L]):
             rec["timer"] = repr(info["timer"])
         if "disk" in info:
             rec["disk"] = info["disk"]
+        if "now" in info:
+            rec["now"] = info["now"]  # the clock the handler read, for replaying the step
         return self.tracer.stamp(rec)
 
     def _effect_json(self, e: Effect) -> dict[str, Any]:

@@ -65,6 +65,8 @@ class Transport:
                  allowed_hosts: frozenset[str] = frozenset({"127.0.0.1"})) -> None:
         self.me, self.codec, self.addrs, self.on_frame = me, codec, addrs, on_frame
         self.faults = faults
+        if faults is not None:
+            faults.on_heal = self._heal  # frames held across a partition go out when it heals
         self.allowed_hosts = allowed_hosts
         self.peers: dict[int, _Peer] = {}
         self.clients: dict[int, asyncio.StreamWriter] = {}
@@ -166,6 +168,10 @@ class Transport:
     def send_raw(self, dst: int, data: bytes) -> None:
         """Push encoded bytes past the fault injector (the model-based tests deliver held frames)."""
         self._push(dst, data)
+
+    def _heal(self, f: Frame) -> None:
+        if not self.closed:
+            self._push(f.dst, self.codec.encode(f))
 
     def _local(self, f: Frame) -> None:
         if not self.closed:
