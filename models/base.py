@@ -377,31 +377,34 @@ class Model(Generic[S]):
     def _collect_actions(self) -> list[tuple[str, Callable[..., Any], list[tuple[Action, tuple[Any, ...]]]]]:
         out = []
         for family, (attr, fn) in enumerate(self._ordered(_TRANSITION)):
-            domains: dict[str, Any] = marker_of(type(self), attr, _TRANSITION)
             params = list(inspect.signature(fn).parameters)[2:]  # self, state
-            missing = [p for p in params if p not in domains]
-            if missing:
-                raise ModelDefinitionError(
-                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
-                    f"write @transition({missing[0]}=...) with a finite iterable or a model attribute name"
-                )
-            extra = [d for d in domains if d not in params]
-            if extra:
-                raise ModelDefinitionError(
-                    f"{type(self).__name__}.{attr}: domain {extra[0]!r} names no parameter of the method"
-                )
-            values = [self._domain_values(attr, p, domains[p]) for p in params]
-            insts = []
-            for combo in itertools.product(*values):
-                action = Action(attr, tuple(zip(params, combo, strict=True)), family)
-                insts.append((action, combo))
+            combos = parameter_combos(self, attr, params, marker_of(type(self), attr, _TRANSITION), "transition")
+            insts = [(Action(attr, combo, family), tuple(v for _p, v in combo)) for combo in combos]
             out.append((attr, getattr(self, attr), insts))
         if not out and type(self).successors is Model.successors:
             raise ModelDefinitionError(f"{type(self).__name__} declares no @transition")
         return out
 
-    def _domain_values(self, attr: str, param: str, dom: Any) -> list[Any]:
-        return domain_values(self, attr, param, dom)
+
+
+def parameter_combos(owner: Any, attr: str, params: Sequence[str], domains: dict[str, Any],
+                     decorator: str) -> list[tuple[tuple[str, Any], ...]]:
+    """Every ``((param, value), ...)`` of ``owner.attr``'s parameters over their declared domains.
+
+    A parameter without a domain, or a domain naming no parameter, is a definition error.
+    """
+    where = f"{type(owner).__name__}.{attr}"
+    missing = [p for p in params if p not in domains]
+    if missing:
+        raise ModelDefinitionError(
+            f"{where}: parameter {missing[0]!r} has no domain; "
+            f"write @{decorator}({missing[0]}=...) with a finite iterable or a model attribute name"
+        )
+    extra = [d for d in domains if d not in params]
+    if extra:
+        raise ModelDefinitionError(f"{where}: domain {extra[0]!r} names no parameter of the method")
+    values = [domain_values(owner, attr, p, domains[p]) for p in params]
+    return [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]
 
 
 def domain_values(owner: object, attr: str, param: str, dom: Any) -> list[Any]:

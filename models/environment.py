@@ -24,12 +24,11 @@ as they run any action.
 from __future__ import annotations
 
 import inspect
-import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .base import Action, Disabled, ModelDefinitionError, domain_values, marker_of
+from .base import Action, Disabled, ModelDefinitionError, marker_of, parameter_combos
 from .schema import Int, OneOf, Record, Tuple, Type
 
 if TYPE_CHECKING:
@@ -175,21 +174,9 @@ def _declared(sys: ActorSystem) -> list[tuple[str, Callable[..., Any], list[tupl
     out = []
     for attr, _fn in sys._ordered(_ENVIRONMENT):
         fn = getattr(sys, attr)
-        domains: dict[str, Any] = marker_of(type(sys), attr, _ENVIRONMENT)
         params = list(inspect.signature(fn).parameters)[1:]  # the state
-        missing = [p for p in params if p not in domains]
-        if missing:
-            raise ModelDefinitionError(
-                f"{type(sys).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
-                f"write @environment({missing[0]}=...) with a finite iterable or a model attribute name"
-            )
-        extra = [d for d in domains if d not in params]
-        if extra:
-            raise ModelDefinitionError(
-                f"{type(sys).__name__}.{attr}: domain {extra[0]!r} names no parameter of the method"
-            )
-        values = [domain_values(sys, attr, p, domains[p]) for p in params]
-        out.append((attr, fn, [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]))
+        out.append((attr, fn, parameter_combos(sys, attr, params, marker_of(type(sys), attr, _ENVIRONMENT),
+                                               "environment")))
     return out
 
 
