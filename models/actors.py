@@ -555,7 +555,8 @@ class ActorSystem(Model[SysState]):
                 )
         net = self._net.add(s.net, sent) if sent else s.net
         tm = s.timers if timers is s.timers[i] else s.timers[:i] + (timers,) + s.timers[i + 1 :]
-        return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes, s.env)), tuple(sent)
+        env = _env.sent_now(self, s.env, tuple(sent)) if sent and s.env.ages else s.env
+        return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes, env)), tuple(sent)
 
     def _instances(self) -> list[tuple[Action, Step]]:
         """Every action instance with a function ``state -> (next state, StepInfo) | None``."""

@@ -66,10 +66,16 @@ class Clock:
     (a lease is safe when its margin covers the skew between two clocks and the message delay),
     it needs no fractions, and a rate bound ``rho`` over ``max_time`` implies skew
     ``rho * max_time``.  Nodes that do not read their clock keep ``clock == now``.
+
+    ``max_delay``: messages are delivered (or dropped) within that many ticks.  Each message in
+    flight has an age, 0 when sent, one more at each tick; a tick is not enabled while a message
+    of age ``max_delay`` is in flight.  It needs an ``UnorderedBag(max_copies=1)`` network (one
+    age per message of the universe) and no symmetry reduction.
     """
 
     max_time: int
     drift: int = 0
+    max_delay: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_time < 0 or self.drift < 0:
@@ -89,13 +95,14 @@ class EnvState(NamedTuple):
 
     now: int
     clocks: tuple[int, ...]
+    ages: tuple[int, ...]  # ticks each message of the universe has been in flight (``Clock.max_delay``)
     groups: tuple[int, ...]  # partition: nodes with equal labels can talk; () when there are none
     splits: int  # partitions so far
     extra: Any  # the model's own environment value (``ActorSystem.env_type``)
 
 
 #: The environment of a system that declares none: one value, so it costs nothing.
-NO_ENV = EnvState(0, (), (), 0, None)
+NO_ENV = EnvState(0, (), (), (), 0, None)
 
 
 def env_type(sys: ActorSystem) -> Type:
@@ -108,6 +115,8 @@ def env_type(sys: ActorSystem) -> Type:
         now=Int(0, clock.max_time) if clock else OneOf(0),
         clocks=Tuple(*(Int(0, clock.max_time + clock.drift) for _n in range(n)), index="node")
         if clock else OneOf(()),
+        ages=Tuple(*(Int(0, clock.max_delay) for _e in sys._universe))
+        if clock and clock.max_delay is not None else OneOf(()),
         groups=Tuple(*(Int(0, n - 1) for _n in range(n)), index="node") if parts else OneOf(()),
         splits=Int(0, parts) if parts else OneOf(0),
         extra=extra if extra is not None else OneOf(None),
@@ -115,9 +124,10 @@ def env_type(sys: ActorSystem) -> Type:
 
 
 def env_init(sys: ActorSystem) -> EnvState:
-    n = len(sys._nodes)
-    return EnvState(0, (0,) * n if sys._clock else (), (0,) * n if sys._faults.max_partitions else (), 0,
-                    sys.env_init())
+    n, clock = len(sys._nodes), sys._clock
+    return EnvState(0, (0,) * n if clock else (),
+                    (0,) * len(sys._universe) if clock and clock.max_delay is not None else (),
+                    (0,) * n if sys._faults.max_partitions else (), 0, sys.env_init())
 
 
 def check_environment(sys: ActorSystem) -> None:
@@ -132,6 +142,18 @@ def check_environment(sys: ActorSystem) -> None:
             f"{', '.join(n.name for n in sys._nodes if n.reads_clock)} read their clock (reads_clock = True) "
             f"but {type(sys).__name__}.clock() returns None; return Clock(max_time=..., drift=...)"
         )
+    if sys._clock is not None and sys._clock.max_delay is not None:
+        net = sys._net
+        if type(net).__name__ != "UnorderedBag" or getattr(net, "max_copies", 0) != 1:
+            raise ModelDefinitionError(
+                f"Clock(max_delay=...) ages each message in flight, which needs UnorderedBag(max_copies=1) "
+                f"as {type(sys).__name__}.network(), not {net.describe()}"
+            )
+        if sys._symmetric_groups():
+            raise ModelDefinitionError(
+                "Clock(max_delay=...) keeps ages by message, which a renaming of node ids does not move yet: "
+                "set symmetric = False on the nodes"
+            )
     extra = sys.env_type()
     if extra is not None:
         extra.check(sys.env_init(), f"{type(sys).__name__}.env_init()")
@@ -214,6 +236,8 @@ def env_instances(sys: ActorSystem, fam: dict[str, int]) -> list[tuple[Action, S
 def _tick(clock: Clock, sys: ActorSystem, info_cls: Any, lane: int) -> Step:
     top, floor = clock.max_time, clock.floor
     drifting = tuple(bool(n.reads_clock) for n in sys._nodes)
+    if clock.max_delay is not None:
+        return _aging_tick(clock, drifting, info_cls, lane)
 
     def tick(s: Any, info: list[Any] | None = None) -> Any:
         e = s.env
@@ -227,6 +251,34 @@ def _tick(clock: Clock, sys: ActorSystem, info_cls: Any, lane: int) -> Step:
         return s._replace(env=e._replace(now=now, clocks=clocks))
 
     return tick
+
+
+def _aging_tick(clock: Clock, drifting: tuple[bool, ...], info_cls: Any, lane: int) -> Step:
+    """``tick`` with message ages: not while a message is due; ages of messages in flight grow."""
+    top, floor, due = clock.max_time, clock.floor, clock.max_delay
+
+    def tick(s: Any, info: list[Any] | None = None) -> Any:
+        e, net = s.env, s.net
+        if e.now >= top or any(c > 0 and a >= due for c, a in zip(net, e.ages, strict=True)):
+            return None
+        now = e.now + 1
+        low = floor(now)
+        clocks = tuple(max(c, low) if d else now for c, d in zip(e.clocks, drifting, strict=True))
+        ages = tuple(a + 1 if c > 0 else 0 for c, a in zip(net, e.ages, strict=True))
+        if info is not None:
+            info.append(info_cls("env", lane, None, (), "tick"))
+        return s._replace(env=e._replace(now=now, clocks=clocks, ages=ages))
+
+    return tick
+
+
+def sent_now(sys: ActorSystem, e: EnvState, sent: tuple[Any, ...]) -> EnvState:
+    """``e`` with the ages of the messages just ``sent`` set to 0 (``Clock.max_delay``)."""
+    index = sys._net._index  # type: ignore[attr-defined]  # an UnorderedBag (check_environment)
+    ages = list(e.ages)
+    for env in sent:
+        ages[index[env]] = 0
+    return e._replace(ages=tuple(ages))
 
 
 def _clock_step(clock: Clock, i: int, info_cls: Any, lane: int) -> Step:

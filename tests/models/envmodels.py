@@ -241,3 +241,80 @@ class LeakyPartitions(Talk):
 
     def _partitioned(self, deliver: Any, src: int, dst: int) -> Any:
         return deliver
+
+
+# ----- bounded message delay ------------------------------------------------------------
+
+
+class SenderState(NamedTuple):
+    sent_at: int  # NONE: not yet
+    heard: bool
+
+
+class Sender(Node[SenderState]):
+    """Node 0 says hi once and notes when (on its clock); node 1 notes that it heard."""
+
+    role = "sender"
+    reads_clock = True
+
+    def __init__(self, node_id: int, top: int) -> None:
+        super().__init__(node_id, f"n{node_id}")
+        self.top = top
+
+    def state_type(self) -> Type:
+        return Record(SenderState, sent_at=Int(NONE, self.top), heard=Bool)
+
+    def on_start(self) -> tuple[SenderState, Sequence[Effect]]:
+        return SenderState(NONE, False), ()
+
+    @transition()
+    def hello(self, s: SenderState, now: int = 0) -> tuple[SenderState, Sequence[Effect]] | None:
+        require(self.id == 0 and s.sent_at == NONE)
+        return s._replace(sent_at=now), (Send(1, Hi()),)
+
+    def on_message(self, s: SenderState, src: int, msg: Any, now: int = 0) -> Any:
+        return None if s.heard else (s._replace(heard=True), ())
+
+
+class Deadline(ActorSystem):
+    """A hi sent at time t is heard by time t + ``delay``: the network's delay bound, as a property."""
+
+    name = "deadline"
+
+    @dataclass(frozen=True)
+    class Config:
+        delay: int = 1
+        max_time: int = 3
+
+    def nodes(self) -> list[Node[Any]]:
+        return [Sender(0, self.config.max_time), Sender(1, self.config.max_time)]
+
+    def message_type(self) -> Type:
+        return Record(Hi)
+
+    def network(self) -> UnorderedBag:
+        return UnorderedBag(max_copies=1)
+
+    def envelopes(self) -> Sequence[Envelope]:
+        return [Envelope(0, 1, Hi())]
+
+    def clock(self) -> Clock:
+        return Clock(max_time=self.config.max_time, max_delay=self.config.delay)
+
+    @always
+    def heard_in_time(self, s: Any) -> bool:
+        """Once ``delay`` ticks have passed since the hi was sent, node 1 has heard it."""
+        sent = s.nodes[0].sent_at
+        return sent == NONE or s.env.now <= sent + self.config.delay or s.nodes[1].heard
+
+    @sometimes
+    def heard(self, s: Any) -> bool:
+        return s.nodes[1].heard
+
+
+@variant("unbounded-delay", breaks="heard_in_time")
+class UnboundedDelay(Deadline):
+    """The network's delay bound is not declared: a message may stay in flight for ever."""
+
+    def clock(self) -> Clock:
+        return Clock(max_time=self.config.max_time)

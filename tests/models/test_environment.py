@@ -13,7 +13,7 @@ from protoproof.models.base import Action, ModelDefinitionError, always, require
 from protoproof.models.environment import Clock, clock_of, environment, now
 from protoproof.models.schema import Bool, Record, Type
 
-from .envmodels import Hi, LeakyPartitions, Leases, NoMargin, Talk, Talker
+from .envmodels import Deadline, Hi, LeakyPartitions, Leases, NoMargin, Talk, Talker, UnboundedDelay
 
 # ----- clocks -------------------------------------------------------------------------
 
@@ -272,3 +272,43 @@ def test_a_system_without_environment_has_one_environment_value() -> None:
     assert not any(a.name in ("tick", "split", "heal") for a in m.actions())
 
 
+
+
+# ----- bounded message delay -----------------------------------------------------------
+
+
+def test_a_message_is_delivered_within_the_delay_bound() -> None:
+    r = explore(Deadline())
+    assert r.verdict == "exhausted" and not r.unreached()
+    assert (r.stats.distinct_states, r.stats.transitions) == (24, 25)
+
+
+def test_without_a_delay_bound_a_message_may_be_late() -> None:
+    r = explore(UnboundedDelay())
+    assert r.verdict == "violated" and r.property == "heard_in_time"
+    assert r.path is not None and [repr(a) for a in r.path.actions] == [
+        "hello(node='n0')", "tick()", "tick()"]
+
+
+def test_a_tick_waits_for_a_message_that_is_due() -> None:
+    m = Deadline()
+    s = m.step(m.initial_states()[0], Action("hello", (("node", "n0"),)))
+    assert s is not None and s.env.ages == (0,)
+    t = m.step(s, Action("tick"))
+    assert t is not None and t.env.ages == (1,)
+    assert m.step(t, Action("tick")) is None  # the hi is due: deliver it first
+    u = m.step(t, Action("deliver", (("src", "n0"), ("dst", "n1"), ("msg", Hi()))))
+    assert u is not None
+    v = m.step(u, Action("tick"))
+    assert v is not None and v.env.ages == (0,)
+
+
+def test_a_delay_bound_needs_a_bag_of_single_messages() -> None:
+    class OnASet(Deadline):
+        def network(self) -> Any:
+            from protoproof.models.actors import DuplicatingSet
+
+            return DuplicatingSet()
+
+    with pytest.raises(ModelDefinitionError, match=r"max_delay.*UnorderedBag\(max_copies=1\)"):
+        OnASet()
