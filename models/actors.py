@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from . import environment as _env
 from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values, marker_of
-from .environment import Clock, EnvState
+from .environment import Clock
 from .schema import BagOf, Channels, Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, fields_of
 
 L = TypeVar("L")
@@ -378,7 +378,7 @@ class SysState(NamedTuple):
     down: frozenset[int]
     disk: tuple[Any, ...]
     crashes: int
-    env: EnvState  # time, partitions, the model's environment value (``models.environment``)
+    env: Any  # an EnvState: time, partitions, the model's environment value (None: none of them)
 
 
 @dataclass(frozen=True)
@@ -440,6 +440,7 @@ class ActorSystem(Model[SysState]):
         self._net = self.network()
         self._faults = self.faults()
         self._clock = self.clock()
+        self._aging = self._clock is not None and self._clock.max_delay is not None
         _env.check_environment(self)
         k = len(self._nodes)
         node_id = Id("node", k)
@@ -555,7 +556,7 @@ class ActorSystem(Model[SysState]):
                 )
         net = self._net.add(s.net, sent) if sent else s.net
         tm = s.timers if timers is s.timers[i] else s.timers[:i] + (timers,) + s.timers[i + 1 :]
-        env = _env.sent_now(self, s.env, tuple(sent)) if sent and s.env.ages else s.env
+        env = _env.sent_now(self, s.env, tuple(sent)) if sent and self._aging else s.env
         return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes, env)), tuple(sent)
 
     def _instances(self) -> list[tuple[Action, Step]]:

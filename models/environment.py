@@ -101,12 +101,16 @@ class EnvState(NamedTuple):
     extra: Any  # the model's own environment value (``ActorSystem.env_type``)
 
 
-#: The environment of a system that declares none: one value, so it costs nothing.
-NO_ENV = EnvState(0, (), (), (), 0, None)
+def uses_env(sys: ActorSystem) -> bool:
+    """Whether ``SysState.env`` is an ``EnvState``; without time, partitions or a model's own
+    environment it is ``None``: one value, so it costs nothing (a check of ``None`` when packed)."""
+    return bool(sys._clock or sys._faults.max_partitions or sys.env_type() is not None or _declared(sys))
 
 
 def env_type(sys: ActorSystem) -> Type:
-    """The schema of ``SysState.env`` (a single value when the system declares no environment)."""
+    """The schema of ``SysState.env``."""
+    if not uses_env(sys):
+        return OneOf(None)
     n = len(sys._nodes)
     clock, parts = sys._clock, sys._faults.max_partitions
     extra = sys.env_type()
@@ -123,7 +127,9 @@ def env_type(sys: ActorSystem) -> Type:
     )
 
 
-def env_init(sys: ActorSystem) -> EnvState:
+def env_init(sys: ActorSystem) -> EnvState | None:
+    if not uses_env(sys):
+        return None
     n, clock = len(sys._nodes), sys._clock
     return EnvState(0, (0,) * n if clock else (),
                     (0,) * len(sys._universe) if clock and clock.max_delay is not None else (),
@@ -347,9 +353,11 @@ def across_partition(deliver: Step, src: int, dst: int) -> Step:
     return run
 
 
-def describe_env(sys: ActorSystem, e: EnvState) -> dict[str, Any]:
+def describe_env(sys: ActorSystem, e: EnvState | None) -> dict[str, Any]:
     """The environment's fields for display (only those the system uses)."""
     out: dict[str, Any] = {}
+    if e is None:
+        return out
     if sys._clock is not None:
         out["now"] = e.now
         out.update({f"clock.{n.name}": e.clocks[n.id] for n in sys._nodes if n.reads_clock})
@@ -372,7 +380,7 @@ def clock_of(s: Any, node: int) -> Any:
 
 
 __all__ = [
-    "NO_ENV", "Clock", "EnvState", "across_partition", "clock_of", "describe_env", "env_families",
+    "Clock", "EnvState", "across_partition", "clock_of", "describe_env", "env_families",
     "env_init", "env_instances", "env_type", "environment", "has_environment", "now",
 ]
 
