@@ -226,7 +226,7 @@ class Talk(ActorSystem):
     @step
     def nothing_crosses_a_partition(self, s: Any, a: Action, t: Any) -> bool:
         """A message is never delivered between two groups of a partition."""
-        if a.name != "deliver" or s.env is None:
+        if a.name != "deliver" or s.env is None or not s.env.groups:
             return True
         src, dst = (next(n.id for n in self._nodes if n.name == a.kwargs[k]) for k in ("src", "dst"))
         return bool(s.env.groups[src] == s.env.groups[dst])
