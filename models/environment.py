@@ -1,12 +1,13 @@
 """Environment actions: system-level steps that belong to no node (time passing, partitions).
 
-An ``ActorSystem`` state has one ``env`` part (``EnvState``): real time ``now``, each node's
-clock, the current partition and a model's own environment value.  It is a single value, so
-free of cost, unless the system declares what moves it:
+An ``ActorSystem`` state has one ``env`` part: ``None`` (one value, so free of cost) unless the
+system declares what moves it, and then an ``EnvState``: real time ``now``, each node's clock,
+the ages of messages in flight, the current partition and a model's own environment value.
 
 - ``clock()`` returning a ``Clock``: the ``tick()`` action advances real time, ``clock(node=...)``
   advances one node's clock, within the declared drift bound; nodes with ``reads_clock = True``
-  get their clock as the keyword ``now=`` in every handler (no wall clock in a transition);
+  get their clock as the keyword ``now=`` in every handler but ``on_start``/``on_recover`` (no
+  wall clock in a transition); ``Clock(max_delay=d)`` also bounds message delay;
 - ``faults()`` returning ``Faults(max_partitions=k)``: ``split(groups=...)`` cuts the nodes into
   groups (at most ``k`` times in a run) and ``heal()`` joins them; a message between groups
   stays in flight, undelivered, while the partition stands;
