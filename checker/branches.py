@@ -40,8 +40,10 @@ from ..models.base import _TRANSITION, Model
 
 #: The protoproof package's own name (``protoproof`` when installed; the checkout's name otherwise).
 _PKG = __name__.rsplit(".", 2)[0]
-_FRAMEWORK = tuple(f"{_PKG}.{m}" for m in ("models.base", "models.actors", "models.schema", "checker", "proofs",
-                                           "impl", "cli"))
+_FRAMEWORK = tuple(f"{_PKG}.{m}" for m in (
+    "models.base", "models.actors", "models.effects", "models.nodes", "models.networks", "models.fastpath",
+    "models.schema", "models.types", "models.products", "models.sets", "models.messages",
+    "checker", "proofs", "impl", "cli"))
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 _REC = "__pp_cov__"
 _FUTURE_FLAGS = sum(getattr(__future__, f).compiler_flag for f in __future__.all_feature_names)

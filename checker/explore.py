@@ -1,15 +1,15 @@
 """The explicit-state checker: one search loop, three frontiers.
 
 Breadth-first search (the default) returns shortest counterexamples; depth-first search and
-seeded random walks differ only in the frontier.  States are stored as their exact packed
-code (``Type.pack``, a bijection onto ``range(size)``), so deduplication never confuses two
-states, and a state costs one Python int plus one dict entry (its parent's code); paths are
-rebuilt by replaying the transitions forward from the initial state.
+seeded random walks differ only in the frontier (``frontiers.py``).  States are stored as their
+exact packed code (``Type.pack``, a bijection onto ``range(size)``), so deduplication never
+confuses two states, and a state costs one Python int plus one dict entry (its parent's code);
+paths are rebuilt by replaying the transitions forward from the initial state.  What a run
+checks, and how model code raising becomes a ``ModelError``, is ``checks.py``.
 """
 
 from __future__ import annotations
 
-import random
 import resource
 import time
 import traceback
@@ -18,41 +18,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ..models.base import Action, Disabled, Model, Property, Refinement
+from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
+from .checks import DEADLOCK, Checks, failing_step, first_failing, note_examples
+from .errors import ModelError, Nondeterminism, model_error
+from .frontiers import frontier
 from .path import Path
-from .symmetry import AsymmetricDefinition, Canonicalizer, check_symmetric
-from .symmetry_proof import (
-    GROUP_LIMIT,
-    Justification,
-    checked_init,
-    checked_on_every_state,
-    checked_step,
-    cross_checked,
-    generators,
-    group_elements,
-    group_size,
-    justify,
-)
+from .symmetry import AsymmetricDefinition, SymmetryError, check_symmetric
+from .symmetry_proof import Justification
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 
-DEADLOCK = "deadlock"
-
-
-class ModelError(Exception):
-    """The model raised (or produced an ill-typed state) while being checked."""
-
-    def __init__(self, message: str, state: Any, action: Action | None, tb: str) -> None:
-        super().__init__(message)
-        self.message, self.state, self.action, self.traceback = message, state, action, tb
-
-    def __str__(self) -> str:
-        where = f"action {self.action!r}" if self.action is not None else "an initial state"
-        return f"{self.message}\n  in {where}\n  from state {self.state!r}"
-
-
-class Nondeterminism(Exception):
-    """Re-running the model did not reproduce a transition it produced before."""
+__all__ = ["DEADLOCK", "Graph", "ModelError", "Nondeterminism", "Options", "Result", "Stats", "explore"]
 
 
 @dataclass
@@ -103,74 +79,6 @@ class Graph:
     initial: list[int]
 
 
-# ----- frontiers ----------------------------------------------------------------------
-
-
-class _BFS:
-    """Level by level, so ``depth`` is exact and the first violation found is a shortest one."""
-
-    def __init__(self) -> None:
-        self.cur: list[int] = []
-        self.nxt: list[int] = []
-        self.pos = 0
-        self.depth = 0
-
-    def push(self, code: int, depth: int) -> None:
-        self.cur.append(code)
-
-    def pop(self) -> tuple[int, int] | None:
-        if self.pos == len(self.cur):
-            if not self.nxt:
-                return None
-            self.cur, self.nxt, self.pos = self.nxt, [], 0
-            self.depth += 1
-        code = self.cur[self.pos]
-        self.pos += 1
-        return code, self.depth
-
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
-        self.nxt.extend(fresh)
-
-
-class _DFS:
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, int]] = []
-
-    def push(self, code: int, depth: int) -> None:
-        self.stack.append((code, depth))
-
-    def pop(self) -> tuple[int, int] | None:
-        return self.stack.pop() if self.stack else None
-
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
-        self.stack.extend((c, depth + 1) for c in reversed(fresh))
-
-
-class _Walks:
-    """Seeded random walks: each step follows one random successor, seen or not."""
-
-    def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int]) -> None:
-        self.rng = random.Random(seed)
-        self.left, self.walk_depth, self.inits = walks, walk_depth, inits
-        self.next: tuple[int, int] | None = None
-
-    def push(self, code: int, depth: int) -> None:
-        pass  # walks start from a random initial state in pop()
-
-    def pop(self) -> tuple[int, int] | None:
-        if self.next is None:
-            if self.left <= 0:
-                return None
-            self.left -= 1
-            return self.rng.choice(self.inits), 0
-        item, self.next = self.next, None
-        return item
-
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
-        if every and depth + 1 <= self.walk_depth:
-            self.next = (self.rng.choice(every), depth + 1)
-
-
 # ----- the loop -----------------------------------------------------------------------
 
 
@@ -194,240 +102,150 @@ class Options:
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
 
 
-_Selected = tuple[list[Property], list[Property], list[Property], list[Refinement]]
-
-
-def _select(model: Model[Any], names: Sequence[str] | None) -> _Selected:
-    inv, some, steps = model.invariants, model.sometimes_properties, model.step_properties
-    refs = model.refinements()
-    if names is None:
-        return inv, some, steps, refs
-    known = {p.name for p in model.properties} | {r.name for r in refs} | {DEADLOCK}
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise KeyError(f"unknown property {bad[0]!r}; properties: {', '.join(sorted(known))}")
-    pick = set(names)
-    return ([p for p in inv if p.name in pick], [p for p in some if p.name in pick],
-            [p for p in steps if p.name in pick], [r for r in refs if r.name in pick])
-
-
-class _RefinementCheck:
-    """A step property: every step maps to an abstract step or a stutter."""
-
-    def __init__(self, ref: Refinement) -> None:
-        self.ref = ref
-        self.name = ref.name
-        self.abstract = ref.abstract
-        self.mapping = ref.mapping
-        self.memo: dict[Any, frozenset[Any]] = {}
-        self.inits = frozenset(ref.abstract.initial_states())
-        self._last: Any = None
-        self._last_x: Any = None
-
-    def init_ok(self, s: Any) -> bool:
-        return self.mapping(s) in self.inits
-
-    def __call__(self, s: Any, a: Action, t: Any) -> bool:
-        if s is not self._last:
-            self._last, self._last_x = s, self.mapping(s)
-        x, y = self._last_x, self.mapping(t)
-        if x == y:
-            return True
-        succ = self.memo.get(x)
-        if succ is None:
-            succ = frozenset(u for _b, u in self.abstract.successors(x))
-            self.memo[x] = succ
-        return y in succ
-
-
-class _SymmetryGuard:
-    """What a symmetric run checks besides its properties (``symmetry_proof`` says why it suffices).
-
-    Properties z3 proved invariant run as they are; the others are replaced by versions that
-    evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
-    the transitions are spot-checked under (also when z3 proved them symmetric), at the first
-    expanded states, or at ``every_state`` when a ``@step`` property is checked.
-    """
-
-    def __init__(self, model: Model[Any], canon: Canonicalizer, o: Options, invariants: list[Property],
-                 sometimes: list[Property], step_props: list[Property], ref_checks: list[_RefinementCheck],
-                 step_checks: list[tuple[str, Callable[[Any, Action, Any], bool]]]) -> None:
-        self.canon = canon
-        j = justify(model, canon, [*invariants, *sometimes], [r.ref for r in ref_checks], step_props)
-        self.justification = j
-        fallback = j.checked
-        whole = group_elements(canon) if fallback else []
-        # Even a z3 proof of the relation is about its formulas (tied by `conform`, not by every run),
-        # so the Python successors are compared under every generator on the first expanded states too.
-        self.perms: list[Any] = generators(canon)
-        if self.perms:
-            j.transitions += f"; checked under every generator on the first {o.check_determinism} expanded states"
-        self.every_state = bool(step_props)
-        if self.every_state:
-            self.perms = whole
-            j.transitions += "; checked under every renaming at every expanded state (a @step property)"
-
-        cross = whole or (group_elements(canon) if group_size(canon) <= GROUP_LIMIT else generators(canon))
-
-        def guarded(p: Property) -> Property:
-            if p.name in fallback:
-                return checked_on_every_state(p, model, canon, whole)
-            return cross_checked(p, model, canon, cross, o.check_determinism)
-
-        self.invariants = [guarded(p) for p in invariants]
-        self.sometimes = [guarded(p) for p in sometimes]
-        for r in ref_checks:
-            if r.name in fallback:
-                r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
-        self.step_checks = [(n, checked_step(n, c, model, canon, whole)
-                             if isinstance(c, _RefinementCheck) and n in fallback else c) for n, c in step_checks]
-
-
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
-    invariants, sometimes, step_props, refinements = _select(model, o.properties)
-    check_deadlock = o.deadlock and (o.properties is None or DEADLOCK in o.properties)
-    step_checks: list[tuple[str, Callable[[Any, Action, Any], bool]]] = [(p.name, p.fn) for p in step_props]
-    ref_checks = [_RefinementCheck(r) for r in refinements]
-    step_checks += [(r.name, r) for r in ref_checks]
-
-    stype = model.state_type
-    canon = Canonicalizer(model) if o.symmetry else None
-    guard: _SymmetryGuard | None = None
-    if canon is not None:
-        guard = _SymmetryGuard(model, canon, o, invariants, sometimes, step_props, ref_checks, step_checks)
-        invariants, sometimes, step_checks = guard.invariants, guard.sometimes, guard.step_checks
-    justification = guard.justification if guard is not None else None
-    key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
-    unpack = stype.unpacker(memo=False)
-    expand = model.expander()
-    # Successors computed on codes where the model offers it (exact codes only: no symmetry).
-    expand_code = model.code_expander() if canon is None and o.on_codes else None
-    expansion = "packed codes" if expand_code is not None else "general: " + (
-        "symmetry reduction" if canon is not None else "packed codes turned off" if not o.on_codes
-        else model.general_path_reason() or "the model declined")
-    families = model.action_families
-    cov = [0] * len(families)
-    stats = Stats()
-    if o.measure_memory:
-        tracemalloc.start()
-    t0 = time.perf_counter()
-    deadline = t0 + o.timeout if o.timeout is not None else None
-    next_report = t0 + o.progress_every
-
-    parent: dict[int, int] = {}
-    examples: dict[str, int | None] = {p.name: None for p in sometimes}
-    pending = list(sometimes)
-    graph_states: dict[int, Any] | None = {} if o.record_graph else None
-    edges: list[tuple[int, str, int]] = []
-
-    inits: list[int] = []
-    init_states = _initial(model)
-    by_code: dict[int, Any] = {}
-    for s in init_states:
-        try:
-            c = key(s)
-        except SchemaError as e:
-            raise ModelError(f"initial state is outside the schema: {e}", s, None, traceback.format_exc()) from e
-        if c in parent:
-            continue
-        parent[c] = -1
-        inits.append(c)
-        by_code[c] = s
-        if graph_states is not None:
-            graph_states[c] = s
-    frontier: _BFS | _DFS | _Walks
-    if o.strategy == "bfs":
-        frontier = _BFS()
-    elif o.strategy == "dfs":
-        frontier = _DFS()
-    elif o.strategy == "random":
-        frontier = _Walks(o.seed, o.walks, o.walk_depth, inits)
-    else:
-        raise ValueError(f"unknown strategy {o.strategy!r}: bfs, dfs or random")
-
-    def finish(verdict: str, prop: str | None = None, path: Path | None = None, bound: str | None = None) -> Result:
-        stats.elapsed_s = time.perf_counter() - t0
-        stats.distinct_states = len(parent)
-        stats.coverage = dict(zip(families, cov, strict=True))
-        stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        if o.measure_memory:
-            stats.peak_memory_bytes = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        ex = {name: (None if c is None else _path_to(model, key, parent, c)) for name, c in examples.items()}
-        graph = None
-        if graph_states is not None and len(graph_states) <= o.record_graph:
-            graph = Graph(graph_states, edges, inits)
-        return Result(model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph, justification,
-                      expansion)
-
-    # Initial states: properties and refinement.
-    for c in inits:
-        s = by_code[c]
-        bad = _first_failing(invariants, s, None)
-        if bad is not None:
-            return finish(VIOLATED, bad, _path_to(model, key, parent, c))
-        for r in ref_checks:
-            if not r.init_ok(s):
-                return finish(VIOLATED, r.name, _path_to(model, key, parent, c))
-        pending = _note_examples(pending, examples, s, c)
-        frontier.push(c, 0)
-
-    expanded = 0
-    hit_depth_bound = False
-    while True:
-        item = frontier.pop()
+    run = _Run(model, o)
+    found = run.start()
+    while found is None:
+        item = run.frontier.pop()
         if item is None:
-            break
+            return run.end()
         code, depth = item
-        if depth > stats.depth:
-            stats.depth = depth
-        # States at the depth bound are checked (deadlock, steps out of them) but their new
-        # successors are not stored: the run is then bounded.
-        at_bound = o.max_depth is not None and depth >= o.max_depth
+        s, pairs, states = run.expand(code)
+        found = run.visit(code, depth, s, pairs, states) or run.out_of_budget(depth)
+    return found
+
+
+class _Run:
+    """One search: what was reached and from where, the coverage, and how to report the end."""
+
+    def __init__(self, model: Model[Any], o: Options) -> None:
+        self.model, self.o = model, o
+        self.checks = checks = Checks(model, o.properties, o.deadlock, o.symmetry, o.check_determinism)
+        canon = checks.canon
+        stype = model.state_type
+        self.key: Callable[[Any], int] = canon.key if canon is not None else stype.packer(memo=False)
+        self.unpack = stype.unpacker(memo=False)
+        self.expand_states = model.expander()
+        # Successors computed on codes where the model offers it (exact codes only: no symmetry).
+        self.expand_code = model.code_expander() if canon is None and o.on_codes else None
+        self.expansion = "packed codes" if self.expand_code is not None else "general: " + (
+            "symmetry reduction" if canon is not None else "packed codes turned off" if not o.on_codes
+            else model.general_path_reason() or "the model declined")
+        self.families = model.action_families
+        self.cov = [0] * len(self.families)
+        self.stats = Stats()
+        if o.measure_memory:
+            tracemalloc.start()
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + o.timeout if o.timeout is not None else None
+        self.next_report = self.t0 + o.progress_every
+        self.parent: dict[int, int] = {}
+        self.examples: dict[str, int | None] = {p.name: None for p in checks.sometimes}
+        self.pending = list(checks.sometimes)
+        self.graph_states: dict[int, Any] | None = {} if o.record_graph else None
+        self.edges: list[tuple[int, str, int]] = []
+        self.inits: list[int] = []
+        self.expanded = 0
+        self.hit_depth_bound = False
+
+    def start(self) -> Result | None:
+        """Store and check the initial states; a violation among them ends the run at once."""
+        by_code: dict[int, Any] = {}
+        for s in _initial(self.model):
+            try:
+                c = self.key(s)
+            except SchemaError as e:
+                raise ModelError(f"initial state is outside the schema: {e}", s, None, traceback.format_exc()) from e
+            if c in self.parent:
+                continue
+            self.parent[c] = -1
+            self.inits.append(c)
+            by_code[c] = s
+            if self.graph_states is not None:
+                self.graph_states[c] = s
+        o = self.o
+        self.frontier = frontier(o.strategy, o.seed, o.walks, o.walk_depth, self.inits)
+        for c in self.inits:
+            s = by_code[c]
+            bad = self.checks.initial_failing(s)
+            if bad is not None:
+                return self.finish(VIOLATED, bad, self.path_to(c))
+            self.pending = note_examples(self.pending, self.examples, s, c)
+            self.frontier.push(c, 0)
+        return None
+
+    def expand(self, code: int) -> tuple[Any, list[tuple[Action, int]], list[Any] | None]:
+        """The successors of ``code`` as (action, code) pairs, with the state and the successor
+        states where the general path decoded them (None otherwise)."""
         s = None
         states: list[Any] | None = None
         pairs: list[tuple[Action, int]] | None = None
         fast_error: Exception | None = None
-        if expand_code is not None:
+        if self.expand_code is not None:
             try:
-                pairs = expand_code(code)
+                pairs = self.expand_code(code)
             except Exception as e:
                 fast_error = e  # the general path below reports it with its state and action
         if pairs is None:
-            s = unpack(code)
-            try:
-                succ = expand(s)
-            except Exception as e:
-                raise _locate(model, s, e) from e
-            pairs, states = [], []
-            for a, t in succ:
-                try:
-                    pairs.append((a, key(t)))
-                except SchemaError as e:
-                    raise ModelError(f"the next state is outside the schema: {e}", s, a,
-                                     traceback.format_exc()) from e
-                states.append(t)
+            s = self.unpack(code)
+            pairs, states = self._expand_state(s)
             if fast_error is not None:
                 raise RuntimeError(
                     f"protoproof bug: expanding {s!r} on packed codes raised {fast_error!r}, on states it "
                     "did not; please report it"
                 ) from fast_error
-        if expanded < o.check_determinism:
+        guard = self.checks.guard
+        if self.expanded < self.o.check_determinism:
             if s is None:
-                s = unpack(code)
-            _check_deterministic(model, expand, key, s, pairs, expand_code is not None)
+                s = self.unpack(code)
+            _check_deterministic(self.model, self.expand_states, self.key, s, pairs, self.expand_code is not None)
             if guard is not None and guard.perms and not guard.every_state:
-                check_symmetric(model, guard.canon, s, guard.perms, expand)
+                check_symmetric(self.model, guard.canon, s, guard.perms, self.expand_states)
         if guard is not None and guard.every_state:
             if s is None:
-                s = unpack(code)
-            check_symmetric(model, guard.canon, s, guard.perms, expand, [(p.name, p.fn) for p in step_props])
-        expanded += 1
-        if not pairs and check_deadlock:
-            return finish(VIOLATED, DEADLOCK, _path_to(model, key, parent, code))
-        stats.transitions += len(pairs)
+                s = self.unpack(code)
+            steps = [(p.name, p.fn) for p in self.checks.step_props]
+            try:
+                check_symmetric(self.model, guard.canon, s, guard.perms, self.expand_states, steps)
+            except (AsymmetricDefinition, SymmetryError):
+                raise
+            except Exception as e:
+                raise model_error("a step property (on a renamed state)", e, s, None) from e
+        self.expanded += 1
+        return s, pairs, states
+
+    def _expand_state(self, s: Any) -> tuple[list[tuple[Action, int]], list[Any]]:
+        try:
+            succ = self.expand_states(s)
+        except Exception as e:
+            raise _locate(self.model, s, e) from e
+        pairs, states = [], []
+        for a, t in succ:
+            try:
+                pairs.append((a, self.key(t)))
+            except SchemaError as e:
+                raise ModelError(f"the next state is outside the schema: {e}", s, a, traceback.format_exc()) from e
+            states.append(t)
+        return pairs, states
+
+    def visit(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]],
+              states: list[Any] | None) -> Result | None:
+        """Check the steps out of ``code`` and store the new states; a violation ends the run.
+
+        States at the depth bound are checked (deadlock, steps out of them) but their new
+        successors are not stored: the run is then bounded.
+        """
+        if depth > self.stats.depth:
+            self.stats.depth = depth
+        if not pairs and self.checks.deadlock:
+            return self.finish(VIOLATED, DEADLOCK, self.path_to(code))
+        self.stats.transitions += len(pairs)
+        at_bound = self.o.max_depth is not None and depth >= self.o.max_depth
+        parent, cov, unpack = self.parent, self.cov, self.unpack
+        step_checks, invariants, pending = self.checks.step_checks, self.checks.invariants, self.pending
+        graph_states = self.graph_states
         fresh: list[int] = []
         every: list[int] = []
         if step_checks and s is None:
@@ -436,27 +254,18 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             cov[a.family] += 1
             every.append(c)
             t = None
-            if at_bound and c not in parent:
-                for name, chk in step_checks:
-                    if t is None:
-                        t = _state(states, j, unpack, c)
-                    if not chk(s, a, t):
-                        p = _path_to(model, key, parent, code)
-                        return finish(VIOLATED, name, _extend(model, key, p, c, chk))
-                hit_depth_bound = True
+            beyond = at_bound and c not in parent
+            if graph_states is not None and not beyond:
+                graph_states = self._record_edge(code, a, c, states, j)
+            if step_checks:
+                t = _state(states, j, unpack, c)
+                failed = failing_step(step_checks, s, a, t)
+                if failed is not None:
+                    return self.finish(VIOLATED, failed[0], _extend(self.model, self.key, self.path_to(code), c,
+                                                                    failed[1]))
+            if beyond:
+                self.hit_depth_bound = True
                 continue
-            if graph_states is not None:
-                edges.append((code, repr(a), c))
-                if c not in graph_states:
-                    graph_states[c] = _state(states, j, unpack, c)
-                    if len(graph_states) > o.record_graph:
-                        graph_states = None
-            for name, chk in step_checks:
-                if t is None:
-                    t = _state(states, j, unpack, c)
-                if not chk(s, a, t):
-                    p = _path_to(model, key, parent, code)
-                    return finish(VIOLATED, name, _extend(model, key, p, c, chk))
             if c in parent:
                 continue
             parent[c] = code
@@ -465,32 +274,73 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
                 if t is None:
                     t = _state(states, j, unpack, c)
                 if invariants:
-                    bad = _first_failing(invariants, t, a)
+                    bad = first_failing(invariants, t, a)
                     if bad is not None:
-                        return finish(VIOLATED, bad, _path_to(model, key, parent, c))
+                        return self.finish(VIOLATED, bad, self.path_to(c))
                 if pending:
-                    pending = _note_examples(pending, examples, t, c)
+                    pending = self.pending = note_examples(pending, self.examples, t, c)
         if not at_bound:
-            frontier.successors(depth, fresh, every)
-        if o.max_states is not None and len(parent) >= o.max_states:
-            return finish(BOUNDED, bound=f"{o.max_states} states")
+            self.frontier.successors(depth, fresh, every)
+        return None
+
+    def _record_edge(self, code: int, a: Action, c: int, states: list[Any] | None, j: int) -> dict[int, Any] | None:
+        """Keep the edge in the state graph; the graph, or None once it grew beyond ``record_graph``."""
+        graph = self.graph_states
+        assert graph is not None
+        self.edges.append((code, repr(a), c))
+        if c not in graph:
+            graph[c] = _state(states, j, self.unpack, c)
+            if len(graph) > self.o.record_graph:
+                self.graph_states = None
+        return self.graph_states
+
+    def out_of_budget(self, depth: int) -> Result | None:
+        """End the run as bounded when a budget is spent; report progress now and then."""
+        o = self.o
+        if o.max_states is not None and len(self.parent) >= o.max_states:
+            return self.finish(BOUNDED, bound=f"{o.max_states} states")
         now = time.perf_counter()
-        if deadline is not None and now >= deadline:
-            return finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
-        if now >= next_report:
-            next_report = now + o.progress_every
+        if self.deadline is not None and now >= self.deadline:
+            return self.finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
+        if now >= self.next_report:
+            self.next_report = now + o.progress_every
             if o.progress is not None:
-                rate = len(parent) / (now - t0)
-                print(f"  {len(parent):,} states, {stats.transitions:,} transitions, depth {depth}, "
-                      f"{rate:,.0f} states/s, {now - t0:.0f}s", file=o.progress, flush=True)
-    if o.strategy == "random":
-        return finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
-    if hit_depth_bound:
-        return finish(BOUNDED, bound=f"depth {o.max_depth}")
-    unreached = [k for k, v in examples.items() if v is None]
-    if unreached:
-        return finish(VIOLATED, unreached[0])
-    return finish(EXHAUSTED)
+                rate = len(self.parent) / (now - self.t0)
+                print(f"  {len(self.parent):,} states, {self.stats.transitions:,} transitions, depth {depth}, "
+                      f"{rate:,.0f} states/s, {now - self.t0:.0f}s", file=o.progress, flush=True)
+        return None
+
+    def end(self) -> Result:
+        """The verdict of a run whose frontier emptied."""
+        o = self.o
+        if o.strategy == "random":
+            return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
+        if self.hit_depth_bound:
+            return self.finish(BOUNDED, bound=f"depth {o.max_depth}")
+        unreached = [k for k, v in self.examples.items() if v is None]
+        if unreached:
+            return self.finish(VIOLATED, unreached[0])
+        return self.finish(EXHAUSTED)
+
+    def path_to(self, code: int) -> Path:
+        return _path_to(self.model, self.key, self.parent, code)
+
+    def finish(self, verdict: str, prop: str | None = None, path: Path | None = None,
+               bound: str | None = None) -> Result:
+        o, stats = self.o, self.stats
+        stats.elapsed_s = time.perf_counter() - self.t0
+        stats.distinct_states = len(self.parent)
+        stats.coverage = dict(zip(self.families, self.cov, strict=True))
+        stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if o.measure_memory:
+            stats.peak_memory_bytes = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        ex = {name: (None if c is None else self.path_to(c)) for name, c in self.examples.items()}
+        graph = None
+        if self.graph_states is not None and len(self.graph_states) <= o.record_graph:
+            graph = Graph(self.graph_states, self.edges, self.inits)
+        return Result(self.model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph,
+                      self.checks.justification, self.expansion)
 
 
 def _initial(model: Model[Any]) -> list[Any]:
@@ -498,37 +348,6 @@ def _initial(model: Model[Any]) -> list[Any]:
         return model.initial_states()
     except SchemaError as e:
         raise ModelError(f"an initial state is outside the schema: {e}", None, None, traceback.format_exc()) from e
-
-
-def _first_failing(props: list[Property], s: Any, a: Action | None) -> str | None:
-    for p in props:
-        try:
-            ok = p.fn(s)
-        except AsymmetricDefinition:
-            raise
-        except Exception as e:
-            raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, a,
-                             traceback.format_exc()) from e
-        if not ok:
-            return p.name
-    return None
-
-
-def _note_examples(pending: list[Property], examples: dict[str, int | None], s: Any, c: int) -> list[Property]:
-    left = []
-    for p in pending:
-        try:
-            ok = p.fn(s)
-        except AsymmetricDefinition:
-            raise
-        except Exception as e:
-            raise ModelError(f"property {p.name} raised {type(e).__name__}: {e}", s, None,
-                             traceback.format_exc()) from e
-        if ok:
-            examples[p.name] = c
-        else:
-            left.append(p)
-    return left
 
 
 def _locate(model: Model[Any], s: Any, err: Exception) -> ModelError:

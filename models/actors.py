@@ -1,365 +1,66 @@
-"""Networked protocols as nodes: pure handlers returning ``(state, effects)``.
+"""Networked protocols as nodes, lifted into a ``Model``: ``ActorSystem``.
 
-A node never touches a socket or a clock: its handlers (``on_start``, ``on_message``,
-``on_timeout`` and guarded spontaneous steps marked ``@transition``) return the next local
-state and a tuple of effect values.  ``ActorSystem`` lifts nodes, a network semantics (a
-value) and a fault bound into a ``Model`` whose actions are deliver / drop / duplicate /
-timeout / crash / recover and the nodes' own steps.  The runtime interprets the very same
-effects as socket sends, timers and sqlite writes.
+``ActorSystem`` lifts nodes (``models/nodes.py``), a network semantics and a fault bound
+(``models/networks.py``) into a ``Model`` whose actions are deliver / drop / duplicate /
+timeout / crash / recover and the nodes' own steps, interpreting the handlers' effects
+(``models/effects.py``).  The runtime interprets the very same effects as socket sends,
+timers and sqlite writes.  Its fast path on packed codes is ``models/fastpath.py``.
 
-A handler returns ``None`` when the message or step does not apply in its state: the
-corresponding action is then not enabled (the runtime ignores such a message).
+Every public name of those modules stays importable from here.
 """
 
 from __future__ import annotations
 
-import inspect
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from . import environment as _env
-from .base import _TRANSITION, Action, Disabled, Model, ModelDefinitionError, domain_values, marker_of
+from .base import Action, Disabled, Model, ModelDefinitionError
+from .effects import (
+    EFFECT_TYPES,
+    BoundExceeded,
+    Broadcast,
+    CancelTimer,
+    Effect,
+    Envelope,
+    Persist,
+    Send,
+    SetTimer,
+    _message_of,
+)
 from .environment import Clock
-from .schema import BagOf, Channels, Id, Int, OneOf, Record, SchemaError, Seq, SetOf, Tuple, Type, fields_of
-
-L = TypeVar("L")
-
-# ----- effects ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send ``msg`` to node ``dst``."""
-
-    dst: int
-    msg: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    """Send ``msg`` to each node in ``dsts`` (in that order)."""
-
-    dsts: tuple[int, ...]
-    msg: Any
-
-
-@dataclass(frozen=True, slots=True)
-class SetTimer:
-    """Arm a named timer; its expiry is the node's ``on_timeout(state, timer)``."""
-
-    timer: Any
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    timer: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Persist:
-    """Make the durable part of the new state survive a crash, before any later send."""
-
-
-Effect = Send | Broadcast | SetTimer | CancelTimer | Persist
-EFFECT_TYPES = (Send, Broadcast, SetTimer, CancelTimer, Persist)
-
-
-class Envelope(NamedTuple):
-    """A message in flight."""
-
-    src: int
-    dst: int
-    msg: Any
-
-
-def _message_of(e: Envelope) -> Any:
-    return e.msg
-
-
-class BoundExceeded(Exception):
-    """A network bound (channel capacity, copies of a message) would be exceeded."""
-
-
-# ----- nodes --------------------------------------------------------------------------
-
-
-class Node(Generic[L]):
-    """One role of a protocol; subclass it and write pure handlers."""
-
-    #: Role name, e.g. ``"rm"``; nodes of one role with ``symmetric = True`` are interchangeable.
-    role: ClassVar[str] = "node"
-    symmetric: ClassVar[bool] = False
-    #: Names of the timers this role may arm (their universe).
-    timers: ClassVar[tuple[Any, ...]] = ()
-    #: Steps receive ``(state, inbox, **params)``, inbox = every message sent to this node so
-    #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
-    #: node has received, as in TLA+ specs whose actions read the message set.
-    reads_inbox: ClassVar[bool] = False
-    #: With ``reads_clock`` every handler but ``on_start``/``on_recover`` gets the node's clock as the
-    #: keyword ``now=`` (``ActorSystem.clock()``; in the runtime, the host's injectable clock).
-    reads_clock: ClassVar[bool] = False
-    #: With ``reads_inbox``: the message types its steps read (None: all).  The inbox holds only
-    #: these, so a message it never reads is not an input of its steps (and the z3 backend's
-    #: forking run does not branch on it).
-    inbox_types: ClassVar[tuple[type, ...] | None] = None
-
-    def in_inbox(self, e: Envelope) -> bool:
-        """Whether envelope ``e`` is in this node's inbox once sent (with ``reads_inbox``)."""
-        return e.dst == self.id and (self.inbox_types is None or type(e.msg) in self.inbox_types)
-
-    def __init__(self, node_id: int, name: str | None = None) -> None:
-        self.id = node_id
-        self.name = name or f"{self.role}{node_id}"
-
-    def state_type(self) -> Type:
-        raise ModelDefinitionError(f"{type(self).__name__} must define state_type()")
-
-    def on_start(self) -> tuple[L, Sequence[Effect]]:
-        raise ModelDefinitionError(f"{type(self).__name__} must define on_start()")
-
-    def on_message(self, s: L, src: int, msg: Any) -> tuple[L, Sequence[Effect]] | None:
-        return None
-
-    def on_timeout(self, s: L, timer: Any) -> tuple[L, Sequence[Effect]] | None:
-        return None
-
-    # Durability: what survives a crash.  The default keeps nothing and restarts afresh.
-    def disk_type(self) -> Type:
-        return OneOf(None)
-
-    def durable(self, s: L) -> Any:
-        return None
-
-    def on_recover(self, disk: Any) -> tuple[L, Sequence[Effect]]:
-        return self.on_start()
-
-    def steps(self) -> list[tuple[str, Callable[..., Any], list[tuple[tuple[str, Any], ...]]]]:
-        """The role's spontaneous steps with their parameter instances, in definition order."""
-        names: list[str] = []
-        for klass in reversed(type(self).__mro__):
-            for attr, val in klass.__dict__.items():
-                if callable(val) and hasattr(val, _TRANSITION) and attr not in names:
-                    names.append(attr)
-        out = []
-        for attr in names:
-            fn = getattr(self, attr)
-            domains = marker_of(type(self), attr, _TRANSITION)
-            skip = 2 if self.reads_inbox else 1  # state (and inbox)
-            params = [p for p in list(inspect.signature(fn).parameters)[skip:] if not (self.reads_clock and p == "now")]
-            missing = [p for p in params if p not in domains]
-            if missing:
-                raise ModelDefinitionError(
-                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
-                    f"write @transition({missing[0]}=...) with a finite iterable or a node attribute name"
-                )
-            values = [domain_values(self, attr, p, domains[p]) for p in params]
-            insts = [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]
-            out.append((attr, fn, insts))
-        return out
-
-
-# ----- network semantics --------------------------------------------------------------
-
-
-class Network:
-    """How messages travel.  A value: the same node code runs on any of them."""
-
-    lossy: bool = False
-
-    def describe(self) -> str:
-        raise NotImplementedError
-
-    def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
-        raise NotImplementedError
-
-    def empty(self) -> Any:
-        raise NotImplementedError
-
-    def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
-        raise NotImplementedError
-
-    def deliverable(self, net: Any, env: Envelope) -> bool:
-        raise NotImplementedError
-
-    def consume(self, net: Any, env: Envelope) -> Any:
-        raise NotImplementedError
-
-    def can_duplicate(self, net: Any, env: Envelope) -> bool:
-        return False
-
-    def duplicate(self, net: Any, env: Envelope) -> Any:
-        raise NotImplementedError
-
-    def in_flight(self, net: Any) -> list[Envelope]:
-        raise NotImplementedError
-
-
-class DuplicatingSet(Network):
-    """A set of messages that only grows: any sent message may be received any number of times.
-
-    This is the network of the TLA+ specifications (``msgs' = msgs \\cup {m}``).  With
-    ``lossy=True`` a message may also be lost for good.
-    """
-
-    def __init__(self, lossy: bool = False) -> None:
-        self.lossy = lossy
-        self._index: dict[Envelope, int] = {}
-
-    def describe(self) -> str:
-        return "unordered, duplicating" + (", lossy" if self.lossy else "")
-
-    def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
-        self._index = {e: k for k, e in enumerate(universe)}
-        return SetOf(env_type, universe, name="envelopes")
-
-    def empty(self) -> frozenset[Envelope]:
-        return frozenset()
-
-    def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
-        return net.union(envs)
-
-    def deliverable(self, net: Any, env: Envelope) -> bool:
-        return env in net
-
-    def consume(self, net: Any, env: Envelope) -> Any:
-        return net
-
-    def drop(self, net: Any, env: Envelope) -> Any:
-        return net - {env}
-
-    def in_flight(self, net: Any) -> list[Envelope]:
-        return sorted(net, key=self._index.__getitem__)
-
-
-class UnorderedBag(Network):
-    """A multiset: a delivered message is consumed; at most ``max_copies`` of one in flight."""
-
-    def __init__(self, max_copies: int = 1, lossy: bool = False, duplicating: bool = False) -> None:
-        self.max_copies, self.lossy, self.duplicating = max_copies, lossy, duplicating
-        self._index: dict[Envelope, int] = {}
-        self._universe: Sequence[Envelope] = ()
-
-    def describe(self) -> str:
-        extra = (", lossy" if self.lossy else "") + (", duplicating" if self.duplicating else "")
-        return f"unordered multiset (at most {self.max_copies} copies){extra}"
-
-    def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
-        self._universe = list(universe)
-        self._index = {e: k for k, e in enumerate(universe)}
-        return BagOf(env_type, universe, self.max_copies)
-
-    def empty(self) -> tuple[int, ...]:
-        return (0,) * len(self._universe)
-
-    def _bump(self, net: Any, env: Envelope, by: int) -> Any:
-        try:
-            k = self._index[env]
-        except KeyError:
-            raise SchemaError(f"{env!r} is not in the declared message universe") from None
-        c = net[k] + by
-        if c > self.max_copies:
-            raise BoundExceeded(
-                f"{env!r} would have {c} copies in flight (max_copies={self.max_copies}); raise the bound"
-            )
-        return net[:k] + (c,) + net[k + 1 :]
-
-    def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
-        for e in envs:
-            net = self._bump(net, e, 1)
-        return net
-
-    def deliverable(self, net: Any, env: Envelope) -> bool:
-        return net[self._index[env]] > 0
-
-    def consume(self, net: Any, env: Envelope) -> Any:
-        return self._bump(net, env, -1)
-
-    def drop(self, net: Any, env: Envelope) -> Any:
-        return self._bump(net, env, -1)
-
-    def can_duplicate(self, net: Any, env: Envelope) -> bool:
-        return self.duplicating and 0 < net[self._index[env]] < self.max_copies
-
-    def duplicate(self, net: Any, env: Envelope) -> Any:
-        return self._bump(net, env, 1)
-
-    def in_flight(self, net: Any) -> list[Envelope]:
-        return [e for e, c in zip(self._universe, net, strict=True) for _ in range(c)]
-
-
-class FifoChannels(Network):
-    """One FIFO queue per (src, dst) pair, holding at most ``capacity`` messages."""
-
-    def __init__(self, capacity: int = 2, lossy: bool = False) -> None:
-        self.capacity, self.lossy = capacity, lossy
-        self._channels: list[tuple[int, int]] = []
-        self._chan: dict[tuple[int, int], int] = {}
-
-    def describe(self) -> str:
-        return f"FIFO per channel (capacity {self.capacity})" + (", lossy" if self.lossy else "")
-
-    def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
-        self._channels = sorted({(e.src, e.dst) for e in universe})
-        self._chan = {c: k for k, c in enumerate(self._channels)}
-        msg_type = env_type.fields["msg"] if isinstance(env_type, Record) else env_type
-        src = env_type.fields["src"] if isinstance(env_type, Record) else None
-        space = src.space if isinstance(src, Id) else "node"
-        return Channels(self._channels, Seq(msg_type, self.capacity), space)
-
-    def empty(self) -> tuple[tuple[Any, ...], ...]:
-        return ((),) * len(self._channels)
-
-    def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
-        for e in envs:
-            k = self._chan.get((e.src, e.dst))
-            if k is None:
-                raise SchemaError(f"{e!r} is not in the declared message universe")
-            q = net[k]
-            if len(q) >= self.capacity:
-                raise BoundExceeded(
-                    f"channel {e.src}->{e.dst} would hold {len(q) + 1} messages "
-                    f"(capacity={self.capacity}); raise the bound"
-                )
-            net = net[:k] + (q + (e.msg,),) + net[k + 1 :]
-        return net
-
-    def deliverable(self, net: Any, env: Envelope) -> bool:
-        k = self._chan.get((env.src, env.dst))
-        return k is not None and bool(net[k]) and net[k][0] == env.msg
-
-    def consume(self, net: Any, env: Envelope) -> Any:
-        k = self._chan[(env.src, env.dst)]
-        return net[:k] + (net[k][1:],) + net[k + 1 :]
-
-    def drop(self, net: Any, env: Envelope) -> Any:
-        return self.consume(net, env)
-
-    def in_flight(self, net: Any) -> list[Envelope]:
-        return [Envelope(s, d, m) for (s, d), q in zip(self._channels, net, strict=True) for m in q]
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Bounded faults: at most ``max_crashes`` crashes in a run (each node may recover), and at
-    most ``max_partitions`` partitions (``split`` the nodes into groups, later ``heal``)."""
-
-    max_crashes: int = 0
-    max_partitions: int = 0
-
+from .fastpath import CACHE_LIMIT, packed_expander, packed_path_declined, state_expander
+from .networks import DuplicatingSet, Faults, FifoChannels, Network, UnorderedBag
+from .nodes import Node
+from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
+
+__all__ = [
+    "EFFECT_TYPES",
+    "ActorSystem",
+    "BoundExceeded",
+    "Broadcast",
+    "CancelTimer",
+    "DuplicatingSet",
+    "Effect",
+    "Envelope",
+    "Faults",
+    "FifoChannels",
+    "Network",
+    "Node",
+    "Persist",
+    "Send",
+    "SetTimer",
+    "Step",
+    "StepInfo",
+    "SysState",
+    "UnorderedBag",
+]
 
 # ----- the lifted model ---------------------------------------------------------------
 
 
 _NEW = tuple.__new__
-
-
-class _Unusual(Exception):
-    """Something the packed expander does not handle; the general path reports it."""
-
-
-_CACHE_LIMIT = 1 << 18
 
 
 class _Label(str):
@@ -685,7 +386,7 @@ class ActorSystem(Model[SysState]):
             if box is None:
                 box = inbox(s, i)
                 if concrete:
-                    if len(cache) >= _CACHE_LIMIT:
+                    if len(cache) >= CACHE_LIMIT:
                         cache.clear()
                     cache[net] = box
             try:
@@ -859,38 +560,7 @@ class ActorSystem(Model[SysState]):
         computed once per distinct network value instead of testing every envelope of the
         universe in every state.
         """
-        inst = self._compiled()
-        k = sum(len(insts) for n in self._nodes for _name, _fn, insts in n.steps())
-        before, deliveries = inst[:k], inst[k : k + len(self._deliverable)]
-        after = inst[k + len(self._deliverable) :]
-        assert all(a.name == "deliver" for a, _f in deliveries)
-        universe, net_sem = self._deliverable, self._net
-        cache: dict[Any, list[tuple[Action, Step]]] = {}
-
-        def expand(s: SysState) -> list[tuple[Action, SysState]]:
-            out = []
-            for a, f in before:
-                t = f(s)
-                if t is not None:
-                    out.append((a, t))
-            net = s[1]
-            ready = cache.get(net)
-            if ready is None:
-                ready = [d for env, d in zip(universe, deliveries, strict=True) if net_sem.deliverable(net, env)]
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[net] = ready
-            for a, f in ready:
-                t = f(s)
-                if t is not None:
-                    out.append((a, t))
-            for a, f in after:
-                t = f(s)
-                if t is not None:
-                    out.append((a, t))
-            return out
-
-        return expand
+        return state_expander(self)
 
     def code_expander(self) -> Callable[[int], list[tuple[Action, int]]] | None:
         """``expander`` on packed codes, for systems on a ``DuplicatingSet`` without crashes or timers.
@@ -902,143 +572,17 @@ class ActorSystem(Model[SysState]):
         per global state.  Handlers are pure (the checker verifies that the same state gives
         the same successors), which makes this a cache, not an approximation.
 
-        Anything unusual while filling the cache (a handler that raises, a local state or a
-        message outside the schema, a timer) propagates: the checker then re-runs that state
-        through ``expander`` to report it with its state and action.
+        The machinery is in ``models/fastpath.py``; this says when it applies.
         """
-        if self.general_path_reason() is not None:
-            return None
         stype = self.state_type
-        net_sem = self._net
-        assert isinstance(stype, Record)
-        nodes_t, net_t = stype.parts[0], stype.parts[1]
-        assert isinstance(nodes_t, Tuple) and isinstance(net_t, SetOf)
-        ns = nodes_t.size
-        sizes = [p.size for p in nodes_t.parts]
-        weights = list(nodes_t._radix)
-        bit_of = {e: k for k, e in enumerate(net_t.universe)}
-        packers = [p.packer(True) for p in nodes_t.parts]
-        unpackers = [p.unpacker(True) for p in nodes_t.parts]
-        check = self._check_result
-        Entry = tuple[Action, int, int]  # action, change of the code's node part, bits sent
-
-        def entry(n: Node[Any], handler: str, a: Action, d: int, fn: Callable[..., Any], *args: Any) -> Entry | None:
-            """What running ``fn`` in local state ``d`` does to a code (None: not enabled)."""
-            try:
-                r = fn(*args)
-            except Disabled:
-                return None
-            if r is None:
-                return None
-            ls, effects = check(n, handler, r)
-            sent: list[Envelope] = []
-            for e in effects:
-                t = type(e)
-                if t is Send:
-                    sent.append(Envelope(n.id, e.dst, e.msg))  # type: ignore[union-attr]
-                elif t is Broadcast:
-                    sent.extend(Envelope(n.id, dst, e.msg) for dst in e.dsts)  # type: ignore[union-attr]
-                elif t is not Persist and t is not CancelTimer:  # no disk, no timers: no-ops
-                    raise _Unusual(f"{e!r} as an effect")
-            mask = net_t.pack(frozenset(sent)) if sent else 0
-            return a, (packers[n.id](ls) - d) * weights[n.id], mask
-
-        def local_steps(n: Node[Any], acts: list[Action]) -> Callable[[int, int], list[Entry]]:
-            steps = [(name, fn, tuple(v for _k, v in args)) for name, fn, insts in n.steps() for args in insts]
-            mine = [(k, e.msg) for e, k in bit_of.items() if n.in_inbox(e)]
-
-            def compute(d: int, net: int) -> list[Entry]:
-                ls = unpackers[n.id](d)
-                lead = (ls, frozenset(m for k, m in mine if net >> k & 1)) if n.reads_inbox else (ls,)
-                out = [entry(n, name, a, d, fn, *lead, *args) for (name, fn, args), a in zip(steps, acts, strict=True)]
-                return [x for x in out if x is not None]
-
-            return compute
-
-        # Node steps, in the order of ``_compiled()``: (node, inbox bits, cache, compute).
-        inst = self._compiled()
-        locals_: list[tuple[int, int, dict[Any, list[Entry]], Callable[[int, int], list[Entry]]]] = []
-        pos = 0
-        for n in self._nodes:
-            count = sum(len(insts) for _name, _fn, insts in n.steps())
-            if count:
-                inbox_bits = sum(1 << k for e, k in bit_of.items() if n.in_inbox(e)) if n.reads_inbox else 0
-                locals_.append((n.id, inbox_bits, {}, local_steps(n, [a for a, _f in inst[pos : pos + count]])))
-            pos += count
-
-        def delivery(env: Envelope, a: Action) -> Callable[[int], Entry | None]:
-            n = self._nodes[env.dst]
-            return lambda d: entry(n, "on_message", a, d, n.on_message, unpackers[n.id](d), env.src, env.msg)
-
-        # Deliveries by bit of the message set: (destination, compute, cache); drops for lossy sets.
-        Ready = tuple[int, Callable[[int], Entry | None], dict[int, Entry | None]]
-        dels: dict[int, Ready] = {bit_of[e]: (e.dst, delivery(e, a), {})
-                for e, (a, _f) in zip(self._deliverable, inst[pos : pos + len(self._deliverable)], strict=True)}
-        drops = [a for a, _f in inst if a.name == "drop"] if net_sem.lossy else []
-        ready_cache: dict[int, list[Ready]] = {}
-        limit = _CACHE_LIMIT
-
-        def ready_for(net: int) -> list[Ready]:
-            ready = []
-            for k, (i, compute, cache) in sorted(dels.items()):
-                if net >> k & 1:
-                    ready.append((i, compute, cache))
-            if len(ready_cache) >= limit:
-                ready_cache.clear()
-            ready_cache[net] = ready
-            return ready
-
-        def expand(code: int) -> list[tuple[Action, int]]:
-            net, rest = divmod(code, ns)
-            digits = []
-            for r in sizes:
-                rest, d = divmod(rest, r)
-                digits.append(d)
-            out = []
-            for i, inbox_bits, cache, compute in locals_:
-                key = (digits[i], net & inbox_bits) if inbox_bits else digits[i]
-                ents = cache.get(key)
-                if ents is None:
-                    ents = compute(digits[i], net)
-                    if len(cache) >= limit:
-                        cache.clear()
-                    cache[key] = ents
-                for a, dn, mask in ents:
-                    out.append((a, code + dn + ((net | mask) - net) * ns if mask else code + dn))
-            ready = ready_cache.get(net)
-            if ready is None:
-                ready = ready_for(net)
-            for dst, deliver, known in ready:
-                d = digits[dst]
-                try:
-                    hit = known[d]
-                except KeyError:
-                    hit = known[d] = deliver(d)
-                if hit is not None:
-                    a, dn, mask = hit
-                    out.append((a, code + dn + ((net | mask) - net) * ns if mask else code + dn))
-            for k, a in enumerate(drops):
-                if net >> k & 1:
-                    out.append((a, code - (ns << k)))
-            return out
-
-        return expand
+        if self.general_path_reason() is not None or not isinstance(stype, Record):
+            return None
+        return packed_expander(self, stype)
 
     def general_path_reason(self) -> str | None:
         """Why ``code_expander`` declines (the checker reports it), or None when it applies."""
-        stype, net_sem, cls = self.state_type, self._net, type(self)
-        reasons = [
-            (type(net_sem) is not DuplicatingSet, f"the network is {net_sem.describe()}, not a DuplicatingSet"),
-            (bool(self._faults.max_crashes), "crashes are possible"),
-            (any(n.timers for n in self._nodes), "nodes have timers"),
-            (_env.has_environment(self), f"environment actions ({', '.join(_env.env_families(self))})"),
-            (cls.expander is not ActorSystem.expander, f"{cls.__name__} overrides expander()"),
-            (cls._instances is not ActorSystem._instances,
-             f"{cls.__name__} overrides _instances() (declare extra steps with @environment instead)"),
-            (not isinstance(stype, Record) or stype.cls is not SysState
-             or any(p.size != 1 for p in stype.parts[2:]), "the state is not a plain SysState"),
-        ]
-        return next((why for bad, why in reasons if bad), None)
+        return packed_path_declined(self)
+
 
     def in_flight(self, s: SysState) -> list[Envelope]:
         """The messages in flight in ``s``, in the universe's order."""

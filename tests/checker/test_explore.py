@@ -725,3 +725,94 @@ def test_expansion_on_codes_can_be_switched_off() -> None:
 
     r = explore(Broken(lit(DIAMOND).config), on_codes=False)
     assert r.verdict == "exhausted" and r.stats.distinct_states == 5  # 0..4; nothing leads to 5
+
+
+# ----- model code that raises in a check: a model error (exit 4), never a usage error -------
+
+
+def _key_error_at(s: int, at: int) -> int:
+    if s == at:
+        raise KeyError(f"no entry for {s}")  # the CLI once reported a KeyError as a usage error (exit 2)
+    return s
+
+
+class RaisingStep(Counter):
+    """A ``@step`` property that raises on the step out of 2."""
+
+    name = "raising-step"
+
+    def refinements(self) -> list[Refinement]:
+        return []
+
+    @step
+    def grows(self, s: int, a: Action, t: int) -> bool:
+        return _key_error_at(s, 2) < t
+
+
+class RaisingMapping(Counter):
+    """A refinement whose mapping raises on state 3."""
+
+    name = "raising-mapping"
+
+    def refinements(self) -> list[Refinement]:
+        return [Refinement("halves", Halves(), lambda s: _key_error_at(s, 3) // 2)]
+
+
+class RaisingInitMapping(Counter):
+    """A refinement whose mapping raises on the initial state (``init_ok``)."""
+
+    name = "raising-init-mapping"
+
+    def refinements(self) -> list[Refinement]:
+        return [Refinement("halves", Halves(), lambda s: _key_error_at(s, 0) // 2)]
+
+
+def _check_from_the_cli(monkeypatch: pytest.MonkeyPatch, model: type[Model[Any]], *argv: str) -> tuple[int, str]:
+    from protoproof import cli
+
+    monkeypatch.setitem(cli.MODELS, model.name, model)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", model.name, *argv], out, err)
+    return code, err.getvalue()
+
+
+def test_a_step_property_that_raises_is_a_model_error_naming_it_with_state_action_and_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = _check_from_the_cli(monkeypatch, RaisingStep)
+    assert code == 4
+    assert "step property grows raised KeyError: 'no entry for 2'" in err
+    assert "in action inc()" in err and "from state 2" in err
+    assert "Traceback" in err and "in _key_error_at" in err
+
+
+def test_a_refinement_mapping_that_raises_is_a_model_error_naming_the_refinement(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = _check_from_the_cli(monkeypatch, RaisingMapping)
+    assert code == 4
+    assert "the refinement mapping of halves raised KeyError: 'no entry for 3'" in err
+    assert "in action inc()" in err and "from state 2" in err  # the step 2 -> 3 maps 3
+    assert "Traceback" in err and "in _key_error_at" in err
+
+
+def test_a_refinement_mapping_that_raises_on_an_initial_state_is_a_model_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = _check_from_the_cli(monkeypatch, RaisingInitMapping)
+    assert code == 4
+    assert "the refinement mapping of halves raised KeyError: 'no entry for 0'" in err
+    assert "in an initial state" in err and "from state 0" in err
+    assert "Traceback" in err and "in _key_error_at" in err
+
+
+def test_an_abstract_model_that_raises_is_a_model_error_naming_it() -> None:
+    class BadHalves(Halves):
+        @transition()
+        def inc(self, s: int) -> int | None:
+            raise ValueError("abstract boom")
+
+    class Refines(Counter):
+        def refinements(self) -> list[Refinement]:
+            return [Refinement("halves", BadHalves(), lambda s: s // 2)]
+
+    with pytest.raises(ModelError, match=r"the abstract model .* of halves raised ValueError: abstract boom") as info:
+        explore(Refines())
+    assert info.value.state == 1 and repr(info.value.action) == "inc()"

@@ -1,0 +1,216 @@
+"""What one explicit run checks, and how each check runs model code.
+
+``Checks`` gathers the selected properties, the step checks (``@step`` properties and
+refinements) and, for a symmetric run, the guard that justifies them.  Every call into model
+code here turns an exception into a ``ModelError`` naming the property or mapping that raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..models.base import Action, Model, Property, Refinement
+from .errors import ModelError, Nondeterminism, model_error
+from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
+from .symmetry_proof import (
+    GROUP_LIMIT,
+    Justification,
+    checked_init,
+    checked_on_every_state,
+    checked_step,
+    cross_checked,
+    generators,
+    group_elements,
+    group_size,
+    justify,
+)
+
+DEADLOCK = "deadlock"
+
+#: Raised by the checker's own machinery about the model: reported as they are, not re-wrapped.
+_OWN = (ModelError, Nondeterminism, AsymmetricDefinition, SymmetryError)
+
+StepCheck = Callable[[Any, Action, Any], bool]
+
+
+class RefinementCheck:
+    """A step property: every step maps to an abstract step or a stutter."""
+
+    def __init__(self, ref: Refinement) -> None:
+        self.ref = ref
+        self.name = ref.name
+        self.abstract = ref.abstract
+        self.mapping = ref.mapping
+        self.memo: dict[Any, frozenset[Any]] = {}
+        self.inits = frozenset(ref.abstract.initial_states())
+        self._last: Any = None
+        self._last_x: Any = None
+
+    def _map(self, s: Any, at: Any, a: Action | None) -> Any:
+        try:
+            return self.mapping(s)
+        except _OWN:
+            raise
+        except Exception as e:
+            raise model_error(f"the refinement mapping of {self.name}", e, at, a) from e
+
+    def init_ok(self, s: Any) -> bool:
+        return self._map(s, s, None) in self.inits
+
+    def __call__(self, s: Any, a: Action, t: Any) -> bool:
+        if s is not self._last:
+            self._last, self._last_x = s, self._map(s, s, a)
+        x, y = self._last_x, self._map(t, s, a)
+        if x == y:
+            return True
+        succ = self.memo.get(x)
+        if succ is None:
+            try:
+                succ = frozenset(u for _b, u in self.abstract.successors(x))
+            except _OWN:
+                raise
+            except Exception as e:
+                what = f"the abstract model {self.abstract.name or type(self.abstract).__name__} of {self.name}"
+                raise model_error(what, e, s, a) from e
+            self.memo[x] = succ
+        return y in succ
+
+
+def select(model: Model[Any], names: Sequence[str] | None
+           ) -> tuple[list[Property], list[Property], list[Property], list[Refinement]]:
+    """The invariants, ``@sometimes``, ``@step`` properties and refinements named (None: all)."""
+    inv, some, steps = model.invariants, model.sometimes_properties, model.step_properties
+    refs = model.refinements()
+    if names is None:
+        return inv, some, steps, refs
+    known = {p.name for p in model.properties} | {r.name for r in refs} | {DEADLOCK}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise KeyError(f"unknown property {bad[0]!r}; properties: {', '.join(sorted(known))}")
+    pick = set(names)
+    return ([p for p in inv if p.name in pick], [p for p in some if p.name in pick],
+            [p for p in steps if p.name in pick], [r for r in refs if r.name in pick])
+
+
+class SymmetryGuard:
+    """What a symmetric run checks besides its properties (``symmetry_proof`` says why it suffices).
+
+    Properties z3 proved invariant run as they are; the others are replaced by versions that
+    evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
+    the transitions are spot-checked under (also when z3 proved them symmetric), at the first
+    ``first`` expanded states, or at ``every_state`` when a ``@step`` property is checked.
+    """
+
+    def __init__(self, model: Model[Any], canon: Canonicalizer, first: int, invariants: list[Property],
+                 sometimes: list[Property], step_props: list[Property], ref_checks: list[RefinementCheck],
+                 step_checks: list[tuple[str, StepCheck]]) -> None:
+        self.canon = canon
+        j = justify(model, canon, [*invariants, *sometimes], [r.ref for r in ref_checks], step_props)
+        self.justification = j
+        fallback = j.checked
+        whole = group_elements(canon) if fallback else []
+        # Even a z3 proof of the relation is about its formulas (tied by `conform`, not by every run),
+        # so the Python successors are compared under every generator on the first expanded states too.
+        self.perms: list[Any] = generators(canon)
+        if self.perms:
+            j.transitions += f"; checked under every generator on the first {first} expanded states"
+        self.every_state = bool(step_props)
+        if self.every_state:
+            self.perms = whole
+            j.transitions += "; checked under every renaming at every expanded state (a @step property)"
+
+        cross = whole or (group_elements(canon) if group_size(canon) <= GROUP_LIMIT else generators(canon))
+
+        def guarded(p: Property) -> Property:
+            if p.name in fallback:
+                return checked_on_every_state(p, model, canon, whole)
+            return cross_checked(p, model, canon, cross, first)
+
+        self.invariants = [guarded(p) for p in invariants]
+        self.sometimes = [guarded(p) for p in sometimes]
+        for r in ref_checks:
+            if r.name in fallback:
+                r.init_ok = checked_init(r.name, r.init_ok, model, canon, whole)  # type: ignore[method-assign,assignment]
+        self.step_checks = [(n, checked_step(n, c, model, canon, whole)
+                             if isinstance(c, RefinementCheck) and n in fallback else c) for n, c in step_checks]
+
+
+class Checks:
+    """The checks of one run; with ``symmetry``, guarded so that the symmetry reduction is sound."""
+
+    def __init__(self, model: Model[Any], names: Sequence[str] | None, deadlock: bool,
+                 symmetry: bool, first: int) -> None:
+        invariants, sometimes, step_props, refinements = select(model, names)
+        self.canon = canon = Canonicalizer(model) if symmetry else None
+        self.deadlock = deadlock and (names is None or DEADLOCK in names)
+        self.step_props = step_props
+        self.refinements = [RefinementCheck(r) for r in refinements]
+        step_checks: list[tuple[str, StepCheck]] = [(p.name, p.fn) for p in step_props]
+        step_checks += [(r.name, r) for r in self.refinements]
+        self.guard: SymmetryGuard | None = None
+        if canon is not None:
+            self.guard = SymmetryGuard(model, canon, first, invariants, sometimes, step_props,
+                                       self.refinements, step_checks)
+            invariants, sometimes, step_checks = self.guard.invariants, self.guard.sometimes, self.guard.step_checks
+        self.invariants, self.sometimes, self.step_checks = invariants, sometimes, step_checks
+
+    @property
+    def justification(self) -> Justification | None:
+        return self.guard.justification if self.guard is not None else None
+
+    def initial_failing(self, s: Any) -> str | None:
+        """The first property or refinement an initial state violates."""
+        bad = first_failing(self.invariants, s, None)
+        if bad is not None:
+            return bad
+        for r in self.refinements:
+            if not r.init_ok(s):
+                return r.name
+        return None
+
+
+def first_failing(props: list[Property], s: Any, a: Action | None) -> str | None:
+    """The first of ``props`` false in ``s`` (reached by ``a``)."""
+    for p in props:
+        try:
+            ok = p.fn(s)
+        except _OWN:
+            raise
+        except Exception as e:
+            raise model_error(f"property {p.name}", e, s, a) from e
+        if not ok:
+            return p.name
+    return None
+
+
+def failing_step(step_checks: list[tuple[str, StepCheck]], s: Any, a: Action, t: Any
+                 ) -> tuple[str, StepCheck] | None:
+    """The first step check (name, check) the step ``s -a-> t`` fails."""
+    for name, chk in step_checks:
+        try:
+            ok = chk(s, a, t)
+        except _OWN:
+            raise
+        except Exception as e:
+            raise model_error(f"step property {name}", e, s, a) from e
+        if not ok:
+            return name, chk
+    return None
+
+
+def note_examples(pending: list[Property], examples: dict[str, int | None], s: Any, c: int) -> list[Property]:
+    """Record ``s`` (code ``c``) as the example of each pending ``@sometimes`` it satisfies; the rest."""
+    left = []
+    for p in pending:
+        try:
+            ok = p.fn(s)
+        except _OWN:
+            raise
+        except Exception as e:
+            raise model_error(f"property {p.name}", e, s, None) from e
+        if ok:
+            examples[p.name] = c
+        else:
+            left.append(p)
+    return left

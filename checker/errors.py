@@ -1,0 +1,34 @@
+"""What the explicit checker raises when the model, not the search, is at fault.
+
+Every piece of model code the search runs (actions, properties, step properties, refinement
+mappings, the abstract model) raises through ``model_error`` so the report names what raised,
+the state and the action, with the model's traceback: exit 4, never a usage error.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from ..models.base import Action
+
+
+class ModelError(Exception):
+    """The model raised (or produced an ill-typed state) while being checked."""
+
+    def __init__(self, message: str, state: Any, action: Action | None, tb: str) -> None:
+        super().__init__(message)
+        self.message, self.state, self.action, self.traceback = message, state, action, tb
+
+    def __str__(self) -> str:
+        where = f"action {self.action!r}" if self.action is not None else "an initial state"
+        return f"{self.message}\n  in {where}\n  from state {self.state!r}"
+
+
+class Nondeterminism(Exception):
+    """Re-running the model did not reproduce a transition it produced before."""
+
+
+def model_error(what: str, e: Exception, s: Any, a: Action | None) -> ModelError:
+    """``e``, raised by the model code ``what`` (e.g. ``property safe``) in ``s`` (by ``a``), as a model error."""
+    return ModelError(f"{what} raised {type(e).__name__}: {e}", s, a, "".join(traceback.format_exception(e)))

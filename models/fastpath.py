@@ -1,0 +1,215 @@
+"""The fast paths of an actor system's successors: cached by network value, or on packed codes.
+
+``state_expander`` looks deliveries up once per distinct network value.  ``packed_expander``
+works on packed codes: on a ``DuplicatingSet`` without crashes or timers a step changes one
+node's local state and sets bits of the message set, so its effect on the code is ``code +
+(new digit - old digit) * weight + new bits``.  That effect depends only on the node's own digit (and, for
+``reads_inbox`` nodes, on the bits of its inbox), so each handler runs once per local state
+(per inbox), not once per global state.  Handlers are pure (the checker verifies that the
+same state gives the same successors), which makes this a cache, not an approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .base import Action, Disabled
+from .effects import Broadcast, CancelTimer, Envelope, Persist, Send
+from .nodes import Node
+from .schema import Record, SetOf, Tuple
+
+if TYPE_CHECKING:
+    from .actors import ActorSystem, Step, SysState
+
+#: Caches of the expanders stop growing beyond this many entries (they are only a cache).
+CACHE_LIMIT = 1 << 18
+
+
+class Unusual(Exception):
+    """Something the packed expander does not handle; the general path reports it."""
+
+
+def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Action, SysState]]]:
+    """The instances in ``_compiled()`` order, but deliveries looked up per network value.
+
+    Many states share their messages in flight, so which deliveries are enabled is
+    computed once per distinct network value instead of testing every envelope of the
+    universe in every state.
+    """
+    inst = system._compiled()
+    k = sum(len(insts) for n in system._nodes for _name, _fn, insts in n.steps())
+    before, deliveries = inst[:k], inst[k : k + len(system._deliverable)]
+    after = inst[k + len(system._deliverable) :]
+    assert all(a.name == "deliver" for a, _f in deliveries)
+    universe, net_sem = system._deliverable, system._net
+    cache: dict[Any, list[tuple[Action, Step]]] = {}
+
+    def expand(s: SysState) -> list[tuple[Action, SysState]]:
+        out = []
+        for a, f in before:
+            t = f(s)
+            if t is not None:
+                out.append((a, t))
+        net = s[1]
+        ready = cache.get(net)
+        if ready is None:
+            ready = [d for env, d in zip(universe, deliveries, strict=True) if net_sem.deliverable(net, env)]
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[net] = ready
+        for a, f in ready:
+            t = f(s)
+            if t is not None:
+                out.append((a, t))
+        for a, f in after:
+            t = f(s)
+            if t is not None:
+                out.append((a, t))
+        return out
+
+    return expand
+
+
+def packed_path_declined(system: ActorSystem) -> str | None:
+    """Why ``packed_expander`` does not apply to ``system`` (None: it does)."""
+    from . import environment
+    from .actors import ActorSystem, SysState
+    from .networks import DuplicatingSet
+
+    stype, net, cls = system.state_type, system._net, type(system)
+    reasons = [
+        (type(net) is not DuplicatingSet, f"the network is {net.describe()}, not a DuplicatingSet"),
+        (bool(system._faults.max_crashes), "crashes are possible"),
+        (any(n.timers for n in system._nodes), "nodes have timers"),
+        (environment.has_environment(system),
+         f"environment actions ({', '.join(environment.env_families(system))})"),
+        (cls.expander is not ActorSystem.expander, f"{cls.__name__} overrides expander()"),
+        (cls._instances is not ActorSystem._instances,
+         f"{cls.__name__} overrides _instances() (declare extra steps with @environment instead)"),
+        (not isinstance(stype, Record) or stype.cls is not SysState
+         or any(p.size != 1 for p in stype.parts[2:]), "the state is not a plain SysState"),
+    ]
+    return next((why for bad, why in reasons if bad), None)
+
+
+def packed_expander(system: ActorSystem, stype: Record) -> Callable[[int], list[tuple[Action, int]]]:
+    """``system.expander()`` on packed codes; the caller has checked that the system is eligible.
+
+    Anything unusual while filling the cache (a handler that raises, a local state or a
+    message outside the schema, a timer) propagates: the checker then re-runs that state
+    through ``expander`` to report it with its state and action.
+    """
+    net_sem = system._net
+    nodes_t, net_t = stype.parts[0], stype.parts[1]
+    assert isinstance(nodes_t, Tuple) and isinstance(net_t, SetOf)
+    ns = nodes_t.size
+    sizes = [p.size for p in nodes_t.parts]
+    weights = list(nodes_t._radix)
+    bit_of = {e: k for k, e in enumerate(net_t.universe)}
+    packers = [p.packer(True) for p in nodes_t.parts]
+    unpackers = [p.unpacker(True) for p in nodes_t.parts]
+    check = system._check_result
+    Entry = tuple[Action, int, int]  # action, change of the code's node part, bits sent
+
+    def entry(n: Node[Any], handler: str, a: Action, d: int, fn: Callable[..., Any], *args: Any) -> Entry | None:
+        """What running ``fn`` in local state ``d`` does to a code (None: not enabled)."""
+        try:
+            r = fn(*args)
+        except Disabled:
+            return None
+        if r is None:
+            return None
+        ls, effects = check(n, handler, r)
+        sent: list[Envelope] = []
+        for e in effects:
+            t = type(e)
+            if t is Send:
+                sent.append(Envelope(n.id, e.dst, e.msg))  # type: ignore[union-attr]
+            elif t is Broadcast:
+                sent.extend(Envelope(n.id, dst, e.msg) for dst in e.dsts)  # type: ignore[union-attr]
+            elif t is not Persist and t is not CancelTimer:  # no disk, no timers: no-ops
+                raise Unusual(f"{e!r} as an effect")
+        mask = net_t.pack(frozenset(sent)) if sent else 0
+        return a, (packers[n.id](ls) - d) * weights[n.id], mask
+
+    def local_steps(n: Node[Any], acts: list[Action]) -> Callable[[int, int], list[Entry]]:
+        steps = [(name, fn, tuple(v for _k, v in args)) for name, fn, insts in n.steps() for args in insts]
+        mine = [(k, e.msg) for e, k in bit_of.items() if n.in_inbox(e)]
+
+        def compute(d: int, net: int) -> list[Entry]:
+            ls = unpackers[n.id](d)
+            lead = (ls, frozenset(m for k, m in mine if net >> k & 1)) if n.reads_inbox else (ls,)
+            out = [entry(n, name, a, d, fn, *lead, *args) for (name, fn, args), a in zip(steps, acts, strict=True)]
+            return [x for x in out if x is not None]
+
+        return compute
+
+    # Node steps, in the order of ``_compiled()``: (node, inbox bits, cache, compute).
+    inst = system._compiled()
+    locals_: list[tuple[int, int, dict[Any, list[Entry]], Callable[[int, int], list[Entry]]]] = []
+    pos = 0
+    for n in system._nodes:
+        count = sum(len(insts) for _name, _fn, insts in n.steps())
+        if count:
+            inbox_bits = sum(1 << k for e, k in bit_of.items() if n.in_inbox(e)) if n.reads_inbox else 0
+            locals_.append((n.id, inbox_bits, {}, local_steps(n, [a for a, _f in inst[pos : pos + count]])))
+        pos += count
+
+    def delivery(env: Envelope, a: Action) -> Callable[[int], Entry | None]:
+        n = system._nodes[env.dst]
+        return lambda d: entry(n, "on_message", a, d, n.on_message, unpackers[n.id](d), env.src, env.msg)
+
+    # Deliveries by bit of the message set: (destination, compute, cache); drops for lossy sets.
+    Ready = tuple[int, Callable[[int], Entry | None], dict[int, Entry | None]]
+    dels: dict[int, Ready] = {bit_of[e]: (e.dst, delivery(e, a), {})
+            for e, (a, _f) in zip(system._deliverable, inst[pos : pos + len(system._deliverable)], strict=True)}
+    drops = [a for a, _f in inst if a.name == "drop"] if net_sem.lossy else []
+    ready_cache: dict[int, list[Ready]] = {}
+    limit = CACHE_LIMIT
+
+    def ready_for(net: int) -> list[Ready]:
+        ready = []
+        for k, (i, compute, cache) in sorted(dels.items()):
+            if net >> k & 1:
+                ready.append((i, compute, cache))
+        if len(ready_cache) >= limit:
+            ready_cache.clear()
+        ready_cache[net] = ready
+        return ready
+
+    def expand(code: int) -> list[tuple[Action, int]]:
+        net, rest = divmod(code, ns)
+        digits = []
+        for r in sizes:
+            rest, d = divmod(rest, r)
+            digits.append(d)
+        out = []
+        for i, inbox_bits, cache, compute in locals_:
+            key = (digits[i], net & inbox_bits) if inbox_bits else digits[i]
+            ents = cache.get(key)
+            if ents is None:
+                ents = compute(digits[i], net)
+                if len(cache) >= limit:
+                    cache.clear()
+                cache[key] = ents
+            for a, dn, mask in ents:
+                out.append((a, code + dn + ((net | mask) - net) * ns if mask else code + dn))
+        ready = ready_cache.get(net)
+        if ready is None:
+            ready = ready_for(net)
+        for dst, deliver, known in ready:
+            d = digits[dst]
+            try:
+                hit = known[d]
+            except KeyError:
+                hit = known[d] = deliver(d)
+            if hit is not None:
+                a, dn, mask = hit
+                out.append((a, code + dn + ((net | mask) - net) * ns if mask else code + dn))
+        for k, a in enumerate(drops):
+            if net >> k & 1:
+                out.append((a, code - (ns << k)))
+        return out
+
+    return expand

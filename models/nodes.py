@@ -1,0 +1,94 @@
+"""A node: one role of a protocol, written as pure handlers returning ``(state, effects)``.
+
+A node never touches a socket or a clock.  A handler returns ``None`` when the message or
+step does not apply in its state: the corresponding action is then not enabled (the runtime
+ignores such a message).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from .base import _TRANSITION, ModelDefinitionError, domain_values, marker_of
+from .effects import Effect, Envelope
+from .schema import OneOf, Type
+
+L = TypeVar("L")
+
+
+class Node(Generic[L]):
+    """One role of a protocol; subclass it and write pure handlers."""
+
+    #: Role name, e.g. ``"rm"``; nodes of one role with ``symmetric = True`` are interchangeable.
+    role: ClassVar[str] = "node"
+    symmetric: ClassVar[bool] = False
+    #: Names of the timers this role may arm (their universe).
+    timers: ClassVar[tuple[Any, ...]] = ()
+    #: Steps receive ``(state, inbox, **params)``, inbox = every message sent to this node so
+    #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
+    #: node has received, as in TLA+ specs whose actions read the message set.
+    reads_inbox: ClassVar[bool] = False
+    #: With ``reads_clock`` every handler but ``on_start``/``on_recover`` gets the node's clock as the
+    #: keyword ``now=`` (``ActorSystem.clock()``; in the runtime, the host's injectable clock).
+    reads_clock: ClassVar[bool] = False
+    #: With ``reads_inbox``: the message types its steps read (None: all).  The inbox holds only
+    #: these, so a message it never reads is not an input of its steps (and the z3 backend's
+    #: forking run does not branch on it).
+    inbox_types: ClassVar[tuple[type, ...] | None] = None
+
+    def in_inbox(self, e: Envelope) -> bool:
+        """Whether envelope ``e`` is in this node's inbox once sent (with ``reads_inbox``)."""
+        return e.dst == self.id and (self.inbox_types is None or type(e.msg) in self.inbox_types)
+
+    def __init__(self, node_id: int, name: str | None = None) -> None:
+        self.id = node_id
+        self.name = name or f"{self.role}{node_id}"
+
+    def state_type(self) -> Type:
+        raise ModelDefinitionError(f"{type(self).__name__} must define state_type()")
+
+    def on_start(self) -> tuple[L, Sequence[Effect]]:
+        raise ModelDefinitionError(f"{type(self).__name__} must define on_start()")
+
+    def on_message(self, s: L, src: int, msg: Any) -> tuple[L, Sequence[Effect]] | None:
+        return None
+
+    def on_timeout(self, s: L, timer: Any) -> tuple[L, Sequence[Effect]] | None:
+        return None
+
+    # Durability: what survives a crash.  The default keeps nothing and restarts afresh.
+    def disk_type(self) -> Type:
+        return OneOf(None)
+
+    def durable(self, s: L) -> Any:
+        return None
+
+    def on_recover(self, disk: Any) -> tuple[L, Sequence[Effect]]:
+        return self.on_start()
+
+    def steps(self) -> list[tuple[str, Callable[..., Any], list[tuple[tuple[str, Any], ...]]]]:
+        """The role's spontaneous steps with their parameter instances, in definition order."""
+        names: list[str] = []
+        for klass in reversed(type(self).__mro__):
+            for attr, val in klass.__dict__.items():
+                if callable(val) and hasattr(val, _TRANSITION) and attr not in names:
+                    names.append(attr)
+        out = []
+        for attr in names:
+            fn = getattr(self, attr)
+            domains = marker_of(type(self), attr, _TRANSITION)
+            skip = 2 if self.reads_inbox else 1  # state (and inbox)
+            params = [p for p in list(inspect.signature(fn).parameters)[skip:] if not (self.reads_clock and p == "now")]
+            missing = [p for p in params if p not in domains]
+            if missing:
+                raise ModelDefinitionError(
+                    f"{type(self).__name__}.{attr}: parameter {missing[0]!r} has no domain; "
+                    f"write @transition({missing[0]}=...) with a finite iterable or a node attribute name"
+                )
+            values = [domain_values(self, attr, p, domains[p]) for p in params]
+            insts = [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]
+            out.append((attr, fn, insts))
+        return out
