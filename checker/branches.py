@@ -29,7 +29,6 @@ import __future__
 import ast
 import inspect
 import os
-import textwrap
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -315,9 +314,18 @@ def _shape(code: types.CodeType) -> tuple[Any, ...]:
 
 
 def _parse_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
-    """``fn``'s def without decorators, annotations and default values (none of them is in its code)."""
-    src = textwrap.dedent(inspect.getsource(fn))
-    fdef = ast.parse(src).body[0]
+    """``fn``'s def without decorators, annotations and default values (none of them is in its code).
+
+    An indented def (a method) is parsed as it stands, inside an ``if 1:``, not dedented:
+    dedenting would also change the text of its multi-line strings (a method's docstring).
+    """
+    src = inspect.getsource(fn)
+    if src[:1].isspace():
+        block = ast.parse("if 1:\n" + src).body[0]
+        fdef: ast.stmt = block.body[0] if isinstance(block, ast.If) else block
+        ast.increment_lineno(fdef, -1)
+    else:
+        fdef = ast.parse(src).body[0]
     if not isinstance(fdef, ast.FunctionDef) or fdef.name != fn.__name__:
         raise SyntaxError("its source is not a plain def")
     fdef.decorator_list = []
@@ -331,25 +339,35 @@ def _parse_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
     return fdef, src
 
 
-def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
-    """A code object for ``fn`` with its conditions recorded (same free variables, same lines).
+def source_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    """``fn``'s def and source text, checked to be the code that runs, to be rewritten and ``recompile``d.
 
     The source is first recompiled as it is and compared with the running code, so a file
-    edited since it was imported (or a def whose text is not its code) is refused, not run.
+    edited since it was imported (or a def whose text is not its code) is refused
+    (``SyntaxError``), never run.  Lines count from the def (1 is its first line).
     """
-    code = fn.__code__
-    first = code.co_firstlineno
-    plain, src = _parse_def(fn)
-    ast.increment_lineno(plain, first - 1)
-    if _shape(_compile_def(fn, plain)) != _shape(code):
+    plain, _src = _parse_def(fn)
+    ast.increment_lineno(plain, fn.__code__.co_firstlineno - 1)
+    if _shape(_compile_def(fn, plain)) != _shape(fn.__code__):
         raise SyntaxError("its source is not the code that runs (edited since it was imported?)")
-    fdef, src = _parse_def(fn)
+    return _parse_def(fn)
+
+
+def recompile(fn: types.FunctionType, fdef: ast.FunctionDef) -> types.CodeType:
+    """A (rewritten) ``source_def`` of ``fn`` compiled where ``fn`` was: its lines, names and free variables."""
+    ast.increment_lineno(fdef, fn.__code__.co_firstlineno - 1)
+    return _compile_def(fn, fdef)
+
+
+def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
+    """A code object for ``fn`` with its conditions recorded (same free variables, same lines)."""
+    code = fn.__code__
+    fdef, src = source_def(fn)
     lines = [ln.rstrip("\n") for ln in inspect.findsource(fn)[0]]
     start = len(sites)
     try:
-        fdef = _Wrap(src, lines, first, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
-        ast.increment_lineno(fdef, first - 1)
-        return _compile_def(fn, fdef)
+        fdef = _Wrap(src, lines, code.co_firstlineno, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
+        return recompile(fn, fdef)
     except BaseException:
         del sites[start:]
         raise
@@ -398,4 +416,5 @@ def branch_coverage(model: Model[Any]) -> Iterator[BranchReport]:
         _active = False
 
 
-__all__ = ["PRAGMA", "BranchReport", "Site", "branch_coverage", "instrument", "protocol_functions"]
+__all__ = ["PRAGMA", "BranchReport", "Site", "branch_coverage", "instrument", "protocol_functions", "recompile",
+           "source_def"]
