@@ -44,6 +44,8 @@ _CHECKER_PKG = __name__.rsplit(".", 2)[0]
 _CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 #: Weak keys: closures are made per model instance and must not be kept alive by their twins.
 _TWINS: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
+#: The twin code of a function's code (shared by its closures, so compiled once per process).
+_CODES: weakref.WeakKeyDictionary[types.CodeType, types.CodeType] = weakref.WeakKeyDictionary()
 #: "module:qualname" -> why a model function runs without a twin (see ``fallbacks``).
 _FALLBACKS: dict[str, str] = {}
 #: Open ``recording()`` blocks.
@@ -248,14 +250,18 @@ def _check_eligible(fn: types.FunctionType) -> None:
         raise _NoTwin("a generator or coroutine function")
 
 
-def _compile(fn: types.FunctionType) -> Callable[..., Any]:
-    """The twin of ``fn``; ``_NoTwin`` with the reason if it cannot be built.
+def _twin_code(fn: types.FunctionType) -> types.CodeType:
+    """The code of ``fn``'s twin, compiled once per code object; ``_NoTwin`` with the reason if it cannot be.
 
     The source goes through ``branches``' recompiler: it is checked to be the code that runs,
     and the rewritten def is compiled in a class of the same name (``self.__x`` is mangled as
-    in the original, zero-argument ``super()`` finds ``__class__``) sharing ``fn``'s closure
-    cells, so the twin sees what the original sees.
+    in the original, zero-argument ``super()`` finds ``__class__``) with ``fn``'s free
+    variables, so every closure of the same code (one per model instance) shares it.
     """
+    code = fn.__code__
+    got = _CODES.get(code)
+    if got is not None:
+        return got
     try:
         fdef, _src = source_def(fn)
     except (OSError, TypeError) as e:
@@ -263,15 +269,21 @@ def _compile(fn: types.FunctionType) -> Callable[..., Any]:
     except SyntaxError as e:
         raise _NoTwin(str(e) if e.lineno is None else f"its source does not parse on its own ({e.msg})") from None
     params = [*fdef.args.posonlyargs, *fdef.args.args]
-    fdef = _Rewrite(params[0].arg if params else None).visit(fdef)
-    ns: dict[str, Any] = dict(fn.__globals__)
-    ns.update(_pp_and=_pp_and, _pp_or=_pp_or, _pp_not=_pp_not, _pp_ite=_pp_ite, _pp_mem=_pp_mem,
-              _pp_chain=_pp_chain, _pp_implies=_pp_implies, _pp_when=_pp_when, _pp_count=_pp_count,
-              _pp_tw=_pp_tw, _pp_twm=_pp_twm, _pp_comp=_pp_comp, _pp_reduce=_pp_reduce, _pp_is=_pp_is,
-              _pp_is_not=_pp_is_not, _pp_fmt=_pp_fmt, _pp_show=_pp_show)
     try:
-        tw = types.FunctionType(recompile(fn, fdef), ns, fn.__name__, fn.__defaults__, fn.__closure__)
-    except (SyntaxError, ValueError) as e:
+        got = recompile(fn, _Rewrite(params[0].arg if params else None).visit(fdef))
+    except SyntaxError as e:
+        raise _NoTwin(f"its twin does not compile ({e.msg})") from None
+    _CODES[code] = got
+    return got
+
+
+def _compile(fn: types.FunctionType) -> Callable[..., Any]:
+    """The twin of ``fn``: its twin code with the helpers as globals and ``fn``'s closure cells."""
+    ns: dict[str, Any] = dict(fn.__globals__)
+    ns.update(_HELPERS)
+    try:
+        tw = types.FunctionType(_twin_code(fn), ns, fn.__name__, fn.__defaults__, fn.__closure__)
+    except ValueError as e:
         raise _NoTwin(f"its twin does not compile ({e})") from None
     tw.__kwdefaults__ = fn.__kwdefaults__
     tw.__qualname__ = fn.__qualname__
@@ -381,3 +393,12 @@ def _pp_twm(f: Any) -> Any:
     if b is not None:
         return b
     return _pp_tw(f)
+
+
+#: What the rewritten code calls, added to the globals of every twin.
+_HELPERS: dict[str, Any] = dict(
+    _pp_and=_pp_and, _pp_or=_pp_or, _pp_not=_pp_not, _pp_ite=_pp_ite, _pp_mem=_pp_mem, _pp_chain=_pp_chain,
+    _pp_implies=_pp_implies, _pp_when=_pp_when, _pp_count=_pp_count, _pp_tw=_pp_tw, _pp_twm=_pp_twm,
+    _pp_comp=_pp_comp, _pp_reduce=_pp_reduce, _pp_is=_pp_is, _pp_is_not=_pp_is_not, _pp_fmt=_pp_fmt,
+    _pp_show=_pp_show,
+)
