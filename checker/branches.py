@@ -29,7 +29,6 @@ import __future__
 import ast
 import inspect
 import os
-import textwrap
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -316,10 +315,25 @@ def _shape(code: types.CodeType) -> tuple[Any, ...]:
             code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)
 
 
-def _parse_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+def _def_text(fn: types.FunctionType) -> str:
+    """``fn``'s source, after blank lines that put it on its own lines of the file.
+
+    Parsed so, every node has the line number it has in the file (no pass over the tree to
+    shift them), and an indented def (a method) sits inside an ``if 1:`` on the line above it
+    instead of being dedented, which would change the text of its multi-line strings.
+    """
+    src = inspect.getsource(fn)
+    first = fn.__code__.co_firstlineno
+    if src[:1].isspace():
+        return "\n" * max(first - 2, 0) + "if 1:\n" + src
+    return "\n" * (first - 1) + src
+
+
+def _parse_def(fn: types.FunctionType, text: str) -> ast.FunctionDef:
     """``fn``'s def without decorators, annotations and default values (none of them is in its code)."""
-    src = textwrap.dedent(inspect.getsource(fn))
-    fdef = ast.parse(src).body[0]
+    fdef: ast.stmt = ast.parse(text).body[0]
+    if isinstance(fdef, ast.If):
+        fdef = fdef.body[0]
     if not isinstance(fdef, ast.FunctionDef) or fdef.name != fn.__name__:
         raise SyntaxError("its source is not a plain def")
     fdef.decorator_list = []
@@ -330,28 +344,37 @@ def _parse_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
             a.annotation = None
     args.defaults = [ast.Constant(None) for _d in args.defaults]
     args.kw_defaults = [None if d is None else ast.Constant(None) for d in args.kw_defaults]
-    return fdef, src
+    return fdef
+
+
+def source_def(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    """``fn``'s def and source text, checked to be the code that runs, to be rewritten and ``recompile``d.
+
+    The source is first recompiled as it is and compared with the running code, so a file
+    edited since it was imported (or a def whose text is not its code) is refused
+    (``SyntaxError``), never run.  Line numbers are those of the file, in the def and in the
+    text (which has blank lines before the def).
+    """
+    text = _def_text(fn)
+    if _shape(_compile_def(fn, _parse_def(fn, text))) != _shape(fn.__code__):
+        raise SyntaxError("its source is not the code that runs (edited since it was imported?)")
+    return _parse_def(fn, text), text
+
+
+def recompile(fn: types.FunctionType, fdef: ast.FunctionDef) -> types.CodeType:
+    """A (rewritten) ``source_def`` of ``fn`` compiled where ``fn`` was: its lines, names and free variables."""
+    return _compile_def(fn, fdef)
 
 
 def instrument(fn: types.FunctionType, sites: list[Site]) -> types.CodeType:
-    """A code object for ``fn`` with its conditions recorded (same free variables, same lines).
-
-    The source is first recompiled as it is and compared with the running code, so a file
-    edited since it was imported (or a def whose text is not its code) is refused, not run.
-    """
+    """A code object for ``fn`` with its conditions recorded (same free variables, same lines)."""
     code = fn.__code__
-    first = code.co_firstlineno
-    plain, src = _parse_def(fn)
-    ast.increment_lineno(plain, first - 1)
-    if _shape(_compile_def(fn, plain)) != _shape(code):
-        raise SyntaxError("its source is not the code that runs (edited since it was imported?)")
-    fdef, src = _parse_def(fn)
+    fdef, src = source_def(fn)
     lines = [ln.rstrip("\n") for ln in inspect.findsource(fn)[0]]
     start = len(sites)
     try:
-        fdef = _Wrap(src, lines, first, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
-        ast.increment_lineno(fdef, first - 1)
-        return _compile_def(fn, fdef)
+        fdef = _Wrap(src, lines, 1, _display(code.co_filename), fn.__qualname__, sites).visit(fdef)
+        return recompile(fn, fdef)
     except BaseException:
         del sites[start:]
         raise
@@ -400,4 +423,5 @@ def branch_coverage(model: Model[Any]) -> Iterator[BranchReport]:
         _active = False
 
 
-__all__ = ["PRAGMA", "BranchReport", "Site", "branch_coverage", "instrument", "protocol_functions"]
+__all__ = ["PRAGMA", "BranchReport", "Site", "branch_coverage", "instrument", "protocol_functions", "recompile",
+           "source_def"]

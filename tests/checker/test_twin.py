@@ -296,6 +296,70 @@ def test_zero_argument_super_gets_a_twin() -> None:
     assert len(explore(twin(d.size), (x,), "size")) == 1  # the if-expressions build one term
 
 
+class _Private:
+    def __init__(self) -> None:
+        self.__limit = 1
+
+    def over(self, s: P) -> Any:
+        return s.n > self.__limit and s.c == RED
+
+
+def test_a_method_reading_a_private_attribute_gets_a_twin_that_mangles_it_like_the_original() -> None:
+    p = _Private()
+    assert has_twin(p.over) and fallback_reason(p.over) is None
+    for v in PTY.values():
+        assert twin(p.over)(v) == p.over(v)
+    x = fresh(PTY, "x")
+    assert len(explore(twin(p.over), (x,), "over")) == 1
+
+
+class _Texts:
+    def note(self, s: P) -> Any:
+        """A method's multi-line strings keep their text in the twin
+        (its source is not dedented)."""
+        return """red,
+        indented""" if s.c == RED else ""
+
+
+def test_a_twin_keeps_the_text_of_a_methods_multi_line_strings() -> None:
+    t = _Texts()
+    assert has_twin(t.note) and fallback_reason(t.note) is None
+    for v in PTY.values():
+        assert twin(t.note)(v) == t.note(v)
+
+
+def _late_bound() -> tuple[Any, Any]:
+    def above(s: P) -> Any:
+        return s.n > limit and s.opt is None
+
+    tw = twin(above)  # built before the closure variable is bound: it shares the cell
+    limit = 1
+    return above, tw
+
+
+def test_a_twin_built_before_its_closure_variable_is_bound_sees_the_value_later() -> None:
+    fn, tw = _late_bound()
+    assert tw is not fn and fallback_reason(fn) is None
+    for v in PTY.values():
+        assert tw(v) == fn(v)
+
+
+def test_a_function_edited_since_it_was_imported_gets_no_twin_and_says_why(tmp_path: Path) -> None:
+    import importlib.util
+
+    path = tmp_path / "edited_model.py"
+    path.write_text("def is_red(s):\n    return s.c == 'red'\n")
+    spec = importlib.util.spec_from_file_location("edited_model", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path.write_text("def is_red(s):\n    return s.c == 'green' or s.n > 1\n")  # the running code is the old one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TwinFallbackWarning)
+        assert not has_twin(mod.is_red)
+    assert "edited since it was imported" in (fallback_reason(mod.is_red) or "")
+
+
 # ----- the issue's example: 2PC without the commit guard, a property written with `is` ----------
 
 

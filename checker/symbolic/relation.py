@@ -1,0 +1,176 @@
+"""A model as a relation: each action instance's paths as ``T(X, Y)``, predicates as formulas over X."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from ...models.actors import ActorSystem
+from ...models.base import Action, Disabled, Model
+from ...models.schema import Type
+from .encoding import decode, domain, eq, fresh, variables
+from .logic import BoolLike, SymbolicError, b_and, b_or
+from .search import DEFAULT_MAX_PATHS, SymPath, explore
+from .sets import truth
+
+
+def predicate_formula(paths: Sequence[SymPath]) -> BoolLike:
+    """A predicate's paths as one formula: the disjunction of ``pc & result``."""
+    return b_or(*(b_and(p.cond, truth(p.result)) for p in paths))
+
+
+def relation_formula(ty: Type, paths: Sequence[SymPath], y: Any) -> BoolLike:
+    """An action's paths as ``T(X, Y)``: some enabled path holds and ``Y`` is its result."""
+    return b_or(*(b_and(p.cond, eq(ty, y, p.result, "next")) for p in paths if p.enabled))
+
+
+# ----- a model, symbolically -------------------------------------------------------------
+
+
+@dataclass
+class Instance:
+    """One action instance: the concrete function and the function run symbolically."""
+
+    action: Action
+    concrete: Callable[[Any], Any]
+    symbolic: Callable[[Any], Any]
+    forking: Callable[[Any], Any]
+
+
+def _call_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[Any], Any]:
+    def run(s: Any) -> Any:
+        try:
+            return fn(s, *args)
+        except Disabled:
+            return None
+
+    return run
+
+
+def instances(model: Model[Any], use_twin: bool = True) -> list[Instance]:
+    """Every action instance of ``model`` with its concrete and symbolic functions."""
+    from ..twin import twin
+
+    out: list[Instance] = []
+    if isinstance(model, ActorSystem):
+        for a, f in model._compiled():
+            out.append(Instance(a, f, twin(f) if use_twin else f, f))
+        return out
+    acts = getattr(model, "_actions", None)
+    if not acts:
+        raise SymbolicError(f"{type(model).__name__}: no @transition actions to encode symbolically")
+    for _name, fn, insts in acts:
+        tw = twin(fn) if use_twin else fn
+        for a, args in insts:
+            out.append(Instance(a, _call_args(fn, args), _call_args(tw, args), _call_args(fn, args)))
+    return out
+
+
+@dataclass
+class Encoded:
+    """An action instance's symbolic relation over the generic (X, Y)."""
+
+    inst: Instance
+    paths: list[SymPath]
+    formula: BoolLike
+    enabled: BoolLike
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return repr(self.inst.action)
+
+
+@dataclass
+class Conjunct:
+    """A named predicate and its formula over X."""
+
+    name: str
+    fn: Callable[[Any], Any]
+    formula: BoolLike
+    paths: int
+
+
+@dataclass
+class SymbolicModel:
+    """A model's transition relation and predicates over generic states X and Y, built once."""
+
+    model: Model[Any]
+    use_twin: bool = True
+    max_paths: int = DEFAULT_MAX_PATHS
+    ty: Type = field(init=False)
+    x: Any = field(init=False)
+    y: Any = field(init=False)
+    xvars: list[z3.ExprRef] = field(init=False)
+    yvars: list[z3.ExprRef] = field(init=False)
+    actions: list[Encoded] = field(init=False)
+    build_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        t0 = time.perf_counter()
+        self.ty = self.model.state_type
+        self.x = fresh(self.ty, "x")
+        self.y = fresh(self.ty, "y")
+        self.xvars = variables(self.ty, self.x)
+        self.yvars = variables(self.ty, self.y)
+        self.dom_x = domain(self.ty, self.x)
+        self.dom_y = domain(self.ty, self.y)
+        self.actions = [self.encode(i) for i in instances(self.model, self.use_twin)]
+        self.build_s = time.perf_counter() - t0
+
+    def encode(self, inst: Instance, fn: Callable[[Any], Any] | None = None) -> Encoded:
+        t0 = time.perf_counter()
+        paths = explore(fn or inst.symbolic, (self.x,), repr(inst.action), self.max_paths, self.dom_x)
+        f = relation_formula(self.ty, paths, self.y)
+        en = b_or(*(p.cond for p in paths if p.enabled))
+        return Encoded(inst, paths, f, en, time.perf_counter() - t0)
+
+    def predicate(self, name: str, fn: Callable[[Any], Any], use_twin: bool | None = None) -> Conjunct:
+        from ..twin import twin
+
+        tw = twin(fn) if (self.use_twin if use_twin is None else use_twin) else fn
+        paths = explore(tw, (self.x,), name, self.max_paths, self.dom_x)
+        return Conjunct(name, fn, predicate_formula(paths), len(paths))
+
+    def at(self, f: BoolLike, xs: Sequence[z3.ExprRef], ys: Sequence[z3.ExprRef] | None = None) -> BoolLike:
+        """``f`` with X renamed to ``xs`` (and Y to ``ys``)."""
+        if isinstance(f, bool):
+            return f
+        pairs = list(zip(self.xvars, xs, strict=True))
+        if ys is not None:
+            pairs += list(zip(self.yvars, ys, strict=True))
+        return z3.substitute(f, *pairs) if pairs else f
+
+    def step_vars(self, tag: str) -> tuple[Any, list[z3.ExprRef]]:
+        v = fresh(self.ty, tag)
+        return v, variables(self.ty, v)
+
+    def state_eq(self, v: Any, s: Any) -> BoolLike:
+        return eq(self.ty, v, s)
+
+    def decode(self, v: Any, m: z3.ModelRef) -> Any:
+        return decode(self.ty, v, m)
+
+    def path_counts(self) -> dict[str, int]:
+        return {e.name: len(e.paths) for e in self.actions}
+
+
+def safety_properties(model: Model[Any], names: Sequence[str] | None = None) -> list[tuple[str, Callable[[Any], Any]]]:
+    """The model's ``@always`` properties (all, or the named ones), as (name, fn)."""
+    props = [(p.name, p.fn) for p in model.invariants]
+    if names is None:
+        return props
+    known = {n for n, _f in props}
+    for n in names:
+        if n not in known:
+            raise KeyError(f"{type(model).__name__} has no @always property {n!r}; known: {sorted(known)}")
+    return [(n, f) for n, f in props if n in names]
+
+
+def check_reason(s: z3.Solver) -> str:
+    return s.reason_unknown() or "solver returned unknown"
+
