@@ -29,7 +29,7 @@ from .effects import (
     SetTimer,
     _message_of,
 )
-from .environment import Clock
+from .environment import Clock, sent_now  # a name, not _env.sent_now: see branches.source_def
 from .fastpath import CACHE_LIMIT, packed_expander, packed_path_declined, state_expander
 from .networks import DuplicatingSet, Faults, FifoChannels, Network, UnorderedBag
 from .nodes import Node
@@ -257,7 +257,7 @@ class ActorSystem(Model[SysState]):
                 )
         net = self._net.add(s.net, sent) if sent else s.net
         tm = s.timers if timers is s.timers[i] else s.timers[:i] + (timers,) + s.timers[i + 1 :]
-        env = _env.sent_now(self, s.env, tuple(sent)) if sent and self._aging else s.env
+        env = sent_now(self, s.env, tuple(sent)) if sent and self._aging else s.env
         return _NEW(SysState, (nodes, net, tm, s.down, disk, s.crashes, env)), tuple(sent)
 
     def _instances(self) -> list[tuple[Action, Step]]:
