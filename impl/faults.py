@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .clock import NodeClock
 from .codec import Frame
 
 FAULTS_FILE = "faults.json"
@@ -37,6 +38,8 @@ class FaultPlan:
     blocked: frozenset[tuple[int, int]] = frozenset()
     #: Hold frames across a partition until it heals (the model's partition), instead of dropping them.
     hold_across: bool = False
+    #: Clock skew per node id: ``(offset_s, rate)`` of its ``NodeClock``, read when the node starts.
+    clocks: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     @staticmethod
     def partition(side_a: list[int], side_b: list[int]) -> frozenset[tuple[int, int]]:
@@ -49,13 +52,15 @@ class FaultPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {"drop": self.drop, "duplicate": self.duplicate, "delay_ms": list(self.delay_ms),
-                "blocked": sorted([list(p) for p in self.blocked]), "hold_across": self.hold_across}
+                "blocked": sorted([list(p) for p in self.blocked]), "hold_across": self.hold_across,
+                "clocks": {str(k): list(v) for k, v in sorted(self.clocks.items())}}
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FaultPlan:
         lo, hi = j.get("delay_ms", (0.0, 0.0))
         return cls(float(j.get("drop", 0.0)), float(j.get("duplicate", 0.0)), (float(lo), float(hi)),
-                   frozenset((int(a), int(b)) for a, b in j.get("blocked", [])), bool(j.get("hold_across", False)))
+                   frozenset((int(a), int(b)) for a, b in j.get("blocked", [])), bool(j.get("hold_across", False)),
+                   {int(k): (float(o), float(r)) for k, (o, r) in j.get("clocks", {}).items()})
 
     def save(self, directory: str | Path) -> None:
         p = Path(directory) / FAULTS_FILE
@@ -79,6 +84,11 @@ class FaultInjector:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    def node_clock(self, node_id: int, tick_s: float = 1.0) -> NodeClock:
+        """The clock node ``node_id`` runs on under this plan (skewed where ``plan.clocks`` says)."""
+        offset, rate = self.plan.clocks.get(node_id, (0.0, 1.0))
+        return NodeClock(tick_s, offset, rate)
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Switch to ``plan``; parked frames no longer blocked go out, oldest first."""

@@ -43,7 +43,9 @@ async def serve(directory: str | Path, node_id: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     bug = os.environ.get("PROTOPROOF_SEND_BEFORE_PERSIST") == str(node_id)
-    svc = make_service(cfg, node_id, faults=FaultInjector(), send_before_persist=bug)
+    faults = FaultInjector()
+    faults.reload(cfg.directory)  # clock skews are read at start
+    svc = make_service(cfg, node_id, faults=faults, send_before_persist=bug)
     await run_forever(svc, stop)
 
 

@@ -45,7 +45,7 @@ class Service:
         tracer = Tracer(cfg.trace_dir(), node_id) if cfg.trace else None
         self.host: Host[Any] = Host(self.make_node(), self.store, self.wire, state_type=self.state_type(),
                                     disk_type=self.disk_type(), tracer=tracer,
-                                    send_before_persist=send_before_persist)
+                                    send_before_persist=send_before_persist, clock=self.faults.node_clock(node_id))
         addrs = {n.id: (n.host, n.port) for n in cfg.nodes}
         self.transport = Transport(node_id, self.codec, addrs, self.on_frame, self.faults)
         self.host.attach(self.transport)

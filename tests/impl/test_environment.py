@@ -12,7 +12,7 @@ from protoproof.impl.clock import NodeClock
 from protoproof.impl.codec import Frame
 from protoproof.impl.faults import FaultInjector, FaultPlan
 from protoproof.impl.host import Host
-from protoproof.impl.kv import KVClient, paxos_cluster
+from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.storage import Store
 from protoproof.models.actors import Effect, Node
@@ -119,3 +119,20 @@ def test_a_partition_between_real_processes_holds_frames_until_it_heals(tmp_path
     assert decided_logs(cfg.directory, 3)[0] == logs[1]
     held = [(cfg.directory / f"node{i}" / "node.log").read_text() for i in range(3)]
     assert any("sending" in t and "held frame" in t for t in held), "no node sent held frames on healing"
+
+
+def test_a_plans_clock_skews_reach_each_nodes_host(tmp_path: Path) -> None:
+    plan = FaultPlan(clocks={1: (2.0, 1.5)})
+    plan.save(tmp_path)
+    inj = FaultInjector()
+    inj.reload(tmp_path)
+    assert inj.plan == plan
+    skewed, plain = inj.node_clock(1), inj.node_clock(0)
+    assert (skewed.offset_s, skewed.rate) == (2.0, 1.5) and (plain.offset_s, plain.rate) == (0.0, 1.0)
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+    node = KVNode(cfg, 1, faults=inj)
+    try:
+        assert (node.host.clock.offset_s, node.host.clock.rate) == (2.0, 1.5)
+    finally:
+        node.host.close()
+        node.store.close()
