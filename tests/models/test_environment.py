@@ -12,6 +12,7 @@ from protoproof.models.actors import Envelope, Faults, Node
 from protoproof.models.base import Action, ModelDefinitionError, always, require, sometimes, step
 from protoproof.models.environment import Clock, clock_of, environment, now
 from protoproof.models.schema import Bool, Record, Type
+from protoproof.models.tcommit import TCommit
 
 from .envmodels import Deadline, Hi, LeakyPartitions, Leases, NoMargin, Talk, Talker, UnboundedDelay
 
@@ -254,6 +255,7 @@ def test_the_checker_says_which_expansion_path_ran_and_why() -> None:
     assert explore(WithPartitions()).expansion == "general: environment actions (env.split, env.heal)"
     assert explore(Leases(max_time=1)).expansion == "general: environment actions (env.tick, env.clock)"
     assert explore(Talk(partitions=0)).expansion.startswith("general: the network is unordered multiset")
+    assert explore(TCommit()).expansion == "general: TCommit has no packed expander (Model.code_expander)"
 
 
 def test_overriding_instances_is_reported_not_silently_slower() -> None:
