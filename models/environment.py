@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .base import Action, Disabled, ModelDefinitionError, marker_of, parameter_combos
+from .networks import UnorderedBag
 from .schema import Int, OneOf, Record, Tuple, Type
 
 if TYPE_CHECKING:
@@ -144,14 +145,14 @@ def check_environment(sys: ActorSystem) -> None:
             "partitions (Faults.max_partitions) cannot hold back messages a reads_inbox node reads: keep "
             "received messages in the node's state and set reads_inbox = False"
         )
-    if any(getattr(n, "reads_clock", False) for n in sys._nodes) and sys._clock is None:
+    if any(n.reads_clock for n in sys._nodes) and sys._clock is None:
         raise ModelDefinitionError(
             f"{', '.join(n.name for n in sys._nodes if n.reads_clock)} read their clock (reads_clock = True) "
             f"but {type(sys).__name__}.clock() returns None; return Clock(max_time=..., drift=...)"
         )
     if sys._clock is not None and sys._clock.max_delay is not None:
         net = sys._net
-        if type(net).__name__ != "UnorderedBag" or getattr(net, "max_copies", 0) != 1:
+        if not isinstance(net, UnorderedBag) or net.max_copies != 1:
             raise ModelDefinitionError(
                 f"Clock(max_delay=...) ages each message in flight, which needs UnorderedBag(max_copies=1) "
                 f"as {type(sys).__name__}.network(), not {net.describe()}"
@@ -281,7 +282,7 @@ def _aging_tick(clock: Clock, drifting: tuple[bool, ...], info_cls: Any, lane: i
 
 def sent_now(sys: ActorSystem, e: EnvState, sent: tuple[Any, ...]) -> EnvState:
     """``e`` with the ages of the messages just ``sent`` set to 0 (``Clock.max_delay``)."""
-    index = sys._net._index  # type: ignore[attr-defined]  # an UnorderedBag (check_environment)
+    index = sys._net._index  # type: ignore[attr-defined]  # an UnorderedBag (``check_environment``)
     ages = list(e.ages)
     for env in sent:
         ages[index[env]] = 0
