@@ -59,6 +59,8 @@ def test_lease_safety_breaks_when_clients_ignore_the_drift_bound() -> None:
     assert r.verdict == "violated" and r.property == "lease_safety"
     assert r.path is not None and len(r.path.actions) == 12
     assert "tick()" in map(repr, r.path.actions)
+    text = r.path.to_text()
+    assert "tick()  ->  now=1" in text and "clock(node='server0')  ->  clock.server0=" in text
     # With perfect clocks no margin is needed: the bug is the drift (a second grant needs time 5).
     perfect = explore(NoMargin(drift=0, max_time=5))
     assert perfect.verdict == "exhausted" and perfect.stats.distinct_states == 1_659
