@@ -1159,9 +1159,10 @@ def eq(ty: Type, a: Any, b: Any, name: str = "state") -> BoolLike:
                        zip(ty.names, ty.parts, _record_items(ty, a), _record_items(ty, b), strict=True)))
     if isinstance(ty, (Vec, Tuple)):
         for side in (a, b):
-            if type(side) is not tuple or len(side) != len(ty.parts):
+            if not isinstance(side, tuple) or len(side) != len(ty.parts):  # a bag's or FIFO's net: a subclass
                 _bad_shape(ty, side, name)
-        return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(zip(ty.parts, a, b, strict=True))))
+        pairs = zip(ty.parts, a[:], b[:], strict=True)  # [:]: a plain tuple (a net refuses iteration)
+        return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(pairs)))
     if isinstance(ty, (BoolType, Int, _Finite)) or (isinstance(ty, Union) and union_encodable(ty)):
         return leaf_eq(ty, a, b, name)
     if isinstance(a, (Sym, SymSet)) or isinstance(b, (Sym, SymSet)):
