@@ -255,7 +255,7 @@ class _Run:
                 graph_states = self._record_edge(code, a, c, states, j)
             if step_checks:
                 t = _state(states, j, unpack, c)
-                name, failed = "", None
+                failed = None
                 try:  # inline: it runs for every transition (a try costs nothing until it raises)
                     for name, chk in step_checks:  # noqa: B007 - the name is reported after the loop
                         if not chk(s, a, t):
