@@ -29,7 +29,7 @@ from .symmetry_proof import (
 DEADLOCK = "deadlock"
 
 #: Raised by the checker's own machinery about the model: reported as they are, not re-wrapped.
-_OWN = (ModelError, Nondeterminism, AsymmetricDefinition, SymmetryError)
+OWN = (ModelError, Nondeterminism, AsymmetricDefinition, SymmetryError)
 
 StepCheck = Callable[[Any, Action, Any], bool]
 
@@ -47,28 +47,31 @@ class RefinementCheck:
         self._last: Any = None
         self._last_x: Any = None
 
-    def _map(self, s: Any, at: Any, a: Action | None) -> Any:
+    def init_ok(self, s: Any) -> bool:
         try:
-            return self.mapping(s)
-        except _OWN:
+            x = self.mapping(s)
+        except OWN:
             raise
         except Exception as e:
-            raise model_error(f"the refinement mapping of {self.name}", e, at, a) from e
-
-    def init_ok(self, s: Any) -> bool:
-        return self._map(s, s, None) in self.inits
+            raise model_error(f"the refinement mapping of {self.name}", e, s, None) from e
+        return x in self.inits
 
     def __call__(self, s: Any, a: Action, t: Any) -> bool:
-        if s is not self._last:
-            self._last, self._last_x = s, self._map(s, s, a)
-        x, y = self._last_x, self._map(t, s, a)
+        try:
+            if s is not self._last:
+                self._last, self._last_x = s, self.mapping(s)
+            x, y = self._last_x, self.mapping(t)
+        except OWN:
+            raise
+        except Exception as e:
+            raise model_error(f"the refinement mapping of {self.name}", e, s, a) from e
         if x == y:
             return True
         succ = self.memo.get(x)
         if succ is None:
             try:
                 succ = frozenset(u for _b, u in self.abstract.successors(x))
-            except _OWN:
+            except OWN:
                 raise
             except Exception as e:
                 what = f"the abstract model {self.abstract.name or type(self.abstract).__name__} of {self.name}"
@@ -175,27 +178,12 @@ def first_failing(props: list[Property], s: Any, a: Action | None) -> str | None
     for p in props:
         try:
             ok = p.fn(s)
-        except _OWN:
+        except OWN:
             raise
         except Exception as e:
             raise model_error(f"property {p.name}", e, s, a) from e
         if not ok:
             return p.name
-    return None
-
-
-def failing_step(step_checks: list[tuple[str, StepCheck]], s: Any, a: Action, t: Any
-                 ) -> tuple[str, StepCheck] | None:
-    """The first step check (name, check) the step ``s -a-> t`` fails."""
-    for name, chk in step_checks:
-        try:
-            ok = chk(s, a, t)
-        except _OWN:
-            raise
-        except Exception as e:
-            raise model_error(f"step property {name}", e, s, a) from e
-        if not ok:
-            return name, chk
     return None
 
 
@@ -205,7 +193,7 @@ def note_examples(pending: list[Property], examples: dict[str, int | None], s: A
     for p in pending:
         try:
             ok = p.fn(s)
-        except _OWN:
+        except OWN:
             raise
         except Exception as e:
             raise model_error(f"property {p.name}", e, s, None) from e

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
-from .checks import DEADLOCK, Checks, failing_step, first_failing, note_examples
+from .checks import DEADLOCK, OWN, Checks, first_failing, note_examples
 from .errors import ModelError, Nondeterminism, model_error
 from .frontiers import frontier
 from .path import Path
@@ -259,10 +259,18 @@ class _Run:
                 graph_states = self._record_edge(code, a, c, states, j)
             if step_checks:
                 t = _state(states, j, unpack, c)
-                failed = failing_step(step_checks, s, a, t)
+                failed = None
+                try:  # inline: it runs for every transition (a try costs nothing until it raises)
+                    for name, chk in step_checks:  # noqa: B007 - the name is reported after the loop
+                        if not chk(s, a, t):
+                            failed = chk
+                            break
+                except OWN:
+                    raise
+                except Exception as e:
+                    raise model_error(f"step property {name}", e, s, a) from e
                 if failed is not None:
-                    return self.finish(VIOLATED, failed[0], _extend(self.model, self.key, self.path_to(code), c,
-                                                                    failed[1]))
+                    return self.finish(VIOLATED, name, _extend(self.model, self.key, self.path_to(code), c, failed))
             if beyond:
                 self.hit_depth_bound = True
                 continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from . import environment as _env
 from .base import Action, Disabled, Model, ModelDefinitionError
@@ -31,13 +31,14 @@ from .effects import (
 )
 from .environment import Clock, sent_now  # a name, not _env.sent_now: see branches.source_def
 from .fastpath import CACHE_LIMIT, packed_expander, packed_path_declined, state_expander
-from .networks import DuplicatingSet, Faults, FifoChannels, Network, UnorderedBag
+from .networks import BagNet, DuplicatingSet, Faults, FifoChannels, FifoNet, Network, UnorderedBag
 from .nodes import Node
 from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
 
 __all__ = [
     "EFFECT_TYPES",
     "ActorSystem",
+    "BagNet",
     "BoundExceeded",
     "Broadcast",
     "CancelTimer",
@@ -46,6 +47,7 @@ __all__ = [
     "Envelope",
     "Faults",
     "FifoChannels",
+    "FifoNet",
     "Network",
     "Node",
     "Persist",
@@ -61,6 +63,7 @@ __all__ = [
 
 
 _NEW = tuple.__new__
+_EVERY: Any = object()  # ``in_flight(s)``: no message named
 
 
 class _Label(str):
@@ -584,9 +587,32 @@ class ActorSystem(Model[SysState]):
         return packed_path_declined(self)
 
 
-    def in_flight(self, s: SysState) -> list[Envelope]:
-        """The messages in flight in ``s``, in the universe's order."""
-        return self._net.in_flight(s.net)
+    # ----- the vocabulary of properties: the same on every network, and on z3 values -----
+    @overload
+    def in_flight(self, s: SysState) -> list[Envelope]: ...
+
+    @overload
+    def in_flight(self, s: SysState, msg: Any, src: int | None = None, dst: int | None = None) -> bool: ...
+
+    def in_flight(self, s: SysState, msg: Any = _EVERY, src: int | None = None,
+                  dst: int | None = None) -> list[Envelope] | bool:
+        """With ``msg``: whether it could still be delivered (from ``src``, to ``dst`` where given).
+        Without: the messages in flight in ``s``, in the universe's order."""
+        if msg is _EVERY:
+            return self._net.in_flight(s.net)
+        return self._net.has_in_flight(s[1], msg, src, dst)
+
+    def sent(self, s: SysState, msg: Any, src: int | None = None, dst: int | None = None) -> bool:
+        """Whether ``msg`` was ever sent (from ``src``, to ``dst`` where given).
+
+        Only a network that keeps every sent message can say (the grow-only ``DuplicatingSet``);
+        on the others this is a definition error that says what to use.
+        """
+        return self._net.sent(s[1], msg, src, dst)
+
+    def delivered(self, s: SysState, msg: Any, src: int | None = None, dst: int | None = None) -> bool:
+        """Whether ``msg`` was delivered, where the network records it (none of the shipped ones does)."""
+        return self._net.delivered(s[1], msg, src, dst)
 
     def envelope_label(self, e: Envelope) -> str:
         return _Label(f"{self._nodes[e.src].name}->{self._nodes[e.dst].name}: {e.msg!r}")

@@ -266,7 +266,7 @@ def _aging_tick(clock: Clock, drifting: tuple[bool, ...], info_cls: Any, lane: i
     top, floor, due = clock.max_time, clock.floor, clock.max_delay
 
     def tick(s: Any, info: list[Any] | None = None) -> Any:
-        e, net = s.env, s.net
+        e, net = s.env, s.net[:]  # the bag's counts, as a plain tuple (its net refuses iteration)
         if e.now >= top or any(c > 0 and a >= due for c, a in zip(net, e.ages, strict=True)):
             return None
         now = e.now + 1

@@ -11,8 +11,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .base import ModelDefinitionError
 from .effects import BoundExceeded, Envelope
 from .schema import BagOf, Channels, Id, Record, SchemaError, Seq, SetOf, Type
+
+_VOCABULARY = ("read it through the model: self.sent(s, msg, src=, dst=) (ever sent) or "
+               "self.in_flight(s, msg, src=, dst=) (could still be delivered)")
+
+
+class _OpaqueNet(tuple[Any, ...]):
+    """The messages in flight of a network whose representation a property must not read raw.
+
+    ``Envelope(...) in s.net`` on a tuple of counts or of queues would be silently False: it
+    raises instead, naming the vocabulary that works on every network.
+    """
+
+    __slots__ = ()
+    network = "this network"
+
+    def __contains__(self, x: object) -> bool:
+        raise ModelDefinitionError(f"`in s.net` on the net of {self.network} is always False; {_VOCABULARY}")
+
+    def __iter__(self) -> Any:
+        raise ModelDefinitionError(f"iterating s.net of {self.network} gives its representation, not "
+                                   f"envelopes; {_VOCABULARY}, or model.in_flight(s) for the list")
+
+
+class BagNet(_OpaqueNet):
+    """An ``UnorderedBag``'s net: one count per envelope of the universe."""
+
+    __slots__ = ()
+    network = "an UnorderedBag (one count per envelope)"
+
+
+class FifoNet(_OpaqueNet):
+    """``FifoChannels``' net: one queue of messages per channel."""
+
+    __slots__ = ()
+    network = "FifoChannels (one queue per channel)"
+
+
+def _bag(items: Any) -> BagNet:
+    return tuple.__new__(BagNet, items)
+
+
+def _fifo(items: Any) -> FifoNet:
+    return tuple.__new__(FifoNet, items)
 
 
 class Network:
@@ -46,6 +90,37 @@ class Network:
 
     def in_flight(self, net: Any) -> list[Envelope]:
         raise NotImplementedError
+
+    # ----- the vocabulary of properties (``ActorSystem.sent`` / ``in_flight``) -----
+    def universe(self) -> Sequence[Envelope]:
+        raise NotImplementedError
+
+    def matching(self, msg: Any, src: int | None, dst: int | None) -> list[Envelope]:
+        """The envelopes of the universe carrying ``msg`` (from ``src``, to ``dst`` where given)."""
+        cache: dict[Any, list[Envelope]] = self.__dict__.setdefault("_matching", {})
+        key = (msg, src, dst)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = [e for e in self.universe() if e.msg == msg and type(e.msg) is type(msg)
+                                and (src is None or e.src == src) and (dst is None or e.dst == dst)]
+        return got
+
+    def sent(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        """Whether ``msg`` was ever sent: only a network that keeps every sent message can say."""
+        raise ModelDefinitionError(
+            f"a network that is {self.describe()} forgets delivered or dropped messages, so it cannot say "
+            "what was ever sent: test in_flight(s, msg, ...) instead, or keep what was sent in the sender's state"
+        )
+
+    def has_in_flight(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        """Whether ``msg`` could still be delivered (from ``src``, to ``dst`` where given)."""
+        return any(self.deliverable(net, e) for e in self.matching(msg, src, dst))
+
+    def delivered(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        raise ModelDefinitionError(
+            f"a network that is {self.describe()} does not record deliveries: keep what a node received "
+            "in its state and test that"
+        )
 
 
 class DuplicatingSet(Network):
@@ -84,6 +159,21 @@ class DuplicatingSet(Network):
     def in_flight(self, net: Any) -> list[Envelope]:
         return sorted(net, key=self._index.__getitem__)
 
+    def universe(self) -> Sequence[Envelope]:
+        return list(self._index)
+
+    def sent(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        if self.lossy:
+            return super().sent(net, msg, src, dst)
+        return self.has_in_flight(net, msg, src, dst)
+
+    def has_in_flight(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        # Membership, also on the z3 backend's symbolic set (``in`` forks the run on it).
+        if src is not None and dst is not None:
+            e = Envelope(src, dst, msg)
+            return e in self._index and e in net
+        return any(e in net for e in self.matching(msg, src, dst))
+
 
 class UnorderedBag(Network):
     """A multiset: a delivered message is consumed; at most ``max_copies`` of one in flight."""
@@ -100,10 +190,13 @@ class UnorderedBag(Network):
     def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
         self._universe = list(universe)
         self._index = {e: k for k, e in enumerate(universe)}
-        return BagOf(env_type, universe, self.max_copies)
+        return BagOf(env_type, universe, self.max_copies, BagNet)
 
     def empty(self) -> tuple[int, ...]:
-        return (0,) * len(self._universe)
+        return _bag((0,) * len(self._universe))
+
+    def universe(self) -> Sequence[Envelope]:
+        return self._universe
 
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
         try:
@@ -115,7 +208,7 @@ class UnorderedBag(Network):
             raise BoundExceeded(
                 f"{env!r} would have {c} copies in flight (max_copies={self.max_copies}); raise the bound"
             )
-        return net[:k] + (c,) + net[k + 1 :]
+        return _bag(net[:k] + (c,) + net[k + 1 :])
 
     def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
         for e in envs:
@@ -138,7 +231,7 @@ class UnorderedBag(Network):
         return self._bump(net, env, 1)
 
     def in_flight(self, net: Any) -> list[Envelope]:
-        return [e for e, c in zip(self._universe, net, strict=True) for _ in range(c)]
+        return [e for e, c in zip(self._universe, net[:], strict=True) for _ in range(c)]
 
 
 class FifoChannels(Network):
@@ -148,6 +241,7 @@ class FifoChannels(Network):
         self.capacity, self.lossy = capacity, lossy
         self._channels: list[tuple[int, int]] = []
         self._chan: dict[tuple[int, int], int] = {}
+        self._universe: list[Envelope] = []
 
     def describe(self) -> str:
         return f"FIFO per channel (capacity {self.capacity})" + (", lossy" if self.lossy else "")
@@ -158,10 +252,17 @@ class FifoChannels(Network):
         msg_type = env_type.fields["msg"] if isinstance(env_type, Record) else env_type
         src = env_type.fields["src"] if isinstance(env_type, Record) else None
         space = src.space if isinstance(src, Id) else "node"
-        return Channels(self._channels, Seq(msg_type, self.capacity), space)
+        self._universe = list(universe)
+        return Channels(self._channels, Seq(msg_type, self.capacity), space, FifoNet)
 
     def empty(self) -> tuple[tuple[Any, ...], ...]:
-        return ((),) * len(self._channels)
+        return _fifo(((),) * len(self._channels))
+
+    def universe(self) -> Sequence[Envelope]:
+        return self._universe
+
+    def has_in_flight(self, net: Any, msg: Any, src: int | None, dst: int | None) -> bool:
+        return any(msg in net[self._chan[(e.src, e.dst)]] for e in self.matching(msg, src, dst))
 
     def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
         for e in envs:
@@ -174,7 +275,7 @@ class FifoChannels(Network):
                     f"channel {e.src}->{e.dst} would hold {len(q) + 1} messages "
                     f"(capacity={self.capacity}); raise the bound"
                 )
-            net = net[:k] + (q + (e.msg,),) + net[k + 1 :]
+            net = _fifo(net[:k] + (q + (e.msg,),) + net[k + 1 :])
         return net
 
     def deliverable(self, net: Any, env: Envelope) -> bool:
@@ -183,13 +284,13 @@ class FifoChannels(Network):
 
     def consume(self, net: Any, env: Envelope) -> Any:
         k = self._chan[(env.src, env.dst)]
-        return net[:k] + (net[k][1:],) + net[k + 1 :]
+        return _fifo(net[:k] + (net[k][1:],) + net[k + 1 :])
 
     def drop(self, net: Any, env: Envelope) -> Any:
         return self.consume(net, env)
 
     def in_flight(self, net: Any) -> list[Envelope]:
-        return [Envelope(s, d, m) for (s, d), q in zip(self._channels, net, strict=True) for m in q]
+        return [Envelope(s, d, m) for (s, d), q in zip(self._channels, net[:], strict=True) for m in q]
 
 
 @dataclass(frozen=True)

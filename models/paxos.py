@@ -294,7 +294,8 @@ class Paxos(ActorSystem):
 
     def chosen_at(self, net: Any, b: int, v: int) -> bool:
         """Some quorum sent 2b(a, b, v)."""
-        voters = frozenset(a for a in self.acceptor_ids if Envelope(a, self.leader(b), TwoB(a, b, v)) in net)
+        sent = self._net.sent
+        voters = frozenset(a for a in self.acceptor_ids if sent(net, TwoB(a, b, v), a, self.leader(b)))
         return any(q <= voters for q in self.quorum_list)
 
     def refinements(self) -> list[Refinement]:

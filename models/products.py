@@ -20,6 +20,10 @@ class _Product(Type):
     """Fixed-shape containers: mixed-radix code over their components."""
 
     parts: tuple[Type, ...]
+    #: The class of the tuples this type builds and accepts besides ``tuple`` (a network's
+    #: wrapper for its messages in flight, which refuses ``in`` and iteration); code here
+    #: reads such a value as ``v[:]``, a plain tuple.
+    tuple_cls: type[tuple[Any, ...]] = tuple
     #: Whether ``pack`` remembers codes (a ``Vec``'s values recur; a whole state rarely does).
     _memo_pack = False
 
@@ -61,10 +65,20 @@ class _Product(Type):
         return f"v[{k}]"
 
     def _guard(self) -> str:
-        return f"type(v) is tuple and len(v) == {len(self.parts)}"
+        if self.tuple_cls is tuple:
+            return f"type(v) is tuple and len(v) == {len(self.parts)}"
+        return f"(type(v) is tuple or type(v) is TCLS) and len(v) == {len(self.parts)}"
 
     def _builder(self, items: str) -> str:
+        if self.tuple_cls is not tuple:
+            return f"NEW(TCLS, ({items},))" if items else "NEW(TCLS, ())"
         return f"({items},)" if items else "()"
+
+    def _is_tuple_of(self, v: object) -> bool:
+        return type(v) is tuple or type(v) is self.tuple_cls
+
+    def _make(self, items: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(items) if self.tuple_cls is tuple else tuple.__new__(self.tuple_cls, items)
 
     def _bad(self, v: Any) -> SchemaError:
         return SchemaError(f"{v!r} is not {self.describe()}")
@@ -129,7 +143,7 @@ class _Product(Type):
         return ns["unpack"]
 
     def _builder_ns(self) -> dict[str, Any]:
-        return {}
+        return {"TCLS": self.tuple_cls, "NEW": tuple.__new__}
 
 
 
@@ -152,12 +166,15 @@ class Vec(_Product):
         self._init_parts([elem] * n)
 
     def contains(self, v: object) -> bool:
-        return type(v) is tuple and len(v) == self.n and all(self.elem.contains(x) for x in v)
+        if not self._is_tuple_of(v):
+            return False
+        items: tuple[Any, ...] = v[:]  # type: ignore[index]
+        return len(items) == self.n and all(self.elem.contains(x) for x in items)
 
     def check(self, v: object, path: str = "state") -> None:
-        if type(v) is not tuple or len(v) != self.n:
+        if not self._is_tuple_of(v) or len(v) != self.n:  # type: ignore[arg-type]
             raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
-        for k, x in enumerate(v):
+        for k, x in enumerate(v[:]):  # type: ignore[index]
             self.elem.check(x, f"{path}[{k}]")
 
     def permute(self, v: Any, perm: Perm) -> Any:
@@ -187,26 +204,28 @@ class Vec(_Product):
 class BagOf(Vec):
     """A multiset over a declared universe: a tuple of counts, one per universe element."""
 
-    def __init__(self, elem: Type, universe: Sequence[Any], max_count: int) -> None:
+    def __init__(self, elem: Type, universe: Sequence[Any], max_count: int,
+                 tuple_cls: type[tuple[Any, ...]] = tuple) -> None:
+        self.tuple_cls = tuple_cls
         super().__init__(Int(0, max_count), len(universe))
         self.item, self.universe = elem, tuple(universe)
         self._pos = {x: k for k, x in enumerate(self.universe)}
 
     def permute(self, v: Any, perm: Perm) -> Any:
         out = [0] * self.n
-        for x, c in zip(self.universe, v, strict=True):
+        for x, c in zip(self.universe, v[:], strict=True):
             if c:
                 y = self.item.permute(x, perm)
                 if y not in self._pos:
                     raise SchemaError(f"{y!r} (a renaming of {x!r}) is not in the declared universe")
                 out[self._pos[y]] = c
-        return tuple(out)
+        return self._make(out)
 
     def spaces(self) -> frozenset[str]:
         return self.item.spaces()
 
     def view(self, v: Any, space: str, i: int) -> Any:
-        return tuple(sorted((self.item.view(x, space, i), c) for x, c in zip(self.universe, v, strict=True) if c))
+        return tuple(sorted((self.item.view(x, space, i), c) for x, c in zip(self.universe, v[:], strict=True) if c))
 
     def describe(self) -> str:
         return f"BagOf({self.item.describe()}, {len(self.universe)} elements, max {self.elem.size - 1})"
@@ -221,15 +240,15 @@ class Tuple(_Product):
 
     def contains(self, v: object) -> bool:
         return (
-            type(v) is tuple
-            and len(v) == len(self.parts)
-            and all(t.contains(x) for t, x in zip(self.parts, v, strict=True))
+            self._is_tuple_of(v)
+            and len(v) == len(self.parts)  # type: ignore[arg-type]
+            and all(t.contains(x) for t, x in zip(self.parts, v[:], strict=True))  # type: ignore[index]
         )
 
     def check(self, v: object, path: str = "state") -> None:
-        if type(v) is not tuple or len(v) != len(self.parts):
+        if not self._is_tuple_of(v) or len(v) != len(self.parts):  # type: ignore[arg-type]
             raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
-        for k, (t, x) in enumerate(zip(self.parts, v, strict=True)):
+        for k, (t, x) in enumerate(zip(self.parts, v[:], strict=True)):  # type: ignore[index]
             t.check(x, f"{path}[{k}]")
 
     def permute(self, v: Any, perm: Perm) -> Any:
@@ -261,7 +280,9 @@ class Tuple(_Product):
 class Channels(Tuple):
     """FIFO queues, one per (src, dst) channel; renaming node ids moves queues between channels."""
 
-    def __init__(self, channels: Sequence[tuple[int, int]], queue: Seq, space: str) -> None:
+    def __init__(self, channels: Sequence[tuple[int, int]], queue: Seq, space: str,
+                 tuple_cls: type[tuple[Any, ...]] = tuple) -> None:
+        self.tuple_cls = tuple_cls
         super().__init__(*(queue for _c in channels))
         self.channels, self.queue, self.space = list(channels), queue, space
         self._chan = {c: k for k, c in enumerate(self.channels)}
@@ -269,12 +290,12 @@ class Channels(Tuple):
     def permute(self, v: Any, perm: Perm) -> Any:
         p = perm.get(self.space)
         out: list[Any] = [()] * len(self.channels)
-        for (a, b), q in zip(self.channels, v, strict=True):
+        for (a, b), q in zip(self.channels, v[:], strict=True):
             c = (p[a], p[b]) if p is not None else (a, b)
             if c not in self._chan:
                 raise SchemaError(f"channel {c} (a renaming of {(a, b)}) is not declared")
             out[self._chan[c]] = self.queue.permute(q, perm)
-        return tuple(out)
+        return self._make(out)
 
     def spaces(self) -> frozenset[str]:
         return frozenset((self.space,)) | self.queue.spaces()
@@ -284,7 +305,7 @@ class Channels(Tuple):
             return (0 if x == i else 1) if space == self.space else -1
 
         return tuple(sorted(repr((end(a), end(b), self.queue.view(q, space, i)))
-                            for (a, b), q in zip(self.channels, v, strict=True) if q))
+                            for (a, b), q in zip(self.channels, v[:], strict=True) if q))
 
     def describe(self) -> str:
         return f"Channels({len(self.channels)} FIFO queues of {self.queue.describe()})"

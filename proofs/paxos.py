@@ -26,8 +26,8 @@ counterexample to induction):
 - a 2b message (a vote) has a matching 2a (``vote_has_matching_two_a``).
 
 The predicates are plain Python over ``SysState``: acceptor ``a`` is ``s.nodes[a]`` (``Acc``),
-the leader of ballot ``b`` is ``s.nodes[model.leader(b)]`` (``Ldr``), and ``s.net`` is the set
-of envelopes ever sent.  The prover runs them on z3 values through their twins; the explicit
+the leader of ballot ``b`` is ``s.nodes[model.leader(b)]`` (``Ldr``), and ``model.sent(s, msg,
+src, dst)`` says whether a message was ever sent.  The prover runs them on z3 values through their twins; the explicit
 checker (``prove --explicit``) runs them concretely.
 """
 
@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..models.actors import Envelope
 from ..models.paxos import OneB, Paxos, TwoA, TwoB
 
 Predicate = Callable[[Any], bool]
@@ -56,17 +55,17 @@ def strengthening(model: Paxos) -> list[Predicate]:
 
     def voted(s: Any, a: int, b: int, v: int) -> Any:
         """Acceptor a sent 2b(a, b, v) (Paxos.tla's VotedFor)."""
-        return Envelope(a, leader(b), TwoB(a, b, v)) in s.net
+        return model.sent(s, TwoB(a, b, v), a, leader(b))
 
     def voted_at(s: Any, a: int, b: int) -> Any:
         return any(voted(s, a, b, v) for v in values)
 
     def two_a(s: Any, b: int, v: int) -> Any:
         """The leader of ballot b sent 2a(b, v) (to some acceptor)."""
-        return any(Envelope(leader(b), a, TwoA(b, v)) in s.net for a in acceptors)
+        return any(model.sent(s, TwoA(b, v), leader(b), a) for a in acceptors)
 
     def one_b(s: Any, a: int, b: int, mb: int, mv: int | None) -> Any:
-        return Envelope(a, leader(b), OneB(a, b, mb, mv)) in s.net
+        return model.sent(s, OneB(a, b, mb, mv), a, leader(b))
 
     def safe_at(s: Any, b: int, v: int) -> Any:
         """Paxos.tla's SafeAt(b, v): no value other than v is or can be chosen below b."""
@@ -116,7 +115,7 @@ def strengthening(model: Paxos) -> list[Predicate]:
 
     def vote_has_matching_two_a(s: Any) -> bool:
         """An acceptor votes 2b(a, b, v) only on a 2a(b, v) sent to it."""
-        return all(not voted(s, a, b, v) or Envelope(leader(b), a, TwoA(b, v)) in s.net
+        return all(not voted(s, a, b, v) or model.sent(s, TwoA(b, v), leader(b), a)
                    for a in acceptors for b in ballots for v in values)
 
     return [
@@ -161,9 +160,9 @@ def twin_domain(model: Paxos) -> list[Predicate]:
     def one_b_once_per_ballot(s: Any) -> bool:
         """An acceptor sent at most one 1b per ballot b, none above its promise (nor its disk's), and
         it reports no vote or a vote of a ballot below b."""
-        return not any(e in s.net for e in bad) and all(
-            sum(1 for e in ok[a, b] if e in s.net) <= 1
-            and (not any(e in s.net for e in ok[a, b])
+        return not any(model.sent(s, e.msg, e.src, e.dst) for e in bad) and all(
+            sum(1 for e in ok[a, b] if model.sent(s, e.msg, e.src, e.dst)) <= 1
+            and (not any(model.sent(s, e.msg, e.src, e.dst) for e in ok[a, b])
                  or (b <= s.nodes[a].max_bal and (not crashes or b <= s.disk[a].max_bal)))
             for a in acceptors for b in ballots
         )

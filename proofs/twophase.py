@@ -7,9 +7,9 @@ preserved by every action instance, and the tests check that dropping any single
 counterexample to induction (so none is decorative).
 
 The predicates are plain Python over ``SysState``: RM ``r`` is ``s.nodes[r]`` (an ``RMState``),
-the TM is ``s.nodes[n]`` (``TM(state, prepared)``), and ``s.net`` is the set of envelopes ever
-sent.  The prover runs them on z3 values through their twins; ``inductive_explicit`` runs them
-concretely.
+the TM is ``s.nodes[n]`` (``TM(state, prepared)``), and ``model.sent(s, msg, src, dst)`` says
+whether a message was ever sent (on any network that can say).  The prover runs them on z3
+values through their twins; ``inductive_explicit`` runs them concretely.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..models.actors import Envelope
 from ..models.twophase import ABORTED, COMMITTED, WORKING, Abort, Commit, Prepared, TwoPhase
 
 Predicate = Callable[[Any], bool]
@@ -31,11 +30,11 @@ def strengthening(model: TwoPhase) -> list[Predicate]:
 
     def commit_sent_only_by_committed_tm(s: Any) -> bool:
         """A Commit is in flight only once the TM has committed."""
-        return s.nodes[tm].state == COMMITTED or not any(Envelope(tm, r, Commit()) in s.net for r in rms)
+        return s.nodes[tm].state == COMMITTED or not any(model.sent(s, Commit(), tm, r) for r in rms)
 
     def abort_sent_only_by_aborted_tm(s: Any) -> bool:
         """An Abort is in flight only once the TM has aborted."""
-        return s.nodes[tm].state == ABORTED or not any(Envelope(tm, r, Abort()) in s.net for r in rms)
+        return s.nodes[tm].state == ABORTED or not any(model.sent(s, Abort(), tm, r) for r in rms)
 
     def committed_tm_heard_every_rm(s: Any) -> bool:
         """The TM commits only after every RM's Prepared reached it."""
@@ -43,20 +42,20 @@ def strengthening(model: TwoPhase) -> list[Predicate]:
 
     def tm_prepared_only_from_messages(s: Any) -> bool:
         """The TM counts an RM as prepared only if that RM sent Prepared."""
-        return all(r not in s.nodes[tm].prepared or Envelope(r, tm, Prepared(r)) in s.net for r in rms)
+        return all(r not in s.nodes[tm].prepared or model.sent(s, Prepared(r), r, tm) for r in rms)
 
     def prepared_sent_only_after_working(s: Any) -> bool:
         """An RM that sent Prepared is no longer working."""
-        return all(Envelope(r, tm, Prepared(r)) not in s.net or s.nodes[r] != WORKING for r in rms)
+        return all(not model.sent(s, Prepared(r), r, tm) or s.nodes[r] != WORKING for r in rms)
 
     def committed_rm_received_commit(s: Any) -> bool:
         """An RM commits only on a Commit addressed to it."""
-        return all(s.nodes[r] != COMMITTED or Envelope(tm, r, Commit()) in s.net for r in rms)
+        return all(s.nodes[r] != COMMITTED or model.sent(s, Commit(), tm, r) for r in rms)
 
     def aborted_rm_received_abort_or_never_prepared(s: Any) -> bool:
         """An aborted RM either got an Abort or aborted on its own before voting."""
         return all(
-            s.nodes[r] != ABORTED or Envelope(tm, r, Abort()) in s.net or Envelope(r, tm, Prepared(r)) not in s.net
+            s.nodes[r] != ABORTED or model.sent(s, Abort(), tm, r) or not model.sent(s, Prepared(r), r, tm)
             for r in rms
         )
 

@@ -274,9 +274,10 @@ def _(ty: Record, a: Any, b: Any, name: str) -> BoolLike:
 @_eq.register(Tuple)
 def _(ty: Vec | Tuple, a: Any, b: Any, name: str) -> BoolLike:
     for side in (a, b):
-        if type(side) is not tuple or len(side) != len(ty.parts):
+        if not isinstance(side, tuple) or len(side) != len(ty.parts):  # a bag's or FIFO's net: a subclass
             _bad_shape(ty, side, name)
-    return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(zip(ty.parts, a, b, strict=True))))
+    pairs = zip(ty.parts, a[:], b[:], strict=True)  # [:]: a plain tuple (a net refuses iteration)
+    return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(pairs)))
 
 
 # ----- one value from two, by a condition ------------------------------------------------

@@ -509,12 +509,12 @@ def _true_renaming(model: Election, s: SysState, p: Perm) -> SysState:
     if isinstance(model.net_used, UnorderedBag):
         universe = model.envelopes()
         net = [0] * len(universe)
-        for e, count in zip(universe, s.net, strict=True):
+        for e, count in zip(universe, s.net[:], strict=True):
             net[universe.index(env_t.permute(e, p))] = count
         return t._replace(net=tuple(net))
     chans = sorted({(e.src, e.dst) for e in model.envelopes()})
     net2: list[tuple[Any, ...]] = [()] * len(chans)
-    for (a, b), q in zip(chans, s.net, strict=True):
+    for (a, b), q in zip(chans, s.net[:], strict=True):
         net2[chans.index((perm[a], perm[b]))] = tuple(model.message_type().permute(x, p) for x in q)
     return t._replace(net=tuple(net2))
 

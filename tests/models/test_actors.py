@@ -31,7 +31,7 @@ from protoproof.models.actors import (
     SysState,
     UnorderedBag,
 )
-from protoproof.models.base import ModelDefinitionError, sometimes, transition
+from protoproof.models.base import ModelDefinitionError, always, sometimes, transition
 from protoproof.models.schema import Enum, Int, Record, Seq, Type, Union
 
 # ----- a two-node ping/pong ----------------------------------------------------------
@@ -256,7 +256,7 @@ def test_unordered_bag_that_duplicates_offers_duplicate_actions_up_to_max_copies
     assert g.verdict == "exhausted"
     assert g.kinds() == {"ping", "deliver", "duplicate"}
     assert (0, 0) in g.ponger_logs() and (0, 0, 0) in g.ponger_logs()
-    assert max(c for s in g.states for c in s.net) == 2  # never more than max_copies in flight
+    assert max(c for s in g.states for c in s.net[:]) == 2  # never more than max_copies in flight
     expand = g.model.expander()
     assert all(expand(s) == list(g.model.successors(s)) for s in g.states)
     for s, a, t in g.edges:
@@ -874,3 +874,66 @@ def test_a_handler_that_answers_differently_is_caught_on_codes() -> None:
     assert m.code_expander() is not None
     with pytest.raises(Nondeterminism):
         explore(m)
+
+
+# ----- one vocabulary for properties on every network -------------------------------------
+
+NETWORKS: dict[str, Callable[[], Network]] = {
+    "set": DuplicatingSet, "bag": UnorderedBag, "fifo": lambda: FifoChannels(capacity=2)}
+
+
+class Vocabulary(PingPong):
+    @always
+    def pong_only_after_its_ping_arrived(self, s: SysState) -> bool:
+        """Holds on every network: the ponger answers only a ping it logged."""
+        return all(not self.in_flight(s, Pong(k), src=1, dst=0) or k in s.nodes[1] for k in (0, 1))
+
+    @always
+    def no_pong_in_flight(self, s: SysState) -> bool:
+        """Fails on every network, two steps in (ping, deliver it)."""
+        return not self.in_flight(s, Pong(0))
+
+    @always
+    def ping_sent_before_pong(self, s: SysState) -> bool:
+        """Needs what was ever sent: only the grow-only set keeps it."""
+        return not self.in_flight(s, Pong(0)) or self.sent(s, Ping(0), src=0, dst=1)
+
+    @always
+    def raw_net(self, s: SysState) -> bool:
+        """Reads the representation: the envelope test a set understands."""
+        return PONG0 not in s.net
+
+
+@pytest.mark.parametrize("net", NETWORKS)
+def test_the_same_in_flight_property_gives_the_right_verdict_on_all_three_networks(net: str) -> None:
+    m = Vocabulary(NETWORKS[net])
+    assert explore(m, properties=["pong_only_after_its_ping_arrived"]).verdict == "exhausted"
+    r = explore(m, properties=["no_pong_in_flight"])
+    assert (r.verdict, r.property) == ("violated", "no_pong_in_flight")
+    assert r.path is not None and r.path.action_reprs() == ["ping(node='pinger0')", DELIVER_PING0]
+
+
+def test_sent_answers_on_the_grow_only_set_and_is_refused_where_messages_are_forgotten() -> None:
+    assert explore(Vocabulary(DuplicatingSet), properties=["ping_sent_before_pong"]).verdict == "exhausted"
+    for net in ("bag", "fifo"):
+        with pytest.raises(ModelError, match="cannot say what was ever sent: test in_flight") as info:
+            explore(Vocabulary(NETWORKS[net]), properties=["ping_sent_before_pong"])
+        assert isinstance(info.value.__cause__, ModelDefinitionError)
+    with pytest.raises(ModelDefinitionError, match=r"lossy.* cannot say what was ever sent"):
+        Vocabulary(lambda: DuplicatingSet(lossy=True)).sent(Vocabulary(DuplicatingSet).initial_states()[0], Ping(0))
+    with pytest.raises(ModelDefinitionError, match="does not record deliveries"):
+        m = Vocabulary(DuplicatingSet)
+        m.delivered(m.initial_states()[0], Ping(0))
+
+
+@pytest.mark.parametrize("net", ["bag", "fifo"])
+def test_a_raw_in_s_net_on_a_bag_or_fifo_model_is_refused_naming_the_vocabulary(net: str) -> None:
+    assert explore(Vocabulary(DuplicatingSet), properties=["raw_net"]).verdict == "violated"
+    with pytest.raises(ModelError, match=r"`in s.net` on the net of .* is always False; read it through the model: "
+                                         r"self.sent\(s, msg") as info:
+        explore(Vocabulary(NETWORKS[net]), properties=["raw_net"])
+    assert "property raw_net raised ModelDefinitionError" in str(info.value)
+    s = Vocabulary(NETWORKS[net]).initial_states()[0]
+    with pytest.raises(ModelDefinitionError, match=r"iterating s.net"):
+        list(s.net)
+    assert s.net == s.net[:] and type(s.net[:]) is tuple  # the representation stays readable on purpose
