@@ -1,4 +1,4 @@
-"""The mutants of 2PC and Paxos: each a small subclass of the shipped model, applied in memory.
+"""The mutants of 2PC, Paxos and the replicated log: each a small subclass of the shipped model, applied in memory.
 
 A mutant is one plausible mistake (a dropped or weakened guard, a wrong quorum size, a wrong
 vote selection, a state regression, missing persistence, a property written with ``is`` or
@@ -22,6 +22,7 @@ from typing import Any
 from protoproof.models.actors import Broadcast, Effect, Envelope, Persist, Send
 from protoproof.models.base import Model, always, transition
 from protoproof.models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
+from protoproof.models.replog import RL, Replog, is_prefix
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING
 from protoproof.models.twophase import INIT, TM, Abort, Prepared, ResourceManager, TransactionManager, TwoPhase
 
@@ -34,6 +35,7 @@ CHECK, BMC, PROVE, PROVE_BARE, PARAM = "check", "bmc", "prove", "prove-bare", "p
 ENGINES = (CHECK, BMC, PROVE, PROVE_BARE, PARAM)
 TWOPHASE_ENGINES = (CHECK, BMC, PROVE, PROVE_BARE)
 PAXOS_ENGINES = ENGINES
+REPLOG_ENGINES = TWOPHASE_ENGINES
 #: The parameterized proof models Paxos.tla, which has no crashes: it cannot speak of persistence.
 PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 
@@ -41,6 +43,8 @@ PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 #: refusing a property it cannot evaluate (``x is CONST``) is exactly the right answer there.
 GUARD, QUORUM, VOTES, REGRESSION, PERSISTENCE, PROPERTY = (
     "guard", "quorum", "vote selection", "state regression", "persistence", "property")
+#: A wrong index or slice bound into a log (``Seq`` state: the z3 engines index symbolically).
+SEQUENCE = "sequence index"
 
 
 @dataclass(frozen=True)
@@ -434,6 +438,26 @@ class AgreementWithIsTrue(LeaderIgnoresVotes):
 # ======================================================================================
 # The catalogue
 # ======================================================================================
+# the replicated log (Seq state)
+# ======================================================================================
+
+RLOG = {"followers": 2, "maxlen": 3, "values": 2}
+
+
+class CopyIndexOffByOne(Replog):
+    def next_entry(self, s: RL, f: int) -> int:
+        return s.leader[len(s.logs[f]) - 1]
+
+
+class CopySliceSkipsAnEntry(Replog):
+    def copy(self, s: RL, f: int) -> RL | None:
+        log = s.logs[f]
+        if not (len(log) < len(s.leader) and is_prefix(log, s.leader)):
+            return None
+        return self._set(s, f, log + s.leader[len(log) + 1 : len(log) + 2])
+
+
+# ======================================================================================
 
 MUTANTS: list[Mutant] = [
     # ----- 2PC -----
@@ -504,6 +528,11 @@ MUTANTS: list[Mutant] = [
            LeaderProposalNotPersisted, PX0_CRASH, "agreement", PERSISTENCE, PAXOS_CRASH_ENGINES),
     Mutant("agreement-written-with-is-true", "leader ignores votes; agreement tests `(... in net) is True`",
            AgreementWithIsTrue, PX, "agreement", PROPERTY, PAXOS_ENGINES),
+    # ----- the replicated log -----
+    Mutant("log-copy-index-off-by-one", "a follower copies leader[len(log) - 1] instead of leader[len(log)]",
+           CopyIndexOffByOne, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
+    Mutant("log-copy-slice-start-off-by-one", "a follower copies leader[len(log) + 1 : len(log) + 2]",
+           CopySliceSkipsAnEntry, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
 ]
 
 
