@@ -11,6 +11,7 @@ from typing import Any
 from .base import Model
 from .consensus import Consensus
 from .paxos import Paxos
+from .replog import Replog
 from .tcommit import TCommit
 from .twophase import TwoPhase
 
@@ -19,6 +20,7 @@ MODELS: dict[str, type[Model[Any]]] = {
     TCommit.name: TCommit,
     Paxos.name: Paxos,
     Consensus.name: Consensus,
+    Replog.name: Replog,
 }
 
 __all__ = ["MODELS"]

@@ -23,6 +23,10 @@ def strengthening_for(model: Model[Any]) -> list[Callable[[Any], bool]] | None:
         from .paxos import strengthening as paxos_strengthening
 
         return paxos_strengthening(model)  # type: ignore[arg-type]
+    if model.name == "replog":
+        from .replog import strengthening as replog_strengthening
+
+        return replog_strengthening(model)  # type: ignore[arg-type]
     return None
 
 

@@ -10,9 +10,9 @@ cannot be executed soundly on z3 values raise ``SymbolicError`` naming the field
 function, never a silent fallback.
 
 The package by job: ``logic`` (errors, boolean helpers), ``search`` (the path oracle and
-explorer), ``leaves`` and ``sets`` (the symbolic values), ``encoding`` (one encoding per
-schema type), ``relation`` (a model as a transition relation).  Every name is importable from
-here.
+explorer), ``leaves``, ``sets`` and ``seqs`` (the symbolic values), ``encoding`` (one encoding
+per schema type), ``relation`` (a model as a transition relation).  Every name is importable
+from here.
 """
 
 from __future__ import annotations
@@ -86,7 +86,11 @@ from .search import (
     decide,
     explore,
 )
+from .seqs import (
+    SymSeq,
+)
 from .sets import (
+    Collection,
     DynSet,
     GList,
     OutsideUniverse,
@@ -106,6 +110,7 @@ __all__ = [
     "PathExplosion",
     "Sym",
     "SymPath",
+    "SymSeq",
     "SymSet",
     "SymbolicError",
     "SymbolicModel",

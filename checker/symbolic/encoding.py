@@ -17,10 +17,11 @@ from typing import Any
 
 import z3
 
-from ...models.schema import BoolType, Int, Record, SetOf, Tuple, Type, Union, Vec, _Finite
+from ...models.schema import BoolType, Int, Record, Seq, SetOf, Tuple, Type, Union, Vec, _Finite
 from .leaves import BOOL, ENUM, INT, UNION, Sym, _enum_sort, _nm, union_encodable
 from .logic import BoolLike, SymbolicError, b_and, b_not, b_or
 from .search import current_function
+from .seqs import SymSeq
 from .sets import GList, SymSet
 
 
@@ -97,6 +98,11 @@ def _(ty: SetOf, name: str) -> Any:
     return SymSet(ty, [z3.Bool(f"{name}∋{x!r}") for x in ty.universe], name)
 
 
+@_fresh.register
+def _(ty: Seq, name: str) -> Any:
+    return SymSeq([fresh(ty.elem, f"{name}[{k}]") for k in range(ty.maxlen)], z3.Int(f"{name}.len"), name)
+
+
 # ----- parts: the values a composite value is made of ------------------------------------
 
 
@@ -115,6 +121,15 @@ def _(ty: Record, v: Any) -> Sequence[tuple[Type, Any]]:
 @parts.register(Tuple)
 def _(ty: Vec | Tuple, v: Any) -> Sequence[tuple[Type, Any]]:
     return list(zip(ty.parts, v, strict=True))
+
+
+@parts.register
+def _(ty: Seq, v: Any) -> Sequence[tuple[Type, Any]]:
+    """A symbolic sequence: its length (in ``0..maxlen``), then every slot; a concrete one: its elements."""
+    if isinstance(v, SymSeq):
+        n = v.n if isinstance(v.n, int) else Sym(v.n, INT, None, f"len({v.name})")
+        return [(Int(0, ty.maxlen), n), *((ty.elem, x) for x in v.slots)]
+    return [(ty.elem, x) for x in v]
 
 
 @singledispatch
@@ -195,6 +210,14 @@ def decode(ty: Type, v: Any, model: z3.ModelRef) -> Any:
 @singledispatch
 def _decode(ty: Type, v: Any, model: z3.ModelRef) -> Any:
     return v  # a concrete value of a type without an encoding
+
+
+@_decode.register
+def _(ty: Seq, v: Any, model: z3.ModelRef) -> Any:
+    if not isinstance(v, SymSeq):
+        return tuple(decode(ty.elem, x, model) for x in v)
+    n = v.n if isinstance(v.n, int) else model.eval(v.n, model_completion=True).as_long()
+    return tuple(decode(ty.elem, x, model) for x in v.slots[:n])
 
 
 @_decode.register(Record)
@@ -280,6 +303,26 @@ def _(ty: Vec | Tuple, a: Any, b: Any, name: str) -> BoolLike:
     return b_and(*(eq(t, x, y, f"{name}[{k}]") for k, (t, x, y) in enumerate(pairs)))
 
 
+@_eq.register
+def _(ty: Seq, a: Any, b: Any, name: str) -> BoolLike:
+    for side in (a, b):
+        if not isinstance(side, SymSeq) and (type(side) is not tuple or len(side) > ty.maxlen):
+            _bad_shape(ty, side, name)
+    sa, sb = SymSeq.lift(a, name), SymSeq.lift(b, name)
+    same: list[BoolLike] = [sa.n == sb.n]
+    for k in range(max(len(sa.slots), len(sb.slots))):
+        if k >= len(sa.slots) or k >= len(sb.slots):
+            longer = sa if k >= len(sb.slots) else sb
+            same.append(k >= longer.n)
+            continue
+        below = k < sa.n
+        if below is False:
+            break
+        e = eq(ty.elem, sa.slots[k], sb.slots[k], f"{name}[{k}]")
+        same.append(e if below is True else b_or(b_not(below), e))
+    return b_and(*same)
+
+
 # ----- one value from two, by a condition ------------------------------------------------
 
 
@@ -301,6 +344,8 @@ def ite(c: BoolLike, a: Any, b: Any) -> Any:
                    f"({_nm(a)} if .. else {_nm(b)})")
     if isinstance(a, GList) or isinstance(b, GList):
         return NotImplemented
+    if isinstance(a, SymSeq) or isinstance(b, SymSeq):
+        return _ite_seq(c, a, b)
     if isinstance(a, SymSet) or isinstance(b, SymSet):
         s2 = a if isinstance(a, SymSet) else b
         try:
@@ -333,3 +378,21 @@ def ite(c: BoolLike, a: Any, b: Any) -> Any:
     except SymbolicError:
         pass
     return NotImplemented
+
+
+def _ite_seq(c: BoolLike, a: Any, b: Any) -> Any:
+    """Two sequences as one: each slot by ``c`` (a slot only one side has is that side's), the length by ``c``."""
+    if not all(isinstance(x, (SymSeq, tuple)) for x in (a, b)):
+        return NotImplemented
+    sa, sb = SymSeq.lift(a), SymSeq.lift(b)
+    slots = []
+    for k in range(max(len(sa.slots), len(sb.slots))):
+        if k >= len(sa.slots) or k >= len(sb.slots):
+            slots.append(sa.slots[k] if k < len(sa.slots) else sb.slots[k])
+            continue
+        r = ite(c, sa.slots[k], sb.slots[k])
+        if r is NotImplemented:
+            return NotImplemented
+        slots.append(r)
+    n = ite(c, sa.n, sb.n) if isinstance(sa.n, int) and isinstance(sb.n, int) else z3.If(c, sa.n, sb.n)
+    return SymSeq(slots, n._int() if isinstance(n, Sym) else n, sa.name)

@@ -18,7 +18,36 @@ from .search import _err, current_function, decide
 # ----- sets ----------------------------------------------------------------------------
 
 
-class SymSet:
+class Collection:
+    """A symbolic collection (``SymSet``, ``GList``, ``SymSeq``): its membership or length is symbolic.
+
+    Each says which elements may be in it (``pairs``: (condition, element)), whether it is
+    non-empty and how many it holds as terms (``nonempty``, ``card``), membership as a formula
+    (``has``) and equality with a concrete value (``match``), so the engine and the twin treat
+    them alike without knowing each class.
+    """
+
+    __slots__ = ()
+    name: str
+
+    def pairs(self) -> list[tuple[BoolLike, Any]]:
+        raise NotImplementedError
+
+    def nonempty(self) -> BoolLike:
+        raise NotImplementedError
+
+    def card(self) -> Any:
+        raise NotImplementedError
+
+    def has(self, x: Any) -> BoolLike:
+        raise NotImplementedError
+
+    def match(self, u: Any) -> BoolLike:
+        """``self == u`` as a formula, for ``u`` concrete."""
+        raise NotImplementedError
+
+
+class SymSet(Collection):
     """A set over a declared universe: one Python bool or z3 Bool per element.
 
     Supports what protocol code does with frozensets (``in``, ``|``, ``&``, ``-``, ``union``,
@@ -34,7 +63,7 @@ class SymSet:
         self.ty, self.bits, self.name = ty, tuple(bits), name
 
     def _k(self, x: Any) -> int:
-        if isinstance(x, (Sym, SymSet, GList)):
+        if isinstance(x, (Sym, Collection)):
             raise _err(f"set element {x!r} is symbolic; set elements must be concrete", self.name)
         try:
             b = self.ty._bit.get(x)
@@ -49,7 +78,7 @@ class SymSet:
 
     def _matches(self, x: Any) -> list[BoolLike]:
         """For a symbolic element: per universe element, the formula "x is that element"."""
-        if isinstance(x, (Sym, SymSet, GList)):
+        if isinstance(x, (Sym, Collection)):
             if not isinstance(x, Sym):
                 raise _err(f"set element {x!r} is symbolic; set elements must be concrete", self.name)
             out: list[BoolLike] = []
@@ -191,6 +220,9 @@ class SymSet:
     def nonempty(self) -> BoolLike:
         return b_or(*self.bits)
 
+    def match(self, u: Any) -> BoolLike:
+        return self.eq(u) if isinstance(u, frozenset) else False
+
     def card(self) -> Any:
         """The number of elements, as an int or a symbolic int (one term, no fork)."""
         if all(isinstance(b, bool) for b in self.bits):
@@ -257,7 +289,7 @@ class OutsideUniverse(Exception):
 
 def has_sym(x: Any) -> bool:
     """Whether a value holds a symbolic leaf, set or list anywhere inside (tuples, records)."""
-    if isinstance(x, (Sym, SymSet, GList)):
+    if isinstance(x, (Sym, Collection)):
         return True
     if isinstance(x, tuple):
         return any(has_sym(y) for y in x)
@@ -271,8 +303,8 @@ def match(x: Any, u: Any) -> BoolLike:
             return x._eq(u)
         except SymbolicError:
             return False
-    if isinstance(x, SymSet):
-        return x.eq(u) if isinstance(u, frozenset) else False
+    if isinstance(x, Collection):
+        return x.match(u)
     if isinstance(x, tuple):
         if type(x) is not type(u) or len(x) != len(u):
             return False
@@ -347,7 +379,7 @@ class DynSet(SymSet):
         return a, tuple(ob)
 
     def _k(self, x: Any) -> int:
-        if isinstance(x, (Sym, SymSet, GList)) or not self._known(x):
+        if isinstance(x, (Sym, Collection)) or not self._known(x):
             return -1
         return SymSet._k(self, x)
 
@@ -436,7 +468,7 @@ class DynSet(SymSet):
         return f"DynSet({self.name}: {list(self.ty.universe)!r})"
 
 
-class GList:
+class GList(Collection):
     """A list whose elements are present under conditions: ``[m for m in inbox if m.bal == b]``.
 
     Built by list comprehensions in twins over symbolic sets or with symbolic conditions.
@@ -455,6 +487,9 @@ class GList:
 
     def nonempty(self) -> BoolLike:
         return b_or(*(g for g, _v in self.items))
+
+    def match(self, u: Any) -> BoolLike:
+        return u is self  # Python's == on an object without __eq__
 
     def card(self) -> Any:
         if all(isinstance(g, bool) for g, _v in self.items):
@@ -537,7 +572,7 @@ def truth(v: Any) -> BoolLike:
     """Python truthiness of a concrete or symbolic value, without forking."""
     if isinstance(v, Sym):
         return v._truth()
-    if isinstance(v, (SymSet, GList)):
+    if isinstance(v, Collection):
         return v.nonempty()
     if isinstance(v, z3.BoolRef):
         return v

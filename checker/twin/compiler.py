@@ -29,6 +29,7 @@ from .runtime import (
     _pp_not,
     _pp_or,
     _pp_reduce,
+    _pp_sub,
     _pp_when,
 )
 
@@ -44,8 +45,9 @@ _CHECKER_PKG = __name__.rsplit(".", 2)[0]
 _CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 #: Weak keys: closures are made per model instance and must not be kept alive by their twins.
 _TWINS: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
-#: The twin code of a function's code (shared by its closures, so compiled once per process).
-_CODES: weakref.WeakKeyDictionary[types.CodeType, types.CodeType] = weakref.WeakKeyDictionary()
+#: The twin code of a function's code (shared by its closures, so compiled once per process).  Code
+#: objects compare by content, not by file or qualified name: those are part of the key.
+_CODES: dict[tuple[types.CodeType, str, str], types.CodeType] = {}
 #: "module:qualname" -> why a model function runs without a twin (see ``fallbacks``).
 _FALLBACKS: dict[str, str] = {}
 #: Open ``recording()`` blocks.
@@ -188,6 +190,17 @@ class _Rewrite(ast.NodeTransformer):
         self.generic_visit(node)
         return self._comp("gen", node)
 
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        """``x[k]`` as ``_pp_sub(x, k)`` (a slice as ``slice(a, b, c)``): symbolic indices and bounds."""
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node
+        k = node.slice
+        if isinstance(k, ast.Slice):
+            bounds = (k.lower, k.upper, k.step)
+            k = self._call("_pp_slice", [b if b is not None else ast.Constant(None) for b in bounds])
+        return ast.copy_location(self._call("_pp_sub", [node.value, k]), node)
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         f = node.func
@@ -259,7 +272,8 @@ def _twin_code(fn: types.FunctionType) -> types.CodeType:
     variables, so every closure of the same code (one per model instance) shares it.
     """
     code = fn.__code__
-    got = _CODES.get(code)
+    key = (code, code.co_filename, code.co_qualname)
+    got = _CODES.get(key)
     if got is not None:
         return got
     try:
@@ -273,7 +287,7 @@ def _twin_code(fn: types.FunctionType) -> types.CodeType:
         got = recompile(fn, _Rewrite(params[0].arg if params else None).visit(fdef))
     except SyntaxError as e:
         raise _NoTwin(f"its twin does not compile ({e.msg})") from None
-    _CODES[code] = got
+    _CODES[key] = got
     return got
 
 
@@ -400,5 +414,5 @@ _HELPERS: dict[str, Any] = dict(
     _pp_and=_pp_and, _pp_or=_pp_or, _pp_not=_pp_not, _pp_ite=_pp_ite, _pp_mem=_pp_mem, _pp_chain=_pp_chain,
     _pp_implies=_pp_implies, _pp_when=_pp_when, _pp_count=_pp_count, _pp_tw=_pp_tw, _pp_twm=_pp_twm,
     _pp_comp=_pp_comp, _pp_reduce=_pp_reduce, _pp_is=_pp_is, _pp_is_not=_pp_is_not, _pp_fmt=_pp_fmt,
-    _pp_show=_pp_show,
+    _pp_show=_pp_show, _pp_sub=_pp_sub, _pp_slice=slice,
 )

@@ -13,12 +13,12 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from ..symbolic import GList, Sym, SymbolicError, SymSet, current_function, has_sym
+from ..symbolic import Collection, Sym, SymbolicError, current_function, has_sym
 from .runtime import _all, _any, _bool, _fold, _frozenset, _len, _list, _set, _show, _sum
 
 
 def _leaf_name(v: Any) -> str:
-    return v.name if isinstance(v, (Sym, SymSet, GList)) else repr(v)
+    return v.name if isinstance(v, (Sym, Collection)) else repr(v)
 
 
 def _isinstance(x: Any, classinfo: Any) -> Any:

@@ -16,10 +16,12 @@ import z3
 from ..symbolic import (
     BOOL,
     INT,
+    Collection,
     DynSet,
     GList,
     Sym,
     SymbolicError,
+    SymSeq,
     SymSet,
     b_and,
     b_not,
@@ -44,7 +46,23 @@ def _wrap(b: Any, name: str) -> Any:
 
 
 def _is_sym(v: Any) -> bool:
-    return isinstance(v, (Sym, SymSet, GList))
+    return isinstance(v, (Sym, Collection))
+
+
+def _under(g: Any, thunk: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
+    """``thunk(*args)``, which Python evaluates only where ``g`` holds (the twin evaluates it always).
+
+    If it raises (``log[i]`` guarded by ``i < len(log)``), Python would have raised only where
+    ``g`` holds: fork on ``g`` and return ``(False, None)`` on the path where it does not.
+    """
+    try:
+        return True, thunk(*args)
+    except SymbolicError:
+        raise
+    except Exception:
+        if g is True or decide(g):
+            raise
+        return False, None
 
 
 def _pp_and(first: Any, *rest: Callable[[], Any]) -> Any:
@@ -53,7 +71,12 @@ def _pp_and(first: Any, *rest: Callable[[], Any]) -> Any:
     v = first
     for k in range(len(rest) + 1):
         if k:
-            v = rest[k - 1]()
+            if not acc:
+                v = rest[k - 1]()
+            else:
+                ok, v = _under(b_and(*acc), rest[k - 1])
+                if not ok:
+                    return False
         if not _is_sym(v):
             if not v:
                 return v if not acc else False
@@ -70,7 +93,12 @@ def _pp_or(first: Any, *rest: Callable[[], Any]) -> Any:
     v = first
     for k in range(len(rest) + 1):
         if k:
-            v = rest[k - 1]()
+            if not acc:
+                v = rest[k - 1]()
+            else:
+                ok, v = _under(b_not(b_or(*acc)), rest[k - 1])
+                if not ok:
+                    return True
         if not _is_sym(v):
             if v:
                 return v if not acc else True
@@ -91,7 +119,12 @@ def _pp_ite(c: Any, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
     if not _is_sym(c):
         return a() if c else b()
     t = truth(c)
-    va, vb = a(), b()
+    ok, va = _under(t, a)
+    if not ok:
+        return b()
+    ok, vb = _under(b_not(t), b)
+    if not ok:
+        return va
     r = ite(t, va, vb)
     if r is NotImplemented:
         return va if decide(t) else vb  # shapes differ: fork instead
@@ -100,7 +133,7 @@ def _pp_ite(c: Any, a: Callable[[], Any], b: Callable[[], Any]) -> Any:
 
 def _pp_mem(x: Any, s: Any) -> Any:
     """``x in s`` without forking."""
-    if isinstance(s, (SymSet, GList)):
+    if isinstance(s, Collection):
         return _wrap(s.has(x), f"({x!r} in {s.name})")
     if isinstance(s, _Gen):
         return _pp_mem(x, GList(s.pairs()))
@@ -128,9 +161,9 @@ def _veq(a: Any, b: Any) -> Any:
             return False  # a value outside the leaf's type is simply not equal
     if isinstance(b, Sym):
         return _veq(b, a)
-    if isinstance(a, SymSet):
+    if isinstance(a, (SymSet, SymSeq)):
         return a.eq(b)
-    if isinstance(b, SymSet):
+    if isinstance(b, (SymSet, SymSeq)):
         return b.eq(a)
     if isinstance(a, tuple) and isinstance(b, tuple):
         if len(a) != len(b):
@@ -150,8 +183,8 @@ def _pp_is(a: Any, b: Any) -> Any:
         return _wrap(_veq(a, b), f"({_show(a)} is {_show(b)})")
     if a is b:
         return True
-    if isinstance(a, (SymSet, GList)) or isinstance(b, (SymSet, GList)):
-        other = b if isinstance(a, (SymSet, GList)) else a
+    if isinstance(a, Collection) or isinstance(b, Collection):
+        other = b if isinstance(a, Collection) else a
         if other is None or isinstance(other, (bool, int, str)):
             return False  # a set or list is never one of these
         raise SymbolicError(f"`is` between a symbolic set or list and {_show(other)} (in {current_function()}): "
@@ -187,19 +220,23 @@ def _pp_chain(left: Any, *steps: tuple[str, Callable[[], Any]]) -> Any:
 def _pp_implies(c: Any, e: Callable[[], Any]) -> Any:
     if not _is_sym(c):
         return e() if c else True
-    return _wrap(z3.Implies(truth(c), to_z3(truth(e()))), "implies")
+    ok, v = _under(truth(c), e)
+    return _wrap(z3.Implies(truth(c), to_z3(truth(v))), "implies") if ok else True
 
 
 def _pp_when(c: Any, e: Callable[[], Any]) -> Any:
     if not _is_sym(c):
         return e() if c else False
-    return _wrap(b_and(truth(c), truth(e())), "when")
+    ok, v = _under(truth(c), e)
+    return _wrap(b_and(truth(c), truth(v)), "when") if ok else False
 
 
 def _pp_count(c: Any, e: Callable[[], Any]) -> Any:
     if not _is_sym(c):
         return e() if c else 0
-    v = e()
+    ok, v = _under(truth(c), e)
+    if not ok:
+        return 0
     r = ite(truth(c), v, 0)
     if r is NotImplemented:
         return v if decide(truth(c)) else 0
@@ -211,21 +248,9 @@ def _pp_count(c: Any, e: Callable[[], Any]) -> Any:
 
 def _guarded(it: Any) -> list[tuple[Any, Any]] | None:
     """(condition, element) pairs of a collection whose membership is symbolic; None if concrete."""
-    if isinstance(it, (SymSet, GList, _Gen)):
+    if isinstance(it, (Collection, _Gen)):
         return it.pairs()
     return None
-
-
-def _element(g: Any, x: Any, elt: Callable[[Any], Any]) -> tuple[bool, Any]:
-    """``elt(x)`` for an element present under ``g``; if it raises, it must not be present (fork)."""
-    try:
-        return True, elt(x)
-    except SymbolicError:
-        raise
-    except Exception:
-        if g is True or decide(g):
-            raise
-        return False, None
 
 
 def _iter_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any], Any]) -> Iterator[tuple[Any, Any]]:
@@ -241,7 +266,7 @@ def _iter_pairs(it: Any, cond: Callable[[Any], Any] | None, elt: Callable[[Any],
                 continue
         if g is False:
             continue
-        ok, v = _element(g, x, elt)
+        ok, v = _under(g, elt, x)  # an element present under g; if elt raises, it must not be
         if ok:
             yield g, v
 
@@ -391,7 +416,7 @@ def _fold(pick: Callable[[Any, Any], Any], builtin: Callable[..., Any]) -> Calla
 
 
 def _len(x: Any) -> Any:
-    if isinstance(x, (SymSet, GList)):
+    if isinstance(x, Collection):
         return x.card()
     if isinstance(x, _Gen):
         return GList(x.pairs()).card()
@@ -403,7 +428,7 @@ def _frozenset(*args: Any) -> Any:
         x = args[0]
         if isinstance(x, SymSet):
             return x
-        if isinstance(x, (_Gen, GList)):
+        if isinstance(x, (_Gen, GList, SymSeq)):
             return DynSet.make(x.pairs())
     return frozenset(*args)
 
@@ -413,7 +438,7 @@ def _set(*args: Any) -> Any:
         x = args[0]
         if isinstance(x, SymSet):
             return x
-        if isinstance(x, (_Gen, GList)):
+        if isinstance(x, (_Gen, GList, SymSeq)):
             r = DynSet.make(x.pairs())
             return set(r) if isinstance(r, frozenset) else r
     return set(*args)
@@ -424,6 +449,8 @@ def _list(*args: Any) -> Any:
         x = args[0]
         if isinstance(x, GList):
             return x
+        if isinstance(x, SymSeq):
+            return GList(x.pairs(), x.name)
         if isinstance(x, _Gen):
             pairs = x.pairs()
             return [v for _g, v in pairs] if all(g is True for g, _v in pairs) else GList(pairs)
@@ -435,3 +462,10 @@ def _bool(*args: Any) -> Any:
         return _wrap(truth(args[0]), "bool")
     return bool(*args)
 
+
+def _pp_sub(x: Any, k: Any) -> Any:
+    """``x[k]``: a concrete tuple indexed or sliced by a symbolic value reads through ``SymSeq``."""
+    if isinstance(x, tuple) and (isinstance(k, Sym) or (
+            isinstance(k, slice) and (isinstance(k.start, Sym) or isinstance(k.stop, Sym)))):
+        return SymSeq.lift(x)[k]
+    return x[k]

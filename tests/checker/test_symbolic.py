@@ -84,7 +84,7 @@ def test_types_with_one_value_stay_concrete() -> None:
     assert fresh(Int(0, 0), "x") == 0
 
 
-@pytest.mark.parametrize("ty", [Union(Int(0, 1), Bool), Seq(Bool, 2)])
+@pytest.mark.parametrize("ty", [Union(Int(0, 1), Bool), Seq(Union(Int(0, 1), Bool), 2)])
 def test_types_without_an_encoding_are_refused_with_the_field_named(ty: Type) -> None:
     with pytest.raises(SymbolicError, match=r"field x\.payload"):
         fresh(ty, "x.payload")

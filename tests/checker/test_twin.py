@@ -344,6 +344,21 @@ def test_a_twin_built_before_its_closure_variable_is_bound_sees_the_value_later(
         assert tw(v) == fn(v)
 
 
+def _above(k: int) -> Any:
+    def above(s: P) -> Any:
+        return s.n > k and s.c == RED
+
+    return above
+
+
+def test_the_closures_of_one_def_share_one_compiled_twin_and_keep_their_own_values() -> None:
+    a, b = _above(1), _above(2)
+    ta, tb = twin(a), twin(b)
+    assert ta is not a and tb is not b and ta.__code__ is tb.__code__  # compiled once, not per closure
+    for v in PTY.values():
+        assert ta(v) == a(v) and tb(v) == b(v)
+
+
 def test_a_function_edited_since_it_was_imported_gets_no_twin_and_says_why(tmp_path: Path) -> None:
     import importlib.util
 

@@ -1,4 +1,4 @@
-"""The mutants of 2PC and Paxos: each a small subclass of the shipped model, applied in memory.
+"""The mutants of 2PC, Paxos and the replicated log: each a small subclass of the shipped model, applied in memory.
 
 A mutant is one plausible mistake (a dropped or weakened guard, a wrong quorum size, a wrong
 vote selection, a state regression, missing persistence, a property written with ``is`` or
@@ -23,6 +23,7 @@ from protoproof.models.actors import Broadcast, Effect, Envelope, Persist, Send
 from protoproof.models.base import Model, always, transition
 from protoproof.models.environment import Clock
 from protoproof.models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
+from protoproof.models.replog import RL, Replog, is_prefix
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING
 from protoproof.models.twophase import INIT, TM, Abort, Prepared, ResourceManager, TransactionManager, TwoPhase
 from protoproof.tests.models.envmodels import LeakyPartitions, Leases
@@ -36,6 +37,7 @@ CHECK, BMC, PROVE, PROVE_BARE, PARAM = "check", "bmc", "prove", "prove-bare", "p
 ENGINES = (CHECK, BMC, PROVE, PROVE_BARE, PARAM)
 TWOPHASE_ENGINES = (CHECK, BMC, PROVE, PROVE_BARE)
 PAXOS_ENGINES = ENGINES
+REPLOG_ENGINES = TWOPHASE_ENGINES
 #: The parameterized proof models Paxos.tla, which has no crashes: it cannot speak of persistence.
 PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 
@@ -46,6 +48,8 @@ GUARD, QUORUM, VOTES, REGRESSION, PERSISTENCE, PROPERTY = (
 #: A mistake in the framework's environment (clocks, partitions), shown on the models of
 #: ``tests/models/envmodels.py`` that depend on it.
 ENVIRONMENT = "environment"
+#: A wrong index or slice bound into a log (``Seq`` state: the z3 engines index symbolically).
+SEQUENCE = "sequence index"
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,26 @@ class ClockRunsAhead(Leases):
 # ======================================================================================
 # The catalogue
 # ======================================================================================
+# the replicated log (Seq state)
+# ======================================================================================
+
+RLOG = {"followers": 2, "maxlen": 3, "values": 2}
+
+
+class CopyIndexOffByOne(Replog):
+    def next_entry(self, s: RL, f: int) -> int:
+        return s.leader[len(s.logs[f]) - 1]
+
+
+class CopySliceSkipsAnEntry(Replog):
+    def copy(self, s: RL, f: int) -> RL | None:
+        log = s.logs[f]
+        if not (len(log) < len(s.leader) and is_prefix(log, s.leader)):
+            return None
+        return self._set(s, f, log + s.leader[len(log) + 1 : len(log) + 2])
+
+
+# ======================================================================================
 
 MUTANTS: list[Mutant] = [
     # ----- 2PC -----
@@ -543,6 +567,11 @@ MUTANTS: list[Mutant] = [
            ClockRunsAhead, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC), bmc_in_ci=False),
     Mutant("partition-still-delivers", "a message is delivered across a standing partition",
            LeakyPartitions, {"n": 3, "partitions": 1}, "nothing_crosses_a_partition", ENVIRONMENT, (CHECK,)),
+    # ----- the replicated log -----
+    Mutant("log-copy-index-off-by-one", "a follower copies leader[len(log) - 1] instead of leader[len(log)]",
+           CopyIndexOffByOne, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
+    Mutant("log-copy-slice-start-off-by-one", "a follower copies leader[len(log) + 1 : len(log) + 2]",
+           CopySliceSkipsAnEntry, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
 ]
 
 

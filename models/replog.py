@@ -1,0 +1,123 @@
+"""A toy replicated log: the spike for logs (``Seq``) in every engine, before Raft.
+
+A leader appends entries to its log; each follower copies the leader's next entry onto its
+own log, or, if its log is not a prefix of the leader's, truncates it to the longest common
+prefix (Raft's conflicting-suffix rule, here never needed by the correct model).  Safety:
+every follower's log is a prefix of the leader's.  The planted bug copies the entry one
+position too early (an off-by-one index), which breaks the prefix property after the leader
+has appended two different values.
+
+The state holds ``Seq`` values, so the z3 engines exercise a symbolic length, indexing by a
+symbolic position (``leader[len(log)]``), slices with symbolic bounds and ``==`` on sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .base import Model, always, sometimes, transition, variant
+from .schema import Int, Record, Seq, Type, Vec
+
+
+class RL(NamedTuple):
+    leader: tuple[int, ...]
+    logs: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class ReplogConfig:
+    followers: int = 2
+    maxlen: int = 3
+    values: int = 2
+
+
+def is_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """``a`` is a prefix of ``b`` (written with ``len`` and a slice, so it runs on z3 as it is)."""
+    return len(a) <= len(b) and b[: len(a)] == a
+
+
+def common_prefix(a: tuple[int, ...], b: tuple[int, ...], maxlen: int) -> int:
+    """The length of the longest common prefix of ``a`` and ``b`` (at most ``maxlen``)."""
+    k = 0
+    while k < maxlen and k < len(a) and k < len(b) and a[k] == b[k]:
+        k += 1
+    return k
+
+
+class Replog(Model[RL]):
+    """A leader's log replicated to followers that copy it entry by entry."""
+
+    name = "replog"
+    Config = ReplogConfig
+
+    def _validate_config(self) -> None:
+        c = self.config
+        if c.followers < 1 or c.maxlen < 1 or c.values < 1:
+            raise ValueError("--followers, --maxlen and --values must be at least 1")
+
+    def schema(self) -> Type:
+        c = self.config
+        log = Seq(Int(0, c.values - 1), c.maxlen)
+        return Record(RL, leader=log, logs=Vec(log, c.followers))
+
+    def follower_ids(self) -> range:
+        return range(self.config.followers)
+
+    def value_ids(self) -> range:
+        return range(self.config.values)
+
+    def init(self) -> list[RL]:
+        return [RL((), ((),) * self.config.followers)]
+
+    @staticmethod
+    def _set(s: RL, f: int, log: tuple[int, ...]) -> RL:
+        return RL(s.leader, s.logs[:f] + (log,) + s.logs[f + 1 :])
+
+    @transition(v="value_ids")
+    def append(self, s: RL, v: int) -> RL | None:
+        """The leader appends a value while its log has room."""
+        if len(s.leader) >= self.config.maxlen:
+            return None
+        return RL(s.leader + (v,), s.logs)
+
+    def next_entry(self, s: RL, f: int) -> int:
+        """The leader's entry that follower ``f`` copies next."""
+        return s.leader[len(s.logs[f])]
+
+    @transition(f="follower_ids")
+    def copy(self, s: RL, f: int) -> RL | None:
+        """Follower ``f`` copies the leader's next entry when its log is a shorter prefix."""
+        log = s.logs[f]
+        if not (len(log) < len(s.leader) and is_prefix(log, s.leader)):
+            return None
+        return self._set(s, f, log + (self.next_entry(s, f),))
+
+    @transition(f="follower_ids")
+    def truncate(self, s: RL, f: int) -> RL | None:
+        """Follower ``f`` drops the suffix that conflicts with the leader's log."""
+        log = s.logs[f]
+        if is_prefix(log, s.leader):
+            return None
+        return self._set(s, f, log[: common_prefix(log, s.leader, self.config.maxlen)])
+
+    @always
+    def logs_are_prefixes(self, s: RL) -> bool:
+        """Every follower's log is a prefix of the leader's."""
+        return all(is_prefix(log, s.leader) for log in s.logs)
+
+    @sometimes
+    def replicated(self, s: RL) -> bool:
+        """Some follower holds a full log."""
+        return any(len(log) == self.config.maxlen for log in s.logs)
+
+
+@variant("copy-off-by-one", breaks="logs_are_prefixes")
+class CopyOffByOne(Replog):
+    """The follower copies the entry before the one it needs (``leader[len(log) - 1]``)."""
+
+    def next_entry(self, s: RL, f: int) -> int:
+        return s.leader[len(s.logs[f]) - 1]
+
+
+__all__ = ["RL", "CopyOffByOne", "Replog", "ReplogConfig", "common_prefix", "is_prefix"]
