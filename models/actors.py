@@ -36,27 +36,9 @@ from .nodes import Node
 from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
 
 __all__ = [
-    "EFFECT_TYPES",
-    "ActorSystem",
-    "BagNet",
-    "BoundExceeded",
-    "Broadcast",
-    "CancelTimer",
-    "DuplicatingSet",
-    "Effect",
-    "Envelope",
-    "Faults",
-    "FifoChannels",
-    "FifoNet",
-    "Network",
-    "Node",
-    "Persist",
-    "Send",
-    "SetTimer",
-    "Step",
-    "StepInfo",
-    "SysState",
-    "UnorderedBag",
+    "EFFECT_TYPES", "ActorSystem", "BagNet", "BoundExceeded", "Broadcast", "CancelTimer", "DuplicatingSet",
+    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Network", "Node", "Persist", "Send",
+    "SetTimer", "Step", "StepInfo", "SysState", "UnorderedBag",
 ]
 
 # ----- the lifted model ---------------------------------------------------------------
