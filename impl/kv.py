@@ -18,7 +18,6 @@ acceptor first, so that promise (durable) also keeps it from reusing a ballot af
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import random
@@ -27,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.actors import Broadcast, Effect, Node, Send
-from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
+from ..models.actors import Broadcast, Effect, Node, NodeConfig, Send, peers
+from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, PaxosParams, TwoA, TwoB, majorities
 from ..models.schema import Int, OneOf, Record, Type, Union, message
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig, new_cluster
@@ -41,18 +40,14 @@ BIG = 2**53
 VALUE = Text(8192)
 
 
-class PaxosShim:
-    """What the model's Acceptor and Leader read from their ``Paxos`` system, for n real nodes."""
+#: An acceptor's state at run time: ballots are unbounded, values are commands.
+ACC_TYPE = Record(Acc, max_bal=Int(-1, BIG), max_vbal=Int(-1, BIG), max_val=Union(OneOf(None), VALUE))
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.acceptor_ids = tuple(range(n))
-        self.quorum_list = [frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1)]
-        self.acc_type = Record(Acc, max_bal=Int(-1, BIG), max_vbal=Int(-1, BIG),
-                               max_val=Union(OneOf(None), VALUE))
 
-    def leader(self, ballot: int) -> int:
-        return ballot % self.n
+def node_config(n: int, i: int) -> NodeConfig:
+    """Node ``i`` of ``n``: every node is an acceptor and, by turns, the leader (ballot ``b``: node ``b % n``)."""
+    ids = peers(acceptor=range(n), leader=range(n))
+    return NodeConfig(i, f"a{i}", ids, PaxosParams(majorities(n), (), ACC_TYPE))
 
 
 # The model's acceptor persists its promise and vote before it answers (models/paxos.py).
@@ -122,7 +117,8 @@ class KVNode(Service):
 
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.n = len(cfg.nodes)
-        self.shim = PaxosShim(self.n)
+        self.node_cfg = node_config(self.n, node_id)
+        self.quorums = self.node_cfg.params.quorums
         super().__init__(cfg, node_id, **kw)
         self.log: dict[int, str] = {}
         self.applied = 0
@@ -136,7 +132,7 @@ class KVNode(Service):
         self._catchup: asyncio.TimerHandle | None = None
 
     def make_node(self) -> Node[Any]:
-        return DurableAcceptor(self.id, self.shim)  # type: ignore[arg-type]
+        return DurableAcceptor(self.node_cfg)
 
     def model_message_type(self) -> Type:
         return model_message_type(self.n)
@@ -145,7 +141,7 @@ class KVNode(Service):
         return wire_type(self.n)
 
     def state_type(self) -> Type:
-        return self.shim.acc_type
+        return ACC_TYPE
 
     # ----- learning and applying -----
     def on_recovered(self, insts: list[int]) -> None:
@@ -230,7 +226,7 @@ class KVNode(Service):
             return self.log[slot]
         bal = self._next_ballot(slot)
         p = self.proposals[slot] = Proposal(bal)
-        leader = Leader(self.id, self.shim, bal)  # type: ignore[arg-type]
+        leader = Leader(self.node_cfg, bal)
         try:
             r = leader.phase1a(Ldr(False), frozenset())
             assert r is not None
@@ -306,11 +302,11 @@ class KVNode(Service):
             return
         if type(m) is OneB:
             p.ones[m.acc] = m
-            if any(q <= p.ones.keys() for q in self.shim.quorum_list):
+            if any(q <= p.ones.keys() for q in self.quorums):
                 p.phase1.set()
         elif type(m) is TwoB:
             p.twos.add(m.acc)
-            if any(q <= p.twos for q in self.shim.quorum_list):
+            if any(q <= p.twos for q in self.quorums):
                 p.phase2.set()
 
     def on_service(self, f: Frame) -> None:

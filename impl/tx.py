@@ -30,6 +30,7 @@ from ..models.twophase import (
     ResourceManager,
     TransactionManager,
     TwoPhase,
+    node_configs,
 )
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig, new_cluster
@@ -115,9 +116,8 @@ class TxNode(Service):
         return self.id == self.tm
 
     def make_node(self) -> Node[Any]:
-        if self.is_tm:
-            return DurableTM(self.rms, self.rms)
-        return DurableRM(self.id, self.rms)
+        cfg = node_configs(self.rms)[self.id]
+        return DurableTM(cfg) if self.is_tm else DurableRM(cfg)
 
     def model_message_type(self) -> Type:
         return TwoPhase(rms=self.rms).message_type()

@@ -236,12 +236,12 @@ def _same_boot(events: list[tuple[int, dict[str, Any]]], boot_pos: int, rec: dic
 
 
 def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
-    from .kv import DurableAcceptor, PaxosShim, wire_type
+    from .kv import ACC_TYPE, DurableAcceptor, node_config, wire_type
 
     n = int(meta["nodes"])
-    shim = PaxosShim(n)
     wire = wire_type(n)
-    accs = [DurableAcceptor(i, shim) for i in range(n)]  # type: ignore[arg-type]
+    accs = [DurableAcceptor(node_config(n, i)) for i in range(n)]
+    quorums = accs[0].quorum_list
     report = Report("paxos", steps=len(recs))
     for inst, events in _by_instance(recs):
         report.instances += 1
@@ -257,7 +257,7 @@ def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
                 if i in booted:
                     rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
                                 and _same_boot(events, pos, r2)), None)
-                    got = from_wire(shim.acc_type, rec["after"]) if rec is not None else accs[i].on_start()[0]
+                    got = from_wire(ACC_TYPE, rec["after"]) if rec is not None else accs[i].on_start()[0]
                     want = disk.get(i, accs[i].on_start()[0])
                     if got != want:
                         prob = Problem(k, i, inst, f"a{i} restarted with {got!r}, but its last Persist wrote "
@@ -272,7 +272,7 @@ def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
             if r["kind"] == "start":
                 state[i] = cur
                 continue
-            before = from_wire(shim.acc_type, r["before"])
+            before = from_wire(ACC_TYPE, r["before"])
             if before != cur:
                 prob = Problem(k, i, inst, f"a{i} was in {before!r} before this step; the replay has {cur!r}")
                 break
@@ -281,7 +281,7 @@ def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
             if res is None:
                 prob = Problem(k, i, inst, f"the model's acceptor does not accept {msg!r} in state {cur!r}")
                 break
-            after = from_wire(shim.acc_type, r["after"])
+            after = from_wire(ACC_TYPE, r["after"])
             if after != res[0]:
                 prob = Problem(k, i, inst, f"a{i} went to {after!r}; the model's acceptor gives {res[0]!r}")
                 break
@@ -294,7 +294,7 @@ def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
                     if type(m).__name__ == "TwoB":  # (not `is TwoB`: the model types val as an int)
                         acc, bal, val = m.acc, m.bal, m.val
                         votes[bal][val].add(acc)
-                        if any(q <= votes[bal][val] for q in shim.quorum_list):
+                        if any(q <= votes[bal][val] for q in quorums):
                             chosen.add(val)
             if len(chosen) > 1:
                 prob = Problem(k, i, inst, f"agreement is violated: {sorted(chosen)} are all chosen")

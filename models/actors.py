@@ -83,6 +83,33 @@ class BoundExceeded(Exception):
 # ----- nodes --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NodeConfig:
+    """What a node is told about its world: its id and name, its peers' ids by role, the parameters.
+
+    A value, not a reference to the system (Stateright's actors get ``peer_ids``): the
+    ``ActorSystem`` and the runtime build the same kind of value, so a node runs unchanged in
+    both.  ``params`` is whatever the protocol's nodes read (a frozen dataclass, say).
+    """
+
+    id: int
+    name: str
+    peers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    params: Any = None
+
+    def ids(self, role: str) -> tuple[int, ...]:
+        """The ids of the nodes of ``role`` (a node is among them if it has that role)."""
+        for r, ids in self.peers:
+            if r == role:
+                return ids
+        raise KeyError(f"node {self.name} was given no peers of role {role!r} (it has {[r for r, _ in self.peers]})")
+
+
+def peers(**by_role: Sequence[int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``NodeConfig.peers`` from keyword arguments: ``peers(acceptor=range(3), leader=(3, 4))``."""
+    return tuple((role, tuple(ids)) for role, ids in by_role.items())
+
+
 class Node(Generic[L]):
     """One role of a protocol; subclass it and write pure handlers."""
 
@@ -104,9 +131,12 @@ class Node(Generic[L]):
         """Whether envelope ``e`` is in this node's inbox once sent (with ``reads_inbox``)."""
         return e.dst == self.id and (self.inbox_types is None or type(e.msg) in self.inbox_types)
 
-    def __init__(self, node_id: int, name: str | None = None) -> None:
-        self.id = node_id
-        self.name = name or f"{self.role}{node_id}"
+    def __init__(self, config: NodeConfig | int, name: str | None = None) -> None:
+        if not isinstance(config, NodeConfig):
+            config = NodeConfig(config, name or f"{self.role}{config}")
+        self.config = config
+        self.id = config.id
+        self.name = config.name
 
     def state_type(self) -> Type:
         raise ModelDefinitionError(f"{type(self).__name__} must define state_type()")
