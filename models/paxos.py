@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, TypeVar
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
 from .base import ModelDefinitionError, Refinement, always, sometimes, transition, variant
 from .consensus import CS, Consensus
+from .registry import Protocol
 from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
 
 
@@ -413,3 +414,13 @@ class MinorityQuorums(Paxos):
 
     def quorums(self) -> list[frozenset[int]]:
         return [frozenset({a}) for a in range(self.config.acceptors)]
+
+
+#: The protocol's one declaration (see ``models.registry``): proofs and runtime by dotted path.
+PROTOCOL = Protocol(
+    "paxos", f"{__name__}:Paxos",
+    strengthening="protoproof.proofs.paxos:strengthening",
+    twin_domain="protoproof.proofs.paxos:twin_domain",
+    parameterized="protoproof.proofs.paxos_param:prove_paxos_param",
+    service="protoproof.impl.kv:SERVICE",
+)

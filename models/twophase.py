@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
 from .base import Refinement, always, sometimes, transition, variant
+from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
 
@@ -258,11 +259,20 @@ class VolatileVote(TwoPhase):
     rm_class = _ForgetfulRM
 
 
+#: The protocol's one declaration (see ``models.registry``): proofs and runtime by dotted path.
+PROTOCOL = Protocol(
+    "twophase", f"{__name__}:TwoPhase",
+    strengthening="protoproof.proofs.twophase:strengthening",
+    service="protoproof.impl.tx:SERVICE",
+)
+
+
 __all__ = [
     "ABORTED",
     "COMMITTED",
     "INIT",
     "PREPARED",
+    "PROTOCOL",
     "TM",
     "WORKING",
     "Abort",

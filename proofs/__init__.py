@@ -1,8 +1,9 @@
-"""Inductive strengthenings, one module per protocol, looked up by model name.
+"""Inductive strengthenings, one module per protocol, found through the protocol registry.
 
 A strengthening is a list of ordinary Python predicates over the model's state; the prover
 conjoins them with the model's ``@always`` properties and checks that the conjunction is
-inductive.
+inductive. A protocol names its own (``Protocol.strengthening``, a dotted path or a function
+``model -> predicates``), so nothing here knows a protocol by name.
 """
 
 from __future__ import annotations
@@ -11,32 +12,28 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models.base import Model
+from ..models.registry import Protocol, protocol_of
 
 
-def strengthening_for(model: Model[Any]) -> list[Callable[[Any], bool]] | None:
-    """The known strengthening of ``model``'s safety properties, or None if there is none."""
-    if model.name == "twophase":
-        from .twophase import strengthening
+def strengthening_for(model: Model[Any], protocol: Protocol | None = None) -> list[Callable[[Any], bool]] | None:
+    """The declared strengthening of ``model``'s safety properties, or None if there is none.
 
-        return strengthening(model)  # type: ignore[arg-type]
-    if model.name == "paxos":
-        from .paxos import strengthening as paxos_strengthening
-
-        return paxos_strengthening(model)  # type: ignore[arg-type]
-    return None
+    ``protocol`` defaults to the one the model's class belongs to (``registry.protocol_of``).
+    """
+    p = protocol if protocol is not None else protocol_of(model)
+    fn = None if p is None else p.load("strengthening")
+    return None if fn is None else list(fn(model))
 
 
-def twin_domain_for(model: Model[Any]) -> list[Callable[[Any], bool]]:
+def twin_domain_for(model: Model[Any], protocol: Protocol | None = None) -> list[Callable[[Any], bool]]:
     """Predicates on whose states ``conform`` may compare a twin whose forking run explodes.
 
     ``conform`` proves them inductive on their own before such a comparison counts (see
-    ``checker.conformance.check_twins``); no model needs one unless listed here.
+    ``checker.conformance.check_twins``); a protocol needs one only if it declares ``twin_domain``.
     """
-    if model.name == "paxos":
-        from .paxos import twin_domain
-
-        return twin_domain(model)  # type: ignore[arg-type]
-    return []
+    p = protocol if protocol is not None else protocol_of(model)
+    fn = None if p is None else p.load("twin_domain")
+    return [] if fn is None else list(fn(model))
 
 
 __all__ = ["strengthening_for", "twin_domain_for"]
