@@ -1,7 +1,7 @@
 """The asyncio host: runs a model ``Node``'s very handlers and interprets their effects.
 
-One host serves one node id and any number of *instances* of the node's protocol (a Paxos
-slot, a 2PC transaction), each with its own local state; instance 0 is the single-instance
+One host serves one node id and any number of *instances* of the node's protocol (a log
+slot, a transaction), each with its own local state; instance 0 is the single-instance
 case the checker explores.  Effects are interpreted in the order the handler returned them:
 
 - ``Persist``: the instance's ``durable(state)`` is written to sqlite and committed (fsync)
@@ -164,6 +164,29 @@ class Host(Generic[L]):
             return False
         self._commit(inst, "local", name, before, r, args=args)
         return True
+
+    def traced_step(self, inst: int, name: str, inbox: frozenset[Any] = frozenset(),
+                    **args: Any) -> Sequence[Effect] | None:
+        """Run step ``name``, record it, and hand its effects back instead of interpreting them.
+
+        For a service that sends them itself (a proposer that delivers to its own acceptor
+        first); the step must leave the state as it is (nothing to persist).  ``inbox``: what a
+        ``reads_inbox`` node's step reads.  None: the step is not enabled.
+        """
+        before = self.state(inst)
+        fn = getattr(self.node, name)
+        try:
+            r = fn(before, inbox, **args) if self.node.reads_inbox else fn(before, **args)
+        except Disabled:
+            return None
+        if r is None:
+            return None
+        after, effects = r
+        if after != before or any(isinstance(e, Persist) for e in effects):
+            raise ValueError(f"{type(self.node).__name__}.{name} changes the state; run it with step()")
+        self.steps += 1
+        self._trace(self._record(inst, "local", name, before, after, effects, args=args))
+        return effects
 
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)
