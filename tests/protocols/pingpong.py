@@ -38,15 +38,31 @@ def node_configs(pings: int) -> list[NodeConfig]:
     return [NodeConfig(0, "pinger", ids, pings), NodeConfig(1, "ponger", ids, pings)]
 
 
-class Pinger(Node[int]):
-    """State: the rounds acknowledged."""
+class _Counting(Node[int]):
+    """Both roles keep one durable number and know the other's id."""
 
-    role = "pinger"
+    other: str = ""
 
     def __init__(self, config: NodeConfig) -> None:
         super().__init__(config)
         self.pings: int = config.params
-        self.ponger = config.ids("ponger")[0]
+        self.peer = config.ids(self.other)[0]
+
+    def disk_type(self) -> Type:
+        return self.state_type()
+
+    def durable(self, s: int) -> int:
+        return s
+
+    def on_recover(self, disk: int) -> tuple[int, Sequence[Effect]]:
+        return disk, ()
+
+
+class Pinger(_Counting):
+    """State: the rounds acknowledged."""
+
+    role = "pinger"
+    other = "ponger"
 
     def state_type(self) -> Type:
         return Int(0, self.pings)
@@ -54,20 +70,11 @@ class Pinger(Node[int]):
     def on_start(self) -> tuple[int, Sequence[Effect]]:
         return 0, ()
 
-    def disk_type(self) -> Type:
-        return self.state_type()
-
-    def durable(self, s: int) -> int:
-        return s
-
-    def on_recover(self, disk: int) -> tuple[int, Sequence[Effect]]:
-        return disk, ()
-
     @transition()
     def ping(self, s: int) -> Out:
         if s >= self.pings:
             return None
-        return s, (Send(self.ponger, Ping(s)),)
+        return s, (Send(self.peer, Ping(s)),)
 
     def on_message(self, s: int, src: int, msg: Any) -> Out:
         if type(msg) is Pong and msg.n == s:
@@ -75,15 +82,11 @@ class Pinger(Node[int]):
         return None
 
 
-class Ponger(Node[int]):
+class Ponger(_Counting):
     """State: the highest round answered (-1: none)."""
 
     role = "ponger"
-
-    def __init__(self, config: NodeConfig) -> None:
-        super().__init__(config)
-        self.pings: int = config.params
-        self.pinger = config.ids("pinger")[0]
+    other = "pinger"
 
     def state_type(self) -> Type:
         return Int(-1, self.pings - 1)
@@ -91,18 +94,9 @@ class Ponger(Node[int]):
     def on_start(self) -> tuple[int, Sequence[Effect]]:
         return -1, ()
 
-    def disk_type(self) -> Type:
-        return self.state_type()
-
-    def durable(self, s: int) -> int:
-        return s
-
-    def on_recover(self, disk: int) -> tuple[int, Sequence[Effect]]:
-        return disk, ()
-
     def on_message(self, s: int, src: int, msg: Any) -> Out:
         if type(msg) is Ping and msg.n >= s:
-            return msg.n, (Persist(), Send(self.pinger, Pong(msg.n)))
+            return msg.n, (Persist(), Send(self.peer, Pong(msg.n)))
         return None
 
 
