@@ -7,7 +7,9 @@ case the checker explores.  Effects are interpreted in the order the handler ret
 - ``Persist``: the instance's ``durable(state)`` is written to sqlite and committed (fsync)
   *before* the host looks at the next effect, so a ``Send`` after it never overtakes it;
 - ``Send``/``Broadcast``: frames through the transport (to itself: delivered on the loop);
-- ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer).
+- ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer); the delay
+  is drawn from the node's declared ``timer_ranges`` with the host's generator (``rng``: seed
+  it, or inject one, for reproducible runs), else taken from ``timer_delays`` (default 1 s).
 
 Every step can be recorded (``Tracer``): received message, state before, state after and
 effects, which is what ``validate`` replays through the model.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -90,13 +93,15 @@ class Host(Generic[L]):
     def __init__(self, node: Node[L], store: Store, msg_type: Type, *,
                  state_type: Type | None = None, disk_type: Type | None = None,
                  tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
-                 send_before_persist: bool = False, persist_delay: float = 0.2) -> None:
+                 send_before_persist: bool = False, persist_delay: float = 0.2,
+                 rng: random.Random | None = None) -> None:
         self.node, self.store, self.msg_type = node, store, msg_type
         self.id = node.id
         self.state_type = state_type if state_type is not None else node.state_type()
         self.disk_type = disk_type if disk_type is not None else node.disk_type()
         self.tracer = tracer
         self.timer_delays = dict(timer_delays or {})
+        self.rng = rng if rng is not None else random.Random()
         self.states: dict[int, L] = {}
         self.timers: dict[tuple[int, Any], asyncio.TimerHandle] = {}
         self.transport: Transport | None = None
@@ -297,7 +302,8 @@ class Host(Generic[L]):
         old = self.timers.pop(key, None)
         if old is not None:
             old.cancel()
-        delay = self.timer_delays.get(timer, 1.0)
+        span = self.node.timer_ranges.get(timer)
+        delay = self.rng.uniform(*span) if span is not None else self.timer_delays.get(timer, 1.0)
         self.timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, inst, timer)
 
     def close(self) -> None:

@@ -118,6 +118,9 @@ class Node(Generic[L]):
     symmetric: ClassVar[bool] = False
     #: Names of the timers this role may arm (their universe).
     timers: ClassVar[tuple[Any, ...]] = ()
+    #: Per timer, the range ``(lo, hi)`` in seconds the runtime draws its delay from (uniformly,
+    #: from an injectable seeded generator); the model ignores delays: any armed timer may fire.
+    timer_ranges: ClassVar[dict[Any, tuple[float, float]]] = {}
     #: Steps receive ``(state, inbox, **params)``, inbox = every message sent to this node so
     #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
     #: node has received, as in TLA+ specs whose actions read the message set.
@@ -448,6 +451,11 @@ class ActorSystem(Model[SysState]):
         if len(set(names)) != len(names):
             raise ModelDefinitionError(f"node names must be distinct: {names}")
         self._by_name = {n.name: n for n in self._nodes}
+        for n in self._nodes:
+            for timer, (lo, hi) in n.timer_ranges.items():
+                if timer not in n.timers or not 0 <= lo <= hi:
+                    raise ModelDefinitionError(f"{type(n).__name__}.timer_ranges[{timer!r}] = ({lo}, {hi}): each "
+                                               "must be a timer of `timers` with 0 <= lo <= hi (seconds)")
         self._net = self.network()
         self._faults = self.faults()
         k = len(self._nodes)
