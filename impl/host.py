@@ -5,7 +5,9 @@ slot, a transaction), each with its own local state; instance 0 is the single-in
 case the checker explores.  Effects are interpreted in the order the handler returned them:
 
 - ``Persist``: the instance's ``durable(state)`` is written to sqlite and committed (fsync)
-  *before* the host looks at the next effect, so a ``Send`` after it never overtakes it;
+  *before* the host looks at the next effect, so a ``Send`` after it never overtakes it; a
+  ``Log`` field of a durable record is written as its change (entries appended from the first
+  one that differs, the rest truncated), not rewritten whole;
 - ``Send``/``Broadcast``: frames through the transport (to itself: delivered on the loop);
 - ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer); the delay
   is drawn from the node's declared ``timer_ranges`` with the host's generator (``rng``: seed
@@ -28,8 +30,8 @@ from typing import IO, Any, Generic, TypeVar
 
 from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
 from ..models.base import Disabled
-from ..models.schema import Type
-from .codec import Frame, from_wire, to_wire
+from ..models.schema import Record, Type
+from .codec import Frame, Log, from_wire, to_wire
 from .storage import Store
 from .transport import Transport
 
@@ -94,7 +96,7 @@ class Host(Generic[L]):
                  state_type: Type | None = None, disk_type: Type | None = None,
                  tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
                  send_before_persist: bool = False, persist_delay: float = 0.2,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, incremental: bool = True) -> None:
         self.node, self.store, self.msg_type = node, store, msg_type
         self.id = node.id
         self.state_type = state_type if state_type is not None else node.state_type()
@@ -102,6 +104,11 @@ class Host(Generic[L]):
         self.tracer = tracer
         self.timer_delays = dict(timer_delays or {})
         self.rng = rng if rng is not None else random.Random()
+        #: Durable ``Log`` fields persisted as changes (``incremental=False``: rewritten whole).
+        dt = self.disk_type
+        self.log_fields = [n for n, ft in zip(dt.names, dt.parts, strict=True) if isinstance(ft, Log)] \
+            if incremental and isinstance(dt, Record) else []
+        self._persisted: dict[tuple[int, str], tuple[Any, ...]] = {}
         self.states: dict[int, L] = {}
         self.timers: dict[tuple[int, Any], asyncio.TimerHandle] = {}
         self.transport: Transport | None = None
@@ -137,7 +144,11 @@ class Host(Generic[L]):
             self.tracer.restore(self.store.last_traced())
             self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
         for inst, j in sorted(self.store.load().items()):
+            for name in self.log_fields:
+                j[name] = self.store.entries(inst, name)[: j[name]["$len"]]
             disk = from_wire(self.disk_type, j)
+            for name in self.log_fields:
+                self._persisted[(inst, name)] = getattr(disk, name)
             s, effects = self.node.on_recover(disk)
             self.states[inst] = s
             rec = self._record(inst, "recover", "recover", None, s, effects, disk=j)
@@ -257,11 +268,11 @@ class Host(Generic[L]):
         deferred = []
         for e in effects:
             if isinstance(e, Persist):
-                disk = to_wire(self.disk_type, self.node.durable(state))
+                disk, logs = self._disk(inst, self.node.durable(state))
                 if self.send_before_persist:
-                    deferred.append(disk)
+                    deferred.append((disk, logs))
                 else:
-                    self.store.put(inst, disk, trace=rec)  # committed (fsync) before the next effect
+                    self.store.put(inst, disk, trace=rec, logs=logs)  # committed (fsync) before the next effect
                     rec = self._trace(rec)
             elif isinstance(e, Send):
                 rec = self._trace(rec)
@@ -279,8 +290,8 @@ class Host(Generic[L]):
             else:
                 raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
         self._trace(rec)
-        for disk in deferred:
-            asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk)
+        for disk, logs in deferred:
+            asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk, logs)
 
     def _trace(self, rec: dict[str, Any] | None) -> dict[str, Any] | None:
         """Write the step's trace line if it is not written yet; None: it is now."""
@@ -288,9 +299,30 @@ class Host(Generic[L]):
             self.tracer.write(rec)
         return None
 
-    def _late_put(self, inst: int, disk: Any) -> None:
+    def _late_put(self, inst: int, disk: Any, logs: dict[str, tuple[int, list[Any]]] | None) -> None:
         if not self.closed:
-            self.store.put(inst, disk)
+            self.store.put(inst, disk, logs=logs)
+
+    def _disk(self, inst: int, d: Any) -> tuple[Any, dict[str, tuple[int, list[Any]]] | None]:
+        """The durable value's JSON, its ``Log`` fields as ``{"$len": n}`` plus their changes."""
+        if not self.log_fields:
+            return to_wire(self.disk_type, d), None
+        dt = self.disk_type
+        assert isinstance(dt, Record)
+        if type(d) is not dt.cls:
+            raise TypeError(f"{type(self.node).__name__}.durable returned {d!r}, not a {dt.cls.__name__}")
+        j: dict[str, Any] = {"$": dt._kind} if dt._kind is not None else {}
+        logs = {}
+        for name, ft in zip(dt.names, dt.parts, strict=True):
+            v = getattr(d, name)
+            if not isinstance(ft, Log):
+                j[name] = to_wire(ft, v)
+                continue
+            keep = _common_prefix(self._persisted.get((inst, name), ()), v)
+            logs[name] = (keep, [to_wire(ft.elem, x) for x in v[keep:]])
+            self._persisted[(inst, name)] = v
+            j[name] = {"$len": len(v)}
+        return j, logs
 
     def _send(self, dst: int, inst: int, msg: Any) -> None:
         if self.transport is None:
@@ -314,3 +346,14 @@ class Host(Generic[L]):
         self.timers.clear()
         if self.tracer is not None:
             self.tracer.close()
+
+
+def _common_prefix(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:
+    """How many leading entries ``old`` and ``new`` share (all of the shorter one, usually)."""
+    n = min(len(old), len(new))
+    if old[:n] == new[:n]:
+        return n
+    k = 0
+    while old[k] == new[k]:
+        k += 1
+    return k
