@@ -109,6 +109,8 @@ class Host(Generic[L]):
         self.log_fields = [n for n, ft in zip(dt.names, dt.parts, strict=True) if isinstance(ft, Log)] \
             if incremental and isinstance(dt, Record) else []
         self._persisted: dict[tuple[int, str], tuple[Any, ...]] = {}
+        st = self.state_type
+        self.state_logs = incremental and isinstance(st, Record) and any(isinstance(p, Log) for p in st.parts)
         self.states: dict[int, L] = {}
         self.timers: dict[tuple[int, Any], asyncio.TimerHandle] = {}
         self.transport: Transport | None = None
@@ -237,8 +239,8 @@ class Host(Generic[L]):
         if self.tracer is None:
             return None
         rec: dict[str, Any] = {"t": time.time_ns(), "node": self.id, "inst": inst, "kind": kind, "label": label,
-                               "before": None if before is None else to_wire(self.state_type, before),
-                               "after": to_wire(self.state_type, after),
+                               "before": None if before is None else self._state_json(before, None, is_before=True),
+                               "after": self._state_json(after, before),
                                "effects": [self._effect_json(e) for e in effects]}
         if "msg" in info:
             rec["src"], rec["msg"] = info["src"], to_wire(self.msg_type, info["msg"])
@@ -249,6 +251,29 @@ class Host(Generic[L]):
         if "disk" in info:
             rec["disk"] = info["disk"]
         return self.tracer.stamp(rec)
+
+    def _state_json(self, v: Any, before: Any, *, is_before: bool = False) -> Any:
+        """A state for the trace; its ``Log`` fields as changes, so a line costs what the step did.
+
+        The state before a step: a log as ``{"$len": n}`` (the replay has its entries); a state
+        after ``before`` (None: a start or a recovery, a change from nothing): a log as
+        ``{"$keep": k, "$add": [...]}``.
+        """
+        st = self.state_type
+        if not self.state_logs:
+            return to_wire(st, v)
+        assert isinstance(st, Record)
+        j: dict[str, Any] = {"$": st._kind} if st._kind is not None else {}
+        for name, ft in zip(st.names, st.parts, strict=True):
+            x = getattr(v, name)
+            if not isinstance(ft, Log):
+                j[name] = to_wire(ft, x)
+            elif is_before:
+                j[name] = {"$len": len(x)}
+            else:
+                keep = 0 if before is None else _common_prefix(getattr(before, name), x)
+                j[name] = {"$keep": keep, "$add": [to_wire(ft.elem, e) for e in x[keep:]]}
+        return j
 
     def _effect_json(self, e: Effect) -> dict[str, Any]:
         if isinstance(e, Send):

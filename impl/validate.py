@@ -175,6 +175,19 @@ class Replay:
     def state(self, i: int, j: Any) -> Any:
         return from_wire(self.types[i], j)
 
+    @staticmethod
+    def expand(j: Any, base: Any) -> Any:
+        """A recorded state's JSON with its log changes (``Host._state_json``) applied to ``base``,
+        the JSON of the node's previous state in this instance (None: nothing before)."""
+        if not isinstance(j, dict):
+            return j
+        out = dict(j)
+        for name, v in j.items():
+            if isinstance(v, dict) and ("$len" in v or "$keep" in v):
+                prev = base[name] if isinstance(base, dict) and isinstance(base.get(name), list) else []
+                out[name] = prev[: v["$len"]] if "$len" in v else prev[: v["$keep"]] + list(v["$add"])
+        return out
+
     def msg(self, j: Any) -> Any:
         return from_wire(self.msg_type, j)
 
@@ -182,6 +195,7 @@ class Replay:
         s = self.init
         booted: set[int] = set()
         last_persist: dict[int, int] = {}
+        full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
         names, m = self.names, self.model
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
@@ -193,20 +207,24 @@ class Replay:
                 if prob is not None:
                     return prob
                 s = t
+                full.pop(i, None)
                 continue
             if kind == "recover":
+                full[i] = self.expand(r["after"], None)
                 continue  # checked at its boot
             if kind == "start":
-                if i in booted and r["after"] is not None and self.state(i, r["after"]) != s.nodes[i]:
+                full[i] = self.expand(r["after"], None)
+                if i in booted and r["after"] is not None and self.state(i, full[i]) != s.nodes[i]:
                     return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
-                                               f"{self.state(i, r['after'])!r}, but the model has it in {s.nodes[i]!r}")
+                                               f"{self.state(i, full[i])!r}, but the model has it in {s.nodes[i]!r}")
                 continue
             if kind == "resend":
                 msg = self.msg(r["msg"])
                 if not m._net.deliverable(s.net, Envelope(i, r["dst"], msg)):
                     return Problem(k, i, inst, f"{names[i]} re-sent {msg!r} to {names[r['dst']]}, which it never sent")
                 continue
-            before = self.state(i, r["before"])
+            before_j = self.expand(r["before"], full.get(i))
+            before = self.state(i, before_j)
             if before != s.nodes[i]:
                 return Problem(k, i, inst, f"{names[i]} was in state {before!r} before this step, but the model "
                                            f"has {s.nodes[i]!r}")
@@ -214,7 +232,8 @@ class Replay:
             if prob is not None:
                 return prob
             assert nxt is not None
-            after = self.state(i, r["after"])
+            full[i] = self.expand(r["after"], before_j)
+            after = self.state(i, full[i])
             if after != nxt.nodes[i]:
                 return Problem(k, i, inst, f"{names[i]} went to {after!r}, but the model's {what} gives "
                                            f"{nxt.nodes[i]!r}")
@@ -282,7 +301,7 @@ class Replay:
             s = t
         rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
                     and _same_boot(events, pos, r2)), None)
-        got = self.state(i, rec["after"]) if rec is not None else n.on_start()[0]
+        got = self.state(i, self.expand(rec["after"], None)) if rec is not None else n.on_start()[0]
         want = s.nodes[i]
         if got != want:
             where = f" (persisted at step {last_persist[i]})" if i in last_persist else ""

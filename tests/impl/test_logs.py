@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from protoproof.impl.codec import Log, Text
-from protoproof.impl.host import Host
+from protoproof.impl.host import Host, Tracer
 from protoproof.impl.storage import Store
-from protoproof.models.actors import Effect, Node, Persist
-from protoproof.models.base import transition
+from protoproof.impl.validate import validate
+from protoproof.models.actors import ActorSystem, Effect, Node, Persist
+from protoproof.models.base import always, sometimes, transition
 from protoproof.models.schema import Int, OneOf, Record, Type
 
 
@@ -110,3 +111,63 @@ def test_each_persist_of_a_growing_log_writes_only_the_new_entry(tmp_path: Path)
         return written
 
     assert asyncio.run(main()) == [1] * 50
+
+
+class AppendOnly(ActorSystem):
+    """One ``Appender``: the model its traces replay through."""
+
+    def nodes(self) -> list[Node[Any]]:
+        return [Appender(0)]
+
+    def message_type(self) -> Type:
+        return OneOf(None)
+
+    def envelopes(self) -> list[Any]:
+        return []
+
+    @always
+    def term_bounded(self, s: Any) -> bool:
+        """A stand-in invariant: terms stay small."""
+        return bool(s.nodes[0].term < 10)
+
+    @sometimes
+    def some_entry(self, s: Any) -> bool:
+        """The log grew."""
+        return bool(s.nodes[0].log)
+
+
+def traced_run(tmp_path: Path, appends: int) -> Path:
+    d = tmp_path / "trace"
+
+    async def main() -> None:
+        host: Host[Replica] = Host(Appender(0), Store(tmp_path / "n.sqlite3"), OneOf(None), tracer=Tracer(d, 0))
+        host.recover()
+        for k in range(appends):
+            host.step(0, "append", entry=f"e{k}")
+        host.step(0, "truncate", keep=appends // 2, term=1)
+        host.step(0, "append", entry="new")
+        host.close()
+        host.store.close()
+
+    asyncio.run(main())
+    (d / "meta.json").write_text(json.dumps({"model": f"{__name__}:AppendOnly", "params": {}}))
+    return d
+
+
+def test_trace_lines_record_log_changes_not_whole_logs_and_still_validate(tmp_path: Path) -> None:
+    d = traced_run(tmp_path, 300)
+    lines = (d / "node0.jsonl").read_text().splitlines()
+    assert max(len(x) for x in lines) < 300  # a line costs the step, not the log (300 entries)
+    report = validate(d)
+    assert report.ok, report.summary()
+    assert report.steps == len(lines) == 1 + 1 + 300 + 2  # boot, start, the steps
+
+
+def test_a_wrong_log_entry_in_a_trace_is_named_at_its_step(tmp_path: Path) -> None:
+    d = traced_run(tmp_path, 10)
+    f = d / "node0.jsonl"
+    text = f.read_text().replace('"$add":["e7"]', '"$add":["e7?"]')
+    f.write_text(text)
+    report = validate(d)
+    assert not report.ok
+    assert "but the model's append(node='node0', entry='e7') gives" in report.summary(), report.summary()
