@@ -21,7 +21,7 @@ from pathlib import Path
 from protoproof.impl.host import Host, Tracer
 from protoproof.impl.storage import Store
 from protoproof.models.schema import OneOf
-from protoproof.tests.impl.test_logs import Appender
+from protoproof.tests.impl.test_logs import Appender, Replica
 
 
 def run(entries: int, incremental: bool, fsync: bool) -> tuple[float, float, int]:
@@ -29,7 +29,7 @@ def run(entries: int, incremental: bool, fsync: bool) -> tuple[float, float, int
         d = Path(tmp)
 
         async def main() -> tuple[float, float]:
-            host: Host[object] = Host(Appender(0), Store(d / "n.sqlite3", fsync=fsync), OneOf(None),
+            host: Host[Replica] = Host(Appender(0), Store(d / "n.sqlite3", fsync=fsync), OneOf(None),
                                       tracer=Tracer(d / "trace", 0), incremental=incremental)
             host.recover()
             t0 = time.perf_counter()
