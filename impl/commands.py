@@ -54,7 +54,7 @@ def add_commands(subparsers: Any) -> None:
         for o in spec.options:
             seen.setdefault(o.name, []).append(f"{spec.name}: {o.help or o.name} (default {o.default})")
     for name, helps in seen.items():
-        p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", type=int, default=None,
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", type=int, default=None, metavar="N",
                        help="; ".join(helps))
     p.add_argument("--param", action="append", default=[], metavar="NAME=INT",
                    help="a cluster parameter of a service without its own option")
