@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +18,9 @@ import pytest
 
 from protoproof import cli
 from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.registry import Protocol
 from protoproof.models.schema import Int, Record, Type
+from protoproof.models.twophase import TwoPhase
 from protoproof.tests.checker.test_conformance import SentinelTwoPhase  # the example
 
 
@@ -100,8 +103,8 @@ def test_wrong_arguments_get_one_line_and_exit_2(argv: list[str], needle: str) -
     assert err.startswith("protoproof: error: ") and needle in err
 
 
-def test_symmetry_on_a_model_without_symmetry_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+def test_symmetry_on_a_model_without_symmetry_is_refused(add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser", Raiser)
     code, _out, err = run("check", "raiser", "--symmetry")
     assert code == 2 and "declares no symmetry" in err
 
@@ -195,8 +198,8 @@ class Raiser(Model[RS]):
         return s.x == 1
 
 
-def test_model_that_raises_exits_4_with_action_state_and_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+def test_model_that_raises_exits_4_with_action_state_and_traceback(add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser", Raiser)
     code, out, err = run("check", "raiser")
     assert code == 4 and out == ""
     assert "ZeroDivisionError: boom at two" in err
@@ -291,7 +294,7 @@ def test_bmc_without_violation_is_bounded_not_verified() -> None:
 def test_prove_prints_one_line_per_obligation_and_exits_0() -> None:
     code, out, _ = run("prove", "twophase", "--rms", "4")
     assert code == 0 and out.startswith("prove twophase: proved")
-    assert out.count("consecution") == len(cli.MODELS["twophase"](rms=4).actions())
+    assert out.count("consecution") == len(TwoPhase(rms=4).actions())
 
 
 def test_prove_without_the_strengthening_is_not_a_success() -> None:
@@ -419,8 +422,9 @@ def test_conform_paxos_compares_the_leaders_twins_on_its_proved_twin_domain_and_
     assert out.count("on states satisfying acceptor_vote_below_promise & one_b_once_per_ballot (proved inductive)") == 4
 
 
-def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "sentinel-2pc", SentinelTwoPhase)
+def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(
+        add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("sentinel-2pc", SentinelTwoPhase)
     assert run("check", "sentinel-2pc", "--quiet")[0] == 1  # violated in 3 steps
     code, out, err = run("prove", "sentinel-2pc", "--no-strengthening")
     assert code != 0 and "proved" not in out.split("\n")[0]
