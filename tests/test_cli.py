@@ -467,3 +467,94 @@ def test_prove_parameterized_refuses_the_flags_it_would_ignore() -> None:
     for flags in (["--k", "2"], ["--explicit"], ["--no-strengthening"], ["--property", "agreement"]):
         code, _, err = run("prove", "paxos", "--parameterized", *flags)
         assert code == 2 and "not used by --parameterized" in err and flags[0] in err
+
+
+# ----- user models: file.py:Class and package.module:Class ----------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_a_user_model_file_is_checked_from_the_cli() -> None:
+    code, out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--procs", "2", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["model"] == "mutex" and d["params"] == {"procs": 2} and d["verdict"] == "exhausted"
+    code, out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet")
+    assert code == 1 and "VIOLATED: mutual_exclusion" in out
+
+
+def test_a_model_in_an_importable_module_is_checked_by_its_dotted_path() -> None:
+    code, out, _ = run("check", "protoproof.tests.test_cli:Raiser", "--limit", "1", "--quiet")
+    assert code == 0 and out.startswith("model raiser (limit=1)")
+    code, out, _ = run("list", "protoproof.models.tcommit:TCommit")
+    assert code == 0 and out.startswith("tcommit: Transaction commit") and "paxos" not in out
+
+
+def test_a_user_model_without_a_name_is_shown_by_its_class_name(tmp_path: Path) -> None:
+    f = tmp_path / "anon.py"
+    f.write_text("from protoproof.tests.test_cli import Raiser\n\nclass Anon(Raiser):\n    name = ''\n")
+    code, out, _ = run("check", f"{f}:Anon", "--limit", "1", "--quiet")
+    assert code == 0 and out.startswith("model Anon (limit=1)")
+
+
+@pytest.mark.parametrize(("source", "spec", "needle"), [
+    (None, "{d}/nofile.py:M", "no such file: {d}/nofile.py"),
+    ("x = 1\n", "{d}/m.py:Mutex", "{d}/m.py has no attribute 'Mutex'; it defines: x"),
+    ("class Mutex:\n    pass\n", "{d}/m.py:Mutex", "{d}/m.py:Mutex is Mutex, not a Model subclass"),
+    ("x = 1\nclass Mutex(\n", "{d}/m.py:Mutex", "{d}/m.py:2: syntax error: "),
+    ("import os\nos.nosuch()\n", "{d}/m.py:Mutex", "{d}/m.py: importing it raised AttributeError: "),
+    (None, "protoproof.nosuch:Mutex", "no module named 'protoproof.nosuch'"),
+])
+def test_a_bad_user_model_is_one_line_and_exit_2(tmp_path: Path, source: str | None, spec: str, needle: str) -> None:
+    if source is not None:
+        (tmp_path / "m.py").write_text(source)
+    for command in (["check"], ["bmc", "--depth", "2"], ["prove"], ["conform"], ["list"]):
+        code, out, err = run(command[0], spec.format(d=tmp_path), *command[1:])
+        assert code == 2 and out == "", (command, err)
+        assert len(err.strip().splitlines()) == 1 and err.startswith("protoproof: error: "), err
+        assert needle.format(d=tmp_path) in err, err
+
+
+def test_a_user_model_whose_schema_raises_is_a_one_line_model_error(tmp_path: Path) -> None:
+    f = tmp_path / "bad.py"
+    f.write_text("from protoproof.tests.test_cli import Raiser\n\nclass Bad(Raiser):\n"
+                 "    def schema(self):\n        return 1 / 0\n")
+    code, out, err = run("check", f"{f}:Bad")
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"building Bad raised ZeroDivisionError: division by zero (at {f}:5)" in err
+
+
+def _run_script(script: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=script.parent)
+
+
+def test_the_replay_script_of_a_user_file_model_imports_it_by_its_path(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    code, _out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet",
+                        "--replay", str(script))
+    assert code == 1 and f"resolve('{EXAMPLES}/mutex.py:Mutex')" in script.read_text()
+    done = _run_script(script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("mutual_exclusion is false in the last state")
+
+
+def test_the_replay_script_of_a_refinement_violation_checks_the_mapping(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    code, out, _ = run("check", "twophase", "--variant", "volatile-vote", "--max-crashes", "1", "--quiet",
+                       "--replay", str(script))
+    assert code == 1 and "VIOLATED: refines_tcommit" in out
+    done = _run_script(script)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("refines_tcommit: the last step recover(node='rm0') maps to TC(")
+    assert "no step of the abstract model" in last
+
+
+def test_a_replay_script_fails_when_the_run_no_longer_violates_its_property(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet", "--replay", str(script))
+    # The same run, but now asked about a property it does not break.
+    script.write_text(script.read_text().replace("path.violation('mutual_exclusion')", "path.violation('deadlock')")
+                      .replace("but mutual_exclusion holds", "but deadlock holds"))
+    done = _run_script(script)
+    assert done.returncode == 1 and "replayed, but deadlock holds" in done.stderr
