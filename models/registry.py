@@ -185,11 +185,11 @@ def load_module(where: str) -> ModuleType:
         if e.name is not None and where.startswith(e.name):
             raise RegistryError(f"no module named {where!r}; is it installed or on PYTHONPATH? "
                                 "(a file is named path/to/file.py)") from None
-        raise RegistryError(f"importing {where} failed: {_where_raised(e)}") from None
+        raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
     except SyntaxError as e:
         raise RegistryError(_syntax(e)) from None
     except Exception as e:
-        raise RegistryError(f"importing {where} failed: {_where_raised(e)}") from None
+        raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
 
 
 def _load_file(path: str) -> ModuleType:
@@ -217,7 +217,7 @@ def _load_file(path: str) -> ModuleType:
         raise RegistryError(_syntax(e)) from None
     except Exception as e:
         del sys.modules[name]
-        raise RegistryError(f"{path}: importing it raised {_where_raised(e)}") from None
+        raise RegistryError(f"{path}: importing it raised {where_raised(e)}") from None
     _user_files[name] = full
     return module
 
@@ -226,7 +226,7 @@ def _syntax(e: SyntaxError) -> str:
     return f"{e.filename}:{e.lineno}: syntax error: {e.msg}"
 
 
-def _where_raised(e: BaseException) -> str:
+def where_raised(e: BaseException) -> str:
     """``ValueError: boom (at file.py:12)``: the innermost frame, one line."""
     frames = traceback.extract_tb(e.__traceback__)
     at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
@@ -369,4 +369,5 @@ __all__ = [
     "registration",
     "resolve",
     "unregister",
+    "where_raised",
 ]

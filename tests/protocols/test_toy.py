@@ -31,7 +31,8 @@ def test_the_test_protocol_is_listed_with_its_parameters_variant_and_proofs(regi
     rows = {m["name"]: m for m in json.loads(out)["models"]}
     assert code == 0 and rows["toy"]["doc"] == "a leader announces a value (a test protocol)"
     assert [p["option"] for p in rows["toy"]["parameters"]] == ["--followers", "--values"]
-    assert [v["name"] for v in rows["toy"]["variants"]] == ["choose-twice"] and rows["toy"]["proofs"] == ["strengthening"]
+    assert [v["name"] for v in rows["toy"]["variants"]] == ["choose-twice"]
+    assert rows["toy"]["proofs"] == ["strengthening"]
 
 
 def test_the_test_protocol_is_checked_and_its_planted_bug_found(registered_toy: None) -> None:
@@ -48,7 +49,8 @@ def test_the_test_protocol_gets_bmc_prove_with_its_strengthening_and_conform(reg
     assert code == 1 and out.startswith("bmc toy: violated (agreement at depth 4)")
     code, out, _ = run("prove", "toy")
     assert code == 0 and out.startswith("prove toy: proved")
-    assert "invariant: agreement & leader_chose_at_most_one & announced_only_the_choice & adopted_only_the_choice" in out
+    assert ("invariant: agreement & leader_chose_at_most_one & announced_only_the_choice & "
+            "adopted_only_the_choice") in out
     code, out, _ = run("prove", "toy", "--no-strengthening")
     assert code == 3 and out.startswith("prove toy: unknown (not inductive")
     code, out, _ = run("conform", "toy", "--random", "50")
