@@ -38,6 +38,7 @@ def assert_safe(model: Model[Any], *, max_states: int | None = None, max_depth: 
     vacuous); with ``deadlock`` also that every state has a successor. A run cut short by a
     budget fails unless ``allow_bounded`` (nothing was claimed about the states not visited).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     r = explore(model, Options(max_states=max_states, max_depth=max_depth, timeout=timeout, symmetry=symmetry,
                                properties=properties, deadlock=deadlock))
     if r.verdict == VIOLATED:
@@ -56,6 +57,7 @@ def assert_violates(model: Model[Any], prop: str, *, depth: int | None = None, m
     Returns the counterexample path (``path.to_text()``, ``path.actions``) for further checks;
     None for a ``@sometimes`` property, whose violation is being reached in no reachable state.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     r = explore(model, Options(max_states=max_states, timeout=timeout, properties=[prop]))
     if r.verdict != VIOLATED:
         how = ("every reachable state was visited" if r.verdict == EXHAUSTED
@@ -78,6 +80,7 @@ def assert_conforms(model: Model[Any], *, random_states: int = 200, seed: int = 
                     max_states: int = 20_000) -> Any:
     """The z3 side of ``model`` agrees with its Python on every reachable state (up to
     ``max_states``) and on ``random_states`` random type-correct ones, and every comparison ran."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     from .checker.conformance import conform
     from .proofs import strengthening_for, twin_domain_for
 
@@ -95,6 +98,7 @@ def assert_proved(model: Model[Any], strengthening: Sequence[Callable[[Any], Any
     ``strengthening`` defaults to the one its protocol declares (``PROTOCOL`` in its module or a
     registration); pass ``[]`` to try the properties alone.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     from .checker.induction import prove
     from .proofs import strengthening_for
 
