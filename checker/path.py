@@ -10,7 +10,7 @@ from typing import Any
 
 from ..models import registry
 from ..models.base import Action, Model
-from ..models.registry import RegistryError, dotted_path
+from ..models.registry import RegistryError, dotted_path, root_model
 from ..models.schema import to_jsonable
 
 
@@ -68,7 +68,7 @@ class Path:
     def to_python(self, prop: str | None = None) -> str:
         """A script that rebuilds this path through ``replay`` and, given the violated
         property, checks that the run still violates it (exit status 1 if not)."""
-        root = _root_class(self.model)
+        root = root_model(type(self.model))
         lines = [
             *_import_lines(root),
             f"from {__name__} import replay",
@@ -117,14 +117,6 @@ class Path:
         raise ReplayError(f"{prop!r} is no property of {type(model).__name__}; its properties: {', '.join(names)}")
 
 
-def _root_class(model: Model[Any]) -> type:
-    """The model's class, or for a buggy variant the model it is a variant of (``with_variant``)."""
-    cls: type = type(model)
-    while getattr(cls, "variant_name", None) is not None:
-        cls = next(b for b in cls.__mro__[1:] if b.__dict__.get("variant_name") is None)
-    return cls
-
-
 def _import_lines(cls: type) -> list[str]:
     """Python that binds ``cls.__name__`` to ``cls``: an import, or ``resolve`` for a user's file."""
     try:
@@ -140,7 +132,7 @@ def _import_lines(cls: type) -> list[str]:
 def model_expr(model: Model[Any]) -> str:
     """Python that rebuilds ``model``: ``MyModel(n=3).with_variant('planted-bug')``."""
     args = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
-    expr = f"{_root_class(model).__name__}({args})"
+    expr = f"{root_model(type(model)).__name__}({args})"
     if model.variant_name:
         expr += f".with_variant({model.variant_name!r})"
     return expr

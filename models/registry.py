@@ -279,9 +279,9 @@ def protocol_for(spec: str) -> Protocol:
         cls = own[0]
     else:
         cls = _as_model_class(resolve(f"{where}:{attr}"), f"{where}:{attr}")
-    root = _root(cls)
+    root = root_model(cls)
     for p in declared:
-        if _root(p.model_class()) is root:
+        if root_model(p.model_class()) is root:
             return p if p.model_class() is cls else replace(p, model=cls)
     return Protocol(cls.name or cls.__name__, cls, summary=_first_line(cls.__doc__))
 
@@ -331,8 +331,9 @@ def _own_models(module: ModuleType) -> list[type[Model[Any]]]:
             and v.__dict__.get("variant_name") is None]
 
 
-def _root(cls: type) -> type:
-    """A variant's model (variants subclass it); a model is its own root."""
+def root_model(cls: type) -> type:
+    """A buggy variant's model (variants subclass it, ``with_variant`` reaches them); a model is
+    its own root."""
     while getattr(cls, "variant_name", None) is not None:
         cls = next(b for b in cls.__mro__[1:] if b.__dict__.get("variant_name") is None)
     return cls
@@ -368,6 +369,7 @@ __all__ = [
     "registered",
     "registration",
     "resolve",
+    "root_model",
     "unregister",
     "where_raised",
 ]
