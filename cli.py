@@ -55,11 +55,15 @@ def _opt(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
-    """Parse ``--param value`` pairs against the model's Config dataclass."""
+def _config_fields(cls: type[Model[Any]]) -> tuple[dataclasses.Field[Any], ...]:
     if not dataclasses.is_dataclass(cls.Config):
         raise ModelDefinitionError(f"{cls.__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))")
-    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    return dataclasses.fields(cls.Config)
+
+
+def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
+    """Parse ``--param value`` pairs against the model's Config dataclass."""
+    fields = {f.name: f for f in _config_fields(cls)}
     by_opt = {_opt(n): n for n in fields}
     out: dict[str, Any] = {}
     args = list(rest)
@@ -119,11 +123,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
                  else [p for _n, p in sorted(registered().items())])
     for p in protocols:
         cls = p.model_class()
-        if not dataclasses.is_dataclass(cls.Config):
-            raise ModelDefinitionError(f"{cls.__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))")
         params = [
             {"name": f.name, "option": _opt(f.name), "default": f.default, "type": type(f.default).__name__}
-            for f in dataclasses.fields(cls.Config)
+            for f in _config_fields(cls)
         ]
         variants = [
             {"name": v, "breaks": list(vc.breaks), "doc": (vc.__doc__ or "").strip().split("\n")[0]}

@@ -558,3 +558,18 @@ def test_a_replay_script_fails_when_the_run_no_longer_violates_its_property(tmp_
                       .replace("but mutual_exclusion holds", "but deadlock holds"))
     done = _run_script(script)
     assert done.returncode == 1 and "replayed, but deadlock holds" in done.stderr
+
+
+def _raising_strengthening(model: Model[Any]) -> list[Any]:
+    raise KeyError("no such node")
+
+
+def test_a_declared_strengthening_that_raises_or_cannot_be_found_is_one_line(
+        add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser-bad-proof", Raiser, strengthening=_raising_strengthening)
+    code, out, err = run("prove", "raiser-bad-proof")
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
+    assert "the strengthening of protocol raiser-bad-proof raised KeyError: 'no such node' (at " in err
+    add_protocol("raiser-lost-proof", Raiser, strengthening="protoproof.proofs.nosuch:strengthening")
+    code, out, err = run("conform", "raiser-lost-proof")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "no module named 'protoproof.proofs.nosuch'" in err
