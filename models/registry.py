@@ -81,7 +81,7 @@ def register(p: Protocol) -> None:
 def unregister(name: str) -> None:
     """Remove a protocol added with ``register()`` (built-ins and entry points stay)."""
     if name not in _registered:
-        raise RegistryError(f"{name!r} was not added with register(); registered there: "
+        raise RegistryError(f"{name!r} was not added with register(); added with it: "
                             f"{', '.join(sorted(_registered)) or 'none'}")
     del _registered[name]
 
@@ -113,7 +113,10 @@ def registered() -> dict[str, Protocol]:
                                 "protocol of the same name; rename the entry point")
         out[p.name] = p
     for name, p in _registered.items():
-        out.setdefault(name, p)
+        if name in out:
+            raise RegistryError(f"the protocol {name!r} added with register() clashes with an entry point of "
+                                "that name; unregister() it")
+        out[name] = p
     return out
 
 
