@@ -546,34 +546,23 @@ def _parser() -> _Parser:
     return p
 
 
-def _positive(v: str) -> int:
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}")
-    return n
+def _bounded(kind: type, lo: float, strict: bool, what: str) -> Any:
+    """An argparse type: a number of ``kind`` above ``lo`` (or at least ``lo`` unless ``strict``)."""
+    def parse(v: str) -> Any:
+        try:
+            x = kind(v)
+        except ValueError:
+            x = None
+        if x is None or x < lo or (strict and x == lo):
+            raise argparse.ArgumentTypeError(f"expected {what}, not {v!r}")
+        return x
+
+    return parse
 
 
-def _non_negative(v: str) -> int:
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}")
-    return n
-
-
-def _positive_float(v: str) -> float:
-    try:
-        x = float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}") from None
-    if x <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}")
-    return x
+_positive = _bounded(int, 0, True, "a positive integer")
+_non_negative = _bounded(int, 0, False, "a whole number")
+_positive_float = _bounded(float, 0, True, "a positive number")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
