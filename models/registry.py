@@ -81,7 +81,7 @@ def register(p: Protocol) -> None:
 def unregister(name: str) -> None:
     """Remove a protocol added with ``register()`` (built-ins and entry points stay)."""
     if name not in _registered:
-        raise RegistryError(f"{name!r} was not added with register(); registered there: "
+        raise RegistryError(f"{name!r} was not added with register(); added with it: "
                             f"{', '.join(sorted(_registered)) or 'none'}")
     del _registered[name]
 
@@ -113,7 +113,10 @@ def registered() -> dict[str, Protocol]:
                                 "protocol of the same name; rename the entry point")
         out[p.name] = p
     for name, p in _registered.items():
-        out.setdefault(name, p)
+        if name in out:
+            raise RegistryError(f"the protocol {name!r} added with register() clashes with an entry point of "
+                                "that name; unregister() it")
+        out[name] = p
     return out
 
 
@@ -185,11 +188,11 @@ def load_module(where: str) -> ModuleType:
         if e.name is not None and where.startswith(e.name):
             raise RegistryError(f"no module named {where!r}; is it installed or on PYTHONPATH? "
                                 "(a file is named path/to/file.py)") from None
-        raise RegistryError(f"importing {where} failed: {_where_raised(e)}") from None
+        raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
     except SyntaxError as e:
         raise RegistryError(_syntax(e)) from None
     except Exception as e:
-        raise RegistryError(f"importing {where} failed: {_where_raised(e)}") from None
+        raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
 
 
 def _load_file(path: str) -> ModuleType:
@@ -217,7 +220,7 @@ def _load_file(path: str) -> ModuleType:
         raise RegistryError(_syntax(e)) from None
     except Exception as e:
         del sys.modules[name]
-        raise RegistryError(f"{path}: importing it raised {_where_raised(e)}") from None
+        raise RegistryError(f"{path}: importing it raised {where_raised(e)}") from None
     _user_files[name] = full
     return module
 
@@ -226,7 +229,7 @@ def _syntax(e: SyntaxError) -> str:
     return f"{e.filename}:{e.lineno}: syntax error: {e.msg}"
 
 
-def _where_raised(e: BaseException) -> str:
+def where_raised(e: BaseException) -> str:
     """``ValueError: boom (at file.py:12)``: the innermost frame, one line."""
     frames = traceback.extract_tb(e.__traceback__)
     at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
@@ -279,9 +282,9 @@ def protocol_for(spec: str) -> Protocol:
         cls = own[0]
     else:
         cls = _as_model_class(resolve(f"{where}:{attr}"), f"{where}:{attr}")
-    root = _root(cls)
+    root = root_model(cls)
     for p in declared:
-        if _root(p.model_class()) is root:
+        if root_model(p.model_class()) is root:
             return p if p.model_class() is cls else replace(p, model=cls)
     return Protocol(cls.name or cls.__name__, cls, summary=_first_line(cls.__doc__))
 
@@ -331,8 +334,9 @@ def _own_models(module: ModuleType) -> list[type[Model[Any]]]:
             and v.__dict__.get("variant_name") is None]
 
 
-def _root(cls: type) -> type:
-    """A variant's model (variants subclass it); a model is its own root."""
+def root_model(cls: type) -> type:
+    """A buggy variant's model (variants subclass it, ``with_variant`` reaches them); a model is
+    its own root."""
     while getattr(cls, "variant_name", None) is not None:
         cls = next(b for b in cls.__mro__[1:] if b.__dict__.get("variant_name") is None)
     return cls
@@ -368,5 +372,7 @@ __all__ = [
     "registered",
     "registration",
     "resolve",
+    "root_model",
     "unregister",
+    "where_raised",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..models.base import Model
-from ..models.registry import Protocol, protocol_of
+from ..models.base import Model, ModelDefinitionError
+from ..models.registry import Protocol, protocol_of, where_raised
 
 
 def strengthening_for(model: Model[Any], protocol: Protocol | None = None) -> list[Callable[[Any], bool]] | None:
@@ -21,8 +21,7 @@ def strengthening_for(model: Model[Any], protocol: Protocol | None = None) -> li
     ``protocol`` defaults to the one the model's class belongs to (``registry.protocol_of``).
     """
     p = protocol if protocol is not None else protocol_of(model)
-    fn = None if p is None else p.load("strengthening")
-    return None if fn is None else list(fn(model))
+    return None if p is None or p.strengthening is None else _predicates(p, "strengthening", model)
 
 
 def twin_domain_for(model: Model[Any], protocol: Protocol | None = None) -> list[Callable[[Any], bool]]:
@@ -32,8 +31,16 @@ def twin_domain_for(model: Model[Any], protocol: Protocol | None = None) -> list
     ``checker.conformance.check_twins``); a protocol needs one only if it declares ``twin_domain``.
     """
     p = protocol if protocol is not None else protocol_of(model)
-    fn = None if p is None else p.load("twin_domain")
-    return [] if fn is None else list(fn(model))
+    return [] if p is None or p.twin_domain is None else _predicates(p, "twin_domain", model)
+
+
+def _predicates(p: Protocol, part: str, model: Model[Any]) -> list[Callable[[Any], bool]]:
+    """Call the protocol's ``part`` on the model; a failure is the protocol's definition error."""
+    fn = p.load(part)
+    try:
+        return list(fn(model))
+    except Exception as e:
+        raise ModelDefinitionError(f"the {part} of protocol {p.name} raised {where_raised(e)}") from None
 
 
 __all__ = ["strengthening_for", "twin_domain_for"]
