@@ -26,13 +26,15 @@ from .checker.verdict import (
     EXIT_USAGE,
     VIOLATED,
 )
-from .models import MODELS
 from .models.actors import ActorSystem
 from .models.base import Model, ModelDefinitionError
+from .models.registry import Protocol, RegistryError, protocol_for, registered, where_raised
 from .models.schema import to_jsonable
 
 #: State graphs are drawn only for spaces up to this many states.
 GRAPH_LIMIT = 500
+
+MODEL_HELP = "a name from `protoproof list`, path/to/file.py:Class or package.module:Class"
 
 
 class UsageError(Exception):
@@ -44,19 +46,24 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _name(model: Model[Any]) -> str:
+    """The model's display name: its ``name``, or its class's for a user model without one."""
+    return model.name or type(model).__name__
+
+
 def _opt(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _model_class(name: str) -> type[Model[Any]]:
-    if name not in MODELS:
-        raise UsageError(f"unknown model {name!r}; models: {', '.join(sorted(MODELS))}")
-    return MODELS[name]
+def _config_fields(cls: type[Model[Any]]) -> tuple[dataclasses.Field[Any], ...]:
+    if not dataclasses.is_dataclass(cls.Config):
+        raise ModelDefinitionError(f"{cls.__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))")
+    return dataclasses.fields(cls.Config)
 
 
 def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
     """Parse ``--param value`` pairs against the model's Config dataclass."""
-    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    fields = {f.name: f for f in _config_fields(cls)}
     by_opt = {_opt(n): n for n in fields}
     out: dict[str, Any] = {}
     args = list(rest)
@@ -85,18 +92,26 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _build(model_name: str, variant: str | None, params: dict[str, Any]) -> Model[Any]:
-    cls = _model_class(model_name)
-    if variant is not None:
+def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Model[Any]]:
+    """The protocol named by ``args.model`` (a registered name, ``file.py:Class`` or
+    ``package.module:Class``) and its model built from ``--variant`` and the parameters."""
+    protocol = protocol_for(args.model)
+    cls = protocol.model_class()
+    params = _parse_params(cls, rest)
+    if args.variant is not None:
         variants = cls.variants_of()
-        if variant not in variants:
+        if args.variant not in variants:
             valid = ", ".join(sorted(variants)) or "none"
-            raise UsageError(f"model {model_name} has no variant {variant!r}; variants: {valid}")
-        cls = variants[variant]
+            raise UsageError(f"model {args.model} has no variant {args.variant!r}; variants: {valid}")
+        cls = variants[args.variant]
     try:
-        return cls(**params)
+        return protocol, cls(**params)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    except (ModelDefinitionError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the author's schema() or Config raised: a model error, in one line
+        raise ModelDefinitionError(f"building {cls.__name__} raised {where_raised(e)}") from None
 
 
 # ----- list ---------------------------------------------------------------------------
@@ -104,18 +119,21 @@ def _build(model_name: str, variant: str | None, params: dict[str, Any]) -> Mode
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     rows: list[dict[str, Any]] = []
-    for name in sorted(MODELS):
-        cls = MODELS[name]
+    protocols = ([protocol_for(m) for m in args.models] if args.models
+                 else [p for _n, p in sorted(registered().items())])
+    for p in protocols:
+        cls = p.model_class()
         params = [
             {"name": f.name, "option": _opt(f.name), "default": f.default, "type": type(f.default).__name__}
-            for f in dataclasses.fields(cls.Config)
+            for f in _config_fields(cls)
         ]
         variants = [
             {"name": v, "breaks": list(vc.breaks), "doc": (vc.__doc__ or "").strip().split("\n")[0]}
             for v, vc in sorted(cls.variants_of().items())
         ]
-        doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
-        rows.append({"name": name, "doc": doc, "parameters": params, "variants": variants})
+        doc = p.summary or " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
+        proofs = [part for part in ("strengthening", "parameterized") if getattr(p, part) is not None]
+        rows.append({"name": p.name, "doc": doc, "parameters": params, "variants": variants, "proofs": proofs})
     if args.json:
         print(json.dumps({"models": rows}, indent=2), file=out)
         return 0
@@ -125,6 +143,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  parameters: {ps}", file=out)
         for v in r["variants"]:
             print(f"  --variant {v['name']}: {v['doc']} (breaks {', '.join(v['breaks'])})", file=out)
+        if r["proofs"]:
+            print(f"  proofs: {', '.join(r['proofs'])}", file=out)
     return 0
 
 
@@ -132,7 +152,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
-    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
     props = None
@@ -208,11 +228,11 @@ def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
     title = None
     path = result.path
     if result.verdict == VIOLATED and result.property:
-        title = f"{model.name}: {result.property} violated"
+        title = f"{_name(model)}: {result.property} violated"
     if path is None:
         found = [(k, p) for k, p in result.examples.items() if p is not None]
         if found:
-            title = f"{model.name}: a run reaching {found[0][0]}"
+            title = f"{_name(model)}: a run reaching {found[0][0]}"
             path = found[0][1]
     if kind == "states" or (kind == "auto" and not isinstance(model, ActorSystem)):
         if result.graph is None:
@@ -235,7 +255,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
     st = result.stats
     model = result.model
     out: dict[str, Any] = {
-        "model": model.name,
+        "model": _name(model),
         "params": dataclasses.asdict(model.config),
         "variant": model.variant_name,
         "verdict": result.verdict,
@@ -271,7 +291,7 @@ def _print_result(result: Result, out: TextIO) -> None:
     st = result.stats
     params = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(model.config).items())
     variant = f", variant {model.variant_name}" if model.variant_name else ""
-    print(f"model {model.name} ({params}{variant})", file=out)
+    print(f"model {_name(model)} ({params}{variant})", file=out)
     if result.verdict == VIOLATED:
         doc = next((p.doc for p in model.properties if p.name == result.property), "")
         if result.path is None:
@@ -308,7 +328,7 @@ def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, e
         tb = "".join(traceback.format_exception(e))
     if as_json:
         print(json.dumps({
-            "model": model.name,
+            "model": _name(model),
             "params": dataclasses.asdict(model.config),
             "variant": model.variant_name,
             "verdict": ERROR,
@@ -318,7 +338,7 @@ def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, e
             "traceback": tb,
         }, indent=2, default=repr), file=out)
     else:
-        print(f"MODEL ERROR in {model.name}: {e}", file=err)
+        print(f"MODEL ERROR in {_name(model)}: {e}", file=err)
         if tb:  # empty where the code did not raise (an asymmetric property)
             print(tb, file=err)
     return EXIT_MODEL_ERROR
@@ -340,7 +360,7 @@ def _emit(result: Any, as_json: bool, out: TextIO, graph: str | None = None) -> 
     if graph and path is not None:
         from .checker import render
 
-        title = f"{result.model.name}: {getattr(result, 'property', None) or 'counterexample'}"
+        title = f"{_name(result.model)}: {getattr(result, 'property', None) or 'counterexample'}"
         dot = (render.sequence_chart(path, title=title) if isinstance(result.model, ActorSystem)
                else render.state_graph(_path_graph(path), path, result.model))
         msg = render.write_graph(dot, graph)
@@ -384,7 +404,7 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
 def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.bmc import bmc
 
-    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
+    _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
     r = _symbolic(lambda: bmc(model, args.depth, _props(args)), model, args.json, out, err)
@@ -399,29 +419,30 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     from .checker.inductive_explicit import check_inductive
     from .proofs import strengthening_for
 
-    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
-    strengthening = [] if args.no_strengthening else (strengthening_for(model) or [])
+    protocol, model = _build(args, rest)
+    strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
     if args.no_tie and not args.parameterized:
         raise UsageError("--no-tie only applies to --parameterized")
     if args.parameterized:
-        if model.name != "paxos":
-            raise UsageError(f"no parameterized proof for {model.name}; models with one: paxos")
+        prove_param = protocol.load("parameterized")
+        if prove_param is None:
+            have = ", ".join(sorted(n for n, p in registered().items() if p.parameterized)) or "none"
+            raise UsageError(f"no parameterized proof for {protocol.name}; models with one: {have}")
         if rest:
             raise UsageError(f"the parameterized proof covers every size; drop {' '.join(rest)}")
         ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
                                             ("--explicit", args.explicit),
                                             ("--no-strengthening", args.no_strengthening)) if given]
         if ignored:
-            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves agreement "
+            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves its properties "
                              "with its own invariant)")
-        from .proofs.paxos_param import prove_paxos_param
 
         # The tie runs on the model class asked for (a --variant's planted bug fails it); a tie
         # mismatch is verdict error (exit 4), an untied proof proved-formulas-only (exit 3).
         def note(line: str) -> None:
             print(f"  {line}", file=err, flush=True)
 
-        r = prove_paxos_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note)
+        r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note)
         _emit(r, args.json, out)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
@@ -444,10 +465,11 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     from .checker.conformance import conform
     from .proofs import strengthening_for, twin_domain_for
 
-    model = _build(args.model, args.variant, _parse_params(_model_class(args.model), rest))
-    strengthening = strengthening_for(model) or []  # its conjuncts are formulas `prove` relies on
+    protocol, model = _build(args, rest)
+    strengthening = strengthening_for(model, protocol) or []  # its conjuncts are formulas `prove` relies on
+    twin_domain = twin_domain_for(model, protocol)
     r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
-                                  strengthening=strengthening, twin_domain=twin_domain_for(model)),
+                                  strengthening=strengthening, twin_domain=twin_domain),
                   model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
@@ -462,9 +484,11 @@ def _parser() -> _Parser:
     p = _Parser(prog="protoproof", description=__doc__.split("\n")[0] if __doc__ else None, allow_abbrev=False)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     ls = sub.add_parser("list", help="models, their parameters and variants", allow_abbrev=False)
+    ls.add_argument("models", nargs="*", metavar="model",
+                    help="only these (a name, path/to/file.py:Class or package.module:Class)")
     ls.add_argument("--json", action="store_true")
     ck = sub.add_parser("check", help="explore every reachable state and check the properties", allow_abbrev=False)
-    ck.add_argument("model")
+    ck.add_argument("model", help=MODEL_HELP)
     ck.add_argument("--variant", help="a planted bug (see `protoproof list`)")
     ck.add_argument("--property", action="append", help="check only these properties (repeat or comma-separate)")
     ck.add_argument("--strategy", choices=("bfs", "dfs", "random"), default="bfs")
@@ -485,7 +509,7 @@ def _parser() -> _Parser:
                     help="report the model's conditions never taken both ways (informational)")
 
     bm = sub.add_parser("bmc", help="bounded model checking with z3 from the same transitions", allow_abbrev=False)
-    bm.add_argument("model")
+    bm.add_argument("model", help=MODEL_HELP)
     bm.add_argument("--depth", type=_positive, required=True, help="steps to unroll")
     bm.add_argument("--variant")
     bm.add_argument("--property", action="append")
@@ -493,7 +517,7 @@ def _parser() -> _Parser:
     bm.add_argument("--json", action="store_true")
 
     pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)
-    pv.add_argument("model")
+    pv.add_argument("model", help=MODEL_HELP)
     pv.add_argument("--variant")
     pv.add_argument("--property", action="append")
     pv.add_argument("--k", type=_positive, default=1, help="k-induction depth (default 1)")
@@ -501,13 +525,14 @@ def _parser() -> _Parser:
                     help="check inductiveness by enumerating every type-correct state (tiny instances)")
     pv.add_argument("--no-strengthening", action="store_true", help="try the properties alone")
     pv.add_argument("--parameterized", action="store_true",
-                    help="the proof for any number of nodes (uninterpreted sorts; paxos), tied to the model")
+                    help="the proof for any number of nodes (uninterpreted sorts), tied to the model; "
+                         "for the protocols that declare one (`protoproof list`)")
     pv.add_argument("--no-tie", action="store_true",
                     help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
-    cf.add_argument("model")
+    cf.add_argument("model", help=MODEL_HELP)
     cf.add_argument("--variant")
     cf.add_argument("--random", type=_non_negative, default=1000, help="random type-correct states to compare")
     cf.add_argument("--seed", type=int, default=0)
@@ -522,34 +547,23 @@ def _parser() -> _Parser:
     return p
 
 
-def _positive(v: str) -> int:
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {v!r}")
-    return n
+def _bounded(kind: type, lo: float, strict: bool, what: str) -> Any:
+    """An argparse type: a number of ``kind`` above ``lo`` (or at least ``lo`` unless ``strict``)."""
+    def parse(v: str) -> Any:
+        try:
+            x = kind(v)
+        except ValueError:
+            x = None
+        if x is None or x < lo or (strict and x == lo):
+            raise argparse.ArgumentTypeError(f"expected {what}, not {v!r}")
+        return x
+
+    return parse
 
 
-def _non_negative(v: str) -> int:
-    try:
-        n = int(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {v!r}")
-    return n
-
-
-def _positive_float(v: str) -> float:
-    try:
-        x = float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}") from None
-    if x <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v!r}")
-    return x
+_positive = _bounded(int, 0, True, "a positive integer")
+_non_negative = _bounded(int, 0, False, "a whole number")
+_positive_float = _bounded(float, 0, True, "a positive number")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -572,7 +586,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return run_command(args)
         return handler[args.command](args, rest, out, err)
-    except UsageError as e:
+    except (UsageError, RegistryError) as e:
         print(f"protoproof: error: {e}", file=err)
         return EXIT_USAGE
     except ModelDefinitionError as e:

@@ -1,8 +1,8 @@
 """Which conditions of a model's own source a check took each way (``check --branches``).
 
 Line or branch coverage cannot see a condition that is never False inside an expression that
-is: Paxos's ``all(m.mbal >= mm.mbal for mm in votes)`` is reached at max ballot 1, but a 1b can
-report only one vote ballot there, so "take the highest vote" is never tested.  So every
+is: ``all(m.mbal >= mm.mbal for mm in votes)`` ("take the highest vote") is reached in a small
+configuration where every report holds a single vote, so it is never False there.  So every
 *condition* is recorded: each ``if``/``while``/if-expression/comprehension test, each operand
 of ``and``/``or``/``not``, each comparison, each element of ``all``/``any`` and each argument of
 ``require``, down to the leaves of the boolean structure (a leaf's outcomes decide the

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models import registry
 from ..models.base import Action, Model
+from ..models.registry import RegistryError, dotted_path, root_model
 from ..models.schema import to_jsonable
 
 
@@ -64,37 +66,73 @@ class Path:
         return out
 
     def to_python(self, prop: str | None = None) -> str:
-        """A script that rebuilds this path through ``replay`` (and checks the property)."""
-        root = _root_class(self.model)
-        pkg = type(self.model).__module__.split(".")[0]
+        """A script that rebuilds this path through ``replay`` and, given the violated
+        property, checks that the run still violates it (exit status 1 if not)."""
+        root = root_model(type(self.model))
         lines = [
-            f"from {root.__module__} import {root.__name__}",
-            f"from {pkg}.checker.path import replay",
+            *_import_lines(root),
+            f"from {__name__} import replay",
             "",
             f"model = {model_expr(self.model)}",
             "path = replay(model, [",
             *(f"    {json.dumps(r)}," for r in self.action_reprs()),
             "])",
+            "print(path.to_text())",
         ]
         if prop is not None:
             lines += [
-                f"prop = next(p for p in model.properties if p.name == {prop!r})",
-                "if prop.kind == 'always':",
-                "    assert not prop.fn(path.last), 'expected the last state to violate ' + prop.name",
+                f"why = path.violation({prop!r})",
+                "if why is None:",
+                f"    raise SystemExit('replayed, but {prop} holds: the model changed since this script was written')",
+                "print(why)",
             ]
-        lines.append("print(path.to_text())")
         return "\n".join(lines) + "\n"
 
+    def violation(self, prop: str) -> str | None:
+        """Why this run violates ``prop`` (an ``@always`` or ``@step`` property, a refinement,
+        or ``deadlock``) at its end, in one line; None if it does not."""
+        model, last = self.model, self.states[-1]
+        for p in model.properties:
+            if p.name != prop:
+                continue
+            if p.kind == "always":
+                return None if p.fn(last) else f"{prop} is false in the last state"
+            if p.kind == "step" and self.actions:
+                ok = p.fn(self.states[-2], self.actions[-1], last)
+                return None if ok else f"{prop} fails on the last step, {self.actions[-1]!r}"
+            return None  # a @sometimes property, or a step property of a run without steps
+        for r in model.refinements():
+            if r.name != prop:
+                continue
+            if not self.actions:
+                inits = r.abstract.initial_states()
+                return None if r.mapping(last) in inits else f"{prop}: the initial state maps to no initial state"
+            x, y = r.mapping(self.states[-2]), r.mapping(last)
+            if x == y or any(u == y for _b, u in r.abstract.successors(x)):
+                return None
+            return f"{prop}: the last step {self.actions[-1]!r} maps to {y!r}, no step of the abstract model from {x!r}"
+        if prop == "deadlock":
+            return None if next(iter(model.successors(last)), None) else "deadlock: no action is enabled at the end"
+        names = [p.name for p in model.properties] + [r.name for r in model.refinements()] + ["deadlock"]
+        raise ReplayError(f"{prop!r} is no property of {type(model).__name__}; its properties: {', '.join(names)}")
 
-def _root_class(model: Model[Any]) -> type:
-    """The registered model class (variants are reached through ``with_variant``)."""
-    return next((k for k in type(model).__mro__ if k.__dict__.get("name")), type(model))
+
+def _import_lines(cls: type) -> list[str]:
+    """Python that binds ``cls.__name__`` to ``cls``: an import, or ``resolve`` for a user's file."""
+    try:
+        ref = dotted_path(cls)
+    except RegistryError:  # a class defined inside a function: the script says where it was
+        return [f"from {cls.__module__} import {cls.__name__}  # defined inside a function: edit this import"]
+    module, _, qual = ref.rpartition(":")
+    if module.endswith(".py") or "." in qual:
+        return [f"from {registry.__name__} import resolve", "", f"{cls.__name__} = resolve({ref!r})"]
+    return [f"from {module} import {qual}"]
 
 
 def model_expr(model: Model[Any]) -> str:
-    """Python that rebuilds ``model``: ``TwoPhase(rms=3).with_variant('commit-on-majority')``."""
+    """Python that rebuilds ``model``: ``MyModel(n=3).with_variant('planted-bug')``."""
     args = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
-    expr = f"{_root_class(model).__name__}({args})"
+    expr = f"{root_model(type(model)).__name__}({args})"
     if model.variant_name:
         expr += f".with_variant({model.variant_name!r})"
     return expr

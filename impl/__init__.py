@@ -1,53 +1,65 @@
 """The runtime: the model's very node handlers as real nodes over TCP, with sqlite durability.
 
 Embed a node with ``Host`` (the sans-I/O handlers plus effect interpretation) and a
-``Transport``, or use the services: ``KVNode``/``KVClient`` (Paxos KV) and ``TxNode``/``TxClient``
-(2PC).  ``validate`` replays recorded traces through the model; ``linearizability.check``
-checks client histories.
+``Transport``, or use a protocol's service: each registered protocol with a runtime declares a
+``ServiceSpec`` in its own runtime module, and that module's public names (``KVClient``,
+``TxNode``, ...) are importable from here too.  ``validate`` replays recorded traces through
+the model; ``linearizability.check`` checks client histories.
 """
 
 from __future__ import annotations
+
+import sys
+from typing import Any
 
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig, load_cluster, new_cluster
 from .codec import Codec, Frame, FrameError, Text
 from .faults import FaultInjector, FaultPlan
 from .host import Host, Tracer
-from .kv import KVClient, KVNode, paxos_cluster
 from .launcher import Cluster
 from .linearizability import Op, check
-from .service import Service
+from .service import ClientCommand, Option, Service, ServiceSpec, known_specs, spec_for
 from .storage import Store
 from .transport import Transport
-from .tx import DurableTwoPhase, TxClient, TxNode, twophase_cluster
 from .validate import validate
 
+
+def __getattr__(name: str) -> Any:
+    """A service module's public name (``from protoproof.impl import KVClient``), found through the
+    registry rather than named here."""
+    if not name.startswith("_"):
+        for spec in known_specs():
+            module = sys.modules[spec.node.__module__]
+            if hasattr(module, name):
+                return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "ClientCommand",
     "Cluster",
     "ClusterConfig",
     "Codec",
-    "DurableTwoPhase",
     "Endpoint",
     "FaultInjector",
     "FaultPlan",
     "Frame",
     "FrameError",
     "Host",
-    "KVClient",
-    "KVNode",
     "NoReply",
     "Op",
+    "Option",
     "Service",
+    "ServiceSpec",
     "Store",
     "Text",
     "Tracer",
     "Transport",
-    "TxClient",
-    "TxNode",
     "check",
+    "known_specs",
     "load_cluster",
     "new_cluster",
-    "paxos_cluster",
-    "twophase_cluster",
+    "spec_for",
     "validate",
 ]

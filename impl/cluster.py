@@ -37,7 +37,7 @@ class NodeAddr:
 class ClusterConfig:
     """Everything a node or client needs to join a cluster."""
 
-    protocol: str  # "paxos" or "twophase"
+    protocol: str  # the protocol's name, for messages
     nodes: tuple[NodeAddr, ...]
     secret: bytes
     clients: int = 256
@@ -45,6 +45,9 @@ class ClusterConfig:
     trace: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     directory: Path = Path(".")
+    #: Where the protocol's ``ServiceSpec`` lives (``"package.module:SERVICE"`` or ``"file.py:SERVICE"``):
+    #: a node process rebuilds its service from it, so the runtime needs no protocol name.
+    service: str = ""
 
     @property
     def node_ids(self) -> list[int]:
@@ -76,6 +79,7 @@ class ClusterConfig:
             "fsync": self.fsync,
             "trace": self.trace,
             "params": self.params,
+            "service": self.service,
         }
 
     def save(self) -> Path:
@@ -104,12 +108,12 @@ def free_ports(n: int) -> list[int]:
 
 
 def new_cluster(directory: str | Path, protocol: str, names: list[str], *, fsync: bool = True,
-                trace: bool = False, params: dict[str, Any] | None = None) -> ClusterConfig:
+                trace: bool = False, params: dict[str, Any] | None = None, service: str = "") -> ClusterConfig:
     """A fresh configuration on loopback with free ports and a random secret (not yet saved)."""
     ports = free_ports(len(names))
     nodes = tuple(NodeAddr(k, name, LOOPBACK, p) for k, (name, p) in enumerate(zip(names, ports, strict=True)))
     return ClusterConfig(protocol, nodes, secrets.token_bytes(32), fsync=fsync, trace=trace,
-                         params=dict(params or {}), directory=Path(directory).resolve())
+                         params=dict(params or {}), directory=Path(directory).resolve(), service=service)
 
 
 def load_cluster(directory: str | Path) -> ClusterConfig:
@@ -120,7 +124,8 @@ def load_cluster(directory: str | Path) -> ClusterConfig:
     try:
         nodes = tuple(NodeAddr(int(n["id"]), str(n["name"]), str(n["host"]), int(n["port"])) for n in j["nodes"])
         cfg = ClusterConfig(str(j["protocol"]), nodes, bytes.fromhex(j["secret"]), int(j.get("clients", 256)),
-                            bool(j.get("fsync", True)), bool(j.get("trace", False)), dict(j.get("params", {})), d)
+                            bool(j.get("fsync", True)), bool(j.get("trace", False)), dict(j.get("params", {})), d,
+                            str(j.get("service", "")))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: not a cluster file ({e})") from None
     for k, n in enumerate(cfg.nodes):

@@ -57,6 +57,30 @@ class Text(Type):
         return f"a string of at most {self.max_len} characters"
 
 
+class Log(Type):
+    """An unbounded sequence of ``elem`` values: a runtime log (a tuple that grows).
+
+    Not enumerable: only the runtime uses it.  As a field of a node's durable state it is
+    persisted incrementally (``Host``: appends and truncations, not a rewrite of the whole).
+    """
+
+    def __init__(self, elem: Type) -> None:
+        self.elem = elem
+        self.size = 0
+
+    def contains(self, v: object) -> bool:
+        return type(v) is tuple and all(self.elem.contains(x) for x in v)
+
+    def check(self, v: object, path: str = "state") -> None:
+        if type(v) is not tuple:
+            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+        for k, x in enumerate(v):
+            self.elem.check(x, f"{path}[{k}]")
+
+    def describe(self) -> str:
+        return f"a log of {self.elem.describe()}"
+
+
 class Frame(NamedTuple):
     """One message on the wire: ``msg`` from node ``src`` to node ``dst``, for instance ``inst``."""
 
@@ -94,7 +118,7 @@ def _enc(t: Type, v: Any) -> Any:
         if t._kind is not None:
             out["$"] = t._kind
         return out
-    if isinstance(t, (Tuple, Vec, Seq)):
+    if isinstance(t, (Tuple, Vec, Seq, Log)):
         elems = t.parts if isinstance(t, (Tuple, Vec)) else [t.elem] * len(v)
         return [_enc(et, x) for et, x in zip(elems, v, strict=True)]
     if isinstance(t, SetOf):
@@ -131,8 +155,8 @@ def _dec(t: Type, j: Any) -> Any:
         if not isinstance(j, list) or len(j) != len(t.parts):
             raise SchemaError(f"{_short(j)} is not {t.describe()}")
         return tuple(_dec(et, x) for et, x in zip(t.parts, j, strict=True))
-    if isinstance(t, Seq):
-        if not isinstance(j, list) or len(j) > t.maxlen:
+    if isinstance(t, (Seq, Log)):
+        if not isinstance(j, list) or (isinstance(t, Seq) and len(j) > t.maxlen):
             raise SchemaError(f"{_short(j)} is not {t.describe()}")
         return tuple(_dec(t.elem, x) for x in j)
     if isinstance(t, SetOf):

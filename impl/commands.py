@@ -1,15 +1,19 @@
-"""The runtime's subcommands: ``cluster``, ``kv``, ``tx``, ``validate``.
+"""The runtime's subcommands: ``cluster``, ``validate`` and each service's client commands.
 
 ``cli.py`` wires them with ``add_commands(subparsers)`` and dispatches with ``run_command``;
-``python -m protoproof.impl`` runs them on their own.  Exit status: 0 ok, 1 a failed check
-(validation found a misfit, a transaction did not reach every RM), 2 usage, 3 no answer.
+``python -m protoproof.impl`` runs them on their own.  Nothing here names a protocol: the
+services come from the registry (``ServiceSpec`` values), and so do their cluster options and
+client commands (``kv``, ``tx``).  Exit status: 0 ok, 1 a failed check (validation found a
+misfit, a transaction did not reach every RM), 2 usage, 3 no answer.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -18,34 +22,52 @@ from typing import Any
 
 from .client import NoReply
 from .cluster import CLUSTER_FILE, load_cluster
+from .service import ClientCommand, ServiceSpec, known_specs, service_of, spec_for
 
-COMMANDS = ("cluster", "kv", "tx", "validate")
+#: The generic commands; each service adds its client commands (``commands()`` lists them all).
+GENERIC = ("cluster", "validate")
+
+
+def commands() -> list[str]:
+    """Every runtime subcommand: the generic ones and the services' client commands."""
+    return [*GENERIC, *(c.name for spec in known_specs() for c in spec.commands)]
+
+
+def _client_commands() -> dict[str, tuple[ServiceSpec, ClientCommand]]:
+    out: dict[str, tuple[ServiceSpec, ClientCommand]] = {}
+    for spec in known_specs():
+        for c in spec.commands:
+            if c.name in out or c.name in GENERIC:
+                raise ValueError(f"the client command {c.name!r} of {spec.ref} is already taken")
+            out[c.name] = (spec, c)
+    return out
 
 
 def add_commands(subparsers: Any) -> None:
     """Add the runtime subcommands to an ``argparse`` subparsers object."""
+    specs = known_specs()
     p = subparsers.add_parser("cluster", help="run a cluster of real nodes on loopback (foreground)")
-    p.add_argument("protocol", choices=["paxos", "twophase"])
-    p.add_argument("--nodes", type=int, default=3, help="paxos: number of nodes (acceptors/proposers)")
-    p.add_argument("--rms", type=int, default=3, help="twophase: number of resource managers")
+    p.add_argument("protocol", help=f"a protocol ({', '.join(s.name for s in specs)}) or "
+                                    "package.module:SERVICE / file.py:SERVICE")
+    seen: dict[str, list[str]] = {}
+    for spec in specs:
+        for o in spec.options:
+            seen.setdefault(o.name, []).append(f"{spec.name}: {o.help or o.name} (default {o.default})")
+    for name, helps in seen.items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", type=int, default=None, metavar="N",
+                       help="; ".join(helps))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=INT",
+                   help="a cluster parameter of a service without its own option")
     p.add_argument("--dir", required=True, help="cluster directory (created; reused if it holds a cluster)")
     p.add_argument("--detach", action="store_true", help="start the nodes and return")
     p.add_argument("--no-fsync", action="store_true", help="sqlite synchronous=OFF (benchmarks only)")
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the nodes of a detached cluster")
 
-    p = subparsers.add_parser("kv", help="put/get on a Paxos KV cluster")
-    p.add_argument("--cluster", required=True, help="cluster directory")
-    p.add_argument("op", choices=["put", "get"])
-    p.add_argument("key")
-    p.add_argument("value", nargs="?")
-    p.add_argument("--timeout", type=float, default=30.0)
-
-    p = subparsers.add_parser("tx", help="run one 2PC transaction on a twophase cluster")
-    p.add_argument("--cluster", required=True, help="cluster directory")
-    p.add_argument("action", choices=["commit"])
-    p.add_argument("--no", type=int, action="append", default=[], metavar="RM", help="this RM votes no")
-    p.add_argument("--timeout", type=float, default=20.0)
+    for name, (spec, c) in _client_commands().items():
+        p = subparsers.add_parser(name, help=c.help)
+        p.add_argument("--cluster", required=True, help=f"cluster directory (a {spec.name} cluster)")
+        c.add_arguments(p)
 
     p = subparsers.add_parser("validate", help="replay a recorded run through the model")
     p.add_argument("trace_dir")
@@ -57,12 +79,11 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         if cmd == "cluster":
             return _cluster(args)
-        if cmd == "kv":
-            return asyncio.run(_kv(args))
-        if cmd == "tx":
-            return asyncio.run(_tx(args))
         if cmd == "validate":
             return _validate(args)
+        client = _client_commands().get(cmd)
+        if client is not None:
+            return asyncio.run(_client(args, *client))
     except NoReply as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
@@ -73,41 +94,59 @@ def run_command(args: argparse.Namespace) -> int:
     return 2
 
 
+async def _client(args: argparse.Namespace, spec: ServiceSpec, c: ClientCommand) -> int:
+    cfg = load_cluster(args.cluster)
+    if service_of(cfg).ref != spec.ref:
+        raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {c.name} needs a {spec.name} cluster")
+    return await c.run(args, cfg)
+
+
+def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
+    """The cluster parameters given on the command line, for ``spec``."""
+    out: dict[str, Any] = {}
+    for item in args.param:
+        name, eq, value = item.partition("=")
+        try:
+            out[name.replace("-", "_")] = int(value)
+        except ValueError:
+            raise ValueError(f"--param {item!r}: expected NAME=INTEGER") from None
+        if not eq:
+            raise ValueError(f"--param {item!r}: expected NAME=INTEGER")
+    own = {o.name for o in spec.options}
+    for key, v in vars(args).items():
+        if key.startswith("opt_") and v is not None:
+            name = key[4:]
+            if name not in own:
+                raise ValueError(f"--{name.replace('_', '-')} is not a parameter of {spec.name} "
+                                 f"(its parameters: {', '.join(sorted(own)) or 'none'})")
+            out[name] = v
+    return out
+
+
 def _pidfile(d: Path) -> Path:
     return d / "pids.json"
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from .kv import paxos_cluster
     from .launcher import Cluster
-    from .tx import twophase_cluster
 
     d = Path(args.dir).resolve()
     if args.stop:
         pids = json.loads(_pidfile(d).read_text())
         for pid in pids:
-            try:
-                import os
-
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         _pidfile(d).unlink()
         print(f"stopped {len(pids)} node(s)")
         return 0
+    spec = spec_for(args.protocol)
+    given = _given(args, spec)
     if (d / CLUSTER_FILE).exists():
         cfg = load_cluster(d)
-        if cfg.protocol != args.protocol:
-            raise ValueError(f"{d} holds a {cfg.protocol} cluster, not {args.protocol}")
-    elif args.protocol == "paxos":
-        if not 1 <= args.nodes <= 9:
-            raise ValueError("--nodes must be between 1 and 9")
-        cfg = paxos_cluster(str(d), args.nodes, fsync=not args.no_fsync, trace=args.trace)
-        cfg.save()
+        if service_of(cfg).ref != spec.ref:
+            raise ValueError(f"{d} holds a {cfg.protocol} cluster, not {spec.name}")
     else:
-        if not 1 <= args.rms <= 12:
-            raise ValueError("--rms must be between 1 and 12")
-        cfg = twophase_cluster(str(d), args.rms, fsync=not args.no_fsync, trace=args.trace)
+        cfg = spec.new_cluster(d, given, fsync=not args.no_fsync, trace=args.trace)
         cfg.save()
     cluster = Cluster(cfg)
     try:
@@ -144,47 +183,6 @@ def _cluster(args: argparse.Namespace) -> int:
         return 0
     finally:
         cluster.stop_all()
-
-
-async def _kv(args: argparse.Namespace) -> int:
-    from .kv import KVClient
-
-    cfg = load_cluster(args.cluster)
-    if cfg.protocol != "paxos":
-        raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; kv needs a paxos cluster")
-    c = KVClient(cfg, budget=args.timeout)
-    try:
-        if args.op == "put":
-            if args.value is None:
-                raise ValueError("kv put needs a value")
-            await c.put(args.key, args.value)
-            print("ok")
-        else:
-            v = await c.get(args.key)
-            if v is None:
-                print(f"{args.key}: not found", file=sys.stderr)
-                return 1
-            print(v)
-        return 0
-    finally:
-        await c.close()
-
-
-async def _tx(args: argparse.Namespace) -> int:
-    from .tx import TxClient
-
-    cfg = load_cluster(args.cluster)
-    if cfg.protocol != "twophase":
-        raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; tx needs a twophase cluster")
-    c = TxClient(cfg)
-    try:
-        tx, decision, states = await c.commit(no=args.no, timeout=args.timeout)
-    finally:
-        await c.close()
-    print(f"transaction {tx}: {decision}")
-    for r in range(c.rms):
-        print(f"  rm{r}: {states.get(r, 'unknown (no answer)')}")
-    return 0 if len(states) == c.rms else 1
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,13 +1,17 @@
 """The asyncio host: runs a model ``Node``'s very handlers and interprets their effects.
 
-One host serves one node id and any number of *instances* of the node's protocol (a Paxos
-slot, a 2PC transaction), each with its own local state; instance 0 is the single-instance
+One host serves one node id and any number of *instances* of the node's protocol (a log
+slot, a transaction), each with its own local state; instance 0 is the single-instance
 case the checker explores.  Effects are interpreted in the order the handler returned them:
 
 - ``Persist``: the instance's ``durable(state)`` is written to sqlite and committed (fsync)
-  *before* the host looks at the next effect, so a ``Send`` after it never overtakes it;
+  *before* the host looks at the next effect, so a ``Send`` after it never overtakes it; a
+  ``Log`` field of a durable record is written as its change (entries appended from the first
+  one that differs, the rest truncated), not rewritten whole;
 - ``Send``/``Broadcast``: frames through the transport (to itself: delivered on the loop);
-- ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer).
+- ``SetTimer``/``CancelTimer``: ``loop.call_later`` handles keyed by (instance, timer); the delay
+  is drawn from the node's declared ``timer_ranges`` with the host's generator (``rng``: seed
+  it, or inject one, for reproducible runs), else taken from ``timer_delays`` (default 1 s).
 
 Every step can be recorded (``Tracer``): received message, state before, state after and
 effects, which is what ``validate`` replays through the model.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,9 +30,9 @@ from typing import IO, Any, Generic, TypeVar
 
 from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
 from ..models.base import Disabled
-from ..models.schema import Type
+from ..models.schema import Record, Type
 from .clock import NodeClock
-from .codec import Frame, from_wire, to_wire
+from .codec import Frame, Log, from_wire, to_wire
 from .storage import Store
 from .transport import Transport
 
@@ -92,6 +97,7 @@ class Host(Generic[L]):
                  state_type: Type | None = None, disk_type: Type | None = None,
                  tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
                  send_before_persist: bool = False, persist_delay: float = 0.2,
+                 rng: random.Random | None = None, incremental: bool = True,
                  clock: NodeClock | None = None) -> None:
         self.node, self.store, self.msg_type = node, store, msg_type
         #: What a ``reads_clock`` node's handlers get as ``now=`` (injectable: offsets, rate skew).
@@ -101,6 +107,14 @@ class Host(Generic[L]):
         self.disk_type = disk_type if disk_type is not None else node.disk_type()
         self.tracer = tracer
         self.timer_delays = dict(timer_delays or {})
+        self.rng = rng if rng is not None else random.Random()
+        #: Durable ``Log`` fields persisted as changes (``incremental=False``: rewritten whole).
+        dt = self.disk_type
+        self.log_fields = [n for n, ft in zip(dt.names, dt.parts, strict=True) if isinstance(ft, Log)] \
+            if incremental and isinstance(dt, Record) else []
+        self._persisted: dict[tuple[int, str], tuple[Any, ...]] = {}
+        st = self.state_type
+        self.state_logs = incremental and isinstance(st, Record) and any(isinstance(p, Log) for p in st.parts)
         self.states: dict[int, L] = {}
         self.timers: dict[tuple[int, Any], asyncio.TimerHandle] = {}
         self.transport: Transport | None = None
@@ -136,7 +150,11 @@ class Host(Generic[L]):
             self.tracer.restore(self.store.last_traced())
             self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
         for inst, j in sorted(self.store.load().items()):
+            for name in self.log_fields:
+                j[name] = self.store.entries(inst, name)[: j[name]["$len"]]
             disk = from_wire(self.disk_type, j)
+            for name in self.log_fields:
+                self._persisted[(inst, name)] = getattr(disk, name)
             s, effects = self.node.on_recover(disk)
             self.states[inst] = s
             rec = self._record(inst, "recover", "recover", None, s, effects, disk=j)
@@ -168,6 +186,29 @@ class Host(Generic[L]):
             return False
         self._commit(inst, "local", name, before, r, args=args, **clk)
         return True
+
+    def traced_step(self, inst: int, name: str, inbox: frozenset[Any] = frozenset(),
+                    **args: Any) -> Sequence[Effect] | None:
+        """Run step ``name``, record it, and hand its effects back instead of interpreting them.
+
+        For a service that sends them itself (a proposer that delivers to its own acceptor
+        first); the step must leave the state as it is (nothing to persist).  ``inbox``: what a
+        ``reads_inbox`` node's step reads.  None: the step is not enabled.
+        """
+        before = self.state(inst)
+        fn = getattr(self.node, name)
+        try:
+            r = fn(before, inbox, **args) if self.node.reads_inbox else fn(before, **args)
+        except Disabled:
+            return None
+        if r is None:
+            return None
+        after, effects = r
+        if after != before or any(isinstance(e, Persist) for e in effects):
+            raise ValueError(f"{type(self.node).__name__}.{name} changes the state; run it with step()")
+        self.steps += 1
+        self._trace(self._record(inst, "local", name, before, after, effects, args=args))
+        return effects
 
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)
@@ -206,8 +247,8 @@ class Host(Generic[L]):
         if self.tracer is None:
             return None
         rec: dict[str, Any] = {"t": time.time_ns(), "node": self.id, "inst": inst, "kind": kind, "label": label,
-                               "before": None if before is None else to_wire(self.state_type, before),
-                               "after": to_wire(self.state_type, after),
+                               "before": None if before is None else self._state_json(before, None, is_before=True),
+                               "after": self._state_json(after, before),
                                "effects": [self._effect_json(e) for e in effects]}
         if "msg" in info:
             rec["src"], rec["msg"] = info["src"], to_wire(self.msg_type, info["msg"])
@@ -220,6 +261,29 @@ class Host(Generic[L]):
         if "now" in info:
             rec["now"] = info["now"]  # the clock the handler read, for replaying the step
         return self.tracer.stamp(rec)
+
+    def _state_json(self, v: Any, before: Any, *, is_before: bool = False) -> Any:
+        """A state for the trace; its ``Log`` fields as changes, so a line costs what the step did.
+
+        The state before a step: a log as ``{"$len": n}`` (the replay has its entries); a state
+        after ``before`` (None: a start or a recovery, a change from nothing): a log as
+        ``{"$keep": k, "$add": [...]}``.
+        """
+        st = self.state_type
+        if not self.state_logs:
+            return to_wire(st, v)
+        assert isinstance(st, Record)
+        j: dict[str, Any] = {"$": st._kind} if st._kind is not None else {}
+        for name, ft in zip(st.names, st.parts, strict=True):
+            x = getattr(v, name)
+            if not isinstance(ft, Log):
+                j[name] = to_wire(ft, x)
+            elif is_before:
+                j[name] = {"$len": len(x)}
+            else:
+                keep = 0 if before is None else _common_prefix(getattr(before, name), x)
+                j[name] = {"$keep": keep, "$add": [to_wire(ft.elem, e) for e in x[keep:]]}
+        return j
 
     def _effect_json(self, e: Effect) -> dict[str, Any]:
         if isinstance(e, Send):
@@ -239,11 +303,11 @@ class Host(Generic[L]):
         deferred = []
         for e in effects:
             if isinstance(e, Persist):
-                disk = to_wire(self.disk_type, self.node.durable(state))
+                disk, logs = self._disk(inst, self.node.durable(state))
                 if self.send_before_persist:
-                    deferred.append(disk)
+                    deferred.append((disk, logs))
                 else:
-                    self.store.put(inst, disk, trace=rec)  # committed (fsync) before the next effect
+                    self.store.put(inst, disk, trace=rec, logs=logs)  # committed (fsync) before the next effect
                     rec = self._trace(rec)
             elif isinstance(e, Send):
                 rec = self._trace(rec)
@@ -261,8 +325,8 @@ class Host(Generic[L]):
             else:
                 raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
         self._trace(rec)
-        for disk in deferred:
-            asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk)
+        for disk, logs in deferred:
+            asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk, logs)
 
     def _trace(self, rec: dict[str, Any] | None) -> dict[str, Any] | None:
         """Write the step's trace line if it is not written yet; None: it is now."""
@@ -270,9 +334,30 @@ class Host(Generic[L]):
             self.tracer.write(rec)
         return None
 
-    def _late_put(self, inst: int, disk: Any) -> None:
+    def _late_put(self, inst: int, disk: Any, logs: dict[str, tuple[int, list[Any]]] | None) -> None:
         if not self.closed:
-            self.store.put(inst, disk)
+            self.store.put(inst, disk, logs=logs)
+
+    def _disk(self, inst: int, d: Any) -> tuple[Any, dict[str, tuple[int, list[Any]]] | None]:
+        """The durable value's JSON, its ``Log`` fields as ``{"$len": n}`` plus their changes."""
+        if not self.log_fields:
+            return to_wire(self.disk_type, d), None
+        dt = self.disk_type
+        assert isinstance(dt, Record)
+        if type(d) is not dt.cls:
+            raise TypeError(f"{type(self.node).__name__}.durable returned {d!r}, not a {dt.cls.__name__}")
+        j: dict[str, Any] = {"$": dt._kind} if dt._kind is not None else {}
+        logs = {}
+        for name, ft in zip(dt.names, dt.parts, strict=True):
+            v = getattr(d, name)
+            if not isinstance(ft, Log):
+                j[name] = to_wire(ft, v)
+                continue
+            keep = _common_prefix(self._persisted.get((inst, name), ()), v)
+            logs[name] = (keep, [to_wire(ft.elem, x) for x in v[keep:]])
+            self._persisted[(inst, name)] = v
+            j[name] = {"$len": len(v)}
+        return j, logs
 
     def _send(self, dst: int, inst: int, msg: Any) -> None:
         if self.transport is None:
@@ -284,7 +369,8 @@ class Host(Generic[L]):
         old = self.timers.pop(key, None)
         if old is not None:
             old.cancel()
-        delay = self.timer_delays.get(timer, 1.0)
+        span = self.node.timer_ranges.get(timer)
+        delay = self.rng.uniform(*span) if span is not None else self.timer_delays.get(timer, 1.0)
         self.timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, inst, timer)
 
     def close(self) -> None:
@@ -295,3 +381,14 @@ class Host(Generic[L]):
         self.timers.clear()
         if self.tracer is not None:
             self.tracer.close()
+
+
+def _common_prefix(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:
+    """How many leading entries ``old`` and ``new`` share (all of the shorter one, usually)."""
+    n = min(len(old), len(new))
+    if old[:n] == new[:n]:
+        return n
+    k = 0
+    while old[k] == new[k]:
+        k += 1
+    return k

@@ -13,27 +13,33 @@ Reads go through the log too, which is what makes the history linearizable.
 Ballots: proposer ``i`` uses ballots ``b`` with ``b % n == i``, always above every ballot it has
 seen for the slot and above its own acceptor's promise; it delivers its own 1a to its own
 acceptor first, so that promise (durable) also keeps it from reusing a ballot after a crash.
+
+The runtime's protocol declaration is ``SERVICE`` (the ``kv`` client command, the cluster's
+``--nodes``), and its traces replay through ``KVPaxos``: the model's Paxos messages, acceptor
+and leader steps on n nodes that each accept and, by turns, lead (``KVPeer``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import random
+import sys
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.actors import Broadcast, Effect, Node, Send
-from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
+from ..models.actors import Broadcast, Effect, Envelope, Node, NodeConfig, Persist, Send, peers
+from ..models.base import Refinement, transition
+from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, PaxosParams, TwoA, TwoB, majorities
 from ..models.schema import Int, OneOf, Record, Type, Union, message
 from .client import Endpoint, NoReply
-from .cluster import ClusterConfig, new_cluster
+from .cluster import ClusterConfig
 from .codec import Frame, Text, widen
-from .service import Service
+from .service import ClientCommand, Option, Service, ServiceSpec
 
 log = logging.getLogger("protoproof.impl")
 
@@ -41,22 +47,103 @@ BIG = 2**53
 VALUE = Text(8192)
 
 
-class PaxosShim:
-    """What the model's Acceptor and Leader read from their ``Paxos`` system, for n real nodes."""
+#: An acceptor's state at run time: ballots are unbounded, values are commands.
+ACC_TYPE = Record(Acc, max_bal=Int(-1, BIG), max_vbal=Int(-1, BIG), max_val=Union(OneOf(None), VALUE))
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.acceptor_ids = tuple(range(n))
-        self.quorum_list = [frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1)]
-        self.acc_type = Record(Acc, max_bal=Int(-1, BIG), max_vbal=Int(-1, BIG),
-                               max_val=Union(OneOf(None), VALUE))
 
-    def leader(self, ballot: int) -> int:
-        return ballot % self.n
+def node_config(n: int, i: int) -> NodeConfig:
+    """Node ``i`` of ``n``: every node is an acceptor and, by turns, the leader (ballot ``b``: node ``b % n``)."""
+    ids = peers(acceptor=range(n), leader=range(n))
+    return NodeConfig(i, f"a{i}", ids, PaxosParams(majorities(n), (), ACC_TYPE))
+
+
+Out = tuple[Any, Sequence[Effect]] | None
+
+
+class KVPeer(Acceptor):
+    """A KV node as the model sees it: the model's acceptor, and the leader of ballots ``b % n == id``.
+
+    Its leader steps are the model's ``Leader.phase1a``/``phase2a`` for the given ballot, reading
+    the 1bs sent to it (``reads_inbox``); "already proposed in this ballot" is, as in the model,
+    "a 2a of this ballot is in the message set" (the proposer sends its 2a to itself too).  The
+    steps leave the acceptor state alone: the runtime calls them, records them and sends their
+    messages itself (``Host.traced_step``); the validator replays them through ``KVPaxos``.
+    """
+
+    reads_inbox = True
+    inbox_types = (OneB, TwoA)
+
+    def ballots(self) -> tuple[int, ...]:
+        return ()  # unbounded at run time: the proposer picks them, nothing to enumerate
+
+    def values(self) -> Sequence[Any]:
+        return self.params.values  # commands: the client's, nothing to enumerate
+
+    @transition(bal="ballots")
+    def phase1a(self, s: Acc, inbox: frozenset[Any], bal: int) -> Out:
+        if self.leader(bal) != self.id:
+            return None
+        r = Leader(self.config, bal).phase1a(Ldr(False), inbox)
+        return None if r is None else (s, r[1])
+
+    @transition(bal="ballots", v="values")
+    def phase2a(self, s: Acc, inbox: frozenset[Any], bal: int, v: Any) -> Out:
+        if self.leader(bal) != self.id:
+            return None
+        proposed = any(type(m) is TwoA and m.bal == bal for m in inbox)
+        ones = frozenset(m for m in inbox if type(m) is OneB)
+        r = Leader(self.config, bal).phase2a(Ldr(proposed), ones, v)
+        return None if r is None else (s, tuple(e for e in r[1] if type(e) is not Persist))
 
 
 # The model's acceptor persists its promise and vote before it answers (models/paxos.py).
-DurableAcceptor = Acceptor
+DurableAcceptor = KVPeer
+
+
+class KVPaxos(Paxos):
+    """The model a KV trace replays through: ``KVPeer`` nodes, commands as values, any ballot.
+
+    Its ``agreement`` is Paxos's own property; ``chosen`` reads the 2b votes in the message set
+    (the model's enumerates its bounded ballots and values, which a KV run does not have).
+    """
+
+    name = "kv-paxos"
+
+    def _validate_config(self) -> None:
+        if self.config.acceptors < 1:
+            raise ValueError("--acceptors must be at least 1")
+
+    def nodes(self) -> list[Node[Any]]:
+        n = self.config.acceptors
+        self.acceptor_ids = tuple(range(n))
+        self.quorum_list = list(majorities(n))
+        self.acc_type = ACC_TYPE
+        return [KVPeer(node_config(n, i)) for i in range(n)]
+
+    def leader(self, ballot: int) -> int:
+        return ballot % self.config.acceptors
+
+    def message_type(self) -> Type:
+        return model_message_type(self.config.acceptors)
+
+    def envelopes(self) -> list[Envelope]:
+        return []  # unbounded: a replay adds what was sent, nothing is enumerated
+
+    def symmetry(self) -> dict[str, list[list[int]]] | None:
+        return None
+
+    def refinements(self) -> list[Refinement]:
+        return []  # Consensus is declared over a bounded set of values
+
+    def inbox(self, s: Any, i: int) -> frozenset[Any]:
+        return frozenset(e.msg for e in s.net if e.dst == i and type(e.msg) in (OneB, TwoA))
+
+    def chosen(self, s: Any) -> frozenset[Any]:
+        votes: dict[tuple[int, Any], set[int]] = defaultdict(set)
+        for e in s.net:
+            if type(e.msg) is TwoB and e.dst == self.leader(e.msg.bal):
+                votes[(e.msg.bal, e.msg.val)].add(e.msg.acc)
+        return frozenset(v for (_b, v), accs in votes.items() if any(q <= accs for q in self.quorum_list))
 
 
 @message
@@ -122,7 +209,8 @@ class KVNode(Service):
 
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.n = len(cfg.nodes)
-        self.shim = PaxosShim(self.n)
+        self.node_cfg = node_config(self.n, node_id)
+        self.quorums = self.node_cfg.params.quorums
         super().__init__(cfg, node_id, **kw)
         self.log: dict[int, str] = {}
         self.applied = 0
@@ -136,7 +224,7 @@ class KVNode(Service):
         self._catchup: asyncio.TimerHandle | None = None
 
     def make_node(self) -> Node[Any]:
-        return DurableAcceptor(self.id, self.shim)  # type: ignore[arg-type]
+        return KVPeer(self.node_cfg)
 
     def model_message_type(self) -> Type:
         return model_message_type(self.n)
@@ -145,7 +233,7 @@ class KVNode(Service):
         return wire_type(self.n)
 
     def state_type(self) -> Type:
-        return self.shim.acc_type
+        return ACC_TYPE
 
     # ----- learning and applying -----
     def on_recovered(self, insts: list[int]) -> None:
@@ -230,11 +318,10 @@ class KVNode(Service):
             return self.log[slot]
         bal = self._next_ballot(slot)
         p = self.proposals[slot] = Proposal(bal)
-        leader = Leader(self.id, self.shim, bal)  # type: ignore[arg-type]
         try:
-            r = leader.phase1a(Ldr(False), frozenset())
-            assert r is not None
-            self._send_effects(slot, r[1])
+            effects = self.host.traced_step(slot, "phase1a", frozenset(), bal=bal)
+            assert effects is not None
+            self._send_effects(slot, effects)
             await asyncio.wait_for(p.phase1.wait(), self.phase_timeout)
             if slot in self.log:
                 return self.log[slot]
@@ -243,11 +330,11 @@ class KVNode(Service):
             inbox = frozenset(p.ones.values())
             votes = [m for m in inbox if m.mbal >= 0]
             v = max(votes, key=lambda m: m.mbal).mval if votes else cmd
-            r = leader.phase2a(Ldr(False), inbox, v)
-            if r is None:
+            effects = self.host.traced_step(slot, "phase2a", inbox, bal=bal, v=v)
+            if effects is None:
                 log.error("node %s: the model's phase2a refused %r for slot %s", self.id, v, slot)
                 return None
-            self._send_effects(slot, r[1])
+            self._send_effects(slot, effects)
             await asyncio.wait_for(p.phase2.wait(), self.phase_timeout)
             if slot in self.log:
                 return self.log[slot]
@@ -306,11 +393,11 @@ class KVNode(Service):
             return
         if type(m) is OneB:
             p.ones[m.acc] = m
-            if any(q <= p.ones.keys() for q in self.shim.quorum_list):
+            if any(q <= p.ones.keys() for q in self.quorums):
                 p.phase1.set()
         elif type(m) is TwoB:
             p.twos.add(m.acc)
-            if any(q <= p.twos for q in self.shim.quorum_list):
+            if any(q <= p.twos for q in self.quorums):
                 p.phase2.set()
 
     def on_service(self, f: Frame) -> None:
@@ -387,5 +474,43 @@ class KVClient:
         await self.ep.close()
 
 
+async def _kv(args: Any, cfg: ClusterConfig) -> int:
+    c = KVClient(cfg, budget=args.timeout)
+    try:
+        if args.op == "put":
+            if args.value is None:
+                raise ValueError("kv put needs a value")
+            await c.put(args.key, args.value)
+            print("ok")
+        else:
+            v = await c.get(args.key)
+            if v is None:
+                print(f"{args.key}: not found", file=sys.stderr)
+                return 1
+            print(v)
+        return 0
+    finally:
+        await c.close()
+
+
+def _kv_arguments(p: Any) -> None:
+    p.add_argument("op", choices=["put", "get"])
+    p.add_argument("key")
+    p.add_argument("value", nargs="?")
+    p.add_argument("--timeout", type=float, default=30.0)
+
+
+#: The Paxos KV store as a runtime service (``protoproof cluster paxos --nodes 3``, ``protoproof kv``).
+SERVICE = ServiceSpec(
+    name="paxos",
+    ref=f"{__name__}:SERVICE",
+    node=KVNode,
+    names=lambda p: [f"a{i}" for i in range(p["nodes"])],
+    model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
+    options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
+    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", _kv_arguments, _kv),),
+)
+
+
 def paxos_cluster(directory: str, nodes: int, **kw: Any) -> ClusterConfig:
-    return new_cluster(directory, "paxos", [f"a{i}" for i in range(nodes)], **kw)
+    return SERVICE.new_cluster(directory, {"nodes": nodes}, **kw)

@@ -21,19 +21,12 @@ from typing import IO, Any
 
 from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector
-from .service import Service, run_forever
+from .service import Service, run_forever, service_of
 
 
 def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
-    if cfg.protocol == "paxos":
-        from .kv import KVNode
-
-        return KVNode(cfg, node_id, **kw)
-    if cfg.protocol == "twophase":
-        from .tx import TxNode
-
-        return TxNode(cfg, node_id, **kw)
-    raise ValueError(f"unknown protocol {cfg.protocol!r} in the cluster file")
+    """Node ``node_id``'s service, built by the ``ServiceSpec`` the cluster file names."""
+    return service_of(cfg).node(cfg, node_id, **kw)
 
 
 async def serve(directory: str | Path, node_id: int) -> None:

@@ -3,19 +3,29 @@
 Frames whose message is one of the model's kinds go to ``Host.deliver`` (the verified
 handler); the others are the service's own (client requests, replies, catch-up) and go to
 ``on_service``.  A service never changes a model state except through the host.
+
+A protocol's runtime is one ``ServiceSpec`` value in its own runtime module (``SERVICE``): how
+to build a node's ``Service``, the cluster's parameters and node names, the model its traces
+are validated against, and its client subcommands.  The cluster file records where the spec
+lives, so the generic launcher, commands and validator never name a protocol.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..models.actors import Node
+from ..models.registry import RegistryError, is_spec, lookup, registered, resolve
 from ..models.schema import Record, Type, Union
-from .cluster import ClusterConfig
+from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
 from .faults import FaultInjector
 from .host import Host, Tracer
@@ -29,6 +39,104 @@ def kinds(t: Type) -> frozenset[type]:
     """The message classes of a ``Union`` of message records."""
     alts = t.alts if isinstance(t, Union) else (t,)
     return frozenset(a.cls for a in alts if isinstance(a, Record))
+
+
+@dataclass(frozen=True)
+class Option:
+    """A whole-number cluster parameter: ``protoproof cluster NAME --<name> V`` (``lo <= V <= hi``)."""
+
+    name: str
+    default: int
+    lo: int
+    hi: int
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ClientCommand:
+    """A client subcommand (``kv``, ``tx``): its arguments and what it does on a loaded cluster."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, ClusterConfig], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A protocol's runtime, declared once next to its service (``SERVICE`` in its runtime module).
+
+    ``ref``: where this value lives (``"package.module:SERVICE"``), recorded in the cluster file so
+    that a node process can rebuild it; ``node``: ``(cfg, node_id, **kw) -> Service``; ``names``:
+    the node names for the cluster parameters; ``model``: the ``ActorSystem`` traces replay through,
+    as ``(dotted path, constructor params)`` for a cluster.
+    """
+
+    name: str
+    ref: str
+    node: Callable[..., Service]
+    names: Callable[[Mapping[str, Any]], list[str]]
+    model: Callable[[ClusterConfig], tuple[str, dict[str, Any]]]
+    options: tuple[Option, ...] = ()
+    commands: tuple[ClientCommand, ...] = field(default=())
+
+    def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The cluster parameters: each option's default overridden by ``given`` (bounds checked)."""
+        out = {o.name: o.default for o in self.options}
+        out.update(given)
+        for o in self.options:
+            v = out[o.name]
+            if not isinstance(v, int) or not o.lo <= v <= o.hi:
+                raise ValueError(f"--{o.name.replace('_', '-')} must be between {o.lo} and {o.hi}")
+        return out
+
+    def new_cluster(self, directory: str | Path, params: Mapping[str, Any] | None = None, *,
+                    fsync: bool = True, trace: bool = False) -> ClusterConfig:
+        """A fresh configuration of this service (not yet saved)."""
+        p = self.params(params or {})
+        return new_cluster(directory, self.name, self.names(p), fsync=fsync, trace=trace, params=p,
+                           service=self.ref)
+
+
+def load_spec(ref: str) -> ServiceSpec:
+    """The ``ServiceSpec`` at a dotted path (or ``file.py:attr``), with a one-line error."""
+    try:
+        obj = resolve(ref)
+    except RegistryError as e:
+        raise ValueError(str(e)) from None
+    if not isinstance(obj, ServiceSpec):
+        raise ValueError(f"{ref} is a {type(obj).__name__}, not a ServiceSpec (declare SERVICE = ServiceSpec(...))")
+    return obj
+
+
+def spec_for(name: str) -> ServiceSpec:
+    """A protocol name (looked up in the registry) or a dotted path to a ``ServiceSpec``."""
+    if is_spec(name):
+        return load_spec(name)
+    try:
+        p = lookup(name)
+    except RegistryError as e:
+        raise ValueError(str(e)) from None
+    if p.service is None:
+        runs = ", ".join(sorted(n for n, q in registered().items() if q.service is not None))
+        raise ValueError(f"protocol {name!r} has no runtime service; protocols that run as a cluster: {runs}")
+    return load_spec(p.service) if isinstance(p.service, str) else _checked(p.service)
+
+
+def _checked(obj: Any) -> ServiceSpec:
+    if not isinstance(obj, ServiceSpec):
+        raise ValueError(f"{obj!r} is not a ServiceSpec")
+    return obj
+
+
+def known_specs() -> list[ServiceSpec]:
+    """The services of every registered protocol that has one, in registry order."""
+    return [spec_for(name) for name, p in registered().items() if p.service is not None]
+
+
+def service_of(cfg: ClusterConfig) -> ServiceSpec:
+    """The service a cluster file names (older files name only the protocol)."""
+    return load_spec(cfg.service) if cfg.service else spec_for(cfg.protocol)
 
 
 class Service:
@@ -80,9 +188,10 @@ class Service:
     async def start(self) -> None:
         """Recover from disk, then listen."""
         if self.cfg.trace:
+            model, params = service_of(self.cfg).model(self.cfg)
             meta = self.cfg.trace_dir() / "meta.json"
             meta.write_text(json.dumps({"protocol": self.cfg.protocol, "nodes": len(self.cfg.nodes),
-                                        "params": self.cfg.params}))
+                                        "model": model, "params": params}))
         insts = self.host.recover()
         await self.transport.listen()
         self.started = True

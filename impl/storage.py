@@ -31,23 +31,38 @@ class Store:
             CREATE TABLE IF NOT EXISTS log (slot INTEGER PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS traced (inst INTEGER PRIMARY KEY, rec TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS entries (inst INTEGER NOT NULL, field TEXT NOT NULL, idx INTEGER NOT NULL,
+                                                value TEXT NOT NULL, PRIMARY KEY (inst, field, idx));
             """
         )
         self.writes = 0
 
-    def put(self, inst: int, value: Any, trace: dict[str, Any] | None = None) -> None:
+    def put(self, inst: int, value: Any, trace: dict[str, Any] | None = None,
+            logs: dict[str, tuple[int, list[Any]]] | None = None) -> None:
         """Durably record the JSON ``value`` as instance ``inst``'s disk (committed on return).
 
         ``trace``: the trace record of the step that persists, committed in the same
         transaction, so a kill -9 cannot keep the one without the other (see ``last_traced``).
+        ``logs``: per log field, ``(keep, added)``: the stored entries from ``keep`` on are
+        replaced by ``added`` (an append, a truncation, or both), in the same transaction.
         """
-        if trace is None:
+        if trace is None and not logs:
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
         else:
             with self._transaction():
                 self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
-                self.db.execute("INSERT OR REPLACE INTO traced VALUES (?, ?)", (inst, json.dumps(trace)))
+                for name, (keep, added) in (logs or {}).items():
+                    self.db.execute("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", (inst, name, keep))
+                    self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)",
+                                        [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)])
+                if trace is not None:
+                    self.db.execute("INSERT OR REPLACE INTO traced VALUES (?, ?)", (inst, json.dumps(trace)))
         self.writes += 1
+
+    def entries(self, inst: int, name: str) -> list[Any]:
+        """The stored entries of instance ``inst``'s log field ``name``, in order."""
+        rows = self.db.execute("SELECT value FROM entries WHERE inst = ? AND field = ? ORDER BY idx", (inst, name))
+        return [json.loads(v) for (v,) in rows]
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

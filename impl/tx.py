@@ -30,11 +30,12 @@ from ..models.twophase import (
     ResourceManager,
     TransactionManager,
     TwoPhase,
+    node_configs,
 )
 from .client import Endpoint, NoReply
-from .cluster import ClusterConfig, new_cluster
+from .cluster import ClusterConfig
 from .codec import Frame
-from .service import Service
+from .service import ClientCommand, Option, Service, ServiceSpec
 
 Out = tuple[Any, Sequence[Effect]] | None
 
@@ -115,9 +116,8 @@ class TxNode(Service):
         return self.id == self.tm
 
     def make_node(self) -> Node[Any]:
-        if self.is_tm:
-            return DurableTM(self.rms, self.rms)
-        return DurableRM(self.id, self.rms)
+        cfg = node_configs(self.rms)[self.id]
+        return DurableTM(cfg) if self.is_tm else DurableRM(cfg)
 
     def model_message_type(self) -> Type:
         return TwoPhase(rms=self.rms).message_type()
@@ -284,7 +284,36 @@ class TxClient:
         await self.ep.close()
 
 
+async def _tx(args: Any, cfg: ClusterConfig) -> int:
+    c = TxClient(cfg)
+    try:
+        tx, decision, states = await c.commit(no=args.no, timeout=args.timeout)
+    finally:
+        await c.close()
+    print(f"transaction {tx}: {decision}")
+    for r in range(c.rms):
+        print(f"  rm{r}: {states.get(r, 'unknown (no answer)')}")
+    return 0 if len(states) == c.rms else 1
+
+
+def _tx_arguments(p: Any) -> None:
+    p.add_argument("action", choices=["commit"])
+    p.add_argument("--no", type=int, action="append", default=[], metavar="RM", help="this RM votes no")
+    p.add_argument("--timeout", type=float, default=20.0)
+
+
+#: 2PC as a runtime service (``protoproof cluster twophase --rms 3``, ``protoproof tx``).
+SERVICE = ServiceSpec(
+    name="twophase",
+    ref=f"{__name__}:SERVICE",
+    node=TxNode,
+    names=lambda p: [f"rm{i}" for i in range(p["rms"])] + ["tm"],
+    model=lambda cfg: ("protoproof.models.twophase:TwoPhase", {"rms": int(cfg.params["rms"])}),
+    options=(Option("rms", 3, 1, 12, "number of resource managers"),),
+    commands=(ClientCommand("tx", "run one 2PC transaction on a twophase cluster", _tx_arguments, _tx),),
+)
+
+
 def twophase_cluster(directory: str, rms: int, **kw: Any) -> ClusterConfig:
-    names = [f"rm{i}" for i in range(rms)] + ["tm"]
     params = {"rms": rms, **kw.pop("params", {})}
-    return new_cluster(directory, "twophase", names, params=params, **kw)
+    return SERVICE.new_cluster(directory, params, **kw)

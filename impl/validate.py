@@ -3,24 +3,25 @@
 Each node's trace (``Tracer``) lists its steps: the message received, its state before and
 after, its effects, plus a ``boot`` line at every start.  The records of all nodes are merged
 in time order (one machine, one clock; a send is recorded before its bytes leave, so every
-receipt sorts after its send) and, per protocol instance, replayed through the model:
+receipt sorts after its send) and, per protocol instance, replayed through the model the trace
+names (``meta.json``: the ``ActorSystem``'s dotted path and parameters), with the model's own
+step functions:
 
-- a delivery must be an enabled ``deliver`` action of the model (the message was sent, the
+- a delivery must be an enabled ``deliver`` of the model (the message was sent, the node's
   handler accepts it in the model's state of that node), a local step an enabled step;
 - the node's recorded state before and after must equal the model's;
 - a restart is the model's ``crash`` then ``recover``: the state the node came back with
   must be what the model's disk holds, i.e. what its last ``Persist`` wrote;
 - every ``@always`` property of the model must hold after every step.
 
-The first step that does not fit is reported with the reason.  2PC traces replay through
-``DurableTwoPhase`` in full; Paxos KV traces check each slot's acceptor steps against the
-model's acceptor handler, the disk on every restart, and the model's ``agreement`` (at most one
-value with a quorum of 2b votes in one ballot) per slot.
+The first step that does not fit is reported with the reason.  A line that is not JSON is an
+error, except the last line of a node's file, which a kill -9 may cut: it is skipped and
+reported (``Report.torn``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import inspect
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -28,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models.actors import Envelope
-from ..models.base import Action
-from ..models.paxos import Acc
+from ..models.actors import ActorSystem, Envelope, SysState
+from ..models.registry import RegistryError, resolve
 from .codec import from_wire
+
+Events = list[tuple[int, dict[str, Any]]]
 
 
 @dataclass
@@ -51,45 +53,90 @@ class Report:
     steps: int = 0
     instances: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Last lines cut by a kill -9 (``file: text``), skipped.
+    torn: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
+        cut = f" ({len(self.torn)} torn last line(s) skipped: {'; '.join(self.torn)})" if self.torn else ""
         if self.ok:
             return (f"trace fits the model: {self.steps} steps over {self.instances} instance(s) of "
-                    f"{self.protocol} replayed, every invariant held")
+                    f"{self.protocol} replayed, every invariant held{cut}")
         first = min(self.problems, key=lambda p: p.step)
-        return f"trace does not fit the model: {first}"
+        return f"trace does not fit the model: {first}{cut}"
 
 
-def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+class TraceError(ValueError):
+    """A trace that cannot be read (a corrupt line, no meta): one line with the file."""
+
+
+def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """``(meta, records in time order, torn last lines)``."""
     d = Path(trace_dir)
-    meta = json.loads((d / "meta.json").read_text())
+    meta_file = d / "meta.json"
+    if not meta_file.exists():
+        raise TraceError(f"{meta_file}: no such file; is {d} a trace directory (cluster --trace)?")
+    meta = json.loads(meta_file.read_text())
     recs: list[dict[str, Any]] = []
+    torn: list[str] = []
     for f in sorted(d.glob("node*.jsonl")):
-        for line in f.read_text().splitlines():
-            if line.strip():
-                with contextlib.suppress(ValueError):  # a line cut by kill -9
-                    recs.append(json.loads(line))
+        lines = f.read_text().split("\n")
+        for k, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                recs.append(json.loads(line))
+            except ValueError:
+                if k == len(lines):  # the last line, without its newline: cut by kill -9
+                    torn.append(f"{f.name}: {line[:60]!r}")
+                    continue
+                raise TraceError(f"{f}:{k}: not a JSON record ({line[:60]!r}); the trace is damaged") from None
     recs.sort(key=lambda r: (r["t"], r["node"], r["seq"]))
-    return meta, recs
+    return meta, recs, torn
+
+
+def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
+    """The model the trace names, allowing ``crashes`` crashes if its configuration has a bound."""
+    ref = meta.get("model")
+    if not isinstance(ref, str):
+        raise TraceError("meta.json names no model; the trace was recorded by an older version")
+    try:
+        cls = resolve(ref)
+    except RegistryError as e:
+        raise TraceError(str(e)) from None
+    if not (isinstance(cls, type) and issubclass(cls, ActorSystem)):
+        raise TraceError(f"{ref} is not an ActorSystem: only node protocols have traces")
+    params = dict(meta.get("params", {}))
+    fields = getattr(cls.Config, "__dataclass_fields__", {})
+    if "max_crashes" in fields:
+        params["max_crashes"] = crashes
+    model = cls(**params)
+    return model
 
 
 def validate(trace_dir: str | Path) -> Report:
-    meta, recs = load(trace_dir)
-    proto = meta["protocol"]
-    if proto == "twophase":
-        return _validate_twophase(meta, recs)
-    if proto == "paxos":
-        return _validate_paxos(meta, recs)
-    raise ValueError(f"no trace validation for protocol {proto!r}")
+    meta, recs, torn = load(trace_dir)
+    boots: dict[int, int] = defaultdict(int)
+    for r in recs:
+        if r["kind"] == "boot":
+            boots[r["node"]] += 1
+    model = model_of(meta, sum(b - 1 for b in boots.values() if b > 1))
+    report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
+    replay = Replay(model)
+    for inst, events in _by_instance(recs):
+        report.instances += 1
+        prob = replay.run(inst, events)
+        if prob is not None:
+            report.problems.append(prob)
+    return report
 
 
-def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, list[tuple[int, dict[str, Any]]]]]:
+def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
     """Per instance, its records with their global step numbers, boots included everywhere."""
-    groups: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    groups: dict[int, Events] = defaultdict(list)
     boots = []
     for k, r in enumerate(recs, 1):
         if r["kind"] == "boot":
@@ -101,127 +148,7 @@ def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, list[tuple[i
         yield inst, merged
 
 
-# ----- 2PC -----------------------------------------------------------------------------
-
-
-def _validate_twophase(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
-    from .tx import wire_type
-
-    rms = int(meta["params"].get("rms", meta["nodes"] - 1))
-    wire = wire_type(rms)
-    report = Report("twophase", steps=len(recs))
-    for inst, events in _by_instance(recs):
-        report.instances += 1
-        prob = _replay_2pc(inst, events, rms, wire)
-        if prob is not None:
-            report.problems.append(prob)
-    return report
-
-
-def _replay_2pc(inst: int, events: list[tuple[int, dict[str, Any]]], rms: int, wire: Any) -> Problem | None:
-    from .tx import DurableTwoPhase
-
-    booted: set[int] = set()
-    crashes = 0
-    for _k, r in events:
-        if r["kind"] == "boot":
-            if r["node"] in booted:
-                crashes += 1
-            booted.add(r["node"])
-    model = DurableTwoPhase(rms=rms, max_crashes=crashes)
-    steps = {(a.name, a.args): f for a, f in model._compiled()}
-    invariants = model.invariants
-    s = model.initial_states()[0]
-    names = [n.name for n in model.node_list]
-    types = [n.state_type() for n in model.node_list]
-    booted.clear()
-    # (node) -> recover record of the current boot, consumed at the boot
-    pending_boot: dict[int, int] = {}
-    last_persist: dict[int, int] = {}
-
-    def state_of(i: int, j: Any) -> Any:
-        return from_wire(types[i], j)
-
-    for pos, (k, r) in enumerate(events):
-        i = r["node"]
-        kind = r["kind"]
-        if kind == "boot":
-            if i not in booted:
-                booted.add(i)
-                continue
-            # the node crashed before this boot: the model's crash then recover
-            for a in (Action("crash", (("node", names[i]),)), Action("recover", (("node", names[i]),))):
-                t = steps[(a.name, a.args)](s)
-                if t is None:
-                    return Problem(k, i, inst, f"{a!r} is not enabled in the model")
-                s = t
-            rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
-                        and r2["inst"] == inst and _same_boot(events, pos, r2)), None)
-            got = state_of(i, rec["after"]) if rec is not None else model.node_list[i].on_start()[0]
-            want = s.nodes[i]
-            if got != want:
-                where = f" (persisted at step {last_persist[i]})" if i in last_persist else ""
-                return Problem(k, i, inst,
-                               f"{names[i]} restarted with state {got!r}, but the model's disk holds "
-                               f"{want!r}{where}: a Persist was lost — the node sent before it persisted")
-            pending_boot[i] = k
-            continue
-        if kind == "recover":
-            continue  # checked at its boot
-        if kind == "start":
-            if i in booted and r["after"] is not None and state_of(i, r["after"]) != s.nodes[i]:
-                return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
-                                           f"{state_of(i, r['after'])!r}, but the model has it in "
-                                           f"{s.nodes[i]!r}")
-            continue
-        if kind == "resend":
-            msg = from_wire(wire, r["msg"])
-            if Envelope(i, r["dst"], msg) not in s.net:
-                return Problem(k, i, inst, f"{names[i]} re-sent {msg!r} to {names[r['dst']]}, which it never sent")
-            continue
-        before = state_of(i, r["before"])
-        if before != s.nodes[i]:
-            return Problem(k, i, inst, f"{names[i]} was in state {before!r} before this step, but the model "
-                                       f"has {s.nodes[i]!r}")
-        if kind == "deliver":
-            msg = from_wire(wire, r["msg"])
-            src = r["src"]
-            a = Action("deliver", (("src", names[src]), ("dst", names[i]), ("msg", msg)))
-            f = steps.get((a.name, a.args))
-            if f is None:
-                return Problem(k, i, inst, f"{a!r} is not an action of the model")
-            t = f(s)
-            if t is None:
-                if i in s.down:
-                    why = f"{names[i]} is down in the model"
-                elif Envelope(src, i, msg) not in s.net:
-                    why = f"{names[src]} never sent {msg!r} to {names[i]} (not in the model's network)"
-                else:
-                    why = f"the handler does not accept {msg!r} in state {s.nodes[i]!r}"
-                return Problem(k, i, inst, f"{a!r} is not enabled: {why}")
-        elif kind == "local":
-            a = Action(r["label"], (("node", names[i]), *sorted((r.get("args") or {}).items())))
-            f = steps.get((a.name, a.args))
-            if f is None:
-                return Problem(k, i, inst, f"{a!r} is not an action of the model")
-            t = f(s)
-            if t is None:
-                return Problem(k, i, inst, f"{a!r} is not enabled: its guard is false in state {s.nodes[i]!r}")
-        else:
-            return Problem(k, i, inst, f"unknown record kind {kind!r}")
-        after = state_of(i, r["after"])
-        if after != t.nodes[i]:
-            return Problem(k, i, inst, f"{names[i]} went to {after!r}, but the model's {a!r} gives {t.nodes[i]!r}")
-        if any("persist" in e for e in r["effects"]):
-            last_persist[i] = k
-        s = t
-        for p in invariants:
-            if not p.fn(s):
-                return Problem(k, i, inst, f"invariant {p.name} is violated after {a!r}: {p.doc}")
-    return None
-
-
-def _same_boot(events: list[tuple[int, dict[str, Any]]], boot_pos: int, rec: dict[str, Any]) -> bool:
+def _same_boot(events: Events, boot_pos: int, rec: dict[str, Any]) -> bool:
     """``rec`` comes after the boot at ``boot_pos`` and before that node's next boot."""
     node = events[boot_pos][1]["node"]
     for _k, r in events[boot_pos + 1:]:
@@ -232,73 +159,155 @@ def _same_boot(events: list[tuple[int, dict[str, Any]]], boot_pos: int, rec: dic
     return False
 
 
-# ----- Paxos KV ------------------------------------------------------------------------
+class Replay:
+    """One model, replayed from its initial state once per protocol instance."""
 
+    def __init__(self, model: ActorSystem) -> None:
+        self.model = model
+        self.nodes = model.node_list
+        self.names = [n.name for n in self.nodes]
+        self.types = [n.state_type() for n in self.nodes]
+        self.msg_type = model.message_type()
+        self.invariants = model.invariants
+        self.init: SysState = model.initial_states()[0]
+        self.steps = {n.id: {name: fn for name, fn, _insts in n.steps()} for n in self.nodes}
 
-def _validate_paxos(meta: dict[str, Any], recs: list[dict[str, Any]]) -> Report:
-    from .kv import DurableAcceptor, PaxosShim, wire_type
+    def state(self, i: int, j: Any) -> Any:
+        return from_wire(self.types[i], j)
 
-    n = int(meta["nodes"])
-    shim = PaxosShim(n)
-    wire = wire_type(n)
-    accs = [DurableAcceptor(i, shim) for i in range(n)]  # type: ignore[arg-type]
-    report = Report("paxos", steps=len(recs))
-    for inst, events in _by_instance(recs):
-        report.instances += 1
-        state: dict[int, Acc] = {}
-        disk: dict[int, Acc] = {}
+    @staticmethod
+    def expand(j: Any, base: Any) -> Any:
+        """A recorded state's JSON with its log changes (``Host._state_json``) applied to ``base``,
+        the JSON of the node's previous state in this instance (None: nothing before)."""
+        if not isinstance(j, dict):
+            return j
+        out = dict(j)
+        for name, v in j.items():
+            if isinstance(v, dict) and ("$len" in v or "$keep" in v):
+                prev = base[name] if isinstance(base, dict) and isinstance(base.get(name), list) else []
+                out[name] = prev[: v["$len"]] if "$len" in v else prev[: v["$keep"]] + list(v["$add"])
+        return out
+
+    def msg(self, j: Any) -> Any:
+        return from_wire(self.msg_type, j)
+
+    def run(self, inst: int, events: Events) -> Problem | None:
+        s = self.init
         booted: set[int] = set()
-        votes: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-        chosen: set[str] = set()
-        prob = None
+        last_persist: dict[int, int] = {}
+        full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
+        names, m = self.names, self.model
         for pos, (k, r) in enumerate(events):
-            i = r["node"]
-            if r["kind"] == "boot":
-                if i in booted:
-                    rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
-                                and _same_boot(events, pos, r2)), None)
-                    got = from_wire(shim.acc_type, rec["after"]) if rec is not None else accs[i].on_start()[0]
-                    want = disk.get(i, accs[i].on_start()[0])
-                    if got != want:
-                        prob = Problem(k, i, inst, f"a{i} restarted with {got!r}, but its last Persist wrote "
-                                                   f"{want!r}: the node sent before it persisted")
-                        break
-                    state[i] = got
-                booted.add(i)
+            i, kind = r["node"], r["kind"]
+            if kind == "boot":
+                if i not in booted:
+                    booted.add(i)
+                    continue
+                t, prob = self._restart(s, inst, events, pos, last_persist)
+                if prob is not None:
+                    return prob
+                s = t
+                full.pop(i, None)
                 continue
-            if r["kind"] in ("recover", "resend"):
+            if kind == "recover":
+                full[i] = self.expand(r["after"], None)
+                continue  # checked at its boot
+            if kind == "start":
+                full[i] = self.expand(r["after"], None)
+                if i in booted and r["after"] is not None and self.state(i, full[i]) != s.nodes[i]:
+                    return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
+                                               f"{self.state(i, full[i])!r}, but the model has it in {s.nodes[i]!r}")
                 continue
-            cur = state.get(i, accs[i].on_start()[0])
-            if r["kind"] == "start":
-                state[i] = cur
+            if kind == "resend":
+                msg = self.msg(r["msg"])
+                if not m._net.deliverable(s.net, Envelope(i, r["dst"], msg)):
+                    return Problem(k, i, inst, f"{names[i]} re-sent {msg!r} to {names[r['dst']]}, which it never sent")
                 continue
-            before = from_wire(shim.acc_type, r["before"])
-            if before != cur:
-                prob = Problem(k, i, inst, f"a{i} was in {before!r} before this step; the replay has {cur!r}")
-                break
-            msg = from_wire(wire, r["msg"])
-            res = accs[i].on_message(cur, r["src"], msg)
-            if res is None:
-                prob = Problem(k, i, inst, f"the model's acceptor does not accept {msg!r} in state {cur!r}")
-                break
-            after = from_wire(shim.acc_type, r["after"])
-            if after != res[0]:
-                prob = Problem(k, i, inst, f"a{i} went to {after!r}; the model's acceptor gives {res[0]!r}")
-                break
-            state[i] = after
+            before_j = self.expand(r["before"], full.get(i))
+            before = self.state(i, before_j)
+            if before != s.nodes[i]:
+                return Problem(k, i, inst, f"{names[i]} was in state {before!r} before this step, but the model "
+                                           f"has {s.nodes[i]!r}")
+            nxt, what, prob = self._step(s, k, inst, r)
+            if prob is not None:
+                return prob
+            assert nxt is not None
+            full[i] = self.expand(r["after"], before_j)
+            after = self.state(i, full[i])
+            if after != nxt.nodes[i]:
+                return Problem(k, i, inst, f"{names[i]} went to {after!r}, but the model's {what} gives "
+                                           f"{nxt.nodes[i]!r}")
             if any("persist" in e for e in r["effects"]):
-                disk[i] = after
-            for e in r["effects"]:
-                if "msg" in e:
-                    m: Any = from_wire(wire, e["msg"])  # values are command strings here
-                    if type(m).__name__ == "TwoB":  # (not `is TwoB`: the model types val as an int)
-                        acc, bal, val = m.acc, m.bal, m.val
-                        votes[bal][val].add(acc)
-                        if any(q <= votes[bal][val] for q in shim.quorum_list):
-                            chosen.add(val)
-            if len(chosen) > 1:
-                prob = Problem(k, i, inst, f"agreement is violated: {sorted(chosen)} are all chosen")
-                break
-        if prob is not None:
-            report.problems.append(prob)
-    return report
+                last_persist[i] = k
+            s = nxt
+            for p in self.invariants:
+                if not p.fn(s):
+                    return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
+        return None
+
+    def _step(self, s: SysState, k: int, inst: int, r: dict[str, Any]) -> tuple[SysState | None, str, Problem | None]:
+        """The model's step for record ``r``: (next state, its description, or the problem)."""
+        m, i, names = self.model, r["node"], self.names
+        n = self.nodes[i]
+        if r["kind"] == "deliver":
+            msg, src = self.msg(r["msg"]), r["src"]
+            what = f"deliver(src={names[src]}, dst={names[i]}, msg={msg!r})"
+            t = m._deliver(Envelope(src, i, msg))(s)
+            if t is None:
+                if i in s.down:
+                    why = f"{names[i]} is down in the model"
+                elif not m._net.deliverable(s.net, Envelope(src, i, msg)):
+                    why = f"{names[src]} never sent {msg!r} to {names[i]} (not in the model's network)"
+                else:
+                    why = f"the handler does not accept {msg!r} in state {s.nodes[i]!r}"
+                return None, what, Problem(k, i, inst, f"{what} is not enabled: {why}")
+            return t, what, None
+        if r["kind"] == "local":
+            label, args = r["label"], r.get("args") or {}
+            what = f"{label}({', '.join(f'{a}={v!r}' for a, v in [('node', names[i]), *args.items()])})"
+            fn = self.steps[i].get(label)
+            if fn is None:
+                return None, what, Problem(k, i, inst, f"{what} is not an action of the model")
+            skip = 2 if n.reads_inbox else 1
+            params = list(inspect.signature(fn).parameters)[skip:]
+            if set(params) != set(args):
+                return None, what, Problem(k, i, inst, f"{what}: the model's step takes {params}")
+            t = m._local(n, label, fn, tuple(args[p] for p in params))(s)
+            if t is None:
+                return None, what, Problem(k, i, inst, f"{what} is not enabled: its guard is false in state "
+                                                       f"{s.nodes[i]!r}")
+            return t, what, None
+        if r["kind"] == "timeout":
+            timer = next((x for x in n.timers if repr(x) == r["label"]), None)
+            what = f"timeout(node={names[i]}, timer={r['label']})"
+            t = None if timer is None else m._timeout(n, timer)(s)
+            if t is None:
+                return None, what, Problem(k, i, inst, f"{what} is not enabled in the model")
+            return t, what, None
+        return None, r["kind"], Problem(k, i, inst, f"unknown record kind {r['kind']!r}")
+
+    def _restart(self, s: SysState, inst: int, events: Events, pos: int,
+                 last_persist: dict[int, int]) -> tuple[SysState, Problem | None]:
+        """A boot after a boot: the model's crash then recover, and the state it came back with."""
+        m, names = self.model, self.names
+        k, r = events[pos]
+        i = r["node"]
+        n = self.nodes[i]
+        for step in (m._crash(n), m._recover(n)):
+            t: SysState | None = step(s)
+            if t is None:
+                return s, Problem(k, i, inst, f"{names[i]} restarted, but the model allows no further crash "
+                                              "(its configuration has no max_crashes)")
+            s = t
+        rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
+                    and _same_boot(events, pos, r2)), None)
+        got = self.state(i, self.expand(rec["after"], None)) if rec is not None else n.on_start()[0]
+        want = s.nodes[i]
+        if got != want:
+            where = f" (persisted at step {last_persist[i]})" if i in last_persist else ""
+            return s, Problem(k, i, inst, f"{names[i]} restarted with state {got!r}, but the model's disk holds "
+                                          f"{want!r}{where}: a Persist was lost — the node sent before it persisted")
+        return s, None
+
+
+__all__ = ["Problem", "Replay", "Report", "TraceError", "load", "model_of", "validate"]

@@ -1,26 +1,26 @@
 """The floor: what a protocol is written in, and the protocols.
 
-``MODELS`` maps each command-line name to its model class; buggy variants hang off each
-model (``Model.variants_of()``).
+Each protocol declares itself once, next to its model (a ``PROTOCOL`` constant); the built-in
+ones are listed here and found through ``models.registry`` with entry points and registered
+ones. ``MODELS`` is a derived view: command-line name -> model class of the built-ins.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import consensus, paxos, replog, tcommit, twophase
 from .base import Model
-from .consensus import Consensus
-from .paxos import Paxos
-from .replog import Replog
-from .tcommit import TCommit
-from .twophase import TwoPhase
+from .registry import Protocol
 
-MODELS: dict[str, type[Model[Any]]] = {
-    TwoPhase.name: TwoPhase,
-    TCommit.name: TCommit,
-    Paxos.name: Paxos,
-    Consensus.name: Consensus,
-    Replog.name: Replog,
-}
+BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
+    twophase.PROTOCOL,
+    tcommit.PROTOCOL,
+    paxos.PROTOCOL,
+    consensus.PROTOCOL,
+    replog.PROTOCOL,
+)
 
-__all__ = ["MODELS"]
+MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}
+
+__all__ = ["BUILTIN_PROTOCOLS", "MODELS"]

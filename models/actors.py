@@ -32,13 +32,13 @@ from .effects import (
 from .environment import Clock, sent_now  # a name, not _env.sent_now: see branches.source_def
 from .fastpath import CACHE_LIMIT, packed_expander, packed_path_declined, state_expander
 from .networks import BagNet, DuplicatingSet, Faults, FifoChannels, FifoNet, Network, UnorderedBag
-from .nodes import Node
+from .nodes import Node, NodeConfig, peers
 from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
 
 __all__ = [
     "EFFECT_TYPES", "ActorSystem", "BagNet", "BoundExceeded", "Broadcast", "CancelTimer", "DuplicatingSet",
-    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Network", "Node", "Persist", "Send",
-    "SetTimer", "Step", "StepInfo", "SysState", "UnorderedBag",
+    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Network", "Node", "NodeConfig", "Persist", "Send",
+    "SetTimer", "Step", "StepInfo", "SysState", "UnorderedBag", "peers",
 ]
 
 # ----- the lifted model ---------------------------------------------------------------
@@ -123,6 +123,11 @@ class ActorSystem(Model[SysState]):
         if len(set(names)) != len(names):
             raise ModelDefinitionError(f"node names must be distinct: {names}")
         self._by_name = {n.name: n for n in self._nodes}
+        for n in self._nodes:
+            for timer, (lo, hi) in n.timer_ranges.items():
+                if timer not in n.timers or not 0 <= lo <= hi:
+                    raise ModelDefinitionError(f"{type(n).__name__}.timer_ranges[{timer!r}] = ({lo}, {hi}): each "
+                                               "must be a timer of `timers` with 0 <= lo <= hi (seconds)")
         self._net = self.network()
         self._faults = self.faults()
         self._clock = self.clock()

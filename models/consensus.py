@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .base import Model, always, sometimes, transition
+from .registry import Protocol
 from .schema import Id, Record, SetOf, Type
 
 
@@ -60,3 +61,7 @@ class Consensus(Model[CS]):
     def some_value_chosen(self, s: CS) -> bool:
         """A value is chosen."""
         return bool(s.chosen)
+
+
+#: The protocol's one declaration (see ``models.registry``).
+PROTOCOL = Protocol("consensus", f"{__name__}:Consensus")

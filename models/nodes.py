@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .base import _TRANSITION, ModelDefinitionError, domain_values, marker_of
@@ -17,6 +18,33 @@ from .effects import Effect, Envelope
 from .schema import OneOf, Type
 
 L = TypeVar("L")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """What a node is told about its world: its id and name, its peers' ids by role, the parameters.
+
+    A value, not a reference to the system (Stateright's actors get ``peer_ids``): the
+    ``ActorSystem`` and the runtime build the same kind of value, so a node runs unchanged in
+    both.  ``params`` is whatever the protocol's nodes read (a frozen dataclass, say).
+    """
+
+    id: int
+    name: str
+    peers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    params: Any = None
+
+    def ids(self, role: str) -> tuple[int, ...]:
+        """The ids of the nodes of ``role`` (a node is among them if it has that role)."""
+        for r, ids in self.peers:
+            if r == role:
+                return ids
+        raise KeyError(f"node {self.name} was given no peers of role {role!r} (it has {[r for r, _ in self.peers]})")
+
+
+def peers(**by_role: Sequence[int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``NodeConfig.peers`` from keyword arguments: ``peers(acceptor=range(3), leader=(3, 4))``."""
+    return tuple((role, tuple(ids)) for role, ids in by_role.items())
 
 
 class Node(Generic[L]):
@@ -30,6 +58,9 @@ class Node(Generic[L]):
     #: Steps receive ``(state, inbox, **params)``, inbox = every message sent to this node so
     #: far.  Only on a ``DuplicatingSet`` (where nothing is consumed) is that exactly what the
     #: node has received, as in TLA+ specs whose actions read the message set.
+    #: Per timer, the range ``(lo, hi)`` in seconds the runtime draws its delay from (uniformly,
+    #: from an injectable seeded generator); the model ignores delays: any armed timer may fire.
+    timer_ranges: ClassVar[dict[Any, tuple[float, float]]] = {}
     reads_inbox: ClassVar[bool] = False
     #: With ``reads_clock`` every handler but ``on_start``/``on_recover`` gets the node's clock as the
     #: keyword ``now=`` (``ActorSystem.clock()``; in the runtime, the host's injectable clock).
@@ -43,9 +74,12 @@ class Node(Generic[L]):
         """Whether envelope ``e`` is in this node's inbox once sent (with ``reads_inbox``)."""
         return e.dst == self.id and (self.inbox_types is None or type(e.msg) in self.inbox_types)
 
-    def __init__(self, node_id: int, name: str | None = None) -> None:
-        self.id = node_id
-        self.name = name or f"{self.role}{node_id}"
+    def __init__(self, config: NodeConfig | int, name: str | None = None) -> None:
+        if not isinstance(config, NodeConfig):
+            config = NodeConfig(config, name or f"{self.role}{config}")
+        self.config = config
+        self.id = config.id
+        self.name = config.name
 
     def state_type(self) -> Type:
         raise ModelDefinitionError(f"{type(self).__name__} must define state_type()")

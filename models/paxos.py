@@ -31,11 +31,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, Persist, Send
+from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
 from .base import ModelDefinitionError, Refinement, always, sometimes, transition, variant
 from .consensus import CS, Consensus
+from .registry import Protocol
 from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
 
 
@@ -76,18 +77,53 @@ class Ldr(NamedTuple):
 
 
 Out = tuple[Any, Sequence[Effect]] | None
+L = TypeVar("L")
 
 
-class Acceptor(Node[Acc]):
+@dataclass(frozen=True)
+class PaxosParams:
+    """What a Paxos node is told besides its peers (``NodeConfig.params``).
+
+    ``quorums``: the pairwise-intersecting sets of acceptor ids; ``values``: the values a leader
+    may propose (the model's domain of ``phase2a``); ``acc_type``: the acceptor's state type
+    (the model bounds ballots and values, the runtime does not).
+    """
+
+    quorums: tuple[frozenset[int], ...]
+    values: Sequence[Any]
+    acc_type: Type
+
+
+def majorities(n: int) -> tuple[frozenset[int], ...]:
+    """The majorities of acceptors ``0..n-1``: Paxos's default quorums."""
+    return tuple(frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1))
+
+
+class PaxosNode(Node[L]):
+    """What acceptors and leaders read from their configuration.
+
+    Peers by role: ``acceptor`` (every acceptor id) and ``leader`` (the leader of ballot ``b`` is
+    ``leader[b % len(leader)]``: the model gives one leader per ballot, the runtime's n nodes
+    take turns).
+    """
+
+    def __init__(self, config: NodeConfig) -> None:
+        super().__init__(config)
+        self.params: PaxosParams = config.params
+        self.acceptor_ids = config.ids("acceptor")
+        self.leader_ids = config.ids("leader")
+        self.quorum_list = self.params.quorums
+
+    def leader(self, ballot: int) -> int:
+        return self.leader_ids[ballot % len(self.leader_ids)]
+
+
+class Acceptor(PaxosNode[Acc]):
     role = "acceptor"
     symmetric = True
 
-    def __init__(self, node_id: int, system: Paxos) -> None:
-        super().__init__(node_id, f"a{node_id}")
-        self.sys = system
-
     def state_type(self) -> Type:
-        return self.sys.acc_type
+        return self.params.acc_type
 
     def on_start(self) -> tuple[Acc, Sequence[Effect]]:
         return Acc(-1, -1, None), ()
@@ -97,7 +133,7 @@ class Acceptor(Node[Acc]):
 
     # Promises and votes survive a crash: an acceptor persists before it answers.
     def disk_type(self) -> Type:
-        return self.sys.acc_type
+        return self.params.acc_type
 
     def durable(self, s: Acc) -> Acc:
         return s
@@ -112,27 +148,26 @@ class Acceptor(Node[Acc]):
         if type(msg) is OneA:
             if msg.bal > s.max_bal:
                 reply = OneB(self.id, msg.bal, s.max_vbal, s.max_val)
-                return Acc(msg.bal, s.max_vbal, s.max_val), (*self.persist(), Send(self.sys.leader(msg.bal), reply))
+                return Acc(msg.bal, s.max_vbal, s.max_val), (*self.persist(), Send(self.leader(msg.bal), reply))
             return None
         if type(msg) is TwoA:  # pragma: no branch (an acceptor receives only 1a and 2a)
             if self.accepts(s, msg.bal):
                 vote = TwoB(self.id, msg.bal, msg.val)
                 return (Acc(max(msg.bal, s.max_bal), msg.bal, msg.val),
-                        (*self.persist(), Send(self.sys.leader(msg.bal), vote)))
+                        (*self.persist(), Send(self.leader(msg.bal), vote)))
             return None
         return None
 
 
-class Leader(Node[Ldr]):
+class Leader(PaxosNode[Ldr]):
     """The proposer of one ballot."""
 
     role = "leader"
     reads_inbox = True
     inbox_types = (OneB,)  # a leader reads its 1bs; the 2bs sent to it are read by `chosen` only
 
-    def __init__(self, node_id: int, system: Paxos, ballot: int) -> None:
-        super().__init__(node_id, f"b{ballot}")
-        self.sys = system
+    def __init__(self, config: NodeConfig, ballot: int) -> None:
+        super().__init__(config)
         self.bal = ballot
 
     def state_type(self) -> Type:
@@ -151,12 +186,12 @@ class Leader(Node[Ldr]):
     def on_recover(self, disk: Ldr) -> tuple[Ldr, Sequence[Effect]]:
         return disk, ()
 
-    def values(self) -> range:
-        return range(self.sys.config.values)
+    def values(self) -> Sequence[Any]:
+        return self.params.values
 
     @transition()
     def phase1a(self, s: Ldr, inbox: frozenset[Any]) -> Out:
-        return s, (Broadcast(self.sys.acceptor_ids, OneA(self.bal)),)
+        return s, (Broadcast(self.acceptor_ids, OneA(self.bal)),)
 
     def may_propose(self, s: Ldr) -> bool:
         return not s.proposed
@@ -170,8 +205,8 @@ class Leader(Node[Ldr]):
         if not self.may_propose(s):
             return None
         ones = [m for m in inbox if type(m) is OneB and m.bal == self.bal]  # pragma: no branch (inbox: own-ballot 1bs)
-        if any(self.quorum_allows(ones, q, v) for q in self.sys.quorum_list):
-            return Ldr(True), (Persist(), Broadcast(self.sys.acceptor_ids, TwoA(self.bal, v)))
+        if any(self.quorum_allows(ones, q, v) for q in self.quorum_list):
+            return Ldr(True), (Persist(), Broadcast(self.acceptor_ids, TwoA(self.bal, v)))
         return None
 
     def quorum_allows(self, ones: list[Any], q: frozenset[int], v: int) -> bool:
@@ -220,8 +255,7 @@ class Paxos(ActorSystem):
     # ----- configuration-derived vocabulary -----
     def quorums(self) -> list[frozenset[int]]:
         """The majorities of the acceptors (override with any pairwise-intersecting family)."""
-        n = self.config.acceptors
-        return [frozenset(q) for q in itertools.combinations(range(n), n // 2 + 1)]
+        return list(majorities(self.config.acceptors))
 
     def leader(self, ballot: int) -> int:
         return self.config.acceptors + ballot
@@ -239,8 +273,12 @@ class Paxos(ActorSystem):
                     )
         val = Union(OneOf(None), Id("value", c.values))
         self.acc_type = Record(Acc, max_bal=Int(-1, c.max_ballot), max_vbal=Int(-1, c.max_ballot), max_val=val)
-        acceptors: list[Node[Any]] = [self.acceptor_class(a, self) for a in range(c.acceptors)]
-        leaders: list[Node[Any]] = [self.leader_class(self.leader(b), self, b) for b in self.ballots()]
+        ids = peers(acceptor=self.acceptor_ids, leader=[self.leader(b) for b in self.ballots()])
+        params = PaxosParams(tuple(self.quorum_list), range(c.values), self.acc_type)
+        acceptors: list[Node[Any]] = [self.acceptor_class(NodeConfig(a, f"a{a}", ids, params))
+                                      for a in range(c.acceptors)]
+        leaders: list[Node[Any]] = [self.leader_class(NodeConfig(self.leader(b), f"b{b}", ids, params), b)
+                                    for b in self.ballots()]
         return acceptors + leaders
 
     def ballots(self) -> range:
@@ -377,3 +415,13 @@ class MinorityQuorums(Paxos):
 
     def quorums(self) -> list[frozenset[int]]:
         return [frozenset({a}) for a in range(self.config.acceptors)]
+
+
+#: The protocol's one declaration (see ``models.registry``): proofs and runtime by dotted path.
+PROTOCOL = Protocol(
+    "paxos", f"{__name__}:Paxos",
+    strengthening="protoproof.proofs.paxos:strengthening",
+    twin_domain="protoproof.proofs.paxos:twin_domain",
+    parameterized="protoproof.proofs.paxos_param:prove_paxos_param",
+    service="protoproof.impl.kv:SERVICE",
+)

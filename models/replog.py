@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .base import Model, always, sometimes, transition, variant
+from .registry import Protocol
 from .schema import Int, Record, Seq, Type, Vec
 
 
@@ -121,3 +122,8 @@ class CopyOffByOne(Replog):
 
 
 __all__ = ["RL", "CopyOffByOne", "Replog", "ReplogConfig", "common_prefix", "is_prefix"]
+
+
+#: The protocol's one declaration (see ``models.registry``).
+PROTOCOL = Protocol("replog", f"{__name__}:Replog", summary="a toy replicated log: the Seq spike for Raft",
+                    strengthening="protoproof.proofs.replog:strengthening")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .base import Model, always, sometimes, transition
+from .registry import Protocol
 from .schema import Enum, Record, Type, Vec
 
 WORKING = "working"
@@ -96,3 +97,7 @@ class TCommit(Model[TC]):
     def all_aborted(self, s: TC) -> bool:
         """Every RM aborted."""
         return all(r == ABORTED for r in s.rm)
+
+
+#: The protocol's one declaration (see ``models.registry``).
+PROTOCOL = Protocol("tcommit", f"{__name__}:TCommit")

@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, Persist, Send
+from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
 from .base import Refinement, always, sometimes, transition, variant
+from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
 
@@ -56,13 +57,19 @@ class TM(NamedTuple):
 Out = tuple[Any, Sequence[Effect]] | None
 
 
+def node_configs(rms: int) -> list[NodeConfig]:
+    """RM ``i`` is node ``i``, the TM node ``rms``: for the model and for the runtime alike."""
+    ids = peers(rm=range(rms), tm=(rms,))
+    return [NodeConfig(i, f"rm{i}", ids) for i in range(rms)] + [NodeConfig(rms, "tm", ids)]
+
+
 class ResourceManager(Node[str]):
     role = "rm"
     symmetric = True
 
-    def __init__(self, node_id: int, tm: int) -> None:
-        super().__init__(node_id)
-        self.tm = tm
+    def __init__(self, config: NodeConfig) -> None:
+        super().__init__(config)
+        self.tm = config.ids("tm")[0]
 
     def state_type(self) -> Type:
         return RMState
@@ -103,9 +110,10 @@ class ResourceManager(Node[str]):
 class TransactionManager(Node[TM]):
     role = "tm"
 
-    def __init__(self, node_id: int, rms: int) -> None:
-        super().__init__(node_id, "tm")
-        self.rms = rms
+    def __init__(self, config: NodeConfig) -> None:
+        super().__init__(config)
+        self.rm_ids = config.ids("rm")
+        self.rms = len(self.rm_ids)
 
     def state_type(self) -> Type:
         return Record(TM, state=TMState, prepared=SetOf(Id("node", self.rms)))
@@ -130,13 +138,13 @@ class TransactionManager(Node[TM]):
     def commit(self, s: TM) -> Out:
         if not self.can_commit(s):
             return None
-        return TM(COMMITTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Commit()))
+        return TM(COMMITTED, s.prepared), (Persist(), Broadcast(self.rm_ids, Commit()))
 
     @transition()
     def abort(self, s: TM) -> Out:
         if s.state != INIT:
             return None
-        return TM(ABORTED, s.prepared), (Persist(), Broadcast(tuple(range(self.rms)), Abort()))
+        return TM(ABORTED, s.prepared), (Persist(), Broadcast(self.rm_ids, Abort()))
 
     def on_message(self, s: TM, src: int, msg: Any) -> Out:
         if type(msg) is not Prepared:  # pragma: no branch (a TM receives only Prepared)
@@ -171,9 +179,8 @@ class TwoPhase(ActorSystem):
     rm_class: type[ResourceManager] = ResourceManager
 
     def nodes(self) -> list[Node[Any]]:
-        n = self.config.rms
-        rms: list[Node[Any]] = [self.rm_class(i, n) for i in range(n)]
-        return [*rms, self.tm_class(n, n)]
+        *rms, tm = node_configs(self.config.rms)
+        return [*(self.rm_class(c) for c in rms), self.tm_class(tm)]
 
     def message_type(self) -> Type:
         return Union(Record(Prepared, rm=Id("node", self.config.rms)), Record(Commit), Record(Abort))
@@ -252,11 +259,20 @@ class VolatileVote(TwoPhase):
     rm_class = _ForgetfulRM
 
 
+#: The protocol's one declaration (see ``models.registry``): proofs and runtime by dotted path.
+PROTOCOL = Protocol(
+    "twophase", f"{__name__}:TwoPhase",
+    strengthening="protoproof.proofs.twophase:strengthening",
+    service="protoproof.impl.tx:SERVICE",
+)
+
+
 __all__ = [
     "ABORTED",
     "COMMITTED",
     "INIT",
     "PREPARED",
+    "PROTOCOL",
     "TM",
     "WORKING",
     "Abort",
@@ -264,4 +280,5 @@ __all__ = [
     "Prepared",
     "TwoPhase",
     "TwoPhaseConfig",
+    "node_configs",
 ]

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +18,9 @@ import pytest
 
 from protoproof import cli
 from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.registry import Protocol
 from protoproof.models.schema import Int, Record, Type
+from protoproof.models.twophase import TwoPhase
 from protoproof.tests.checker.test_conformance import SentinelTwoPhase  # the example
 
 
@@ -100,8 +103,8 @@ def test_wrong_arguments_get_one_line_and_exit_2(argv: list[str], needle: str) -
     assert err.startswith("protoproof: error: ") and needle in err
 
 
-def test_symmetry_on_a_model_without_symmetry_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+def test_symmetry_on_a_model_without_symmetry_is_refused(add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser", Raiser)
     code, _out, err = run("check", "raiser", "--symmetry")
     assert code == 2 and "declares no symmetry" in err
 
@@ -195,8 +198,8 @@ class Raiser(Model[RS]):
         return s.x == 1
 
 
-def test_model_that_raises_exits_4_with_action_state_and_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "raiser", Raiser)
+def test_model_that_raises_exits_4_with_action_state_and_traceback(add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser", Raiser)
     code, out, err = run("check", "raiser")
     assert code == 4 and out == ""
     assert "ZeroDivisionError: boom at two" in err
@@ -291,7 +294,7 @@ def test_bmc_without_violation_is_bounded_not_verified() -> None:
 def test_prove_prints_one_line_per_obligation_and_exits_0() -> None:
     code, out, _ = run("prove", "twophase", "--rms", "4")
     assert code == 0 and out.startswith("prove twophase: proved")
-    assert out.count("consecution") == len(cli.MODELS["twophase"](rms=4).actions())
+    assert out.count("consecution") == len(TwoPhase(rms=4).actions())
 
 
 def test_prove_without_the_strengthening_is_not_a_success() -> None:
@@ -419,8 +422,9 @@ def test_conform_paxos_compares_the_leaders_twins_on_its_proved_twin_domain_and_
     assert out.count("on states satisfying acceptor_vote_below_promise & one_b_once_per_ballot (proved inductive)") == 4
 
 
-def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "sentinel-2pc", SentinelTwoPhase)
+def test_a_property_with_is_is_not_proved_and_conform_reports_its_formula(
+        add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("sentinel-2pc", SentinelTwoPhase)
     assert run("check", "sentinel-2pc", "--quiet")[0] == 1  # violated in 3 steps
     code, out, err = run("prove", "sentinel-2pc", "--no-strengthening")
     assert code != 0 and "proved" not in out.split("\n")[0]
@@ -463,3 +467,109 @@ def test_prove_parameterized_refuses_the_flags_it_would_ignore() -> None:
     for flags in (["--k", "2"], ["--explicit"], ["--no-strengthening"], ["--property", "agreement"]):
         code, _, err = run("prove", "paxos", "--parameterized", *flags)
         assert code == 2 and "not used by --parameterized" in err and flags[0] in err
+
+
+# ----- user models: file.py:Class and package.module:Class ----------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_a_user_model_file_is_checked_from_the_cli() -> None:
+    code, out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--procs", "2", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["model"] == "mutex" and d["params"] == {"procs": 2} and d["verdict"] == "exhausted"
+    code, out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet")
+    assert code == 1 and "VIOLATED: mutual_exclusion" in out
+
+
+def test_a_model_in_an_importable_module_is_checked_by_its_dotted_path() -> None:
+    code, out, _ = run("check", "protoproof.tests.test_cli:Raiser", "--limit", "1", "--quiet")
+    assert code == 0 and out.startswith("model raiser (limit=1)")
+    code, out, _ = run("list", "protoproof.models.tcommit:TCommit")
+    assert code == 0 and out.startswith("tcommit: Transaction commit") and "paxos" not in out
+
+
+def test_a_user_model_without_a_name_is_shown_by_its_class_name(tmp_path: Path) -> None:
+    f = tmp_path / "anon.py"
+    f.write_text("from protoproof.tests.test_cli import Raiser\n\nclass Anon(Raiser):\n    name = ''\n")
+    code, out, _ = run("check", f"{f}:Anon", "--limit", "1", "--quiet")
+    assert code == 0 and out.startswith("model Anon (limit=1)")
+
+
+@pytest.mark.parametrize(("source", "spec", "needle"), [
+    (None, "{d}/nofile.py:M", "no such file: {d}/nofile.py"),
+    ("x = 1\n", "{d}/m.py:Mutex", "{d}/m.py has no attribute 'Mutex'; it defines: x"),
+    ("class Mutex:\n    pass\n", "{d}/m.py:Mutex", "{d}/m.py:Mutex is Mutex, not a Model subclass"),
+    ("x = 1\nclass Mutex(\n", "{d}/m.py:Mutex", "{d}/m.py:2: syntax error: "),
+    ("import os\nos.nosuch()\n", "{d}/m.py:Mutex", "{d}/m.py: importing it raised AttributeError: "),
+    (None, "protoproof.nosuch:Mutex", "no module named 'protoproof.nosuch'"),
+])
+def test_a_bad_user_model_is_one_line_and_exit_2(tmp_path: Path, source: str | None, spec: str, needle: str) -> None:
+    if source is not None:
+        (tmp_path / "m.py").write_text(source)
+    for command in (["check"], ["bmc", "--depth", "2"], ["prove"], ["conform"], ["list"]):
+        code, out, err = run(command[0], spec.format(d=tmp_path), *command[1:])
+        assert code == 2 and out == "", (command, err)
+        assert len(err.strip().splitlines()) == 1 and err.startswith("protoproof: error: "), err
+        assert needle.format(d=tmp_path) in err, err
+
+
+def test_a_user_model_whose_schema_raises_is_a_one_line_model_error(tmp_path: Path) -> None:
+    f = tmp_path / "bad.py"
+    f.write_text("from protoproof.tests.test_cli import Raiser\n\nclass Bad(Raiser):\n"
+                 "    def schema(self):\n        return 1 / 0\n")
+    code, out, err = run("check", f"{f}:Bad")
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"building Bad raised ZeroDivisionError: division by zero (at {f}:5)" in err
+
+
+def _run_script(script: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=script.parent)
+
+
+def test_the_replay_script_of_a_user_file_model_imports_it_by_its_path(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    code, _out, _ = run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet",
+                        "--replay", str(script))
+    assert code == 1 and f"resolve('{EXAMPLES}/mutex.py:Mutex')" in script.read_text()
+    done = _run_script(script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("mutual_exclusion is false in the last state")
+
+
+def test_the_replay_script_of_a_refinement_violation_checks_the_mapping(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    code, out, _ = run("check", "twophase", "--variant", "volatile-vote", "--max-crashes", "1", "--quiet",
+                       "--replay", str(script))
+    assert code == 1 and "VIOLATED: refines_tcommit" in out
+    done = _run_script(script)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("refines_tcommit: the last step recover(node='rm0') maps to TC(")
+    assert "no step of the abstract model" in last
+
+
+def test_a_replay_script_fails_when_the_run_no_longer_violates_its_property(tmp_path: Path) -> None:
+    script = tmp_path / "replay.py"
+    run("check", f"{EXAMPLES}/mutex.py:Mutex", "--variant", "check-then-set", "--quiet", "--replay", str(script))
+    # The same run, but now asked about a property it does not break.
+    script.write_text(script.read_text().replace("path.violation('mutual_exclusion')", "path.violation('deadlock')")
+                      .replace("but mutual_exclusion holds", "but deadlock holds"))
+    done = _run_script(script)
+    assert done.returncode == 1 and "replayed, but deadlock holds" in done.stderr
+
+
+def _raising_strengthening(model: Model[Any]) -> list[Any]:
+    raise KeyError("no such node")
+
+
+def test_a_declared_strengthening_that_raises_or_cannot_be_found_is_one_line(
+        add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("raiser-bad-proof", Raiser, strengthening=_raising_strengthening)
+    code, out, err = run("prove", "raiser-bad-proof")
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
+    assert "the strengthening of protocol raiser-bad-proof raised KeyError: 'no such node' (at " in err
+    add_protocol("raiser-lost-proof", Raiser, strengthening="protoproof.proofs.nosuch:strengthening")
+    code, out, err = run("conform", "raiser-lost-proof")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "no module named 'protoproof.proofs.nosuch'" in err

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from unittest import mock
 
 import pytest
 import z3
@@ -40,6 +39,7 @@ from protoproof.models.actors import (
 )
 from protoproof.models.base import Action, Model, Property, Refinement, always, require, sometimes, step, transition
 from protoproof.models.paxos import Paxos
+from protoproof.models.registry import Protocol, registration
 from protoproof.models.schema import Enum, Id, OneOf, Perm, Record, SetOf, Type, Union, Vec
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, TCommit
 from protoproof.models.twophase import TwoPhase
@@ -593,7 +593,7 @@ def test_check_with_symmetry_does_not_exhaust_a_model_whose_property_names_ids()
     from protoproof.cli import main as cli_main
 
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict("protoproof.cli.MODELS", {"names-rms": NamesRms}):
+    with registration(Protocol("names-rms", NamesRms)):
         plain = cli_main(["check", "names-rms", "--rms", "5", "--quiet"], out, err)
         assert plain == 1 and "VIOLATED: rms_in_order" in out.getvalue()
         out, err = io.StringIO(), io.StringIO()
@@ -728,7 +728,7 @@ def test_an_asymmetric_property_is_a_model_error_naming_the_state_without_a_trac
     from protoproof.cli import main as cli_main
 
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict("protoproof.cli.MODELS", {"spells-rms": SpellsRms}):
+    with registration(Protocol("spells-rms", SpellsRms)):
         code = cli_main(["check", "spells-rms", "--rms", "5", "--symmetry", "--quiet"], out, err)
     assert code == 4 and out.getvalue() == ""
     assert err.getvalue().startswith("MODEL ERROR in twophase: property not_aapww is not symmetric")

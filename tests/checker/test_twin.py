@@ -86,10 +86,10 @@ class _SwallowingTwoPhase(TwoPhase):
 
 
 def test_a_model_property_with_except_type_error_is_a_model_error_not_a_formula(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        add_protocol: Any) -> None:
     with pytest.raises(SymbolicError, match="hashed"):
         SymbolicModel(_SwallowingTwoPhase(rms=2)).predicate("swallowed", _SwallowingTwoPhase(rms=2).swallowed)
-    monkeypatch.setitem(cli.MODELS, "twophase-swallowing", _SwallowingTwoPhase)
+    add_protocol("twophase-swallowing", _SwallowingTwoPhase)
     code, out = _cli("prove", "twophase-swallowing", "--rms", "2", "--no-strengthening", "--property", "swallowed")
     assert code == EXIT_MODEL_ERROR and "MODEL ERROR" in out and "cannot be hashed" in out
 
@@ -400,8 +400,8 @@ def _cli(*argv: str) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
-def test_a_property_written_with_is_is_not_proved_when_check_refutes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.MODELS, "twophase-is", _IsTwoPhase)
+def test_a_property_written_with_is_is_not_proved_when_check_refutes_it(add_protocol: Any) -> None:
+    add_protocol("twophase-is", _IsTwoPhase)
     prop = ("--property", "no_mixed_outcome")
     code, out = _cli("check", "twophase-is", "--rms", "2", *prop, "--json")
     assert code == 1 and json.loads(out)["verdict"] == "violated"

@@ -24,7 +24,7 @@ from protoproof.impl.service import Service
 from protoproof.impl.tx import DurableRM, DurableTM, DurableTwoPhase, twophase_cluster, wire_type
 from protoproof.models.actors import Node
 from protoproof.models.schema import Type
-from protoproof.models.twophase import TwoPhase
+from protoproof.models.twophase import TwoPhase, node_configs
 
 RMS = 2
 MAX_CRASHES = 6
@@ -34,7 +34,8 @@ class BareNode(Service):
     """Only the model's node behind a host: no service logic deciding anything."""
 
     def make_node(self) -> Node[Any]:
-        return DurableTM(RMS, RMS) if self.id == RMS else DurableRM(self.id, RMS)
+        cfg = node_configs(RMS)[self.id]
+        return DurableTM(cfg) if self.id == RMS else DurableRM(cfg)
 
     def model_message_type(self) -> Type:
         return TwoPhase(rms=RMS).message_type()

@@ -182,12 +182,13 @@ async def _kill_at_the_vote_commit(cfg: ClusterConfig, after_commit: bool) -> No
     store = nodes[0].host.store
     real_put = store.put
 
-    def put(inst: int, value: Any, trace: dict[str, Any] | None = None) -> None:
+    def put(inst: int, value: Any, trace: dict[str, Any] | None = None,
+            logs: dict[str, tuple[int, list[Any]]] | None = None) -> None:
         if value != "prepared":
-            real_put(inst, value, trace)
+            real_put(inst, value, trace, logs)
             return
         if after_commit:
-            real_put(inst, value, trace)
+            real_put(inst, value, trace, logs)
         raise _Killed  # the step goes no further: no trace line, no send
 
     store.put = put  # type: ignore[method-assign]

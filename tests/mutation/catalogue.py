@@ -365,7 +365,7 @@ class _ForgetsPromise(Acceptor):
         if type(msg) is OneA:
             if msg.bal > s.max_bal:
                 reply = OneB(self.id, msg.bal, s.max_vbal, s.max_val)
-                return s, (*self.persist(), Send(self.sys.leader(msg.bal), reply))
+                return s, (*self.persist(), Send(self.leader(msg.bal), reply))
             return None
         return super().on_message(s, src, msg)
 
@@ -390,7 +390,7 @@ class _HidesVote(Acceptor):
         if type(msg) is OneA:
             if msg.bal > s.max_bal:
                 reply = OneB(self.id, msg.bal, -1, None)
-                return Acc(msg.bal, s.max_vbal, s.max_val), (*self.persist(), Send(self.sys.leader(msg.bal), reply))
+                return Acc(msg.bal, s.max_vbal, s.max_val), (*self.persist(), Send(self.leader(msg.bal), reply))
             return None
         return super().on_message(s, src, msg)
 
@@ -604,7 +604,7 @@ class _ResendsOneB(Acceptor):
     def on_message(self, s: Acc, src: int, msg: Any) -> Out:
         if type(msg) is OneA and msg.bal == s.max_bal:
             reply = OneB(self.id, msg.bal, s.max_vbal, s.max_val)
-            return s, (*self.persist(), Send(self.sys.leader(msg.bal), reply))
+            return s, (*self.persist(), Send(self.leader(msg.bal), reply))
         return super().on_message(s, src, msg)
 
 
@@ -627,7 +627,7 @@ class _NoMax(Acceptor):
         if type(msg) is TwoA:
             if self.accepts(s, msg.bal):
                 vote = TwoB(self.id, msg.bal, msg.val)
-                return Acc(msg.bal, msg.bal, msg.val), (*self.persist(), Send(self.sys.leader(msg.bal), vote))
+                return Acc(msg.bal, msg.bal, msg.val), (*self.persist(), Send(self.leader(msg.bal), vote))
             return None
         return super().on_message(s, src, msg)
 
@@ -638,7 +638,7 @@ class AcceptorSetsMaxBalToVote(Paxos):
 
 class _OneAToQuorum(Leader):
     def phase1a(self, s: Ldr, inbox: frozenset[Any]) -> Out:
-        return s, (Broadcast(tuple(sorted(self.sys.quorum_list[0])), OneA(self.bal)),)
+        return s, (Broadcast(tuple(sorted(self.quorum_list[0])), OneA(self.bal)),)
 
 
 class LeaderPreparesOneQuorum(Paxos):

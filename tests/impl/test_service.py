@@ -1,0 +1,121 @@
+"""The generic runtime: services found through the registry, a protocol that lives only in tests/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protoproof.impl.client import Endpoint
+from protoproof.impl.cluster import ClusterConfig, load_cluster
+from protoproof.impl.launcher import Cluster
+from protoproof.impl.service import ServiceSpec, load_spec, spec_for
+from protoproof.impl.validate import validate
+from protoproof.models.registry import registered
+from protoproof.tests.protocols.pingpong import SERVICE, Count, CountReq, Go, wire_type
+
+IMPL = Path(__file__).resolve().parents[2] / "impl"
+#: The protocol's own runtime modules may name it; nothing else in impl/ may.
+OWN_MODULES = {"kv.py", "tx.py"}
+
+
+def test_the_generic_runtime_names_no_protocol() -> None:
+    names = sorted(registered())
+    assert {"paxos", "twophase"} <= set(names)
+    pattern = re.compile("|".join(names), re.IGNORECASE)
+    found = [f"{f.name}:{k}: {line.strip()}" for f in sorted(IMPL.glob("*.py")) if f.name not in OWN_MODULES
+             for k, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found
+
+
+def test_a_protocol_name_and_a_dotted_path_give_the_same_service() -> None:
+    assert spec_for("paxos") is load_spec("protoproof.impl.kv:SERVICE")
+    assert spec_for("twophase").commands[0].name == "tx"
+    assert spec_for("protoproof.tests.protocols.pingpong:SERVICE") is SERVICE
+    with pytest.raises(ValueError, match="no runtime service"):
+        spec_for("tcommit")
+    with pytest.raises(ValueError, match="not a ServiceSpec"):
+        load_spec("protoproof.tests.protocols.pingpong:PingPong")
+
+
+async def _rounds(cfg: ClusterConfig, inst: int, rounds: int, timeout: float = 10.0) -> int:
+    """Ask the pinger for ``rounds`` more rounds of ``inst``; its count at the end."""
+    ep = Endpoint(cfg, wire_type(int(cfg.params["pings"])))
+
+    def count(f: Any) -> bool:
+        return bool(f.inst == inst and type(f.msg) is Count)
+
+    try:
+        f = await ep.request(0, inst, CountReq(), count, 2.0)
+        target = f.msg.n + rounds
+        deadline = time.monotonic() + timeout
+        while f.msg.n < target and time.monotonic() < deadline:
+            await ep.send(0, inst, Go())
+            await asyncio.sleep(0.05)
+            f = await ep.request(0, inst, CountReq(), count, 2.0)
+        return int(f.msg.n)
+    finally:
+        await ep.close()
+
+
+def test_a_node_protocol_defined_in_tests_runs_as_a_cluster_and_its_trace_validates(tmp_path: Path) -> None:
+    cfg = SERVICE.new_cluster(tmp_path / "pp", {"pings": 4}, trace=True)
+    cfg.save()
+    assert load_cluster(cfg.directory).service == "protoproof.tests.protocols.pingpong:SERVICE"
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        assert asyncio.run(_rounds(cfg, 1, 2)) == 2
+        cluster.kill(1)  # the ponger, kill -9, then back from its disk
+        cluster.start(1)
+        assert asyncio.run(_rounds(cfg, 1, 2)) == 4
+        assert asyncio.run(_rounds(cfg, 2, 1)) == 1
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
+    assert report.instances == 2 and report.steps >= 15
+
+
+def test_validation_of_a_tests_protocol_catches_a_node_that_sends_before_persisting(tmp_path: Path) -> None:
+    cfg = SERVICE.new_cluster(tmp_path / "bug", {"pings": 3}, trace=True)
+    cfg.save()
+    with Cluster(cfg, env={"PROTOPROOF_SEND_BEFORE_PERSIST": "1"}) as cluster:
+        cluster.start_all()
+        assert asyncio.run(_rounds(cfg, 5, 1)) == 1
+        cluster.kill(1)  # before its late Persist lands
+        cluster.start(1)
+    report = validate(cfg.trace_dir())
+    assert not report.ok
+    first = min(report.problems, key=lambda p: p.step)
+    assert first.node == 1 and "sent before it persisted" in first.what, report.summary()
+
+
+def test_a_tests_protocol_gets_cluster_and_validate_from_the_command_line(tmp_path: Path) -> None:
+    d = tmp_path / "cli"
+    py = [sys.executable, "-m", "protoproof.impl"]
+    ref = "protoproof.tests.protocols.pingpong:SERVICE"
+    r = subprocess.run([*py, "cluster", ref, "--param", "pings=2", "--dir", str(d), "--trace", "--detach"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert "pinger (node 0) listening on" in r.stdout
+        assert asyncio.run(_rounds(load_cluster(d), 0, 2)) == 2
+    finally:
+        r2 = subprocess.run([*py, "cluster", ref, "--dir", str(d), "--stop"], capture_output=True, text=True,
+                            timeout=60)
+    assert r2.returncode == 0, r2.stderr
+    time.sleep(0.3)
+    r = subprocess.run([*py, "validate", str(d / "trace")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "fits the model" in r.stdout and "pingpong" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_service_spec_checks_its_cluster_parameters(tmp_path: Path) -> None:
+    assert isinstance(SERVICE, ServiceSpec)
+    with pytest.raises(ValueError, match="--pings must be between 1 and 20"):
+        SERVICE.new_cluster(tmp_path / "x", {"pings": 0})
+    cfg = SERVICE.new_cluster(tmp_path / "x", {})
+    assert cfg.params == {"pings": 3} and [n.name for n in cfg.nodes] == ["pinger", "ponger"]

@@ -1,0 +1,121 @@
+"""Generic trace validation: any node protocol's run, replayed through its model's own steps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
+from protoproof.impl.validate import TraceError, validate
+from protoproof.tests.protocols.pingpong import SERVICE, PingNode
+
+
+def pingpong_trace(tmp_path: Path, rounds: int = 2) -> Path:
+    """An in-process pingpong run with tracing; its trace directory."""
+    cfg = SERVICE.new_cluster(tmp_path / "pp", {"pings": 3}, trace=True)
+
+    async def main() -> None:
+        nodes = [PingNode(cfg, i) for i in range(2)]
+        for nd in nodes:
+            await nd.start()
+        try:
+            for k in range(rounds):
+                assert nodes[0].host.step(0, "ping")
+                for _ in range(400):
+                    await asyncio.sleep(0.005)
+                    if nodes[0].host.state(0) > k:
+                        break
+                assert nodes[0].host.state(0) == k + 1
+        finally:
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(main())
+    return cfg.trace_dir()
+
+
+def rewrite(path: Path, keep: Callable[[str], bool]) -> None:
+    lines = path.read_text().splitlines()
+    path.write_text("".join(x + "\n" for x in lines if keep(x)))
+
+
+def test_a_run_of_any_node_protocol_replays_through_its_model(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path)
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["model"] == "protoproof.tests.protocols.pingpong:PingPong" and meta["params"] == {"pings": 3}
+    report = validate(d)
+    assert report.ok, report.summary()
+    assert "pingpong" in report.summary() and report.steps >= 6
+
+
+def test_a_recorded_state_the_model_does_not_give_is_named_at_its_step(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path)
+    f = d / "node1.jsonl"
+    lines = f.read_text().splitlines()
+    k = next(i for i, x in enumerate(lines) if '"kind":"deliver"' in x)
+    rec = json.loads(lines[k])
+    rec["after"] = 2  # the ponger claims it answered round 2 on Ping(0)
+    lines[k] = json.dumps(rec, separators=(",", ":"))
+    f.write_text("\n".join(lines) + "\n")
+    report = validate(d)
+    assert not report.ok
+    first = min(report.problems, key=lambda p: p.step)
+    assert first.node == 1 and "went to 2, but the model's deliver" in first.what and "gives 0" in first.what
+
+
+def test_a_message_no_recorded_step_sent_is_named(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path, rounds=1)
+    rewrite(d / "node0.jsonl", lambda x: '"label":"ping"' not in x)  # the pinger's step is gone
+    report = validate(d)
+    assert not report.ok
+    assert "pinger never sent Ping(n=0) to ponger" in report.summary(), report.summary()
+
+
+def test_a_corrupt_trace_line_is_an_error(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path)
+    f = d / "node1.jsonl"
+    lines = f.read_text().splitlines()
+    lines[1] = lines[1][: len(lines[1]) // 2]
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match=r"node1.jsonl:2: not a JSON record"):
+        validate(d)
+
+
+def test_a_torn_last_line_is_skipped_and_reported(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path)
+    f = d / "node1.jsonl"
+    with f.open("a") as out:
+        out.write('{"t":1,"node":1,"ki')  # what a kill -9 in the middle of a write leaves
+    report = validate(d)
+    assert report.ok, report.summary()
+    assert len(report.torn) == 1 and "1 torn last line(s) skipped" in report.summary()
+
+
+def test_kv_proposer_steps_are_replayed_through_the_models_leader(tmp_path: Path) -> None:
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3, trace=True)
+
+    async def main() -> None:
+        nodes = [KVNode(cfg, i) for i in range(3)]
+        for nd in nodes:
+            await nd.start()
+        try:
+            kv = KVClient(cfg, prefer=0)
+            await kv.put("x", "1")
+            await kv.close()
+        finally:
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(main())
+    d = cfg.trace_dir()
+    text = (d / "node0.jsonl").read_text()
+    assert '"label":"phase1a"' in text and '"label":"phase2a"' in text
+    assert validate(d).ok
+    rewrite(d / "node0.jsonl", lambda x: '"label":"phase2a"' not in x)  # a 2a nobody proposed
+    report = validate(d)
+    assert not report.ok
+    assert "never sent TwoA" in report.summary(), report.summary()
