@@ -5,8 +5,9 @@ A protocol declares a ``Signature`` (sorts; state symbols as relations), writes 
 ``Formulas`` once against a ``Logic`` (Init, one formula per action, the invariant, safety),
 and gets: the z3 induction queries with the stratification (EPR) check (``prove``), and the
 tie of those formulas to its Python model on small instances (``tie.conform``): the same
-formula code evaluated on finite structures.  ``proofs/paxos_param.py`` is one user;
-``tests/checker/test_firstorder.py`` proves a lock server with nothing else.
+formula code evaluated on finite structures.  A protocol's proof module holds only its
+vocabulary, formulas and tie instances; ``tests/checker/test_firstorder.py`` proves a lock
+server with nothing else.
 
 Modules: ``logic`` (connectives, quantifiers, signatures, states), ``formulas`` (the
 protocol's side, frame conditions), ``epr`` (the alternation graph), ``prove`` (queries),

@@ -10,7 +10,7 @@ structure, so what is proved and what is checked against the model cannot drift 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import z3
@@ -110,19 +110,9 @@ class FiniteLogic(Logic):
         self.sizes = sizes
 
     def _quant(self, sorts: Sequence[str], body: Callable[..., Lazy], universal: bool) -> Form:
-        parts = []
-        for combo in itertools.product(*(range(self.sizes[s]) for s in sorts)):
-            r = force(body(*combo))
-            if r is True or r is False:
-                if r is not universal:
-                    return r
-                continue
-            parts.append(r)
-        if not parts:
-            return universal
-        if len(parts) == 1:
-            return parts[0]
-        return z3.And(parts) if universal else z3.Or(parts)
+        """``body`` at every tuple of elements, folded as a conjunction or disjunction."""
+        return self._junction(itertools.starmap(body, itertools.product(*(range(self.sizes[s]) for s in sorts))),
+                              universal)
 
     def forall(self, sorts: Sequence[str], body: Callable[..., Lazy]) -> Form:
         return self._quant(sorts, body, True)
@@ -130,7 +120,8 @@ class FiniteLogic(Logic):
     def exists(self, sorts: Sequence[str], body: Callable[..., Lazy]) -> Form:
         return self._quant(sorts, body, False)
 
-    def _junction(self, xs: Sequence[Lazy], conj: bool) -> Form:
+    def _junction(self, xs: Iterable[Lazy], conj: bool) -> Form:
+        """Short-circuits on a Python bool; what stays unknown is one z3 ``And``/``Or``."""
         parts = []
         for x in xs:
             r = force(x)

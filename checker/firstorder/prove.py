@@ -17,13 +17,11 @@ from typing import Any
 
 import z3
 
-from ..verdict import PROVED
+from ..verdict import PROVED, UNKNOWN
 from .epr import alternation_edges, is_stratified
 from .formulas import Conjunct, Formulas
 from .logic import Form, RelState, Signature
 from .result import INVALID, VALID, Obligation, ParamProofResult
-
-UNKNOWN_RESULT = "unknown"
 
 
 @dataclass
@@ -74,7 +72,7 @@ def check_queries(result: ParamProofResult, axioms: Sequence[Form], queries: Seq
             if not result.counterexample:
                 result.counterexample = [q.name, *describe(solver.model(), q.states)]
         else:
-            ob = Obligation(q.name, UNKNOWN_RESULT, dt, strat, detail=f"z3: {solver.reason_unknown()}")
+            ob = Obligation(q.name, UNKNOWN, dt, strat, detail=f"z3: {solver.reason_unknown()}")
         result.obligations.append(ob)
         if stop_at_first_failure and ob.result != VALID:
             break

@@ -13,7 +13,7 @@ do not describe the model: the proof's verdict is then ``error``, whatever z3 sa
 
 The walk is its own loop rather than ``checker.explore``: it needs each edge's action and both
 endpoints while it goes, and stops at the first mismatches, which the checker's loop does not
-offer without recording the whole graph (1.3 million edges for the largest Paxos instance).
+offer without recording the whole graph (over a million edges on the largest instances tied).
 """
 
 from __future__ import annotations
@@ -53,9 +53,6 @@ class Struct:
         names = self.signature.names
         return RelState({n: look(r) for n, r in zip(names, self.rels, strict=True)},
                         dict(zip(names, self.rels, strict=True)) if sets else None)
-
-    def rel(self, name: str) -> frozenset[tuple[int, ...]]:
-        return self.rels[self.signature.names.index(name)]
 
     def __repr__(self) -> str:
         return "{" + "; ".join(f"{n}: {sorted(r)}" for n, r in zip(self.signature.names, self.rels)) + "}"

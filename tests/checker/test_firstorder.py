@@ -318,7 +318,7 @@ def test_the_frame_conditions_on_sets_agree_with_the_expanded_quantifiers() -> N
                  (F.remove(*fast, name, tup), F.remove(*slow, name, tup)),
                  (F.L.and_(*F.unchanged_except(*fast, name)), F.L.and_(*F.unchanged_except(*slow, name)))]
         if sig.relations[name]:
-            a0, rel = tup[0], pre.rel(name)
+            a0, rel = tup[0], pre.rels[sig.names.index(name)]
 
             def new(*x: int, a0: int = a0, rel: frozenset[tuple[int, ...]] = rel) -> bool:
                 return (a0, *x) in rel or sum(x) % 2 == 0
