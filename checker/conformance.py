@@ -50,6 +50,7 @@ from .tie import (
     TWIN_DOMAIN,
     FormulaChecker,
     FormulaMismatch,
+    SolverGaveUp,
     Tied,
     mappings,
     pin,
@@ -117,6 +118,8 @@ class ConformanceResult:
     twins_checked: bool = True
     #: Functions run without a twin (qualified name -> why), as twin.py reports them.
     fallbacks: dict[str, str] = field(default_factory=dict)
+    #: (state, action) pairs whose successors z3 could not enumerate (not compared: ``unknown``).
+    gave_up: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     @property
@@ -133,7 +136,7 @@ class ConformanceResult:
     def verdict(self) -> str:
         if not self.ok:
             return ERROR
-        if self.skipped or not self.twins_checked or not self.reachable_complete:
+        if self.skipped or not self.twins_checked or not self.reachable_complete or self.gave_up:
             return UNKNOWN
         return CONFORMS
 
@@ -156,6 +159,8 @@ class ConformanceResult:
             why.append(f"{len(self.skipped)} of {len(self.twins)} twin checks skipped")
         if not self.twins_checked:
             why.append("twin checks not run")
+        if self.gave_up:
+            why.append(f"z3 gave up on {len(self.gave_up)} (state, action) checks")
         return "; ".join(why)
 
     def to_lines(self) -> list[str]:
@@ -181,6 +186,7 @@ class ConformanceResult:
         lines += [f"  no twin (runs forking): {name}: {why}" for name, why in self.fallbacks.items()]
         lines += ["  " + m.line() for m in self.mismatches[:20]]
         lines += ["  " + m.line() for m in self.formula_mismatches[:20]]
+        lines += ["  not compared: " + g for g in self.gave_up[:20]]
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -204,6 +210,7 @@ class ConformanceResult:
             "twins_checked": self.twins_checked,
             "fallbacks": self.fallbacks,
             "skipped_twins": [{"name": t.name, "reason": t.result.removeprefix("skipped: ")} for t in self.skipped],
+            "gave_up": self.gave_up,
             "elapsed_s": round(self.elapsed_s, 6),
         }
 
@@ -217,6 +224,7 @@ class Checker:
         for e in sm.actions:
             fn = (overrides or {}).get(e.name)
             self.encoded.append(sm.encode(e.inst, fn) if fn is not None else e)
+        self.gave_up: list[str] = []  # one line per (state, action) z3 could not enumerate
         self.solvers = []
         for e in self.encoded:
             s = z3.Solver()
@@ -232,7 +240,11 @@ class Checker:
         fix = pin(self.sm, state) if fix is None else fix
         for k, e in enumerate(self.encoded):
             concrete = e.inst.concrete(state)
-            sym = self.successors(k, state, fix)
+            try:
+                sym = self.successors(k, state, fix)
+            except SolverGaveUp as g:
+                self.gave_up.append(f"{e.name} on {source} state {state!r}: z3 gave up ({g.reason})")
+                continue
             if sym != ([] if concrete is None else [concrete]):
                 bad.append(Mismatch(source, state, e.name, concrete, sym))
         return bad
@@ -392,6 +404,7 @@ def conform(
             res.checks += len(chk.encoded)
             res.formula_mismatches += fchk.check(s, source, fix)
             res.formula_checks += len(items)
+    res.gave_up = chk.gave_up
     if twins:
         res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
     res.elapsed_s = time.perf_counter() - t0

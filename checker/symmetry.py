@@ -11,7 +11,7 @@ number of orbits.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..models.base import Model
@@ -63,6 +63,20 @@ def space_sizes(t: Type) -> dict[str, int]:
     return sizes
 
 
+def renamings(identity: Mapping[str, list[int]],
+              per_group: Sequence[Sequence[tuple[str, Sequence[int], Sequence[int]]]]) -> list[Perm]:
+    """One renaming per choice of a ``(space, olds, news)`` for each group (``olds[k]`` of
+    ``space`` is renamed ``news[k]``; other ids keep their names), in product order."""
+    out: list[Perm] = []
+    for combo in itertools.product(*per_group):
+        perm = {space: list(ids) for space, ids in identity.items()}
+        for space, olds, news in combo:
+            for old, new in zip(olds, news, strict=True):
+                perm[space][old] = new
+        out.append(perm)
+    return out
+
+
 class Canonicalizer:
     """``key(state)`` is the packed code of the state's orbit representative."""
 
@@ -111,17 +125,9 @@ class Canonicalizer:
         return True
 
     def perms(self, s: Any) -> list[Perm]:
-        per_group = []
-        for space, group in self.groups:
-            per_group.append([(space, group, order) for order in self._orders(s, space, group)])
-        out: list[Perm] = []
-        for combo in itertools.product(*per_group):
-            perm = {space: list(ids) for space, ids in self.identity.items()}
-            for space, group, order in combo:
-                for new_pos, old in zip(group, order, strict=True):
-                    perm[space][old] = new_pos
-            out.append(perm)
-        return out
+        """The renamings that may take ``s`` to its representative (candidate orders only)."""
+        return renamings(self.identity, [[(space, order, group) for order in self._orders(s, space, group)]
+                                         for space, group in self.groups])
 
     def key(self, s: Any) -> int:
         """The orbit's code; memoized by the state's own code (transitions revisit states)."""

@@ -60,7 +60,7 @@ import z3
 
 from ..models.base import Model, Property, Refinement
 from ..models.schema import BagOf, Channels, Perm, Record, Seq, SetOf, Tuple, Type, Vec, move_positions
-from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
+from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError, renamings
 
 #: The largest group whose every element the fallback enumerates (6! = 720 renamings per state).
 GROUP_LIMIT = 720
@@ -109,17 +109,9 @@ def group_elements(canon: Canonicalizer) -> list[Perm]:
             "every state; symmetry reduction is refused rather than sampled (run without --symmetry, or "
             "with fewer interchangeable ids)"
         )
-    per_group = [[(space, group, order) for order in itertools.permutations(group)]
-                 for space, group in canon.groups]
-    out: list[Perm] = []
-    for combo in itertools.product(*per_group):
-        perm = {s: list(ids) for s, ids in canon.identity.items()}
-        for space, group, order in combo:
-            for old, new in zip(group, order, strict=True):
-                perm[space][old] = new
-        if any(perm[s] != canon.identity[s] for s in perm):
-            out.append(perm)
-    return out
+    every = renamings(canon.identity, [[(space, group, order) for order in itertools.permutations(group)]
+                                       for space, group in canon.groups])
+    return [p for p in every if any(p[s] != canon.identity[s] for s in p)]
 
 
 # ----- renaming a symbolic state --------------------------------------------------------
@@ -505,6 +497,14 @@ def _prove_transitions(model: Model[Any], canon: Canonicalizer, gens: list[Perm]
 # ----- the fallback: every renaming of every evaluated state ------------------------------
 
 
+def _differing(v: bool, perms: Sequence[Perm], value_under: Callable[[Perm], Any]) -> Perm | None:
+    """The first renaming under which a check's value is not ``v`` (``None``: it is ``v`` under all)."""
+    for g in perms:
+        if bool(value_under(g)) != v:
+            return g
+    return None
+
+
 def checked_on_every_state(p: Property, model: Model[Any], canon: Canonicalizer, perms: list[Perm]) -> Property:
     """``p`` evaluating itself on every renaming of its argument; a difference is a definition error."""
     return _renaming_checked(p, model, canon, perms, None)
@@ -531,16 +531,15 @@ def _renaming_checked(p: Property, model: Model[Any], canon: Canonicalizer, perm
             if not left[0]:
                 return v
             left[0] -= 1
-        for g in perms:
-            t = permute(s, g)
-            if bool(fn(t)) != v:
-                why = ("; z3 proved its formula invariant, so the formula does not mean what the Python means "
-                       "(run `protoproof conform` on the model)") if first is not None else ""
-                raise AsymmetricDefinition(
-                    f"property {name} is not symmetric: it is {v} on the state below and {not v} after renaming "
-                    f"{describe_perm(g, canon.identity)}; the model declares ids interchangeable that this "
-                    f"property distinguishes (fix the property or the symmetry declaration, or run without "
-                    f"--symmetry){why}", s)
+        g = _differing(v, perms, lambda g: fn(permute(s, g)))
+        if g is not None:
+            why = ("; z3 proved its formula invariant, so the formula does not mean what the Python means "
+                   "(run `protoproof conform` on the model)") if first is not None else ""
+            raise AsymmetricDefinition(
+                f"property {name} is not symmetric: it is {v} on the state below and {not v} after renaming "
+                f"{describe_perm(g, canon.identity)}; the model declares ids interchangeable that this "
+                f"property distinguishes (fix the property or the symmetry declaration, or run without "
+                f"--symmetry){why}", s)
         return v
 
     return Property(p.name, p.kind, check, p.doc)
@@ -553,11 +552,11 @@ def checked_step(name: str, chk: Callable[[Any, Any, Any], bool], model: Model[A
 
     def check(s: Any, a: Any, t: Any) -> bool:
         v = bool(chk(s, a, t))
-        for g in perms:
-            if bool(chk(permute(s, g), a, permute(t, g))) != v:
-                raise AsymmetricDefinition(
-                    f"refinement check {name} is not symmetric: it is {v} on the step {a!r} from the state below "
-                    f"and {not v} after renaming {describe_perm(g, canon.identity)}", s, a)
+        g = _differing(v, perms, lambda g: chk(permute(s, g), a, permute(t, g)))
+        if g is not None:
+            raise AsymmetricDefinition(
+                f"refinement check {name} is not symmetric: it is {v} on the step {a!r} from the state below "
+                f"and {not v} after renaming {describe_perm(g, canon.identity)}", s, a)
         return v
 
     return check
@@ -569,11 +568,11 @@ def checked_init(name: str, ok: Callable[[Any], bool], model: Model[Any], canon:
 
     def check(s: Any) -> bool:
         v = bool(ok(s))
-        for g in perms:
-            if bool(ok(permute(s, g))) != v:
-                raise AsymmetricDefinition(
-                    f"refinement {name} is not symmetric on initial states: it is {v} on the state below and "
-                    f"{not v} after renaming {describe_perm(g, canon.identity)}", s)
+        g = _differing(v, perms, lambda g: ok(permute(s, g)))
+        if g is not None:
+            raise AsymmetricDefinition(
+                f"refinement {name} is not symmetric on initial states: it is {v} on the state below and "
+                f"{not v} after renaming {describe_perm(g, canon.identity)}", s)
         return v
 
     return check

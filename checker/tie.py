@@ -50,10 +50,20 @@ def pin(sm: SymbolicModel, state: Any) -> list[z3.BoolRef]:
     return [f]
 
 
+class SolverGaveUp(Exception):
+    """z3 answered unknown while enumerating: nothing was compared (a comparison not made is
+    ``unknown``, never agreement)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"z3 gave up enumerating solutions ({reason}); the comparison was not made")
+        self.reason = reason
+
+
 def solutions(solver: z3.Solver, fix: Sequence[z3.BoolRef], ty: Type, v: Any, limit: int = 64) -> list[Any]:
     """Every value of the symbolic ``v`` (of type ``ty``) in a model of ``solver`` under ``fix``.
 
-    Enumerated with blocking clauses, at most ``limit + 1`` of them.
+    Enumerated with blocking clauses, at most ``limit + 1`` of them; ``SolverGaveUp`` if z3
+    answers unknown.
     """
     out: list[Any] = []
     block: list[z3.BoolRef] = []
@@ -62,7 +72,7 @@ def solutions(solver: z3.Solver, fix: Sequence[z3.BoolRef], ty: Type, v: Any, li
         if r == z3.unsat:
             return out
         if r != z3.sat:
-            raise RuntimeError(f"solver gave up enumerating solutions: {solver.reason_unknown()}")
+            raise SolverGaveUp(solver.reason_unknown() or "no reason given")
         val = _decode(ty, v, solver.model())
         out.append(val)
         block.append(to_z3(b_not(eq(ty, v, val))))
@@ -180,7 +190,11 @@ class FormulaChecker:
                 continue
             if v is None:
                 assert it.ty is not None
-                got = solutions(s, fix, it.ty, it.z, limit=1)
+                try:
+                    got = solutions(s, fix, it.ty, it.z, limit=1)
+                except SolverGaveUp as e:  # as for a predicate below: not compared, so not agreed
+                    bad.append(FormulaMismatch(it.kind, it.name, source, state, py, f"unknown ({e.reason})"))
+                    continue
                 if got != [py]:
                     bad.append(FormulaMismatch(it.kind, it.name, source, state, py, got))
                 continue
@@ -282,6 +296,7 @@ def tie_sample(sm: SymbolicModel, items: Sequence[Tied], n: int = SAMPLE_STATES,
 __all__ = [
     "FormulaChecker",
     "FormulaMismatch",
+    "SolverGaveUp",
     "SymbolicMismatch",
     "TieReport",
     "Tied",

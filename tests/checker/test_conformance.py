@@ -249,3 +249,38 @@ def test_conform_names_the_twin_domain_and_ties_its_formulas() -> None:
                                  "(proved inductive)") for line in lines)
     d = json.loads(json.dumps(r.to_json()))
     assert {tuple(t["domain"]) for t in d["twins"]} == {(), ("acceptor_vote_below_promise", "one_b_once_per_ballot")}
+
+
+class _GivesUp:
+    """A solver that answers unknown, as z3 does on a timeout."""
+
+    def check(self, *a: object) -> object:
+        return z3.unknown
+
+    def reason_unknown(self) -> str:
+        return "timeout"
+
+
+def test_a_solver_giving_up_on_an_enumeration_is_a_named_error_not_a_bare_runtime_error() -> None:
+    from protoproof.checker.tie import SolverGaveUp, solutions
+
+    with pytest.raises(SolverGaveUp, match=r"z3 gave up enumerating solutions \(timeout\); the comparison was not"):
+        solutions(_GivesUp(), [], TCommit(rms=2).state_type, None)
+
+
+def test_a_conformance_check_z3_gives_up_on_is_unknown_never_conforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoproof.checker import conformance
+    from protoproof.checker.tie import SolverGaveUp
+
+    real = conformance.Checker.successors
+
+    def gives_up_on_abort(self: Any, k: int, state: Any, fix: Any) -> list[Any]:
+        if self.encoded[k].name == "decide_abort(rm=1)":
+            raise SolverGaveUp("timeout")
+        return real(self, k, state, fix)
+
+    monkeypatch.setattr(conformance.Checker, "successors", gives_up_on_abort)
+    r = conform(TCommit(rms=2), random_states=10)
+    assert r.ok and r.verdict == UNKNOWN and r.gave_up, r.to_lines()
+    assert all(g.startswith("decide_abort(rm=1) on ") and g.endswith("z3 gave up (timeout)") for g in r.gave_up)
+    assert "z3 gave up on" in r.reason and r.to_json()["gave_up"] == r.gave_up
