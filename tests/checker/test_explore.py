@@ -769,10 +769,11 @@ class RaisingInitMapping(Counter):
 
 def _check_from_the_cli(monkeypatch: pytest.MonkeyPatch, model: type[Model[Any]], *argv: str) -> tuple[int, str]:
     from protoproof import cli
+    from protoproof.models.registry import Protocol, registration
 
-    monkeypatch.setitem(cli.MODELS, model.name, model)
     out, err = io.StringIO(), io.StringIO()
-    code = cli.main(["check", model.name, *argv], out, err)
+    with registration(Protocol(model.name, model)):
+        code = cli.main(["check", model.name, *argv], out, err)
     return code, err.getvalue()
 
 
