@@ -155,6 +155,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
+    if args.replay:
+        _check_writable("--replay", args.replay)
     props = None
     if args.property:
         props = [p for group in args.property for p in group.split(",")]
@@ -213,12 +215,26 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             print(graph_msg, file=out)
         if args.replay and replay:
             print(f"replay script written to {args.replay}", file=out)
+        elif args.replay:
+            print(f"no replay script written to {args.replay}: there is no counterexample", file=out)
     return EXIT_BY_VERDICT[result.verdict]
 
 
 def _check_graph_name(filename: str) -> None:
     if not filename.lower().endswith((".dot", ".svg", ".png", ".pdf")):
         raise UsageError(f"--graph {filename!r}: the file name must end in .dot, .svg, .png or .pdf")
+    _check_writable("--graph", filename)
+
+
+def _check_writable(flag: str, filename: str) -> None:
+    """Refuse an output file that cannot be written before the run, not after it (nothing is lost)."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    if os.path.isdir(filename):
+        raise UsageError(f"{flag} {filename!r} is a directory; give a file name")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{flag} {filename!r}: no such directory {folder!r}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{flag} {filename!r}: the directory {folder!r} is not writable")
 
 
 def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:

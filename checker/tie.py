@@ -256,7 +256,7 @@ class TieReport:
 
 def tie_line(model: Model[Any], rep: TieReport | None) -> str:
     """What a ``prove``/``bmc`` result was tied to, said on every run (DESIGN 4: nothing untied)."""
-    action = f"action conformance not run (run `protoproof conform {model.name}`)"
+    action = "action conformance not run (run `protoproof conform` on the same model)"
     if rep is None:
         return f"NOT tied to the model: property conformance not run; {action}"
     if rep.error:

@@ -85,12 +85,17 @@ def run_command(args: argparse.Namespace) -> int:
         if client is not None:
             return asyncio.run(_client(args, *client))
     except NoReply as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"protoproof: error: {e}", file=sys.stderr)
         return 3
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except OSError as e:
+        # A file or directory of the cluster that is missing or in the way: one line, the path named.
+        what = f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        print(f"protoproof: error: {what}", file=sys.stderr)
         return 2
-    print(f"error: unknown command {cmd!r}", file=sys.stderr)
+    except ValueError as e:
+        print(f"protoproof: error: {e}", file=sys.stderr)
+        return 2
+    print(f"protoproof: error: unknown command {cmd!r}", file=sys.stderr)
     return 2
 
 

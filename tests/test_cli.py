@@ -446,7 +446,7 @@ def test_prove_and_bmc_say_what_they_were_tied_to() -> None:
     code, out, _ = run("prove", "twophase", "--rms", "3")
     assert code == 0 and out.startswith("prove twophase: proved")
     assert "tied to the model: property conformance on 400 states (200 reachable, 200 random) x 8 formulas, " \
-           "0 mismatches; action conformance not run (run `protoproof conform twophase`)" in out
+           "0 mismatches; action conformance not run (run `protoproof conform` on the same model)" in out
     code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "3", "--json")
     d = json.loads(out)
     assert code == 3 and d["tie"]["states"] == 400 and d["tie"]["mismatches"] == []
@@ -573,3 +573,18 @@ def test_a_declared_strengthening_that_raises_or_cannot_be_found_is_one_line(
     add_protocol("raiser-lost-proof", Raiser, strengthening="protoproof.proofs.nosuch:strengthening")
     code, out, err = run("conform", "raiser-lost-proof")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no module named 'protoproof.proofs.nosuch'" in err
+
+
+@pytest.mark.parametrize("flag,target", [("--graph", "missing-dir/cex.svg"), ("--replay", "missing-dir/replay.py"),
+                                         ("--replay", ".")])
+def test_an_output_file_that_cannot_be_written_is_refused_before_the_run(
+        tmp_path: Path, flag: str, target: str) -> None:
+    code, out, err = run("check", "twophase", "--rms", "2", "--variant", "commit-on-majority", flag,
+                         str(tmp_path / target))
+    assert code == 2 and out == ""
+    assert err.startswith(f"protoproof: error: {flag} ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_replay_asked_of_a_run_without_counterexample_says_none_was_written(tmp_path: Path) -> None:
+    code, out, _ = run("check", "twophase", "--rms", "2", "--replay", str(tmp_path / "r.py"))
+    assert code == 0 and "no replay script written" in out and not (tmp_path / "r.py").exists()
