@@ -34,7 +34,7 @@ class RL(NamedTuple):
 @dataclass(frozen=True)
 class ReplogConfig:
     followers: int = 2
-    maxlen: int = 3
+    maxlen: int = 2  # 3 has 10,739 states: `conform` compares them all and takes minutes
     values: int = 2
 
 
