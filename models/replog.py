@@ -155,7 +155,19 @@ class CopyOffByOne(Replog):
         return s.leader[len(s.logs[f]) - 1]
 
 
-__all__ = ["RL", "CopyOffByOne", "Replog", "ReplogConfig", "common_prefix", "is_prefix"]
+@variant("retract-committed", breaks="committed_never_retracted")
+class RetractCommitted(Replog):
+    """The leader retracts its last entry even when it is committed (the guard forgets ``commit``)."""
+
+    @transition()
+    def retract(self, s: RL) -> RL | None:
+        n = len(s.leader)
+        if n == 0:
+            return None
+        return RL(s.leader[: n - 1], s.logs, tuple(m if m < n - 1 else n - 1 for m in s.match), s.commit)
+
+
+__all__ = ["RL", "CopyOffByOne", "Replog", "ReplogConfig", "RetractCommitted", "common_prefix", "is_prefix"]
 
 
 #: The protocol's one declaration (see ``models.registry``).

@@ -10,7 +10,7 @@ from protoproof.checker.conformance import conform
 from protoproof.checker.explore import explore
 from protoproof.checker.induction import prove
 from protoproof.checker.verdict import BOUNDED, CONFORMS, EXHAUSTED, PROVED, VIOLATED
-from protoproof.models.replog import RL, CopyOffByOne, Replog, common_prefix, is_prefix
+from protoproof.models.replog import RL, CopyOffByOne, Replog, RetractCommitted, common_prefix, is_prefix
 from protoproof.proofs import strengthening_for
 
 
@@ -83,3 +83,13 @@ def test_check_replog_runs_from_the_cli() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["check", "replog", "--variant", "copy-off-by-one"], out, err) == 1
     assert "followers_agree_on_committed" in out.getvalue()
+
+
+def test_retracting_a_committed_entry_is_found_by_check_bmc_and_induction() -> None:
+    r = explore(RetractCommitted())
+    assert r.verdict == VIOLATED and r.property == "committed_never_retracted"
+    assert r.path is not None and len(r.path) == 5  # append, copy, copy, commit, retract
+    b = bmc(RetractCommitted(), len(r.path))
+    assert b.verdict == VIOLATED and b.property == "committed_never_retracted" and b.depth_reached == len(r.path)
+    model = RetractCommitted()
+    assert prove(model, strengthening_for(model)).verdict != PROVED
