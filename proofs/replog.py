@@ -1,11 +1,10 @@
-"""The strengthening of the replicated log's prefix property (``models.replog``).
+"""The strengthening of the replicated log's safety properties (``models.replog``).
 
-``logs_are_prefixes`` is already inductive on its own: an append keeps every prefix a prefix,
-a copy extends a prefix by the leader's next entry, and a truncation is never enabled on a
-state where it holds.  The conjunct below states the length bound a reader of the proof
-expects (no follower is ahead of the leader); it is implied by the property, and ``prove``
-checks it with the property, so the registry path for a strengthening is exercised on ``Seq``
-state as for 2PC and Paxos.
+``followers_agree_on_committed`` is not inductive alone: a commit step needs every follower to
+hold the entry it commits, which the property does not say of uncommitted entries.  The
+conjuncts state what each acknowledgement promises: an acknowledged length is at most the
+leader's and the follower's, the follower agrees with the leader up to it (so a truncation to
+the common prefix never drops it), and the commit index is at most every acknowledgement.
 """
 
 from __future__ import annotations
@@ -19,13 +18,19 @@ Predicate = Callable[[Any], bool]
 
 
 def strengthening(model: Replog) -> list[Predicate]:
-    """The conjuncts proved together with ``logs_are_prefixes``."""
+    """The conjuncts proved together with the two safety properties."""
+    followers = model.follower_ids()
 
-    def no_follower_ahead_of_the_leader(s: RL) -> bool:
-        """Every follower's log is at most as long as the leader's."""
-        return all(len(log) <= len(s.leader) for log in s.logs)
+    def acknowledged_prefixes_agree(s: RL) -> bool:
+        """Each follower holds the leader's log up to the length it acknowledged."""
+        return all(s.match[f] <= len(s.leader) and s.match[f] <= len(s.logs[f])
+                   and s.logs[f][: s.match[f]] == s.leader[: s.match[f]] for f in followers)
 
-    return [no_follower_ahead_of_the_leader]
+    def commit_is_acknowledged(s: RL) -> bool:
+        """Nothing is committed beyond what every follower acknowledged."""
+        return all(s.commit <= s.match[f] for f in followers)
+
+    return [acknowledged_prefixes_agree, commit_is_acknowledged]
 
 
 __all__ = ["strengthening"]

@@ -10,7 +10,7 @@ from protoproof.checker.conformance import conform
 from protoproof.checker.explore import explore
 from protoproof.checker.induction import prove
 from protoproof.checker.verdict import BOUNDED, CONFORMS, EXHAUSTED, PROVED, VIOLATED
-from protoproof.models.replog import RL, CopyOffByOne, Replog, common_prefix, is_prefix
+from protoproof.models.replog import RL, CopyOffByOne, Replog, RetractCommitted, common_prefix, is_prefix
 from protoproof.proofs import strengthening_for
 
 
@@ -23,21 +23,35 @@ def test_is_prefix_and_common_prefix_are_what_they_say() -> None:
 def test_the_replicated_log_is_exhausted_with_its_pinned_counts() -> None:
     r = explore(Replog())
     assert r.verdict == EXHAUSTED
-    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (173, 338, 9)
-    assert r.stats.coverage["truncate"] == 0  # the conflicting-suffix rule is never needed
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (819, 2564, 14)
 
 
-def test_check_finds_the_off_by_one_copy_at_depth_three() -> None:
+def test_truncate_fires_in_the_correct_model_after_a_retraction() -> None:
+    r = explore(Replog())
+    assert all(r.stats.coverage[a] > 0 for a in ("append", "retract", "commit_next", "copy", "truncate"))
+
+
+def test_the_leader_retracts_only_an_uncommitted_entry_and_the_follower_truncates_it() -> None:
+    m = Replog(followers=1)
+    s = RL((0,), ((0,),), (1,), 0)
+    back = m.retract(s)
+    assert back == RL((), ((0,),), (0,), 0)  # the acknowledgement beyond the log lapses
+    assert m.truncate(back, 0) == RL((), ((),), (0,), 0)
+    assert m.retract(RL((0,), ((0,),), (1,), 1)) is None  # committed: never retracted
+
+
+def test_check_finds_the_off_by_one_copy_once_it_is_committed() -> None:
     r = explore(CopyOffByOne())
-    assert r.verdict == VIOLATED and r.path is not None and len(r.path) == 3
+    assert r.verdict == VIOLATED and r.property == "followers_agree_on_committed"
+    assert r.path is not None and len(r.path) == 5
 
 
 def test_bmc_finds_the_off_by_one_copy_at_its_depth_and_replays_it() -> None:
-    r = bmc(CopyOffByOne(), 5)
-    assert r.verdict == VIOLATED and r.property == "logs_are_prefixes" and r.depth_reached == 3
-    assert r.path is not None and len(r.path) == 3
-    assert not Replog().invariants[0].fn(r.path.last)  # the replayed last state breaks the property
-    assert r.path.states[0] == RL((), ((), ()))
+    r = bmc(CopyOffByOne(), 6)
+    assert r.verdict == VIOLATED and r.property == "followers_agree_on_committed" and r.depth_reached == 5
+    assert r.path is not None and len(r.path) == 5
+    assert not Replog().followers_agree_on_committed(r.path.last)  # the replayed last state breaks it
+    assert r.path.states[0] == RL((), ((), ()), (0, 0), 0)
 
 
 def test_bmc_of_the_correct_replicated_log_is_clean_to_its_depth() -> None:
@@ -48,7 +62,7 @@ def test_bmc_of_the_correct_replicated_log_is_clean_to_its_depth() -> None:
 def test_the_prefix_property_is_proved_by_induction_with_its_strengthening() -> None:
     model = Replog()
     strengthening = strengthening_for(model)
-    assert strengthening is not None and len(strengthening) == 1
+    assert strengthening is not None and len(strengthening) == 2
     r = prove(model, strengthening)
     assert r.verdict == PROVED, r.to_lines()
 
@@ -68,4 +82,14 @@ def test_the_replicated_log_conforms_on_a_small_instance() -> None:
 def test_check_replog_runs_from_the_cli() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["check", "replog", "--variant", "copy-off-by-one"], out, err) == 1
-    assert "logs_are_prefixes" in out.getvalue()
+    assert "followers_agree_on_committed" in out.getvalue()
+
+
+def test_retracting_a_committed_entry_is_found_by_check_bmc_and_induction() -> None:
+    r = explore(RetractCommitted())
+    assert r.verdict == VIOLATED and r.property == "committed_never_retracted"
+    assert r.path is not None and len(r.path) == 5  # append, copy, copy, commit, retract
+    b = bmc(RetractCommitted(), len(r.path))
+    assert b.verdict == VIOLATED and b.property == "committed_never_retracted" and b.depth_reached == len(r.path)
+    model = RetractCommitted()
+    assert prove(model, strengthening_for(model)).verdict != PROVED

@@ -486,7 +486,7 @@ class CopySliceSkipsAnEntry(Replog):
         log = s.logs[f]
         if not (len(log) < len(s.leader) and is_prefix(log, s.leader)):
             return None
-        return self._set(s, f, log + s.leader[len(log) + 1 : len(log) + 2])
+        return self._acked(s, f, log + s.leader[len(log) + 1 : len(log) + 2])
 
 
 # ======================================================================================
@@ -569,9 +569,9 @@ MUTANTS: list[Mutant] = [
            LeakyPartitions, {"n": 3, "partitions": 1}, "nothing_crosses_a_partition", ENVIRONMENT, (CHECK,)),
     # ----- the replicated log -----
     Mutant("log-copy-index-off-by-one", "a follower copies leader[len(log) - 1] instead of leader[len(log)]",
-           CopyIndexOffByOne, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
+           CopyIndexOffByOne, RLOG, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
     Mutant("log-copy-slice-start-off-by-one", "a follower copies leader[len(log) + 1 : len(log) + 2]",
-           CopySliceSkipsAnEntry, RLOG, "logs_are_prefixes", SEQUENCE, REPLOG_ENGINES),
+           CopySliceSkipsAnEntry, RLOG, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
 ]
 
 
