@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 import time
@@ -17,21 +16,7 @@ from protoproof.impl.cluster import ClusterConfig, load_cluster
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.service import ServiceSpec, load_spec, spec_for
 from protoproof.impl.validate import validate
-from protoproof.models.registry import registered
 from protoproof.tests.protocols.pingpong import SERVICE, Count, CountReq, Go, wire_type
-
-IMPL = Path(__file__).resolve().parents[2] / "impl"
-#: The protocol's own runtime modules may name it; nothing else in impl/ may.
-OWN_MODULES = {"kv.py", "tx.py"}
-
-
-def test_the_generic_runtime_names_no_protocol() -> None:
-    names = sorted(registered())
-    assert {"paxos", "twophase"} <= set(names)
-    pattern = re.compile("|".join(names), re.IGNORECASE)
-    found = [f"{f.name}:{k}: {line.strip()}" for f in sorted(IMPL.glob("*.py")) if f.name not in OWN_MODULES
-             for k, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
-    assert not found, found
 
 
 def test_a_protocol_name_and_a_dotted_path_give_the_same_service() -> None:
