@@ -312,6 +312,16 @@ class ActorSystem(Model[SysState]):
             fams += ["crash", "recover"]
         return fams + _env.env_families(self)
 
+    def fault_families(self) -> list[str]:
+        """Message loss and duplication, crashes and partitions: never fair (recovery and healing may be)."""
+        return [f for f in self.action_families if f in ("drop", "duplicate", "crash", "env.split")]
+
+    def fair_steps(self, kind: str = "weak", roles: Sequence[str] | None = None) -> dict[str, str]:
+        """A ``fairness()`` making every own step of the nodes (local steps, deliveries, timeouts)
+        of ``roles`` (None: every role) fair: each node's instances separately."""
+        mine = {n.role for n in self._nodes if roles is None or n.role in roles}
+        return {f: kind for f in self.action_families if f.split(".", 1)[0] in mine and "." in f}
+
     def _partitioned(self, deliver: Step, src: int, dst: int) -> Step:
         """``deliver``, not enabled while a partition separates ``src`` from ``dst``."""
         return _env.across_partition(deliver, src, dst)
