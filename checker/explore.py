@@ -356,6 +356,9 @@ class _Run:
         names = ", ".join(p.name for p in props)
         if not self.o.liveness:
             return f"not checked (turned off): {names}"
+        if self.o.symmetry and self.o.properties is not None:
+            raise KeyError(f"liveness properties ({names}) are not checked under --symmetry (a reduced graph can "
+                           "hide or invent fair cycles); drop --symmetry or name only safety properties")
         if self.o.symmetry:
             return (f"not checked under --symmetry (a reduced graph can hide or invent fair cycles): {names}; "
                     "run without --symmetry to check them")

@@ -19,8 +19,8 @@ def lasso_violation(path: Path, prop: Property) -> str | None:
     looping = k < len(actions)
     if looping and states[-1] != states[k]:
         return None  # the loop does not return to its start
-    if not looping and next(iter(model.successors(states[-1])), None) is not None:
-        return None  # it stops where an action is enabled: no behaviour stops there
+    if not looping and _unfair(model, states[-1:], []) is not None:
+        return None  # it stops where a fair action is enabled: no fair behaviour stops there
     q = prop.fn
     if prop.kind == "eventually":
         if any(q(s) for s in states):
@@ -37,8 +37,7 @@ def lasso_violation(path: Path, prop: Property) -> str | None:
                       if premise(states[j]) and not any(q(s) for s in states[min(j, k):])), -1)
         if start < 0:
             return None
-    unfair = _unfair(model, states[k:-1] if looping else states[k:], actions[k:])
-    if unfair is not None:
+    if looping and _unfair(model, states[k:-1], actions[k:]) is not None:
         return None
     where = "stops" if not looping else f"loops from state {k}"
     return f"{prop.name} never holds from state {start} on: the fair behaviour {where} without it"

@@ -1,16 +1,18 @@
 """Liveness on the explored state graph: fair lassos, found with SCCs (TLC's approach).
 
-A behaviour is an infinite path of the graph, or a finite one ending where no action is enabled
-and then stuttering there forever (TLA+'s reading of a stop).  There is no other stuttering: a
-behaviour may not stop where an action is enabled.  Fairness is per action *instance* (a family
-with one choice of arguments): weak — an instance enabled in every state from some point on is
-taken infinitely often; strong — an instance enabled infinitely often is taken infinitely often.
+A behaviour is an infinite path of the graph, or a finite one that then stutters forever in its
+last state (TLA+: a spec ``Init /\\ [][Next]_vars /\\ Fairness`` allows stuttering anywhere).
+Fairness is per action *instance* (a family with one choice of arguments): weak — an instance
+enabled in every state from some point on is taken infinitely often; strong — an instance
+enabled infinitely often is taken infinitely often.  So a behaviour may stop exactly where no
+fair instance is enabled (a deadlock, or a state where only unfair actions such as a crash's
+recovery could happen): what is not fair may never happen.
 
 Every liveness property is checked as ``T ~> Q`` (``@eventually Q``: T = the initial states;
 ``@always_eventually Q``: T = every state; ``@leads_to(P) Q``: T = P).  A violation is a
 reachable T-state from which a fair behaviour never meets Q: a lasso whose loop lies in a fair
 strongly connected component of the graph restricted to the ``not Q`` states reachable (through
-``not Q`` states) from ``T and not Q`` states, or a ``not Q`` deadlock there.  A component is fair
+``not Q`` states) from ``T and not Q`` states, or a state there where it may stop.  A component is fair
 when every weak instance enabled in all of its states is taken inside it and every strong
 instance enabled in one of its states is taken inside it; a component failing only the strong
 rule may still hold a fair one once the states enabling the untaken instance are removed, so
@@ -145,14 +147,19 @@ def find_lasso(store: EdgeStore, trigger: Callable[[int], bool] | None, good: Ca
     for i in store.inits if trigger is None else range(n):
         trig[i] = bad[i] and (trigger is None or trigger(i))
     region = _reach(store, [i for i in range(n) if trig[i]], bad)
-    part_of: dict[int, set[int]] = {}
+    part_of: dict[int, set[int] | None] = {}  # None: the behaviour may stop (stutter) there
     target = bytearray(n)
+    for i in region:
+        if may_stop(store, i, fair):
+            part_of[i] = None
+            target[i] = 1
     for comp in _sccs(store, region):
         for part in _fair_parts(store, comp, fair):
-            members = set(part)
+            members: set[int] | None = set(part)
             for i in part:
-                part_of[i] = members
-                target[i] = 1
+                if i not in part_of:
+                    part_of[i] = members
+                    target[i] = 1
     if not part_of:
         return None
     found = _prefix(store, trig, bad, target, from_start_only=trigger is None)
@@ -160,7 +167,8 @@ def find_lasso(store: EdgeStore, trigger: Callable[[int], bool] | None, good: Ca
         raise AssertionError("protoproof bug: a fair component inside the reachable region has no prefix")
     ids, insts = found
     entry = ids[-1]
-    loop_ids, loop_insts = _loop(store, entry, part_of[entry], fair)
+    members = part_of[entry]
+    loop_ids, loop_insts = ([entry], []) if members is None else _loop(store, entry, members, fair)
     return Lasso(ids + loop_ids[1:], insts + loop_insts, len(ids) - 1)
 
 
@@ -235,12 +243,16 @@ def _sccs(store: EdgeStore, nodes: Iterable[int], inside: bytearray | None = Non
     return out
 
 
+def may_stop(store: EdgeStore, i: int, fair: list[str | None]) -> bool:
+    """Whether a behaviour may stutter forever in ``i``: it was expanded (its edges are all
+    known) and no fair instance is enabled there."""
+    return store.expanded(i) and all(fair[a] is None for _v, a in store.out(i))
+
+
 def _fair_parts(store: EdgeStore, comp: list[int], fair: list[str | None]) -> list[list[int]]:
     """The fair components within ``comp`` (one SCC): itself, pieces of it, or none."""
     if len(comp) == 1:
         u = comp[0]
-        if store.expanded(u) and store.count[u] == 0:
-            return [comp]  # a deadlock: the behaviour stutters there, every action disabled
         if not any(v == u for v, _a in store.out(u)):
             return []  # a single state without a self-loop holds no cycle
     members = set(comp)
@@ -317,9 +329,7 @@ def _prefix(store: EdgeStore, trig: bytearray, bad: bytearray, target: bytearray
 
 def _loop(store: EdgeStore, entry: int, comp: set[int], fair: list[str | None]) -> tuple[list[int], list[int]]:
     """A cycle from ``entry`` inside ``comp`` that takes each fair instance taken in ``comp`` and
-    visits, for each other enabled weak one, a state where it is disabled; empty for a deadlock."""
-    if store.expanded(entry) and store.count[entry] == 0:
-        return [entry], []
+    visits, for each other enabled weak one, a state where it is disabled."""
     taken: set[int] = set()
     enabled: set[int] = set()
     for u in comp:
@@ -353,6 +363,8 @@ def _loop(store: EdgeStore, entry: int, comp: set[int], fair: list[str | None]) 
             insts.append(step[1])
             need_edge.discard(step[1])
             meet(step[0])
+    if len(ids) > 1 and ids[-1] == entry:
+        return ids, insts  # the last requirement's step already came back
     for u, a in _bfs_in(store, ids[-1], comp, lambda u: u == entry, allow_empty=False):
         ids.append(u)
         insts.append(a)

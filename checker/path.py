@@ -73,7 +73,7 @@ class Path:
             prev = cur
         if loop is not None:
             lines.append(f"     back to state {loop}, forever" if loop < len(self.actions)
-                         else "     stays in this state forever: no action is enabled")
+                         else "     stays in this state forever (no fair action is enabled here)")
         return "\n".join(lines)
 
     def to_json(self) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from protoproof.models.schema import Int
 
 
 class Ring(Model[int]):
-    """0 -> 1 -> 0 forever, unless ``leave`` (enabled at 1 only) goes to 2."""
+    """0 -> 1 -> 0 forever (weakly fair steps), unless ``leave`` (enabled at 1 only) goes to 2."""
 
     def schema(self) -> Int:
         return Int(0, 2)
@@ -31,12 +31,12 @@ class Ring(Model[int]):
     def init(self) -> list[int]:
         return [0]
 
-    @transition()
+    @transition(fair="weak")
     def go(self, s: int) -> int:
         require(s == 0)
         return 1
 
-    @transition()
+    @transition(fair="weak")
     def back(self, s: int) -> int:
         require(s == 1)
         return 0
@@ -75,9 +75,9 @@ class StrongRing(Ring):
 
 
 class Spin(Ring):
-    """0 spins on itself; ``leave`` is enabled at 0 all along the spin."""
+    """0 spins on itself (weakly fair); ``leave`` is enabled at 0 all along the spin."""
 
-    @transition()
+    @transition(fair="weak")
     def go(self, s: int) -> int:
         require(s == 0)
         return 0
@@ -116,6 +116,27 @@ def test_weak_fairness_misses_an_exit_enabled_only_intermittently_and_strong_fai
     assert weak.path is not None and weak.path.action_reprs() == ["go()", "back()"]
     assert weak.path.loop_start == 0
     assert explore(StrongRing()).verdict == "exhausted"
+
+
+class Detour(StrongRing):
+    """StrongRing (0 <-> 1, a strongly fair ``leave`` from 1 to 2) with a detour 0 <-> 3: a
+    behaviour keeping to the detour never sees ``leave`` enabled, so strong fairness allows it."""
+
+    def schema(self) -> Int:
+        return Int(0, 3)
+
+    @transition(fair="weak")
+    def detour(self, s: int) -> int:
+        require(s in (0, 3))
+        return 3 - s
+
+
+def test_strong_fairness_does_not_save_a_loop_that_avoids_the_states_enabling_the_exit() -> None:
+    r = explore(Detour())
+    assert (r.verdict, r.property) == ("violated", "reaches_two")
+    assert r.path is not None
+    assert r.path.action_reprs() == ["detour()", "detour()"]
+    assert r.path.loop_start == 0
 
 
 def test_the_loop_is_marked_in_the_text_and_returns_to_its_start() -> None:
@@ -162,6 +183,24 @@ def test_a_deadlock_where_the_property_never_held_is_a_lasso_that_stutters() -> 
     assert r.path.loop_start == 1  # the last state: it stays there
     assert "stays in this state forever" in r.path.to_text()
     assert r.path.violation("reaches_two") is not None
+
+
+def test_a_behaviour_may_stop_where_only_unfair_actions_are_enabled() -> None:
+    """TLA+'s stuttering: an action that is not fair may never happen, even if it is the only one."""
+    r = explore(Ring())  # go and back are fair, leave is not: stuck nowhere, but looping forever
+    assert r.path is not None and r.path.loop_start == 0 and len(r.path) == 2
+
+    class Lazy(Ring):
+        @transition()
+        def go(self, s: int) -> int:
+            require(s == 0)
+            return 1
+
+    r = explore(Lazy())
+    assert (r.verdict, r.property) == ("violated", "reaches_two")
+    assert r.path is not None and r.path.action_reprs() == [] and r.path.loop_start == 0
+    assert r.path.violation("reaches_two") is not None
+    assert replay(WeakRing(), [], loop_start=0).violation("reaches_two") is None  # go is fair there
 
 
 def test_a_terminal_state_is_no_deadlock_but_an_unmarked_end_is() -> None:
@@ -225,10 +264,11 @@ def test_leads_to_holds_when_the_answer_is_weakly_fair_and_fails_when_it_is_not(
     r = explore(LazyRequests())
     assert (r.verdict, r.property) == ("violated", "answered")
     assert r.path is not None
-    assert r.path.action_reprs() == ["ask()", "idle()"]
-    assert r.path.loop_start == 1
-    # The idle spin before the request is no violation: P ~> Q only judges from a P state on.
+    assert r.path.action_reprs() == ["ask()"]
+    assert r.path.loop_start == 1  # serve is not fair: the behaviour may stop after the request
     assert r.path.violation("answered") is not None
+    # Stopping before the request is no violation: P ~> Q only judges from a P state on.
+    assert replay(LazyRequests(), [], loop_start=0).violation("answered") is None
 
 
 class Pulse(Requests):
@@ -242,8 +282,12 @@ def test_always_eventually_is_violated_by_a_fair_loop_after_any_prefix() -> None
     r = explore(Pulse(), properties=["pulses"])
     assert (r.verdict, r.property) == ("violated", "pulses")
     assert r.path is not None
-    assert r.path.action_reprs() == ["idle()"]
+    assert r.path.action_reprs() == [] and r.path.loop_start == 0  # nothing fair is enabled at the start
     assert r.path.violation("pulses") is not None
+    # after a request is served once, the loop that never serves again is still a violation
+    again = replay(Pulse(), ["ask()", "serve()", "reset()", "idle()"], loop_start=3)
+    assert again.violation("pulses") is not None
+    assert replay(Pulse(), ["ask()", "serve()", "reset()"], loop_start=0).violation("pulses") is None
 
 
 def test_a_replayed_lasso_script_still_violates_its_property() -> None:
@@ -253,9 +297,10 @@ def test_a_replayed_lasso_script_still_violates_its_property() -> None:
     assert "loop_start=1" in script
     again = replay(LazyRequests(), r.path.action_reprs(), loop_start=r.path.loop_start)
     assert again.violation("answered") is not None
-    # the same steps without the loop are no counterexample, nor is the loop made unfair-free
+    # the same steps without the loop are no counterexample, nor is a loop starving a fair step
     assert replay(LazyRequests(), r.path.action_reprs()).violation("answered") is None
     assert replay(Requests(), ["ask()", "idle()"], loop_start=1).violation("answered") is None
+    assert replay(LazyRequests(), ["ask()", "idle()"], loop_start=1).violation("answered") is not None
 
 
 def test_liveness_is_not_checked_under_symmetry_and_the_result_says_so() -> None:
