@@ -3,8 +3,9 @@
 A fair behaviour of a finite graph ends up taking exactly some set of edges infinitely often; it
 exists iff that edge set is strongly connected, reachable, and fair (weak: an instance enabled in
 every one of its states is among its edges; strong: an instance enabled in one of its states is),
-or it stops (stutters forever) in a state where no fair instance is enabled.  The reference enumerates every edge subset; the checker must agree on
-whether a violation exists, and its lasso must be a real, fair, violating behaviour.
+or it stops (stutters forever) in a state where no fair instance is enabled.  The reference
+enumerates every edge subset; the checker must agree on whether a violation exists, and its
+lasso must be a real, fair, violating behaviour.
 """
 
 from __future__ import annotations
