@@ -58,7 +58,7 @@ class Path:
         prev = describe(self.states[0])
         lines = ["init: " + _fmt_fields(prev)]
         loop = self.loop_start
-        if loop == 0:
+        if loop == 0 and self.actions:
             lines.append(LOOP_MARK)
         for k, (a, s) in enumerate(zip(self.actions, self.states[1:], strict=True), 1):
             cur = describe(s)

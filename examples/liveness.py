@@ -1,4 +1,4 @@
-"""Liveness with fairness: starvation in a lock, blocking in 2PC, no progress guarantee in Paxos.
+"""Liveness with fairness: starvation in a lock, blocking in 2PC, progress in Paxos.
 
 User models (this file is not part of the package) that add liveness properties and fairness to
 shipped models, each with the answer the checker gives and why:
@@ -7,7 +7,8 @@ shipped models, each with the answer the checker gives and why:
     protoproof check examples/liveness.py:StrongMutex    # no starvation under strong fairness
     protoproof check examples/liveness.py:LiveTwoPhase --rms 5                  # every RM decides
     protoproof check examples/liveness.py:LiveTwoPhase --rms 3 --max-crashes 1  # blocking: TM crash
-    protoproof check examples/liveness.py:LivePaxos      # a value need not be chosen: a lasso
+    protoproof check examples/liveness.py:LivePaxos      # a value is chosen (ballots are bounded)
+    protoproof check examples/liveness.py:LazyLeaderPaxos  # leaders not fair: nothing chosen, a lasso
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ class LiveTwoPhase(TwoPhase):
 
 
 class LivePaxos(Paxos):
-    """Paxos with every node's own steps weakly fair: with ballots bounded, leaders can still
-    preempt each other until the ballots run out, so no value need ever be chosen."""
+    """Paxos with every node's own steps weakly fair: a value is chosen, since with ballots
+    bounded the highest ballot's leader cannot be preempted (with unbounded ballots, dueling
+    leaders could go on forever: FLP)."""
 
     name = "live-paxos"
 
@@ -130,3 +132,12 @@ class LivePaxos(Paxos):
     def decides(self, s: Any) -> bool:
         """Some value is chosen."""
         return bool(self.chosen(s))
+
+
+class LazyLeaderPaxos(LivePaxos):
+    """Only the acceptors' steps are fair: a leader may never start its ballot, and nothing is chosen."""
+
+    name = "lazy-leader-paxos"
+
+    def fairness(self) -> dict[str, str]:
+        return self.fair_steps("weak", roles=["acceptor"])
