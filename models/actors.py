@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
 
 from . import environment as _env
-from .base import Action, Disabled, Model, ModelDefinitionError
+from .base import _FAIR, Action, Disabled, Model, ModelDefinitionError, marker_of
 from .effects import (
     EFFECT_TYPES,
     BoundExceeded,
@@ -311,6 +311,17 @@ class ActorSystem(Model[SysState]):
         if self._faults.max_crashes:
             fams += ["crash", "recover"]
         return fams + _env.env_families(self)
+
+    def fairness(self) -> dict[str, str]:
+        """By default, the node steps marked ``@transition(fair=...)``; deliveries and timeouts
+        are made fair by family name in an override (``fair_steps`` gives every own step)."""
+        out: dict[str, str] = {}
+        for n in self._nodes:
+            for step_name, _fn, _insts in n.steps():
+                kind = marker_of(type(n), step_name, _FAIR)
+                if kind is not None:
+                    out[f"{n.role}.{step_name}"] = kind
+        return out
 
     def fault_families(self) -> list[str]:
         """Message loss and duplication, crashes and partitions: never fair (recovery and healing may be)."""

@@ -340,3 +340,27 @@ def test_fairness_naming_no_family_is_a_definition_error() -> None:
 def test_an_unknown_fairness_kind_is_a_definition_error() -> None:
     with pytest.raises(ModelDefinitionError, match="'weak' or 'strong'"):
         transition(fair="eventually")
+
+
+def test_fair_steps_makes_every_own_step_fair_but_no_fault_and_a_node_step_can_be_marked_fair() -> None:
+    from protoproof.models.twophase import ResourceManager, TwoPhase
+
+    class Fair(TwoPhase):
+        def fairness(self) -> dict[str, str]:
+            return self.fair_steps("strong", roles=["tm"])
+
+    m = Fair(rms=2, max_crashes=1)
+    assert m.fairness() == {"tm.commit": "strong", "tm.abort": "strong", "tm.receive Prepared": "strong"}
+    assert m.fault_families() == ["crash"]
+    assert TwoPhase(rms=2).fairness() == {}
+
+    class EagerRM(ResourceManager):
+        @transition(fair="weak")
+        def prepare(self, s: str) -> Any:
+            return super().prepare(s)
+
+    class Eager(TwoPhase):
+        rm_class = EagerRM
+
+    fams = Eager(rms=2).action_families
+    assert Eager(rms=2).fairness_by_family()[fams.index("rm.prepare")] == "weak"

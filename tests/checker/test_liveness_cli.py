@@ -48,7 +48,8 @@ def test_a_lasso_is_printed_with_its_loop_and_replayed_by_the_script(tmp_path: P
     assert "VIOLATED: first_enters" in out
     assert "a fair behaviour that never satisfies it: 1 step, then a loop of 6 steps repeated forever:" in out
     lines = out.splitlines()
-    assert lines[lines.index("     -- loop starts here --") - 1].endswith("request(p=0)  ->  pc=('waiting', 'idle', 'idle')")
+    before_loop = lines[lines.index("     -- loop starts here --") - 1]
+    assert before_loop.endswith("request(p=0)  ->  pc=('waiting', 'idle', 'idle')")
     assert "     back to state 1, forever" in lines
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
