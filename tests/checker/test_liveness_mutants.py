@@ -64,7 +64,8 @@ def _tables(count: int, seed: int = 7) -> Iterator[Table]:
     for _ in range(count):
         keys = {(rnd.randrange(N), rnd.choice(FAMILIES), rnd.choice(LABELS)) for _ in range(rnd.randint(1, 7))}
         edges = tuple((s, f, k, rnd.randrange(N)) for s, f, k in sorted(keys))
-        yield Table(edges, frozenset(rnd.sample(range(N), rnd.randint(0, 2))))
+        yield Table(edges, frozenset(rnd.sample(range(N), rnd.randint(0, 2))),
+                    frozenset(rnd.sample(range(N), rnd.randint(0, 2))))
 
 
 def battery() -> list[str]:
@@ -83,7 +84,7 @@ def battery() -> list[str]:
         elif r.path is not None and r.path.violation(r.property or "") is None:
             wrong.append(f"{name}: the lasso does not violate {r.property} when replayed")
     for t in _tables(150):
-        for kind in ("ev", "inf"):
+        for kind in ("ev", "inf", "lt"):
             try:
                 r = explore(Graph(t), properties=[kind])
             except Exception as e:

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protoproof.checker.explore import explore
-from protoproof.models.base import Model, always_eventually, eventually, require, sometimes, transition
+from protoproof.models.base import Model, always_eventually, eventually, leads_to, require, sometimes, transition
 from protoproof.models.schema import Int
 
 N = 4  # states 0..3
@@ -32,6 +32,7 @@ Edge = tuple[int, str, int, int]  # (source, family, label, target)
 class Table:
     edges: tuple[Edge, ...] = ()
     good: frozenset[int] = frozenset()
+    premise: frozenset[int] = frozenset()  # P of the leads_to property ``lt``
 
 
 class Graph(Model[int]):
@@ -76,6 +77,10 @@ class Graph(Model[int]):
     def inf(self, s: int) -> bool:
         return s in self.config.good
 
+    @leads_to(lambda self, s: s in self.config.premise)
+    def lt(self, s: int) -> bool:
+        return s in self.config.good
+
 
 def _reachable(edges: tuple[Edge, ...], start: set[int], allowed: set[int]) -> set[int]:
     seen = set(start)
@@ -114,7 +119,8 @@ def reference(t: Table, kind: str) -> bool:
             return False
         region = _reachable(t.edges, {0}, bad)
     else:
-        region = _reachable(t.edges, {0}, states) & bad
+        trigger = states if kind == "inf" else t.premise
+        region = _reachable(t.edges, {0}, states) & bad & trigger
         region = _reachable(t.edges, region, bad)
     for u in region:
         if not any(e[0] == u and e[1] != "plain" for e in t.edges):
@@ -133,7 +139,7 @@ def tables(draw: Any) -> Table:
                          max_size=8, unique=True))
     edges = tuple((s, f, k, draw(st.integers(0, N - 1))) for s, f, k in keys)
     good = frozenset(draw(st.sets(st.integers(0, N - 1), max_size=2)))
-    return Table(edges, good)
+    return Table(edges, good, frozenset(draw(st.sets(st.integers(0, N - 1), max_size=2))))
 
 
 def _check_lasso(t: Table, kind: str, r: Any) -> None:
@@ -150,13 +156,18 @@ def _check_lasso(t: Table, kind: str, r: Any) -> None:
         assert _fair(t.edges, loop)
     else:
         assert not any(e[0] == path.states[-1] and e[1] != "plain" for e in t.edges)
-    judged = path.states if kind == "ev" else path.states[k:]
+    if kind == "lt":
+        start = next(j for j, s in enumerate(path.states) if s in t.premise and
+                     not any(u in t.good for u in path.states[min(j, k):]))
+        judged = path.states[min(start, k):]
+    else:
+        judged = path.states if kind == "ev" else path.states[k:]
     assert not any(s in t.good for s in judged)
     assert path.violation(kind) is not None
 
 
 @settings(max_examples=300, deadline=None)
-@given(tables(), st.sampled_from(["ev", "inf"]))
+@given(tables(), st.sampled_from(["ev", "inf", "lt"]))
 def test_the_lasso_search_agrees_with_brute_force_on_random_graphs(t: Table, kind: str) -> None:
     r = explore(Graph(t), properties=[kind])
     violated = r.verdict == "violated"
