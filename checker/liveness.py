@@ -328,8 +328,13 @@ def _prefix(store: EdgeStore, trig: bytearray, bad: bytearray, target: bytearray
 
 
 def _loop(store: EdgeStore, entry: int, comp: set[int], fair: list[str | None]) -> tuple[list[int], list[int]]:
-    """A cycle from ``entry`` inside ``comp`` that takes each fair instance taken in ``comp`` and
-    visits, for each other enabled weak one, a state where it is disabled."""
+    """A fair cycle from ``entry`` inside ``comp``: the shortest one if it is fair by itself, else
+    one that takes each fair instance taken in ``comp`` and visits, for each other enabled weak
+    one, a state where it is disabled (fair because ``comp`` is)."""
+    short = _bfs_in(store, entry, comp, lambda u: u == entry, allow_empty=False)
+    ids = [entry, *(u for u, _a in short)]
+    if _cycle_is_fair(store, ids[:-1], [a for _u, a in short], fair):
+        return ids, [a for _u, a in short]
     taken: set[int] = set()
     enabled: set[int] = set()
     for u in comp:
@@ -369,6 +374,14 @@ def _loop(store: EdgeStore, entry: int, comp: set[int], fair: list[str | None]) 
         ids.append(u)
         insts.append(a)
     return ids, insts
+
+
+def _cycle_is_fair(store: EdgeStore, states: list[int], insts: list[int], fair: list[str | None]) -> bool:
+    """Whether repeating the cycle through ``states`` taking ``insts`` is fair."""
+    taken = set(insts)
+    enabled = [{a for _v, a in store.out(u) if fair[a] is not None} for u in states]
+    everywhere = set.intersection(*enabled)
+    return all(a in taken for here in enabled for a in here if fair[a] == "strong" or a in everywhere)
 
 
 def _bfs_in(store: EdgeStore, src: int, comp: set[int], goal: Callable[[int], bool],

@@ -46,7 +46,7 @@ def test_a_lasso_is_printed_with_its_loop_and_replayed_by_the_script(tmp_path: P
     code, out, _ = run("check", f"{EXAMPLE}:WeakMutex", "--quiet", "--replay", str(script))
     assert code == 1
     assert "VIOLATED: first_enters" in out
-    assert "a fair behaviour that never satisfies it: 1 step, then a loop of 6 steps repeated forever:" in out
+    assert "a fair behaviour that never satisfies it: 1 step, then a loop of 3 steps repeated forever:" in out
     lines = out.splitlines()
     before_loop = lines[lines.index("     -- loop starts here --") - 1]
     assert before_loop.endswith("request(p=0)  ->  pc=('waiting', 'idle', 'idle')")
