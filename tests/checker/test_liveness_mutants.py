@@ -151,7 +151,12 @@ def _skip_strong_pruning(orig: Any) -> Any:
     return parts
 
 
+def _any_cycle_is_fair(orig: Any) -> Any:
+    return lambda store, states, insts, fair: True
+
+
 MUTANTS = {
+    "the shortest cycle taken as the loop unchecked": ("_cycle_is_fair", _any_cycle_is_fair),
     "fairness ignored": ("fair_kinds", _ignore_fairness),
     "strong fairness read as weak": ("fair_kinds", _strong_as_weak),
     "weak fairness read as strong": ("fair_kinds", _weak_as_strong),
