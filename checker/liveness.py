@@ -420,22 +420,22 @@ def predicates(prop: Property, unpack: Callable[[int], Any], store: EdgeStore
     """``(trigger, good)`` of ``prop`` on state ids, each evaluated once per state (trigger None:
     the initial states, for ``@eventually``)."""
     n = len(store)
-    states = [unpack(c) for c in store.codes]
     good = bytearray(n)
-    for i, s in enumerate(states):
+    trig = bytearray(n) if prop.kind == "leads_to" else None
+    premise = prop.premise
+    for i, c in enumerate(store.codes):
+        s = unpack(c)
         good[i] = _holds(prop.name, prop.fn, s)
+        if trig is not None and premise is not None:
+            trig[i] = _holds(f"the premise of {prop.name}", premise, s)
+
     def ok(i: int) -> bool:
         return bool(good[i])
 
     if prop.kind == "eventually":
         return None, ok
-    if prop.kind == "always_eventually":
-        return (lambda _i: True), ok
-    premise = prop.premise
-    assert premise is not None
-    trig = bytearray(n)
-    for i, s in enumerate(states):
-        trig[i] = _holds(f"the premise of {prop.name}", premise, s)
+    if trig is None:
+        return (lambda _i: True), ok  # always_eventually: from any state on
     return (lambda i: bool(trig[i])), ok
 
 

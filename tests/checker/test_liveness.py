@@ -207,6 +207,8 @@ def test_a_terminal_state_is_no_deadlock_but_an_unmarked_end_is() -> None:
     assert explore(WeakSpin(), deadlock=True).verdict == "exhausted"
     r = explore(Stop(), deadlock=True, liveness=False)
     assert (r.verdict, r.property) == ("violated", "deadlock")
+    assert replay(WeakSpin(), ["leave()"]).violation("deadlock") is None
+    assert replay(Stop(), ["halt()"]).violation("deadlock") is not None
 
 
 class Requests(Model[tuple[int, int]]):
