@@ -366,3 +366,36 @@ def test_fair_steps_makes_every_own_step_fair_but_no_fault_and_a_node_step_can_b
 
     fams = Eager(rms=2).action_families
     assert Eager(rms=2).fairness_by_family()[fams.index("rm.prepare")] == "weak"
+
+
+class Clock(Model[int]):
+    """A cycle through 20,000 states (deeper than Python's recursion limit), fair steps."""
+
+    def schema(self) -> Int:
+        return Int(0, 19_999)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition(fair="weak")
+    def tick(self, s: int) -> int:
+        return (s + 1) % 20_000
+
+    @sometimes
+    def wrapped(self, s: int) -> bool:
+        return s == 19_999
+
+    @always_eventually
+    def at_noon(self, s: int) -> bool:
+        return s == 12_000
+
+    @eventually
+    def never(self, s: int) -> bool:
+        return s < 0
+
+
+def test_a_cycle_longer_than_the_recursion_limit_is_searched_without_recursion() -> None:
+    r = explore(Clock())
+    assert (r.verdict, r.property) == ("violated", "never")
+    assert r.path is not None and r.path.loop_start == 0 and len(r.path) == 20_000
+    assert explore(Clock(), properties=["at_noon"]).verdict == "exhausted"
