@@ -435,6 +435,15 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         return None
 
 
+def _note_unchecked_liveness(model: Model[Any], engine: str, args: argparse.Namespace, out: TextIO,
+                             err: TextIO) -> None:
+    """A z3 engine checks safety only: say so, so that its verdict is not read as covering liveness."""
+    names = [p.name for p in model.liveness_properties]
+    if names and not _props(args):
+        print(f"  not checked by {engine}: liveness {', '.join(names)} (only `check` checks liveness)",
+              file=err if args.json else out)
+
+
 def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.bmc import bmc
 
@@ -445,6 +454,7 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, args.graph)
+    _note_unchecked_liveness(model, "bmc", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
 
@@ -492,6 +502,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
+    _note_unchecked_liveness(model, "prove", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
 
