@@ -36,7 +36,7 @@ from ..models.replog_nodes import (
     ReplogNodes,
     node_configs,
 )
-from ..models.schema import Int, Record, Type, Union, message
+from ..models.schema import Bool, Int, Record, Type, Union, message
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Log, Text
@@ -101,8 +101,9 @@ class RetractReq:
 
 @message
 class Retracted:
-    """The leader's epoch and log length after a retract request (unchanged if it had nothing to retract)."""
+    """Whether the leader retracted its last entry, and its epoch and log length after the request."""
 
+    done: bool
     epoch: int
     length: int
 
@@ -112,7 +113,7 @@ def wire_type(followers: int) -> Type:
     assert isinstance(model, Union)
     return Union(*model.alts, Record(AppendReq, val=ENTRY), Record(AppendOk, idx=Int(-1, BIG)), Record(ReadReq),
                  Record(Entries, epoch=Int(0, BIG), commit=Int(-1, BIG), log=Log(ENTRY)), Record(RetractReq),
-                 Record(Retracted, epoch=Int(0, BIG), length=Int(0, BIG)))
+                 Record(Retracted, done=Bool, epoch=Int(0, BIG), length=Int(0, BIG)))
 
 
 class ReplogNode(Service):
@@ -162,13 +163,16 @@ class ReplogNode(Service):
                 self.host.step(0, "send_entry", f=f, idx=s.match[k])
         self._schedule()
 
-    def _acknowledged(self) -> None:
+    def _acknowledged(self, src: int, before: LeaderState) -> None:
+        """After an ack from ``src``: commit what is now acknowledged everywhere, and if the ack
+        counted, send ``src`` the next entry it lacks at once (only then: a re-ack of an entry
+        already counted triggers nothing, or acks and sends would feed each other)."""
         while self.host.step(0, "commit_next"):
             pass
         s = self.leader()
-        for k, f in enumerate(range(1, self.followers + 1)):
-            if s.match[k] < len(s.log):
-                self.host.step(0, "send_entry", f=f, idx=s.match[k])  # the next entry it lacks, at once
+        k = src - 1
+        if s.match[k] > before.match[k] and s.match[k] < len(s.log):
+            self.host.step(0, "send_entry", f=src, idx=s.match[k])
         self._answer(s)
 
     def _answer(self, s: LeaderState) -> None:
@@ -179,9 +183,13 @@ class ReplogNode(Service):
                 ok = idx < s.commit and s.log[idx] == val
                 self.reply(client, 0, AppendOk(idx if ok else -1))
 
-    def after_deliver(self, f: Frame) -> None:
-        if self.is_leader:
-            self._acknowledged()
+    def on_frame(self, f: Frame) -> None:
+        if self.is_leader and type(f.msg) is Ack and f.src in self.transport.addrs:
+            before = self.leader()
+            if self.host.deliver(f.src, 0, f.msg):
+                self._acknowledged(f.src, before)
+            return
+        super().on_frame(f)
 
     def on_service(self, f: Frame) -> None:
         m = f.msg
@@ -197,12 +205,13 @@ class ReplogNode(Service):
                 for dst in range(1, self.followers + 1):
                     self.host.step(0, "send_entry", f=dst, idx=idx)
         elif type(m) is RetractReq:
-            if self.host.step(0, "retract"):
+            done = self.host.step(0, "retract")
+            if done:
                 for dst in range(1, self.followers + 1):
                     self.host.step(0, "announce", f=dst)
                 self._answer(self.leader())
             s = self.leader()
-            self.reply(f.src, 0, Retracted(s.epoch, len(s.log)))
+            self.reply(f.src, 0, Retracted(done, s.epoch, len(s.log)))
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -260,7 +269,8 @@ async def _replog(args: Any, cfg: ClusterConfig) -> int:
             print(f"committed at index {idx}")
         elif args.op == "retract":
             r = await c.retract()
-            print(f"epoch {r.epoch}, log length {r.length}")
+            what = "retracted the last entry" if r.done else "nothing to retract (every entry is committed)"
+            print(f"{what}: epoch {r.epoch}, log length {r.length}")
         else:
             e = await c.read(args.node)
             who = cfg.nodes[args.node].name
