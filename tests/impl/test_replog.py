@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from protoproof.impl.cluster import ClusterConfig
 from protoproof.impl.launcher import Cluster
@@ -102,3 +106,54 @@ def test_a_follower_killed_mid_stream_recovers_its_log_from_sqlite_and_catches_u
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
     assert report.instances == 1
+
+
+@pytest.mark.slow  # 18 s: every command is a fresh process
+def test_the_replog_commands_append_read_retract_and_validate_as_a_user_runs_them(tmp_path: Path) -> None:
+    d = tmp_path / "rl"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "protoproof.impl", *args], capture_output=True, text=True,
+                              timeout=60)
+
+    r = run("cluster", "replog", "--followers", "2", "--dir", str(d), "--detach", "--trace")
+    assert r.returncode == 0, r.stderr
+    try:
+        assert [run("replog", "--cluster", str(d), "append", v).stdout for v in ("a", "b")] == \
+            ["committed at index 0\n", "committed at index 1\n"]
+        follower = run("replog", "--cluster", str(d), "read", "--node", "2").stdout
+        assert follower == "f1: epoch 0, 2 entries\n0\ta\n1\tb\n"
+        assert run("replog", "--cluster", str(d), "read").stdout.startswith("leader: epoch 0, 2 entries, 2 committed\n")
+        assert run("replog", "--cluster", str(d), "retract").stdout.startswith("nothing to retract")
+    finally:
+        assert run("cluster", "replog", "--dir", str(d), "--stop").returncode == 0
+    r = run("validate", str(d / "trace"))
+    assert r.returncode == 0 and "fits the model" in r.stdout, r.stdout + r.stderr
+
+
+def test_trace_validation_catches_a_follower_that_acknowledges_before_persisting(tmp_path: Path) -> None:
+    """The runtime's planted bug on a follower: it sends its Ack first and persists 0.2 s later; a crash in
+    between loses an entry the leader counted (and may have committed)."""
+    cfg = replog_cluster(str(tmp_path / "bug"), 1, trace=True, fsync=False)
+
+    async def main() -> None:
+        nodes = [ReplogNode(cfg, 0), ReplogNode(cfg, 1, send_before_persist=True)]
+        for nd in nodes:
+            await nd.start()
+        c = ReplogClient(cfg)
+        try:
+            assert await c.append("lost") == 0  # committed on the follower's early Ack
+            await nodes[1].stop()  # crash before its Persist lands
+            nodes[1] = ReplogNode(cfg, 1)
+            await nodes[1].start()
+            assert (await c.read(1)).log == ()  # the committed entry is gone from the follower
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(main())
+    report = validate(cfg.trace_dir())
+    assert not report.ok
+    first = min(report.problems, key=lambda p: p.step)
+    assert first.node == 1 and "sent before it persisted" in first.what, report.summary()
