@@ -25,6 +25,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..models.actors import Envelope, Node
+from ..models.base import Refinement
 from ..models.replog_nodes import (
     Ack,
     Append,
@@ -63,6 +64,9 @@ class ReplogRun(ReplogNodes):
 
     def envelopes(self) -> list[Envelope]:
         return []  # unbounded: a replay adds what was sent, nothing is enumerated
+
+    def refinements(self) -> list[Refinement]:
+        return []  # CommittedLog is declared over a bounded set of values
 
 
 # ----- service messages -----------------------------------------------------------------

@@ -16,6 +16,8 @@ no longer holds (``late-ack``).  The design that makes this impossible:
   only with every follower's current-epoch ack, so every commit happened at an epoch the
   follower had already reached, and its log up to ``commit`` is the committed prefix.
 
+Besides the two safety properties of ``Replog``, the system refines ``CommittedLog``: the
+leader's committed prefix only ever grows by one entry (checked explicitly, step by step).
 The leader sends entries and epoch announcements in steps of their own (``send_entry``,
 ``announce``), which the runtime (``impl/replog.py``) also uses to retransmit what was lost.
 Nodes are configured by a value (``LogParams``): the model's bounded types here, the runtime's
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import always, sometimes, transition, variant
+from .base import Model, Refinement, always, sometimes, transition, variant
 from .registry import Protocol
 from .replog import is_prefix
 from .schema import Int, Record, Seq, Type, Union, Vec, message
@@ -232,6 +234,41 @@ class Follower(Node[FollowerState]):
 
 
 @dataclass(frozen=True)
+class CommittedLogConfig:
+    maxlen: int = 2
+    values: int = 2
+
+
+class CommittedLog(Model[tuple[int, ...]]):
+    """What a replicated log promises its clients: entries are committed one at a time, in order, and a
+    committed entry never changes or goes away (the state is the committed prefix)."""
+
+    name = "committed-log"
+    Config = CommittedLogConfig
+
+    def schema(self) -> Type:
+        return Seq(Int(0, self.config.values - 1), self.config.maxlen)
+
+    def init(self) -> list[tuple[int, ...]]:
+        return [()]
+
+    def value_ids(self) -> range:
+        return range(self.config.values)
+
+    @transition(v="value_ids")
+    def commit(self, s: tuple[int, ...], v: int) -> tuple[int, ...] | None:
+        """The next entry is committed with value ``v``."""
+        if len(s) >= self.config.maxlen:
+            return None
+        return s + (v,)
+
+    @sometimes
+    def full(self, s: tuple[int, ...]) -> bool:
+        """Every position is committed."""
+        return len(s) == self.config.maxlen
+
+
+@dataclass(frozen=True)
 class ReplogNodesConfig:
     followers: int = 2
     maxlen: int = 2
@@ -282,6 +319,15 @@ class ReplogNodes(ActorSystem):
             out += [Envelope(0, f, m) for m in msgs if type(m) is NewEpoch and m.epoch > 0]
             out += [Envelope(f, 0, m) for m in msgs if type(m) is Ack and (m.length > 0 or m.epoch > 0)]
         return out
+
+    def refinements(self) -> list[Refinement]:
+        c = self.config
+        return [Refinement("refines_committed_log", CommittedLog(maxlen=c.maxlen, values=c.values), self.committed)]
+
+    def committed(self, s: Any) -> tuple[Any, ...]:
+        """The leader's committed prefix: what the abstract ``CommittedLog`` holds."""
+        ls = self.leader_state(s)
+        return ls.log[: ls.commit]
 
     def leader_state(self, s: Any) -> LeaderState:
         ls: LeaderState = s.nodes[0]
@@ -340,6 +386,22 @@ class KeepRetracted(ReplogNodes):
     follower_class = _KeepRetractedFollower
 
 
+class _RetractCommittedLeader(Leader):
+    @transition()
+    def retract(self, s: LeaderState) -> Out:
+        n = len(s.log)
+        if n == 0 or s.epoch >= self.p.max_epoch:  # forgets ``n <= s.commit``
+            return None
+        return LeaderState(s.epoch + 1, s.log[: n - 1], s.commit, (0,) * len(self.followers)), (Persist(),)
+
+
+@variant("retract-committed", breaks=("committed_never_retracted", "refines_committed_log"))
+class RetractCommitted(ReplogNodes):
+    """The leader retracts its last entry even when it is committed."""
+
+    leader_class = _RetractCommittedLeader
+
+
 class _VolatileFollower(Follower):
     def on_message(self, s: FollowerState, src: int, msg: Any) -> Out:
         r = super().on_message(s, src, msg)
@@ -357,8 +419,9 @@ class VolatileFollower(ReplogNodes):
 
 
 __all__ = [
-    "PROTOCOL", "Ack", "Append", "Follower", "FollowerState", "KeepRetracted", "LateAck", "Leader", "LeaderState",
-    "LogParams", "NewEpoch", "ReplogNodes", "ReplogNodesConfig", "VolatileFollower", "model_params", "node_configs",
+    "PROTOCOL", "Ack", "Append", "CommittedLog", "CommittedLogConfig", "Follower", "FollowerState",
+    "KeepRetracted", "LateAck", "Leader", "LeaderState", "LogParams", "NewEpoch", "ReplogNodes",
+    "ReplogNodesConfig", "RetractCommitted", "VolatileFollower", "model_params", "node_configs",
 ]
 
 

@@ -18,6 +18,7 @@ from protoproof.models.replog_nodes import (
     LeaderState,
     NewEpoch,
     ReplogNodes,
+    RetractCommitted,
     VolatileFollower,
 )
 from protoproof.proofs import strengthening_for
@@ -42,6 +43,14 @@ def test_every_step_of_the_node_form_fires_and_an_entry_is_committed_after_a_ret
     assert all(n > 0 for n in r.stats.coverage.values()), r.stats.coverage
     assert set(r.stats.coverage) >= {"leader.retract", "leader.announce", "follower.receive NewEpoch"}
     assert not r.unreached()  # committed_after_a_retraction and replicated are both reached
+
+
+def test_the_node_form_refines_the_committed_log_and_a_leader_retracting_a_committed_entry_does_not() -> None:
+    assert [r.name for r in ReplogNodes().refinements()] == ["refines_committed_log"]
+    r = explore(RetractCommitted(followers=1))
+    assert r.verdict == VIOLATED and r.property in ("refines_committed_log", "committed_never_retracted")
+    r = explore(RetractCommitted(followers=1), properties=["refines_committed_log"])
+    assert r.verdict == VIOLATED and r.property == "refines_committed_log"
 
 
 def test_a_late_ack_of_an_earlier_epoch_is_not_counted() -> None:
