@@ -151,9 +151,13 @@ class Leader(Node[LeaderState]):
     def retract(self, s: LeaderState) -> Out:
         """Drop the last, uncommitted entry; a new epoch starts and every acknowledgement lapses."""
         n = len(s.log)
-        if n <= s.commit or s.epoch >= self.p.max_epoch:
+        if not self.may_retract(s) or s.epoch >= self.p.max_epoch:
             return None
         return LeaderState(s.epoch + 1, s.log[: n - 1], s.commit, (0,) * len(self.followers)), (Persist(),)
+
+    def may_retract(self, s: LeaderState) -> bool:
+        """Whether the last entry may be dropped: only while it is uncommitted."""
+        return len(s.log) > s.commit
 
     @transition(f="followers", idx="positions")
     def send_entry(self, s: LeaderState, f: int, idx: int) -> Out:
@@ -387,12 +391,8 @@ class KeepRetracted(ReplogNodes):
 
 
 class _RetractCommittedLeader(Leader):
-    @transition()
-    def retract(self, s: LeaderState) -> Out:
-        n = len(s.log)
-        if n == 0 or s.epoch >= self.p.max_epoch:  # forgets ``n <= s.commit``
-            return None
-        return LeaderState(s.epoch + 1, s.log[: n - 1], s.commit, (0,) * len(self.followers)), (Persist(),)
+    def may_retract(self, s: LeaderState) -> bool:
+        return len(s.log) > 0  # forgets the commit index
 
 
 @variant("retract-committed", breaks=("committed_never_retracted", "refines_committed_log"))
