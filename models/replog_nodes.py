@@ -371,8 +371,10 @@ class _LateAckLeader(Leader):
 
 @variant("late-ack", breaks="followers_agree_on_committed")
 class LateAck(ReplogNodes):
-    """The leader counts acknowledgements of earlier epochs: a late ack of a retracted entry commits
-    the entry appended in its place, which the follower does not hold."""
+    """The leader counts acks of earlier epochs: a late ack of a retracted entry commits its replacement.
+
+    The follower acknowledged the retracted entry, not the one appended in its place, which it does
+    not hold."""
 
     leader_class = _LateAckLeader
 
@@ -384,8 +386,9 @@ class _KeepRetractedFollower(Follower):
 
 @variant("keep-retracted", breaks="followers_agree_on_committed")
 class KeepRetracted(ReplogNodes):
-    """A follower adopts a new epoch without cutting its log: it acknowledges a retracted entry as
-    if it were the leader's new one."""
+    """A follower adopts a new epoch without cutting its log, so it keeps retracted entries.
+
+    It then acknowledges a retracted entry as if it were the leader's new one."""
 
     follower_class = _KeepRetractedFollower
 

@@ -137,3 +137,13 @@ def test_the_strengthening_holds_on_every_reachable_state() -> None:
 def test_induction_refutes_the_planted_bugs(variant: type[ReplogNodes]) -> None:
     model = variant(followers=1)
     assert prove(model, strengthening(model)).verdict != PROVED
+
+
+@pytest.mark.slow  # about 20 s (a few minutes at maxlen 2)
+def test_the_node_form_conforms_on_a_small_instance() -> None:
+    from protoproof.checker.conformance import conform
+    from protoproof.checker.verdict import CONFORMS
+
+    r = conform(ReplogNodes(followers=1, maxlen=1), random_states=100)
+    assert r.verdict == CONFORMS, r.to_lines()
+    assert not r.mismatches and not r.formula_mismatches and all(t.result == "equivalent" for t in r.twins)
