@@ -157,3 +157,31 @@ def test_trace_validation_catches_a_follower_that_acknowledges_before_persisting
     assert not report.ok
     first = min(report.problems, key=lambda p: p.step)
     assert first.node == 1 and "sent before it persisted" in first.what, report.summary()
+
+
+def test_a_restarted_leader_recovers_its_log_and_commit_index_and_keeps_appending(tmp_path: Path) -> None:
+    cfg = replog_cluster(str(tmp_path / "rl"), 2, trace=True, fsync=False)
+
+    async def main() -> list[tuple[str, ...]]:
+        nodes = [ReplogNode(cfg, i) for i in range(3)]
+        for nd in nodes:
+            await nd.start()
+        c = ReplogClient(cfg)
+        try:
+            for k in range(3):
+                await c.append(f"v{k}")
+            await nodes[0].stop()
+            nodes[0] = ReplogNode(cfg, 0)
+            await nodes[0].start()
+            e = await c.read(0)
+            assert (e.epoch, e.commit, e.log) == (0, 3, ("v0", "v1", "v2"))  # acks are asked for again
+            assert await c.append("after") == 3
+            return [(await c.read(i)).log for i in range(3)]
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    assert asyncio.run(main()) == [("v0", "v1", "v2", "after")] * 3
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
