@@ -110,3 +110,8 @@ def test_bmc_and_prove_say_they_do_not_check_liveness() -> None:
     code, _out, err = run("bmc", f"{EXAMPLE}:LiveTwoPhase", "--rms", "2", "--depth", "2",
                           "--property", "up_rms_decide")
     assert code == 2 and "no @always property 'up_rms_decide'" in err
+
+
+def test_prove_says_it_does_not_check_the_refinement() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "2")
+    assert code == 0 and "not checked by prove: refinement refines_tcommit" in out
