@@ -33,16 +33,20 @@ class Endpoint:
         self.codec = Codec(wire, cfg.secret, cfg.all_ids)
         self.conns: dict[int, tuple[asyncio.StreamWriter, asyncio.Task[None]]] = {}
         self.waiters: list[tuple[Callable[[Frame], bool], asyncio.Future[Frame]]] = []
+        self._connecting: dict[int, asyncio.Lock] = {}
 
     async def _conn(self, node: int) -> asyncio.StreamWriter:
-        c = self.conns.get(node)
-        if c is not None and not c[0].is_closing() and not c[1].done():
-            return c[0]
-        addr = self.cfg.node(node)
-        r, w = await asyncio.wait_for(asyncio.open_connection(addr.host, addr.port), 1.0)
-        task = asyncio.get_running_loop().create_task(self._read(r))
-        self.conns[node] = (w, task)
-        return w
+        # One connection per node: two requests racing on a fresh endpoint must not both connect
+        # (the second would replace the first, whose writer, dropped, closes and loses its reply).
+        async with self._connecting.setdefault(node, asyncio.Lock()):
+            c = self.conns.get(node)
+            if c is not None and not c[0].is_closing() and not c[1].done():
+                return c[0]
+            addr = self.cfg.node(node)
+            r, w = await asyncio.wait_for(asyncio.open_connection(addr.host, addr.port), 1.0)
+            task = asyncio.get_running_loop().create_task(self._read(r))
+            self.conns[node] = (w, task)
+            return w
 
     async def _read(self, r: asyncio.StreamReader) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, OSError):

@@ -104,3 +104,32 @@ def test_a_service_spec_checks_its_cluster_parameters(tmp_path: Path) -> None:
         SERVICE.new_cluster(tmp_path / "x", {"pings": 0})
     cfg = SERVICE.new_cluster(tmp_path / "x", {})
     assert cfg.params == {"pings": 3} and [n.name for n in cfg.nodes] == ["pinger", "ponger"]
+
+
+def test_two_requests_racing_on_a_fresh_endpoint_share_one_connection(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = SERVICE.new_cluster(tmp_path / "race", {"pings": 2})
+    opened: list[asyncio.StreamWriter] = []
+
+    class Writer:
+        def is_closing(self) -> bool:
+            return False
+
+        def close(self) -> None:
+            pass
+
+    async def slow_open(host: str, port: int) -> tuple[asyncio.StreamReader, Any]:
+        await asyncio.sleep(0.05)  # both callers are inside _conn before either connection exists
+        w = Writer()
+        opened.append(w)  # type: ignore[arg-type]
+        return asyncio.StreamReader(), w
+
+    monkeypatch.setattr(asyncio, "open_connection", slow_open)
+
+    async def race() -> None:
+        ep = Endpoint(cfg, wire_type(2))
+        a, b = await asyncio.gather(ep._conn(0), ep._conn(0))
+        assert a is b and len(opened) == 1
+        await ep.close()
+
+    asyncio.run(race())
