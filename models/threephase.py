@@ -251,7 +251,7 @@ class Participant(Node[Part]):
         if peer in s.suspects:
             return None
         suspects = s.suspects | {peer}
-        phase = ABORTED if peer == self.tm and s.phase == WORKING else s.phase  # it never voted
+        phase = ABORTED if self.tm in suspects and s.phase == WORKING else s.phase  # it never voted
         t = s._replace(phase=phase, suspects=suspects)
         if self.tm not in suspects:
             return t, ()
