@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from typing import IO, Any
 from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector
 from .service import Service, run_forever, service_of
+from .validate import CRASHES
 
 
 def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
@@ -93,12 +95,20 @@ class Cluster:
                 raise RuntimeError(f"node {n.id} did not listen on {n.address} within {wait}s")
 
     def kill(self, i: int) -> None:
-        """SIGKILL: the process gets no chance to flush or close anything."""
+        """SIGKILL: the process gets no chance to flush or close anything.
+
+        With tracing on, the kill is recorded (``crashes.jsonl``, after the process is gone, so
+        every step it wrote comes before it): trace validation replays it as the model's crash.
+        """
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
             p.kill()
             p.wait(5)
             self.kills += 1
+            if self.cfg.trace:
+                rec = {"t": time.time_ns(), "node": i, "inst": -1, "kind": "crash", "seq": 0}
+                with open(self.cfg.trace_dir() / CRASHES, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
 
     def restart(self, i: int) -> None:
         self.kill(i)

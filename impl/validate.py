@@ -11,7 +11,10 @@ step functions:
   handler accepts it in the model's state of that node), a local step an enabled step;
 - the node's recorded state before and after must equal the model's;
 - a restart is the model's ``crash`` then ``recover``: the state the node came back with
-  must be what the model's disk holds, i.e. what its last ``Persist`` wrote;
+  must be what the model's disk holds, i.e. what its last ``Persist`` wrote; a kill recorded by
+  the process that killed the node (``crashes.jsonl``, ``launcher.Cluster.kill``) is the model's
+  ``crash`` at that time, so the node may stay down (the steps of the other nodes that rely on
+  it being down, such as suspecting it, are then enabled in the model);
 - every ``@always`` property of the model must hold after every step.
 
 The first step that does not fit is reported with the reason.  A line that is not JSON is an
@@ -34,6 +37,8 @@ from ..models.registry import RegistryError, resolve
 from .codec import from_wire
 
 Events = list[tuple[int, dict[str, Any]]]
+#: Kills recorded by whoever killed a node (one JSON line each: ``t``, ``node``, ``kind: "crash"``).
+CRASHES = "crashes.jsonl"
 
 
 @dataclass
@@ -82,7 +87,7 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     meta = json.loads(meta_file.read_text())
     recs: list[dict[str, Any]] = []
     torn: list[str] = []
-    for f in sorted(d.glob("node*.jsonl")):
+    for f in [*sorted(d.glob("node*.jsonl")), *sorted(d.glob(CRASHES))]:
         lines = f.read_text().split("\n")
         for k, line in enumerate(lines, 1):
             if not line.strip():
@@ -120,10 +125,13 @@ def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
 def validate(trace_dir: str | Path) -> Report:
     meta, recs, torn = load(trace_dir)
     boots: dict[int, int] = defaultdict(int)
+    kills: dict[int, int] = defaultdict(int)
     for r in recs:
         if r["kind"] == "boot":
             boots[r["node"]] += 1
-    model = model_of(meta, sum(b - 1 for b in boots.values() if b > 1))
+        elif r["kind"] == "crash":
+            kills[r["node"]] += 1
+    model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in boots.keys() | kills.keys()))
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
     replay = Replay(model)
     for inst, events in _by_instance(recs):
@@ -135,11 +143,11 @@ def validate(trace_dir: str | Path) -> Report:
 
 
 def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
-    """Per instance, its records with their global step numbers, boots included everywhere."""
+    """Per instance, its records with their global step numbers, boots and crashes included everywhere."""
     groups: dict[int, Events] = defaultdict(list)
     boots = []
     for k, r in enumerate(recs, 1):
-        if r["kind"] == "boot":
+        if r["kind"] in ("boot", "crash"):
             boots.append((k, r))
         else:
             groups[r["inst"]].append((k, r))
@@ -194,19 +202,28 @@ class Replay:
     def run(self, inst: int, events: Events) -> Problem | None:
         s = self.init
         booted: set[int] = set()
+        down: set[int] = set()  # nodes a recorded kill took down, not booted since
         last_persist: dict[int, int] = {}
         full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
         names, m = self.names, self.model
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
+            if kind == "crash":
+                t = m._crash(self.nodes[i])(s)
+                if t is None:
+                    return Problem(k, i, inst, f"{names[i]} was killed, but the model allows no crash of it here")
+                s = t
+                down.add(i)
+                continue
             if kind == "boot":
                 if i not in booted:
                     booted.add(i)
                     continue
-                t, prob = self._restart(s, inst, events, pos, last_persist)
+                t, prob = self._restart(s, inst, events, pos, last_persist, killed=i in down)
                 if prob is not None:
                     return prob
                 s = t
+                down.discard(i)
                 full.pop(i, None)
                 continue
             if kind == "recover":
@@ -286,14 +303,15 @@ class Replay:
             return t, what, None
         return None, r["kind"], Problem(k, i, inst, f"unknown record kind {r['kind']!r}")
 
-    def _restart(self, s: SysState, inst: int, events: Events, pos: int,
-                 last_persist: dict[int, int]) -> tuple[SysState, Problem | None]:
-        """A boot after a boot: the model's crash then recover, and the state it came back with."""
+    def _restart(self, s: SysState, inst: int, events: Events, pos: int, last_persist: dict[int, int],
+                 killed: bool = False) -> tuple[SysState, Problem | None]:
+        """A boot after a boot: the model's crash (unless a recorded kill was it) then recover, and
+        the state the node came back with."""
         m, names = self.model, self.names
         k, r = events[pos]
         i = r["node"]
         n = self.nodes[i]
-        for step in (m._crash(n), m._recover(n)):
+        for step in (m._recover(n),) if killed else (m._crash(n), m._recover(n)):
             t: SysState | None = step(s)
             if t is None:
                 return s, Problem(k, i, inst, f"{names[i]} restarted, but the model allows no further crash "
