@@ -1,4 +1,6 @@
-"""A heartbeat failure detector: which peers a node suspects, for a service that acts on it.
+"""Failure detectors: which peers a node suspects, for a service that acts on it.
+
+``Detector`` suspects by silence (heartbeats), ``Probe`` by a refused connection.
 
 Every ``every`` seconds the node pings each peer it watches (a service frame, never a model
 message) and any frame from a peer counts as a sign of life; a peer silent for ``after``
@@ -11,11 +13,17 @@ action), so what the detector gets wrong is exactly what the model's failure set
   long (a loaded machine can break this: a timing assumption, not a proof);
 - a partition (``FaultPlan.split``) silences a live peer just the same, so a live peer is
   suspected: the partition-prone setting.
+
+``Probe`` is the perfect detector of one machine: it suspects a peer when a TCP connection to
+the peer's port is refused, i.e. when no process listens there any more (a kill -9 closes the
+socket at once).  Partitions injected by ``FaultPlan`` act on frames, not on connections, so it
+never suspects a live peer: the crash-only setting, where suspicion means a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 
@@ -63,3 +71,52 @@ class Detector:
                 self.suspected[p] = now
                 self.on_suspect(p)
         self._handle = asyncio.get_running_loop().call_later(self.every, self._tick)
+
+
+class Probe:
+    """Suspicion of peers whose port refuses connections (their process is gone)."""
+
+    def __init__(self, addrs: dict[int, tuple[str, int]], on_suspect: Callable[[int], None], *,
+                 on_trust: Callable[[int], None] | None = None, every: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.addrs = dict(sorted(addrs.items()))
+        self.on_suspect, self.on_trust, self.every, self.clock = on_suspect, on_trust, every, clock
+        #: Suspected peers, with the time (``clock``) at which each became suspected.
+        self.suspected: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def heard(self, peer: int) -> None:
+        """Frames prove nothing more than an open port; kept for the ``Detector`` interface."""
+
+    async def _run(self) -> None:
+        while True:
+            for p, (host, port) in self.addrs.items():
+                gone = await refused(host, port, self.every)
+                if gone and p not in self.suspected:
+                    self.suspected[p] = self.clock()
+                    self.on_suspect(p)
+                elif gone is False and self.suspected.pop(p, None) is not None and self.on_trust:
+                    self.on_trust(p)
+            await asyncio.sleep(self.every)
+
+
+async def refused(host: str, port: int, timeout: float) -> bool | None:
+    """True: nothing listens at ``host:port``; False: something does; None: no answer in time."""
+    try:
+        _r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except ConnectionRefusedError:
+        return True
+    except (TimeoutError, OSError):
+        return None
+    w.close()
+    with contextlib.suppress(Exception):
+        await w.wait_closed()
+    return False

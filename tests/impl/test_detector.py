@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from protoproof.impl.detector import Detector
+from protoproof.impl.detector import Detector, Probe
 
 
 def test_a_silent_peer_is_suspected_once_and_a_peer_heard_again_is_trusted() -> None:
@@ -34,3 +34,26 @@ def test_a_silent_peer_is_suspected_once_and_a_peer_heard_again_is_trusted() -> 
 def test_a_detector_that_would_suspect_before_its_next_ping_is_refused() -> None:
     with pytest.raises(ValueError, match="0 < every < after"):
         Detector([1], lambda p: None, lambda p: None, every=0.5, after=0.5)
+
+
+def test_a_probe_suspects_a_peer_only_once_its_port_refuses_connections() -> None:
+    events: list[tuple[str, int]] = []
+
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        p = Probe({1: ("127.0.0.1", port)}, lambda q: events.append(("suspect", q)),
+                  on_trust=lambda q: events.append(("trust", q)), every=0.02)
+        p.start()
+        await asyncio.sleep(0.2)
+        assert events == [] and not p.suspected  # a live listener is never suspected
+        server.close()
+        await server.wait_closed()
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if p.suspected:
+                break
+        assert events == [("suspect", 1)]
+        p.stop()
+
+    asyncio.run(main())
