@@ -12,19 +12,34 @@ are in ``launcher.Cluster`` (``kill``/``restart``), which owns the processes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .clock import NodeClock
+from .cluster import ClusterConfig
 from .codec import Frame
 
 FAULTS_FILE = "faults.json"
 log = logging.getLogger("protoproof.impl")
+
+
+#: Environment events recorded by whoever controls the environment (kills, partitions), in the trace directory.
+ENVIRONMENT = "environment.jsonl"
+
+
+def record_environment(trace_dir: str | Path, kind: str, node: int = -1, **fields: Any) -> None:
+    """Append an environment event to the trace (``kind``: ``crash``, or ``env`` with the model's
+    action ``label`` and ``args``), stamped now: trace validation replays it at that time."""
+    rec = {"t": time.time_ns(), "node": node, "inst": -1, "kind": kind, "seq": 0, **fields}
+    with open(Path(trace_dir) / ENVIRONMENT, "a") as f:
+        f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 
 @dataclass
@@ -133,3 +148,29 @@ class FaultInjector:
             self.set_plan(FaultPlan())
         except (ValueError, TypeError):
             pass  # a half-written file: keep the previous plan
+
+
+def set_partition(cfg: ClusterConfig, groups: list[list[int]] | None, plan: FaultPlan | None = None) -> FaultPlan:
+    """Cut the running cluster into ``groups`` (None: heal it), holding frames across the cut as the
+    model's partition does; with tracing on, recorded as the model's ``split``/``heal``.
+
+    The nodes pick the plan up within their reload period (``service.run_forever``), so the
+    record's time is when the cut was asked for: do it while no model message crosses it.
+    """
+    base = plan if plan is not None else FaultPlan()
+    new = dataclasses.replace(base, blocked=FaultPlan.split(groups) if groups else frozenset(), hold_across=True)
+    new.save(cfg.directory)
+    if cfg.trace:
+        if groups:
+            record_environment(cfg.trace_dir(), "env", label="split", args={"groups": _model_groups(cfg, groups)})
+        else:
+            record_environment(cfg.trace_dir(), "env", label="heal", args={})
+    return new
+
+
+def _model_groups(cfg: ClusterConfig, groups: list[list[int]]) -> list[list[str]]:
+    """``groups`` as the model's ``split`` names them: by node name, in order of first node id."""
+    label = {i: k for k, g in enumerate(groups) for i in g}
+    ids = sorted(label)
+    order = list(dict.fromkeys(label[i] for i in ids))
+    return [[cfg.nodes[i].name for i in ids if label[i] == k] for k in order]

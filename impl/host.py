@@ -210,6 +210,13 @@ class Host(Generic[L]):
         self._trace(self._record(inst, "local", name, before, after, effects, args=args))
         return effects
 
+    def environment(self, inst: int, name: str, **args: Any) -> None:
+        """Record the model's environment action ``name(**args)`` as this node observed it (its
+        failure detector suspecting a peer): nothing changes here; trace validation replays it."""
+        if self.tracer is not None:
+            self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": inst, "kind": "env", "label": name,
+                               "args": args})
+
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)
         before = self.state(inst)

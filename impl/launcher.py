@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -21,9 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cluster import ClusterConfig, load_cluster
-from .faults import FaultInjector
+from .faults import FaultInjector, record_environment
 from .service import Service, run_forever, service_of
-from .validate import CRASHES
 
 
 def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
@@ -97,7 +95,7 @@ class Cluster:
     def kill(self, i: int) -> None:
         """SIGKILL: the process gets no chance to flush or close anything.
 
-        With tracing on, the kill is recorded (``crashes.jsonl``, after the process is gone, so
+        With tracing on, the kill is recorded (``faults.ENVIRONMENT``, after the process is gone, so
         every step it wrote comes before it): trace validation replays it as the model's crash.
         """
         p = self.procs.get(i)
@@ -106,9 +104,7 @@ class Cluster:
             p.wait(5)
             self.kills += 1
             if self.cfg.trace:
-                rec = {"t": time.time_ns(), "node": i, "inst": -1, "kind": "crash", "seq": 0}
-                with open(self.cfg.trace_dir() / CRASHES, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
+                record_environment(self.cfg.trace_dir(), "crash", i)
 
     def restart(self, i: int) -> None:
         self.kill(i)

@@ -12,9 +12,12 @@ step functions:
 - the node's recorded state before and after must equal the model's;
 - a restart is the model's ``crash`` then ``recover``: the state the node came back with
   must be what the model's disk holds, i.e. what its last ``Persist`` wrote; a kill recorded by
-  the process that killed the node (``crashes.jsonl``, ``launcher.Cluster.kill``) is the model's
-  ``crash`` at that time, so the node may stay down (the steps of the other nodes that rely on
-  it being down, such as suspecting it, are then enabled in the model);
+  the process that killed the node (``environment.jsonl``, ``launcher.Cluster.kill``) is the
+  model's ``crash`` at that time, so the node may stay down (the steps of the other nodes that
+  rely on it being down, such as suspecting it, are then enabled in the model);
+- an environment record (``env``: a node's failure detector suspecting a peer, a partition put
+  on the cluster) is the model's ``@environment`` action of that name and arguments, which must
+  be enabled then;
 - every ``@always`` property of the model must hold after every step.
 
 The first step that does not fit is reported with the reason.  A line that is not JSON is an
@@ -35,10 +38,9 @@ from typing import Any
 from ..models.actors import ActorSystem, Envelope, SysState
 from ..models.registry import RegistryError, resolve
 from .codec import from_wire
+from .faults import ENVIRONMENT
 
 Events = list[tuple[int, dict[str, Any]]]
-#: Kills recorded by whoever killed a node (one JSON line each: ``t``, ``node``, ``kind: "crash"``).
-CRASHES = "crashes.jsonl"
 
 
 @dataclass
@@ -87,7 +89,7 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     meta = json.loads(meta_file.read_text())
     recs: list[dict[str, Any]] = []
     torn: list[str] = []
-    for f in [*sorted(d.glob("node*.jsonl")), *sorted(d.glob(CRASHES))]:
+    for f in [*sorted(d.glob("node*.jsonl")), *sorted(d.glob(ENVIRONMENT))]:
         lines = f.read_text().split("\n")
         for k, line in enumerate(lines, 1):
             if not line.strip():
@@ -143,11 +145,12 @@ def validate(trace_dir: str | Path) -> Report:
 
 
 def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
-    """Per instance, its records with their global step numbers, boots and crashes included everywhere."""
+    """Per instance, its records with their global step numbers, boots and the records of no one
+    instance (kills, partitions) included everywhere."""
     groups: dict[int, Events] = defaultdict(list)
     boots = []
     for k, r in enumerate(recs, 1):
-        if r["kind"] in ("boot", "crash"):
+        if r["kind"] in ("boot", "crash") or r["inst"] == -1:
             boots.append((k, r))
         else:
             groups[r["inst"]].append((k, r))
@@ -179,6 +182,9 @@ class Replay:
         self.invariants = model.invariants
         self.init: SysState = model.initial_states()[0]
         self.steps = {n.id: {name: fn for name, fn, _insts in n.steps()} for n in self.nodes}
+        envs = {f for f, name in enumerate(model.action_families) if name.startswith("env.")}
+        #: The environment's action instances, by name and JSON arguments.
+        self.env_steps = {(a.name, _args_key(dict(a.args))): step for a, step in model._compiled() if a.family in envs}
 
     def state(self, i: int, j: Any) -> Any:
         return from_wire(self.types[i], j)
@@ -234,6 +240,13 @@ class Replay:
                 if i in booted and r["after"] is not None and self.state(i, full[i]) != s.nodes[i]:
                     return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
                                                f"{self.state(i, full[i])!r}, but the model has it in {s.nodes[i]!r}")
+                continue
+            if kind == "env":
+                t, prob = self._environment(s, k, inst, r)
+                if prob is not None:
+                    return prob
+                assert t is not None
+                s = t
                 continue
             if kind == "resend":
                 msg = self.msg(r["msg"])
@@ -303,6 +316,24 @@ class Replay:
             return t, what, None
         return None, r["kind"], Problem(k, i, inst, f"unknown record kind {r['kind']!r}")
 
+    def _environment(self, s: SysState, k: int, inst: int, r: dict[str, Any]) -> tuple[SysState | None, Problem | None]:
+        """The model's environment action the record names, which must be enabled in ``s``."""
+        label, args = r["label"], r.get("args") or {}
+        what = f"{label}({', '.join(f'{a}={v!r}' for a, v in args.items())})"
+        who = self.names[r["node"]] if 0 <= r["node"] < len(self.names) else "the environment"
+        step = self.env_steps.get((label, _args_key(args)))
+        if step is None:
+            return None, Problem(k, r["node"], inst, f"{who} recorded {what}, which is not an environment action "
+                                                      "of the model")
+        t = step(s)
+        if t is None:
+            return None, Problem(k, r["node"], inst, f"{who} recorded {what}, which the model does not allow here "
+                                                      f"(down: {sorted(self.names[d] for d in s.down)})")
+        for p in self.invariants:
+            if not p.fn(t):
+                return None, Problem(k, r["node"], inst, f"invariant {p.name} is violated after {what}: {p.doc}")
+        return t, None
+
     def _restart(self, s: SysState, inst: int, events: Events, pos: int, last_persist: dict[int, int],
                  killed: bool = False) -> tuple[SysState, Problem | None]:
         """A boot after a boot: the model's crash (unless a recorded kill was it) then recover, and
@@ -326,6 +357,11 @@ class Replay:
             return s, Problem(k, i, inst, f"{names[i]} restarted with state {got!r}, but the model's disk holds "
                                           f"{want!r}{where}: a Persist was lost — the node sent before it persisted")
         return s, None
+
+
+def _args_key(args: dict[str, Any]) -> str:
+    """Action arguments as canonical JSON (tuples and lists alike), to match a record's."""
+    return json.dumps(args, sort_keys=True, default=list)
 
 
 __all__ = ["Problem", "Replay", "Report", "TraceError", "load", "model_of", "validate"]
