@@ -4,7 +4,8 @@
 
 Every ``every`` seconds the node pings each peer it watches (a service frame, never a model
 message) and any frame from a peer counts as a sign of life; a peer silent for ``after``
-seconds is suspected, and ``on_suspect(peer)`` runs once.  A peer heard again is trusted again
+seconds is suspected, and ``on_suspect(peer)`` runs once.  Only a peer seen alive once can be
+suspected: a cluster whose nodes start one after the other suspects no one.  A peer heard again is trusted again
 (``on_trust``).  The service turns a suspicion into the model's own step (a model's "suspect"
 action), so what the detector gets wrong is exactly what the model's failure setting allows:
 
@@ -17,7 +18,8 @@ action), so what the detector gets wrong is exactly what the model's failure set
 ``Probe`` is the perfect detector of one machine: it suspects a peer when a TCP connection to
 the peer's port is refused, i.e. when no process listens there any more (a kill -9 closes the
 socket at once).  Partitions injected by ``FaultPlan`` act on frames, not on connections, so it
-never suspects a live peer: the crash-only setting, where suspicion means a crash.
+never suspects a live peer: the crash-only setting, where suspicion means a crash.  A peer
+not yet found listening (still starting) is not suspected.
 """
 
 from __future__ import annotations
@@ -39,15 +41,12 @@ class Detector:
         self.peers = sorted(set(peers))
         self.ping, self.on_suspect, self.on_trust = ping, on_suspect, on_trust
         self.every, self.after, self.clock = every, after, clock
-        self.last: dict[int, float] = {}
+        self.last: dict[int, float] = {}  # when each peer was last heard (never: absent)
         #: Suspected peers, with the time (``clock``) at which each became suspected.
         self.suspected: dict[int, float] = {}
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Start watching: every peer counts as heard now (a node starting suspects no one)."""
-        now = self.clock()
-        self.last = dict.fromkeys(self.peers, now)
         self._tick()
 
     def stop(self) -> None:
@@ -57,7 +56,7 @@ class Detector:
 
     def heard(self, peer: int) -> None:
         """A frame came from ``peer``: it is alive (and trusted again if it was suspected)."""
-        if peer not in self.last:
+        if peer not in self.peers:
             return
         self.last[peer] = self.clock()
         if self.suspected.pop(peer, None) is not None and self.on_trust is not None:
@@ -67,7 +66,7 @@ class Detector:
         now = self.clock()
         for p in self.peers:
             self.ping(p)
-            if p not in self.suspected and now - self.last[p] >= self.after:
+            if p in self.last and p not in self.suspected and now - self.last[p] >= self.after:
                 self.suspected[p] = now
                 self.on_suspect(p)
         self._handle = asyncio.get_running_loop().call_later(self.every, self._tick)
@@ -83,6 +82,7 @@ class Probe:
         self.on_suspect, self.on_trust, self.every, self.clock = on_suspect, on_trust, every, clock
         #: Suspected peers, with the time (``clock``) at which each became suspected.
         self.suspected: dict[int, float] = {}
+        self.seen: set[int] = set()  # peers found listening once: only those can be suspected
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -100,7 +100,9 @@ class Probe:
         while True:
             for p, (host, port) in self.addrs.items():
                 gone = await refused(host, port, self.every)
-                if gone and p not in self.suspected:
+                if gone is False:
+                    self.seen.add(p)
+                if gone and p in self.seen and p not in self.suspected:
                     self.suspected[p] = self.clock()
                     self.on_suspect(p)
                 elif gone is False and self.suspected.pop(p, None) is not None and self.on_trust:

@@ -210,12 +210,19 @@ class Host(Generic[L]):
         self._trace(self._record(inst, "local", name, before, after, effects, args=args))
         return effects
 
-    def environment(self, inst: int, name: str, **args: Any) -> None:
-        """Record the model's environment action ``name(**args)`` as this node observed it (its
-        failure detector suspecting a peer): nothing changes here; trace validation replays it."""
-        if self.tracer is not None:
-            self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": inst, "kind": "env", "label": name,
-                               "args": args})
+    def handoff(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
+        """Hand ``msg`` to the node from outside the protocol (its failure detector's verdict), as
+        the model's environment action ``action(**args)`` does (``ActorSystem.handoff``); recorded
+        as that action.  False when the handler does not accept it in this state."""
+        before = self.state(inst)
+        try:
+            r = self.node.on_message(before, self.id, msg, **(clk := self._now()))
+        except Disabled:
+            return False
+        if r is None:
+            return False
+        self._commit(inst, "env", action, before, r, src=self.id, msg=msg, args=dict(args), **clk)
+        return True
 
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)

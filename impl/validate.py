@@ -15,9 +15,10 @@ step functions:
   the process that killed the node (``environment.jsonl``, ``launcher.Cluster.kill``) is the
   model's ``crash`` at that time, so the node may stay down (the steps of the other nodes that
   rely on it being down, such as suspecting it, are then enabled in the model);
-- an environment record (``env``: a node's failure detector suspecting a peer, a partition put
-  on the cluster) is the model's ``@environment`` action of that name and arguments, which must
-  be enabled then;
+- an environment record (``env``: a partition put on the cluster, or an input handed to a node
+  from outside the protocol such as its failure detector's suspicion, ``Host.handoff``) is the
+  model's ``@environment`` action of that name and arguments, which must be enabled then (and
+  give the node the state it recorded);
 - every ``@always`` property of the model must hold after every step.
 
 The first step that does not fit is reported with the reason.  A line that is not JSON is an
@@ -241,12 +242,15 @@ class Replay:
                     return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
                                                f"{self.state(i, full[i])!r}, but the model has it in {s.nodes[i]!r}")
                 continue
-            if kind == "env":
-                t, prob = self._environment(s, k, inst, r)
+            if kind == "env" and r.get("before") is None:  # the environment's own: a partition
+                t, what, prob = self._environment(s, k, inst, r)
                 if prob is not None:
                     return prob
                 assert t is not None
                 s = t
+                for p in self.invariants:
+                    if not p.fn(s):
+                        return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
                 continue
             if kind == "resend":
                 msg = self.msg(r["msg"])
@@ -314,25 +318,26 @@ class Replay:
             if t is None:
                 return None, what, Problem(k, i, inst, f"{what} is not enabled in the model")
             return t, what, None
+        if r["kind"] == "env":
+            return self._environment(s, k, inst, r)
         return None, r["kind"], Problem(k, i, inst, f"unknown record kind {r['kind']!r}")
 
-    def _environment(self, s: SysState, k: int, inst: int, r: dict[str, Any]) -> tuple[SysState | None, Problem | None]:
-        """The model's environment action the record names, which must be enabled in ``s``."""
+    def _environment(self, s: SysState, k: int, inst: int,
+                     r: dict[str, Any]) -> tuple[SysState | None, str, Problem | None]:
+        """The model's environment action record ``r`` names, which must be enabled in ``s``."""
         label, args = r["label"], r.get("args") or {}
         what = f"{label}({', '.join(f'{a}={v!r}' for a, v in args.items())})"
         who = self.names[r["node"]] if 0 <= r["node"] < len(self.names) else "the environment"
         step = self.env_steps.get((label, _args_key(args)))
         if step is None:
-            return None, Problem(k, r["node"], inst, f"{who} recorded {what}, which is not an environment action "
-                                                      "of the model")
+            return None, what, Problem(k, r["node"], inst, f"{who} recorded {what}, which is not an environment "
+                                                            "action of the model")
         t = step(s)
         if t is None:
-            return None, Problem(k, r["node"], inst, f"{who} recorded {what}, which the model does not allow here "
-                                                      f"(down: {sorted(self.names[d] for d in s.down)})")
-        for p in self.invariants:
-            if not p.fn(t):
-                return None, Problem(k, r["node"], inst, f"invariant {p.name} is violated after {what}: {p.doc}")
-        return t, None
+            down = ", ".join(self.names[d] for d in sorted(s.down)) or "none"
+            return None, what, Problem(k, r["node"], inst, f"{who} recorded {what}, which the model does not "
+                                                            f"allow here (nodes down: {down})")
+        return t, what, None
 
     def _restart(self, s: SysState, inst: int, events: Events, pos: int, last_persist: dict[int, int],
                  killed: bool = False) -> tuple[SysState, Problem | None]:

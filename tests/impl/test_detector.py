@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
 from protoproof.impl.detector import Detector, Probe
 
 
-def test_a_silent_peer_is_suspected_once_and_a_peer_heard_again_is_trusted() -> None:
+def test_a_silent_peer_is_suspected_once_and_a_peer_heard_again_is_trusted_and_one_never_heard_never() -> None:
     now = [0.0]
     pings: list[int] = []
     events: list[tuple[str, int]] = []
 
     async def main() -> None:
-        d = Detector([1, 2], pings.append, lambda p: events.append(("suspect", p)),
+        d = Detector([1, 2, 3], pings.append, lambda p: events.append(("suspect", p)),
                      on_trust=lambda p: events.append(("trust", p)), every=0.01, after=0.5, clock=lambda: now[0])
         d.start()
+        d.heard(1)
+        d.heard(2)  # peer 3 never answers: still starting, say
         for t in (0.2, 0.4, 0.6, 0.8):
             now[0] = t
             d.heard(1)  # peer 1 keeps talking, peer 2 went silent at 0
@@ -28,7 +31,7 @@ def test_a_silent_peer_is_suspected_once_and_a_peer_heard_again_is_trusted() -> 
         d.stop()
 
     asyncio.run(main())
-    assert set(pings) == {1, 2}
+    assert set(pings) == {1, 2, 3}
 
 
 def test_a_detector_that_would_suspect_before_its_next_ping_is_refused() -> None:
@@ -42,7 +45,9 @@ def test_a_probe_suspects_a_peer_only_once_its_port_refuses_connections() -> Non
     async def main() -> None:
         server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        p = Probe({1: ("127.0.0.1", port)}, lambda q: events.append(("suspect", q)),
+        never = socket.socket()
+        never.bind(("127.0.0.1", 0))  # a port nothing listens on yet: a peer still starting
+        p = Probe({1: ("127.0.0.1", port), 2: never.getsockname()}, lambda q: events.append(("suspect", q)),
                   on_trust=lambda q: events.append(("trust", q)), every=0.02)
         p.start()
         await asyncio.sleep(0.2)
@@ -53,7 +58,8 @@ def test_a_probe_suspects_a_peer_only_once_its_port_refuses_connections() -> Non
             await asyncio.sleep(0.02)
             if p.suspected:
                 break
-        assert events == [("suspect", 1)]
+        assert events == [("suspect", 1)]  # and not 2, never seen listening
         p.stop()
+        never.close()
 
     asyncio.run(main())
