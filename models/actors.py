@@ -159,10 +159,11 @@ class ActorSystem(Model[SysState]):
             )
         net_type = self._net.type(self._universe, env_type)
         index = "node" if self._symmetric_groups() else None
-        # Without crashes nothing is ever read from disk or marked down: those fields keep
-        # their initial value, and their types say so (one value each).
+        # Without crashes nothing is ever read from disk or marked down, and without recovery nothing
+        # is read from disk: those fields keep their initial value, and their types say so (one value).
         crashes = self._faults.max_crashes > 0
-        disk_types = [n.disk_type() if crashes else OneOf(n.durable(n.on_start()[0])) for n in self._nodes]
+        disk = self._faults.keeps_disk
+        disk_types = [n.disk_type() if disk else OneOf(n.durable(n.on_start()[0])) for n in self._nodes]
         return Record(
             SysState,
             nodes=Tuple(*(n.state_type() for n in self._nodes), index=index),
@@ -238,7 +239,7 @@ class ActorSystem(Model[SysState]):
             elif t is CancelTimer:
                 timers = timers - {e.timer}  # type: ignore[union-attr]
             elif t is Persist:
-                if self._faults.max_crashes:  # without crashes the disk is never read
+                if self._faults.keeps_disk:  # without crashes or recovery the disk is never read
                     disk = disk[:i] + (self._nodes[i].durable(ls),) + disk[i + 1 :]
             else:
                 raise ModelDefinitionError(
@@ -285,7 +286,7 @@ class ActorSystem(Model[SysState]):
         if self._faults.max_crashes:
             for n in self._nodes:
                 out.append((Action("crash", (("node", n.name),), fam["crash"]), self._crash(n)))
-            for n in self._nodes:
+            for n in self._nodes if self._faults.recovery else ():
                 out.append((Action("recover", (("node", n.name),), fam["recover"]), self._recover(n)))
         return out + _env.env_instances(self, fam)
 
@@ -309,7 +310,7 @@ class ActorSystem(Model[SysState]):
         if isinstance(self._net, UnorderedBag) and self._net.duplicating:
             fams.append("duplicate")
         if self._faults.max_crashes:
-            fams += ["crash", "recover"]
+            fams += ["crash", "recover"] if self._faults.recovery else ["crash"]
         return fams + _env.env_families(self)
 
     def _partitioned(self, deliver: Step, src: int, dst: int) -> Step:
@@ -333,7 +334,7 @@ class ActorSystem(Model[SysState]):
         i = n.id
         clocked = n.reads_clock
         check, apply = self._check_result, self._apply_effects
-        no_disk = not self._faults.max_crashes
+        no_disk = not self._faults.keeps_disk
         if n.reads_inbox:
             return self._local_inbox(n, name, fn, args)
 
@@ -393,7 +394,20 @@ class ActorSystem(Model[SysState]):
 
         return run
 
-    def _deliver(self, env: Envelope) -> Step:
+    def handoff(self, s: SysState, env: Envelope, info: list[StepInfo] | None = None) -> SysState | None:
+        """``s`` after ``env`` is handed to its destination at once, not through the network.
+
+        For ``@environment`` actions that give a node an input from outside the protocol (a
+        failure detector's verdict): one step, so no state where the input waits in flight, and
+        ``env`` need not be in the universe.  None when the node is down or ignores the message.
+        """
+        steps = self.__dict__.setdefault("_handoffs", {})
+        step = steps.get(env)
+        if step is None:
+            step = steps[env] = self._deliver(env, from_net=False)
+        return step(s, info)
+
+    def _deliver(self, env: Envelope, from_net: bool = True) -> Step:
         n = self._nodes[env.dst]
         net = self._net
         i, src, msg = env.dst, env.src, env.msg
@@ -402,13 +416,11 @@ class ActorSystem(Model[SysState]):
         label = type(msg).__name__
         check, apply = self._check_result, self._apply_effects
         as_set = type(net) is DuplicatingSet  # the common case, inlined
-        no_disk = not self._faults.max_crashes
+        keep = as_set or not from_net  # nothing is consumed: a grow-only set, or a handoff
+        no_disk = not self._faults.keeps_disk
 
         def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
-            if as_set:
-                if env not in s[1]:
-                    return None
-            elif not net.deliverable(s[1], env):
+            if from_net and (env not in s[1] if as_set else not net.deliverable(s[1], env)):
                 return None
             if s[3] and i in s[3]:
                 return None
@@ -418,13 +430,13 @@ class ActorSystem(Model[SysState]):
                 return None
             if r is None:
                 return None
-            if as_set and type(r) is tuple and len(r) == 2 and info is None and (
+            if keep and type(r) is tuple and len(r) == 2 and info is None and (
                 r[1] == () or (no_disk and type(r[1]) is tuple and len(r[1]) == 1 and type(r[1][0]) is Persist)
             ):
                 nodes = s[0]
                 return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5], s[6]))
             ls, effects = check(n, "on_message", r)
-            if not as_set:
+            if not keep:
                 s = s._replace(net=net.consume(s.net, env))
             t, sent = apply(s, i, ls, effects)
             if info is not None:
@@ -628,6 +640,7 @@ class ActorSystem(Model[SysState]):
             out["timers"] = {self._nodes[k].name: sorted(t, key=repr) for k, t in enumerate(s.timers) if t}
         if self._faults.max_crashes:
             out["down"] = sorted(self._nodes[k].name for k in s.down)
-            out.update({f"disk.{n.name}": s.disk[n.id] for n in self._nodes})
+            if self._faults.keeps_disk:
+                out.update({f"disk.{n.name}": s.disk[n.id] for n in self._nodes})
         out.update(_env.describe_env(self, s.env))
         return out

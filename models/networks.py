@@ -297,7 +297,17 @@ class FifoChannels(Network):
 @dataclass(frozen=True)
 class Faults:
     """Bounded faults: at most ``max_crashes`` crashes in a run (each node may recover), and at
-    most ``max_partitions`` partitions (``split`` the nodes into groups, later ``heal``)."""
+    most ``max_partitions`` partitions (``split`` the nodes into groups, later ``heal``).
+
+    ``recovery=False`` is crash-stop: a crashed node stays down, so there is no ``recover``
+    action and nothing is ever read from a disk (the disk is not part of the state).
+    """
 
     max_crashes: int = 0
     max_partitions: int = 0
+    recovery: bool = True
+
+    @property
+    def keeps_disk(self) -> bool:
+        """Whether a crashed node may recover and read its disk (else the disk is never read)."""
+        return self.max_crashes > 0 and self.recovery
