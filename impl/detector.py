@@ -19,7 +19,7 @@ action), so what the detector gets wrong is exactly what the model's failure set
 the peer's port is refused, i.e. when no process listens there any more (a kill -9 closes the
 socket at once).  Partitions injected by ``FaultPlan`` act on frames, not on connections, so it
 never suspects a live peer: the crash-only setting, where suspicion means a crash.  A peer
-not yet found listening (still starting) is not suspected.
+neither found listening nor heard from yet (still starting) is not suspected.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Probe:
         self.on_suspect, self.on_trust, self.every, self.clock = on_suspect, on_trust, every, clock
         #: Suspected peers, with the time (``clock``) at which each became suspected.
         self.suspected: dict[int, float] = {}
-        self.seen: set[int] = set()  # peers found listening once: only those can be suspected
+        self.seen: set[int] = set()  # peers found listening or heard from: only those can be suspected
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -94,7 +94,9 @@ class Probe:
             self._task = None
 
     def heard(self, peer: int) -> None:
-        """Frames prove nothing more than an open port; kept for the ``Detector`` interface."""
+        """A frame came from ``peer``: it was up, so it may be suspected once its port refuses."""
+        if peer in self.addrs:
+            self.seen.add(peer)
 
     async def _run(self) -> None:
         while True:

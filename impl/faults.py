@@ -34,10 +34,11 @@ log = logging.getLogger("protoproof.impl")
 ENVIRONMENT = "environment.jsonl"
 
 
-def record_environment(trace_dir: str | Path, kind: str, node: int = -1, **fields: Any) -> None:
+def record_environment(trace_dir: str | Path, kind: str, node: int = -1, t: int | None = None,
+                       **fields: Any) -> None:
     """Append an environment event to the trace (``kind``: ``crash``, or ``env`` with the model's
-    action ``label`` and ``args``), stamped now: trace validation replays it at that time."""
-    rec = {"t": time.time_ns(), "node": node, "inst": -1, "kind": kind, "seq": 0, **fields}
+    action ``label`` and ``args``), stamped ``t`` (now): trace validation replays it at that time."""
+    rec = {"t": time.time_ns() if t is None else t, "node": node, "inst": -1, "kind": kind, "seq": 0, **fields}
     with open(Path(trace_dir) / ENVIRONMENT, "a") as f:
         f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 

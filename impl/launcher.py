@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector, record_environment
+from .host import Tracer, last_time
 from .service import Service, run_forever, service_of
 
 
@@ -95,16 +96,21 @@ class Cluster:
     def kill(self, i: int) -> None:
         """SIGKILL: the process gets no chance to flush or close anything.
 
-        With tracing on, the kill is recorded (``faults.ENVIRONMENT``, after the process is gone, so
-        every step it wrote comes before it): trace validation replays it as the model's crash.
+        With tracing on, the kill is recorded (``faults.ENVIRONMENT``): trace validation replays it
+        as the model's crash.
         """
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
+            before = time.time_ns()
             p.kill()
             p.wait(5)
             self.kills += 1
             if self.cfg.trace:
-                record_environment(self.cfg.trace_dir(), "crash", i)
+                # Stamped when it died, as near as can be known: after its last step and no later
+                # than the kill (a peer may notice the death before wait() returns).
+                own = Tracer.file_of(self.cfg.trace_dir(), i)
+                last = last_time(own)[0] if own.exists() else -1
+                record_environment(self.cfg.trace_dir(), "crash", i, t=max(before, last + 1))
 
     def restart(self, i: int) -> None:
         self.kill(i)

@@ -63,3 +63,25 @@ def test_a_probe_suspects_a_peer_only_once_its_port_refuses_connections() -> Non
         never.close()
 
     asyncio.run(main())
+
+
+def test_a_probe_suspects_a_peer_it_heard_from_even_if_it_never_found_it_listening() -> None:
+    events: list[int] = []
+
+    async def main() -> None:
+        gone = socket.socket()
+        gone.bind(("127.0.0.1", 0))  # the peer came and went between two probes
+        p = Probe({1: gone.getsockname()}, events.append, every=0.02)
+        p.start()
+        await asyncio.sleep(0.1)
+        assert not events
+        p.heard(1)  # but one of its frames arrived meanwhile
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if events:
+                break
+        assert events == [1]
+        p.stop()
+        gone.close()
+
+    asyncio.run(main())
