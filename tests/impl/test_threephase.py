@@ -16,6 +16,7 @@ import pytest
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig
 from protoproof.impl.faults import ENVIRONMENT, FaultPlan, record_environment, set_partition
+from protoproof.impl.kv import paxos_cluster
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.threephase import ThreePhaseNode, threephase_cluster
 from protoproof.impl.threephase import wire_type as tpc_wire
@@ -24,6 +25,7 @@ from protoproof.impl.tx import wire_type as tx_wire
 from protoproof.impl.validate import validate
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING
 from protoproof.models.threephase import PRECOMMITTED
+from protoproof.tests.impl.test_commands import run
 from protoproof.tests.impl.test_tx import rm_states, wait_for
 
 #: Seconds from the kill within which every surviving 3PC participant must have decided, and
@@ -33,7 +35,7 @@ BOUND = 2.0
 DECIDED = (COMMITTED, ABORTED)
 
 
-@pytest.mark.parametrize("phase", ["after every yes vote", "after commit to some"])
+@pytest.mark.parametrize("phase", ["after every yes vote", pytest.param("after commit to some", marks=pytest.mark.slow)])
 def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: Path, phase: str) -> None:
     rms, tx = 3, 11
     cfg = twophase_cluster(str(tmp_path / "2pc"), rms, trace=True, params={"decide_delay": 1.0})
@@ -136,19 +138,28 @@ def test_under_3pc_the_participants_decide_alike_within_the_bound_when_the_coord
 
 
 async def _split_after_the_votes(cfg: ClusterConfig, groups: list[list[int]], tx: int,
-                                 settle: float) -> dict[int, str]:
+                                 settle: float) -> tuple[dict[int, str], dict[int, str]]:
     """Run ``tx``; once every participant voted, cut the cluster into ``groups`` (the coordinator's
-    PreCommit is ``pause_ms`` away); the participants' phases ``settle`` seconds later, then heal."""
+    PreCommit is ``pause_ms`` away); the participants' phases ``settle`` seconds later, then heal;
+    and their phases once decided after the heal."""
     rms = tm = int(cfg.params["rms"])
     ep = Endpoint(cfg, tpc_wire(rms))
+    partitions = bool(cfg.params.get("partitions"))
     try:
         await ep.send(tm, tx, Begin(frozenset()))
         await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
-        set_partition(cfg, groups)
+        if partitions:
+            set_partition(cfg, groups)  # the model's split, recorded
+        else:  # the crash model has no partitions: to it, the held frames are merely slow
+            FaultPlan(blocked=FaultPlan.split(groups), hold_across=True).save(cfg.directory)
         await asyncio.sleep(settle)
-        st = await rm_states(ep, rms, tx)
-        set_partition(cfg, None)
-        return st
+        during = await rm_states(ep, rms, tx)
+        if partitions:
+            set_partition(cfg, None)
+        else:
+            FaultPlan().save(cfg.directory)
+        after = await wait_for(ep, rms, tx, lambda st: all(v in DECIDED for v in st.values()), 10)
+        return during, after
     finally:
         await ep.close()
 
@@ -168,12 +179,28 @@ def test_a_partition_under_timeout_suspicion_makes_3pc_commit_on_one_side_and_ab
     cfg.save()
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        st = asyncio.run(asyncio.wait_for(_split_after_the_votes(cfg, [[0, 2], [1]], 31, 4.0), 60))
+        st, _after = asyncio.run(asyncio.wait_for(_split_after_the_votes(cfg, [[0, 2], [1]], 31, 4.0), 60))
     assert st == {0: COMMITTED, 1: ABORTED}, st
     report = validate(cfg.trace_dir())
     assert not report.ok
     first = min(report.problems, key=lambda p: p.step)
     assert first.what.startswith("invariant atomicity is violated after"), report.summary()
+
+
+@pytest.mark.slow
+def test_the_same_partition_under_the_perfect_detector_blocks_3pc_until_it_heals_and_stays_atomic(
+        tmp_path: Path) -> None:
+    """With ``--failures crash``'s detector (a refused connection) nobody suspects a live node:
+    the coordinator waits for rm1's Ack while the partition stands, then everyone commits."""
+    cfg = threephase_cluster(str(tmp_path / "split"), 2, trace=True, params={"pause_ms": 1000})
+    cfg.save()
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        during, after = asyncio.run(asyncio.wait_for(_split_after_the_votes(cfg, [[0, 2], [1]], 32, 4.0), 60))
+    assert during == {0: PRECOMMITTED, 1: PREPARED}, during
+    assert after == {0: COMMITTED, 1: COMMITTED}, after
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
 
 
 def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_crash_model(tmp_path: Path) -> None:
@@ -207,3 +234,23 @@ def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_cr
     first = min(report.problems, key=lambda p: p.step)
     assert "recorded suspect(node='rm" in first.what and "peer='tm'" in first.what, report.summary()
     assert "which the model does not allow here (nodes down: none)" in first.what
+
+
+def test_a_threephase_cluster_runs_tx_from_the_command_line_and_its_trace_fits_the_model(tmp_path: Path) -> None:
+    d = tmp_path / "tx3"
+    r = run("cluster", "threephase", "--rms", "3", "--dir", str(d), "--trace", "--detach")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = run("tx", "--cluster", str(d), "commit")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines()[0].endswith(": committed")
+        assert [ln.split()[-1] for ln in r.stdout.splitlines()[1:]] == ["committed"] * 3
+        r = run("tx", "--cluster", str(d), "commit", "--no", "2")
+        assert r.returncode == 0 and r.stdout.splitlines()[0].endswith(": aborted"), r.stdout + r.stderr
+    finally:
+        assert run("cluster", "threephase", "--dir", str(d), "--stop").returncode == 0
+    r = run("validate", str(d / "trace"))
+    assert r.returncode == 0 and "2 instance(s) of threephase" in r.stdout, r.stdout + r.stderr
+    paxos_cluster(str(tmp_path / "kv"), 3).save()
+    r = run("tx", "--cluster", str(tmp_path / "kv"), "commit")
+    assert r.returncode == 2 and "needs a twophase or threephase cluster" in r.stderr, r.stderr
