@@ -35,7 +35,8 @@ BOUND = 2.0
 DECIDED = (COMMITTED, ABORTED)
 
 
-@pytest.mark.parametrize("phase", ["after every yes vote", pytest.param("after commit to some", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("phase", ["after every yes vote",
+                                   pytest.param("after commit to some", marks=pytest.mark.slow)])
 def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: Path, phase: str) -> None:
     rms, tx = 3, 11
     cfg = twophase_cluster(str(tmp_path / "2pc"), rms, trace=True, params={"decide_delay": 1.0})
