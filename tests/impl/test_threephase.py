@@ -18,7 +18,7 @@ from protoproof.impl.cluster import ClusterConfig
 from protoproof.impl.faults import ENVIRONMENT, FaultPlan, record_environment, set_partition
 from protoproof.impl.kv import paxos_cluster
 from protoproof.impl.launcher import Cluster
-from protoproof.impl.threephase import ThreePhaseNode, threephase_cluster
+from protoproof.impl.threephase import ThreePhaseClient, ThreePhaseNode, threephase_cluster
 from protoproof.impl.threephase import wire_type as tpc_wire
 from protoproof.impl.tx import Begin, twophase_cluster
 from protoproof.impl.tx import wire_type as tx_wire
@@ -206,7 +206,8 @@ def test_the_same_partition_under_the_perfect_detector_blocks_3pc_until_it_heals
 
 def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_crash_model(tmp_path: Path) -> None:
     """The kill record is what lets the participants' suspicion fit ``--failures crash``: without
-    it the same run is named at the first suspicion, as a detector mistaking a live node."""
+    it the same run is named at the first suspicion, as a detector mistaking a live node.  (And
+    a client learns the outcome from the participants when the coordinator is gone.)"""
     rms, tx = 2, 5
     cfg = threephase_cluster(str(tmp_path / "inproc"), rms, trace=True, params={"pause_ms": 1000})
 
@@ -220,7 +221,14 @@ def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_cr
             await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
             record_environment(cfg.trace_dir(), "crash", rms)
             await nodes[rms].stop()  # its port closes, as at a kill -9
-            return await wait_for(ep, rms, tx, lambda st: all(v in DECIDED for v in st.values()), 5)
+            st = await wait_for(ep, rms, tx, lambda st: all(v in DECIDED for v in st.values()), 5)
+            # a client asking for the outcome gets it from the participants
+            c = ThreePhaseClient(cfg, tm_budget=0.3)
+            try:
+                assert await c.commit(tx=tx, timeout=3) == (tx, ABORTED, {0: ABORTED, 1: ABORTED})
+            finally:
+                await c.close()
+            return st
         finally:
             await ep.close()
             for nd in nodes[:rms]:
