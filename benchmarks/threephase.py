@@ -20,8 +20,7 @@ import tempfile
 from pathlib import Path
 
 from protoproof.impl.launcher import Cluster
-from protoproof.impl.threephase import threephase_cluster
-from protoproof.tests.impl.test_threephase import PHASES, _kill_3pc_tm_in
+from protoproof.tests.impl.test_threephase import PHASES, _kill_3pc_tm_in, kill_3pc_cluster
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,12 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     print(f"| coordinator killed {'':12} | decided | min s | median s | max s |")
     print("|---|---|---|---|---|")
-    for phase, (params, _outcome) in PHASES.items():
+    for phase in PHASES:
         took, outcomes = [], set()
         for k in range(args.runs):
             with tempfile.TemporaryDirectory() as d:
-                cfg = threephase_cluster(str(Path(d) / "c"), args.rms, params=params)
-                cfg.save()
+                cfg = kill_3pc_cluster(Path(d) / "c", phase, args.rms, trace=False)
                 with Cluster(cfg) as cluster:
                     cluster.start_all()
                     t, st = asyncio.run(asyncio.wait_for(_kill_3pc_tm_in(phase, cfg, cluster, 100 + k), 60))

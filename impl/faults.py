@@ -56,6 +56,13 @@ class FaultPlan:
     hold_across: bool = False
     #: Clock skew per node id: ``(offset_s, rate)`` of its ``NodeClock``, read when the node starts.
     clocks: dict[int, tuple[float, float]] = field(default_factory=dict)
+    #: Message kinds (class names) the blocked pairs stop; empty: every frame.  A slow link for one
+    #: kind of message only (a coordinator's PreCommit to one participant), set before the run.
+    kinds: frozenset[str] = frozenset()
+
+    def blocks(self, f: Frame) -> bool:
+        """Whether ``f`` is stopped: between blocked nodes, and of a blocked kind."""
+        return (f.src, f.dst) in self.blocked and (not self.kinds or type(f.msg).__name__ in self.kinds)
 
     @staticmethod
     def partition(side_a: list[int], side_b: list[int]) -> frozenset[tuple[int, int]]:
@@ -69,14 +76,15 @@ class FaultPlan:
     def to_json(self) -> dict[str, Any]:
         return {"drop": self.drop, "duplicate": self.duplicate, "delay_ms": list(self.delay_ms),
                 "blocked": sorted([list(p) for p in self.blocked]), "hold_across": self.hold_across,
-                "clocks": {str(k): list(v) for k, v in sorted(self.clocks.items())}}
+                "clocks": {str(k): list(v) for k, v in sorted(self.clocks.items())}, "kinds": sorted(self.kinds)}
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FaultPlan:
         lo, hi = j.get("delay_ms", (0.0, 0.0))
         return cls(float(j.get("drop", 0.0)), float(j.get("duplicate", 0.0)), (float(lo), float(hi)),
                    frozenset((int(a), int(b)) for a, b in j.get("blocked", [])), bool(j.get("hold_across", False)),
-                   {int(k): (float(o), float(r)) for k, (o, r) in j.get("clocks", {}).items()})
+                   {int(k): (float(o), float(r)) for k, (o, r) in j.get("clocks", {}).items()},
+                   frozenset(str(k) for k in j.get("kinds", [])))
 
     def save(self, directory: str | Path) -> None:
         p = Path(directory) / FAULTS_FILE
@@ -111,9 +119,9 @@ class FaultInjector:
         self.plan = plan
         if not self.parked or self.on_heal is None:
             return
-        go = [f for f in self.parked if (f.src, f.dst) not in plan.blocked]
+        go = [f for f in self.parked if not plan.blocks(f)]
         if go:
-            self.parked = [f for f in self.parked if (f.src, f.dst) in plan.blocked]
+            self.parked = [f for f in self.parked if plan.blocks(f)]
             log.warning("partition healed: sending %d held frame(s)", len(go))
             for f in go:
                 self.on_heal(f)
@@ -124,7 +132,7 @@ class FaultInjector:
         if self.hold:
             self.held.append(f)
             return []
-        if (f.src, f.dst) in p.blocked:
+        if p.blocked and p.blocks(f):
             if p.hold_across:
                 self.parked.append(f)
             else:

@@ -7,6 +7,7 @@ decide only once the TM is back.  Every run's trace is replayed through its mode
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from pathlib import Path
@@ -15,7 +16,9 @@ import pytest
 
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig
-from protoproof.impl.faults import ENVIRONMENT, FaultPlan, record_environment, set_partition
+from protoproof.impl.commands import add_commands, run_command
+from protoproof.impl.faults import ENVIRONMENT, FaultInjector, FaultPlan, record_environment, set_partition
+from protoproof.impl.host import Tracer
 from protoproof.impl.kv import paxos_cluster
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.threephase import ThreePhaseClient, ThreePhaseNode, threephase_cluster
@@ -35,29 +38,37 @@ BOUND = 2.0
 DECIDED = (COMMITTED, ABORTED)
 
 
-@pytest.mark.parametrize("phase", ["after every yes vote",
-                                   pytest.param("after commit to some", marks=pytest.mark.slow)])
+def slow_link(cfg: ClusterConfig, dsts: range, kind: str) -> None:
+    """Hold the coordinator's ``kind`` messages to ``dsts`` from the start (read by each node as it
+    starts): the window in which the test kills it, without a race against the clock."""
+    tm = int(cfg.params["rms"])
+    FaultPlan(blocked=frozenset((tm, d) for d in dsts), hold_across=True, kinds=frozenset({kind})).save(cfg.directory)
+
+
+@pytest.mark.parametrize("phase", ["after every yes vote", "after commit to some"])
 def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: Path, phase: str) -> None:
     rms, tx = 3, 11
-    cfg = twophase_cluster(str(tmp_path / "2pc"), rms, trace=True, params={"decide_delay": 1.0})
+    some = phase == "after commit to some"
+    cfg = twophase_cluster(str(tmp_path / "2pc"), rms, trace=True, params={"decide_delay": 0.0 if some else 1.0})
     cfg.save()
+    # The Commit reaches all RMs but the last, or none (should the TM decide before its kill)
+    slow_link(cfg, range(rms - 1, rms) if some else range(rms), "Commit")
     seen: dict[str, float] = {}
-    # the last RM is left prepared, or every RM is
-    outcome = COMMITTED if phase == "after commit to some" else ABORTED
 
-    async def main(cluster: Cluster) -> None:
+    async def main(cluster: Cluster) -> set[str]:
         ep = Endpoint(cfg, tx_wire(rms))
         try:
             await ep.send(rms, tx, Begin(frozenset()))
-            await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
-            if phase == "after commit to some":  # the TM's frames to the last RM are held (a slow link)
-                FaultPlan(blocked=frozenset({(rms, rms - 1)}), hold_across=True).save(cfg.directory)
-                await wait_for(ep, rms, tx, lambda st: all(st.get(r) == COMMITTED for r in range(rms - 1)), 5)
-            cluster.kill(rms)  # the TM had not decided, or its Commit reached only some RMs
+            if some:
+                await wait_for(ep, rms, tx, lambda st: [st.get(r) for r in range(rms)] == [COMMITTED] * (rms - 1)
+                               + [PREPARED], 5)
+            else:
+                await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
+            cluster.kill(rms)
             killed = time.monotonic()
             while time.monotonic() - killed < BOUND:
-                st = await rm_states(ep, rms, tx)
-                assert st[rms - 1] == PREPARED and all(st[r] in (PREPARED, outcome) for r in range(rms)), st
+                st = await rm_states(ep, rms, tx)  # (an RM too slow to answer is left out)
+                assert st.get(rms - 1, PREPARED) == PREPARED and set(st.values()) <= {PREPARED, COMMITTED}, st
                 await asyncio.sleep(0.1)
             seen["blocked"] = time.monotonic() - killed
             FaultPlan().save(cfg.directory)
@@ -65,14 +76,15 @@ def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: 
             back = time.monotonic()
             st = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()), 10)
             seen["after_restart"] = time.monotonic() - back
-            # the TM comes back undecided and presumes abort, or committed and says so again
-            assert set(st.values()) == {outcome}, st
+            return set(st.values())
         finally:
             await ep.close()
 
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        asyncio.run(asyncio.wait_for(main(cluster), 60))
+        outcome = asyncio.run(asyncio.wait_for(main(cluster), 60))
+    # The TM comes back undecided and presumes abort, or committed and says so again.
+    assert outcome == {COMMITTED} if some else outcome in ({ABORTED}, {COMMITTED}), outcome
     assert seen["blocked"] >= BOUND
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
@@ -81,26 +93,27 @@ def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: 
 # ----- 3PC: the coordinator killed in each phase -----------------------------------------
 
 
+def _started(cfg: ClusterConfig, node: int, tx: int) -> bool:
+    f = Tracer.file_of(cfg.trace_dir(), node)
+    return f.exists() and f'"inst":{tx},"kind":"start"' in f.read_text()
+
+
 async def _kill_3pc_tm_in(phase: str, cfg: ClusterConfig, cluster: Cluster, tx: int) -> tuple[float, dict[int, str]]:
-    """Run ``tx``, kill the coordinator in ``phase``; (seconds from the kill until every
-    participant decided, their final phases)."""
+    """Run ``tx``, kill the coordinator in ``phase`` (``PHASES`` opened the window); (seconds from
+    the kill until every participant decided, their final phases)."""
     rms = tm = int(cfg.params["rms"])
     ep = Endpoint(cfg, tpc_wire(rms))
+    reached = {"before the votes": WORKING, "after every yes vote": PREPARED, "after pre-commit to some": PRECOMMITTED,
+               "after do-commit to some": COMMITTED}[phase]
+    want = [reached] * (rms - 1) + [reached if phase in ("before the votes", "after every yes vote") else
+                                    PREPARED if phase == "after pre-commit to some" else PRECOMMITTED]
     try:
         await ep.send(tm, tx, Begin(frozenset()))
-        if phase == "before the votes":
-            await asyncio.sleep(0.3)  # the VoteReqs arrived; the votes are vote_delay_ms away
-            assert all(v == WORKING for v in (await rm_states(ep, rms, tx)).values())
-        else:
-            await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
-        if phase in ("after pre-commit to some", "after do-commit to some"):
-            if phase == "after do-commit to some":
-                await wait_for(ep, rms, tx, lambda st: set(st.values()) == {PRECOMMITTED}, 5)
-            # the coordinator's frames to the last participant are held from now on (a slow link)
-            FaultPlan(blocked=frozenset({(tm, rms - 1)}), hold_across=True).save(cfg.directory)
-            reached = PRECOMMITTED if phase == "after pre-commit to some" else COMMITTED
-            await wait_for(ep, rms, tx, lambda st: all(st.get(r) == reached for r in range(rms - 1)), 5)
-            assert (await rm_states(ep, rms, tx))[rms - 1] != reached
+        if phase == "before the votes":  # every participant has the VoteReq; its vote is vote_delay_ms away
+            deadline = time.monotonic() + 5
+            while not all(_started(cfg, r, tx) for r in range(rms)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        await wait_for(ep, rms, tx, lambda st: [st.get(r) for r in range(rms)] == want, 5)
         cluster.kill(tm)
         killed = time.monotonic()
         st = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()),
@@ -110,26 +123,35 @@ async def _kill_3pc_tm_in(phase: str, cfg: ClusterConfig, cluster: Cluster, tx: 
         await ep.close()
 
 
-#: The phase the coordinator is killed in, the knobs that open that window, and what the
-#: termination protocol must decide (Skeen's rules: a pre-committed survivor means commit).
-PHASES = {
-    "before the votes": ({"vote_delay_ms": 1500}, ABORTED),
-    "after every yes vote": ({"pause_ms": 1500}, ABORTED),
-    "after pre-commit to some": ({"pause_ms": 1500}, COMMITTED),
-    "after do-commit to some": ({"pause_ms": 1500}, COMMITTED),
+#: The phase the coordinator is killed in; the knobs and the slow link (message kind, to the last
+#: participant or to all) that hold it there; what the termination protocol must decide (Skeen's
+#: rules: a pre-committed survivor means commit, otherwise abort).
+PHASES: dict[str, tuple[dict[str, int], tuple[str, str] | None, str]] = {
+    "before the votes": ({"vote_delay_ms": 1500}, None, ABORTED),
+    "after every yes vote": ({"pause_ms": 1000}, ("PreCommit", "all"), ABORTED),
+    "after pre-commit to some": ({}, ("PreCommit", "last"), COMMITTED),
+    "after do-commit to some": ({}, ("DoCommit", "last"), COMMITTED),
 }
+
+
+def kill_3pc_cluster(directory: Path, phase: str, rms: int = 3, trace: bool = True) -> ClusterConfig:
+    """A saved 3PC cluster (not started) set up for a kill in ``phase``."""
+    params, link, _outcome = PHASES[phase]
+    cfg = threephase_cluster(str(directory), rms, trace=trace, params=params)
+    cfg.save()
+    if link is not None:
+        slow_link(cfg, range(rms) if link[1] == "all" else range(rms - 1, rms), link[0])
+    return cfg
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_under_3pc_the_participants_decide_alike_within_the_bound_when_the_coordinator_is_killed(
         tmp_path: Path, phase: str) -> None:
-    params, outcome = PHASES[phase]
-    cfg = threephase_cluster(str(tmp_path / "3pc"), 3, trace=True, params=params)
-    cfg.save()
+    cfg = kill_3pc_cluster(tmp_path / "3pc", phase)
     with Cluster(cfg) as cluster:
         cluster.start_all()
         took, st = asyncio.run(asyncio.wait_for(_kill_3pc_tm_in(phase, cfg, cluster, 21), 60))
-    assert set(st.values()) == {outcome}, st
+    assert set(st.values()) == {PHASES[phase][2]}, st
     assert took < BOUND, f"the participants took {took:.2f}s to decide"
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
@@ -138,28 +160,40 @@ def test_under_3pc_the_participants_decide_alike_within_the_bound_when_the_coord
 # ----- 3PC under a partition: the model's counterexample, for real ----------------------
 
 
-async def _split_after_the_votes(cfg: ClusterConfig, groups: list[list[int]], tx: int,
-                                 settle: float) -> tuple[dict[int, str], dict[int, str]]:
-    """Run ``tx``; once every participant voted, cut the cluster into ``groups`` (the coordinator's
-    PreCommit is ``pause_ms`` away); the participants' phases ``settle`` seconds later, then heal;
-    and their phases once decided after the heal."""
+def split_cluster(directory: Path, partitions: bool) -> ClusterConfig:
+    """A saved 2-participant 3PC cluster (not started) whose coordinator's PreCommit to rm1 is
+    held from the start: the PreCommit reaches rm0 and not rm1, whatever the timing."""
+    cfg = threephase_cluster(str(directory), 2, trace=True, params={"partitions": int(partitions)})
+    cfg.save()
+    slow_link(cfg, range(1, 2), "PreCommit")
+    return cfg
+
+
+async def _split_after_precommit(cfg: ClusterConfig, tx: int, settle: float) -> tuple[dict[int, str], dict[int, str]]:
+    """Run ``tx``; once rm0 is pre-committed, cut the cluster into {rm0, tm} | {rm1}; the
+    participants' phases ``settle`` seconds later (or once both decided), then heal; and their
+    phases once decided after the heal."""
     rms = tm = int(cfg.params["rms"])
     ep = Endpoint(cfg, tpc_wire(rms))
     partitions = bool(cfg.params.get("partitions"))
+    groups = [[0, tm], [1]]
     try:
         await ep.send(tm, tx, Begin(frozenset()))
-        await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
+        await wait_for(ep, rms, tx, lambda st: st == {0: PRECOMMITTED, 1: PREPARED}, 5)
         if partitions:
             set_partition(cfg, groups)  # the model's split, recorded
         else:  # the crash model has no partitions: to it, the held frames are merely slow
             FaultPlan(blocked=FaultPlan.split(groups), hold_across=True).save(cfg.directory)
-        await asyncio.sleep(settle)
+        deadline = time.monotonic() + settle
         during = await rm_states(ep, rms, tx)
+        while time.monotonic() < deadline and not (len(during) == rms and set(during.values()) <= set(DECIDED)):
+            await asyncio.sleep(0.1)
+            during = await rm_states(ep, rms, tx)
         if partitions:
             set_partition(cfg, None)
         else:
             FaultPlan().save(cfg.directory)
-        after = await wait_for(ep, rms, tx, lambda st: all(v in DECIDED for v in st.values()), 10)
+        after = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()), 10)
         return during, after
     finally:
         await ep.close()
@@ -168,20 +202,14 @@ async def _split_after_the_votes(cfg: ClusterConfig, groups: list[list[int]], tx
 def test_a_partition_under_timeout_suspicion_makes_3pc_commit_on_one_side_and_abort_on_the_other(
         tmp_path: Path) -> None:
     """The model's shortest counterexample (``check threephase --rms 2 --failures partition``):
-    rm0 and the coordinator on one side, rm1 on the other; rm0 pre-commits and acks, then each
-    side suspects the other: the coordinator commits with rm0, rm1 as its own backup aborts.
-
-    Timing: the cut is made while the coordinator waits ``pause_ms`` (1 s) before its PreCommit,
-    so the PreCommit reaches rm0 and is held for rm1; suspicion takes ``suspect_after_ms`` (1.5 s)
-    of silence, so the coordinator is already pre-committing when it suspects rm1 (with a
-    shorter silence it would still be waiting for votes and abort: consistent)."""
-    params = {"partitions": 1, "pause_ms": 1000, "suspect_after_ms": 1500}
-    cfg = threephase_cluster(str(tmp_path / "split"), 2, trace=True, params=params)
-    cfg.save()
+    rm0 pre-commits and acks, the cluster splits into {rm0, tm} | {rm1}, and each side suspects
+    the other (heartbeat silence): the coordinator commits with rm0, rm1 as its own backup aborts.
+    The run replays through the model step by step up to the step that breaks atomicity."""
+    cfg = split_cluster(tmp_path / "split", partitions=True)
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        st, _after = asyncio.run(asyncio.wait_for(_split_after_the_votes(cfg, [[0, 2], [1]], 31, 4.0), 60))
-    assert st == {0: COMMITTED, 1: ABORTED}, st
+        during, after = asyncio.run(asyncio.wait_for(_split_after_precommit(cfg, 31, 5.0), 60))
+    assert during == after == {0: COMMITTED, 1: ABORTED}, (during, after)
     report = validate(cfg.trace_dir())
     assert not report.ok
     first = min(report.problems, key=lambda p: p.step)
@@ -193,11 +221,10 @@ def test_the_same_partition_under_the_perfect_detector_blocks_3pc_until_it_heals
         tmp_path: Path) -> None:
     """With ``--failures crash``'s detector (a refused connection) nobody suspects a live node:
     the coordinator waits for rm1's Ack while the partition stands, then everyone commits."""
-    cfg = threephase_cluster(str(tmp_path / "split"), 2, trace=True, params={"pause_ms": 1000})
-    cfg.save()
+    cfg = split_cluster(tmp_path / "split", partitions=False)
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        during, after = asyncio.run(asyncio.wait_for(_split_after_the_votes(cfg, [[0, 2], [1]], 32, 4.0), 60))
+        during, after = asyncio.run(asyncio.wait_for(_split_after_precommit(cfg, 32, 3.0), 60))
     assert during == {0: PRECOMMITTED, 1: PREPARED}, during
     assert after == {0: COMMITTED, 1: COMMITTED}, after
     report = validate(cfg.trace_dir())
@@ -209,10 +236,12 @@ def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_cr
     it the same run is named at the first suspicion, as a detector mistaking a live node.  (And
     a client learns the outcome from the participants when the coordinator is gone.)"""
     rms, tx = 2, 5
-    cfg = threephase_cluster(str(tmp_path / "inproc"), rms, trace=True, params={"pause_ms": 1000})
+    cfg = threephase_cluster(str(tmp_path / "inproc"), rms, trace=True)
+    held = FaultInjector(FaultPlan(blocked=frozenset((rms, r) for r in range(rms)), hold_across=True,
+                                   kinds=frozenset({"PreCommit"})))
 
     async def main() -> dict[int, str]:
-        nodes = [ThreePhaseNode(cfg, i) for i in range(rms + 1)]
+        nodes = [ThreePhaseNode(cfg, i, faults=held if i == rms else None) for i in range(rms + 1)]
         for nd in nodes:
             await nd.start()
         ep = Endpoint(cfg, tpc_wire(rms))
@@ -245,6 +274,7 @@ def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_cr
     assert "which the model does not allow here (nodes down: none)" in first.what
 
 
+@pytest.mark.slow
 def test_a_threephase_cluster_runs_tx_from_the_command_line_and_its_trace_fits_the_model(tmp_path: Path) -> None:
     d = tmp_path / "tx3"
     r = run("cluster", "threephase", "--rms", "3", "--dir", str(d), "--trace", "--detach")
@@ -260,6 +290,15 @@ def test_a_threephase_cluster_runs_tx_from_the_command_line_and_its_trace_fits_t
         assert run("cluster", "threephase", "--dir", str(d), "--stop").returncode == 0
     r = run("validate", str(d / "trace"))
     assert r.returncode == 0 and "2 instance(s) of threephase" in r.stdout, r.stdout + r.stderr
+
+
+def test_tx_is_one_command_for_both_commit_services_and_names_them_on_another_cluster(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["tx", "--help"])
+    assert "(a twophase or threephase cluster)" in " ".join(capsys.readouterr().out.split())
     paxos_cluster(str(tmp_path / "kv"), 3).save()
-    r = run("tx", "--cluster", str(tmp_path / "kv"), "commit")
-    assert r.returncode == 2 and "needs a twophase or threephase cluster" in r.stderr, r.stderr
+    assert run_command(parser.parse_args(["tx", "--cluster", str(tmp_path / "kv"), "commit"])) == 2
+    assert "is a paxos cluster; tx needs a twophase or threephase cluster" in capsys.readouterr().err
