@@ -251,9 +251,11 @@ class ThreePhaseClient(TxClient):
         while True:
             states = await self.status(tx)
             decided = {r: v for r, v in states.items() if v in DECIDED}
-            if states and len(decided) == len(states) and len(set(decided.values())) == 1:
+            late = loop.time() > deadline
+            if decided and len(decided) == len(states) and len(set(decided.values())) == 1 and (
+                    len(states) == self.rms or late):  # by the deadline, whoever answers
                 return tx, next(iter(decided.values())), decided
-            if loop.time() > deadline:
+            if late:
                 raise NoReply(f"the coordinator did not answer and the participants did not decide transaction "
                               f"{tx} within {timeout}s (their phases: {states})")
             await asyncio.sleep(0.1)

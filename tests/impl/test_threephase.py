@@ -45,47 +45,51 @@ def slow_link(cfg: ClusterConfig, dsts: range, kind: str) -> None:
     FaultPlan(blocked=frozenset((tm, d) for d in dsts), hold_across=True, kinds=frozenset({kind})).save(cfg.directory)
 
 
+def twophase_kill_cluster(directory: Path, some: bool, rms: int = 3) -> ClusterConfig:
+    """A saved 2PC cluster (not started, traced) whose TM's Commit reaches all RMs but the last
+    (``some``), or none should the TM decide before its kill."""
+    cfg = twophase_cluster(str(directory), rms, trace=True, params={"decide_delay": 0.0 if some else 1.0})
+    cfg.save()
+    slow_link(cfg, range(rms - 1, rms) if some else range(rms), "Commit")
+    return cfg
+
+
+async def kill_2pc_tm(cfg: ClusterConfig, cluster: Cluster, tx: int, some: bool) -> tuple[float, float, set[str]]:
+    """Run ``tx``, kill the TM once every RM voted (and, ``some``, all but the last committed),
+    check that the RMs stay blocked for ``BOUND`` seconds, restart the TM; (seconds blocked,
+    seconds from the restart (the process starting) until every RM decided, their outcomes)."""
+    rms = int(cfg.params["rms"])
+    ep = Endpoint(cfg, tx_wire(rms))
+    try:
+        await ep.send(rms, tx, Begin(frozenset()))
+        want = [COMMITTED] * (rms - 1) + [PREPARED] if some else [PREPARED] * rms
+        await wait_for(ep, rms, tx, lambda st: [st.get(r) for r in range(rms)] == want, 5)
+        cluster.kill(rms)
+        killed = time.monotonic()
+        while time.monotonic() - killed < BOUND:
+            st = await rm_states(ep, rms, tx)  # (an RM too slow to answer is left out)
+            assert st.get(rms - 1, PREPARED) == PREPARED and set(st.values()) <= {PREPARED, COMMITTED}, st
+            await asyncio.sleep(0.1)
+        blocked = time.monotonic() - killed
+        FaultPlan().save(cfg.directory)
+        back = time.monotonic()
+        cluster.start(rms)
+        st = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()), 10)
+        return blocked, time.monotonic() - back, set(st.values())
+    finally:
+        await ep.close()
+
+
 @pytest.mark.parametrize("phase", ["after every yes vote", "after commit to some"])
 def test_under_2pc_the_prepared_rms_block_until_the_killed_tm_returns(tmp_path: Path, phase: str) -> None:
-    rms, tx = 3, 11
     some = phase == "after commit to some"
-    cfg = twophase_cluster(str(tmp_path / "2pc"), rms, trace=True, params={"decide_delay": 0.0 if some else 1.0})
-    cfg.save()
-    # The Commit reaches all RMs but the last, or none (should the TM decide before its kill)
-    slow_link(cfg, range(rms - 1, rms) if some else range(rms), "Commit")
-    seen: dict[str, float] = {}
-
-    async def main(cluster: Cluster) -> set[str]:
-        ep = Endpoint(cfg, tx_wire(rms))
-        try:
-            await ep.send(rms, tx, Begin(frozenset()))
-            if some:
-                await wait_for(ep, rms, tx, lambda st: [st.get(r) for r in range(rms)] == [COMMITTED] * (rms - 1)
-                               + [PREPARED], 5)
-            else:
-                await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
-            cluster.kill(rms)
-            killed = time.monotonic()
-            while time.monotonic() - killed < BOUND:
-                st = await rm_states(ep, rms, tx)  # (an RM too slow to answer is left out)
-                assert st.get(rms - 1, PREPARED) == PREPARED and set(st.values()) <= {PREPARED, COMMITTED}, st
-                await asyncio.sleep(0.1)
-            seen["blocked"] = time.monotonic() - killed
-            FaultPlan().save(cfg.directory)
-            cluster.start(rms)
-            back = time.monotonic()
-            st = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()), 10)
-            seen["after_restart"] = time.monotonic() - back
-            return set(st.values())
-        finally:
-            await ep.close()
-
+    cfg = twophase_kill_cluster(tmp_path / "2pc", some)
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        outcome = asyncio.run(asyncio.wait_for(main(cluster), 60))
+        blocked, _back, outcome = asyncio.run(asyncio.wait_for(kill_2pc_tm(cfg, cluster, 11, some), 60))
+    assert blocked >= BOUND
     # The TM comes back undecided and presumes abort, or committed and says so again.
     assert outcome == {COMMITTED} if some else outcome in ({ABORTED}, {COMMITTED}), outcome
-    assert seen["blocked"] >= BOUND
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
 
@@ -98,7 +102,7 @@ def _started(cfg: ClusterConfig, node: int, tx: int) -> bool:
     return f.exists() and f'"inst":{tx},"kind":"start"' in f.read_text()
 
 
-async def _kill_3pc_tm_in(phase: str, cfg: ClusterConfig, cluster: Cluster, tx: int) -> tuple[float, dict[int, str]]:
+async def kill_3pc_tm(phase: str, cfg: ClusterConfig, cluster: Cluster, tx: int) -> tuple[float, dict[int, str]]:
     """Run ``tx``, kill the coordinator in ``phase`` (``PHASES`` opened the window); (seconds from
     the kill until every participant decided, their final phases)."""
     rms = tm = int(cfg.params["rms"])
@@ -111,7 +115,8 @@ async def _kill_3pc_tm_in(phase: str, cfg: ClusterConfig, cluster: Cluster, tx: 
         await ep.send(tm, tx, Begin(frozenset()))
         if phase == "before the votes":  # every participant has the VoteReq; its vote is vote_delay_ms away
             deadline = time.monotonic() + 5
-            while not all(_started(cfg, r, tx) for r in range(rms)) and time.monotonic() < deadline:
+            while not all(_started(cfg, r, tx) for r in range(rms)):
+                assert time.monotonic() < deadline, "the participants never started the transaction"
                 await asyncio.sleep(0.01)
         await wait_for(ep, rms, tx, lambda st: [st.get(r) for r in range(rms)] == want, 5)
         cluster.kill(tm)
@@ -134,10 +139,10 @@ PHASES: dict[str, tuple[dict[str, int], tuple[str, str] | None, str]] = {
 }
 
 
-def kill_3pc_cluster(directory: Path, phase: str, rms: int = 3, trace: bool = True) -> ClusterConfig:
-    """A saved 3PC cluster (not started) set up for a kill in ``phase``."""
+def kill_3pc_cluster(directory: Path, phase: str, rms: int = 3) -> ClusterConfig:
+    """A saved 3PC cluster (not started, traced) set up for a kill in ``phase``."""
     params, link, _outcome = PHASES[phase]
-    cfg = threephase_cluster(str(directory), rms, trace=trace, params=params)
+    cfg = threephase_cluster(str(directory), rms, trace=True, params=params)
     cfg.save()
     if link is not None:
         slow_link(cfg, range(rms) if link[1] == "all" else range(rms - 1, rms), link[0])
@@ -150,7 +155,7 @@ def test_under_3pc_the_participants_decide_alike_within_the_bound_when_the_coord
     cfg = kill_3pc_cluster(tmp_path / "3pc", phase)
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        took, st = asyncio.run(asyncio.wait_for(_kill_3pc_tm_in(phase, cfg, cluster, 21), 60))
+        took, st = asyncio.run(asyncio.wait_for(kill_3pc_tm(phase, cfg, cluster, 21), 60))
     assert set(st.values()) == {PHASES[phase][2]}, st
     assert took < BOUND, f"the participants took {took:.2f}s to decide"
     report = validate(cfg.trace_dir())
@@ -250,7 +255,7 @@ def test_a_suspicion_of_a_coordinator_the_trace_never_killed_does_not_fit_the_cr
             await wait_for(ep, rms, tx, lambda st: len(st) == rms and set(st.values()) == {PREPARED}, 5)
             record_environment(cfg.trace_dir(), "crash", rms)
             await nodes[rms].stop()  # its port closes, as at a kill -9
-            st = await wait_for(ep, rms, tx, lambda st: all(v in DECIDED for v in st.values()), 5)
+            st = await wait_for(ep, rms, tx, lambda st: len(st) == rms and all(v in DECIDED for v in st.values()), 5)
             # a client asking for the outcome gets it from the participants
             c = ThreePhaseClient(cfg, tm_budget=0.3)
             try:
