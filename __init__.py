@@ -5,8 +5,20 @@ with ``models.actors``), check it with ``checker.explore.explore``.
 """
 
 from .checker.explore import Options, Result, explore
-from .models.base import Action, Model, always, require, sometimes, transition, variant
+from .models.base import (
+    Action,
+    Model,
+    always,
+    always_eventually,
+    eventually,
+    leads_to,
+    require,
+    sometimes,
+    terminal,
+    transition,
+    variant,
+)
 
-__all__ = ["Action", "Model", "Options", "Result", "always", "explore", "require", "sometimes",
-           "transition", "variant"]
+__all__ = ["Action", "Model", "Options", "Result", "always", "always_eventually", "eventually", "explore",
+           "leads_to", "require", "sometimes", "terminal", "transition", "variant"]
 __version__ = "0.1.0"

@@ -176,6 +176,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         walk_depth=args.walk_depth,
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
         progress=None if args.quiet else err,
+        liveness=not args.no_liveness,
     )
     branches = None
     try:
@@ -296,7 +297,12 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         out["property_doc"] = doc
     if result.path is not None:
         out["path"] = result.path.to_json()
+        out["loop_start"] = result.path.loop_start
         out["replay"] = replay
+    if result.liveness:
+        out["liveness"] = {"note": result.liveness, "edges": st.edges_stored, "edge_bytes": st.edge_bytes,
+                           "bytes_per_edge": round(st.bytes_per_edge, 2), "store_bytes": st.liveness_bytes,
+                           "scc_s": round(st.liveness_s, 6)}
     if graph_msg:
         out["graph"] = graph_msg
     return out
@@ -315,8 +321,14 @@ def _print_result(result: Result, out: TextIO) -> None:
                   f"{': ' + doc if doc else ''}", file=out)
         else:
             print(f"VIOLATED: {result.property}{': ' + doc if doc else ''}", file=out)
-            print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"
-                  else f"counterexample ({len(result.path)} steps):", file=out)
+            k = result.path.loop_start
+            if k is not None:
+                loop = len(result.path) - k
+                print(f"a fair behaviour that never satisfies it: {k} step{'' if k == 1 else 's'}, then "
+                      + (f"a loop of {loop} steps repeated forever:" if loop else "stopped forever:"), file=out)
+            else:
+                print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"
+                      else f"counterexample ({len(result.path)} steps):", file=out)
             print(result.path.to_text(), file=out)
     elif result.verdict == "exhausted":
         print("no violation: every reachable state was visited (exhausted)", file=out)
@@ -327,6 +339,12 @@ def _print_result(result: Result, out: TextIO) -> None:
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    if result.liveness:
+        print(f"liveness: {result.liveness}", file=out)
+        if st.edges_stored:
+            print(f"  {st.edges_stored:,} edges kept at {st.bytes_per_edge:.0f} B/edge "
+                  f"({st.liveness_bytes / 2**20:.1f} MiB with the per-state index), "
+                  f"fair-cycle search {st.liveness_s:.2f} s", file=out)
     if result.justification is not None:
         j = result.justification
         print(f"{j.summary()} (transitions: {j.transitions}; {j.seconds:.2f} s)", file=out)
@@ -514,8 +532,12 @@ def _parser() -> _Parser:
     ck.add_argument("--max-states", type=_positive, default=None)
     ck.add_argument("--max-depth", type=_positive, default=None)
     ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")
-    ck.add_argument("--deadlock", action="store_true", help="report states with no successor")
-    ck.add_argument("--symmetry", action="store_true", help="reduce by interchangeable node ids")
+    ck.add_argument("--deadlock", action="store_true",
+                    help="report states with no successor (but those a @terminal predicate accepts)")
+    ck.add_argument("--symmetry", action="store_true",
+                    help="reduce by interchangeable node ids (liveness properties are then not checked)")
+    ck.add_argument("--no-liveness", action="store_true",
+                    help="skip the model's liveness properties (no edges kept: safety only)")
     ck.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
     ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")

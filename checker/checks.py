@@ -157,6 +157,7 @@ class Checks:
                                        self.refinements, step_checks)
             invariants, sometimes, step_checks = self.guard.invariants, self.guard.sometimes, self.guard.step_checks
         self.invariants, self.sometimes, self.step_checks = invariants, sometimes, step_checks
+        self.liveness = [p for p in model.liveness_properties if names is None or p.name in names]
 
     @property
     def justification(self) -> Justification | None:

@@ -20,9 +20,11 @@ from typing import Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
+from . import liveness
 from .checks import DEADLOCK, OWN, Checks, first_failing, note_examples
 from .errors import ModelError, Nondeterminism, model_error
 from .frontiers import frontier
+from .liveness import EdgeStore
 from .path import Path
 from .symmetry import AsymmetricDefinition, SymmetryError, check_symmetric
 from .symmetry_proof import Justification
@@ -40,6 +42,14 @@ class Stats:
     coverage: dict[str, int] = field(default_factory=dict)
     peak_memory_bytes: int | None = None  # traced Python allocations (Options.measure_memory)
     peak_rss_bytes: int = 0  # the process's peak resident set size at the end of the run
+    edges_stored: int = 0  # liveness: edges kept for the SCC search (0: no liveness checked)
+    edge_bytes: int = 0  # liveness: bytes of the packed edge arrays
+    liveness_bytes: int = 0  # liveness: the whole edge store (edges, per-state ranges, id map)
+    liveness_s: float = 0.0  # liveness: time of the SCC search after the exploration
+
+    @property
+    def bytes_per_edge(self) -> float:
+        return self.edge_bytes / self.edges_stored if self.edges_stored else 0.0
 
     @property
     def states_per_s(self) -> float:
@@ -64,6 +74,7 @@ class Result:
     graph: Graph | None = None
     justification: Justification | None = None  # how a symmetric run's properties were justified
     expansion: str = ""  # "packed codes", or "general: <why the packed path was declined>"
+    liveness: str = ""  # which liveness properties were checked, or why they were not
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -100,6 +111,7 @@ class Options:
     measure_memory: bool = False
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
+    liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
@@ -149,6 +161,9 @@ class _Run:
         self.inits: list[int] = []
         self.expanded = 0
         self.hit_depth_bound = False
+        self.live: EdgeStore | None = None
+        self.live_ran = False
+        self.liveness_note = self._liveness_plan()
 
     def start(self) -> Result | None:
         """Store and check the initial states; a violation among them ends the run at once."""
@@ -162,6 +177,8 @@ class _Run:
                 continue
             self.parent[c] = -1
             self.inits.append(c)
+            if self.live is not None:
+                self.live.add_initial(c)
             by_code[c] = s
             if self.graph_states is not None:
                 self.graph_states[c] = s
@@ -239,7 +256,9 @@ class _Run:
         """
         if depth > self.stats.depth:
             self.stats.depth = depth
-        if not pairs and self.checks.deadlock:
+        if self.live is not None:
+            self.live.add(code, pairs)
+        if not pairs and self.checks.deadlock and not self._terminal(code, s):
             return self.finish(VIOLATED, DEADLOCK, self.path_to(code))
         self.stats.transitions += len(pairs)
         at_bound = self.o.max_depth is not None and depth >= self.o.max_depth
@@ -318,17 +337,62 @@ class _Run:
                       f"{rate:,.0f} states/s, {now - self.t0:.0f}s", file=o.progress, flush=True)
         return None
 
+    def _terminal(self, code: int, s: Any) -> bool:
+        """Whether the state without successors is a declared proper end (``@terminal``)."""
+        if s is None:
+            s = self.unpack(code)
+        try:
+            return self.model.is_terminal(s)
+        except OWN:
+            raise
+        except Exception as e:
+            raise model_error("the @terminal predicate", e, s, None) from e
+
+    def _liveness_plan(self) -> str:
+        """Start keeping edges if liveness is checked; say what is checked, or why not."""
+        props = self.checks.liveness
+        if not props:
+            return ""
+        names = ", ".join(p.name for p in props)
+        if not self.o.liveness:
+            return f"not checked (turned off): {names}"
+        if self.o.symmetry and self.o.properties is not None:
+            raise KeyError(f"liveness properties ({names}) are not checked under --symmetry (a reduced graph can "
+                           "hide or invent fair cycles); drop --symmetry or name only safety properties")
+        if self.o.symmetry:
+            return (f"not checked under --symmetry (a reduced graph can hide or invent fair cycles): {names}; "
+                    "run without --symmetry to check them")
+        self.model.fairness_by_family()  # a bad fairness declaration fails now, not after the search
+        self.live = EdgeStore(self.model)
+        return f"checked on the full graph: {names}"
+
+    def _liveness(self) -> Result | None:
+        """A violated liveness property with its lasso (sound on a cut graph too: only expanded
+        states, with all their edges, form loops and deadlocks); None if none was found."""
+        if self.live is None:
+            return None
+        t = time.perf_counter()
+        self.live_ran = True
+        found = liveness.check(self.model, self.live, self.checks.liveness, self.unpack, self.key)
+        self.stats.liveness_s = time.perf_counter() - t
+        if found is None:
+            return None
+        return self.finish(VIOLATED, found[0], found[1])
+
     def end(self) -> Result:
         """The verdict of a run whose frontier emptied."""
         o = self.o
-        if o.strategy == "random":
-            return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
-        if self.hit_depth_bound:
+        if o.strategy == "random" or self.hit_depth_bound:
+            live = self._liveness()
+            if live is not None:
+                return live
+            if o.strategy == "random":
+                return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
             return self.finish(BOUNDED, bound=f"depth {o.max_depth}")
         unreached = [k for k, v in self.examples.items() if v is None]
         if unreached:
             return self.finish(VIOLATED, unreached[0])
-        return self.finish(EXHAUSTED)
+        return self._liveness() or self.finish(EXHAUSTED)
 
     def path_to(self, code: int) -> Path:
         return _path_to(self.model, self.key, self.parent, code)
@@ -340,6 +404,9 @@ class _Run:
         stats.distinct_states = len(self.parent)
         stats.coverage = dict(zip(self.families, self.cov, strict=True))
         stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if self.live is not None:
+            stats.edges_stored, stats.edge_bytes = self.live.edges, self.live.edge_bytes
+            stats.liveness_bytes = self.live.nbytes
         if o.measure_memory:
             stats.peak_memory_bytes = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
@@ -348,7 +415,21 @@ class _Run:
         if self.graph_states is not None and len(self.graph_states) <= o.record_graph:
             graph = Graph(self.graph_states, self.edges, self.inits)
         return Result(self.model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph,
-                      self.checks.justification, self.expansion)
+                      self.checks.justification, self.expansion, self._liveness_verdict(verdict, prop))
+
+    def _liveness_verdict(self, verdict: str, prop: str | None) -> str:
+        """``liveness`` of the result: what was checked, qualified by how the run ended."""
+        note = self.liveness_note
+        if self.live is None or not note:
+            return note
+        if verdict == VIOLATED and prop in {p.name for p in self.checks.liveness}:
+            return note
+        if verdict == BOUNDED:
+            return note.replace("checked on the full graph", "no fair lasso in the explored part" if self.live_ran
+                                else "not checked (the run was cut)")
+        if verdict == VIOLATED:
+            return note.replace("checked on the full graph", "not checked (the run stopped at a violation)")
+        return note
 
 
 def _initial(model: Model[Any]) -> list[Any]:

@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import registry
-from ..models.base import Action, Model
+from ..models.base import LIVENESS, Action, Model
 from ..models.registry import RegistryError, dotted_path, root_model
 from ..models.schema import to_jsonable
+
+#: The line of ``Path.to_text`` after which a lasso's loop begins.
+LOOP_MARK = "     -- loop starts here --"
 
 
 class ReplayError(Exception):
@@ -20,15 +23,23 @@ class ReplayError(Exception):
 
 @dataclass
 class Path:
-    """``states[0] -actions[0]-> states[1] ... -> states[-1]``."""
+    """``states[0] -actions[0]-> states[1] ... -> states[-1]``.
+
+    A lasso (a liveness counterexample) has a ``loop_start``: the behaviour goes on forever by
+    repeating ``actions[loop_start:]`` (its last state is ``states[loop_start]`` again), or, with
+    no loop steps, stutters in its last state (a deadlock).
+    """
 
     model: Model[Any]
     states: list[Any]
     actions: list[Action] = field(default_factory=list)
+    loop_start: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.states) != len(self.actions) + 1:
             raise ValueError("a path has one more state than actions")
+        if self.loop_start is not None and not 0 <= self.loop_start < len(self.states):
+            raise ValueError(f"loop_start {self.loop_start} is outside the path's {len(self.states)} states")
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -46,6 +57,9 @@ class Path:
         describe = self.model.describe_state
         prev = describe(self.states[0])
         lines = ["init: " + _fmt_fields(prev)]
+        loop = self.loop_start
+        if loop == 0 and self.actions:
+            lines.append(LOOP_MARK)
         for k, (a, s) in enumerate(zip(self.actions, self.states[1:], strict=True), 1):
             cur = describe(s)
             changed = {key: v for key, v in cur.items() if prev.get(key) != v}
@@ -54,7 +68,12 @@ class Path:
             if gone:
                 diff += " " + " ".join(f"-{g}" for g in gone)
             lines.append(f"{k:>3}. {a!r}  ->  {diff}")
+            if k == loop and k < len(self.actions):
+                lines.append(LOOP_MARK)
             prev = cur
+        if loop is not None:
+            lines.append(f"     back to state {loop}, forever" if loop < len(self.actions)
+                         else "     stays in this state forever (no fair action is enabled here)")
         return "\n".join(lines)
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -76,7 +95,7 @@ class Path:
             f"model = {model_expr(self.model)}",
             "path = replay(model, [",
             *(f"    {json.dumps(r)}," for r in self.action_reprs()),
-            "])",
+            "]" + ("" if self.loop_start is None else f", loop_start={self.loop_start}") + ")",
             "print(path.to_text())",
         ]
         if prop is not None:
@@ -95,6 +114,10 @@ class Path:
         for p in model.properties:
             if p.name != prop:
                 continue
+            if p.kind in LIVENESS:
+                from .lasso import lasso_violation  # liveness builds on paths
+
+                return lasso_violation(self, p)
             if p.kind == "always":
                 return None if p.fn(last) else f"{prop} is false in the last state"
             if p.kind == "step" and self.actions:
@@ -112,7 +135,9 @@ class Path:
                 return None
             return f"{prop}: the last step {self.actions[-1]!r} maps to {y!r}, no step of the abstract model from {x!r}"
         if prop == "deadlock":
-            return None if next(iter(model.successors(last)), None) else "deadlock: no action is enabled at the end"
+            if next(iter(model.successors(last)), None) is not None or model.is_terminal(last):
+                return None
+            return "deadlock: no action is enabled at the end"
         names = [p.name for p in model.properties] + [r.name for r in model.refinements()] + ["deadlock"]
         raise ReplayError(f"{prop!r} is no property of {type(model).__name__}; its properties: {', '.join(names)}")
 
@@ -161,8 +186,10 @@ def _short(v: Any) -> str:
     return repr(v)
 
 
-def replay(model: Model[Any], actions: Sequence[str | Action], init: Any = None) -> Path:
-    """Run the named actions (``repr`` strings or ``Action``s) from an initial state."""
+def replay(model: Model[Any], actions: Sequence[str | Action], init: Any = None,
+           loop_start: int | None = None) -> Path:
+    """Run the named actions (``repr`` strings or ``Action``s) from an initial state (a lasso
+    when ``loop_start`` is given)."""
     inits = model.initial_states()
     state = inits[0] if init is None else init
     states, done = [state], []
@@ -177,5 +204,5 @@ def replay(model: Model[Any], actions: Sequence[str | Action], init: Any = None)
         else:
             enabled = ", ".join(repr(a) for a, _t in model.successors(state)) or "none"
             raise ReplayError(f"step {k + 1}: {key} is not enabled; enabled: {enabled}")
-    return Path(model, states, done)
+    return Path(model, states, done, loop_start)
 

@@ -31,6 +31,8 @@ FORMATS = (".dot", ".svg", ".png", ".pdf")
 DOT_TIMEOUT_S = 60.0
 
 HIGHLIGHT = "red"
+#: How a lasso's loop start is marked in the charts.
+LOOP_LABEL = "-- loop starts here --"
 #: Colour of a message a node read from its inbox (``Node.reads_inbox``) rather than received.
 READ_COLOR = "#1f5fbf"
 #: How ``sequence_chart`` shows messages still in flight at the end of the path.
@@ -136,6 +138,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     - Lifeline segments where a node is down are dotted red; the last step (the one that
       reached the violation) is drawn in red, with the messages it received or read, and
       ``title`` is shown on top.
+    - A lasso (``path.loop_start``, a liveness counterexample) has its loop's steps in red in the
+      step column, the first one headed "-- loop starts here --", and the end row saying
+      where the behaviour goes back to (or that it stays in its last state).
     """
     model = path.model
     if not isinstance(model, ActorSystem):
@@ -149,6 +154,7 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     names = [n.name for n in nodes] + (["environment"] if has_environment(model) else [])
     steps = len(path.actions)
     end = steps + 1
+    loop = path.loop_start
 
     def pt(node: int, row: int) -> str:
         return f"{names[node]}@{row}"
@@ -226,10 +232,16 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     for k in range(1, end + 1):
         if k <= steps:
             last = k == steps
-            lines.append(_node(step_id(k), shape="plaintext", label=f"{k}. {path.actions[k - 1]!r}",
-                               fontcolor=HIGHLIGHT if last else None))
+            label = f"{k}. {path.actions[k - 1]!r}"
+            if loop is not None and k == loop + 1:
+                label = f"{LOOP_LABEL}\n{label}"
+            lines.append(_node(step_id(k), shape="plaintext", label=label,
+                               fontcolor=HIGHLIGHT if last or (loop is not None and k > loop) else None))
         else:
-            lines.append(_node(step_id(k), shape="plaintext", label=""))
+            end_label = "" if loop is None else (f"back to state {loop}, forever" if loop < steps
+                                                 else "stays here forever (no fair action is enabled)")
+            lines.append(_node(step_id(k), shape="plaintext", label=end_label,
+                               fontcolor=HIGHLIGHT if end_label else None))
         for i in range(len(names)):
             if k == end and i in notes:
                 lines.append(_node(pt(i, k), **_in_flight_note(notes[i], names)))
@@ -348,7 +360,8 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
     representative rather than the path's own states; default ``model.state_type.pack``).
     A path step whose exact action is not in the graph (symmetry renames nodes) highlights
     the first edge between the same two states; a last step missing from the graph (a step
-    property stops the search before recording it) is added, dashed.
+    property stops the search before recording it) is added, dashed.  For a lasso the state
+    where its loop starts is filled and labelled instead of the last one.
     """
     n = len(graph.states)
     if n > max_nodes:
@@ -391,6 +404,8 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
 
     on_path = set(path_codes)
     violating = path_codes[-1] if path_codes else None
+    if path is not None and path.loop_start is not None:
+        violating = path_codes[path.loop_start]  # a lasso: the loop's first state is marked
     initial = set(graph.initial)
     lines = _header(
         f"state graph of {model.name or type(model).__name__}",
@@ -408,6 +423,8 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
             attrs.update(color=HIGHLIGHT, penwidth=2.5, fontcolor=HIGHLIGHT)
         if c == violating:
             attrs.update(style="rounded,filled,bold", fillcolor="#ffd0d0")
+            if path is not None and path.loop_start is not None:
+                attrs["xlabel"] = LOOP_LABEL if path.loop_start < len(path.actions) else "stays here forever"
         lines.append(_node(f"s{c}", **attrs))
     for k, (a, label, b) in enumerate(graph.edges):
         if k in highlighted:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
 
 from . import environment as _env
-from .base import Action, Disabled, Model, ModelDefinitionError
+from .base import _FAIR, Action, Disabled, Model, ModelDefinitionError, marker_of
 from .effects import (
     EFFECT_TYPES,
     BoundExceeded,
@@ -312,6 +312,27 @@ class ActorSystem(Model[SysState]):
         if self._faults.max_crashes:
             fams += ["crash", "recover"] if self._faults.recovery else ["crash"]
         return fams + _env.env_families(self)
+
+    def fairness(self) -> dict[str, str]:
+        """By default, the node steps marked ``@transition(fair=...)``; deliveries and timeouts
+        are made fair by family name in an override (``fair_steps`` gives every own step)."""
+        out: dict[str, str] = {}
+        for n in self._nodes:
+            for step_name, _fn, _insts in n.steps():
+                kind = marker_of(type(n), step_name, _FAIR)
+                if kind is not None:
+                    out[f"{n.role}.{step_name}"] = kind
+        return out
+
+    def fault_families(self) -> list[str]:
+        """Message loss and duplication, crashes and partitions: never fair (recovery and healing may be)."""
+        return [f for f in self.action_families if f in ("drop", "duplicate", "crash", "env.split")]
+
+    def fair_steps(self, kind: str = "weak", roles: Sequence[str] | None = None) -> dict[str, str]:
+        """A ``fairness()`` making every own step of the nodes (local steps, deliveries, timeouts)
+        of ``roles`` (None: every role) fair: each node's instances separately."""
+        mine = {n.role for n in self._nodes if roles is None or n.role in roles}
+        return {f: kind for f in self.action_families if f.split(".", 1)[0] in mine and "." in f}
 
     def _partitioned(self, deliver: Step, src: int, dst: int) -> Step:
         """``deliver``, not enabled while a partition separates ``src`` from ``dst``."""

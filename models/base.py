@@ -3,14 +3,16 @@
 A model is a class whose configuration is a frozen dataclass (its fields become CLI options),
 whose state is an immutable value described by a schema (``models.schema``), whose actions
 are methods with parameters drawn from declared finite domains, and whose properties are
-methods marked ``@always`` (safety) or ``@sometimes`` (must be reachable, so the model is
-not vacuous).  Definition mistakes raise ``ModelDefinitionError`` at construction, with the
-fix in the message.
+methods marked ``@always`` (safety), ``@sometimes`` (must be reachable, so the model is
+not vacuous) or ``@eventually`` / ``@always_eventually`` / ``@leads_to`` (liveness, under
+the fairness of ``@transition(fair=...)`` or ``Model.fairness()``).  Definition mistakes
+raise ``ModelDefinitionError`` at construction, with the fix in the message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,16 +61,27 @@ class Action:
 
 @dataclass(frozen=True)
 class Property:
-    """A named predicate; ``kind`` is ``always``, ``sometimes`` or ``step``."""
+    """A named predicate; ``kind`` is ``always``, ``sometimes``, ``step`` or a liveness kind
+    (``LIVENESS``); a ``leads_to`` property's ``premise`` is its P in P ~> Q (``fn`` is Q)."""
 
     name: str
     kind: str
     fn: Callable[..., bool]
     doc: str
+    premise: Callable[[Any], bool] | None = None
+
+
+#: The kinds of liveness properties (checked on the state graph, under fairness).
+LIVENESS = ("eventually", "always_eventually", "leads_to")
+#: The fairness kinds an action family may have.
+FAIRNESS = ("weak", "strong")
 
 
 _TRANSITION = "_pp_transition"
 _PROPERTY = "_pp_property"
+_FAIR = "_pp_fair"
+_PREMISE = "_pp_premise"
+_TERMINAL = "_pp_terminal"
 
 
 def marker_of(owner: type, attr: str, marker: str) -> Any:
@@ -81,16 +94,22 @@ def marker_of(owner: type, attr: str, marker: str) -> Any:
 
 
 def transition(
+    *, fair: str | None = None,
     **domains: str | Type | Callable[[Any], Iterable[Any]] | Iterable[Any],
 ) -> Callable[[Callable[..., Any]], Any]:
     """Mark a method ``(self, state, **params) -> next state | None`` as an action.
 
     Each parameter needs a domain: the name of a model attribute or method giving a finite
-    iterable, or a function of the model.
+    iterable, or a function of the model.  ``fair="weak"`` / ``"strong"`` makes each instance
+    of the action (the method with one choice of arguments) weakly / strongly fair for the
+    liveness properties: TLA+'s ``\\A args : WF(A(args))``.
     """
+    if fair is not None and fair not in FAIRNESS:
+        raise ModelDefinitionError(f"@transition(fair={fair!r}): fairness is 'weak' or 'strong' (or None)")
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         setattr(fn, _TRANSITION, dict(domains))
+        setattr(fn, _FAIR, fair)
         return fn
 
     return mark
@@ -115,6 +134,31 @@ always = _property("always")
 sometimes = _property("sometimes")
 #: ``@step``: a predicate on every transition ``(state, action, next_state)``.
 step = _property("step")
+#: ``@eventually``: every fair behaviour reaches a state where it holds (TLA+'s <>P).
+eventually = _property("eventually")
+#: ``@always_eventually``: every fair behaviour satisfies it infinitely often ([]<>P).
+always_eventually = _property("always_eventually")
+
+
+def leads_to(premise: str | Callable[[Any, Any], bool], name: str | None = None) -> Callable[..., Any]:
+    """``@leads_to(p)`` on ``q``: every fair behaviour that reaches a ``p`` state later reaches a
+    ``q`` state (P ~> Q).  ``p`` is a method name or a function ``(self, state) -> bool``."""
+    if not (isinstance(premise, str) or callable(premise)):
+        raise ModelDefinitionError(f"@leads_to({premise!r}): give a method name or a function (self, state) -> bool")
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, _PROPERTY, ("leads_to", name or fn.__name__))
+        setattr(fn, _PREMISE, premise)
+        return fn
+
+    return mark
+
+
+def terminal(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``@terminal`` on ``(self, state) -> bool``: a state without successors where it holds is a
+    proper end (not a ``--deadlock``); liveness judges it as a behaviour stuttering there."""
+    setattr(fn, _TERMINAL, True)
+    return fn
 
 
 def variant(name: str, breaks: str | Sequence[str]) -> Callable[[type[M]], type[M]]:
@@ -183,6 +227,8 @@ class Model(Generic[S]):
         if not isinstance(self._schema, Type):
             raise ModelDefinitionError(f"{type(self).__name__}.schema() must return a schema Type")
         self._properties = self._collect_properties()
+        self._terminals = [getattr(self, attr) for attr, _fn in self._ordered(_TERMINAL)]
+        self._fair_marks: dict[str, str | None] = {}
         self._actions = self._collect_actions()
 
     # ----- what an author writes --------------------------------------------------------
@@ -203,6 +249,18 @@ class Model(Generic[S]):
     def _validate_config(self) -> None:
         """Override to reject bad parameter values with a clear message (raise ValueError)."""
 
+    def fairness(self) -> dict[str, str]:
+        """Action family -> ``"weak"`` / ``"strong"``; by default from ``@transition(fair=...)``.
+
+        Override to declare it by family name (``action_families``); each instance of a fair
+        family is fair on its own.
+        """
+        return {name: kind for name, kind in self._fair_marks.items() if kind is not None}
+
+    def fault_families(self) -> list[str]:
+        """Families that model faults (crash, loss, partition): never fair."""
+        return []
+
     # ----- what the engines use ---------------------------------------------------------
     @property
     def state_type(self) -> Type:
@@ -221,8 +279,36 @@ class Model(Generic[S]):
         return [p for p in self._properties if p.kind == "step"]
 
     @property
+    def liveness_properties(self) -> list[Property]:
+        return [p for p in self._properties if p.kind in LIVENESS]
+
+    @property
     def properties(self) -> list[Property]:
         return list(self._properties)
+
+    def fairness_by_family(self) -> list[str | None]:
+        """The fairness of each family, indexed like ``action_families`` (checked: known, not a fault)."""
+        fams = self.action_families
+        index = {f: k for k, f in enumerate(fams)}
+        faults = set(self.fault_families())
+        out: list[str | None] = [None] * len(fams)
+        for fam, kind in self.fairness().items():
+            where = f"{type(self).__name__}.fairness()"
+            if kind not in FAIRNESS:
+                raise ModelDefinitionError(f"{where}: {fam!r} has fairness {kind!r}; use 'weak' or 'strong'")
+            if fam in faults:
+                raise ModelDefinitionError(
+                    f"{where}: {fam!r} is a fault (crash, loss, duplication, partition) and cannot be fair; "
+                    "remove it (a fault may happen, it is never promised)")
+            if fam not in index:
+                raise ModelDefinitionError(
+                    f"{where}: {fam!r} is no action family; families: {', '.join(fams)}")
+            out[index[fam]] = kind
+        return out
+
+    def is_terminal(self, s: Any) -> bool:
+        """Whether ``s`` satisfies a ``@terminal`` predicate (a proper end, not a deadlock)."""
+        return any(fn(s) for fn in self._terminals)
 
     @property
     def action_families(self) -> list[str]:
@@ -366,7 +452,8 @@ class Model(Generic[S]):
                 )
             names[pname] = attr
             doc = inspect.getdoc(fn) or ""
-            props.append(Property(pname, kind, getattr(self, attr), doc.split("\n")[0]))
+            premise = self._premise(attr) if kind == "leads_to" else None
+            props.append(Property(pname, kind, getattr(self, attr), doc.split("\n")[0], premise))
         if not any(p.kind == "sometimes" for p in props):
             raise ModelDefinitionError(
                 f"{type(self).__name__} declares no @sometimes property: add one that a "
@@ -374,9 +461,21 @@ class Model(Generic[S]):
             )
         return props
 
+    def _premise(self, attr: str) -> Callable[[Any], bool]:
+        """The P of ``@leads_to(P)`` on ``attr``, bound to this model."""
+        p = marker_of(type(self), attr, _PREMISE)
+        if isinstance(p, str):
+            fn = getattr(self, p, None)
+            if not callable(fn):
+                raise ModelDefinitionError(
+                    f"{type(self).__name__}.{attr}: @leads_to({p!r}) names no method of the model")
+            return fn
+        return functools.partial(p, self)
+
     def _collect_actions(self) -> list[tuple[str, Callable[..., Any], list[tuple[Action, tuple[Any, ...]]]]]:
         out = []
         for family, (attr, fn) in enumerate(self._ordered(_TRANSITION)):
+            self._fair_marks[attr] = marker_of(type(self), attr, _FAIR)
             params = list(inspect.signature(fn).parameters)[2:]  # self, state
             combos = parameter_combos(self, attr, params, marker_of(type(self), attr, _TRANSITION), "transition")
             insts = [(Action(attr, combo, family), tuple(v for _p, v in combo)) for combo in combos]

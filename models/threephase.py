@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import Refinement, always, require, sometimes, transition, variant
+from .base import Refinement, always, eventually, require, sometimes, terminal, transition, variant
 from .environment import environment
 from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
@@ -410,9 +410,21 @@ class ThreePhase(ActorSystem):
         """No participant committed while another aborted (TCConsistent)."""
         return consistent(self.rm_states(s))
 
-    def decided(self, s: Any) -> bool:
+    # ----- liveness: 3PC's point -----
+    def fairness(self) -> dict[str, str]:
+        """Every node's own steps and deliveries are weakly fair, and so is the failure detector
+        (a crashed or cut-off peer is eventually suspected); crashes and partitions never are."""
+        return {**self.fair_steps("weak"), "env.suspect": "weak"}
+
+    @eventually
+    def nonblocking(self, s: Any) -> bool:
         """Every participant that has not crashed has committed or aborted."""
         return all(r in s.down or s.nodes[r].phase in DECIDED for r in range(self.config.rms))
+
+    @terminal
+    def finished(self, s: Any) -> bool:
+        """A state with nothing left to do is a proper end once every live participant decided."""
+        return self.nonblocking(s)
 
     @sometimes
     def all_committed(self, s: Any) -> bool:
@@ -456,6 +468,18 @@ class CommitOnTimeout(ThreePhase):
     rm_class = _TimeoutCommitParticipant
 
 
+class _PatientBackup(Participant):
+    def complete(self, s: Part, got: frozenset[int]) -> bool:
+        return all(q in got for q in self.others)  # a crashed participant never reports
+
+
+@variant("backup-waits-for-all", breaks="nonblocking")
+class BackupWaitsForAll(ThreePhase):
+    """The backup waits for a report from every participant, crashed ones included: 3PC blocks."""
+
+    rm_class = _PatientBackup
+
+
 #: The protocol's one declaration (see ``models.registry``): the proof by dotted path.
 PROTOCOL = Protocol(
     "threephase", f"{__name__}:ThreePhase",
@@ -466,7 +490,7 @@ PROTOCOL = Protocol(
 
 
 __all__ = [
-    "CRASH", "PARTITION", "PRECOMMITTED", "PROTOCOL", "Abort", "Ack", "Coord", "Coordinator", "DoCommit",
-    "No", "Part", "Participant", "PreCommit", "Report", "Suspect", "ThreePhase", "ThreePhaseConfig", "Yes",
-    "node_configs", "skeen_rule",
+    "CRASH", "PARTITION", "PRECOMMITTED", "PROTOCOL", "Abort", "Ack", "BackupCommitsFromWait", "BackupWaitsForAll",
+    "CommitOnTimeout", "Coord", "Coordinator", "DoCommit", "No", "Part", "Participant", "PreCommit", "Report",
+    "Suspect", "ThreePhase", "ThreePhaseConfig", "Yes", "node_configs", "skeen_rule",
 ]

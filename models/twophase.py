@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import Refinement, always, sometimes, transition, variant
+from .base import Refinement, always, eventually, sometimes, terminal, transition, variant
 from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
@@ -218,6 +218,30 @@ class TwoPhase(ActorSystem):
         return all(r == ABORTED for r in self.rm_states(s))
 
 
+class LiveTwoPhase(TwoPhase):
+    """2PC with its liveness claim, opt-in so that ``twophase``'s own counts and verdicts stay put:
+    every node's own steps weakly fair (crashes never; recovery is not fair either).  With
+    ``--max-crashes 1`` it blocks: the TM crashes after the votes and the prepared RMs wait forever.
+
+    ``protoproof check protoproof.models.twophase:LiveTwoPhase --rms 3 --max-crashes 1``
+    """
+
+    name = "twophase-live"
+
+    def fairness(self) -> dict[str, str]:
+        return self.fair_steps("weak")
+
+    @eventually
+    def nonblocking(self, s: Any) -> bool:
+        """Every RM that has not crashed has committed or aborted."""
+        return all(r in (COMMITTED, ABORTED) or i in s.down for i, r in enumerate(self.rm_states(s)))
+
+    @terminal
+    def finished(self, s: Any) -> bool:
+        """A state with nothing left to do is a proper end once every live RM decided."""
+        return self.nonblocking(s)
+
+
 class _CommitWithoutVotesTM(TransactionManager):
     def can_commit(self, s: TM) -> bool:
         return s.state == INIT
@@ -277,6 +301,7 @@ __all__ = [
     "WORKING",
     "Abort",
     "Commit",
+    "LiveTwoPhase",
     "Prepared",
     "TwoPhase",
     "TwoPhaseConfig",
