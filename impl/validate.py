@@ -347,6 +347,9 @@ class Replay:
         k, r = events[pos]
         i = r["node"]
         n = self.nodes[i]
+        if not m._faults.recovery:
+            return s, Problem(k, i, inst, f"{names[i]} restarted, but the model's crashes are crash-stop "
+                                          "(Faults(recovery=False)): a crashed node never comes back")
         for step in (m._recover(n),) if killed else (m._crash(n), m._recover(n)):
             t: SysState | None = step(s)
             if t is None:

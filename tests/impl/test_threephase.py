@@ -307,3 +307,27 @@ def test_tx_is_one_command_for_both_commit_services_and_names_them_on_another_cl
     paxos_cluster(str(tmp_path / "kv"), 3).save()
     assert run_command(parser.parse_args(["tx", "--cluster", str(tmp_path / "kv"), "commit"])) == 2
     assert "is a paxos cluster; tx needs a twophase or threephase cluster" in capsys.readouterr().err
+
+
+def test_a_restarted_3pc_node_is_named_by_validation_as_outside_the_crash_stop_model(tmp_path: Path) -> None:
+    cfg = threephase_cluster(str(tmp_path / "again"), 2, trace=True)
+
+    async def main() -> None:
+        nodes = [ThreePhaseNode(cfg, i) for i in range(3)]
+        for nd in nodes:
+            await nd.start()
+        c = ThreePhaseClient(cfg)
+        try:
+            assert (await c.commit(tx=3))[1] == COMMITTED
+            await nodes[0].stop()
+            nodes[0] = ThreePhaseNode(cfg, 0)  # the same node, back from its disk
+            await nodes[0].start()
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    report = validate(cfg.trace_dir())
+    first = min(report.problems, key=lambda p: p.step)
+    assert "rm0 restarted, but the model's crashes are crash-stop" in first.what, report.summary()
