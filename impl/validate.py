@@ -106,8 +106,9 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     return meta, recs, torn
 
 
-def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
-    """The model the trace names, allowing ``crashes`` crashes if its configuration has a bound."""
+def model_of(meta: dict[str, Any], crashes: int, fewer: int | None = None) -> ActorSystem:
+    """The model the trace names, allowing ``crashes`` crashes if its configuration has a bound
+    (``fewer`` if its configuration refuses that many: the replay then names the crash too many)."""
     ref = meta.get("model")
     if not isinstance(ref, str):
         raise TraceError("meta.json names no model; the trace was recorded by an older version")
@@ -119,10 +120,14 @@ def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
         raise TraceError(f"{ref} is not an ActorSystem: only node protocols have traces")
     params = dict(meta.get("params", {}))
     fields = getattr(cls.Config, "__dataclass_fields__", {})
-    if "max_crashes" in fields:
-        params["max_crashes"] = crashes
-    model = cls(**params)
-    return model
+    if "max_crashes" not in fields:
+        return cls(**params)
+    try:
+        return cls(**{**params, "max_crashes": crashes})
+    except ValueError:
+        if fewer is None:
+            raise
+        return cls(**{**params, "max_crashes": fewer})
 
 
 def validate(trace_dir: str | Path) -> Report:
@@ -134,7 +139,9 @@ def validate(trace_dir: str | Path) -> Report:
             boots[r["node"]] += 1
         elif r["kind"] == "crash":
             kills[r["node"]] += 1
-    model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in boots.keys() | kills.keys()))
+    crashed = boots.keys() | kills.keys()
+    model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in crashed),
+                     fewer=sum(1 for i in crashed if boots[i] > 1 or kills[i]))
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
     replay = Replay(model)
     for inst, events in _by_instance(recs):
