@@ -435,6 +435,20 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         return None
 
 
+def _note_unchecked(model: Model[Any], engine: str, args: argparse.Namespace, out: TextIO,
+                    err: TextIO) -> None:
+    """A z3 engine checks ``@always`` properties only: say what else the model claims, so that its
+    verdict is not read as covering liveness or refinement."""
+    if _props(args):
+        return
+    kinds = (("liveness", [p.name for p in model.liveness_properties]),
+             ("refinement", [r.name for r in model.refinements()]))
+    for kind, names in kinds:
+        if names:
+            print(f"  not checked by {engine}: {kind} {', '.join(names)} (only `check` checks {kind})",
+                  file=err if args.json else out)
+
+
 def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.bmc import bmc
 
@@ -445,6 +459,7 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, args.graph)
+    _note_unchecked(model, "bmc", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
 
@@ -492,6 +507,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
+    _note_unchecked(model, "prove", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
 

@@ -172,4 +172,5 @@ __all__ = ["RL", "CopyOffByOne", "Replog", "ReplogConfig", "RetractCommitted", "
 
 #: The protocol's one declaration (see ``models.registry``).
 PROTOCOL = Protocol("replog", f"{__name__}:Replog", summary="a toy replicated log: the Seq spike for Raft",
-                    strengthening="protoproof.proofs.replog:strengthening")
+                    strengthening="protoproof.proofs.replog:strengthening",
+                    service="protoproof.impl.replog:SERVICE")

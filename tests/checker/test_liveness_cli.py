@@ -99,3 +99,19 @@ def test_no_liveness_keeps_no_edges() -> None:
                        "--json", "--quiet")
     d = json.loads(out)
     assert code == 0 and d["liveness"]["edges"] == 0 and d["liveness"]["note"].startswith("not checked")
+
+
+def test_bmc_and_prove_say_they_do_not_check_liveness() -> None:
+    code, out, _ = run("bmc", f"{EXAMPLE}:LiveTwoPhase", "--rms", "2", "--depth", "2")
+    assert code == 3 and "not checked by bmc: liveness up_rms_decide" in out
+    code, out, err = run("prove", f"{EXAMPLE}:LiveTwoPhase", "--rms", "2", "--json")
+    assert json.loads(out)["verdict"] in {"proved", "unknown", "violated"}
+    assert "not checked by prove: liveness up_rms_decide" in err
+    code, _out, err = run("bmc", f"{EXAMPLE}:LiveTwoPhase", "--rms", "2", "--depth", "2",
+                          "--property", "up_rms_decide")
+    assert code == 2 and "no @always property 'up_rms_decide'" in err
+
+
+def test_prove_says_it_does_not_check_the_refinement() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "2")
+    assert code == 0 and "not checked by prove: refinement refines_tcommit" in out

@@ -24,6 +24,8 @@ from protoproof.models.base import Model, always, transition
 from protoproof.models.environment import Clock
 from protoproof.models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, TwoA, TwoB
 from protoproof.models.replog import RL, Replog, is_prefix
+from protoproof.models.replog_nodes import Append, Follower, FollowerState, LeaderState, NewEpoch, ReplogNodes
+from protoproof.models.replog_nodes import Leader as LogLeader
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, WORKING
 from protoproof.models.twophase import INIT, TM, Abort, Prepared, ResourceManager, TransactionManager, TwoPhase
 from protoproof.tests.models.envmodels import LeakyPartitions, Leases
@@ -489,6 +491,64 @@ class CopySliceSkipsAnEntry(Replog):
         return self._acked(s, f, log + s.leader[len(log) + 1 : len(log) + 2])
 
 
+# ----- the replicated log as nodes (epochs) -----
+
+RNODES = {"followers": 1, "maxlen": 2, "values": 2, "max_epoch": 1}
+
+
+class _FollowerAppendsStaleEntries(Follower):
+    def on_message(self, s: FollowerState, src: int, msg: Any) -> Out:
+        if type(msg) is Append and msg.epoch < s.epoch:  # an entry of an epoch it left, as if current
+            msg = Append(s.epoch, msg.idx, msg.val)
+        return super().on_message(s, src, msg)
+
+
+class FollowerAppendsStaleEntries(ReplogNodes):
+    follower_class = _FollowerAppendsStaleEntries
+
+
+class _FollowerAppendsPastItsEnd(Follower):
+    def on_message(self, s: FollowerState, src: int, msg: Any) -> Out:
+        if type(msg) is Append and msg.epoch == s.epoch and msg.idx > len(s.log):  # leaves a gap
+            msg = Append(s.epoch, len(s.log), msg.val)
+        return super().on_message(s, src, msg)
+
+
+class FollowerAppendsPastItsEnd(ReplogNodes):
+    follower_class = _FollowerAppendsPastItsEnd
+
+
+class _LeaderAnnouncesItsLength(LogLeader):
+    def announce(self, s: LeaderState, f: int) -> Out:
+        if s.epoch == 0:
+            return None
+        return s, (Send(f, NewEpoch(s.epoch, len(s.log))),)  # the log's length, not the commit index
+
+
+class LeaderAnnouncesItsLength(ReplogNodes):
+    leader_class = _LeaderAnnouncesItsLength
+
+
+class _FollowerCutsToNothing(Follower):
+    def cut(self, log: tuple[Any, ...], commit: int) -> tuple[Any, ...]:
+        return ()
+
+
+class FollowerCutsToNothing(ReplogNodes):
+    follower_class = _FollowerCutsToNothing
+
+
+class _FollowerDoesNotReack(Follower):
+    def on_message(self, s: FollowerState, src: int, msg: Any) -> Out:
+        if type(msg) is Append and msg.epoch == s.epoch and msg.idx < len(s.log):
+            return None
+        return super().on_message(s, src, msg)
+
+
+class FollowerDoesNotReack(ReplogNodes):
+    follower_class = _FollowerDoesNotReack
+
+
 # ======================================================================================
 
 MUTANTS: list[Mutant] = [
@@ -572,6 +632,14 @@ MUTANTS: list[Mutant] = [
            CopyIndexOffByOne, RLOG, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
     Mutant("log-copy-slice-start-off-by-one", "a follower copies leader[len(log) + 1 : len(log) + 2]",
            CopySliceSkipsAnEntry, RLOG, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
+    Mutant("log-follower-appends-stale-entries", "a follower appends an entry of an epoch it has left",
+           FollowerAppendsStaleEntries, RNODES, "followers_agree_on_committed", GUARD, REPLOG_ENGINES),
+    Mutant("log-follower-appends-past-its-end", "a follower appends entry idx > len(log) at len(log)",
+           FollowerAppendsPastItsEnd, RNODES, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
+    Mutant("log-leader-announces-its-length", "a new epoch is announced with the log's length, not the commit index",
+           LeaderAnnouncesItsLength, RNODES, "followers_agree_on_committed", SEQUENCE, REPLOG_ENGINES),
+    Mutant("log-follower-cuts-to-nothing", "a follower empties its log on a new epoch, committed entries too",
+           FollowerCutsToNothing, RNODES, "followers_agree_on_committed", REGRESSION, REPLOG_ENGINES),
 ]
 
 
@@ -667,4 +735,7 @@ BENIGN: list[Benign] = [
     Benign("leader-prepares-one-quorum", "the leader sends its 1a only to the first quorum",
            "fewer 1as only remove behaviours; every remaining run is a run of Paxos",
            LeaderPreparesOneQuorum, PX, must_prove=(PROVE,), reported={PARAM: _TIE_EDGES}),
+    Benign("log-follower-does-not-reack", "a follower ignores an entry it already holds instead of acknowledging again",
+           "fewer acks only remove behaviours (a lost ack is then never repaired: liveness, not safety)",
+           FollowerDoesNotReack, RNODES, must_prove=(PROVE,)),
 ]
