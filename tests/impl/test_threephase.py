@@ -139,10 +139,11 @@ PHASES: dict[str, tuple[dict[str, int], tuple[str, str] | None, str]] = {
 }
 
 
-def kill_3pc_cluster(directory: Path, phase: str, rms: int = 3) -> ClusterConfig:
-    """A saved 3PC cluster (not started, traced) set up for a kill in ``phase``."""
+def kill_3pc_cluster(directory: Path, phase: str, rms: int = 3, partitions: bool = False) -> ClusterConfig:
+    """A saved 3PC cluster (not started, traced) set up for a kill in ``phase`` (``partitions``:
+    with the heartbeat detector)."""
     params, link, _outcome = PHASES[phase]
-    cfg = threephase_cluster(str(directory), rms, trace=True, params=params)
+    cfg = threephase_cluster(str(directory), rms, trace=True, params={**params, "partitions": int(partitions)})
     cfg.save()
     if link is not None:
         slow_link(cfg, range(rms) if link[1] == "all" else range(rms - 1, rms), link[0])
@@ -158,6 +159,21 @@ def test_under_3pc_the_participants_decide_alike_within_the_bound_when_the_coord
         took, st = asyncio.run(asyncio.wait_for(kill_3pc_tm(phase, cfg, cluster, 21), 60))
     assert set(st.values()) == {PHASES[phase][2]}, st
     assert took < BOUND, f"the participants took {took:.2f}s to decide"
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
+
+
+def test_with_heartbeat_suspicion_the_participants_decide_once_the_killed_coordinator_falls_silent(
+        tmp_path: Path) -> None:
+    """``partitions=1``: the detector is heartbeat silence (500 ms), the trace is replayed through
+    ``--failures partition``, where suspecting a crashed peer is allowed as well."""
+    phase = "after pre-commit to some"
+    cfg = kill_3pc_cluster(tmp_path / "3pc", phase, partitions=True)
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        took, st = asyncio.run(asyncio.wait_for(kill_3pc_tm(phase, cfg, cluster, 22), 60))
+    assert set(st.values()) == {COMMITTED}, st
+    assert 0.3 <= took < BOUND, f"the participants took {took:.2f}s to decide"  # silence: 0.5 s after a ping
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
 
