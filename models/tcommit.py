@@ -12,7 +12,7 @@ Decide is split into ``decide_commit`` and ``decide_abort``; the successors are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .base import Model, always, sometimes, transition
 from .registry import Protocol
@@ -39,7 +39,30 @@ def consistent(rm: tuple[str, ...]) -> bool:
     return not (ABORTED in rm and COMMITTED in rm)
 
 
-class TCommit(Model[TC]):
+class CommitProperties:
+    """The properties every commit protocol states over its RMs' phases (``rm_states``):
+    TCommit, 2PC and 3PC share them, so they state the same thing by construction."""
+
+    def rm_states(self, s: Any) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    @always
+    def atomicity(self, s: Any) -> bool:
+        """No RM committed while another aborted (TCConsistent)."""
+        return consistent(self.rm_states(s))
+
+    @sometimes
+    def all_committed(self, s: Any) -> bool:
+        """Every RM committed."""
+        return all(r == COMMITTED for r in self.rm_states(s))
+
+    @sometimes
+    def all_aborted(self, s: Any) -> bool:
+        """Every RM aborted."""
+        return all(r == ABORTED for r in self.rm_states(s))
+
+
+class TCommit(CommitProperties, Model[TC]):
     """Transaction commit, as the specification every commit protocol must refine."""
 
     name = "tcommit"
@@ -57,6 +80,9 @@ class TCommit(Model[TC]):
 
     def rm_ids(self) -> range:
         return range(self.config.rms)
+
+    def rm_states(self, s: TC) -> tuple[str, ...]:
+        return s.rm
 
     def init(self) -> list[TC]:
         return [TC((WORKING,) * self.config.rms)]
@@ -82,21 +108,6 @@ class TCommit(Model[TC]):
         if not (s.rm[rm] in (WORKING, PREPARED) and all(r != COMMITTED for r in s.rm)):
             return None
         return self._set(s, rm, ABORTED)
-
-    @always
-    def atomicity(self, s: TC) -> bool:
-        """No RM committed while another aborted (TCConsistent)."""
-        return consistent(s.rm)
-
-    @sometimes
-    def all_committed(self, s: TC) -> bool:
-        """Every RM committed."""
-        return all(r == COMMITTED for r in s.rm)
-
-    @sometimes
-    def all_aborted(self, s: TC) -> bool:
-        """Every RM aborted."""
-        return all(r == ABORTED for r in s.rm)
 
 
 #: The protocol's one declaration (see ``models.registry``).

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import Refinement, always, eventually, require, sometimes, terminal, transition, variant
+from .base import Refinement, eventually, require, sometimes, terminal, transition, variant
 from .environment import environment
 from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
-from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, TCommit, consistent
+from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, CommitProperties, TCommit
 
 PRECOMMITTED = "precommitted"
 Phase = Enum("Phase", WORKING, PREPARED, PRECOMMITTED, COMMITTED, ABORTED)
@@ -251,7 +251,7 @@ class Participant(Node[Part]):
         if peer in s.suspects:
             return None
         suspects = s.suspects | {peer}
-        phase = ABORTED if peer == self.tm and s.phase == WORKING else s.phase  # it never voted
+        phase = ABORTED if self.tm in suspects and s.phase == WORKING else s.phase  # it never voted
         t = s._replace(phase=phase, suspects=suspects)
         if self.tm not in suspects:
             return t, ()
@@ -332,7 +332,7 @@ class ThreePhaseConfig:
     failures: str = CRASH  # "crash": a perfect failure detector; "partition": suspicion across a partition
 
 
-class ThreePhase(ActorSystem):
+class ThreePhase(CommitProperties, ActorSystem):
     """Three-phase commit with Skeen's termination protocol: a coordinator and ``rms`` participants."""
 
     name = "threephase"
@@ -405,11 +405,6 @@ class ThreePhase(ActorSystem):
     def _to_tcommit(self, s: Any) -> TC:
         return TC(tuple(PREPARED if p == PRECOMMITTED else p for p in self.rm_states(s)))
 
-    @always
-    def atomicity(self, s: Any) -> bool:
-        """No participant committed while another aborted (TCConsistent)."""
-        return consistent(self.rm_states(s))
-
     # ----- liveness: 3PC's point -----
     def fairness(self) -> dict[str, str]:
         """Every node's own steps and deliveries are weakly fair, and so is the failure detector
@@ -425,16 +420,6 @@ class ThreePhase(ActorSystem):
     def finished(self, s: Any) -> bool:
         """A state with nothing left to do is a proper end once every live participant decided."""
         return self.nonblocking(s)
-
-    @sometimes
-    def all_committed(self, s: Any) -> bool:
-        """Every participant committed."""
-        return all(r == COMMITTED for r in self.rm_states(s))
-
-    @sometimes
-    def all_aborted(self, s: Any) -> bool:
-        """Every participant aborted."""
-        return all(r == ABORTED for r in self.rm_states(s))
 
     @sometimes
     def committed_by_backup(self, s: Any) -> bool:

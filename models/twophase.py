@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import Refinement, always, eventually, sometimes, terminal, transition, variant
+from .base import Refinement, eventually, terminal, transition, variant
 from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
-from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, RMState, TCommit, consistent
+from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, CommitProperties, RMState, TCommit
 
 INIT = "init"
 TMState = Enum("TMState", INIT, COMMITTED, ABORTED)
@@ -160,7 +160,7 @@ class TwoPhaseConfig:
     max_crashes: int = 0
 
 
-class TwoPhase(ActorSystem):
+class TwoPhase(CommitProperties, ActorSystem):
     """Two-phase commit: a TM and ``rms`` RMs (TwoPhase.tla, as nodes)."""
 
     name = "twophase"
@@ -201,21 +201,6 @@ class TwoPhase(ActorSystem):
 
     def _to_tcommit(self, s: Any) -> TC:
         return TC(self.rm_states(s))
-
-    @always
-    def atomicity(self, s: Any) -> bool:
-        """No RM committed while another aborted (TCConsistent)."""
-        return consistent(self.rm_states(s))
-
-    @sometimes
-    def all_committed(self, s: Any) -> bool:
-        """Every RM committed."""
-        return all(r == COMMITTED for r in self.rm_states(s))
-
-    @sometimes
-    def all_aborted(self, s: Any) -> bool:
-        """Every RM aborted."""
-        return all(r == ABORTED for r in self.rm_states(s))
 
 
 class LiveTwoPhase(TwoPhase):

@@ -120,3 +120,26 @@ def test_a_perfect_failure_detector_suspects_only_crashed_nodes() -> None:
 def test_failures_must_be_crash_or_partition() -> None:
     with pytest.raises(ValueError, match="--failures must be 'crash' or 'partition'"):
         ThreePhase(failures="byzantine")
+
+
+def test_the_partition_counterexample_is_drawn_with_the_split_and_the_abort_held_back() -> None:
+    from protoproof.checker.render import sequence_chart
+
+    model = ThreePhase(rms=2, max_crashes=0, failures="partition")
+    dot = sequence_chart(replay(model, PARTITION_ATOMICITY), title="atomicity violated")
+    assert dot.index("split(groups=") < dot.index("decide") < dot.index("DoCommit()")
+    assert "from rm1: Abort()" in dot  # the backup's Abort never crossed the partition
+
+
+def test_a_handoff_reaches_the_node_at_once_and_leaves_the_network_alone() -> None:
+    from protoproof.models.actors import Envelope
+    from protoproof.models.threephase import Suspect
+
+    model = ThreePhase(rms=2)
+    s = model.initial_states()[0]
+    t = model.handoff(s, Envelope(0, 0, Suspect(2)))
+    assert t is not None and t.net == s.net and t.nodes[0].suspects == frozenset({2})
+    assert t.nodes[0].phase == ABORTED  # it had not voted
+    assert model.handoff(t, Envelope(0, 0, Suspect(2))) is None  # already suspected: ignored
+    down = s._replace(down=frozenset({0}))
+    assert model.handoff(down, Envelope(0, 0, Suspect(2))) is None  # a down node takes nothing
