@@ -33,13 +33,19 @@ def commands() -> list[str]:
     return [*GENERIC, *(c.name for spec in known_specs() for c in spec.commands)]
 
 
-def _client_commands() -> dict[str, tuple[ServiceSpec, ClientCommand]]:
-    out: dict[str, tuple[ServiceSpec, ClientCommand]] = {}
+def _client_commands() -> dict[str, list[tuple[ServiceSpec, ClientCommand]]]:
+    """Each client command with the services offering it: several may share a name (``tx`` on
+    every commit service) if they share its arguments; the cluster file picks the service."""
+    out: dict[str, list[tuple[ServiceSpec, ClientCommand]]] = {}
     for spec in known_specs():
         for c in spec.commands:
-            if c.name in out or c.name in GENERIC:
+            if c.name in GENERIC:
                 raise ValueError(f"the client command {c.name!r} of {spec.ref} is already taken")
-            out[c.name] = (spec, c)
+            same = out.setdefault(c.name, [])
+            if same and same[0][1].add_arguments is not c.add_arguments:
+                raise ValueError(f"the client command {c.name!r} of {spec.ref} is already taken by "
+                                 f"{same[0][0].ref} with other arguments (share its add_arguments to share the name)")
+            same.append((spec, c))
     return out
 
 
@@ -64,9 +70,12 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the nodes of a detached cluster")
 
-    for name, (spec, c) in _client_commands().items():
-        p = subparsers.add_parser(name, help=c.help)
-        p.add_argument("--cluster", required=True, help=f"cluster directory (a {spec.name} cluster)")
+    for name, offered in _client_commands().items():
+        c = offered[0][1]
+        p = subparsers.add_parser(name, help=c.help if len(offered) == 1 else f"{name}: " + "; ".join(
+            f"{spec.name}: {cmd.help}" for spec, cmd in offered))
+        which = " or ".join(spec.name for spec, _c in offered)
+        p.add_argument("--cluster", required=True, help=f"cluster directory (a {which} cluster)")
         c.add_arguments(p)
 
     p = subparsers.add_parser("validate", help="replay a recorded run through the model")
@@ -81,9 +90,9 @@ def run_command(args: argparse.Namespace) -> int:
             return _cluster(args)
         if cmd == "validate":
             return _validate(args)
-        client = _client_commands().get(cmd)
-        if client is not None:
-            return asyncio.run(_client(args, *client))
+        offered = _client_commands().get(cmd)
+        if offered is not None:
+            return asyncio.run(_client(args, offered))
     except NoReply as e:
         print(f"protoproof: error: {e}", file=sys.stderr)
         return 3
@@ -99,11 +108,14 @@ def run_command(args: argparse.Namespace) -> int:
     return 2
 
 
-async def _client(args: argparse.Namespace, spec: ServiceSpec, c: ClientCommand) -> int:
+async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, ClientCommand]]) -> int:
     cfg = load_cluster(args.cluster)
-    if service_of(cfg).ref != spec.ref:
-        raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {c.name} needs a {spec.name} cluster")
-    return await c.run(args, cfg)
+    ref = service_of(cfg).ref
+    for spec, c in offered:
+        if spec.ref == ref:
+            return await c.run(args, cfg)
+    which = " or ".join(spec.name for spec, _c in offered)
+    raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {offered[0][1].name} needs a {which} cluster")
 
 
 def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:

@@ -12,19 +12,35 @@ are in ``launcher.Cluster`` (``kill``/``restart``), which owns the processes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .clock import NodeClock
+from .cluster import ClusterConfig
 from .codec import Frame
 
 FAULTS_FILE = "faults.json"
 log = logging.getLogger("protoproof.impl")
+
+
+#: Environment events recorded by whoever controls the environment (kills, partitions), in the trace directory.
+ENVIRONMENT = "environment.jsonl"
+
+
+def record_environment(trace_dir: str | Path, kind: str, node: int = -1, t: int | None = None,
+                       **fields: Any) -> None:
+    """Append an environment event to the trace (``kind``: ``crash``, or ``env`` with the model's
+    action ``label`` and ``args``), stamped ``t`` (now): trace validation replays it at that time."""
+    rec = {"t": time.time_ns() if t is None else t, "node": node, "inst": -1, "kind": kind, "seq": 0, **fields}
+    with open(Path(trace_dir) / ENVIRONMENT, "a") as f:
+        f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 
 @dataclass
@@ -40,6 +56,13 @@ class FaultPlan:
     hold_across: bool = False
     #: Clock skew per node id: ``(offset_s, rate)`` of its ``NodeClock``, read when the node starts.
     clocks: dict[int, tuple[float, float]] = field(default_factory=dict)
+    #: Message kinds (class names) the blocked pairs stop; empty: every frame.  A slow link for one
+    #: kind of message only (a coordinator's PreCommit to one participant), set before the run.
+    kinds: frozenset[str] = frozenset()
+
+    def blocks(self, f: Frame) -> bool:
+        """Whether ``f`` is stopped: between blocked nodes, and of a blocked kind."""
+        return (f.src, f.dst) in self.blocked and (not self.kinds or type(f.msg).__name__ in self.kinds)
 
     @staticmethod
     def partition(side_a: list[int], side_b: list[int]) -> frozenset[tuple[int, int]]:
@@ -53,14 +76,15 @@ class FaultPlan:
     def to_json(self) -> dict[str, Any]:
         return {"drop": self.drop, "duplicate": self.duplicate, "delay_ms": list(self.delay_ms),
                 "blocked": sorted([list(p) for p in self.blocked]), "hold_across": self.hold_across,
-                "clocks": {str(k): list(v) for k, v in sorted(self.clocks.items())}}
+                "clocks": {str(k): list(v) for k, v in sorted(self.clocks.items())}, "kinds": sorted(self.kinds)}
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FaultPlan:
         lo, hi = j.get("delay_ms", (0.0, 0.0))
         return cls(float(j.get("drop", 0.0)), float(j.get("duplicate", 0.0)), (float(lo), float(hi)),
                    frozenset((int(a), int(b)) for a, b in j.get("blocked", [])), bool(j.get("hold_across", False)),
-                   {int(k): (float(o), float(r)) for k, (o, r) in j.get("clocks", {}).items()})
+                   {int(k): (float(o), float(r)) for k, (o, r) in j.get("clocks", {}).items()},
+                   frozenset(str(k) for k in j.get("kinds", [])))
 
     def save(self, directory: str | Path) -> None:
         p = Path(directory) / FAULTS_FILE
@@ -95,9 +119,9 @@ class FaultInjector:
         self.plan = plan
         if not self.parked or self.on_heal is None:
             return
-        go = [f for f in self.parked if (f.src, f.dst) not in plan.blocked]
+        go = [f for f in self.parked if not plan.blocks(f)]
         if go:
-            self.parked = [f for f in self.parked if (f.src, f.dst) in plan.blocked]
+            self.parked = [f for f in self.parked if plan.blocks(f)]
             log.warning("partition healed: sending %d held frame(s)", len(go))
             for f in go:
                 self.on_heal(f)
@@ -108,7 +132,7 @@ class FaultInjector:
         if self.hold:
             self.held.append(f)
             return []
-        if (f.src, f.dst) in p.blocked:
+        if p.blocked and p.blocks(f):
             if p.hold_across:
                 self.parked.append(f)
             else:
@@ -133,3 +157,29 @@ class FaultInjector:
             self.set_plan(FaultPlan())
         except (ValueError, TypeError):
             pass  # a half-written file: keep the previous plan
+
+
+def set_partition(cfg: ClusterConfig, groups: list[list[int]] | None, plan: FaultPlan | None = None) -> FaultPlan:
+    """Cut the running cluster into ``groups`` (None: heal it), holding frames across the cut as the
+    model's partition does; with tracing on, recorded as the model's ``split``/``heal``.
+
+    The nodes pick the plan up within their reload period (``service.run_forever``), so the
+    record's time is when the cut was asked for: do it while no model message crosses it.
+    """
+    base = plan if plan is not None else FaultPlan()
+    new = dataclasses.replace(base, blocked=FaultPlan.split(groups) if groups else frozenset(), hold_across=True)
+    new.save(cfg.directory)
+    if cfg.trace:
+        if groups:
+            record_environment(cfg.trace_dir(), "env", label="split", args={"groups": _model_groups(cfg, groups)})
+        else:
+            record_environment(cfg.trace_dir(), "env", label="heal", args={})
+    return new
+
+
+def _model_groups(cfg: ClusterConfig, groups: list[list[int]]) -> list[list[str]]:
+    """``groups`` as the model's ``split`` names them: by node name, in order of first node id."""
+    label = {i: k for k, g in enumerate(groups) for i in g}
+    ids = sorted(label)
+    order = list(dict.fromkeys(label[i] for i in ids))
+    return [[cfg.nodes[i].name for i in ids if label[i] == k] for k in order]

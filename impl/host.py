@@ -44,10 +44,14 @@ class Tracer:
     """Appends one JSON line per step to ``<dir>/node<id>.jsonl`` (flushed, so kill -9 keeps it)."""
 
     def __init__(self, directory: str | Path, node_id: int) -> None:
-        self.path = Path(directory) / f"node{node_id}.jsonl"
+        self.path = self.file_of(directory, node_id)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.f: IO[str] = open(self.path, "a")  # noqa: SIM115 - kept open for the node's life
         self.seq = 0
+
+    @staticmethod
+    def file_of(directory: str | Path, node_id: int) -> Path:
+        return Path(directory) / f"node{node_id}.jsonl"
 
     def stamp(self, rec: dict[str, Any]) -> dict[str, Any]:
         """Give ``rec`` its sequence number (before it is stored anywhere)."""
@@ -67,18 +71,7 @@ class Tracer:
         at a time and writes its line right after the commit)."""
         if rec is None:
             return False
-        with open(self.path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - 65536))
-            tail = f.read()
-        last_t = -1
-        for line in reversed(tail.splitlines()):
-            try:
-                last_t = int(json.loads(line)["t"])
-                break
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut by kill -9, or a partial first line of the tail
+        last_t, tail = last_time(self.path)
         if rec["t"] <= last_t:
             return False
         if tail and not tail.endswith(b"\n"):
@@ -88,6 +81,21 @@ class Tracer:
 
     def close(self) -> None:
         self.f.close()
+
+
+def last_time(path: str | Path) -> tuple[int, bytes]:
+    """The time of the last whole record of a trace file (-1: none), and the file's tail."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+    for line in reversed(tail.splitlines()):
+        try:
+            return int(json.loads(line)["t"]), tail
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by kill -9, or a partial first line of the tail
+    return -1, tail
 
 
 class Host(Generic[L]):
@@ -209,6 +217,20 @@ class Host(Generic[L]):
         self.steps += 1
         self._trace(self._record(inst, "local", name, before, after, effects, args=args))
         return effects
+
+    def handoff(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
+        """Hand ``msg`` to the node from outside the protocol (its failure detector's verdict), as
+        the model's environment action ``action(**args)`` does (``ActorSystem.handoff``); recorded
+        as that action.  False when the handler does not accept it in this state."""
+        before = self.state(inst)
+        try:
+            r = self.node.on_message(before, self.id, msg, **(clk := self._now()))
+        except Disabled:
+            return False
+        if r is None:
+            return False
+        self._commit(inst, "env", action, before, r, src=self.id, msg=msg, args=dict(args), **clk)
+        return True
 
     def _fire(self, inst: int, timer: Any) -> None:
         self.timers.pop((inst, timer), None)

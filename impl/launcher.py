@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cluster import ClusterConfig, load_cluster
-from .faults import FaultInjector
+from .faults import FaultInjector, record_environment
+from .host import Tracer, last_time
 from .service import Service, run_forever, service_of
 
 
@@ -93,12 +94,23 @@ class Cluster:
                 raise RuntimeError(f"node {n.id} did not listen on {n.address} within {wait}s")
 
     def kill(self, i: int) -> None:
-        """SIGKILL: the process gets no chance to flush or close anything."""
+        """SIGKILL: the process gets no chance to flush or close anything.
+
+        With tracing on, the kill is recorded (``faults.ENVIRONMENT``): trace validation replays it
+        as the model's crash.
+        """
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
+            before = time.time_ns()
             p.kill()
             p.wait(5)
             self.kills += 1
+            if self.cfg.trace:
+                # Stamped when it died, as near as can be known: after its last step and no later
+                # than the kill (a peer may notice the death before wait() returns).
+                own = Tracer.file_of(self.cfg.trace_dir(), i)
+                last = last_time(own)[0] if own.exists() else -1
+                record_environment(self.cfg.trace_dir(), "crash", i, t=max(before, last + 1))
 
     def restart(self, i: int) -> None:
         self.kill(i)

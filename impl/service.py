@@ -27,7 +27,7 @@ from ..models.registry import RegistryError, is_spec, lookup, registered, resolv
 from ..models.schema import Record, Type, Union
 from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
-from .faults import FaultInjector
+from .faults import FaultInjector, record_environment
 from .host import Host, Tracer
 from .storage import Store
 from .transport import Transport
@@ -208,8 +208,12 @@ class Service:
         self.transport.send(Frame(self.id, dst, inst, msg))
 
     async def stop(self) -> None:
-        """Stop like a crash as far as memory goes; the disk is closed cleanly."""
+        """Stop like a crash as far as memory goes; the disk is closed cleanly.  With tracing on,
+        the stop is recorded as the model's crash before the port closes, so whatever a peer does
+        on noticing it (a failure detector's suspicion) comes after it in the trace."""
         self.host.close()
+        if self.cfg.trace and self.started:
+            record_environment(self.cfg.trace_dir(), "crash", self.id)
         await self.transport.close()
         self.store.close()
 

@@ -231,15 +231,19 @@ def _status_of(tx: int, rm: int) -> Callable[[Frame], bool]:
 class TxClient:
     """Runs transactions: ask the TM, then read every RM's state for that transaction."""
 
-    def __init__(self, cfg: ClusterConfig, client_id: int | None = None) -> None:
+    def __init__(self, cfg: ClusterConfig, client_id: int | None = None, wire: Type | None = None) -> None:
         self.cfg = cfg
         self.rms = int(cfg.params.get("rms", len(cfg.nodes) - 1))
-        self.ep = Endpoint(cfg, wire_type(self.rms), client_id)
+        self.ep = Endpoint(cfg, wire if wire is not None else wire_type(self.rms), client_id)
+
+    @staticmethod
+    def new_tx() -> int:
+        return random.randrange(1, 2**53)
 
     async def commit(self, no: Sequence[int] = (), tx: int | None = None,
                      timeout: float = 20.0) -> tuple[int, str, dict[int, str]]:
         """(transaction id, TM decision, final state per RM)."""
-        tx = tx if tx is not None else random.randrange(1, 2**53)
+        tx = tx if tx is not None else self.new_tx()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         decision = None
@@ -285,7 +289,11 @@ class TxClient:
 
 
 async def _tx(args: Any, cfg: ClusterConfig) -> int:
-    c = TxClient(cfg)
+    return await print_tx(args, TxClient(cfg))
+
+
+async def print_tx(args: Any, c: TxClient) -> int:
+    """Run ``tx commit`` with client ``c`` and print the decision and every RM's state."""
     try:
         tx, decision, states = await c.commit(no=args.no, timeout=args.timeout)
     finally:
@@ -296,7 +304,7 @@ async def _tx(args: Any, cfg: ClusterConfig) -> int:
     return 0 if len(states) == c.rms else 1
 
 
-def _tx_arguments(p: Any) -> None:
+def tx_arguments(p: Any) -> None:
     p.add_argument("action", choices=["commit"])
     p.add_argument("--no", type=int, action="append", default=[], metavar="RM", help="this RM votes no")
     p.add_argument("--timeout", type=float, default=20.0)
@@ -310,7 +318,7 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"rm{i}" for i in range(p["rms"])] + ["tm"],
     model=lambda cfg: ("protoproof.models.twophase:TwoPhase", {"rms": int(cfg.params["rms"])}),
     options=(Option("rms", 3, 1, 12, "number of resource managers"),),
-    commands=(ClientCommand("tx", "run one 2PC transaction on a twophase cluster", _tx_arguments, _tx),),
+    commands=(ClientCommand("tx", "run one 2PC transaction on a twophase cluster", tx_arguments, _tx),),
 )
 
 

@@ -11,7 +11,14 @@ step functions:
   handler accepts it in the model's state of that node), a local step an enabled step;
 - the node's recorded state before and after must equal the model's;
 - a restart is the model's ``crash`` then ``recover``: the state the node came back with
-  must be what the model's disk holds, i.e. what its last ``Persist`` wrote;
+  must be what the model's disk holds, i.e. what its last ``Persist`` wrote; a kill recorded by
+  the process that killed the node (``environment.jsonl``, ``launcher.Cluster.kill``) is the
+  model's ``crash`` at that time, so the node may stay down (the steps of the other nodes that
+  rely on it being down, such as suspecting it, are then enabled in the model);
+- an environment record (``env``: a partition put on the cluster, or an input handed to a node
+  from outside the protocol such as its failure detector's suspicion, ``Host.handoff``) is the
+  model's ``@environment`` action of that name and arguments, which must be enabled then (and
+  give the node the state it recorded);
 - every ``@always`` property of the model must hold after every step.
 
 The first step that does not fit is reported with the reason.  A line that is not JSON is an
@@ -32,6 +39,7 @@ from typing import Any
 from ..models.actors import ActorSystem, Envelope, SysState
 from ..models.registry import RegistryError, resolve
 from .codec import from_wire
+from .faults import ENVIRONMENT
 
 Events = list[tuple[int, dict[str, Any]]]
 
@@ -82,7 +90,7 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     meta = json.loads(meta_file.read_text())
     recs: list[dict[str, Any]] = []
     torn: list[str] = []
-    for f in sorted(d.glob("node*.jsonl")):
+    for f in [*sorted(d.glob("node*.jsonl")), *sorted(d.glob(ENVIRONMENT))]:
         lines = f.read_text().split("\n")
         for k, line in enumerate(lines, 1):
             if not line.strip():
@@ -98,8 +106,9 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     return meta, recs, torn
 
 
-def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
-    """The model the trace names, allowing ``crashes`` crashes if its configuration has a bound."""
+def model_of(meta: dict[str, Any], crashes: int, fewer: int | None = None) -> ActorSystem:
+    """The model the trace names, allowing ``crashes`` crashes if its configuration has a bound
+    (``fewer`` if its configuration refuses that many: the replay then names the crash too many)."""
     ref = meta.get("model")
     if not isinstance(ref, str):
         raise TraceError("meta.json names no model; the trace was recorded by an older version")
@@ -111,19 +120,28 @@ def model_of(meta: dict[str, Any], crashes: int) -> ActorSystem:
         raise TraceError(f"{ref} is not an ActorSystem: only node protocols have traces")
     params = dict(meta.get("params", {}))
     fields = getattr(cls.Config, "__dataclass_fields__", {})
-    if "max_crashes" in fields:
-        params["max_crashes"] = crashes
-    model = cls(**params)
-    return model
+    if "max_crashes" not in fields:
+        return cls(**params)
+    try:
+        return cls(**{**params, "max_crashes": crashes})
+    except ValueError:
+        if fewer is None:
+            raise
+        return cls(**{**params, "max_crashes": fewer})
 
 
 def validate(trace_dir: str | Path) -> Report:
     meta, recs, torn = load(trace_dir)
     boots: dict[int, int] = defaultdict(int)
+    kills: dict[int, int] = defaultdict(int)
     for r in recs:
         if r["kind"] == "boot":
             boots[r["node"]] += 1
-    model = model_of(meta, sum(b - 1 for b in boots.values() if b > 1))
+        elif r["kind"] == "crash":
+            kills[r["node"]] += 1
+    crashed = boots.keys() | kills.keys()
+    model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in crashed),
+                     fewer=sum(1 for i in crashed if boots[i] > 1 or kills[i]))
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
     replay = Replay(model)
     for inst, events in _by_instance(recs):
@@ -135,11 +153,12 @@ def validate(trace_dir: str | Path) -> Report:
 
 
 def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
-    """Per instance, its records with their global step numbers, boots included everywhere."""
+    """Per instance, its records with their global step numbers, boots and the records of no one
+    instance (kills, partitions) included everywhere."""
     groups: dict[int, Events] = defaultdict(list)
     boots = []
     for k, r in enumerate(recs, 1):
-        if r["kind"] == "boot":
+        if r["kind"] in ("boot", "crash") or r["inst"] == -1:
             boots.append((k, r))
         else:
             groups[r["inst"]].append((k, r))
@@ -171,6 +190,9 @@ class Replay:
         self.invariants = model.invariants
         self.init: SysState = model.initial_states()[0]
         self.steps = {n.id: {name: fn for name, fn, _insts in n.steps()} for n in self.nodes}
+        envs = {f for f, name in enumerate(model.action_families) if name.startswith("env.")}
+        #: The environment's action instances, by name and JSON arguments.
+        self.env_steps = {(a.name, _args_key(dict(a.args))): step for a, step in model._compiled() if a.family in envs}
 
     def state(self, i: int, j: Any) -> Any:
         return from_wire(self.types[i], j)
@@ -194,19 +216,28 @@ class Replay:
     def run(self, inst: int, events: Events) -> Problem | None:
         s = self.init
         booted: set[int] = set()
+        down: set[int] = set()  # nodes a recorded kill took down, not booted since
         last_persist: dict[int, int] = {}
         full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
         names, m = self.names, self.model
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
+            if kind == "crash":
+                t = m._crash(self.nodes[i])(s)
+                if t is None:
+                    return Problem(k, i, inst, f"{names[i]} was killed, but the model allows no crash of it here")
+                s = t
+                down.add(i)
+                continue
             if kind == "boot":
                 if i not in booted:
                     booted.add(i)
                     continue
-                t, prob = self._restart(s, inst, events, pos, last_persist)
+                t, prob = self._restart(s, inst, events, pos, last_persist, killed=i in down)
                 if prob is not None:
                     return prob
                 s = t
+                down.discard(i)
                 full.pop(i, None)
                 continue
             if kind == "recover":
@@ -217,6 +248,16 @@ class Replay:
                 if i in booted and r["after"] is not None and self.state(i, full[i]) != s.nodes[i]:
                     return Problem(k, i, inst, f"{names[i]} started this instance afresh as "
                                                f"{self.state(i, full[i])!r}, but the model has it in {s.nodes[i]!r}")
+                continue
+            if kind == "env" and r.get("before") is None:  # the environment's own: a partition
+                t, what, prob = self._environment(s, k, inst, r)
+                if prob is not None:
+                    return prob
+                assert t is not None
+                s = t
+                for p in self.invariants:
+                    if not p.fn(s):
+                        return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
                 continue
             if kind == "resend":
                 msg = self.msg(r["msg"])
@@ -284,16 +325,39 @@ class Replay:
             if t is None:
                 return None, what, Problem(k, i, inst, f"{what} is not enabled in the model")
             return t, what, None
+        if r["kind"] == "env":
+            return self._environment(s, k, inst, r)
         return None, r["kind"], Problem(k, i, inst, f"unknown record kind {r['kind']!r}")
 
-    def _restart(self, s: SysState, inst: int, events: Events, pos: int,
-                 last_persist: dict[int, int]) -> tuple[SysState, Problem | None]:
-        """A boot after a boot: the model's crash then recover, and the state it came back with."""
+    def _environment(self, s: SysState, k: int, inst: int,
+                     r: dict[str, Any]) -> tuple[SysState | None, str, Problem | None]:
+        """The model's environment action record ``r`` names, which must be enabled in ``s``."""
+        label, args = r["label"], r.get("args") or {}
+        what = f"{label}({', '.join(f'{a}={v!r}' for a, v in args.items())})"
+        who = self.names[r["node"]] if 0 <= r["node"] < len(self.names) else "the environment"
+        step = self.env_steps.get((label, _args_key(args)))
+        if step is None:
+            return None, what, Problem(k, r["node"], inst, f"{who} recorded {what}, which is not an environment "
+                                                            "action of the model")
+        t = step(s)
+        if t is None:
+            down = ", ".join(self.names[d] for d in sorted(s.down)) or "none"
+            return None, what, Problem(k, r["node"], inst, f"{who} recorded {what}, which the model does not "
+                                                            f"allow here (nodes down: {down})")
+        return t, what, None
+
+    def _restart(self, s: SysState, inst: int, events: Events, pos: int, last_persist: dict[int, int],
+                 killed: bool = False) -> tuple[SysState, Problem | None]:
+        """A boot after a boot: the model's crash (unless a recorded kill was it) then recover, and
+        the state the node came back with."""
         m, names = self.model, self.names
         k, r = events[pos]
         i = r["node"]
         n = self.nodes[i]
-        for step in (m._crash(n), m._recover(n)):
+        if not m._faults.recovery:
+            return s, Problem(k, i, inst, f"{names[i]} restarted, but the model's crashes are crash-stop "
+                                          "(Faults(recovery=False)): a crashed node never comes back")
+        for step in (m._recover(n),) if killed else (m._crash(n), m._recover(n)):
             t: SysState | None = step(s)
             if t is None:
                 return s, Problem(k, i, inst, f"{names[i]} restarted, but the model allows no further crash "
@@ -308,6 +372,11 @@ class Replay:
             return s, Problem(k, i, inst, f"{names[i]} restarted with state {got!r}, but the model's disk holds "
                                           f"{want!r}{where}: a Persist was lost — the node sent before it persisted")
         return s, None
+
+
+def _args_key(args: dict[str, Any]) -> str:
+    """Action arguments as canonical JSON (tuples and lists alike), to match a record's."""
+    return json.dumps(args, sort_keys=True, default=list)
 
 
 __all__ = ["Problem", "Replay", "Report", "TraceError", "load", "model_of", "validate"]

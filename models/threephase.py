@@ -470,6 +470,7 @@ PROTOCOL = Protocol(
     "threephase", f"{__name__}:ThreePhase",
     summary="three-phase commit with Skeen's termination protocol (--failures crash|partition)",
     strengthening="protoproof.proofs.threephase:strengthening",
+    service="protoproof.impl.threephase:SERVICE",
 )
 
 

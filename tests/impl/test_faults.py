@@ -9,7 +9,7 @@ from protoproof.impl.codec import Frame
 from protoproof.impl.faults import FaultInjector, FaultPlan
 from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
 from protoproof.impl.linearizability import Op, check
-from protoproof.models.paxos import OneA
+from protoproof.models.paxos import OneA, OneB
 
 
 def test_routing_drops_duplicates_delays_and_blocks() -> None:
@@ -26,8 +26,18 @@ def test_routing_drops_duplicates_delays_and_blocks() -> None:
     assert held.route(f) == [] and held.held == [f]
 
 
+def test_a_blocked_pair_limited_to_some_kinds_holds_only_frames_of_those_kinds() -> None:
+    inj = FaultInjector(FaultPlan(blocked=frozenset({(0, 1)}), hold_across=True, kinds=frozenset({"OneA"})))
+    healed: list[Frame] = []
+    inj.on_heal = healed.append
+    assert inj.route(Frame(0, 1, 0, OneA(0))) == [] and len(inj.parked) == 1
+    assert inj.route(Frame(0, 1, 0, OneB(1, 0, 0, None))) == [0.0]  # another kind passes
+    inj.set_plan(FaultPlan())
+    assert healed == [Frame(0, 1, 0, OneA(0))] and inj.parked == []
+
+
 def test_a_plan_round_trips_through_its_file(tmp_path: Path) -> None:
-    plan = FaultPlan(0.1, 0.2, (1.0, 3.0), FaultPlan.partition([0], [2]))
+    plan = FaultPlan(0.1, 0.2, (1.0, 3.0), FaultPlan.partition([0], [2]), kinds=frozenset({"OneA", "TwoA"}))
     plan.save(tmp_path)
     inj = FaultInjector()
     inj.reload(tmp_path)
