@@ -134,6 +134,11 @@ class ReplicatedLog(Model[RL]):
         """The servers' applied prefixes agree."""
         return all(comparable(a, b) for a, b in itertools.combinations(s.applied, 2))
 
+    @sometimes
+    def applied_an_entry(self, s: RL) -> bool:
+        """Some server applied an entry."""
+        return any(s.applied)
+
 
 @dataclass(frozen=True)
 class RaftConfig:
