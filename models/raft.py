@@ -331,8 +331,10 @@ class _Figure8Server(Server):
 
 @variant("figure-8", breaks=("state_machine_safety", "leader_completeness"))
 class Figure8(Raft):
-    """A leader commits an entry of an earlier term once a quorum holds it (the Raft paper's
-    Figure 8): a later leader without it overwrites it.  Needs 3 servers."""
+    """A leader commits an entry of an earlier term once a quorum holds it (Figure 8 of the paper).
+
+    A later leader without the entry overwrites it.  Needs 3 servers and terms up to 5: the entry
+    of term 2, a rival entry of term 3, the commit in term 4, the rival's leader in term 5."""
 
     server_class = _Figure8Server
     Config = Figure8Config
@@ -387,7 +389,7 @@ class NoPrevCheckConfig(RaftConfig):
     max_term: int = 3
 
 
-@variant("no-prev-check", breaks=("log_matching", "state_machine_safety"))
+@variant("no-prev-check", breaks=("state_machine_safety", "log_matching"))
 class NoPrevCheck(Raft):
     """A follower accepts an AppendEntries request without matching prevLogIndex/prevLogTerm."""
 
