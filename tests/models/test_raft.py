@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protoproof import cli
 from protoproof.checker.explore import explore
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED
 from protoproof.models.actors import Envelope, SysState
@@ -267,3 +270,12 @@ def test_two_servers_with_batches_of_two_entries_break_no_invariant_within_a_bou
 def test_bad_parameters_are_rejected_naming_the_flag(opt: str, value: int) -> None:
     with pytest.raises(ValueError, match=f"--{opt.replace('_', '-')} must be between"):
         Raft(**{opt: value})
+
+
+def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--values", "2", "--max-term", "3", "--max-log", "2",
+                     "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    assert code == 0 and got["verdict"] == EXHAUSTED
+    assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
