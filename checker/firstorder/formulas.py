@@ -95,6 +95,28 @@ class Formulas:
         """``name' = name - {tup}`` (a message received and consumed, say)."""
         return self._update(s, t, name, tup, False)
 
+    def take(self, s: RelState, t: RelState, name: str, gone: tuple[Term, ...],
+             added: tuple[Term, ...] | None = None) -> Lazy:
+        """``name'`` is ``name`` with ``added`` in and ``gone`` perhaps out: one copy of a bag's
+        message consumed, where ``name`` abstracts the bag (the tuple stays while another copy,
+        or another message with the same abstraction, is in flight), and a reply perhaps sent."""
+        L = self.L
+        if (s.sets is not None and t.sets is not None and all(type(m) is int for m in gone)
+                and (added is None or all(type(m) is int for m in added))):
+            ss, ts, plus = s.sets[name], t.sets[name], frozenset() if added is None else frozenset({added})
+            return lambda: (ss - {gone}) | plus <= ts <= ss | plus
+        f, g = s.rel(name), t.rel(name)
+
+        def at(x: tuple[Term, ...], tup: tuple[Term, ...]) -> Lazy:
+            return lambda: L.and_(*(L.eq(xi, mi) for xi, mi in zip(x, tup, strict=True)))
+
+        def new(x: tuple[Term, ...]) -> Lazy:
+            return False if added is None else at(x, added)
+
+        # x' iff x is the reply, or x was in and (x is not the consumed tuple, or x stays)
+        return lambda: L.forall(self.signature.relations[name], lambda *x: L.iff(g(*x), L.or_(
+            new(x), lambda: L.and_(f(*x), lambda: L.or_(lambda: L.not_(force(at(x, gone))), g(*x))))))
+
     def _update(self, s: RelState, t: RelState, name: str, tup: tuple[Term, ...], present: bool) -> Lazy:
         L = self.L
         if s.sets is not None and t.sets is not None and all(type(m) is int for m in tup):

@@ -1,0 +1,74 @@
+"""The parameterized proof of Raft's ElectionSafety (proofs/raft_param.py) and its tie to models/raft.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from protoproof.checker.firstorder import FULL, Instance
+from protoproof.checker.verdict import ERROR, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
+from protoproof.models.raft import Raft, Server, ServerState
+from protoproof.proofs.raft_param import FORMULA_VARIANTS, RaftFormulas, prove_formulas, prove_raft_param
+from protoproof.proofs.raft_param_tie import conform_raft_param
+
+ONE_SERVER = Instance.of(FULL, 0, servers=1, max_term=3, max_log=0)
+
+
+def test_election_safety_is_proved_for_any_number_of_servers_by_the_formulas() -> None:
+    r = prove_formulas(timeout_s=30)
+    assert r.verdict == PROVED
+    assert r.obligations and all(o.result == "valid" for o in r.obligations)
+    assert r.obligations[-1].name == "inv => election_safety"
+
+
+def _conjuncts() -> list[str]:
+    from protoproof.checker.firstorder import FiniteLogic
+    from protoproof.proofs.raft_param import Theory
+
+    th = Theory(le=lambda x, y: x <= y, lt=lambda x, y: x < y, next=lambda x, y: y == x + 1, member=lambda a, q: True)
+    return [c.name for c in RaftFormulas(FiniteLogic({"node": 1, "term": 1, "quorum": 1}), th).invariant()]
+
+
+@pytest.mark.parametrize("name", _conjuncts())
+def test_each_conjunct_of_the_raft_election_invariant_is_needed(name: str) -> None:
+    r = prove_formulas(timeout_s=30, without=[name], stop_at_first_failure=True)
+    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive") and r.counterexample
+
+
+@pytest.mark.parametrize("variant", FORMULA_VARIANTS)
+def test_a_wrong_election_formula_is_not_proved(variant: str) -> None:
+    r = prove_formulas(timeout_s=30, variant=variant, stop_at_first_failure=True)
+    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive")
+
+
+def test_the_election_formulas_describe_the_raft_model_on_one_server() -> None:
+    r = conform_raft_param(ONE_SERVER)
+    assert r.ok, r.mismatches
+    assert r.checks["states"] == 172 and r.checks["edges"] == 818 and r.checks["invariant_states"] == 172
+
+
+class _VolatileVote(Server):
+    """votedFor is lost on a restart (the volatile-vote bug)."""
+
+    def on_recover(self, disk: Any) -> tuple[ServerState, Any]:
+        s, effects = super().on_recover(disk)
+        return s._replace(voted_for=None), effects
+
+
+class _VolatileVoteRaft(Raft):
+    server_class = _VolatileVote
+
+
+def test_a_model_that_forgets_its_vote_on_restart_fails_the_election_tie() -> None:
+    r = conform_raft_param(ONE_SERVER, model_class=_VolatileVoteRaft)
+    assert not r.ok and any(m.startswith("(b) edge restart(") for m in r.mismatches)
+
+
+def test_a_failed_election_tie_makes_the_verdict_error_and_no_tie_proves_formulas_only() -> None:
+    bad = prove_raft_param(timeout_s=30, model_class=_VolatileVoteRaft, instances=[ONE_SERVER])
+    assert bad.verdict == ERROR and bad.formulas == PROVED
+    untied = prove_raft_param(timeout_s=30, tie=False)
+    assert untied.verdict == PROVED_FORMULAS_ONLY and untied.tie is None
+    tied = prove_raft_param(timeout_s=30, instances=[ONE_SERVER])
+    assert tied.verdict == PROVED and tied.tie is not None and tied.tie.ok
