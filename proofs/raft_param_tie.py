@@ -6,9 +6,12 @@ majority) and runs the checks of ``checker/firstorder/tie.py``: (a) the initial 
 ``Init``; (b) every edge satisfies the formula of its action or is a stutter of the encoding
 (ClientRequest, AdvanceCommitIndex, DuplicateMessage, a follower's log change); (c) every
 reachable state satisfies the invariant, and the formula's ElectionSafety is the model's.
-(d), the converse, holds only where logs play no part: the formulas forget logs, so a vote the
-model denies for an out-of-date log is one the formulas allow.  ``converse_sample`` is therefore
-0 in ``TIE_INSTANCES`` (only the initial state gets (d)); (b) is the direction the proof needs.
+(d), the converse, holds only where logs play no part: the formulas forget logs and
+votesResponded, so a vote the model denies for an out-of-date log, or a RequestVote to a server
+that already answered, is one the formulas allow.  ``converse_sample`` is therefore 0 in
+``TIE_INSTANCES`` (only the initial state gets (d)); (b) is the direction the proof needs.  A
+``WALKS`` instance checks (enc) (a) (b) on seeded random walks only: edges found wrong there are
+real mismatches, but edges no walk takes are not checked.
 The encoding forgets on purpose what the formulas do not speak of; injectivity is checked with
 it put back (the whole state).
 """

@@ -21,6 +21,9 @@ VALID, INVALID = "valid", "invalid"
 #: Tie scopes: ``FULL`` runs checks (enc) (a) (b) (c) (d), ``EDGES`` only (enc) (a) (b) (for
 #: instances too large for the invariant on every state).
 FULL, EDGES = "full", "edges"
+#: ``WALKS`` runs (enc) (a) (b) on the edges of seeded random walks from the initial states: for
+#: an instance too large to walk whole, to reach edges deeper than any instance that is.
+WALKS = "walks"
 
 
 @dataclass
@@ -67,22 +70,31 @@ class Instance:
     params: tuple[tuple[str, int], ...]
     scope: str = FULL
     converse_sample: int = 100
+    walks: int = 0  # WALKS: how many random walks, of walk_length steps each
+    walk_length: int = 0
 
     @staticmethod
     def of(scope: str = FULL, converse_sample: int = 100, **params: int) -> Instance:
         return Instance(tuple(params.items()), scope, converse_sample)
 
+    @staticmethod
+    def walking(walks: int, walk_length: int, **params: int) -> Instance:
+        """An instance checked on ``walks`` seeded random walks of ``walk_length`` steps (``WALKS``)."""
+        return Instance(tuple(params.items()), WALKS, 0, walks, walk_length)
+
     def model_params(self) -> dict[str, int]:
         return dict(self.params)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.params)
+        walks = {"walks": self.walks, "walk_length": self.walk_length} if self.scope == WALKS else {}
+        return {**dict(self.params), **walks}
 
     def label(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.params)
 
     def __str__(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.params)
+        walks = f", {self.walks} random walks of {self.walk_length} steps" if self.scope == WALKS else ""
+        return ", ".join(f"{k} {v}" for k, v in self.params) + walks
 
 
 @dataclass
@@ -112,7 +124,7 @@ class ConformResult:
         return str(self.config)
 
     def checked(self) -> str:
-        return "(enc) (a) (b) (c) (d)" if self.scope == FULL else "(enc) (a) (b)"
+        return {FULL: "(enc) (a) (b) (c) (d)", WALKS: "(enc) (a) (b) on random walks"}.get(self.scope, "(enc) (a) (b)")
 
     def to_lines(self) -> list[str]:
         what = self.config.label()
