@@ -68,10 +68,9 @@ from ..checker.firstorder import (
     describe,
     induction_queries,
     run_tie,
-    with_tie,
 )
-from ..checker.firstorder.result import ConformResult
-from ..checker.verdict import EXIT_BY_VERDICT, UNKNOWN
+from ..checker.firstorder.result import ConformResult, main_of, prove_tied
+from ..checker.verdict import UNKNOWN
 
 NODE, TERM, QUORUM = "node", "term", "quorum"
 SORTS = (NODE, TERM, QUORUM)
@@ -404,22 +403,16 @@ def prove_raft_param(timeout_s: float = 60, *, without: Sequence[str] = (), vari
                      progress: Callable[[str], None] | None = None) -> ParamProofResult:
     """ElectionSafety for any number of servers and terms, tied to the model (as
     ``proofs/paxos_param.prove_paxos_param``: ``proved`` needs the tie and every obligation)."""
-    t0 = time.perf_counter()
-    tied = tie_raft_param(model_class, formula_variant=variant, instances=instances,
-                          progress=progress) if tie else None
-    if tied is not None and not tied.ok and stop_at_first_failure:
-        result = ParamProofResult(UNKNOWN, "raft", COVERS, variant=variant, timeout_s=timeout_s)
-    else:
-        result = prove_formulas(timeout_s, without, variant, stop_at_first_failure)
-    with_tie(result, tied)
-    result.elapsed_s = time.perf_counter() - t0
-    return result
+    return prove_tied(
+        "raft", COVERS,
+        (lambda: tie_raft_param(model_class, formula_variant=variant, instances=instances, progress=progress))
+        if tie else None,
+        lambda: prove_formulas(timeout_s, without, variant, stop_at_first_failure),
+        variant=variant, timeout_s=timeout_s, stop_at_first_failure=stop_at_first_failure)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    r = prove_raft_param(progress=lambda line: print(line, file=sys.stderr, flush=True))
-    print("\n".join(r.to_lines()))
-    return EXIT_BY_VERDICT[r.verdict]
+    return main_of(prove_raft_param)
 
 
 if __name__ == "__main__":

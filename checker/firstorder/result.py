@@ -10,11 +10,13 @@ counterexample to induction, not a reachable violation, and a timeout is a timeo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..verdict import ERROR, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
+from ..verdict import ERROR, EXIT_BY_VERDICT, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
 
 VALID, INVALID = "valid", "invalid"
 
@@ -292,3 +294,26 @@ def with_tie(result: ParamProofResult, tie: Tie[Any] | None) -> ParamProofResult
         result.verdict = PROVED_FORMULAS_ONLY
         result.reason = "proved for the formulas only: the tie to the model was not run"
     return result
+
+
+def prove_tied(protocol: str, covers: Mapping[str, str], tie: Callable[[], Tie[Any]] | None,
+               formulas: Callable[[], ParamProofResult], *, variant: str | None, timeout_s: float,
+               stop_at_first_failure: bool) -> ParamProofResult:
+    """A parameterized proof's run: the tie first (``None``: not run), then the z3 obligations
+    (``formulas``) unless the tie failed and ``stop_at_first_failure``; the verdict needs both."""
+    t0 = time.perf_counter()
+    tied = None if tie is None else tie()
+    if tied is not None and not tied.ok and stop_at_first_failure:
+        result = ParamProofResult(UNKNOWN, protocol, covers, variant=variant, timeout_s=timeout_s)
+    else:
+        result = formulas()
+    with_tie(result, tied)
+    result.elapsed_s = time.perf_counter() - t0
+    return result
+
+
+def main_of(prove: Callable[..., ParamProofResult]) -> int:
+    """``python -m`` a proof module: the tie's progress on stderr, the result, its exit status."""
+    r = prove(progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(r.to_lines()))
+    return EXIT_BY_VERDICT[r.verdict]
