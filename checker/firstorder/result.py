@@ -126,6 +126,8 @@ class ConformResult:
         return str(self.config)
 
     def checked(self) -> str:
+        if self.scope == FULL and self.config.converse_sample == 0:
+            return "(enc) (a) (b) (c), (d) on the initial states only"
         return {FULL: "(enc) (a) (b) (c) (d)", WALKS: "(enc) (a) (b) on random walks"}.get(self.scope, "(enc) (a) (b)")
 
     def to_lines(self) -> list[str]:

@@ -52,6 +52,7 @@ def test_the_election_formulas_describe_the_raft_model_on_one_server() -> None:
     r = conform_raft_param(ONE_SERVER)
     assert r.ok, r.mismatches
     assert r.checks["states"] == 172 and r.checks["edges"] == 818 and r.checks["invariant_states"] == 172
+    assert r.checked() == "(enc) (a) (b) (c), (d) on the initial states only" and r.checks["converse_states"] == 1
 
 
 def test_a_model_that_forgets_its_vote_on_restart_fails_the_election_tie() -> None:
