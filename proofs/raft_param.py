@@ -69,6 +69,7 @@ from ..checker.firstorder import (
     induction_queries,
     run_tie,
 )
+from ..checker.firstorder.formulas import quorums_intersect, total_order
 from ..checker.firstorder.result import ConformResult, main_of, prove_tied
 from ..checker.verdict import UNKNOWN
 
@@ -129,24 +130,18 @@ class RaftFormulas(Formulas):
     actions = ACTIONS
     action_params = ACTION_PARAMS
 
+    variants = FORMULA_VARIANTS
+    th: Theory
+
     def __init__(self, logic: Logic, theory: Theory, variant: str | None = None) -> None:
-        if variant is not None and variant not in FORMULA_VARIANTS:
-            raise ValueError(f"unknown formula variant {variant!r}; variants: {', '.join(FORMULA_VARIANTS)}")
-        super().__init__(logic)
-        self.th, self.variant = theory, variant
+        super().__init__(logic, theory, variant)
 
     def axioms(self) -> list[tuple[str, Form]]:
         L, th = self.L, self.th
-        le = th.le
-        T = [TERM]
         return [
-            ("le_reflexive", L.forall(T, lambda x: le(x, x))),
-            ("le_transitive", L.forall(T * 3, lambda x, y, z: L.implies(L.and_(le(x, y), le(y, z)), le(x, z)))),
-            ("le_antisymmetric", L.forall(T * 2, lambda x, y: L.implies(L.and_(le(x, y), le(y, x)), L.eq(x, y)))),
-            ("le_total", L.forall(T * 2, lambda x, y: L.or_(le(x, y), le(y, x)))),
-            ("next_is_later", L.forall(T * 2, lambda x, y: L.implies(th.next(x, y), lambda: th.lt(x, y)))),
-            ("quorum_intersection", L.forall([QUORUM, QUORUM], lambda q1, q2: L.exists(
-                [NODE], lambda n: L.and_(th.member(n, q1), th.member(n, q2))))),
+            *total_order(L, th.le, TERM),
+            ("next_is_later", L.forall([TERM] * 2, lambda x, y: L.implies(th.next(x, y), lambda: th.lt(x, y)))),
+            quorums_intersect(L, th.member, NODE, QUORUM),
         ]
 
     def init(self, s: State) -> Form:
