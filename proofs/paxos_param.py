@@ -71,12 +71,12 @@ from typing import TYPE_CHECKING, Any
 import z3
 
 from ..checker.firstorder.epr import alternation_edges, is_stratified
-from ..checker.firstorder.formulas import Conjunct, Formulas
+from ..checker.firstorder.formulas import Conjunct, Formulas, quorums_intersect, total_order
 from ..checker.firstorder.logic import FiniteLogic, Form, Lazy, Logic, RelState, Signature, Term, Z3Logic
 from ..checker.firstorder.prove import Query, check_queries, facts, induction_queries, universe
-from ..checker.firstorder.result import EDGES, FULL, INVALID, VALID, ParamProofResult, Tie, with_tie
+from ..checker.firstorder.result import EDGES, FULL, INVALID, VALID, ParamProofResult, Tie, main_of, prove_tied
 from ..checker.firstorder.tie import run_tie, source_commit
-from ..checker.verdict import EXIT_BY_VERDICT, PROVED_FORMULAS_ONLY, UNKNOWN
+from ..checker.verdict import PROVED_FORMULAS_ONLY, UNKNOWN
 
 if TYPE_CHECKING:
     from .paxos_param_tie import ConformResult, Struct, conform_paxos_param
@@ -181,25 +181,19 @@ class PaxosFormulas(Formulas):
     actions = ACTIONS
     action_params = ACTION_PARAMS
 
+    variants = FORMULA_VARIANTS
+    th: Theory
+
     def __init__(self, logic: Logic, theory: Theory, variant: str | None = None) -> None:
-        if variant is not None and variant not in FORMULA_VARIANTS:
-            raise ValueError(f"unknown formula variant {variant!r}; variants: {', '.join(FORMULA_VARIANTS)}")
-        super().__init__(logic)
-        self.th, self.variant = theory, variant
+        super().__init__(logic, theory, variant)
 
     # ----- axioms -----
     def axioms(self) -> list[tuple[str, Form]]:
         L, th = self.L, self.th
-        le, eq = th.le, L.eq
-        B = [BALLOT]
         return [
-            ("le_reflexive", L.forall(B, lambda x: le(x, x))),
-            ("le_transitive", L.forall(B * 3, lambda x, y, z: L.implies(L.and_(le(x, y), le(y, z)), le(x, z)))),
-            ("le_antisymmetric", L.forall(B * 2, lambda x, y: L.implies(L.and_(le(x, y), le(y, x)), eq(x, y)))),
-            ("le_total", L.forall(B * 2, lambda x, y: L.or_(le(x, y), le(y, x)))),
-            ("minus1_least", L.forall(B, lambda x: le(th.minus1, x))),
-            ("quorum_intersection", L.forall([QUORUM, QUORUM], lambda q1, q2: L.exists(
-                [ACCEPTOR], lambda a: L.and_(th.member(a, q1), th.member(a, q2))))),
+            *total_order(L, th.le, BALLOT),
+            ("minus1_least", L.forall([BALLOT], lambda x: th.le(th.minus1, x))),
+            quorums_intersect(L, th.member, ACCEPTOR, QUORUM),
         ]
 
     # ----- Init and the actions of Paxos.tla -----
@@ -601,22 +595,16 @@ def prove_paxos_param(timeout_s: float = 60, *, without: Sequence[str] = (), var
     ``variant`` uses a wrong transition formula (``FORMULA_VARIANTS``, tied as it is): both are
     for showing that the proof is not vacuous.
     """
-    t0 = time.perf_counter()
-    tied = tie_paxos_param(model_class, formula_variant=variant, instances=instances,
-                           progress=progress) if tie else None
-    if tied is not None and not tied.ok and stop_at_first_failure:
-        result = ParamProofResult(UNKNOWN, "paxos", COVERS, variant=variant, timeout_s=timeout_s)
-    else:
-        result = _prove_formulas(timeout_s, without, variant, stop_at_first_failure)
-    with_tie(result, tied)
-    result.elapsed_s = time.perf_counter() - t0
-    return result
+    return prove_tied(
+        "paxos", COVERS,
+        (lambda: tie_paxos_param(model_class, formula_variant=variant, instances=instances, progress=progress))
+        if tie else None,
+        lambda: _prove_formulas(timeout_s, without, variant, stop_at_first_failure),
+        variant=variant, timeout_s=timeout_s, stop_at_first_failure=stop_at_first_failure)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    r = prove_paxos_param(progress=lambda line: print(line, file=sys.stderr, flush=True))
-    print("\n".join(r.to_lines()))
-    return EXIT_BY_VERDICT[r.verdict]
+    return main_of(prove_paxos_param)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .result import (
     FULL,
     INVALID,
     VALID,
+    WALKS,
     ConformResult,
     Instance,
     InstanceLike,
@@ -34,7 +35,7 @@ from .result import (
 from .tie import Encoding, Struct, Unknown, conform, model_name, run_tie, source_commit
 
 __all__ = [
-    "EDGES", "FULL", "INVALID", "VALID", "ConformResult", "Conjunct", "Encoding", "FiniteLogic", "Form",
+    "EDGES", "FULL", "INVALID", "VALID", "WALKS", "ConformResult", "Conjunct", "Encoding", "FiniteLogic", "Form",
     "Formulas", "Instance", "InstanceLike", "Lazy", "Logic", "Obligation", "ParamProofResult", "Query",
     "RelState", "Signature", "Struct", "Term", "Tie", "Unknown", "Z3Logic", "alternation_edges",
     "check_queries", "conform", "describe", "force", "induction_queries", "is_stratified", "model_name",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .logic import FiniteLogic, Form, Lazy, Logic, RelState, Signature, Term, force
 
@@ -38,8 +38,13 @@ class Formulas:
     #: Each action's parameter sorts (its transition formula is an existential over them).
     action_params: ClassVar[Mapping[str, Sequence[str]]]
 
-    def __init__(self, logic: Logic) -> None:
-        self.L = logic
+    #: Names of wrong transition formulas (planted bugs) a subclass accepts as ``variant``.
+    variants: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, logic: Logic, theory: Any = None, variant: str | None = None) -> None:
+        if variant is not None and variant not in self.variants:
+            raise ValueError(f"unknown formula variant {variant!r}; variants: {', '.join(self.variants)}")
+        self.L, self.th, self.variant = logic, theory, variant
         self._rows: dict[str, list[tuple[int, ...]]] = {}  # each relation's rows, for ``assign``
 
     # ----- what a protocol writes -----
@@ -95,6 +100,28 @@ class Formulas:
         """``name' = name - {tup}`` (a message received and consumed, say)."""
         return self._update(s, t, name, tup, False)
 
+    def take(self, s: RelState, t: RelState, name: str, gone: tuple[Term, ...],
+             added: tuple[Term, ...] | None = None) -> Lazy:
+        """``name'`` is ``name`` with ``added`` in and ``gone`` perhaps out: one copy of a bag's
+        message consumed, where ``name`` abstracts the bag (the tuple stays while another copy,
+        or another message with the same abstraction, is in flight), and a reply perhaps sent."""
+        L = self.L
+        if (s.sets is not None and t.sets is not None and all(type(m) is int for m in gone)
+                and (added is None or all(type(m) is int for m in added))):
+            ss, ts, plus = s.sets[name], t.sets[name], frozenset() if added is None else frozenset({added})
+            return lambda: (ss - {gone}) | plus <= ts <= ss | plus
+        f, g = s.rel(name), t.rel(name)
+
+        def at(x: tuple[Term, ...], tup: tuple[Term, ...]) -> Lazy:
+            return lambda: L.and_(*(L.eq(xi, mi) for xi, mi in zip(x, tup, strict=True)))
+
+        def new(x: tuple[Term, ...]) -> Lazy:
+            return False if added is None else at(x, added)
+
+        # x' iff x is the reply, or x was in and (x is not the consumed tuple, or x stays)
+        return lambda: L.forall(self.signature.relations[name], lambda *x: L.iff(g(*x), L.or_(
+            new(x), lambda: L.and_(f(*x), lambda: L.or_(lambda: L.not_(force(at(x, gone))), g(*x))))))
+
     def _update(self, s: RelState, t: RelState, name: str, tup: tuple[Term, ...], present: bool) -> Lazy:
         L = self.L
         if s.sets is not None and t.sets is not None and all(type(m) is int for m in tup):
@@ -138,3 +165,20 @@ class Formulas:
             return ts[name] == frozenset(e for e in ss[name] if e[0] != a0) | want
 
         return on_sets
+
+
+def total_order(L: Logic, le: Callable[[Term, Term], Form], sort: str) -> list[tuple[str, Form]]:
+    """The axioms of a total order ``le`` on ``sort``."""
+    S = [sort]
+    return [
+        ("le_reflexive", L.forall(S, lambda x: le(x, x))),
+        ("le_transitive", L.forall(S * 3, lambda x, y, z: L.implies(L.and_(le(x, y), le(y, z)), le(x, z)))),
+        ("le_antisymmetric", L.forall(S * 2, lambda x, y: L.implies(L.and_(le(x, y), le(y, x)), L.eq(x, y)))),
+        ("le_total", L.forall(S * 2, lambda x, y: L.or_(le(x, y), le(y, x)))),
+    ]
+
+
+def quorums_intersect(L: Logic, member: Callable[[Term, Term], Form], elem: str, quorum: str) -> tuple[str, Form]:
+    """Any two quorums share a member: ``forall q1 q2. exists a. member(a, q1) & member(a, q2)``."""
+    return ("quorum_intersection", L.forall([quorum, quorum], lambda q1, q2: L.exists(
+        [elem], lambda a: L.and_(member(a, q1), member(a, q2)))))

@@ -10,17 +10,22 @@ counterexample to induction, not a reachable violation, and a timeout is a timeo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..verdict import ERROR, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
+from ..verdict import ERROR, EXIT_BY_VERDICT, PROVED, PROVED_FORMULAS_ONLY, UNKNOWN
 
 VALID, INVALID = "valid", "invalid"
 
 #: Tie scopes: ``FULL`` runs checks (enc) (a) (b) (c) (d), ``EDGES`` only (enc) (a) (b) (for
 #: instances too large for the invariant on every state).
 FULL, EDGES = "full", "edges"
+#: ``WALKS`` runs (enc) (a) (b) on the edges of seeded random walks from the initial states: for
+#: an instance too large to walk whole, to reach edges deeper than any instance that is.
+WALKS = "walks"
 
 
 @dataclass
@@ -67,22 +72,31 @@ class Instance:
     params: tuple[tuple[str, int], ...]
     scope: str = FULL
     converse_sample: int = 100
+    walks: int = 0  # WALKS: how many random walks, of walk_length steps each
+    walk_length: int = 0
 
     @staticmethod
     def of(scope: str = FULL, converse_sample: int = 100, **params: int) -> Instance:
         return Instance(tuple(params.items()), scope, converse_sample)
 
+    @staticmethod
+    def walking(walks: int, walk_length: int, **params: int) -> Instance:
+        """An instance checked on ``walks`` seeded random walks of ``walk_length`` steps (``WALKS``)."""
+        return Instance(tuple(params.items()), WALKS, 0, walks, walk_length)
+
     def model_params(self) -> dict[str, int]:
         return dict(self.params)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.params)
+        walks = {"walks": self.walks, "walk_length": self.walk_length} if self.scope == WALKS else {}
+        return {**dict(self.params), **walks}
 
     def label(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.params)
 
     def __str__(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.params)
+        walks = f", {self.walks} random walks of {self.walk_length} steps" if self.scope == WALKS else ""
+        return ", ".join(f"{k} {v}" for k, v in self.params) + walks
 
 
 @dataclass
@@ -112,7 +126,9 @@ class ConformResult:
         return str(self.config)
 
     def checked(self) -> str:
-        return "(enc) (a) (b) (c) (d)" if self.scope == FULL else "(enc) (a) (b)"
+        if self.scope == FULL and self.config.converse_sample == 0:
+            return "(enc) (a) (b) (c), (d) on the initial states only"
+        return {FULL: "(enc) (a) (b) (c) (d)", WALKS: "(enc) (a) (b) on random walks"}.get(self.scope, "(enc) (a) (b)")
 
     def to_lines(self) -> list[str]:
         what = self.config.label()
@@ -280,3 +296,26 @@ def with_tie(result: ParamProofResult, tie: Tie[Any] | None) -> ParamProofResult
         result.verdict = PROVED_FORMULAS_ONLY
         result.reason = "proved for the formulas only: the tie to the model was not run"
     return result
+
+
+def prove_tied(protocol: str, covers: Mapping[str, str], tie: Callable[[], Tie[Any]] | None,
+               formulas: Callable[[], ParamProofResult], *, variant: str | None, timeout_s: float,
+               stop_at_first_failure: bool) -> ParamProofResult:
+    """A parameterized proof's run: the tie first (``None``: not run), then the z3 obligations
+    (``formulas``) unless the tie failed and ``stop_at_first_failure``; the verdict needs both."""
+    t0 = time.perf_counter()
+    tied = None if tie is None else tie()
+    if tied is not None and not tied.ok and stop_at_first_failure:
+        result = ParamProofResult(UNKNOWN, protocol, covers, variant=variant, timeout_s=timeout_s)
+    else:
+        result = formulas()
+    with_tie(result, tied)
+    result.elapsed_s = time.perf_counter() - t0
+    return result
+
+
+def main_of(prove: Callable[..., ParamProofResult]) -> int:
+    """``python -m`` a proof module: the tie's progress on stderr, the result, its exit status."""
+    r = prove(progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(r.to_lines()))
+    return EXIT_BY_VERDICT[r.verdict]
