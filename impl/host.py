@@ -308,7 +308,9 @@ class Host(Generic[L]):
             return {"persist": True}
         if isinstance(e, SetTimer):
             return {"set_timer": repr(e.timer)}
-        return {"cancel_timer": repr(e.timer)}
+        if isinstance(e, CancelTimer):
+            return {"cancel_timer": repr(e.timer)}
+        return {"keep": True}
 
     def _interpret(self, inst: int, state: L, effects: Sequence[Effect], rec: dict[str, Any] | None) -> None:
         """Run the effects in order.  The step's trace line ``rec`` is committed with its first

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, paxos, replog, tcommit, twophase
+from . import consensus, paxos, raft, replog, tcommit, twophase
 from .base import Model
 from .registry import Protocol
 
@@ -19,6 +19,7 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     paxos.PROTOCOL,
     consensus.PROTOCOL,
     replog.PROTOCOL,
+    raft.PROTOCOL,
 )
 
 MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}

@@ -24,6 +24,7 @@ from .effects import (
     CancelTimer,
     Effect,
     Envelope,
+    Keep,
     Persist,
     Send,
     SetTimer,
@@ -37,7 +38,8 @@ from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
 
 __all__ = [
     "EFFECT_TYPES", "ActorSystem", "BagNet", "BoundExceeded", "Broadcast", "CancelTimer", "DuplicatingSet",
-    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Network", "Node", "NodeConfig", "Persist", "Send",
+    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Keep", "Network", "Node", "NodeConfig", "Persist",
+    "Send",
     "SetTimer", "Step", "StepInfo", "SysState", "UnorderedBag", "peers",
 ]
 
@@ -82,6 +84,16 @@ class StepInfo:
 Step = Callable[..., "SysState | None"]
 
 
+def _constrained(f: Step, ok: Callable[[SysState], bool]) -> Step:
+    """Step ``f``, not enabled where its successor fails the state constraint ``ok``."""
+
+    def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
+        t = f(s, info)
+        return t if t is not None and ok(t) else None
+
+    return run
+
+
 class ActorSystem(Model[SysState]):
     """Nodes + network + faults as a ``Model``.  Subclasses build ``nodes()`` from the config."""
 
@@ -112,6 +124,15 @@ class ActorSystem(Model[SysState]):
     def envelopes(self) -> Sequence[Envelope] | None:
         """The messages that may ever be in flight; default: every message between any two nodes."""
         return None
+
+    def constraint(self, s: SysState) -> bool:
+        """TLC's state CONSTRAINT: a successor failing it is no state of the model (it is neither
+        counted nor expanded nor checked; the step leading to it is not enabled).  Default: none.
+
+        How a model bounds an unbounded protocol without touching its handlers (which the
+        runtime shares); the successor it judges may lie outside the schema's bounds.
+        """
+        return True
 
     # -----
     def schema(self) -> Type:
@@ -213,7 +234,7 @@ class ActorSystem(Model[SysState]):
         if type(r) is not tuple or len(r) != 2 or type(r[1]) not in (tuple, list):
             raise ModelDefinitionError(
                 f"{type(n).__name__}.{handler} must return (state, effects) with effects a tuple "
-                f"of Send/Broadcast/SetTimer/CancelTimer/Persist, or None; got {r!r}"
+                f"of Send/Broadcast/SetTimer/CancelTimer/Persist/Keep, or None; got {r!r}"
             )
         return r
 
@@ -240,10 +261,12 @@ class ActorSystem(Model[SysState]):
             elif t is Persist:
                 if self._faults.max_crashes:  # without crashes the disk is never read
                     disk = disk[:i] + (self._nodes[i].durable(ls),) + disk[i + 1 :]
+            elif t is Keep:
+                pass  # the delivery did not consume its message (``_deliver``)
             else:
                 raise ModelDefinitionError(
                     f"{type(self._nodes[i]).__name__} returned {e!r} as an effect; effects are "
-                    "Send, Broadcast, SetTimer, CancelTimer and Persist"
+                    "Send, Broadcast, SetTimer, CancelTimer, Persist and Keep"
                 )
         net = self._net.add(s.net, sent) if sent else s.net
         tm = s.timers if timers is s.timers[i] else s.timers[:i] + (timers,) + s.timers[i + 1 :]
@@ -424,7 +447,7 @@ class ActorSystem(Model[SysState]):
                 nodes = s[0]
                 return _NEW(SysState, (nodes[:i] + (r[0],) + nodes[i + 1 :], s[1], s[2], s[3], s[4], s[5], s[6]))
             ls, effects = check(n, "on_message", r)
-            if not as_set:
+            if not as_set and not any(type(e) is Keep for e in effects):
                 s = s._replace(net=net.consume(s.net, env))
             t, sent = apply(s, i, ls, effects)
             if info is not None:
@@ -520,6 +543,8 @@ class ActorSystem(Model[SysState]):
         inst = self.__dict__.get("_inst")
         if inst is None:
             inst = self._instances()
+            if type(self).constraint is not ActorSystem.constraint:
+                inst = [(a, _constrained(f, self.constraint)) for a, f in inst]
             self.__dict__["_inst"] = inst
         return inst
 

@@ -43,8 +43,18 @@ class Persist:
     """Make the durable part of the new state survive a crash, before any later send."""
 
 
-Effect = Send | Broadcast | SetTimer | CancelTimer | Persist
-EFFECT_TYPES = (Send, Broadcast, SetTimer, CancelTimer, Persist)
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Leave the message being received in flight: it is received again by a later step.
+
+    For specifications that handle one message in several atomic steps (raft.tla's UpdateTerm
+    advances the term and leaves the message to be handled next).  Only meaningful in
+    ``on_message``; on a grow-only ``DuplicatingSet`` nothing is consumed anyway.
+    """
+
+
+Effect = Send | Broadcast | SetTimer | CancelTimer | Persist | Keep
+EFFECT_TYPES = (Send, Broadcast, SetTimer, CancelTimer, Persist, Keep)
 
 
 class Envelope(NamedTuple):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .base import Action, Disabled
-from .effects import Broadcast, CancelTimer, Envelope, Persist, Send
+from .effects import Broadcast, CancelTimer, Envelope, Keep, Persist, Send
 from .nodes import Node
 from .schema import Record, SetOf, Tuple
 
@@ -31,19 +31,43 @@ class Unusual(Exception):
 
 
 def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Action, SysState]]]:
-    """The instances in ``_compiled()`` order, but deliveries looked up per network value.
+    """The instances in ``_compiled()`` order, but the network's steps looked up per network value.
 
-    Many states share their messages in flight, so which deliveries are enabled is
-    computed once per distinct network value instead of testing every envelope of the
-    universe in every state.
+    Many states share their messages in flight, so which deliveries, drops and duplications
+    are enabled is computed once per distinct network value (from the messages present, not
+    by testing every envelope of the universe) instead of in every state.
     """
+    from .networks import UnorderedBag
+
     inst = system._compiled()
     k = sum(len(insts) for n in system._nodes for _name, _fn, insts in n.steps())
-    before, deliveries = inst[:k], inst[k : k + len(system._deliverable)]
-    after = inst[k + len(system._deliverable) :]
+    nd = len(system._deliverable)
+    before, deliveries, rest = inst[:k], inst[k : k + nd], inst[k + nd :]
+    nt = sum(len(n.timers) for n in system._nodes)
+    timeouts, rest = rest[:nt], rest[nt:]
+    net_sem = system._net
+    universe = list(system._universe)
+    ndrop = len(universe) if net_sem.lossy else 0
+    drops, rest = rest[:ndrop], rest[ndrop:]
+    ndup = len(universe) if isinstance(net_sem, UnorderedBag) and net_sem.duplicating else 0
+    dups, after = rest[:ndup], rest[ndup:]
     assert all(a.name == "deliver" for a, _f in deliveries)
-    universe, net_sem = system._deliverable, system._net
+    assert all(a.name == "drop" for a, _f in drops) and all(a.name == "duplicate" for a, _f in dups)
+    position = {e: p for p, e in enumerate(universe)}
+    deliver_at = {position[e]: d for e, d in zip(system._deliverable, deliveries, strict=True)}
     cache: dict[Any, list[tuple[Action, Step]]] = {}
+
+    def ready_for(net: Any) -> list[tuple[Action, Step]]:
+        present = net_sem.present(net)
+        ready = [deliver_at[p] for p in present if p in deliver_at] + timeouts
+        if drops:
+            ready += [drops[p] for p in present]
+        if dups:
+            ready += [dups[p] for p in present]
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[net] = ready
+        return ready
 
     def expand(s: SysState) -> list[tuple[Action, SysState]]:
         out = []
@@ -54,10 +78,7 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
         net = s[1]
         ready = cache.get(net)
         if ready is None:
-            ready = [d for env, d in zip(universe, deliveries, strict=True) if net_sem.deliverable(net, env)]
-            if len(cache) >= CACHE_LIMIT:
-                cache.clear()
-            cache[net] = ready
+            ready = ready_for(net)
         for a, f in ready:
             t = f(s)
             if t is not None:
@@ -85,6 +106,7 @@ def packed_path_declined(system: ActorSystem) -> str | None:
         (environment.has_environment(system),
          f"environment actions ({', '.join(environment.env_families(system))})"),
         (cls.expander is not ActorSystem.expander, f"{cls.__name__} overrides expander()"),
+        (cls.constraint is not ActorSystem.constraint, f"{cls.__name__} has a state constraint"),
         (cls._instances is not ActorSystem._instances,
          f"{cls.__name__} overrides _instances() (declare extra steps with @environment instead)"),
         (not isinstance(stype, Record) or stype.cls is not SysState
@@ -128,7 +150,7 @@ def packed_expander(system: ActorSystem, stype: Record) -> Callable[[int], list[
                 sent.append(Envelope(n.id, e.dst, e.msg))  # type: ignore[union-attr]
             elif t is Broadcast:
                 sent.extend(Envelope(n.id, dst, e.msg) for dst in e.dsts)  # type: ignore[union-attr]
-            elif t is not Persist and t is not CancelTimer:  # no disk, no timers: no-ops
+            elif t is not Persist and t is not CancelTimer and t is not Keep:  # no disk, no timers, no consuming
                 raise Unusual(f"{e!r} as an effect")
         mask = net_t.pack(frozenset(sent)) if sent else 0
         return a, (packers[n.id](ls) - d) * weights[n.id], mask

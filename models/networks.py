@@ -91,6 +91,10 @@ class Network:
     def in_flight(self, net: Any) -> list[Envelope]:
         raise NotImplementedError
 
+    def present(self, net: Any) -> list[int]:
+        """The positions in the universe of the envelopes deliverable in ``net``, in order."""
+        return [k for k, e in enumerate(self.universe()) if self.deliverable(net, e)]
+
     # ----- the vocabulary of properties (``ActorSystem.sent`` / ``in_flight``) -----
     def universe(self) -> Sequence[Envelope]:
         raise NotImplementedError
@@ -159,6 +163,10 @@ class DuplicatingSet(Network):
     def in_flight(self, net: Any) -> list[Envelope]:
         return sorted(net, key=self._index.__getitem__)
 
+    def present(self, net: Any) -> list[int]:
+        index = self._index
+        return sorted(index[e] for e in net if e in index)
+
     def universe(self) -> Sequence[Envelope]:
         return list(self._index)
 
@@ -218,6 +226,9 @@ class UnorderedBag(Network):
 
     def deliverable(self, net: Any, env: Envelope) -> bool:
         return net[self._index[env]] > 0
+
+    def present(self, net: Any) -> list[int]:
+        return [k for k, c in enumerate(net[:]) if c]
 
     def consume(self, net: Any, env: Envelope) -> Any:
         return self._bump(net, env, -1)

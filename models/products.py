@@ -103,10 +103,15 @@ class _Product(Type):
                 const = t.unpack(0)
                 ns[f"K{k}"] = const
                 if _has_numbers(const):  # True == 1: compare the kinds too
-                    body.append(f"    if {self._getter(k)} != K{k} or not kind({self._getter(k)}, K{k}):")
+                    # The last value that passed (a state carries one object along): `is` first.
+                    ns[f"SEEN{k}"] = [const]
+                    body.append(f"    if {self._getter(k)} is not SEEN{k}[0]:")
+                    body.append(f"        if {self._getter(k)} != K{k} or not kind({self._getter(k)}, K{k}):")
+                    body.append("            raise bad(v)")
+                    body.append(f"        SEEN{k}[0] = {self._getter(k)}")
                 else:
                     body.append(f"    if {self._getter(k)} != K{k}:")
-                body.append("        raise bad(v)")
+                    body.append("        raise bad(v)")
             else:
                 ns[f"P{k}"] = t.packer(True)
                 terms.append(f"P{k}({self._getter(k)})" + (f" * {r}" if r != 1 else ""))

@@ -81,7 +81,7 @@ def test_text_output_shows_only_changed_fields() -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["check", "nosuch"], "unknown model 'nosuch'; models: consensus, paxos, replog, tcommit, twophase"),
+        (["check", "nosuch"], "unknown model 'nosuch'; models: consensus, paxos, raft, replog, tcommit, twophase"),
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),

@@ -1,0 +1,122 @@
+"""Raft (models/raft.py): raft.tla's actions as nodes, its bounds as a TLC constraint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protoproof.models.actors import Envelope, SysState
+from protoproof.models.base import Action
+from protoproof.models.raft import (
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Entry,
+    Raft,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    ServerState,
+)
+
+
+def _step(m: Raft, s: SysState, name: str, **args: Any) -> SysState | None:
+    for a, t in m.successors(s):
+        if a.name == name and all(dict(a.args).get(k) == v for k, v in args.items()):
+            return t
+    return None
+
+
+def _with(m: Raft, s: SysState, i: int, **fields: Any) -> SysState:
+    nodes = list(s.nodes)
+    nodes[i] = nodes[i]._replace(**fields)
+    return s._replace(nodes=tuple(nodes))
+
+
+def _put(m: Raft, s: SysState, *envs: Envelope) -> SysState:
+    return s._replace(net=m._net.add(s.net, list(envs)))
+
+
+def test_the_initial_state_is_raft_tla_init() -> None:
+    m = Raft(servers=3)
+    (s,) = m.initial_states()
+    assert all(ls == ServerState(1, FOLLOWER, None, (), 0, frozenset(), frozenset(), (1, 1, 1), (0, 0, 0))
+               for ls in s.nodes)
+    assert m.in_flight(s) == []
+
+
+def test_a_candidate_sends_itself_a_vote_request_and_votes_for_itself() -> None:
+    m = Raft(servers=3)
+    (s,) = m.initial_states()
+    s1 = _step(m, s, "timeout", node="s1")
+    assert s1 is not None and s1.nodes[0].role == CANDIDATE and s1.nodes[0].current_term == 2
+    s2 = _step(m, s1, "request_vote", node="s1", j=0)
+    assert s2 is not None and m.in_flight(s2) == [Envelope(0, 0, RequestVoteRequest(2, 0, 0))]
+    s3 = _step(m, s2, "deliver", src="s1", dst="s1")
+    assert s3 is not None and s3.nodes[0].voted_for == 0
+    assert m.in_flight(s3) == [Envelope(0, 0, RequestVoteResponse(2, True))]
+
+
+def test_update_term_keeps_the_message_in_flight() -> None:
+    """UpdateTerm changes the term and leaves ``messages`` unchanged (the Keep effect)."""
+    m = Raft(servers=2, max_term=3)
+    (s,) = m.initial_states()
+    req = Envelope(1, 0, RequestVoteRequest(2, 0, 0))
+    s = _put(m, s, req)
+    t = _step(m, s, "deliver", src="s2", dst="s1")
+    assert t is not None and t.nodes[0].current_term == 2 and t.nodes[0].voted_for is None
+    assert m.in_flight(t) == [req]
+    u = _step(m, t, "deliver", src="s2", dst="s1")
+    assert u is not None and u.nodes[0].voted_for == 1
+    assert m.in_flight(u) == [Envelope(0, 1, RequestVoteResponse(2, True))]
+
+
+def test_a_follower_truncates_then_appends_then_acknowledges_one_entry_per_step() -> None:
+    m = Raft(servers=2, max_term=3, max_log=2)
+    (s,) = m.initial_states()
+    s = _with(m, s, 0, current_term=3, log=(Entry(1, 0), Entry(2, 0)))
+    req = Envelope(1, 0, AppendEntriesRequest(3, 1, 1, (Entry(3, 0),), 2))
+    s = _put(m, s, req)
+    t = _step(m, s, "deliver", src="s2", dst="s1")  # conflict: drop the last entry, keep the request
+    assert t is not None and t.nodes[0].log == (Entry(1, 0),) and m.in_flight(t) == [req]
+    u = _step(m, t, "deliver", src="s2", dst="s1")  # no conflict: append
+    assert u is not None and u.nodes[0].log == (Entry(1, 0), Entry(3, 0)) and m.in_flight(u) == [req]
+    v = _step(m, u, "deliver", src="s2", dst="s1")  # done: commit and acknowledge
+    assert v is not None and v.nodes[0].commit_index == 2
+    assert m.in_flight(v) == [Envelope(0, 1, AppendEntriesResponse(3, True, 2))]
+
+
+def test_a_successor_beyond_the_bounds_is_no_state() -> None:
+    """TLC's constraint: the timeout past --max-term, and a second copy past --max-copies, are not enabled."""
+    m = Raft(servers=2, max_term=2)
+    (s,) = m.initial_states()
+    s = _with(m, s, 0, current_term=2)
+    assert _step(m, s, "timeout", node="s1") is None
+    assert _step(m, s, "timeout", node="s2") is not None
+    s = _with(m, s, 0, role=CANDIDATE)
+    s = _step(m, s, "request_vote", node="s1", j=1)
+    assert s is not None
+    assert _step(m, s, "request_vote", node="s1", j=1) is None  # the same request again: 2 copies
+    assert _step(m, s, "duplicate") is None
+
+
+def test_a_leader_commits_only_an_entry_of_its_term() -> None:
+    m = Raft(servers=3, max_term=3, max_log=2)
+    (s,) = m.initial_states()
+    s = _with(m, s, 0, current_term=3, role=LEADER, log=(Entry(2, 0),), match_index=(0, 1, 0))
+    t = _step(m, s, "advance_commit_index", node="s1")
+    assert t is not None and t.nodes[0].commit_index == 0
+    s = _with(m, s, 0, log=(Entry(2, 0), Entry(3, 0)), match_index=(0, 2, 0))
+    t = _step(m, s, "advance_commit_index", node="s1")
+    assert t is not None and t.nodes[0].commit_index == 2
+
+
+def test_raft_actions_are_raft_tla_families() -> None:
+    fams = Raft().action_families
+    assert fams == [
+        "server.restart", "server.timeout", "server.request_vote", "server.become_leader", "server.client_request",
+        "server.advance_commit_index", "server.append_entries", "server.receive RequestVoteRequest",
+        "server.receive RequestVoteResponse", "server.receive AppendEntriesRequest",
+        "server.receive AppendEntriesResponse", "drop", "duplicate",
+    ]
+    assert isinstance(Raft().actions()[0], Action)
