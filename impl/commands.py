@@ -30,16 +30,18 @@ GENERIC = ("cluster", "validate")
 
 def commands() -> list[str]:
     """Every runtime subcommand: the generic ones and the services' client commands."""
-    return [*GENERIC, *(c.name for spec in known_specs() for c in spec.commands)]
+    return [*GENERIC, *dict.fromkeys(c.name for spec in known_specs() for c in spec.commands)]
 
 
-def _client_commands() -> dict[str, tuple[ServiceSpec, ClientCommand]]:
-    out: dict[str, tuple[ServiceSpec, ClientCommand]] = {}
+def _client_commands() -> dict[str, list[tuple[ServiceSpec, ClientCommand]]]:
+    """Per client command name, the services that have it (two KV stores may both offer ``kv``:
+    the cluster file says which runs; services sharing a name share its arguments)."""
+    out: dict[str, list[tuple[ServiceSpec, ClientCommand]]] = {}
     for spec in known_specs():
         for c in spec.commands:
-            if c.name in out or c.name in GENERIC:
+            if c.name in GENERIC:
                 raise ValueError(f"the client command {c.name!r} of {spec.ref} is already taken")
-            out[c.name] = (spec, c)
+            out.setdefault(c.name, []).append((spec, c))
     return out
 
 
@@ -64,9 +66,11 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the nodes of a detached cluster")
 
-    for name, (spec, c) in _client_commands().items():
-        p = subparsers.add_parser(name, help=c.help)
-        p.add_argument("--cluster", required=True, help=f"cluster directory (a {spec.name} cluster)")
+    for name, specs_of in _client_commands().items():
+        spec, c = specs_of[0]
+        p = subparsers.add_parser(name, help="; ".join(c2.help for _s, c2 in specs_of))
+        p.add_argument("--cluster", required=True,
+                       help=f"cluster directory (a {' or '.join(s.name for s, _c in specs_of)} cluster)")
         c.add_arguments(p)
 
     p = subparsers.add_parser("validate", help="replay a recorded run through the model")
@@ -83,7 +87,7 @@ def run_command(args: argparse.Namespace) -> int:
             return _validate(args)
         client = _client_commands().get(cmd)
         if client is not None:
-            return asyncio.run(_client(args, *client))
+            return asyncio.run(_client(args, client))
     except NoReply as e:
         print(f"protoproof: error: {e}", file=sys.stderr)
         return 3
@@ -99,11 +103,14 @@ def run_command(args: argparse.Namespace) -> int:
     return 2
 
 
-async def _client(args: argparse.Namespace, spec: ServiceSpec, c: ClientCommand) -> int:
+async def _client(args: argparse.Namespace, specs_of: list[tuple[ServiceSpec, ClientCommand]]) -> int:
     cfg = load_cluster(args.cluster)
-    if service_of(cfg).ref != spec.ref:
-        raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {c.name} needs a {spec.name} cluster")
-    return await c.run(args, cfg)
+    ref = service_of(cfg).ref
+    for spec, c in specs_of:
+        if spec.ref == ref:
+            return await c.run(args, cfg)
+    names = " or ".join(s.name for s, _c in specs_of)
+    raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {args.command} needs a {names} cluster")
 
 
 def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:

@@ -14,8 +14,10 @@ case the checker explores.  Effects are interpreted in the order the handler ret
   it, or inject one, for reproducible runs), else taken from ``timer_delays`` (default 1 s).
 
 With ``group_commit`` the Persists of one event-loop turn are committed together (one
-transaction, one fsync) and every send and trace line from the first pending Persist on waits
-for that commit: what the model allows, since a crash before it is a crash before those steps.
+transaction, one fsync, in the host's worker thread while the loop goes on; the steps taken
+meanwhile form the next batch) and every send and trace line from the first pending Persist on
+waits for that commit: what the model allows, since a crash before it is a crash before those
+steps.  While a commit runs, nothing else may use the host's store.
 
 Every step can be recorded (``Tracer``): received message, state before, state after and
 effects, which is what ``validate`` replays through the model.
@@ -29,10 +31,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
+from ..models.actors import Broadcast, CancelTimer, Effect, Keep, Node, Persist, Send, SetTimer
 from ..models.base import Disabled
 from ..models.schema import Record, Type
 from .clock import NodeClock
@@ -135,6 +138,8 @@ class Host(Generic[L]):
         self._held_sends: list[tuple[int, int, Any]] = []
         self._held_after: list[Callable[[], None]] = []
         self._flush_handle: asyncio.Handle | None = None
+        self._committing: asyncio.Future[None] | None = None
+        self._worker: ThreadPoolExecutor | None = None
         self.commits = 0
         self.steps = 0
         self.closed = False
@@ -178,16 +183,25 @@ class Host(Generic[L]):
 
     # ----- steps -----
     def deliver(self, src: int, inst: int, msg: Any) -> bool:
-        """Run ``on_message``; False when the model's handler does not accept it in this state."""
-        before = self.state(inst)
-        try:
-            r = self.node.on_message(before, src, msg, **(clk := self._now()))
-        except Disabled:
-            return False
-        if r is None:
-            return False
-        self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg, **clk)
-        return True
+        """Run ``on_message``; False when the model's handler does not accept it in this state.
+
+        A handler that answers ``Keep`` leaves the message in flight (the model handles it in
+        several steps): it is delivered again at once, until a step consumes it, is not enabled,
+        or keeps it without changing the state (a model that would loop).
+        """
+        ok = False
+        while True:
+            before = self.state(inst)
+            try:
+                r = self.node.on_message(before, src, msg, **(clk := self._now()))
+            except Disabled:
+                return ok
+            if r is None:
+                return ok
+            self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg, **clk)
+            ok = True
+            if not any(type(e) is Keep for e in r[1]) or r[0] == before:
+                return True
 
     def step(self, inst: int, name: str, **args: Any) -> bool:
         """Run the spontaneous step ``name`` (a ``@transition`` of the node); False if disabled."""
@@ -339,7 +353,9 @@ class Host(Generic[L]):
             asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk, logs)
 
     def _timer_effect(self, inst: int, e: Effect) -> None:
-        if isinstance(e, SetTimer):
+        if isinstance(e, Keep):
+            pass  # the message stays in flight: ``deliver`` delivers it again
+        elif isinstance(e, SetTimer):
             self._set_timer(inst, e.timer)
         elif isinstance(e, CancelTimer):
             h = self.timers.pop((inst, e.timer), None)
@@ -367,7 +383,7 @@ class Host(Generic[L]):
                     rec = None
                 self._schedule_flush()
             elif isinstance(e, (Send, Broadcast)):
-                if self._pending:
+                if self._holding():
                     if rec is not None:
                         self._held_traces.append(rec)
                         rec = None
@@ -380,45 +396,85 @@ class Host(Generic[L]):
             else:
                 self._timer_effect(inst, e)
         if rec is not None:
-            if self._pending:
+            if self._holding():
                 self._held_traces.append(rec)
             else:
                 self._trace(rec)
 
     def _schedule_flush(self) -> None:
-        if self._flush_handle is None:
+        if self._flush_handle is None and self._committing is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def _holding(self) -> bool:
+        return bool(self._pending) or self._committing is not None
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once what the steps so far persisted is on disk (now, if nothing is pending):
         a service's reply that reveals a step's result must not overtake the step's commit."""
-        if self._pending:
+        if self._holding():
             self._held_after.append(fn)
         else:
             fn()
 
     def flush(self) -> None:
-        """Commit the pending Persists in one transaction, then write the held trace lines and
-        send the held messages, in the order the steps produced them."""
+        """Start committing the pending Persists in one transaction, in the host's worker thread
+        (the loop goes on handling messages meanwhile; their steps form the next batch); when it
+        is done, write the held trace lines and send the held messages, in the order the steps
+        produced them."""
         self._flush_handle = None
-        if self.closed or not self._pending:
+        if self.closed or not self._pending or self._committing is not None:
             return
         items = []
         for inst, st in self._pending.items():
             disk, logs = self._disk(inst, self.node.durable(st))
             items.append((inst, disk, logs))
-        traces = list(self._held_traces) if self.tracer is not None else []
-        self.store.put_batch(items, traces)
-        self.commits += 1
         self._pending.clear()
-        held_t, held_s, held_a = self._held_traces, self._held_sends, self._held_after
+        traces = list(self._held_traces) if self.tracer is not None else []
+        held = (self._held_traces, self._held_sends, self._held_after)
         self._held_traces, self._held_sends, self._held_after = [], [], []
-        for r in held_t:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"commit-{self.id}")
+        fut = asyncio.get_running_loop().run_in_executor(self._worker, self.store.put_batch, items, traces)
+        self._committing = fut
+        fut.add_done_callback(lambda f: self._committed(f, held))
+
+    def _committed(self, fut: asyncio.Future[None], held: tuple[list[Any], list[Any], list[Any]]) -> None:
+        self._committing = None
+        if self.closed:
+            return  # a crash while committing: nothing after it happened
+        exc = fut.exception()
+        if exc is not None:
+            log.error("node %s: a group commit failed (%s); the node stops", self.id, exc)
+            self.close()
+            return
+        self.commits += 1
+        self._release(*held)
+        if self._pending:
+            self.flush()
+        else:  # steps that persisted nothing waited only for this commit
+            held = (self._held_traces, self._held_sends, self._held_after)
+            self._held_traces, self._held_sends, self._held_after = [], [], []
+            self._release(*held)
+
+    def _release(self, traces: list[dict[str, Any]], sends: list[tuple[int, int, Any]],
+                 after: list[Callable[[], None]]) -> None:
+        for r in traces:
             self._trace(r)
-        for d, inst, msg in held_s:
+        for d, inst, msg in sends:
             self._send(d, inst, msg)
-        for fn in held_a:
+        for fn in after:
             fn()
+
+    async def settle(self) -> None:
+        """Wait until no group commit is pending or running (a closed host: until the running
+        one is done, so its store can be closed)."""
+        while True:
+            if self._committing is not None:
+                await asyncio.wait([self._committing])
+            elif self._pending and not self.closed:
+                self.flush()
+            else:
+                return
 
     def _trace(self, rec: dict[str, Any] | None) -> dict[str, Any] | None:
         """Write the step's trace line if it is not written yet; None: it is now."""
@@ -468,6 +524,8 @@ class Host(Generic[L]):
     def close(self) -> None:
         """Stop timers (a crash: in-memory state is simply dropped with the host)."""
         self.closed = True
+        if self._worker is not None:
+            self._worker.shutdown(wait=False)
         for h in self.timers.values():
             h.cancel()
         self.timers.clear()

@@ -475,7 +475,11 @@ class KVClient:
 
 
 async def _kv(args: Any, cfg: ClusterConfig) -> int:
-    c = KVClient(cfg, budget=args.timeout)
+    return await kv_main(KVClient(cfg, budget=args.timeout), args)
+
+
+async def kv_main(c: Any, args: Any) -> int:
+    """``kv put|get`` with a client that has ``put``, ``get`` and ``close`` (closed here)."""
     try:
         if args.op == "put":
             if args.value is None:
@@ -493,7 +497,7 @@ async def _kv(args: Any, cfg: ClusterConfig) -> int:
         await c.close()
 
 
-def _kv_arguments(p: Any) -> None:
+def kv_arguments(p: Any) -> None:
     p.add_argument("op", choices=["put", "get"])
     p.add_argument("key")
     p.add_argument("value", nargs="?")
@@ -508,7 +512,7 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"a{i}" for i in range(p["nodes"])],
     model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
     options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
-    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", _kv_arguments, _kv),),
+    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv),),
 )
 
 

@@ -215,6 +215,7 @@ class Service:
     async def stop(self) -> None:
         """Stop like a crash as far as memory goes; the disk is closed cleanly."""
         self.host.close()
+        await self.host.settle()  # a group commit running in the host's thread still uses the store
         await self.transport.close()
         self.store.close()
 

@@ -1,4 +1,4 @@
-"""Group commit in the host: the Persists of one event-loop turn in one transaction, sends after it."""
+"""The host: group commit (the Persists of one loop turn in one transaction, sends after it) and kept messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from protoproof.impl.codec import Frame, Log, Text
 from protoproof.impl.host import Host, Tracer
 from protoproof.impl.storage import Store
-from protoproof.models.actors import Effect, Node, Persist, Send
+from protoproof.models.actors import Effect, Keep, Node, Persist, Send
 from protoproof.models.base import transition
 from protoproof.models.schema import Int, Record, Type
 
@@ -75,7 +75,7 @@ def test_the_persists_of_one_loop_turn_are_one_commit_and_their_sends_wait_for_i
         replied: list[int] = []
         h.after_commit(lambda: replied.append(len(w.frames)))
         assert w.frames == [] and h.store.writes == 0 and replied == []  # nothing out before the commit
-        await asyncio.sleep(0)
+        await h.settle()
         assert h.store.writes == 1 and h.commits == 1
         assert [f.msg for f in w.frames] == [f"e{k}" for k in range(10)] + ["ack"]
         assert replied == [11]  # after the commit and after the held sends
@@ -94,7 +94,7 @@ def test_a_crash_before_the_group_commit_loses_the_steps_and_everything_they_sen
     async def main() -> None:
         h, w = host(tmp_path / "n.sqlite3")
         assert h.step(0, "append", entry="a")
-        await asyncio.sleep(0)
+        await h.settle()
         assert h.step(0, "append", entry="b")
         h.close()  # a crash: the pending commit never runs
         await asyncio.sleep(0)
@@ -116,7 +116,7 @@ def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_
         h, _ = host(tmp_path / "n.sqlite3", Tracer(d, 0))
         for k in range(3):
             assert h.step(0, "append", entry=f"e{k}")
-        h.flush()
+        await h.settle()
         h.close()
         h.store.close()
 
@@ -136,3 +136,38 @@ def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_
     restored = asyncio.run(again())
     assert [(r["kind"], r.get("args", {}).get("entry")) for r in restored] == \
         [("local", "e1"), ("local", "e2"), ("boot", None), ("recover", None)]
+
+
+class Steps(NamedTuple):
+    done: int
+
+
+class Stepper(Node[Steps]):
+    """Handles a message in three steps, keeping it in flight for the first two (raft.tla's UpdateTerm)."""
+
+    def state_type(self) -> Type:
+        return Record(Steps, done=Int(0, 9))
+
+    def on_start(self) -> tuple[Steps, Sequence[Effect]]:
+        return Steps(0), ()
+
+    def on_message(self, s: Steps, src: int, msg: Any) -> tuple[Steps, Sequence[Effect]] | None:
+        if msg == "stuck":
+            return s, (Keep(),)  # keeps it without changing anything: a model that would loop
+        if s.done < 2:
+            return Steps(s.done + 1), (Keep(),)
+        return Steps(s.done + 1), (Send(src, "done"),)
+
+
+def test_a_kept_message_is_delivered_again_until_a_step_consumes_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        h: Host[Steps] = Host(Stepper(0), Store(tmp_path / "n.sqlite3"), Text(64))
+        w = Wire()
+        h.attach(w)  # type: ignore[arg-type]
+        assert h.deliver(1, 0, "go")
+        assert h.states[0] == Steps(3) and h.steps == 3 and [f.msg for f in w.frames] == ["done"]
+        assert h.deliver(1, 0, "stuck") and h.steps == 4  # one step, then it stops
+        h.close()
+        h.store.close()
+
+    asyncio.run(main())
