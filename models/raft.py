@@ -474,4 +474,5 @@ class Raft(ActorSystem):
 
 
 #: The protocol's one declaration (see ``models.registry``).
-PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader election and log replication")
+PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader election and log replication",
+                    service="protoproof.impl.raft:SERVICE")
