@@ -41,7 +41,6 @@ import asyncio
 import functools
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,10 +59,9 @@ from ..models.raft import (
     Server,
 )
 from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
-from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Log, Text
-from .kv import kv_arguments, kv_main
+from .kv import KVClient, Reply, Request, execute, kv_arguments, kv_main, parse_command
 from .service import ClientCommand, Option, Service, ServiceSpec
 
 log = logging.getLogger("protoproof.impl")
@@ -175,17 +173,6 @@ def model_message_type(t: Type, max_entries: int) -> Type:
 
 
 @message
-class Request:
-    cmd: str
-
-
-@message
-class Reply:
-    cid: str
-    result: str | None
-
-
-@message
 class Redirect:
     """Not the leader: ``leader`` is the one this server last heard from (-1: none known)."""
 
@@ -197,17 +184,6 @@ def wire_type(model: Type, n: int) -> Type:
     assert isinstance(model, Union)
     return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
                  Record(Redirect, cid=Text(64), leader=Int(-1, n - 1)))
-
-
-def parse_command(text: str) -> dict[str, Any] | None:
-    """A KV command (``{"id", "op": put|get, "k", "v"}``), or None if malformed."""
-    try:
-        cmd = json.loads(text)
-    except ValueError:
-        return None
-    ok = isinstance(cmd, dict) and isinstance(cmd.get("id"), str) and cmd.get("op") in ("put", "get") \
-        and isinstance(cmd.get("k"), str) and (cmd["op"] == "get" or isinstance(cmd.get("v"), str))
-    return cmd if ok else None
 
 
 # ----- the server ---------------------------------------------------------------------------
@@ -337,16 +313,7 @@ class RaftKVNode(Service):
         """Apply the log up to the commit index to the KV map; answer the clients waiting here."""
         upto = min(s.commit_index, len(s.log))
         for k in range(self.applied, upto):
-            cmd = json.loads(s.log[k][1])
-            cid = cmd["id"]
-            if cid not in self.results:
-                if cmd["op"] == "put":
-                    self.kv[cmd["k"]] = cmd["v"]
-                    self.results[cid] = None
-                elif cmd["op"] == "get":
-                    self.results[cid] = self.kv.get(cmd["k"])
-                else:
-                    self.results[cid] = None
+            cid = execute(json.loads(s.log[k][1]), self.kv, self.results)
             client = self.waiting.pop(cid, None)
             if client is not None:
                 self._answer(client, cid)
@@ -445,7 +412,7 @@ class RaftKVNode(Service):
 # ----- the client ---------------------------------------------------------------------------
 
 
-class RaftKVClient:
+class RaftKVClient(KVClient):
     """``put``/``get`` with a unique id per command, sent to the leader.
 
     A ``Redirect`` names the leader (go there at once) or none (an election is on: wait a
@@ -453,48 +420,22 @@ class RaftKVClient:
     retried command keeps its id, so it takes effect once.
     """
 
+    answers = (Reply, Redirect)
+    retry_pause = 0.0
+
     def __init__(self, cfg: ClusterConfig, client_id: int | None = None, prefer: int = 0,
                  timeout: float = 0.5, budget: float = 60.0) -> None:
-        self.cfg = cfg
-        self.n = len(cfg.nodes)
-        self.ep = Endpoint(cfg, client_wire_type(cfg), client_id)
-        self.node = prefer % self.n
-        self.timeout, self.budget = timeout, budget
-        self.retries = 0
+        super().__init__(cfg, client_id, prefer, timeout, budget)
 
-    async def _run(self, cmd: dict[str, Any]) -> str | None:
-        cid = cmd["id"] = uuid.uuid4().hex
-        text = json.dumps(cmd)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.budget
-        while loop.time() < deadline:
-            try:
-                f = await self.ep.request(self.node, 0, Request(text),
-                                          lambda f: type(f.msg) in (Reply, Redirect) and f.msg.cid == cid,
-                                          self.timeout)
-            except (TimeoutError, OSError):
-                self.retries += 1
-                self.node = (self.node + 1) % self.n
-                continue
-            if type(f.msg) is Reply:
-                result: str | None = f.msg.result
-                return result
-            self.retries += 1
-            if f.msg.leader >= 0 and f.msg.leader != self.node:
-                self.node = f.msg.leader
-            else:
-                self.node = (self.node + 1) % self.n
-                await asyncio.sleep(0.02)
-        raise NoReply(f"no leader answered {cmd['op']} {cmd['k']!r} within {self.budget}s")
+    def wire(self) -> Type:
+        return client_wire_type(self.cfg)
 
-    async def put(self, key: str, value: str) -> None:
-        await self._run({"op": "put", "k": key, "v": value})
-
-    async def get(self, key: str) -> str | None:
-        return await self._run({"op": "get", "k": key})
-
-    async def close(self) -> None:
-        await self.ep.close()
+    async def redirected(self, answer: Any) -> None:
+        if answer.leader >= 0 and answer.leader != self.node:
+            self.node = answer.leader
+        else:
+            self.node = (self.node + 1) % self.n
+            await asyncio.sleep(0.02)
 
 
 def client_wire_type(cfg: ClusterConfig) -> Type:
