@@ -434,7 +434,8 @@ class Host(Generic[L]):
         self._held_traces, self._held_sends, self._held_after = [], [], []
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"commit-{self.id}")
-        fut = asyncio.get_running_loop().run_in_executor(self._worker, self.store.put_batch, items, traces)
+        statements = self.store.batch(items, traces)  # serialised here: the thread holds the GIL little
+        fut = asyncio.get_running_loop().run_in_executor(self._worker, self.store.write_batch, statements)
         self._committing = fut
         fut.add_done_callback(lambda f: self._committed(f, held))
 

@@ -59,16 +59,30 @@ class Store:
         ``traces``: the trace records of the steps written here, in order, kept together so a
         kill -9 right after the commit loses none of them (``last_traced``).
         """
+        self.write_batch(self.batch(items, traces))
+
+    @staticmethod
+    def batch(items: list[tuple[int, Any, dict[str, tuple[int, list[Any]]] | None]],
+              traces: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """``put_batch``'s statements with their rows, serialised: the Python half of the work,
+        so that a thread running ``write_batch`` holds the GIL little (sqlite releases it)."""
+        out: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for inst, value, logs in items:
+            out.append(("INSERT OR REPLACE INTO durable VALUES (?, ?)", [(inst, json.dumps(value))]))
+            for name, (keep, added) in (logs or {}).items():
+                out.append(("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", [(inst, name, keep)]))
+                out.append(("INSERT INTO entries VALUES (?, ?, ?, ?)",
+                            [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)]))
+        if traces:
+            out.append(("DELETE FROM traced", [()]))
+            out.append(("INSERT INTO traced VALUES (?, ?)", [(0, json.dumps(traces))]))
+        return out
+
+    def write_batch(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run ``batch``'s statements in one transaction (one fsync)."""
         with self._transaction():
-            for inst, value, logs in items:
-                self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
-                for name, (keep, added) in (logs or {}).items():
-                    self.db.execute("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", (inst, name, keep))
-                    self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)",
-                                        [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)])
-            if traces:
-                self.db.execute("DELETE FROM traced")
-                self.db.execute("INSERT INTO traced VALUES (?, ?)", (0, json.dumps(traces)))
+            for sql, rows in statements:
+                self.db.executemany(sql, rows)
         self.writes += 1
 
     def entries(self, inst: int, name: str) -> list[Any]:
