@@ -15,11 +15,12 @@ except through them:
   ``max_entries`` entries (the node's parameter: the model checks 1 and 2, the runtime uses
   ``--max-entries``, default 64); ``advance_commit_index`` after every response;
 - group commit (``Host.group_commit``): the Persists of one turn are one sqlite transaction (one
-  fsync), and the messages of those steps go out after it;
-- pipelining: while one AppendEntries per follower is outstanding, new commands are appended
-  and committed to the leader's disk, and go out in the next AppendEntries as soon as the
-  response arrives (the model's ``nextIndex`` moves only on a response, so a follower has at
-  most one batch in flight; a lost one is re-sent after ``resend_s``);
+  fsync) run in the host's worker thread, and the messages of those steps go out after it; the
+  steps taken meanwhile form the next batch;
+- pipelining: up to ``window`` AppendEntries per follower may be unanswered.  The model moves
+  ``nextIndex`` only on an answer, so every one of them starts at ``next_index[j]``: another is
+  sent only when it reaches further than the unanswered ones (new entries arrived, up to
+  ``max_entries``); after ``resend_s`` without any answer the follower is sent one again;
 - heartbeats: an idle follower gets an (empty) ``append_entries`` every ``heartbeat_s``;
 - a message the handler keeps (``Keep``: raft.tla's UpdateTerm, and an AppendEntries whose
   entries are appended before it is answered) is delivered again at once (``Host.deliver``);
@@ -27,12 +28,19 @@ except through them:
   from; reads and writes both go through the log (a read is a command whose result is computed
   when it is applied), which is what makes the history linearizable; a command applied twice
   (a client retried through a new leader) takes effect once (results are kept per command id);
+  a committed command is answered at once (it is on the leader's disk: the leader sends an
+  entry only after committing it);
 - a new leader appends a no-op so that entries of earlier terms commit (raft.tla commits only
   entries of the leader's term).
 
-Restarts are the model's crash and recover (``on_recover`` from the durable term, vote and log);
-the KV state is rebuilt by applying the log again as the commit index advances.  Log compaction
-(snapshots) is not done: see the README's "What is missing".
+One handler is replaced by an equivalent that is checked against it: ``advance_commit_index``
+(``KVServer``), whose raft.tla form tries every index of the log.
+
+Restarts are the model's crash and recover (``on_recover`` from the durable term, vote and log,
+read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt by applying the log
+again as the commit index advances, and a server that was away catches up ``max_entries`` per
+round trip.  There is no log compaction: the model has no snapshot (its log starts at index 1
+on every server), so the log and its table grow for the cluster's life.
 """
 
 from __future__ import annotations
