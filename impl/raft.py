@@ -297,6 +297,8 @@ class RaftKVNode(Service):
         for j in self.peer_ids:
             if self._news(j) and len(self.inflight[j]) < self.window:
                 self._append_entries(j)
+        if not self.peer_ids:  # alone: nothing answers, the leader's own log is the quorum
+            self._step("advance_commit_index")
 
     def _upto(self, j: int) -> int:
         """The last index an AppendEntries to ``j`` would carry now."""

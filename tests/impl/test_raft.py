@@ -198,3 +198,24 @@ def test_validation_catches_a_runtime_step_that_is_not_the_models(tmp_path: Path
     cfg = asyncio.run(run_cluster(tmp_path, body, plans=[FaultPlan()] * 3, node_class=BuggyNode))
     r = validate(cfg.trace_dir())
     assert not r.ok and "advance_commit_index" in r.summary(), r.summary()
+
+
+def test_a_single_server_cluster_commits_alone_after_its_disk_write(tmp_path: Path) -> None:
+    cfg = raft_cluster(str(tmp_path / "one"), 1, trace=True)
+    cfg.save()
+
+    async def main() -> None:
+        nd = RaftKVNode(cfg, 0)
+        await nd.start()
+        kv = RaftKVClient(cfg, client_id=1000, timeout=0.4, budget=10)
+        try:
+            await kv.put("a", "1")
+            assert await kv.get("a") == "1"
+            assert nd.host.commits >= 2  # the answers waited for the commits (no follower to count)
+        finally:
+            await kv.close()
+            await nd.stop()
+
+    asyncio.run(main())
+    r = validate(cfg.trace_dir())
+    assert r.ok, r.summary()
