@@ -38,287 +38,106 @@ carries; the runtime batches more.  A follower handles k >= 1 entries as raft.tl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import ActorSystem, Effect, Envelope, Keep, Node, NodeConfig, Persist, Send, SysState, UnorderedBag, peers
-from .base import always, sometimes, transition
+from .actors import ActorSystem, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
+from .base import Model, Refinement, always, sometimes, transition, variant
+from .raft_nodes import (
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Disk,
+    Entry,
+    RaftParams,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    Server,
+    ServerState,
+    last_term,
+)
 from .registry import Protocol
-from .schema import Bool, Id, Int, OneOf, Record, Seq, SetOf, Type, Union, Vec, message
-
-FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
+from .schema import Bool, Id, Int, OneOf, Record, Seq, SetOf, Type, Union, Vec
 
 
-class Entry(NamedTuple):
-    """A log entry: the term of the leader that created it and the client's value."""
+class RL(NamedTuple):
+    """The abstract replicated log, seen from each server: the prefix it has applied."""
 
-    term: int
-    value: int
-
-
-@message
-class RequestVoteRequest:
-    term: int
-    last_log_term: int
-    last_log_index: int
-
-
-@message
-class RequestVoteResponse:
-    term: int
-    vote_granted: bool
-
-
-@message
-class AppendEntriesRequest:
-    term: int
-    prev_log_index: int
-    prev_log_term: int
-    entries: tuple[Entry, ...]
-    commit_index: int
-
-
-@message
-class AppendEntriesResponse:
-    term: int
-    success: bool
-    match_index: int
-
-
-class ServerState(NamedTuple):
-    """One server's variables (raft.tla's per-server functions at this server)."""
-
-    current_term: int
-    role: str  # FOLLOWER, CANDIDATE or LEADER (raft.tla's ``state``)
-    voted_for: int | None
-    log: tuple[Entry, ...]
-    commit_index: int
-    votes_responded: frozenset[int]
-    votes_granted: frozenset[int]
-    next_index: tuple[int, ...]  # by server id
-    match_index: tuple[int, ...]
-
-
-class Disk(NamedTuple):
-    """What a server keeps across a restart: currentTerm, votedFor and log."""
-
-    current_term: int
-    voted_for: int | None
-    log: tuple[Entry, ...]
-
-
-Out = tuple[ServerState, Sequence[Effect]] | None
+    applied: tuple[tuple[Entry, ...], ...]
 
 
 @dataclass(frozen=True)
-class RaftParams:
-    """What a Raft server is told besides its peers (``NodeConfig.params``).
+class ReplicatedLogConfig:
+    servers: int = 2
+    values: int = 1
+    max_term: int = 2
+    max_log: int = 1
 
-    ``values``: the client values a leader may append (the model's domain of
-    ``client_request``); ``max_entries``: entries per AppendEntries request; ``state_type`` and
-    ``disk_type``: the server's bounded types (the model's; the runtime does not bound them).
+
+def comparable(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """One of ``a`` and ``b`` is a prefix of the other."""
+    k = min(len(a), len(b))
+    return a[:k] == b[:k]
+
+
+class ReplicatedLog(Model[RL]):
+    """A replicated log as its servers apply it: a server's applied prefix grows by entries that
+    agree with what every server has applied, or rewinds to a prefix of itself (a restart
+    forgets the commit index; a stale request may lower it) — an applied entry is never changed.
     """
 
-    values: Sequence[Any]
-    max_entries: int = 1
-    state_type: Type | None = None
-    disk_type: Type | None = None
+    name = "replicated-log"
+    Config = ReplicatedLogConfig
 
+    def schema(self) -> Type:
+        c = self.config
+        entry = Record(Entry, term=Int(1, c.max_term), value=Id("value", c.values))
+        return Record(RL, applied=Vec(Seq(entry, c.max_log), c.servers, index="node"))
 
-def last_term(log: tuple[Entry, ...]) -> int:
-    """The term of the last entry of ``log``, 0 if it is empty (raft.tla's LastTerm)."""
-    return log[-1].term if log else 0
+    def symmetry(self) -> dict[str, list[list[int]]]:
+        c = self.config
+        return {"node": [list(range(c.servers))], "value": [list(range(c.values))]}
 
+    def server_ids(self) -> range:
+        return range(self.config.servers)
 
-class Server(Node[ServerState]):
-    """A Raft server: raft.tla's actions at one server, as pure handlers."""
+    def logs(self) -> list[tuple[Entry, ...]]:
+        c = self.config
+        entries = [Entry(t, v) for t in range(1, c.max_term + 1) for v in range(c.values)]
+        return [log for n in range(1, c.max_log + 1) for log in itertools.product(entries, repeat=n)]
 
-    role = "server"
-    symmetric = True
+    def lengths(self) -> range:
+        return range(self.config.max_log)
 
-    def __init__(self, config: NodeConfig) -> None:
-        super().__init__(config)
-        self.params: RaftParams = config.params
-        self.server_ids = config.ids("server")
-        self.others = tuple(j for j in self.server_ids if j != self.id)
-        self.n = len(self.server_ids)
+    def init(self) -> list[RL]:
+        return [RL(((),) * self.config.servers)]
 
-    def values(self) -> Sequence[Any]:
-        return self.params.values
-
-    def quorum(self, voters: frozenset[int]) -> bool:
-        """A majority of the servers (raft.tla's Quorum)."""
-        return 2 * len(voters) > self.n
-
-    # ----- state, restart ------------------------------------------------------------
-    def state_type(self) -> Type:
-        assert self.params.state_type is not None, "the model gives its servers a state type"
-        return self.params.state_type
-
-    def disk_type(self) -> Type:
-        assert self.params.disk_type is not None, "the model gives its servers a disk type"
-        return self.params.disk_type
-
-    def volatile(self, disk: Disk) -> ServerState:
-        """A follower holding ``disk``'s persistent state and fresh volatile state."""
-        n = self.n
-        return ServerState(disk.current_term, FOLLOWER, disk.voted_for, disk.log, 0, frozenset(), frozenset(),
-                           (1,) * n, (0,) * n)
-
-    def on_start(self) -> tuple[ServerState, Sequence[Effect]]:
-        return self.volatile(Disk(1, None, ())), ()
-
-    def durable(self, s: ServerState) -> Disk:
-        return Disk(s.current_term, s.voted_for, s.log)
-
-    def on_recover(self, disk: Disk) -> tuple[ServerState, Sequence[Effect]]:
-        return self.volatile(disk), ()
-
-    @transition()
-    def restart(self, s: ServerState) -> Out:
-        """Restart(i): everything but currentTerm, votedFor and log is lost."""
-        return self.on_recover(self.durable(s))
-
-    # ----- a server's own steps --------------------------------------------------------
-    @transition()
-    def timeout(self, s: ServerState) -> Out:
-        """Timeout(i): a follower or candidate starts an election in the next term."""
-        if s.role == LEADER:
+    @transition(i="server_ids", log="logs")
+    def apply(self, s: RL, i: int, log: tuple[Entry, ...]) -> RL | None:
+        """Server i applies entries: its applied prefix grows to ``log``, which agrees with every server's."""
+        mine = s.applied[i]
+        if len(log) <= len(mine) or log[: len(mine)] != mine or not all(comparable(log, a) for a in s.applied):
             return None
-        return s._replace(current_term=s.current_term + 1, role=CANDIDATE, voted_for=None,
-                          votes_responded=frozenset(), votes_granted=frozenset()), (Persist(),)
+        return RL(s.applied[:i] + (log,) + s.applied[i + 1 :])
 
-    @transition(j="server_ids")
-    def request_vote(self, s: ServerState, j: int) -> Out:
-        """RequestVote(i, j): a candidate asks j (itself too) for its vote."""
-        if s.role != CANDIDATE or j in s.votes_responded:
+    @transition(i="server_ids", k="lengths")
+    def rewind(self, s: RL, i: int, k: int) -> RL | None:
+        """Server i forgets what it applied beyond the first k entries."""
+        if k >= len(s.applied[i]):
             return None
-        return s, (Send(j, RequestVoteRequest(s.current_term, last_term(s.log), len(s.log))),)
+        return RL(s.applied[:i] + (s.applied[i][:k],) + s.applied[i + 1 :])
 
-    @transition()
-    def become_leader(self, s: ServerState) -> Out:
-        """BecomeLeader(i): a candidate granted a quorum's votes leads."""
-        if s.role != CANDIDATE or not self.quorum(s.votes_granted):
-            return None
-        n = self.n
-        return s._replace(role=LEADER, next_index=(len(s.log) + 1,) * n, match_index=(0,) * n), ()
+    @always
+    def agree(self, s: RL) -> bool:
+        """The servers' applied prefixes agree."""
+        return all(comparable(a, b) for a, b in itertools.combinations(s.applied, 2))
 
-    @transition(v="values")
-    def client_request(self, s: ServerState, v: Any) -> Out:
-        """ClientRequest(i, v): a leader appends v in its term."""
-        if s.role != LEADER:
-            return None
-        return s._replace(log=(*s.log, Entry(s.current_term, v))), (Persist(),)
-
-    def commit_ok(self, s: ServerState, index: int) -> bool:
-        """A leader commits by counting replicas only entries of its own term (Raft's Figure 8)."""
-        return s.log[index - 1].term == s.current_term
-
-    @transition()
-    def advance_commit_index(self, s: ServerState) -> Out:
-        """AdvanceCommitIndex(i): the highest index a quorum holds, if it is of the leader's term."""
-        if s.role != LEADER:
-            return None
-        me, match = self.id, s.match_index
-        agree = [index for index in range(1, len(s.log) + 1)
-                 if self.quorum(frozenset(k for k in self.server_ids if k == me or match[k] >= index))]
-        commit = s.commit_index
-        if agree and self.commit_ok(s, agree[-1]):
-            commit = agree[-1]
-        return s._replace(commit_index=commit), ()
-
-    @transition(j="others")
-    def append_entries(self, s: ServerState, j: int) -> Out:
-        """AppendEntries(i, j): a leader sends j the entries from nextIndex[j] on (at most
-        ``max_entries``; raft.tla sends at most one)."""
-        if s.role != LEADER:
-            return None
-        nxt = s.next_index[j]
-        prev = nxt - 1
-        prev_term = s.log[prev - 1].term if prev > 0 else 0
-        last = min(len(s.log), nxt + self.params.max_entries - 1)
-        entries = s.log[prev:last]
-        msg = AppendEntriesRequest(s.current_term, prev, prev_term, entries, min(s.commit_index, last))
-        return s, (Send(j, msg),)
-
-    # ----- Receive(m) ------------------------------------------------------------------
-    def on_message(self, s: ServerState, src: int, msg: Any) -> Out:
-        if msg.term > s.current_term:
-            return self.update_term(s, msg.term), (Persist(), Keep())
-        kind = type(msg)
-        if kind is RequestVoteRequest:
-            return self.on_request_vote(s, src, msg)
-        if kind is AppendEntriesRequest:
-            return self.on_append_entries(s, src, msg)
-        if msg.term < s.current_term:
-            return s, ()  # DropStaleResponse
-        if kind is RequestVoteResponse:
-            return self.on_vote(s, src, msg)
-        return self.on_append_response(s, src, msg)
-
-    def update_term(self, s: ServerState, term: int) -> ServerState:
-        """UpdateTerm: a newer term makes the server a follower of that term (the message stays)."""
-        return s._replace(current_term=term, role=FOLLOWER, voted_for=None)
-
-    def log_ok_for_vote(self, s: ServerState, m: Any) -> bool:
-        """The candidate's log is at least as up-to-date as this server's."""
-        mine = last_term(s.log)
-        return m.last_log_term > mine or (m.last_log_term == mine and m.last_log_index >= len(s.log))
-
-    def on_request_vote(self, s: ServerState, j: int, m: Any) -> Out:
-        """HandleRequestVoteRequest (m.mterm <= currentTerm)."""
-        grant = m.term == s.current_term and self.log_ok_for_vote(s, m) and s.voted_for in (None, j)
-        reply = Send(j, RequestVoteResponse(s.current_term, grant))
-        if grant:
-            return s._replace(voted_for=j), (Persist(), reply)
-        return s, (reply,)
-
-    def on_vote(self, s: ServerState, j: int, m: Any) -> Out:
-        """HandleRequestVoteResponse (m.mterm = currentTerm; tallied whatever the server's role)."""
-        granted = s.votes_granted | {j} if m.vote_granted else s.votes_granted
-        return s._replace(votes_responded=s.votes_responded | {j}, votes_granted=granted), ()
-
-    def log_ok_for_append(self, s: ServerState, m: Any) -> bool:
-        """The follower's log holds the request's previous entry."""
-        prev = m.prev_log_index
-        return prev == 0 or (0 < prev <= len(s.log) and s.log[prev - 1].term == m.prev_log_term)
-
-    def on_append_entries(self, s: ServerState, j: int, m: Any) -> Out:
-        """HandleAppendEntriesRequest (m.mterm <= currentTerm)."""
-        if m.term < s.current_term or (s.role == FOLLOWER and not self.log_ok_for_append(s, m)):
-            return s, (Send(j, AppendEntriesResponse(s.current_term, False, 0)),)
-        if s.role == CANDIDATE:
-            return s._replace(role=FOLLOWER), (Keep(),)  # return to follower state
-        if s.role == FOLLOWER:
-            return self.accept(s, j, m)
-        return None  # a leader of the same term: raft.tla has no case for it
-
-    def accept(self, s: ServerState, j: int, m: Any) -> Out:
-        """The follower's log holds the previous entry.  With p the number of the request's
-        entries already in the log: all of them (the request is done: commit and acknowledge),
-        a conflicting entry at p (drop the log's last entry), or the log ends at p (append the
-        rest).  The two changes keep the message, which is handled again.  For one entry this
-        is raft.tla's accept case; for more, the same as one request per entry."""
-        log, entries, index = s.log, m.entries, m.prev_log_index + 1
-        p = 0
-        while p < len(entries) and index + p <= len(log) and log[index + p - 1].term == entries[p].term:
-            p += 1
-        if p == len(entries):
-            reply = AppendEntriesResponse(s.current_term, True, m.prev_log_index + len(entries))
-            return s._replace(commit_index=m.commit_index), (Send(j, reply),)
-        if index + p <= len(log):
-            return s._replace(log=log[:-1]), (Persist(), Keep())
-        return s._replace(log=log + entries[p:]), (Persist(), Keep())
-
-    def on_append_response(self, s: ServerState, j: int, m: Any) -> Out:
-        """HandleAppendEntriesResponse (m.mterm = currentTerm)."""
-        nxt, match = list(s.next_index), list(s.match_index)
-        if m.success:
-            nxt[j], match[j] = m.match_index + 1, m.match_index
-        else:
-            nxt[j] = max(nxt[j] - 1, 1)
-        return s._replace(next_index=tuple(nxt), match_index=tuple(match)), ()
+    @sometimes
+    def applied_an_entry(self, s: RL) -> bool:
+        """Some server applied an entry."""
+        return any(s.applied)
 
 
 @dataclass(frozen=True)
@@ -421,6 +240,21 @@ class Raft(ActorSystem):
         return [Envelope(i, j, m) for m in self.messages() for i in n for j in n
                 if i != j or type(m) in votes]
 
+    def symmetry(self) -> dict[str, list[list[int]]] | None:
+        sym = dict(super().symmetry() or {})
+        sym["value"] = [list(range(self.config.values))]
+        return sym
+
+    # ----- refinement and properties -------------------------------------------------------
+    def refinements(self) -> list[Refinement]:
+        c = self.config
+        spec = ReplicatedLog(servers=c.servers, values=c.values, max_term=c.max_term, max_log=c.max_log)
+        return [Refinement("refines_replicated_log", spec, self.applied)]
+
+    def applied(self, s: SysState) -> RL:
+        """Each server's committed prefix (what it may apply)."""
+        return RL(tuple(ls.log[: ls.commit_index] for ls in s.nodes))
+
     # ----- properties ------------------------------------------------------------------
     @always
     def election_safety(self, s: SysState) -> bool:
@@ -473,6 +307,112 @@ class Raft(ActorSystem):
         return any(ls.role == LEADER and ls.current_term == 2 for ls in s.nodes)
 
 
+__all__ = [
+    "CANDIDATE", "FOLLOWER", "LEADER", "RL", "AppendEntriesRequest", "AppendEntriesResponse", "Disk", "Entry",
+    "Figure8", "NoPrevCheck", "Raft", "RaftConfig", "RaftParams", "ReplicatedLog", "RequestVoteRequest",
+    "RequestVoteResponse", "Server", "ServerState", "StaleLeader", "VolatileVote", "VoteWithoutLogCheck", "last_term",
+]
+
 #: The protocol's one declaration (see ``models.registry``).
 PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader election and log replication",
                     service="protoproof.impl.raft:SERVICE")
+
+
+# ----- planted bugs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure8Config(RaftConfig):
+    servers: int = 3
+    max_term: int = 5
+
+
+class _Figure8Server(Server):
+    def commit_ok(self, s: ServerState, index: int) -> bool:
+        return True  # counts replicas of an entry of an earlier term too
+
+
+@variant("figure-8", breaks=("state_machine_safety", "leader_completeness"))
+class Figure8(Raft):
+    """A leader commits an entry of an earlier term once a quorum holds it (the Raft paper's
+    Figure 8): a later leader without it overwrites it.  Needs 3 servers."""
+
+    server_class = _Figure8Server
+    Config = Figure8Config
+
+
+class _NoLogCheckServer(Server):
+    def log_ok_for_vote(self, s: ServerState, m: Any) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class VoteWithoutLogCheckConfig(RaftConfig):
+    servers: int = 3
+    max_term: int = 3
+
+
+@variant("vote-without-log-check", breaks=("leader_completeness", "state_machine_safety"))
+class VoteWithoutLogCheck(Raft):
+    """A server grants its vote without checking that the candidate's log is up to date."""
+
+    server_class = _NoLogCheckServer
+    Config = VoteWithoutLogCheckConfig
+
+
+class _VolatileVoteServer(Server):
+    def volatile(self, disk: Disk) -> ServerState:
+        return super().volatile(disk._replace(voted_for=None))  # votedFor is not persisted
+
+
+@dataclass(frozen=True)
+class VolatileVoteConfig(RaftConfig):
+    servers: int = 3
+    max_log: int = 0
+
+
+@variant("volatile-vote", breaks=("election_safety",))
+class VolatileVote(Raft):
+    """votedFor is not kept across a restart: a restarted server votes twice in one term."""
+
+    server_class = _VolatileVoteServer
+    Config = VolatileVoteConfig
+
+
+class _NoPrevCheckServer(Server):
+    def log_ok_for_append(self, s: ServerState, m: Any) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class NoPrevCheckConfig(RaftConfig):
+    servers: int = 3
+    max_term: int = 3
+
+
+@variant("no-prev-check", breaks=("log_matching", "state_machine_safety"))
+class NoPrevCheck(Raft):
+    """A follower accepts an AppendEntries request without matching prevLogIndex/prevLogTerm."""
+
+    server_class = _NoPrevCheckServer
+    Config = NoPrevCheckConfig
+
+
+class _StaleLeaderServer(Server):
+    def update_term(self, s: ServerState, term: int) -> ServerState:
+        role = LEADER if s.role == LEADER else FOLLOWER
+        return s._replace(current_term=term, role=role, voted_for=None)
+
+
+@dataclass(frozen=True)
+class StaleLeaderConfig(RaftConfig):
+    max_term: int = 3
+    max_log: int = 0
+
+
+@variant("stale-leader", breaks=("election_safety",))
+class StaleLeader(Raft):
+    """A leader that learns of a higher term adopts it but does not step down."""
+
+    server_class = _StaleLeaderServer
+    Config = StaleLeaderConfig

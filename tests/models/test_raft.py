@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from protoproof.checker.explore import explore
+from protoproof.checker.verdict import EXHAUSTED
 from protoproof.models.actors import Envelope, SysState
 from protoproof.models.base import Action
 from protoproof.models.raft import (
@@ -18,6 +22,8 @@ from protoproof.models.raft import (
     RequestVoteResponse,
     ServerState,
 )
+
+from .raft_tla import tla_raft
 
 
 def _step(m: Raft, s: SysState, name: str, **args: Any) -> SysState | None:
@@ -94,10 +100,10 @@ def test_a_successor_beyond_the_bounds_is_no_state() -> None:
     assert _step(m, s, "timeout", node="s1") is None
     assert _step(m, s, "timeout", node="s2") is not None
     s = _with(m, s, 0, role=CANDIDATE)
-    s = _step(m, s, "request_vote", node="s1", j=1)
-    assert s is not None
-    assert _step(m, s, "request_vote", node="s1", j=1) is None  # the same request again: 2 copies
-    assert _step(m, s, "duplicate") is None
+    sent = _step(m, s, "request_vote", node="s1", j=1)
+    assert sent is not None
+    assert _step(m, sent, "request_vote", node="s1", j=1) is None  # the same request again: 2 copies
+    assert _step(m, sent, "duplicate") is None
 
 
 def test_a_leader_commits_only_an_entry_of_its_term() -> None:
@@ -120,3 +126,44 @@ def test_raft_actions_are_raft_tla_families() -> None:
         "server.receive AppendEntriesResponse", "drop", "duplicate",
     ]
     assert isinstance(Raft().actions()[0], Action)
+
+
+# ----- counts against the independent transliteration of raft.tla (tests/models/raft_tla.py) -----
+
+#: (servers, values, max_term, max_log, max_copies) -> (distinct states, depth), as raft_tla.tla_raft gives.
+RAFT_TLA = {
+    (1, 1, 2, 1, 1): (36, 10),
+    (1, 1, 2, 1, 2): (187, 16),
+    (1, 2, 2, 2, 1): (122, 11),
+    (1, 2, 3, 2, 1): (1774, 19),
+}
+RAFT_TLA_SLOW = {
+    (1, 1, 3, 2, 2): (20842, 30),
+    (2, 1, 2, 0, 1): (53253, 30),
+}
+
+
+def _counts(cfg: tuple[int, int, int, int, int]) -> tuple[str, int, int]:
+    n, v, t, lg, c = cfg
+    props = [p for p in ("election_safety", "log_matching", "leader_completeness", "state_machine_safety")]
+    r = explore(Raft(servers=n, values=v, max_term=t, max_log=lg, max_copies=c), properties=props)
+    return r.verdict, r.stats.distinct_states, r.stats.depth
+
+
+@pytest.mark.parametrize("cfg", sorted(RAFT_TLA))
+def test_raft_has_exactly_the_states_and_depth_of_raft_tla(cfg: tuple[int, int, int, int, int]) -> None:
+    assert _counts(cfg) == (EXHAUSTED, *RAFT_TLA[cfg])
+    assert RAFT_TLA[cfg] == tla_raft(*cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cfg", sorted(RAFT_TLA_SLOW))
+def test_raft_has_exactly_the_states_and_depth_of_raft_tla_at_larger_sizes(cfg: tuple[int, int, int, int, int]) -> None:
+    assert _counts(cfg) == (EXHAUSTED, *RAFT_TLA_SLOW[cfg])
+    assert RAFT_TLA_SLOW[cfg] == tla_raft(*cfg)
+
+
+def test_every_action_fires_and_every_example_is_reached() -> None:
+    r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_copies=2))
+    assert r.verdict == EXHAUSTED and r.unreached() == []
+    assert [f for f in r.stats.never_fired if f != "server.append_entries"] == []  # no peer to send to
