@@ -90,6 +90,22 @@ def test_the_persists_of_one_loop_turn_are_one_commit_and_their_sends_wait_for_i
     asyncio.run(main())
 
 
+def test_steps_taken_while_a_group_commit_runs_form_the_next_batch(tmp_path: Path) -> None:
+    async def main() -> None:
+        h, w = host(tmp_path / "n.sqlite3")
+        assert h.step(0, "append", entry="a")
+        h.flush()  # committing in the worker thread; the loop goes on
+        assert h.step(0, "append", entry="b")
+        assert h.step(0, "ack")
+        assert w.frames == []  # "a" waits for its commit, "b" and the ack for theirs
+        await h.settle()
+        assert [f.msg for f in w.frames] == ["a", "b", "ack"] and h.commits == 2
+        h.close()
+        h.store.close()
+
+    asyncio.run(main())
+
+
 def test_a_crash_before_the_group_commit_loses_the_steps_and_everything_they_sent(tmp_path: Path) -> None:
     async def main() -> None:
         h, w = host(tmp_path / "n.sqlite3")
