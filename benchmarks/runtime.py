@@ -1,27 +1,42 @@
-"""KV write throughput and latency: 3-node Paxos over loopback vs a single-node sqlite baseline.
+"""KV write throughput and latency: the 3-server Raft KV beside the 3-node Paxos KV, same run.
 
-    .venv/bin/python benchmarks/runtime.py [--writes 600] [--clients 4]
+    .venv/bin/python benchmarks/runtime.py [--writes 960] [--clients 1 8 32] [--baseline]
 
 Each row does the same writes (unique keys, 16-byte values) from ``--clients`` concurrent
-clients.  The Paxos rows run real node processes (one per node) and the real client over TCP;
-"fsync" is sqlite ``synchronous=FULL`` on every node, "no fsync" is ``synchronous=OFF``.  The
-baseline rows write to one local sqlite file, one transaction per write, no network: the
-difference is the cost of replication (two round trips, 3x the durable writes).
+clients, each waiting for its put before the next, against real node processes over TCP on
+127.0.0.1 with fsync on (sqlite ``synchronous=FULL``).  The Raft KV batches the commands of one
+event-loop turn into one AppendEntries and one group commit (impl/raft.py); the Paxos KV runs a
+full single-decree instance per command.  ``failover``: with 8 clients writing, kill -9 of the
+node the clients use (Raft: the leader), then the time until a put sent after the kill is
+acknowledged.  ``--baseline`` adds the earlier table: Paxos without fsync and a single local
+sqlite file (no network, one transaction per write).  The machine is shared: the load average
+is printed with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from protoproof.impl.cluster import ClusterConfig
 from protoproof.impl.kv import KVClient, paxos_cluster
 from protoproof.impl.launcher import Cluster
+from protoproof.impl.raft import RaftKVClient, raft_cluster
+
+Client = Callable[[ClusterConfig, int], Any]
+CLIENTS: dict[str, Client] = {
+    "paxos": lambda cfg, c: KVClient(cfg, client_id=1000 + c, prefer=0),
+    "raft": lambda cfg, c: RaftKVClient(cfg, client_id=1000 + c),
+}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -29,34 +44,78 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))]
 
 
-async def kv_load(cfg, writes: int, clients: int) -> list[float]:  # type: ignore[no-untyped-def]
-    lat: list[float] = []
-    per = writes // clients
+def make_cluster(kind: str, d: Path, fsync: bool) -> ClusterConfig:
+    cfg = (paxos_cluster if kind == "paxos" else raft_cluster)(str(d), 3, fsync=fsync)
+    cfg.save()
+    return cfg
 
-    async def one(c: int) -> None:
-        kv = KVClient(cfg, client_id=1000 + c, prefer=0)
+
+async def kv_load(kind: str, cfg: ClusterConfig, writes: int, clients: int) -> tuple[float, list[float]]:
+    lat: list[float] = []
+    per = max(1, writes // clients)
+    kvs = [CLIENTS[kind](cfg, c) for c in range(clients)]
+    await asyncio.gather(*(kv.put(f"warmup-{c}", "x") for c, kv in enumerate(kvs)))
+
+    async def one(c: int, kv: Any) -> None:
+        for j in range(per):
+            t0 = time.perf_counter()
+            await kv.put(f"key-{c}-{j}", f"value-{j:010d}")
+            lat.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(one(c, kv) for c, kv in enumerate(kvs)))
+    finally:
+        await asyncio.gather(*(kv.close() for kv in kvs))
+    return time.perf_counter() - t0, lat
+
+
+def bench(kind: str, tmp: Path, writes: int, clients: int, fsync: bool = True) -> tuple[float, list[float]]:
+    cfg = make_cluster(kind, tmp / f"{kind}-{clients}-{fsync}", fsync)
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        return asyncio.run(kv_load(kind, cfg, writes, clients))
+
+
+async def _failover(kind: str, cfg: ClusterConfig, cluster: Cluster) -> float:
+    probe = CLIENTS[kind](cfg, 200)
+    await probe.put("probe", "x")
+    target = probe.node  # Raft: the leader (the client ends where it was answered); Paxos: node 0
+    await probe.close()
+    loop = asyncio.get_running_loop()
+    killed: list[float] = []
+    resumed: list[float] = []
+    done = asyncio.Event()
+
+    async def writer(c: int) -> None:
+        kv = CLIENTS[kind](cfg, c)
+        j = 0
         try:
-            await kv.put("warmup", "x")
-            for j in range(per):
-                t0 = time.perf_counter()
-                await kv.put(f"key-{c}-{j}", f"value-{j:010d}")
-                lat.append(time.perf_counter() - t0)
+            while not done.is_set():
+                t0 = loop.time()
+                await kv.put(f"f-{c}-{j}", "v")
+                j += 1
+                if killed and t0 > killed[0] and not resumed:
+                    resumed.append(loop.time() - killed[0])
+                    done.set()
         finally:
             await kv.close()
 
-    await asyncio.gather(*(one(c) for c in range(clients)))
-    return lat
+    async def killer() -> None:
+        await asyncio.sleep(1.0)
+        cluster.kill(target)
+        killed.append(loop.time())
+        await asyncio.wait_for(done.wait(), 30)
+
+    await asyncio.gather(killer(), *(writer(c) for c in range(8)))
+    return resumed[0]
 
 
-def bench_cluster(tmp: Path, fsync: bool, writes: int, clients: int) -> tuple[float, list[float]]:
-    cfg = paxos_cluster(str(tmp / f"kv-{fsync}"), 3, fsync=fsync)
-    cfg.save()
+def failover(kind: str, tmp: Path) -> float:
+    cfg = make_cluster(kind, tmp / f"{kind}-failover", True)
     with Cluster(cfg) as cluster:
         cluster.start_all()
-        t0 = time.perf_counter()
-        lat = asyncio.run(kv_load(cfg, writes, clients))
-        elapsed = time.perf_counter() - t0
-    return elapsed, lat
+        return asyncio.run(_failover(kind, cfg, cluster))
 
 
 def bench_sqlite(tmp: Path, fsync: bool, writes: int) -> tuple[float, list[float]]:
@@ -75,24 +134,42 @@ def bench_sqlite(tmp: Path, fsync: bool, writes: int) -> tuple[float, list[float
     return elapsed, lat
 
 
+def row(name: str, clients: int, el: float, lat: list[float]) -> str:
+    return (f"{name:34} {clients:>7} {len(lat):>7} {len(lat) / el:>10.0f} {statistics.median(lat) * 1e3:>8.2f} "
+            f"{pct(lat, 0.99) * 1e3:>8.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--writes", type=int, default=600)
-    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--writes", type=int, default=960, help="writes per row (split among the clients)")
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--no-failover", action="store_true")
+    ap.add_argument("--baseline", action="store_true", help="also Paxos without fsync and local sqlite")
     a = ap.parse_args(argv)
-    rows = []
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    head = f"{'configuration (fsync on)':34} {'clients':>7} {'writes':>7} {'writes/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
+    print(head, flush=True)
+    ratios = []
     with tempfile.TemporaryDirectory(prefix="pp-bench-") as d:
         tmp = Path(d)
-        for fsync in (True, False):
-            el, lat = bench_cluster(tmp, fsync, a.writes, a.clients)
-            rows.append((f"3-node Paxos KV, {'fsync' if fsync else 'no fsync'}", a.clients, len(lat), el, lat))
-        for fsync in (True, False):
-            el, lat = bench_sqlite(tmp, fsync, a.writes)
-            rows.append((f"1-node sqlite baseline, {'fsync' if fsync else 'no fsync'}", 1, len(lat), el, lat))
-    print(f"{'configuration':40} {'clients':>7} {'writes':>7} {'writes/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, c, n, el, lat in rows:
-        print(f"{name:40} {c:>7} {n:>7} {n / el:>10.0f} {statistics.median(lat) * 1e3:>8.2f} "
-              f"{pct(lat, 0.99) * 1e3:>8.2f}")
+        for c in a.clients:
+            got = {}
+            for kind in ("paxos", "raft"):
+                el, lat = bench(kind, tmp, a.writes, c)
+                got[kind] = len(lat) / el
+                print(row(f"3-node {'Paxos' if kind == 'paxos' else 'Raft'} KV", c, el, lat), flush=True)
+            ratios.append((c, got["raft"] / got["paxos"]))
+        print("Raft/Paxos throughput: " + ", ".join(f"{r:.1f}x at {c} client(s)" for c, r in ratios))
+        if not a.no_failover:
+            for kind in ("paxos", "raft"):
+                print(f"failover after kill -9 ({kind}, 8 clients writing): {failover(kind, tmp):.2f} s", flush=True)
+        if a.baseline:
+            el, lat = bench("paxos", tmp, a.writes, max(a.clients), fsync=False)
+            print(row("3-node Paxos KV, no fsync", max(a.clients), el, lat))
+            for fsync in (True, False):
+                el, lat = bench_sqlite(tmp, fsync, a.writes)
+                print(row(f"1-node sqlite, {'fsync' if fsync else 'no fsync'}", 1, el, lat))
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

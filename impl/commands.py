@@ -30,7 +30,7 @@ GENERIC = ("cluster", "validate")
 
 def commands() -> list[str]:
     """Every runtime subcommand: the generic ones and the services' client commands."""
-    return [*GENERIC, *(c.name for spec in known_specs() for c in spec.commands)]
+    return [*GENERIC, *dict.fromkeys(c.name for spec in known_specs() for c in spec.commands)]
 
 
 def _client_commands() -> dict[str, list[tuple[ServiceSpec, ClientCommand]]]:

@@ -13,6 +13,12 @@ case the checker explores.  Effects are interpreted in the order the handler ret
   is drawn from the node's declared ``timer_ranges`` with the host's generator (``rng``: seed
   it, or inject one, for reproducible runs), else taken from ``timer_delays`` (default 1 s).
 
+With ``group_commit`` the Persists of one event-loop turn are committed together (one
+transaction, one fsync, in the host's worker thread while the loop goes on; the steps taken
+meanwhile form the next batch) and every send and trace line from the first pending Persist on
+waits for that commit: what the model allows, since a crash before it is a crash before those
+steps.  While a commit runs, nothing else may use the host's store.
+
 Every step can be recorded (``Tracer``): received message, state before, state after and
 effects, which is what ``validate`` replays through the model.
 """
@@ -25,10 +31,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from ..models.actors import Broadcast, CancelTimer, Effect, Node, Persist, Send, SetTimer
+from ..models.actors import Broadcast, CancelTimer, Effect, Keep, Node, Persist, Send, SetTimer
 from ..models.base import Disabled
 from ..models.schema import Record, Type
 from .clock import NodeClock
@@ -65,19 +72,32 @@ class Tracer:
         self.f.write(json.dumps(rec, separators=(",", ":")) + "\n")
         self.f.flush()
 
-    def restore(self, rec: dict[str, Any] | None) -> bool:
-        """Append ``rec`` if the file does not have it: a kill -9 after the step's sqlite commit
-        and before its trace line.  Only that one step can be missing (the loop runs one step
-        at a time and writes its line right after the commit)."""
-        if rec is None:
-            return False
-        last_t, tail = last_time(self.path)
-        if rec["t"] <= last_t:
-            return False
-        if tail and not tail.endswith(b"\n"):
+    def restore(self, recs: list[dict[str, Any]]) -> int:
+        """Append those of ``recs`` the file does not have: a kill -9 after the sqlite commit
+        of a step (or of a group commit's steps, ``Host.group_commit``) and before their trace
+        lines.  Only those can be missing (the loop writes them right after the commit).
+        Returns how many were appended."""
+        if not recs:
+            return 0
+        with open(self.path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+        last: tuple[int, int] = (-1, -1)
+        for line in reversed(tail.splitlines()):
+            try:
+                j = json.loads(line)
+                last = (int(j["t"]), int(j.get("seq", 0)))
+                break
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by kill -9, or a partial first line of the tail
+        missing = [r for r in recs if (r["t"], r["seq"]) > last]
+        if missing and tail and not tail.endswith(b"\n"):
             self.f.write("\n")  # end a line cut by kill -9
-        self.write(rec)
-        return True
+        for r in missing:
+            self.write(r)
+        return len(missing)
 
     def close(self) -> None:
         self.f.close()
@@ -106,7 +126,7 @@ class Host(Generic[L]):
                  tracer: Tracer | None = None, timer_delays: Mapping[Any, float] | None = None,
                  send_before_persist: bool = False, persist_delay: float = 0.2,
                  rng: random.Random | None = None, incremental: bool = True,
-                 clock: NodeClock | None = None) -> None:
+                 clock: NodeClock | None = None, group_commit: bool = False) -> None:
         self.node, self.store, self.msg_type = node, store, msg_type
         #: What a ``reads_clock`` node's handlers get as ``now=`` (injectable: offsets, rate skew).
         self.clock = clock if clock is not None else NodeClock()
@@ -130,6 +150,16 @@ class Host(Generic[L]):
         self.send_before_persist = send_before_persist
         self.persist_delay = persist_delay
         self.listeners: list[Callable[[int, str], None]] = []
+        #: Group commit: the Persists of one event-loop turn in one transaction (``flush``).
+        self.group_commit = group_commit
+        self._pending: dict[int, L] = {}
+        self._held_traces: list[dict[str, Any]] = []
+        self._held_sends: list[tuple[int, int, Any]] = []
+        self._held_after: list[Callable[[], None]] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._committing: asyncio.Future[None] | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self.commits = 0
         self.steps = 0
         self.closed = False
 
@@ -172,16 +202,25 @@ class Host(Generic[L]):
 
     # ----- steps -----
     def deliver(self, src: int, inst: int, msg: Any) -> bool:
-        """Run ``on_message``; False when the model's handler does not accept it in this state."""
-        before = self.state(inst)
-        try:
-            r = self.node.on_message(before, src, msg, **(clk := self._now()))
-        except Disabled:
-            return False
-        if r is None:
-            return False
-        self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg, **clk)
-        return True
+        """Run ``on_message``; False when the model's handler does not accept it in this state.
+
+        A handler that answers ``Keep`` leaves the message in flight (the model handles it in
+        several steps): it is delivered again at once, until a step consumes it, is not enabled,
+        or keeps it without changing the state (a model that would loop).
+        """
+        ok = False
+        while True:
+            before = self.state(inst)
+            try:
+                r = self.node.on_message(before, src, msg, **(clk := self._now()))
+            except Disabled:
+                return ok
+            if r is None:
+                return ok
+            self._commit(inst, "deliver", type(msg).__name__, before, r, src=src, msg=msg, **clk)
+            ok = True
+            if not any(type(e) is Keep for e in r[1]) or r[0] == before:
+                return True
 
     def step(self, inst: int, name: str, **args: Any) -> bool:
         """Run the spontaneous step ``name`` (a ``@transition`` of the node); False if disabled."""
@@ -324,6 +363,9 @@ class Host(Generic[L]):
         """Run the effects in order.  The step's trace line ``rec`` is committed with its first
         Persist and written before its first send, so after a kill -9 the trace and the disk
         agree: a step whose Persist was lost is not in the trace, and sent nothing."""
+        if self.group_commit and not self.send_before_persist:
+            self._interpret_grouped(inst, state, effects, rec)
+            return
         deferred = []
         for e in effects:
             if isinstance(e, Persist):
@@ -333,24 +375,140 @@ class Host(Generic[L]):
                 else:
                     self.store.put(inst, disk, trace=rec, logs=logs)  # committed (fsync) before the next effect
                     rec = self._trace(rec)
-            elif isinstance(e, Send):
+            elif isinstance(e, (Send, Broadcast)):
                 rec = self._trace(rec)
-                self._send(e.dst, inst, e.msg)
-            elif isinstance(e, Broadcast):
-                rec = self._trace(rec)
-                for d in e.dsts:
+                for d in (e.dsts if isinstance(e, Broadcast) else (e.dst,)):
                     self._send(d, inst, e.msg)
-            elif isinstance(e, SetTimer):
-                self._set_timer(inst, e.timer)
-            elif isinstance(e, CancelTimer):
-                h = self.timers.pop((inst, e.timer), None)
-                if h is not None:
-                    h.cancel()
             else:
-                raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
+                self._timer_effect(inst, e)
         self._trace(rec)
         for disk, logs in deferred:
             asyncio.get_running_loop().call_later(self.persist_delay, self._late_put, inst, disk, logs)
+
+    def _timer_effect(self, inst: int, e: Effect) -> None:
+        if isinstance(e, Keep):
+            pass  # the message stays in flight: ``deliver`` delivers it again
+        elif isinstance(e, SetTimer):
+            self._set_timer(inst, e.timer)
+        elif isinstance(e, CancelTimer):
+            h = self.timers.pop((inst, e.timer), None)
+            if h is not None:
+                h.cancel()
+        else:
+            raise TypeError(f"{type(self.node).__name__} returned {e!r} as an effect")
+
+    # ----- group commit -----
+    def _interpret_grouped(self, inst: int, state: L, effects: Sequence[Effect], rec: dict[str, Any] | None) -> None:
+        """``_interpret`` with the Persists of one event-loop turn committed together.
+
+        A Persist notes the state to write (the one at this Persist: what the model's disk
+        holds, not a later one); from the first pending Persist on, every send and trace line
+        is held until ``flush`` has committed the batch (one transaction, one fsync), then
+        released in order.  A kill -9 before that commit loses the batch's steps and every
+        message they sent, which is the model's crash before those steps; after it, the trace
+        lines are restored from the commit (``Tracer.restore``).
+        """
+        for e in effects:
+            if isinstance(e, Persist):
+                self._pending[inst] = state
+                if rec is not None:
+                    self._held_traces.append(rec)
+                    rec = None
+                self._schedule_flush()
+            elif isinstance(e, (Send, Broadcast)):
+                if self._holding():
+                    if rec is not None:
+                        self._held_traces.append(rec)
+                        rec = None
+                    for d in (e.dsts if isinstance(e, Broadcast) else (e.dst,)):
+                        self._held_sends.append((d, inst, e.msg))
+                else:
+                    rec = self._trace(rec)
+                    for d in (e.dsts if isinstance(e, Broadcast) else (e.dst,)):
+                        self._send(d, inst, e.msg)
+            else:
+                self._timer_effect(inst, e)
+        if rec is not None:
+            if self._holding():
+                self._held_traces.append(rec)
+            else:
+                self._trace(rec)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and self._committing is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def _holding(self) -> bool:
+        return bool(self._pending) or self._committing is not None
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once what the steps so far persisted is on disk (now, if nothing is pending):
+        a service's reply that reveals a step's result must not overtake the step's commit."""
+        if self._holding():
+            self._held_after.append(fn)
+        else:
+            fn()
+
+    def flush(self) -> None:
+        """Start committing the pending Persists in one transaction, in the host's worker thread
+        (the loop goes on handling messages meanwhile; their steps form the next batch); when it
+        is done, write the held trace lines and send the held messages, in the order the steps
+        produced them."""
+        self._flush_handle = None
+        if self.closed or not self._pending or self._committing is not None:
+            return
+        items = []
+        for inst, st in self._pending.items():
+            disk, logs = self._disk(inst, self.node.durable(st))
+            items.append((inst, disk, logs))
+        self._pending.clear()
+        traces = list(self._held_traces) if self.tracer is not None else []
+        held = (self._held_traces, self._held_sends, self._held_after)
+        self._held_traces, self._held_sends, self._held_after = [], [], []
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"commit-{self.id}")
+        statements = self.store.batch(items, traces)  # serialised here: the thread holds the GIL little
+        fut = asyncio.get_running_loop().run_in_executor(self._worker, self.store.write_batch, statements)
+        self._committing = fut
+        fut.add_done_callback(lambda f: self._committed(f, held))
+
+    def _committed(self, fut: asyncio.Future[None], held: tuple[list[Any], list[Any], list[Any]]) -> None:
+        self._committing = None
+        if self.closed:
+            return  # a crash while committing: nothing after it happened
+        exc = fut.exception()
+        if exc is not None:
+            log.error("node %s: a group commit failed (%s); the node stops", self.id, exc)
+            self.close()
+            return
+        self.commits += 1
+        self._release(*held)
+        if self._pending:
+            self.flush()
+        else:  # steps that persisted nothing waited only for this commit
+            held = (self._held_traces, self._held_sends, self._held_after)
+            self._held_traces, self._held_sends, self._held_after = [], [], []
+            self._release(*held)
+
+    def _release(self, traces: list[dict[str, Any]], sends: list[tuple[int, int, Any]],
+                 after: list[Callable[[], None]]) -> None:
+        for r in traces:
+            self._trace(r)
+        for d, inst, msg in sends:
+            self._send(d, inst, msg)
+        for fn in after:
+            fn()
+
+    async def settle(self) -> None:
+        """Wait until no group commit is pending or running (a closed host: until the running
+        one is done, so its store can be closed)."""
+        while True:
+            if self._committing is not None:
+                await asyncio.wait([self._committing])
+            elif self._pending and not self.closed:
+                self.flush()
+            else:
+                return
 
     def _trace(self, rec: dict[str, Any] | None) -> dict[str, Any] | None:
         """Write the step's trace line if it is not written yet; None: it is now."""
@@ -400,6 +558,8 @@ class Host(Generic[L]):
     def close(self) -> None:
         """Stop timers (a crash: in-memory state is simply dropped with the host)."""
         self.closed = True
+        if self._worker is not None:
+            self._worker.shutdown(wait=False)
         for h in self.timers.values():
             h.cancel()
         self.timers.clear()

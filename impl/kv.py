@@ -146,6 +146,32 @@ class KVPaxos(Paxos):
         return frozenset(v for (_b, v), accs in votes.items() if any(q <= accs for q in self.quorum_list))
 
 
+def parse_command(text: str) -> dict[str, Any] | None:
+    """A KV command (``{"id", "op": put|get, "k", "v"}``), or None if malformed."""
+    try:
+        cmd = json.loads(text)
+    except ValueError:
+        return None
+    ok = isinstance(cmd, dict) and isinstance(cmd.get("id"), str) and cmd.get("op") in ("put", "get") \
+        and isinstance(cmd.get("k"), str) and (cmd["op"] == "get" or isinstance(cmd.get("v"), str))
+    return cmd if ok else None
+
+
+def execute(cmd: dict[str, Any], kv: dict[str, str], results: dict[str, str | None]) -> str:
+    """Apply a decided command to ``kv`` once (a command decided twice takes effect once); its id.
+    Its result (a get's value, None for a put or any other op) is kept in ``results``."""
+    cid: str = cmd["id"]
+    if cid not in results:
+        if cmd["op"] == "put":
+            kv[cmd["k"]] = cmd["v"]
+            results[cid] = None
+        elif cmd["op"] == "get":
+            results[cid] = kv.get(cmd["k"])
+        else:
+            results[cid] = None
+    return cid
+
+
 @message
 class Request:
     cmd: str
@@ -260,14 +286,7 @@ class KVNode(Service):
 
     def _apply(self) -> None:
         while self.applied in self.log:
-            cmd = json.loads(self.log[self.applied])
-            cid = cmd["id"]
-            if cid not in self.results:
-                if cmd["op"] == "put":
-                    self.kv[cmd["k"]] = cmd["v"]
-                    self.results[cid] = None
-                else:
-                    self.results[cid] = self.kv.get(cmd["k"])
+            cid = execute(json.loads(self.log[self.applied]), self.kv, self.results)
             w = self.waiters.pop(cid, None)
             if w is not None and not w.done():
                 w.set_result(self.results[cid])
@@ -403,13 +422,8 @@ class KVNode(Service):
     def on_service(self, f: Frame) -> None:
         m = f.msg
         if type(m) is Request and f.src in self.cfg.client_ids:
-            try:
-                cmd = json.loads(m.cmd)
-                ok = isinstance(cmd, dict) and isinstance(cmd.get("id"), str) and cmd.get("op") in ("put", "get") \
-                    and isinstance(cmd.get("k"), str) and (cmd["op"] == "get" or isinstance(cmd.get("v"), str))
-            except ValueError:
-                ok = False
-            if not ok:
+            cmd = parse_command(m.cmd)
+            if cmd is None:
                 self.transport._reject(f.src, "malformed KV command")
                 return
             if cmd["id"] in self.results:
@@ -436,16 +450,30 @@ class KVNode(Service):
 
 
 class KVClient:
-    """``put``/``get`` with a unique id per command; retries through the next node on timeout."""
+    """``put``/``get`` with a unique id per command; retries through the next node on timeout.
+
+    A subclass may accept other answers than ``Reply`` (``answers``) and say where to go next
+    on one (``redirected``), and talk another wire type (``wire``).
+    """
+
+    answers: tuple[type, ...] = (Reply,)
+    #: The pause after a node did not answer in time, before the next one is tried.
+    retry_pause = 0.05
 
     def __init__(self, cfg: ClusterConfig, client_id: int | None = None, prefer: int = 0,
                  timeout: float = 2.0, budget: float = 60.0) -> None:
         self.cfg = cfg
         self.n = len(cfg.nodes)
-        self.ep = Endpoint(cfg, wire_type(self.n), client_id)
+        self.ep = Endpoint(cfg, self.wire(), client_id)
         self.node = prefer % self.n
         self.timeout, self.budget = timeout, budget
         self.retries = 0
+
+    def wire(self) -> Type:
+        return wire_type(self.n)
+
+    async def redirected(self, answer: Any) -> None:
+        """An answer other than ``Reply`` came: choose ``self.node`` for the next try."""
 
     async def _run(self, cmd: dict[str, Any]) -> str | None:
         cid = cmd["id"] = uuid.uuid4().hex
@@ -455,13 +483,17 @@ class KVClient:
         while loop.time() < deadline:
             try:
                 f = await self.ep.request(self.node, 0, Request(text),
-                                          lambda f: type(f.msg) is Reply and f.msg.cid == cid, self.timeout)
-                result: str | None = f.msg.result
-                return result
+                                          lambda f: type(f.msg) in self.answers and f.msg.cid == cid, self.timeout)
             except (TimeoutError, OSError):
                 self.retries += 1
                 self.node = (self.node + 1) % self.n
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(self.retry_pause)
+                continue
+            if type(f.msg) is Reply:
+                result: str | None = f.msg.result
+                return result
+            self.retries += 1
+            await self.redirected(f.msg)
         raise NoReply(f"no node answered {cmd['op']} {cmd['k']!r} within {self.budget}s")
 
     async def put(self, key: str, value: str) -> None:
@@ -475,7 +507,11 @@ class KVClient:
 
 
 async def _kv(args: Any, cfg: ClusterConfig) -> int:
-    c = KVClient(cfg, budget=args.timeout)
+    return await kv_main(KVClient(cfg, budget=args.timeout), args)
+
+
+async def kv_main(c: Any, args: Any) -> int:
+    """``kv put|get`` with a client that has ``put``, ``get`` and ``close`` (closed here)."""
     try:
         if args.op == "put":
             if args.value is None:
@@ -493,7 +529,7 @@ async def _kv(args: Any, cfg: ClusterConfig) -> int:
         await c.close()
 
 
-def _kv_arguments(p: Any) -> None:
+def kv_arguments(p: Any) -> None:
     p.add_argument("op", choices=["put", "get"])
     p.add_argument("key")
     p.add_argument("value", nargs="?")
@@ -508,7 +544,7 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"a{i}" for i in range(p["nodes"])],
     model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
     options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
-    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", _kv_arguments, _kv),),
+    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv),),
 )
 
 

@@ -142,6 +142,10 @@ def service_of(cfg: ClusterConfig) -> ServiceSpec:
 class Service:
     """Base of a service node; subclasses build ``self.host`` in ``make_host``."""
 
+    #: Commit the Persists of one event-loop turn together (``Host.group_commit``): one fsync
+    #: for a batch of steps, their messages sent after it.
+    group_commit = False
+
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
                  send_before_persist: bool = False, store: Store | None = None) -> None:
         self.cfg, self.id = cfg, node_id
@@ -153,7 +157,8 @@ class Service:
         tracer = Tracer(cfg.trace_dir(), node_id) if cfg.trace else None
         self.host: Host[Any] = Host(self.make_node(), self.store, self.wire, state_type=self.state_type(),
                                     disk_type=self.disk_type(), tracer=tracer,
-                                    send_before_persist=send_before_persist, clock=self.faults.node_clock(node_id))
+                                    send_before_persist=send_before_persist, clock=self.faults.node_clock(node_id),
+                                    group_commit=self.group_commit)
         addrs = {n.id: (n.host, n.port) for n in cfg.nodes}
         self.transport = Transport(node_id, self.codec, addrs, self.on_frame, self.faults)
         self.host.attach(self.transport)
@@ -212,6 +217,7 @@ class Service:
         the stop is recorded as the model's crash before the port closes, so whatever a peer does
         on noticing it (a failure detector's suspicion) comes after it in the trace."""
         self.host.close()
+        await self.host.settle()  # a group commit running in the host's thread still uses the store
         if self.cfg.trace and self.started:
             record_environment(self.cfg.trace_dir(), "crash", self.id)
         await self.transport.close()

@@ -48,15 +48,41 @@ class Store:
         """
         if trace is None and not logs:
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
+            self.writes += 1
         else:
-            with self._transaction():
-                self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
-                for name, (keep, added) in (logs or {}).items():
-                    self.db.execute("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", (inst, name, keep))
-                    self.db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)",
-                                        [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)])
-                if trace is not None:
-                    self.db.execute("INSERT OR REPLACE INTO traced VALUES (?, ?)", (inst, json.dumps(trace)))
+            self.put_batch([(inst, value, logs)], [trace] if trace is not None else [])
+
+    def put_batch(self, items: list[tuple[int, Any, dict[str, tuple[int, list[Any]]] | None]],
+                  traces: list[dict[str, Any]]) -> None:
+        """Several instances' disks (with their log changes) in one transaction: one fsync.
+
+        ``traces``: the trace records of the steps written here, in order, kept together so a
+        kill -9 right after the commit loses none of them (``last_traced``).
+        """
+        self.write_batch(self.batch(items, traces))
+
+    @staticmethod
+    def batch(items: list[tuple[int, Any, dict[str, tuple[int, list[Any]]] | None]],
+              traces: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """``put_batch``'s statements with their rows, serialised: the Python half of the work,
+        so that a thread running ``write_batch`` holds the GIL little (sqlite releases it)."""
+        out: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for inst, value, logs in items:
+            out.append(("INSERT OR REPLACE INTO durable VALUES (?, ?)", [(inst, json.dumps(value))]))
+            for name, (keep, added) in (logs or {}).items():
+                out.append(("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", [(inst, name, keep)]))
+                out.append(("INSERT INTO entries VALUES (?, ?, ?, ?)",
+                            [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)]))
+        if traces:
+            out.append(("DELETE FROM traced", [()]))
+            out.append(("INSERT INTO traced VALUES (?, ?)", [(0, json.dumps(traces))]))
+        return out
+
+    def write_batch(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run ``batch``'s statements in one transaction (one fsync)."""
+        with self._transaction():
+            for sql, rows in statements:
+                self.db.executemany(sql, rows)
         self.writes += 1
 
     def entries(self, inst: int, name: str) -> list[Any]:
@@ -75,10 +101,13 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
 
-    def last_traced(self) -> dict[str, Any] | None:
-        """The trace record of the last step that persisted (None if none did)."""
-        recs = [json.loads(r) for (r,) in self.db.execute("SELECT rec FROM traced")]
-        return max(recs, key=lambda r: (r["t"], r["seq"])) if recs else None
+    def last_traced(self) -> list[dict[str, Any]]:
+        """The trace records committed with the last write that had any, in order (empty if none)."""
+        recs: list[dict[str, Any]] = []
+        for (r,) in self.db.execute("SELECT rec FROM traced"):
+            j = json.loads(r)
+            recs.extend(j if isinstance(j, list) else [j])  # a list: a batch; a record: older files
+        return sorted(recs, key=lambda r: (r["t"], r["seq"]))
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
         """Several instances in one transaction (one fsync)."""

@@ -30,6 +30,7 @@ class _Peer:
     def __init__(self, t: Transport, dst: int) -> None:
         self.t, self.dst = t, dst
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LIMIT)
+        self.dropped = 0
         self.task = asyncio.get_running_loop().create_task(self.run())
 
     async def run(self) -> None:
@@ -39,8 +40,12 @@ class _Peer:
             try:
                 _r, w = await asyncio.wait_for(asyncio.open_connection(*addr), 1.0)
             except (TimeoutError, OSError):
+                # The peer is unreachable: what was queued for it is lost (the network is lossy;
+                # the protocols retransmit), rather than delivered late as a stale burst.
+                self.dropped += self.queue.qsize()
+                self.queue = asyncio.Queue(QUEUE_LIMIT)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 0.5)
+                backoff = min(backoff * 2, 0.1)  # a refused connect on loopback costs nothing
                 continue
             backoff = 0.02
             try:

@@ -84,6 +84,21 @@ def test_paxos_cluster_put_get_and_ctrl_c(tmp_path: Path) -> None:
         stop_cluster(p, d)
 
 
+def test_raft_cluster_serves_kv_through_its_leader_and_its_trace_validates(tmp_path: Path) -> None:
+    d = tmp_path / "raft"
+    p, lines = start_cluster("raft", "--servers", "3", "--max-entries", "16", "--dir", str(d), "--trace")
+    try:
+        assert sum("listening on 127.0.0.1:" in ln for ln in lines) == 3
+        r = run("kv", "--cluster", str(d), "put", "color", "blue")  # the client finds the leader
+        assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+        r = run("kv", "--cluster", str(d), "get", "color")
+        assert r.returncode == 0 and r.stdout.strip() == "blue", r.stderr
+    finally:
+        stop_cluster(p, d)
+    r = run("validate", str(d / "trace"))
+    assert r.returncode == 0 and "fits the model" in r.stdout, r.stdout + r.stderr
+
+
 def test_twophase_cluster_tx_commit_and_validate(tmp_path: Path) -> None:
     d = tmp_path / "tx"
     p, _lines = start_cluster("twophase", "--rms", "3", "--dir", str(d), "--trace")

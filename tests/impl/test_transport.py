@@ -116,3 +116,31 @@ def test_ten_thousand_bad_frames_are_rejected_and_the_node_keeps_serving(tmp_pat
         logger.removeHandler(counter)
         logger.setLevel(old_level)
         logger.propagate = True
+
+
+def test_frames_for_an_unreachable_peer_are_dropped_not_sent_late_and_it_is_reached_soon(tmp_path: Path) -> None:
+    from protoproof.impl.cluster import free_ports
+    from protoproof.impl.codec import Codec, Frame, Text
+    from protoproof.impl.transport import Transport
+
+    async def main() -> None:
+        addrs = {k: ("127.0.0.1", p) for k, p in enumerate(free_ports(2))}
+        codec = Codec(Text(64), b"s" * 32, [0, 1])
+        got: list[str] = []
+        a = Transport(0, codec, addrs, lambda f: None)
+        b = Transport(1, codec, addrs, lambda f: got.append(f.msg))
+        for k in range(5):
+            a.send(Frame(0, 1, 0, f"early{k}"))  # node 1 is not listening yet
+        await asyncio.sleep(0.15)
+        assert a.peers[1].dropped == 5
+        await b.listen()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while not got and loop.time() - t0 < 2:
+            a.send(Frame(0, 1, 0, "late"))
+            await asyncio.sleep(0.02)
+        assert got and set(got) == {"late"} and loop.time() - t0 < 0.5
+        await a.close()
+        await b.close()
+
+    asyncio.run(main())

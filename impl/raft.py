@@ -1,0 +1,490 @@
+"""A replicated key-value store on Raft: the model's own ``Server`` handlers run every server.
+
+Each server is a ``Host`` running ``models/raft.py``'s ``Server`` handlers (raft.tla's actions in
+node form) on widened types: terms and indexes unbounded, values are KV commands (JSON text with
+a unique id), logs unbounded (``Log``: persisted as appends and truncations).  What the service
+adds decides only *when* to take which of the model's steps, and never changes a model state
+except through them:
+
+- elections: a follower or candidate whose deadline (drawn uniformly from ``election_s`` with
+  the host's seeded generator, re-drawn on every heartbeat from its leader and every vote it
+  grants) passes takes the model's ``timeout`` step, then ``request_vote`` to every peer that has
+  not answered (again every ``resend_s``), and ``become_leader`` once a vote tally allows it;
+- replication: a leader takes ``client_request`` for every command that arrived in one
+  event-loop turn, then one ``append_entries(j)`` per follower, which carries up to
+  ``max_entries`` entries (the node's parameter: the model checks 1 and 2, the runtime uses
+  ``--max-entries``, default 64); ``advance_commit_index`` after every response;
+- group commit (``Host.group_commit``): the Persists of one turn are one sqlite transaction (one
+  fsync) run in the host's worker thread, and the messages of those steps go out after it; the
+  steps taken meanwhile form the next batch;
+- pipelining: up to ``window`` AppendEntries per follower may be unanswered.  The model moves
+  ``nextIndex`` only on an answer, so every one of them starts at ``next_index[j]``: another is
+  sent only when it reaches further than the unanswered ones (new entries arrived, up to
+  ``max_entries``); after ``resend_s`` without any answer the follower is sent one again;
+- heartbeats: an idle follower gets an (empty) ``append_entries`` every ``heartbeat_s``;
+- a message the handler keeps (``Keep``: raft.tla's UpdateTerm, and an AppendEntries whose
+  entries are appended before it is answered) is delivered again at once (``Host.deliver``);
+- clients: a server that is not the leader answers ``Redirect`` with the leader it last heard
+  from; reads and writes both go through the log (a read is a command whose result is computed
+  when it is applied), which is what makes the history linearizable; a command applied twice
+  (a client retried through a new leader) takes effect once (results are kept per command id);
+  a committed command is answered at once (it is on the leader's disk: the leader sends an
+  entry only after committing it);
+- a new leader appends a no-op so that entries of earlier terms commit (raft.tla commits only
+  entries of the leader's term).
+
+One handler is replaced by an equivalent that is checked against it: ``advance_commit_index``
+(``KVServer``), whose raft.tla form tries every index of the log.
+
+Restarts are the model's crash and recover (``on_recover`` from the durable term, vote and log,
+read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt by applying the log
+again as the commit index advances, and a server that was away catches up ``max_entries`` per
+round trip.  There is no log compaction: the model has no snapshot (its log starts at index 1
+on every server), so the log and its table grow for the cluster's life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..models.actors import ActorSystem, DuplicatingSet, Faults, Network, Node
+from ..models.raft import (
+    CANDIDATE,
+    FOLLOWER,
+    LEADER,
+    AppendEntriesRequest,
+    AppendEntriesResponse,
+    Raft,
+    RaftConfig,
+    RequestVoteRequest,
+    RequestVoteResponse,
+    Server,
+)
+from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
+from .cluster import ClusterConfig
+from .codec import Frame, Log, Text
+from .kv import KVClient, Reply, Request, execute, kv_arguments, kv_main, parse_command
+from .service import ClientCommand, Option, Service, ServiceSpec
+
+log = logging.getLogger("protoproof.impl")
+
+BIG = 2**53
+VALUE = Text(8192)
+
+
+# ----- the model on run-time types ----------------------------------------------------------
+
+
+def widen(t: Type, value: Type, log_of: Callable[[Type, Seq], Type]) -> Type:
+    """``t`` with the model's small bounds lifted: ints (not node ids) up to ``BIG``, the model's
+    values replaced by ``value`` (a field or tuple position named/typed as the value), and each
+    ``Seq`` replaced by ``log_of(elem, seq)`` (a ``Log`` in states, a longer ``Seq`` in messages)."""
+    if isinstance(t, Union):
+        return Union(*(widen(a, value, log_of) for a in t.alts))
+    if isinstance(t, Record):
+        return Record(t.cls, **{n: value if n in ("value", "val", "v") else widen(ft, value, log_of)
+                                for n, ft in t.fields.items()})
+    if isinstance(t, Seq):
+        return log_of(widen(t.elem, value, log_of), t)
+    if isinstance(t, Vec):
+        return Vec(widen(t.elem, value, log_of), t.n, t.index)
+    if isinstance(t, Tuple):
+        if len(t.parts) == 2 and isinstance(t.parts[0], Int):  # a log entry (term, value)
+            return Tuple(widen(t.parts[0], value, log_of), value, index=t.index)
+        return Tuple(*(widen(p, value, log_of) for p in t.parts), index=t.index)
+    if type(t) is Int:
+        return Int(t.lo, BIG)
+    return t  # node ids, roles, sets of node ids, None
+
+
+class WideServer(Server):
+    """The model's ``Server`` on run-time types: the handlers are the model's, unchanged."""
+
+    def state_type(self) -> Type:
+        return widen(super().state_type(), VALUE, lambda e, _s: Log(e))
+
+    def disk_type(self) -> Type:
+        return widen(super().disk_type(), VALUE, lambda e, _s: Log(e))
+
+
+class KVServer(WideServer):
+    """The server the runtime runs: the model's handlers, with one step computed faster.
+
+    raft.tla's AdvanceCommitIndex (the model's ``advance_commit_index``) tries every index of
+    the log, which costs milliseconds per call once the log holds thousands of entries.  The
+    same value is the (n//2+1)-th largest of the servers' match indexes (the leader's own: its
+    log length), because "a quorum has index" only gets harder as the index grows.  Every
+    traced run checks this step against the model's (``validate`` replays through
+    ``WideServer``), and a test compares the two on random states.
+    """
+
+    def advance_commit_index(self, s: Any) -> Any:
+        if s.role != LEADER:
+            return None
+        n_log = len(s.log)
+        have = sorted((n_log if k == self.id else min(s.match_index[k], n_log) for k in self.server_ids),
+                      reverse=True)
+        top = have[len(have) // 2]  # held by (n//2 + 1) servers: a quorum
+        commit = top if top >= 1 and self.commit_ok(s, top) else s.commit_index
+        return s._replace(commit_index=commit), ()
+
+
+@dataclass(frozen=True)
+class KVRaftConfig(RaftConfig):
+    max_crashes: int = 0
+
+
+class KVRaft(Raft):
+    """The model a KV trace replays through: ``KVServer`` nodes, commands as values, no bounds.
+
+    The model's servers and properties; its messages with every field widened, on a network
+    that may deliver a message again (raft.tla may duplicate any message before it is received:
+    the same runs), whose messages are not enumerated (a replay adds what was sent).  A kill -9
+    and restart is the model's crash and recover (``max_crashes``, set by the validator): the
+    server comes back with its last Persist, which is raft.tla's Restart.
+    """
+
+    name = "kv-raft"
+    Config = KVRaftConfig
+    server_class: type[Server] = WideServer
+    constraint = ActorSystem.constraint  # the bounds are the checker's; a run has none
+
+    def _validate_config(self) -> None:
+        c = self.config
+        if c.servers < 1 or c.max_entries < 1:
+            raise ValueError("--servers and --max-entries must be at least 1")
+
+    def network(self) -> Network:  # type: ignore[override]  # Raft's says UnorderedBag, too narrow
+        return DuplicatingSet()
+
+    def faults(self) -> Faults:
+        return Faults(max_crashes=self.config.max_crashes)
+
+    def message_type(self) -> Type:
+        return model_message_type(super().message_type(), self.config.max_entries)
+
+    def envelopes(self) -> list[Any]:
+        return []
+
+    def symmetry(self) -> dict[str, list[list[int]]] | None:
+        return None
+
+
+def model_message_type(t: Type, max_entries: int) -> Type:
+    return widen(t, VALUE, lambda e, _s: Seq(e, max_entries))
+
+
+@message
+class Redirect:
+    """Not the leader: ``leader`` is the one this server last heard from (-1: none known)."""
+
+    cid: str
+    leader: int
+
+
+def wire_type(model: Type, n: int) -> Type:
+    assert isinstance(model, Union)
+    return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
+                 Record(Redirect, cid=Text(64), leader=Int(-1, n - 1)))
+
+
+# ----- the server ---------------------------------------------------------------------------
+
+
+class RaftKVNode(Service):
+    """One server of the Raft KV store: the model's ``Server``, its timers, its state machine."""
+
+    group_commit = True
+    election_s = (0.3, 0.6)
+    heartbeat_s = 0.05
+    resend_s = 0.2
+    tick_s = 0.01
+    #: AppendEntries requests a follower may have unanswered (pipelining).
+    window = 4
+
+    def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
+        self.n = len(cfg.nodes)
+        self.max_entries = int(cfg.params.get("max_entries", 64))
+        self.model = KVRaft(servers=self.n, max_entries=self.max_entries)
+        self.model.schema()
+        self.peer_ids = [j for j in range(self.n) if j != node_id]
+        super().__init__(cfg, node_id, **kw)
+        self.kv: dict[str, str] = {}
+        self.results: dict[str, str | None] = {}
+        self.waiting: dict[str, int] = {}  # command id -> the client to answer once it is applied
+        self.applied = 0
+        self.leader_hint = -1
+        #: Per follower, when its unanswered AppendEntries requests left (oldest first), and the
+        #: highest index the last one carried.
+        self.inflight: dict[int, list[float]] = {j: [] for j in self.peer_ids}
+        self.sent_upto: dict[int, int] = {j: 0 for j in self.peer_ids}
+        self.last_sent: dict[int, float] = {}
+        self.last_reply: dict[int, float] = {}
+        self.vote_sent = 0.0
+        self.deadline = 0.0
+        self.replicate_soon = False
+        self._tick: asyncio.TimerHandle | None = None
+        self.was_leader = False
+
+    def make_node(self) -> Node[Any]:
+        return KVServer(self.model.node(self.id).config)
+
+    def model_message_type(self) -> Type:
+        return self.model.message_type()
+
+    def wire_type(self) -> Type:
+        return wire_type(self.model_message_type(), self.n)
+
+    # ----- reading the model's state -----
+    @property
+    def s(self) -> Any:
+        return self.host.state(0)
+
+    def role(self) -> str:
+        return str(self.s.role)
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _reset_deadline(self) -> None:
+        self.deadline = self._now() + self.host.rng.uniform(*self.election_s)
+
+    # ----- the model's steps -----
+    def _step(self, name: str, **args: Any) -> bool:
+        ok = self.host.step(0, name, **args)
+        if ok:
+            self._after_step()
+        return ok
+
+    def _after_step(self) -> None:
+        """What follows any step: apply newly committed entries; notice leadership changes."""
+        s = self.s
+        if s.commit_index > self.applied:
+            self._apply(s)
+        leader = str(s.role) == LEADER
+        if leader and not self.was_leader:
+            self.was_leader = True
+            self.leader_hint = self.id
+            self._forget_inflight()
+            self._propose(json.dumps({"id": f"noop-{s.current_term}-{self.id}", "op": "noop"}))
+        elif not leader and self.was_leader:
+            self.was_leader = False
+            self.leader_hint = -1
+            self._forget_inflight()
+
+    def _propose(self, cmd: str) -> bool:
+        """The model's ``client_request`` with ``cmd``; replication follows in this turn."""
+        if not self.host.step(0, "client_request", v=cmd):
+            return False
+        if not self.replicate_soon:
+            self.replicate_soon = True
+            asyncio.get_running_loop().call_soon(self._replicate_all)
+        return True
+
+    def _forget_inflight(self) -> None:
+        for j in self.peer_ids:
+            self.inflight[j] = []
+            self.sent_upto[j] = 0
+
+    def _replicate_all(self) -> None:
+        self.replicate_soon = False
+        for j in self.peer_ids:
+            if self._news(j) and len(self.inflight[j]) < self.window:
+                self._append_entries(j)
+        if not self.peer_ids:  # alone: nothing answers, the leader's own log is the quorum
+            self._step("advance_commit_index")
+
+    def _upto(self, j: int) -> int:
+        """The last index an AppendEntries to ``j`` would carry now."""
+        s = self.s
+        return min(len(s.log), s.next_index[j] + self.max_entries - 1)
+
+    def _news(self, j: int) -> bool:
+        """Whether an AppendEntries to ``j`` would carry an entry none of the unanswered ones did
+        (they all start at ``next_index[j]``: another one is worth sending only if it reaches further)."""
+        return self._upto(j) > self.sent_upto[j]
+
+    def _append_entries(self, j: int) -> None:
+        """The model's ``append_entries(j)``: the entries from ``next_index[j]`` on, which may
+        repeat some of an unanswered request's (the model moves ``next_index`` on answers only)."""
+        if self.host.step(0, "append_entries", j=j):
+            now = self._now()
+            self.inflight[j].append(now)
+            self.last_sent[j] = now
+            self.sent_upto[j] = self._upto(j)
+
+    def _apply(self, s: Any) -> None:
+        """Apply the log up to the commit index to the KV map; answer the clients waiting here."""
+        upto = min(s.commit_index, len(s.log))
+        for k in range(self.applied, upto):
+            cid = execute(json.loads(s.log[k][1]), self.kv, self.results)
+            client = self.waiting.pop(cid, None)
+            if client is not None:
+                self._answer(client, cid)
+        self.applied = max(self.applied, upto)
+
+    def _answer(self, client: int, cid: str) -> None:
+        """Answer with an applied command's result.  It is committed, hence on this server's disk
+        already when another server counted towards it (the leader sends an entry only after its
+        own commit of it): no need to wait for the group commit in progress.  Alone, the leader
+        counts only itself, so it waits."""
+        reply = Reply(cid, self.results[cid])
+        if self.n > 1:
+            self.reply(client, 0, reply)
+        else:
+            self.host.after_commit(lambda: self.reply(client, 0, reply))
+
+    # ----- time -----
+    def on_recovered(self, insts: list[int]) -> None:
+        self.host.state(0)
+        self._reset_deadline()
+        self._tick = asyncio.get_running_loop().call_later(self.tick_s, self.tick)
+
+    def tick(self) -> None:
+        self._tick = asyncio.get_running_loop().call_later(self.tick_s, self.tick)
+        now = self._now()
+        role = self.role()
+        if role == LEADER:
+            for j in self.peer_ids:
+                out = self.inflight[j]
+                if out and now - max(out[0], self.last_reply.get(j, 0.0)) > self.resend_s:
+                    out.clear()  # no answer at all for a while: lost, or the follower is down
+                    self._append_entries(j)
+                elif not out and now - self.last_sent.get(j, 0.0) >= self.heartbeat_s:
+                    self._append_entries(j)
+            return
+        if now >= self.deadline:
+            self._reset_deadline()
+            if self._step("timeout"):
+                self._request_votes()
+        elif role == CANDIDATE and now - self.vote_sent > self.resend_s:
+            self._request_votes()
+
+    def _request_votes(self) -> None:
+        self.vote_sent = self._now()
+        for j in range(self.n):  # itself too: how a candidate votes for itself in raft.tla
+            self.host.step(0, "request_vote", j=j)
+
+    def _become_leader(self) -> None:
+        if self.role() == CANDIDATE:
+            self._step("become_leader")
+
+    # ----- frames -----
+    def after_deliver(self, f: Frame) -> None:
+        m, s = f.msg, self.s
+        t = type(m)
+        if t is AppendEntriesRequest:
+            if m.term == s.current_term and str(s.role) == FOLLOWER:
+                self.leader_hint = f.src
+                self._reset_deadline()
+        elif t is RequestVoteRequest:
+            if s.voted_for == f.src and m.term == s.current_term:
+                self._reset_deadline()
+        elif t is RequestVoteResponse:
+            self._become_leader()
+        elif t is AppendEntriesResponse and str(s.role) == LEADER:
+            j, out = f.src, self.inflight[f.src]
+            self.last_reply[j] = self._now()
+            if out:
+                out.pop(0)
+            self.host.step(0, "advance_commit_index")
+            s = self.s
+            if s.next_index[j] <= len(s.log) and len(out) < self.window and (not out or self._news(j)):
+                self._append_entries(j)
+        self._after_step()
+
+    def on_service(self, f: Frame) -> None:
+        m = f.msg
+        if type(m) is not Request or f.src not in self.cfg.client_ids:
+            return
+        cmd = parse_command(m.cmd)
+        if cmd is None:
+            self.transport._reject(f.src, "malformed KV command")
+            return
+        cid = cmd["id"]
+        if cid in self.results:
+            self._answer(f.src, cid)
+        elif self.role() != LEADER:
+            self.reply(f.src, 0, Redirect(cid, self.leader_hint))
+        elif cid not in self.waiting:
+            self.waiting[cid] = f.src
+            if not self._propose(m.cmd):
+                del self.waiting[cid]
+                self.reply(f.src, 0, Redirect(cid, -1))
+        else:
+            self.waiting[cid] = f.src  # a retry while the first copy is in the log: answer when applied
+
+    async def stop(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+        await super().stop()
+
+
+# ----- the client ---------------------------------------------------------------------------
+
+
+class RaftKVClient(KVClient):
+    """``put``/``get`` with a unique id per command, sent to the leader.
+
+    A ``Redirect`` names the leader (go there at once) or none (an election is on: wait a
+    little, try the next server); no answer within ``timeout`` moves on to the next server.  A
+    retried command keeps its id, so it takes effect once.
+    """
+
+    answers = (Reply, Redirect)
+    retry_pause = 0.0
+
+    def __init__(self, cfg: ClusterConfig, client_id: int | None = None, prefer: int = 0,
+                 timeout: float = 0.5, budget: float = 60.0) -> None:
+        super().__init__(cfg, client_id, prefer, timeout, budget)
+
+    def wire(self) -> Type:
+        return client_wire_type(self.cfg)
+
+    async def redirected(self, answer: Any) -> None:
+        if answer.leader >= 0 and answer.leader != self.node:
+            self.node = answer.leader
+        else:
+            self.node = (self.node + 1) % self.n
+            await asyncio.sleep(0.02)
+
+
+def client_wire_type(cfg: ClusterConfig) -> Type:
+    return _wire_type(len(cfg.nodes), _max_entries(cfg))
+
+
+@functools.lru_cache(maxsize=8)
+def _wire_type(n: int, max_entries: int) -> Type:
+    """The wire type of a cluster (built once per shape: many clients share it)."""
+    return wire_type(KVRaft(servers=n, max_entries=max_entries).message_type(), n)
+
+
+def _max_entries(cfg: ClusterConfig) -> int:
+    return int(cfg.params.get("max_entries", 64))
+
+
+async def _kv(args: Any, cfg: ClusterConfig) -> int:
+    return await kv_main(RaftKVClient(cfg, budget=args.timeout), args)
+
+
+#: The Raft KV store as a runtime service (``protoproof cluster raft --servers 3``, ``protoproof kv``).
+SERVICE = ServiceSpec(
+    name="raft",
+    ref=f"{__name__}:SERVICE",
+    node=RaftKVNode,
+    names=lambda p: [f"s{i}" for i in range(p["servers"])],
+    model=lambda cfg: (f"{__name__}:KVRaft", {"servers": len(cfg.nodes), "max_entries": _max_entries(cfg)}),
+    options=(Option("servers", 3, 1, 9, "number of Raft servers"),
+             Option("max_entries", 64, 1, 4096, "entries per AppendEntries (the model's max_entries)")),
+    commands=(ClientCommand("kv", "put/get on a Raft KV cluster", kv_arguments, _kv),),
+)
+
+
+def raft_cluster(directory: str, servers: int = 3, **kw: Any) -> ClusterConfig:
+    return SERVICE.new_cluster(directory, {"servers": servers}, **kw)
