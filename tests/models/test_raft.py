@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protoproof.checker.explore import explore
 from protoproof.checker.verdict import EXHAUSTED
@@ -167,3 +170,59 @@ def test_every_action_fires_and_every_example_is_reached() -> None:
     r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_copies=2))
     assert r.verdict == EXHAUSTED and r.unreached() == []
     assert [f for f in r.stats.never_fired if f != "server.append_entries"] == []  # no peer to send to
+
+
+# ----- symmetry --------------------------------------------------------------------------
+
+
+def _orbits(model: Raft, graph_states: Any) -> int:
+    t, n, v = model.state_type, model.config.servers, model.config.values
+    return len({
+        min(t.pack(t.permute(s, {"node": list(pn), "value": list(pv)}))
+            for pn in itertools.permutations(range(n)) for pv in itertools.permutations(range(v)))
+        for s in graph_states.values()
+    })
+
+
+def test_symmetry_over_values_counts_orbits() -> None:
+    model = Raft(servers=1, values=2, max_term=3, max_log=2)
+    full = explore(model, record_graph=10_000, properties=[])
+    assert full.graph is not None and full.stats.distinct_states == 1774
+    r = explore(model, symmetry=True)
+    assert r.verdict == EXHAUSTED and r.stats.distinct_states == _orbits(model, full.graph.states) == 973
+
+
+@pytest.mark.slow
+def test_symmetry_over_servers_counts_orbits() -> None:
+    model = Raft(servers=2, values=1, max_term=2, max_log=0)
+    full = explore(model, record_graph=60_000, properties=[])
+    assert full.graph is not None and full.stats.distinct_states == 53253
+    r = explore(model, symmetry=True, properties=["election_safety", "log_matching"])
+    assert r.verdict == EXHAUSTED and r.stats.distinct_states == _orbits(model, full.graph.states) == 26729
+
+
+# ----- random runs -----------------------------------------------------------------------
+
+SAFETY = ("election_safety", "log_matching", "leader_completeness", "state_machine_safety")
+
+
+@settings(max_examples=25, deadline=None)
+@given(max_entries=st.sampled_from([1, 2]), choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=60))
+def test_random_runs_of_three_servers_keep_every_invariant_and_refine_the_log(max_entries: int,
+                                                                            choices: list[int]) -> None:
+    model = Raft(servers=3, values=2, max_term=4, max_log=2, max_copies=2, max_entries=max_entries)
+    (ref,) = model.refinements()
+    spec_steps = {}
+    s = model.initial_states()[0]
+    for c in choices:
+        succ = list(model.successors(s))
+        if not succ:
+            break
+        t = succ[c % len(succ)][1]
+        x, y = ref.mapping(s), ref.mapping(t)
+        if x != y:
+            if x not in spec_steps:
+                spec_steps[x] = {u for _a, u in ref.abstract.successors(x)}
+            assert y in spec_steps[x]
+        s = t
+        assert all(getattr(model, p)(s) for p in SAFETY)
