@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protoproof import cli
 from protoproof.checker.explore import explore
-from protoproof.checker.verdict import EXHAUSTED
+from protoproof.checker.verdict import BOUNDED, EXHAUSTED
 from protoproof.models.actors import Envelope, SysState
 from protoproof.models.base import Action
 from protoproof.models.raft import (
@@ -226,3 +229,53 @@ def test_random_runs_of_three_servers_keep_every_invariant_and_refine_the_log(ma
             assert y in spec_steps[x]
         s = t
         assert all(getattr(model, p)(s) for p in SAFETY)
+
+
+# ----- batches of entries (max_entries > 1: the runtime's AppendEntries) ----------------------
+
+
+def test_a_leader_sends_up_to_max_entries_and_a_follower_appends_them_in_one_step() -> None:
+    m = Raft(servers=2, max_term=3, max_log=3, max_entries=2)
+    (s,) = m.initial_states()
+    log = (Entry(2, 0), Entry(2, 0), Entry(3, 0))
+    s = _with(m, s, 0, current_term=3, role=LEADER, log=log, commit_index=1, next_index=(4, 1))
+    s = _with(m, s, 1, current_term=3, log=(Entry(2, 0),))
+    sent = _step(m, s, "append_entries", node="s1", j=1)
+    req = Envelope(0, 1, AppendEntriesRequest(3, 0, 0, log[:2], 1))
+    assert sent is not None and m.in_flight(sent) == [req]
+    t = _step(m, sent, "deliver", src="s1", dst="s2")  # the first entry is there: append the second
+    assert t is not None and t.nodes[1].log == log[:2] and m.in_flight(t) == [req]
+    u = _step(m, t, "deliver", src="s1", dst="s2")
+    assert u is not None and u.nodes[1].commit_index == 1
+    assert m.in_flight(u) == [Envelope(1, 0, AppendEntriesResponse(3, True, 2))]
+
+
+def test_a_batch_whose_second_entry_conflicts_drops_the_followers_last_entry() -> None:
+    m = Raft(servers=2, max_term=3, max_log=3, max_entries=2)
+    (s,) = m.initial_states()
+    s = _with(m, s, 1, current_term=3, log=(Entry(2, 0), Entry(2, 0), Entry(2, 0)))
+    req = Envelope(0, 1, AppendEntriesRequest(3, 0, 0, (Entry(2, 0), Entry(3, 0)), 0))
+    t = _step(m, _put(m, s, req), "deliver", src="s1", dst="s2")
+    assert t is not None and t.nodes[1].log == (Entry(2, 0), Entry(2, 0)) and m.in_flight(t) == [req]
+
+
+@pytest.mark.slow
+def test_two_servers_with_batches_of_two_entries_break_no_invariant_within_a_bound() -> None:
+    r = explore(Raft(servers=2, max_term=2, max_log=2, max_entries=2), properties=list(SAFETY),
+                max_states=300_000)
+    assert r.verdict in (EXHAUSTED, BOUNDED) and r.property is None
+
+
+@pytest.mark.parametrize(("opt", "value"), [("servers", 0), ("max_term", 7), ("max_log", -1), ("max_entries", 0)])
+def test_bad_parameters_are_rejected_naming_the_flag(opt: str, value: int) -> None:
+    with pytest.raises(ValueError, match=f"--{opt.replace('_', '-')} must be between"):
+        Raft(**{opt: value})
+
+
+def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--values", "2", "--max-term", "3", "--max-log", "2",
+                     "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    assert code == 0 and got["verdict"] == EXHAUSTED
+    assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
