@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from protoproof.impl import raft, raft_snapshot
 from protoproof.impl.raft import LEADER, SERVICE, RaftKVClient, RaftKVNode
 from protoproof.impl.raft_snapshot import SnapLog, compact, runs_of
 from protoproof.impl.validate import validate
@@ -87,33 +88,37 @@ def test_with_snapshots_the_log_table_stays_bounded_and_the_trace_fits_the_model
     assert r.ok, r.summary()
 
 
+async def away_and_back(cfg: Any, ops: int, then: Any) -> float:
+    """A follower stops, 8 clients write ``ops`` each, it starts again from its disk; ``then(nodes,
+    leader, back)`` runs while the cluster is up; returns the seconds from its restart to ``then``'s end."""
+    nodes = [RaftKVNode(cfg, i) for i in range(3)]
+    for nd in nodes:
+        await nd.start()
+    try:
+        await write(cfg, clients=1, ops=1)
+        leader = next(nd for nd in nodes if nd.role() == LEADER)
+        away = next(nd for nd in nodes if nd is not leader)
+        await away.stop()
+        await write(cfg, clients=8, ops=ops, prefer=leader.id)
+        back = nodes[away.id] = RaftKVNode(cfg, away.id)
+        t0 = time.monotonic()
+        await back.start()
+        await then(nodes, leader, back)
+        return time.monotonic() - t0
+    finally:
+        for nd in nodes:
+            await nd.stop()
+
+
 def test_a_server_back_from_far_behind_gets_a_snapshot_and_the_trace_fits_the_model(tmp_path: Path) -> None:
     cfg = cluster(tmp_path, every=100)
-    took: list[float] = []
 
-    async def main() -> None:
-        nodes = [RaftKVNode(cfg, i) for i in range(3)]
-        for nd in nodes:
-            await nd.start()
-        try:
-            await write(cfg, clients=1, ops=1)
-            leader = next(nd for nd in nodes if nd.role() == LEADER)
-            away = next(nd for nd in nodes if nd is not leader)
-            await away.stop()
-            await write(cfg, clients=8, ops=60, prefer=leader.id)
-            back = RaftKVNode(cfg, away.id)
-            nodes[away.id] = back
-            t0 = time.monotonic()
-            await back.start()
-            await settled(nodes)
-            took.append(time.monotonic() - t0)
-            assert back.kv == leader.kv and isinstance(back.s.log, SnapLog)
-        finally:
-            for nd in nodes:
-                await nd.stop()
+    async def then(nodes: list[RaftKVNode], leader: RaftKVNode, back: RaftKVNode) -> None:
+        await settled(nodes)
+        assert back.kv == leader.kv and isinstance(back.s.log, SnapLog)
 
-    asyncio.run(main())
-    assert took[0] < 2.0, took
+    took = asyncio.run(away_and_back(cfg, 60, then))
+    assert took < 2.0, took
     r = validate(cfg.trace_dir())
     assert r.ok, r.summary()
     installs = [line for f in cfg.trace_dir().glob("node*.jsonl") for line in f.read_text().splitlines()
@@ -123,35 +128,17 @@ def test_a_server_back_from_far_behind_gets_a_snapshot_and_the_trace_fits_the_mo
 
 def test_validation_catches_a_snapshot_install_that_is_not_the_models(tmp_path: Path, monkeypatch: Any) -> None:
     """A planted bug: the follower acknowledges the snapshot without taking it (its log stays short)."""
-    import protoproof.impl.raft as raft
 
     def acknowledges_only(s: Any, j: int, m: Any) -> Any:
         out = raft_snapshot.install(s, j, m)
         return None if out is None else (out[0]._replace(log=s.log), out[1])
 
-    from protoproof.impl import raft_snapshot
-
     monkeypatch.setattr(raft, "install", acknowledges_only)
     cfg = cluster(tmp_path, every=30)
 
-    async def main() -> None:
-        nodes = [RaftKVNode(cfg, i) for i in range(3)]
-        for nd in nodes:
-            await nd.start()
-        try:
-            await write(cfg, clients=1, ops=1)
-            leader = next(nd for nd in nodes if nd.role() == LEADER)
-            away = next(nd for nd in nodes if nd is not leader)
-            await away.stop()
-            await write(cfg, clients=4, ops=20, prefer=leader.id)
-            back = RaftKVNode(cfg, away.id)
-            nodes[away.id] = back
-            await back.start()
-            await asyncio.sleep(0.5)
-        finally:
-            for nd in nodes:
-                await nd.stop()
+    async def then(nodes: list[RaftKVNode], leader: RaftKVNode, back: RaftKVNode) -> None:
+        await asyncio.sleep(0.5)
 
-    asyncio.run(main())
+    asyncio.run(away_and_back(cfg, 10, then))
     r = validate(cfg.trace_dir())
     assert not r.ok and "AppendEntriesRequest" in r.summary(), r.summary()

@@ -7,13 +7,15 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.raft import SERVICE, RaftKVClient
 from protoproof.impl.validate import validate
+
+from .test_raft_faults import find_leader as leader_of
+from .test_raft_snapshot import write
 
 pytestmark = pytest.mark.slow
 
@@ -30,27 +32,6 @@ def stored(directory: Path, i: int) -> tuple[int, int, int]:
         db.close()
 
 
-async def leader_of(cfg: Any) -> int:
-    kv = RaftKVClient(cfg, client_id=1200, timeout=0.4, budget=20)
-    try:
-        await kv.put("probe", "x")
-        return kv.node
-    finally:
-        await kv.close()
-
-
-async def load(cfg: Any, leader: int, clients: int, ops: int) -> None:
-    async def client(c: int) -> None:
-        kv = RaftKVClient(cfg, client_id=1000 + c, prefer=leader, timeout=0.5, budget=60)
-        try:
-            for j in range(ops):
-                await kv.put(f"k{c}-{j % 50}", f"v{j}")
-        finally:
-            await kv.close()
-
-    await asyncio.gather(*(client(c) for c in range(clients)))
-
-
 def test_a_server_back_after_5000_writes_catches_up_by_snapshot_within_two_seconds(tmp_path: Path) -> None:
     # untraced: replaying a trace costs time linear in the log per step (quadratic here); the
     # kill -9 test below validates a compacted cluster's trace
@@ -61,7 +42,7 @@ def test_a_server_back_after_5000_writes_catches_up_by_snapshot_within_two_secon
         leader = await leader_of(cfg)
         away = (leader + 1) % 3
         cluster.kill(away)
-        await load(cfg, leader, clients=32, ops=157)  # 5,024 writes
+        await write(cfg, clients=32, ops=157, keys=10**6, prefer=leader)  # 5,024 writes
         cluster.start(away)
         t0 = time.monotonic()
         while stored(cfg.directory, away)[2] < stored(cfg.directory, leader)[2] - 64:
@@ -70,7 +51,7 @@ def test_a_server_back_after_5000_writes_catches_up_by_snapshot_within_two_secon
         took = time.monotonic() - t0
         print(f"caught up in {took:.2f} s")
         kv = RaftKVClient(cfg, client_id=1250, prefer=away, timeout=0.5, budget=20)
-        assert await kv.get("k31-6") == "v156"  # through the leader, after the server is back
+        assert await kv.get("k5023") == "31-156"  # through the leader, after the server is back
         await kv.close()
         return took
 
@@ -89,14 +70,14 @@ def test_a_compacted_server_killed_9_recovers_its_snapshot_and_the_trace_fits(tm
 
     async def main(cluster: Cluster) -> None:
         leader = await leader_of(cfg)
-        await load(cfg, leader, clients=8, ops=60)
+        await write(cfg, clients=8, ops=60, keys=10**6, prefer=leader)
         cluster.kill(leader)  # a compacted leader, killed -9 under no load
         await asyncio.sleep(0.3)
         cluster.start(leader)
         new = await leader_of(cfg)
-        await load(cfg, new, clients=8, ops=30)
+        await write(cfg, clients=8, ops=30, keys=10**6, prefer=new)
         kv = RaftKVClient(cfg, client_id=1250, timeout=0.5, budget=20)
-        assert await kv.get("k7-40") == "v40" and await kv.get("k7-29") == "v29"  # from the snapshot, then the log
+        assert await kv.get("k400") == "6-40" and await kv.get("k239") == "7-29"  # from the snapshot, then the log
         await kv.close()
         await asyncio.sleep(1.0)
 
