@@ -33,14 +33,21 @@ except through them:
 - a new leader appends a no-op so that entries of earlier terms commit (raft.tla commits only
   entries of the leader's term).
 
-One handler is replaced by an equivalent that is checked against it: ``advance_commit_index``
-(``KVServer``), whose raft.tla form tries every index of the log.
+Two handlers are replaced by equivalents checked against them (``KVServer``):
+``advance_commit_index``, whose raft.tla form tries every index of the log, and
+``client_request``, which appends with ``+`` (a compacted log cannot be unpacked from its start).
 
 Restarts are the model's crash and recover (``on_recover`` from the durable term, vote and log,
-read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt by applying the log
-again as the commit index advances, and a server that was away catches up ``max_entries`` per
-round trip.  There is no log compaction: the model has no snapshot (its log starts at index 1
-on every server), so the log and its table grow for the cluster's life.
+read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt from the snapshot,
+if any, then by applying the log again as the commit index advances.
+
+Log compaction (``--snapshot-every N``, off by default; ``raft_snapshot``): once N applied
+entries follow the log's base, the applied prefix is replaced by the KV state it built and the
+terms of its entries (``SnapLog``, persisted with its entries' rows deleted in one commit); the
+model's handlers run on it unchanged.  A follower whose ``next_index`` is at or below the
+leader's base gets an ``InstallSnapshot``: in the model, the leader's ``send_snapshot(j, k)``
+(its first k entries as one AppendEntries from index 1) and the follower's handling of it to
+its end, which validation replays step by step.
 """
 
 from __future__ import annotations
