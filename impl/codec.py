@@ -57,21 +57,127 @@ class Text(Type):
         return f"a string of at most {self.max_len} characters"
 
 
+class Compacted:
+    """A log whose first ``base`` entries are compacted: replaced by ``front()``, a summary the
+    service defines (a state machine's snapshot), with the entries after them in ``tail``.
+
+    It stands for the same log as the tuple it replaced (a node's model state does not change
+    when its log is compacted, only its representation), so ``len`` counts every entry and a
+    slice from ``base`` on is a tuple.  A subclass says what reading a compacted entry gives
+    (``compacted``) and how to rebuild itself from its stored parts (``restore``).
+    """
+
+    __slots__ = ("base", "tail")
+
+    def __init__(self, base: int, tail: tuple[Any, ...]) -> None:
+        self.base, self.tail = base, tail
+
+    def front(self) -> Any:
+        """The JSON summary of the compacted entries (persisted once per compaction)."""
+        raise NotImplementedError
+
+    @classmethod
+    def restore(cls, base: int, front: Any, tail: tuple[Any, ...]) -> Compacted:
+        raise NotImplementedError
+
+    def compacted(self, index: int) -> Any:
+        """Entry ``index`` (0-based, below ``base``), as far as it is still known."""
+        raise IndexError(f"entry {index} of the log is compacted (the log starts at {self.base})")
+
+    def with_tail(self, tail: tuple[Any, ...]) -> Compacted:
+        """The same compacted prefix, followed by ``tail``."""
+        raise NotImplementedError
+
+    def same_front(self, other: object) -> bool:
+        """``other`` is compacted at the same point with the same summary."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.base + len(self.tail)
+
+    def __getitem__(self, k: Any) -> Any:
+        n = len(self)
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            if step != 1:
+                raise IndexError("a compacted log is sliced with step 1 only")
+            if start >= self.base:
+                return self.tail[start - self.base : max(stop - self.base, 0)]
+            if start == 0 and stop >= self.base:
+                return self.with_tail(self.tail[: stop - self.base])
+            raise IndexError(f"entries {start}..{stop - 1} of the log are compacted (it starts at {self.base})")
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError("log index out of range")
+        return self.tail[k - self.base] if k >= self.base else self.compacted(k)
+
+    def __add__(self, more: tuple[Any, ...]) -> Compacted:
+        return self.with_tail(self.tail + tuple(more))
+
+    def __iter__(self) -> Any:
+        raise TypeError("a compacted log cannot be iterated from its start (slice it from its base)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Compacted) and self.same_front(other) and self.tail == other.tail
+
+    def __hash__(self) -> int:
+        return hash((self.base, self.tail))
+
+    def __repr__(self) -> str:
+        return f"<log of {len(self)} entries, the first {self.base} compacted, then {self.tail!r}>"
+
+
+def from_base(log: Any) -> int:
+    """Where ``log`` (a tuple or a ``Compacted`` log) starts holding its entries."""
+    return log.base if isinstance(log, Compacted) else 0
+
+
+def log_change(old: Any, new: Any) -> int:
+    """How many leading positions of ``new`` (a tuple or a ``Compacted`` log) need not be
+    written where ``old`` is stored: those compacted in ``new``, and from there the entries the
+    two share.  Never below ``new``'s base, so ``new[keep:]`` holds entries."""
+    lo = from_base(new)
+    if lo < from_base(old):
+        return lo  # old's stored entries start later: write everything new holds
+    if len(old) <= lo:
+        return lo
+    return lo + common_prefix(old[lo:], new[lo:])
+
+
+def common_prefix(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:
+    """How many leading entries ``old`` and ``new`` share (all of the shorter one, usually)."""
+    n = min(len(old), len(new))
+    if old[:n] == new[:n]:
+        return n
+    k = 0
+    while old[k] == new[k]:
+        k += 1
+    return k
+
+
 class Log(Type):
     """An unbounded sequence of ``elem`` values: a runtime log (a tuple that grows).
 
     Not enumerable: only the runtime uses it.  As a field of a node's durable state it is
     persisted incrementally (``Host``: appends and truncations, not a rewrite of the whole).
+    ``compacted``: the ``Compacted`` class its values may also be (their compacted prefix is
+    persisted as its ``front()``, and its stored entries deleted).
     """
 
-    def __init__(self, elem: Type) -> None:
+    def __init__(self, elem: Type, compacted: type[Compacted] | None = None) -> None:
         self.elem = elem
+        self.compacted = compacted
         self.size = 0
 
     def contains(self, v: object) -> bool:
+        if self.compacted is not None and isinstance(v, self.compacted):
+            return all(self.elem.contains(x) for x in v.tail)
         return type(v) is tuple and all(self.elem.contains(x) for x in v)
 
     def check(self, v: object, path: str = "state") -> None:
+        if self.compacted is not None and isinstance(v, self.compacted):
+            v = v.tail
         if type(v) is not tuple:
             raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
         for k, x in enumerate(v):
@@ -106,10 +212,20 @@ def from_wire(t: Type, j: Any) -> Any:
     return v
 
 
+def to_trace(t: Type, v: Any) -> Any:
+    """``to_wire`` for a trace line, where a ``Compacted`` log may stand in a message or a state:
+    it is written ``{"$compacted": base, "$add": [its entries from base on]}`` (never in a frame)."""
+    return _enc(t, v)
+
+
 def _enc(t: Type, v: Any) -> Any:
     if isinstance(t, Union):
         for a in t.alts:
             if a.contains(v):
+                return _enc(a, v)
+        kind = v[0] if isinstance(v, tuple) and v else None  # a message holding a compacted log
+        for a in t.alts:
+            if isinstance(a, Record) and a._kind is not None and a._kind == kind:
                 return _enc(a, v)
         raise SchemaError(f"{v!r} is not {t.describe()}")
     if isinstance(t, Record):
@@ -119,6 +235,8 @@ def _enc(t: Type, v: Any) -> Any:
             out["$"] = t._kind
         return out
     if isinstance(t, (Tuple, Vec, Seq, Log)):
+        if isinstance(v, Compacted):
+            return {"$compacted": v.base, "$add": _enc(t, v.tail)}
         elems = t.parts if isinstance(t, (Tuple, Vec)) else [t.elem] * len(v)
         return [_enc(et, x) for et, x in zip(elems, v, strict=True)]
     if isinstance(t, SetOf):

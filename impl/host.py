@@ -39,7 +39,7 @@ from ..models.actors import Broadcast, CancelTimer, Effect, Keep, Node, Persist,
 from ..models.base import Disabled
 from ..models.schema import Record, Type
 from .clock import NodeClock
-from .codec import Frame, Log, from_wire, to_wire
+from .codec import Compacted, Frame, Log, from_wire, log_change, to_trace, to_wire
 from .storage import Store
 from .transport import Transport
 
@@ -188,14 +188,22 @@ class Host(Generic[L]):
             self.tracer.restore(self.store.last_traced())
             self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
         for inst, j in sorted(self.store.load().items()):
+            fronts = {}
             for name in self.log_fields:
-                j[name] = self.store.entries(inst, name)[: j[name]["$len"]]
+                front = self.store.front(inst, name)
+                base = 0 if front is None else front[0]
+                j[name] = self.store.entries(inst, name)[: j[name]["$len"] - base]
+                if front is not None:
+                    fronts[name] = front
             disk = from_wire(self.disk_type, j)
+            for name, (base, front) in fronts.items():
+                ft = self.disk_type.fields[name]  # type: ignore[attr-defined]
+                disk = disk._replace(**{name: ft.compacted.restore(base, front, getattr(disk, name))})
             for name in self.log_fields:
                 self._persisted[(inst, name)] = getattr(disk, name)
             s, effects = self.node.on_recover(disk)
             self.states[inst] = s
-            rec = self._record(inst, "recover", "recover", None, s, effects, disk=j)
+            rec = self._record(inst, "recover", "recover", None, s, effects, disk=j if not fronts else None)
             self._interpret(inst, s, effects, rec)
             out.append(inst)
         return out
@@ -233,6 +241,27 @@ class Host(Generic[L]):
             return False
         self._commit(inst, "local", name, before, r, args=args, **clk)
         return True
+
+    def deliver_whole(self, src: int, inst: int, msg: Any, after: L, effects: Sequence[Effect]) -> None:
+        """A model message handled to its end by the service itself: ``after`` and ``effects``
+        are what ``deliver``'s loop would reach (the handler keeping and handling it again),
+        computed at once because the message holds a compacted log the handler cannot read
+        entry by entry.  One record (``repeat``), which validation replays as that loop."""
+        before = self.state(inst)
+        self._commit(inst, "deliver", type(msg).__name__, before, (after, effects), src=src, msg=msg, repeat=True)
+
+    def compact(self, inst: int, state: L) -> None:
+        """Replace the instance's state by ``state``, the same state with a log compacted
+        (``Compacted``), and persist it: not a step (the model state does not change), so no
+        trace line; the next steps' lines refer to entries from the base on."""
+        self.states[inst] = state
+        disk = self.node.durable(state)
+        if self.group_commit and not self.send_before_persist:
+            self._pending[inst] = state
+            self._schedule_flush()
+        else:
+            j, logs = self._disk(inst, disk)
+            self.store.put(inst, j, logs=logs)
 
     def traced_step(self, inst: int, name: str, inbox: frozenset[Any] = frozenset(),
                     **args: Any) -> Sequence[Effect] | None:
@@ -312,12 +341,14 @@ class Host(Generic[L]):
                                "after": self._state_json(after, before),
                                "effects": [self._effect_json(e) for e in effects]}
         if "msg" in info:
-            rec["src"], rec["msg"] = info["src"], to_wire(self.msg_type, info["msg"])
+            rec["src"], rec["msg"] = info["src"], to_trace(self.msg_type, info["msg"])
+        if info.get("repeat"):
+            rec["repeat"] = True
         if "args" in info:
             rec["args"] = info["args"]
         if "timer" in info:
             rec["timer"] = repr(info["timer"])
-        if "disk" in info:
+        if info.get("disk") is not None:
             rec["disk"] = info["disk"]
         if "now" in info:
             rec["now"] = info["now"]  # the clock the handler read, for replaying the step
@@ -341,16 +372,19 @@ class Host(Generic[L]):
                 j[name] = to_wire(ft, x)
             elif is_before:
                 j[name] = {"$len": len(x)}
+            elif isinstance(x, Compacted) and (before is None or not _same_front(getattr(before, name), x)):
+                # compacted here, not by a step before: the replay's model has those entries
+                j[name] = {"$front": x.base, "$add": [to_wire(ft.elem, e) for e in x.tail]}
             else:
-                keep = 0 if before is None else _common_prefix(getattr(before, name), x)
+                keep = 0 if before is None else log_change(getattr(before, name), x)
                 j[name] = {"$keep": keep, "$add": [to_wire(ft.elem, e) for e in x[keep:]]}
         return j
 
     def _effect_json(self, e: Effect) -> dict[str, Any]:
         if isinstance(e, Send):
-            return {"send": [e.dst], "msg": to_wire(self.msg_type, e.msg)}
+            return {"send": [e.dst], "msg": to_trace(self.msg_type, e.msg)}
         if isinstance(e, Broadcast):
-            return {"send": list(e.dsts), "msg": to_wire(self.msg_type, e.msg)}
+            return {"send": list(e.dsts), "msg": to_trace(self.msg_type, e.msg)}
         if isinstance(e, Persist):
             return {"persist": True}
         if isinstance(e, SetTimer):
@@ -516,11 +550,11 @@ class Host(Generic[L]):
             self.tracer.write(rec)
         return None
 
-    def _late_put(self, inst: int, disk: Any, logs: dict[str, tuple[int, list[Any]]] | None) -> None:
+    def _late_put(self, inst: int, disk: Any, logs: dict[str, tuple[Any, ...]] | None) -> None:
         if not self.closed:
             self.store.put(inst, disk, logs=logs)
 
-    def _disk(self, inst: int, d: Any) -> tuple[Any, dict[str, tuple[int, list[Any]]] | None]:
+    def _disk(self, inst: int, d: Any) -> tuple[Any, dict[str, tuple[Any, ...]] | None]:
         """The durable value's JSON, its ``Log`` fields as ``{"$len": n}`` plus their changes."""
         if not self.log_fields:
             return to_wire(self.disk_type, d), None
@@ -529,14 +563,19 @@ class Host(Generic[L]):
         if type(d) is not dt.cls:
             raise TypeError(f"{type(self.node).__name__}.durable returned {d!r}, not a {dt.cls.__name__}")
         j: dict[str, Any] = {"$": dt._kind} if dt._kind is not None else {}
-        logs = {}
+        logs: dict[str, tuple[Any, ...]] = {}
         for name, ft in zip(dt.names, dt.parts, strict=True):
             v = getattr(d, name)
             if not isinstance(ft, Log):
                 j[name] = to_wire(ft, v)
                 continue
-            keep = _common_prefix(self._persisted.get((inst, name), ()), v)
-            logs[name] = (keep, [to_wire(ft.elem, x) for x in v[keep:]])
+            old = self._persisted.get((inst, name), ())
+            keep = log_change(old, v)
+            added = [to_wire(ft.elem, x) for x in v[keep:]]
+            if isinstance(v, Compacted) and not _same_front(old, v):
+                logs[name] = (keep, added, v.base, v.front())  # compacted since: drop the entries before base
+            else:
+                logs[name] = (keep, added)
             self._persisted[(inst, name)] = v
             j[name] = {"$len": len(v)}
         return j, logs
@@ -567,12 +606,9 @@ class Host(Generic[L]):
             self.tracer.close()
 
 
-def _common_prefix(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:
-    """How many leading entries ``old`` and ``new`` share (all of the shorter one, usually)."""
-    n = min(len(old), len(new))
-    if old[:n] == new[:n]:
-        return n
-    k = 0
-    while old[k] == new[k]:
-        k += 1
-    return k
+def _same_front(old: Any, new: Any) -> bool:
+    """``new`` is compacted exactly as ``old`` (or neither is)."""
+    if isinstance(new, Compacted):
+        return isinstance(old, Compacted) and old.same_front(new)
+    return not isinstance(old, Compacted)
+

@@ -33,14 +33,21 @@ except through them:
 - a new leader appends a no-op so that entries of earlier terms commit (raft.tla commits only
   entries of the leader's term).
 
-One handler is replaced by an equivalent that is checked against it: ``advance_commit_index``
-(``KVServer``), whose raft.tla form tries every index of the log.
+Two handlers are replaced by equivalents checked against them (``KVServer``):
+``advance_commit_index``, whose raft.tla form tries every index of the log, and
+``client_request``, which appends with ``+`` (a compacted log cannot be unpacked from its start).
 
 Restarts are the model's crash and recover (``on_recover`` from the durable term, vote and log,
-read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt by applying the log
-again as the commit index advances, and a server that was away catches up ``max_entries`` per
-round trip.  There is no log compaction: the model has no snapshot (its log starts at index 1
-on every server), so the log and its table grow for the cluster's life.
+read back from sqlite: 0.23 s for 20,000 entries); the KV state is rebuilt from the snapshot,
+if any, then by applying the log again as the commit index advances.
+
+Log compaction (``--snapshot-every N``, off by default; ``raft_snapshot``): once N applied
+entries follow the log's base, the applied prefix is replaced by the KV state it built and the
+terms of its entries (``SnapLog``, persisted with its entries' rows deleted in one commit); the
+model's handlers run on it unchanged.  A follower whose ``next_index`` is at or below the
+leader's base gets an ``InstallSnapshot``: in the model, the leader's ``send_snapshot(j, k)``
+(its first k entries as one AppendEntries from index 1) and the follower's handling of it to
+its end, which validation replays step by step.
 """
 
 from __future__ import annotations
@@ -53,13 +60,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..models.actors import ActorSystem, DuplicatingSet, Faults, Network, Node
+from ..models.actors import ActorSystem, DuplicatingSet, Faults, Network, Node, Persist, Send
+from ..models.base import transition
 from ..models.raft import (
     CANDIDATE,
     FOLLOWER,
     LEADER,
     AppendEntriesRequest,
     AppendEntriesResponse,
+    Entry,
     Raft,
     RaftConfig,
     RequestVoteRequest,
@@ -68,8 +77,9 @@ from ..models.raft import (
 )
 from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
 from .cluster import ClusterConfig
-from .codec import Frame, Log, Text
+from .codec import MAX_FRAME, Frame, Log, Text, from_base
 from .kv import KVClient, Reply, Request, execute, kv_arguments, kv_main, parse_command
+from .raft_snapshot import InstallSnapshot, SnapLog, as_request, compact, from_snapshot, install, snapshot_text
 from .service import ClientCommand, Option, Service, ServiceSpec
 
 log = logging.getLogger("protoproof.impl")
@@ -107,10 +117,22 @@ class WideServer(Server):
     """The model's ``Server`` on run-time types: the handlers are the model's, unchanged."""
 
     def state_type(self) -> Type:
-        return widen(super().state_type(), VALUE, lambda e, _s: Log(e))
+        return widen(super().state_type(), VALUE, lambda e, _s: Log(e, SnapLog))
 
     def disk_type(self) -> Type:
-        return widen(super().disk_type(), VALUE, lambda e, _s: Log(e))
+        return widen(super().disk_type(), VALUE, lambda e, _s: Log(e, SnapLog))
+
+    #: ``send_snapshot``'s ``k`` is the runtime's (where its log is compacted): replayed, not explored.
+    snapshot_points = ()
+
+    @transition(j="others", k="snapshot_points")
+    def send_snapshot(self, s: Any, j: int, k: int) -> Any:
+        """A leader sends j its first k entries as one AppendEntries from the start: raft.tla's
+        AppendEntries(i, j) with nextIndex[j] taken as 1 and a batch of k (``raft_snapshot``).
+        The runtime sends an ``InstallSnapshot`` for it, its log being compacted up to k."""
+        if s.role != LEADER or not 1 <= k <= len(s.log):
+            return None
+        return s, (Send(j, AppendEntriesRequest(s.current_term, 0, 0, s.log[:k], min(s.commit_index, k))),)
 
 
 class KVServer(WideServer):
@@ -133,6 +155,12 @@ class KVServer(WideServer):
         top = have[len(have) // 2]  # held by (n//2 + 1) servers: a quorum
         commit = top if top >= 1 and self.commit_ok(s, top) else s.commit_index
         return s._replace(commit_index=commit), ()
+
+    def client_request(self, s: Any, v: Any) -> Any:
+        """The model's, appending with ``+`` (a compacted log cannot be unpacked from its start)."""
+        if s.role != LEADER:
+            return None
+        return s._replace(log=s.log + (Entry(s.current_term, v),)), (Persist(),)
 
 
 @dataclass(frozen=True)
@@ -167,7 +195,12 @@ class KVRaft(Raft):
         return Faults(max_crashes=self.config.max_crashes)
 
     def message_type(self) -> Type:
-        return model_message_type(super().message_type(), self.config.max_entries)
+        """The replay's messages: AppendEntries of any length (``send_snapshot``'s batch)."""
+        return widen(super().message_type(), VALUE, lambda e, _s: Log(e))
+
+    def wire_message_type(self) -> Type:
+        """The frames' model messages: AppendEntries of at most ``max_entries`` entries."""
+        return model_message_type(Raft.message_type(self), self.config.max_entries)
 
     def envelopes(self) -> list[Any]:
         return []
@@ -190,8 +223,11 @@ class Redirect:
 
 def wire_type(model: Type, n: int) -> Type:
     assert isinstance(model, Union)
+    big = Int(0, BIG)
     return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
-                 Record(Redirect, cid=Text(64), leader=Int(-1, n - 1)))
+                 Record(Redirect, cid=Text(64), leader=Int(-1, n - 1)),
+                 Record(InstallSnapshot, term=big, index=big, runs=Log(Tuple(big, big)), state=Text(MAX_FRAME),
+                        commit=big))
 
 
 # ----- the server ---------------------------------------------------------------------------
@@ -211,6 +247,9 @@ class RaftKVNode(Service):
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.n = len(cfg.nodes)
         self.max_entries = int(cfg.params.get("max_entries", 64))
+        #: Compact the log once this many applied entries follow its base (0: never).
+        self.snapshot_every = int(cfg.params.get("snapshot_every", 0))
+        self.snap_sent: dict[int, float] = {}
         self.model = KVRaft(servers=self.n, max_entries=self.max_entries)
         self.model.schema()
         self.peer_ids = [j for j in range(self.n) if j != node_id]
@@ -236,7 +275,7 @@ class RaftKVNode(Service):
         return KVServer(self.model.node(self.id).config)
 
     def model_message_type(self) -> Type:
-        return self.model.message_type()
+        return self.model.wire_message_type()
 
     def wire_type(self) -> Type:
         return wire_type(self.model_message_type(), self.n)
@@ -312,7 +351,25 @@ class RaftKVNode(Service):
 
     def _append_entries(self, j: int) -> None:
         """The model's ``append_entries(j)``: the entries from ``next_index[j]`` on, which may
-        repeat some of an unanswered request's (the model moves ``next_index`` on answers only)."""
+        repeat some of an unanswered request's (the model moves ``next_index`` on answers only).
+        If those are compacted, a snapshot instead (one per ``resend_s``)."""
+        s = self.s
+        base = from_base(s.log)
+        if s.next_index[j] <= base:
+            now = self._now()
+            if now - self.snap_sent.get(j, -1e9) < self.resend_s:
+                return
+            effects = self.host.traced_step(0, "send_snapshot", j=j, k=base)
+            if effects is None:
+                return
+            log_ = s.log
+            m = InstallSnapshot(s.current_term, base, log_.runs, log_.snap, min(s.commit_index, base))
+            self.host.after_commit(lambda: self.reply(j, 0, m))
+            self.snap_sent[j] = now
+            self.inflight[j].append(now)
+            self.last_sent[j] = now
+            self.sent_upto[j] = base
+            return
         if self.host.step(0, "append_entries", j=j):
             now = self._now()
             self.inflight[j].append(now)
@@ -328,6 +385,14 @@ class RaftKVNode(Service):
             if client is not None:
                 self._answer(client, cid)
         self.applied = max(self.applied, upto)
+        if self.snapshot_every and self.applied - from_base(s.log) >= self.snapshot_every:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Replace the applied prefix of the log by the KV state it built (durable with it)."""
+        s = self.s
+        upto = min(self.applied, len(s.log))
+        self.host.compact(0, s._replace(log=compact(s.log, upto, snapshot_text(self.kv, self.results))))
 
     def _answer(self, client: int, cid: str) -> None:
         """Answer with an applied command's result.  It is committed, hence on this server's disk
@@ -342,7 +407,10 @@ class RaftKVNode(Service):
 
     # ----- time -----
     def on_recovered(self, insts: list[int]) -> None:
-        self.host.state(0)
+        log_ = self.host.state(0).log
+        if isinstance(log_, SnapLog):  # the state machine starts from the snapshot
+            self.kv, self.results = from_snapshot(log_.snap)
+            self.applied = log_.base
         self._reset_deadline()
         self._tick = asyncio.get_running_loop().call_later(self.tick_s, self.tick)
 
@@ -401,6 +469,9 @@ class RaftKVNode(Service):
 
     def on_service(self, f: Frame) -> None:
         m = f.msg
+        if type(m) is InstallSnapshot and f.src in self.transport.addrs and f.src != self.id:
+            self._install(f.src, m)
+            return
         if type(m) is not Request or f.src not in self.cfg.client_ids:
             return
         cmd = parse_command(m.cmd)
@@ -419,6 +490,23 @@ class RaftKVNode(Service):
                 self.reply(f.src, 0, Redirect(cid, -1))
         else:
             self.waiting[cid] = f.src  # a retry while the first copy is in the log: answer when applied
+
+    def _install(self, src: int, m: Any) -> None:
+        """A leader's snapshot: the model's handling of the AppendEntries it stands for, to its end
+        (``raft_snapshot.install``); the state machine restarts from it if the log was replaced."""
+        s = self.s
+        out = install(s, src, m)
+        if out is None:
+            return
+        after, effects = out
+        self.host.deliver_whole(src, 0, as_request(m), after, effects)
+        if isinstance(after.log, SnapLog) and after.log is not s.log and after.log.base > self.applied:
+            self.kv, self.results = from_snapshot(m.state)
+            self.applied = after.log.base
+        if m.term == after.current_term and str(after.role) == FOLLOWER:
+            self.leader_hint = src
+            self._reset_deadline()
+        self._after_step()
 
     async def stop(self) -> None:
         if self._tick is not None:
@@ -462,7 +550,7 @@ def client_wire_type(cfg: ClusterConfig) -> Type:
 @functools.lru_cache(maxsize=8)
 def _wire_type(n: int, max_entries: int) -> Type:
     """The wire type of a cluster (built once per shape: many clients share it)."""
-    return wire_type(KVRaft(servers=n, max_entries=max_entries).message_type(), n)
+    return wire_type(KVRaft(servers=n, max_entries=max_entries).wire_message_type(), n)
 
 
 def _max_entries(cfg: ClusterConfig) -> int:
@@ -481,7 +569,9 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"s{i}" for i in range(p["servers"])],
     model=lambda cfg: (f"{__name__}:KVRaft", {"servers": len(cfg.nodes), "max_entries": _max_entries(cfg)}),
     options=(Option("servers", 3, 1, 9, "number of Raft servers"),
-             Option("max_entries", 64, 1, 4096, "entries per AppendEntries (the model's max_entries)")),
+             Option("max_entries", 64, 1, 4096, "entries per AppendEntries (the model's max_entries)"),
+             Option("snapshot_every", 0, 0, 10**9,
+                    "compact the log into a snapshot every N applied entries (0: never)")),
     commands=(ClientCommand("kv", "put/get on a Raft KV cluster", kv_arguments, _kv),),
 )
 

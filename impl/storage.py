@@ -33,18 +33,22 @@ class Store:
             CREATE TABLE IF NOT EXISTS traced (inst INTEGER PRIMARY KEY, rec TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS entries (inst INTEGER NOT NULL, field TEXT NOT NULL, idx INTEGER NOT NULL,
                                                 value TEXT NOT NULL, PRIMARY KEY (inst, field, idx));
+            CREATE TABLE IF NOT EXISTS fronts (inst INTEGER NOT NULL, field TEXT NOT NULL, base INTEGER NOT NULL,
+                                               value TEXT NOT NULL, PRIMARY KEY (inst, field));
             """
         )
         self.writes = 0
 
     def put(self, inst: int, value: Any, trace: dict[str, Any] | None = None,
-            logs: dict[str, tuple[int, list[Any]]] | None = None) -> None:
+            logs: dict[str, tuple[Any, ...]] | None = None) -> None:
         """Durably record the JSON ``value`` as instance ``inst``'s disk (committed on return).
 
         ``trace``: the trace record of the step that persists, committed in the same
         transaction, so a kill -9 cannot keep the one without the other (see ``last_traced``).
         ``logs``: per log field, ``(keep, added)``: the stored entries from ``keep`` on are
-        replaced by ``added`` (an append, a truncation, or both), in the same transaction.
+        replaced by ``added`` (an append, a truncation, or both), in the same transaction;
+        ``(keep, added, base, front)``: besides, the log is compacted up to ``base`` (its stored
+        entries before it are deleted, ``front`` is what stands for them: ``front``).
         """
         if trace is None and not logs:
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
@@ -52,7 +56,7 @@ class Store:
         else:
             self.put_batch([(inst, value, logs)], [trace] if trace is not None else [])
 
-    def put_batch(self, items: list[tuple[int, Any, dict[str, tuple[int, list[Any]]] | None]],
+    def put_batch(self, items: list[tuple[int, Any, dict[str, tuple[Any, ...]] | None]],
                   traces: list[dict[str, Any]]) -> None:
         """Several instances' disks (with their log changes) in one transaction: one fsync.
 
@@ -62,14 +66,20 @@ class Store:
         self.write_batch(self.batch(items, traces))
 
     @staticmethod
-    def batch(items: list[tuple[int, Any, dict[str, tuple[int, list[Any]]] | None]],
+    def batch(items: list[tuple[int, Any, dict[str, tuple[Any, ...]] | None]],
               traces: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """``put_batch``'s statements with their rows, serialised: the Python half of the work,
         so that a thread running ``write_batch`` holds the GIL little (sqlite releases it)."""
         out: list[tuple[str, list[tuple[Any, ...]]]] = []
         for inst, value, logs in items:
             out.append(("INSERT OR REPLACE INTO durable VALUES (?, ?)", [(inst, json.dumps(value))]))
-            for name, (keep, added) in (logs or {}).items():
+            for name, change in (logs or {}).items():
+                keep, added = change[0], change[1]
+                if len(change) == 4:
+                    out.append(("DELETE FROM entries WHERE inst = ? AND field = ? AND idx < ?",
+                                [(inst, name, change[2])]))
+                    out.append(("INSERT OR REPLACE INTO fronts VALUES (?, ?, ?, ?)",
+                                [(inst, name, change[2], json.dumps(change[3]))]))
                 out.append(("DELETE FROM entries WHERE inst = ? AND field = ? AND idx >= ?", [(inst, name, keep)]))
                 out.append(("INSERT INTO entries VALUES (?, ?, ?, ?)",
                             [(inst, name, keep + k, json.dumps(x)) for k, x in enumerate(added)]))
@@ -86,9 +96,20 @@ class Store:
         self.writes += 1
 
     def entries(self, inst: int, name: str) -> list[Any]:
-        """The stored entries of instance ``inst``'s log field ``name``, in order."""
+        """The stored entries of instance ``inst``'s log field ``name``, in order (from its base,
+        if it is compacted: ``front``)."""
         rows = self.db.execute("SELECT value FROM entries WHERE inst = ? AND field = ? ORDER BY idx", (inst, name))
         return [json.loads(v) for (v,) in rows]
+
+    def front(self, inst: int, name: str) -> tuple[int, Any] | None:
+        """``(base, front)`` of a compacted log field: how many leading entries it has compacted
+        and what stands for them; None if it never was."""
+        row = self.db.execute("SELECT base, value FROM fronts WHERE inst = ? AND field = ?", (inst, name)).fetchone()
+        return None if row is None else (int(row[0]), json.loads(row[1]))
+
+    def count_entries(self) -> int:
+        """How many log entries are stored (every instance and field)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -21,6 +21,16 @@ step functions:
   give the node the state it recorded);
 - every ``@always`` property of the model must hold after every step.
 
+Compacted logs (``codec.Compacted``): a message may carry a log whose first ``k`` entries the
+sender has compacted (``{"$compacted": k, "$add": [...]}``): they are the first ``k`` of the
+sender's log in the replay, and the message so expanded must be one the model sent.  A
+record marked ``repeat`` is a delivery handled to its end at once: it is replayed as the
+model's handler handling the message again while it keeps it (``Keep``), every step checked.
+A state whose log was compacted where the trace does not show it (a restart from a compacted
+disk, an installed snapshot) writes it ``{"$front": k, "$add": [...]}``: its first ``k``
+entries are the model's (the runtime no longer has them: what stands for them is the snapshot
+of the state machine they built); its length and every later entry are checked.
+
 The first step that does not fit is reported with the reason.  A line that is not JSON is an
 error, except the last line of a node's file, which a kill -9 may cut: it is skipped and
 reported (``Report.torn``).
@@ -36,9 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models.actors import ActorSystem, Envelope, SysState
+from ..models.actors import ActorSystem, Envelope, Keep, SysState
 from ..models.registry import RegistryError, resolve
-from .codec import from_wire
+from .codec import Log, from_wire, to_wire
 from .faults import ENVIRONMENT
 
 Events = list[tuple[int, dict[str, Any]]]
@@ -167,6 +177,11 @@ def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
         yield inst, merged
 
 
+def _fronts(j: Any) -> bool:
+    """A recorded state has a log compacted where the trace does not show it (``$front``)."""
+    return isinstance(j, dict) and any(isinstance(v, dict) and "$front" in v for v in j.values())
+
+
 def _same_boot(events: Events, boot_pos: int, rec: dict[str, Any]) -> bool:
     """``rec`` comes after the boot at ``boot_pos`` and before that node's next boot."""
     node = events[boot_pos][1]["node"]
@@ -198,9 +213,10 @@ class Replay:
         return from_wire(self.types[i], j)
 
     @staticmethod
-    def expand(j: Any, base: Any) -> Any:
+    def expand(j: Any, base: Any, model: Any = None) -> Any:
         """A recorded state's JSON with its log changes (``Host._state_json``) applied to ``base``,
-        the JSON of the node's previous state in this instance (None: nothing before)."""
+        the JSON of the node's previous state in this instance (None: nothing before); a
+        ``$front`` takes its compacted entries from ``model``, the JSON of the model's state."""
         if not isinstance(j, dict):
             return j
         out = dict(j)
@@ -208,7 +224,29 @@ class Replay:
             if isinstance(v, dict) and ("$len" in v or "$keep" in v):
                 prev = base[name] if isinstance(base, dict) and isinstance(base.get(name), list) else []
                 out[name] = prev[: v["$len"]] if "$len" in v else prev[: v["$keep"]] + list(v["$add"])
+            elif isinstance(v, dict) and "$front" in v:
+                have = model[name] if isinstance(model, dict) and isinstance(model.get(name), list) else []
+                if len(have) < v["$front"]:
+                    raise TraceError(f"a log compacted up to {v['$front']} where the model's has {len(have)} entries")
+                out[name] = have[: v["$front"]] + list(v["$add"])
         return out
+
+    def model_json(self, i: int, state: Any) -> Any:
+        return to_wire(self.types[i], state)
+
+    def expand_msg(self, j: Any, src: int, full: dict[int, Any]) -> Any:
+        """A message's JSON with its compacted logs expanded from the sender's log in the replay."""
+        if isinstance(j, dict) and "$compacted" in j:
+            t = self.types[src]
+            names = [n for n, ft in getattr(t, "fields", {}).items() if isinstance(ft, Log)]
+            have = full.get(src, {}).get(names[0], []) if len(names) == 1 else []
+            if len(have) < j["$compacted"]:
+                raise TraceError(f"a message holds a log compacted up to {j['$compacted']} but its sender's "
+                                 f"log has {len(have)} entries in the replay")
+            return have[: j["$compacted"]] + list(j["$add"])
+        if isinstance(j, dict):
+            return {k: self.expand_msg(v, src, full) for k, v in j.items()}
+        return j
 
     def msg(self, j: Any) -> Any:
         return from_wire(self.msg_type, j)
@@ -241,7 +279,7 @@ class Replay:
                 full.pop(i, None)
                 continue
             if kind == "recover":
-                full[i] = self.expand(r["after"], None)
+                full[i] = self.expand(r["after"], None, self.model_json(i, s.nodes[i]))
                 continue  # checked at its boot
             if kind == "start":
                 full[i] = self.expand(r["after"], None)
@@ -260,7 +298,7 @@ class Replay:
                         return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
                 continue
             if kind == "resend":
-                msg = self.msg(r["msg"])
+                msg = self.msg(self.expand_msg(r["msg"], i, full))
                 if not m._net.deliverable(s.net, Envelope(i, r["dst"], msg)):
                     return Problem(k, i, inst, f"{names[i]} re-sent {msg!r} to {names[r['dst']]}, which it never sent")
                 continue
@@ -269,11 +307,12 @@ class Replay:
             if before != s.nodes[i]:
                 return Problem(k, i, inst, f"{names[i]} was in state {before!r} before this step, but the model "
                                            f"has {s.nodes[i]!r}")
-            nxt, what, prob = self._step(s, k, inst, r)
+            nxt, what, prob = self._step(s, k, inst, r, full)
             if prob is not None:
                 return prob
             assert nxt is not None
-            full[i] = self.expand(r["after"], before_j)
+            model_j = self.model_json(i, nxt.nodes[i]) if _fronts(r["after"]) else None
+            full[i] = self.expand(r["after"], before_j, model_j)
             after = self.state(i, full[i])
             if after != nxt.nodes[i]:
                 return Problem(k, i, inst, f"{names[i]} went to {after!r}, but the model's {what} gives "
@@ -286,14 +325,20 @@ class Replay:
                     return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
         return None
 
-    def _step(self, s: SysState, k: int, inst: int, r: dict[str, Any]) -> tuple[SysState | None, str, Problem | None]:
+    def _step(self, s: SysState, k: int, inst: int, r: dict[str, Any],
+              full: dict[int, Any]) -> tuple[SysState | None, str, Problem | None]:
         """The model's step for record ``r``: (next state, its description, or the problem)."""
         m, i, names = self.model, r["node"], self.names
         n = self.nodes[i]
         if r["kind"] == "deliver":
-            msg, src = self.msg(r["msg"]), r["src"]
+            src = r["src"]
+            msg = self.msg(self.expand_msg(r["msg"], src, full))
             what = f"deliver(src={names[src]}, dst={names[i]}, msg={msg!r})"
             t = m._deliver(Envelope(src, i, msg))(s)
+            if t is not None and r.get("repeat"):
+                t, prob = self._repeat(s, t, k, inst, r, src, msg)
+                if prob is not None:
+                    return None, what, prob
             if t is None:
                 if i in s.down:
                     why = f"{names[i]} is down in the model"
@@ -346,6 +391,26 @@ class Replay:
                                                             f"allow here (nodes down: {down})")
         return t, what, None
 
+    def _repeat(self, s: SysState, t: SysState, k: int, inst: int, r: dict[str, Any], src: int,
+                msg: Any) -> tuple[SysState, Problem | None]:
+        """The deliveries of ``msg`` after the first (``t``), as ``Host.deliver`` loops: again
+        while the handler keeps it and changes the state; the invariants after each."""
+        i = r["node"]
+        n, m = self.nodes[i], self.model
+        for _ in range(1_000_000):
+            out = n.on_message(s.nodes[i], src, msg)
+            if out is None or not any(type(e) is Keep for e in out[1]) or out[0] == s.nodes[i]:
+                return t, None
+            for p in self.invariants:
+                if not p.fn(t):
+                    return t, Problem(k, i, inst, f"invariant {p.name} is violated while {self.names[i]} handles "
+                                                  f"{msg!r}: {p.doc}")
+            u = m._deliver(Envelope(src, i, msg))(t)
+            if u is None:
+                return t, None
+            s, t = t, u
+        return t, Problem(k, i, inst, f"{self.names[i]} handles {msg!r} without end")
+
     def _restart(self, s: SysState, inst: int, events: Events, pos: int, last_persist: dict[int, int],
                  killed: bool = False) -> tuple[SysState, Problem | None]:
         """A boot after a boot: the model's crash (unless a recorded kill was it) then recover, and
@@ -365,7 +430,8 @@ class Replay:
             s = t
         rec = next((r2 for _k2, r2 in events[pos + 1:] if r2["node"] == i and r2["kind"] == "recover"
                     and _same_boot(events, pos, r2)), None)
-        got = self.state(i, self.expand(rec["after"], None)) if rec is not None else n.on_start()[0]
+        got = self.state(i, self.expand(rec["after"], None, self.model_json(i, s.nodes[i]))) \
+            if rec is not None else n.on_start()[0]
         want = s.nodes[i]
         if got != want:
             where = f" (persisted at step {last_persist[i]})" if i in last_persist else ""
