@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Send, peers
-from .base import always, sometimes, transition, variant
+from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
+from .base import always, leads_to, sometimes, transition, variant
 from .environment import Clock, clock_of
 from .networks import DuplicatingSet, Network, UnorderedBag
 from .registry import Protocol
@@ -106,6 +106,7 @@ class LeaseParams:
     time: Type  # a clock reading
     until: Type  # a clock reading plus a lease
     tokens: Type
+    max_token: int | None = None  # the model's bound (never reached: see ``Lease.max_token``); None at run time
 
 
 def node_configs(clients: int, failover: bool, params: LeaseParams) -> list[NodeConfig]:
@@ -157,22 +158,23 @@ class Master(Node[MasterState]):
         if type(msg) is Elected:
             if s.active or s.token > msg.token:
                 return None
-            return MasterState(True, NONE, 0, msg.token, now + self.p.grace), ()
+            return MasterState(True, NONE, 0, msg.token, now + self.p.grace), (Persist(),)
         if type(msg) is not Request or not s.active:
             return None
         if msg.token and self.may_renew(s, src, msg.token, now):
-            return s._replace(holder=src, expires=now + self.p.lease), (Send(src, Grant(msg.at, msg.token)),)
-        if now < s.grace or (s.holder != NONE and now < s.expires):
+            return s._replace(holder=src, expires=now + self.p.lease), (Persist(), Send(src, Grant(msg.at, msg.token)))
+        if now < s.grace or (s.holder != NONE and now < s.expires) or s.token == self.p.max_token:
             return None
         token = s.token + 1
-        return s._replace(holder=src, expires=now + self.p.lease, token=token), (Send(src, Grant(msg.at, token)),)
+        return (s._replace(holder=src, expires=now + self.p.lease, token=token),
+                (Persist(), Send(src, Grant(msg.at, token))))
 
     @transition()
     def step_down(self, s: MasterState, now: int = 0) -> Out:
         """The primary stops serving (it crashed or lost mastership); the election tells the standby."""
         if self.standby is None or not s.active:
             return None
-        return s._replace(active=False), (Send(self.standby, Elected(s.token)),)
+        return s._replace(active=False), (Persist(), Send(self.standby, Elected(s.token)))
 
 
 class Client(Node[ClientState]):
@@ -249,7 +251,7 @@ class Storage(Node[StorageState]):
     def on_message(self, s: StorageState, src: int, msg: Any) -> Out:
         if type(msg) is not Write or (self.p.fencing and msg.token < s.high):
             return None
-        return StorageState(max(s.high, msg.token), msg.token), ()
+        return StorageState(max(s.high, msg.token), msg.token), (Persist(),)
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ class Lease(ActorSystem):
     def params(self) -> LeaseParams:
         c, top = self.config, self.top()
         return LeaseParams(c.lease, self.margin(), self.grace(), self.fencing(), Int(0, top),
-                           Int(0, top + c.lease), Int(0, self.max_token()))
+                           Int(0, top + c.lease), Int(0, self.max_token()), self.max_token())
 
     def nodes(self) -> list[Node[Any]]:
         cfgs = node_configs(self.config.clients, self.config.failover, self.params())
@@ -371,6 +373,25 @@ class Lease(ActorSystem):
         """A client holds the lock after another client's lease with an earlier token ran out."""
         return any(self.believes(s, c) and any(d != c and 0 < s.nodes[d].token < s.nodes[c].token
                                                for d in self.clients()) for c in self.clients())
+
+
+    # ----- liveness (``protoproof check`` only; needs ``--max-crashes 1`` to have a premise) -----
+    def fairness(self) -> dict[str, str]:
+        """Time passes, clocks run, and every node keeps taking the steps it can (crashes are faults)."""
+        return {**self.fair_steps("weak"), "env.tick": "weak"}
+
+    def holder_crashed(self, s: Any) -> bool:
+        """The client the master last granted the lock to is down, early enough that its lease
+        can run out and another grant come within the time bound."""
+        m: MasterState = s.nodes[0]
+        c = self.config
+        return (m.holder in s.down and s.nodes[m.holder].token == m.token
+                and s.env.now + c.lease + 2 * c.drift + 1 <= c.max_time)
+
+    @leads_to("holder_crashed")
+    def another_acquires(self, s: Any) -> bool:
+        """A client that keeps asking acquires the lock after the holder crashed."""
+        return any(self.believes(s, c) for c in self.clients())
 
 
 # ----- planted bugs ----------------------------------------------------------------------
