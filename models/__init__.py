@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
+from . import consensus, lease, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
 from .base import Model
 from .registry import Protocol
 
@@ -18,6 +18,7 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     tcommit.PROTOCOL,
     paxos.PROTOCOL,
     consensus.PROTOCOL,
+    lease.PROTOCOL,
     raft.PROTOCOL,
     replog.PROTOCOL,
     replog_nodes.PROTOCOL,
