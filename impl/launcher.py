@@ -1,8 +1,9 @@
 """Node processes: one per node, started from the cluster directory; kill -9 and restart.
 
 ``python -m protoproof.impl.launcher DIR ID`` runs node ``ID`` of the cluster in ``DIR`` until
-SIGTERM/SIGINT.  ``Cluster`` starts, kills (SIGKILL: no cleanup, like a power cut) and
-restarts such processes and always stops what it started.
+SIGTERM/SIGINT.  ``Cluster`` starts, kills (SIGKILL: no cleanup, like a power cut), pauses
+(SIGSTOP, then SIGCONT: a process frozen while its clock runs on) and restarts such processes and always
+stops what it started.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Cluster:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.logs: dict[int, IO[bytes]] = {}
         self.kills = 0
+        self.pauses = 0
 
     def start(self, i: int, wait: float = 10.0) -> None:
         if i in self.procs and self.procs[i].poll() is None:
@@ -100,6 +102,19 @@ class Cluster:
             p.wait(5)
             self.kills += 1
 
+    def pause(self, i: int) -> None:
+        """SIGSTOP: the process is frozen mid-step (a GC pause, a swapped-out VM); its clock runs on."""
+        p = self.procs.get(i)
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGSTOP)
+            self.pauses += 1
+
+    def resume(self, i: int) -> None:
+        """SIGCONT: the process carries on from where it stopped, unaware of the gap."""
+        p = self.procs.get(i)
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGCONT)
+
     def restart(self, i: int) -> None:
         self.kill(i)
         self.start(i)
@@ -111,6 +126,7 @@ class Cluster:
     def stop_all(self, timeout: float = 5.0) -> None:
         for p in self.procs.values():
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a paused process would not see the SIGTERM
                 p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for p in self.procs.values():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, SysState
+from ..models.environment import EnvState
 from ..models.registry import RegistryError, resolve
 from .codec import from_wire
 
@@ -148,6 +150,27 @@ def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
         yield inst, merged
 
 
+def _set_clock(s: SysState, i: int, v: int) -> SysState:
+    """``s`` with node ``i``'s clock at ``v``: what its handler read (the record's ``now``)."""
+    e = s.env
+    if not isinstance(e, EnvState) or not e.clocks:
+        return s
+    return s._replace(env=e._replace(clocks=e.clocks[:i] + (v,) + e.clocks[i + 1:]))
+
+
+def _clocks_at(s: SysState, t_ns: int, clocks: dict[int, dict[str, Any]]) -> SysState:
+    """``s`` with every clock-reading node's clock read at wall time ``t_ns`` (from its boot's
+    record of the clock), so a property over all clocks ("at most one node believes it holds
+    the lock") is checked at that real time, not at each node's last step; never backwards."""
+    for i, c in clocks.items():
+        secs = c["offset_s"] + c["rate"] * (t_ns - c["zero_ns"]) / 1e9
+        v = max(0, math.floor(secs / c["tick_s"]))
+        e = s.env
+        if isinstance(e, EnvState) and e.clocks and v > e.clocks[i]:
+            s = _set_clock(s, i, v)
+    return s
+
+
 def _same_boot(events: Events, boot_pos: int, rec: dict[str, Any]) -> bool:
     """``rec`` comes after the boot at ``boot_pos`` and before that node's next boot."""
     node = events[boot_pos][1]["node"]
@@ -197,8 +220,11 @@ class Replay:
         last_persist: dict[int, int] = {}
         full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
         names, m = self.names, self.model
+        clocks: dict[int, dict[str, Any]] = {}  # per clock-reading node, its clock as its last boot recorded it
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
+            if kind == "boot" and "clock" in r:
+                clocks[i] = r["clock"]
             if kind == "boot":
                 if i not in booted:
                     booted.add(i)
@@ -239,7 +265,7 @@ class Replay:
                                            f"{nxt.nodes[i]!r}")
             if any("persist" in e for e in r["effects"]):
                 last_persist[i] = k
-            s = nxt
+            s = _clocks_at(nxt, r["t"], clocks)
             for p in self.invariants:
                 if not p.fn(s):
                     return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
@@ -249,6 +275,8 @@ class Replay:
         """The model's step for record ``r``: (next state, its description, or the problem)."""
         m, i, names = self.model, r["node"], self.names
         n = self.nodes[i]
+        if "now" in r:
+            s = _set_clock(s, i, int(r["now"]))
         if r["kind"] == "deliver":
             msg, src = self.msg(r["msg"]), r["src"]
             what = f"deliver(src={names[src]}, dst={names[i]}, msg={msg!r})"
@@ -269,7 +297,7 @@ class Replay:
             if fn is None:
                 return None, what, Problem(k, i, inst, f"{what} is not an action of the model")
             skip = 2 if n.reads_inbox else 1
-            params = list(inspect.signature(fn).parameters)[skip:]
+            params = [p for p in list(inspect.signature(fn).parameters)[skip:] if not (n.reads_clock and p == "now")]
             if set(params) != set(args):
                 return None, what, Problem(k, i, inst, f"{what}: the model's step takes {params}")
             t = m._local(n, label, fn, tuple(args[p] for p in params))(s)
