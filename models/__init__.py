@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, paxos, replog, replog_nodes, tcommit, twophase
+from . import consensus, lease, paxos, replog, replog_nodes, tcommit, twophase
 from .base import Model
 from .registry import Protocol
 
@@ -20,6 +20,7 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     consensus.PROTOCOL,
     replog.PROTOCOL,
     replog_nodes.PROTOCOL,
+    lease.PROTOCOL,
 )
 
 MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}

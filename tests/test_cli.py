@@ -82,7 +82,7 @@ def test_text_output_shows_only_changed_fields() -> None:
     ("argv", "needle"),
     [
         (["check", "nosuch"],
-         "unknown model 'nosuch'; models: consensus, paxos, replog, replog-nodes, tcommit, twophase"),
+         "unknown model 'nosuch'; models: consensus, lease, paxos, replog, replog-nodes, tcommit, twophase"),
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),

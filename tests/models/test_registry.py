@@ -39,7 +39,7 @@ def test_the_built_in_protocols_are_declared_beside_their_models_and_listed_firs
 
 
 def test_an_unknown_name_is_an_error_naming_the_choices_and_the_file_form() -> None:
-    with pytest.raises(RegistryError, match=r"unknown model 'nosuch'; models: consensus, paxos, replog, "
+    with pytest.raises(RegistryError, match=r"unknown model 'nosuch'; models: consensus, lease, paxos, replog, "
                                             r"replog-nodes, tcommit, twophase \(or name your own: "
                                             r"path/to/file.py:Class"):
         lookup("nosuch")
