@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from typing import IO, Any
 from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector
 from .service import Service, run_forever, service_of
+from .validate import PAUSES_FILE
 
 
 def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
@@ -108,12 +110,22 @@ class Cluster:
         if p is not None and p.poll() is None:
             p.send_signal(signal.SIGSTOP)
             self.pauses += 1
+            self._note(i, "pause")
 
     def resume(self, i: int) -> None:
         """SIGCONT: the process carries on from where it stopped, unaware of the gap."""
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
             p.send_signal(signal.SIGCONT)
+            self._note(i, "resume")
+
+    def _note(self, i: int, kind: str) -> None:
+        """Record a pause or resume in the trace directory (``validate`` reports them with the run)."""
+        if self.cfg.trace:
+            d = self.cfg.trace_dir()
+            d.mkdir(parents=True, exist_ok=True)
+            with open(d / PAUSES_FILE, "a") as f:
+                f.write(json.dumps({"t": time.time_ns(), "node": i, "kind": kind}) + "\n")
 
     def restart(self, i: int) -> None:
         self.kill(i)

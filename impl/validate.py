@@ -36,6 +36,8 @@ from ..models.registry import RegistryError, resolve
 from .codec import from_wire
 
 Events = list[tuple[int, dict[str, Any]]]
+#: Process pauses the launcher recorded, next to the nodes' traces.
+PAUSES_FILE = "pauses.jsonl"
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     #: Last lines cut by a kill -9 (``file: text``), skipped.
     torn: list[str] = field(default_factory=list)
+    #: Process pauses (SIGSTOP .. SIGCONT) during the run: ``(node, seconds)``.  The replay needs
+    #: nothing from them (a paused node takes no step; its clock runs on); they say what was tested.
+    pauses: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +69,8 @@ class Report:
 
     def summary(self) -> str:
         cut = f" ({len(self.torn)} torn last line(s) skipped: {'; '.join(self.torn)})" if self.torn else ""
+        if self.pauses:
+            cut += f" ({', '.join(f'node {i} paused {sec:.1f} s' for i, sec in self.pauses)})"
         if self.ok:
             return (f"trace fits the model: {self.steps} steps over {self.instances} instance(s) of "
                     f"{self.protocol} replayed, every invariant held{cut}")
@@ -126,7 +133,8 @@ def validate(trace_dir: str | Path) -> Report:
         if r["kind"] == "boot":
             boots[r["node"]] += 1
     model = model_of(meta, sum(b - 1 for b in boots.values() if b > 1))
-    report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
+    report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn,
+                    pauses=pauses(trace_dir))
     replay = Replay(model)
     for inst, events in _by_instance(recs):
         report.instances += 1
@@ -134,6 +142,21 @@ def validate(trace_dir: str | Path) -> Report:
         if prob is not None:
             report.problems.append(prob)
     return report
+
+
+def pauses(trace_dir: str | Path) -> list[tuple[int, float]]:
+    """``(node, seconds)`` of each pause the launcher recorded (``Cluster.pause``/``resume``)."""
+    path = Path(trace_dir) / PAUSES_FILE
+    if not path.exists():
+        return []
+    out, since = [], {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if r["kind"] == "pause":
+            since[r["node"]] = r["t"]
+        elif r["node"] in since:
+            out.append((r["node"], (r["t"] - since.pop(r["node"])) / 1e9))
+    return out
 
 
 def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
@@ -338,4 +361,4 @@ class Replay:
         return s, None
 
 
-__all__ = ["Problem", "Replay", "Report", "TraceError", "load", "model_of", "validate"]
+__all__ = ["PAUSES_FILE", "Problem", "Replay", "Report", "TraceError", "load", "model_of", "pauses", "validate"]

@@ -106,6 +106,8 @@ def test_with_fencing_a_client_paused_past_its_lease_has_its_write_refused(tmp_p
     assert tokens == (2,) and refused == (1,)
     report = validate(cfg.trace_dir())
     assert report.ok, report.summary()
+    assert [i for i, _sec in report.pauses] == [2] and report.pauses[0][1] > 0.5
+    assert "node 2 paused" in report.summary()
 
 
 def test_without_fencing_the_paused_client_s_stale_write_is_accepted_as_the_model_predicts(tmp_path: Path) -> None:
