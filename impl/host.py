@@ -186,7 +186,11 @@ class Host(Generic[L]):
         out = []
         if self.tracer is not None:
             self.tracer.restore(self.store.last_traced())
-            self.tracer.write({"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"})
+            boot: dict[str, Any] = {"t": time.time_ns(), "node": self.id, "inst": -1, "kind": "boot"}
+            if self.node.reads_clock:  # how to read this node's clock at any trace time (``validate``)
+                c = self.clock
+                boot["clock"] = {**c.to_json(), "zero_ns": boot["t"] - round((c.source() - c.start) * 1e9)}
+            self.tracer.write(boot)
         for inst, j in sorted(self.store.load().items()):
             fronts = {}
             for name in self.log_fields:
@@ -273,8 +277,9 @@ class Host(Generic[L]):
         """
         before = self.state(inst)
         fn = getattr(self.node, name)
+        clk = self._now()
         try:
-            r = fn(before, inbox, **args) if self.node.reads_inbox else fn(before, **args)
+            r = fn(before, inbox, **args, **clk) if self.node.reads_inbox else fn(before, **args, **clk)
         except Disabled:
             return None
         if r is None:
@@ -283,7 +288,7 @@ class Host(Generic[L]):
         if after != before or any(isinstance(e, Persist) for e in effects):
             raise ValueError(f"{type(self.node).__name__}.{name} changes the state; run it with step()")
         self.steps += 1
-        self._trace(self._record(inst, "local", name, before, after, effects, args=args))
+        self._trace(self._record(inst, "local", name, before, after, effects, args=args, **clk))
         return effects
 
     def handoff(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:

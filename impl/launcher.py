@@ -1,14 +1,16 @@
 """Node processes: one per node, started from the cluster directory; kill -9 and restart.
 
 ``python -m protoproof.impl.launcher DIR ID`` runs node ``ID`` of the cluster in ``DIR`` until
-SIGTERM/SIGINT.  ``Cluster`` starts, kills (SIGKILL: no cleanup, like a power cut) and
-restarts such processes and always stops what it started.
+SIGTERM/SIGINT.  ``Cluster`` starts, kills (SIGKILL: no cleanup, like a power cut), pauses
+(SIGSTOP, then SIGCONT: a process frozen while its clock runs on) and restarts such processes and always
+stops what it started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -23,6 +25,7 @@ from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector, record_environment
 from .host import Tracer, last_time
 from .service import Service, run_forever, service_of
+from .validate import PAUSES_FILE
 
 
 def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
@@ -71,6 +74,7 @@ class Cluster:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.logs: dict[int, IO[bytes]] = {}
         self.kills = 0
+        self.pauses = 0
 
     def start(self, i: int, wait: float = 10.0) -> None:
         if i in self.procs and self.procs[i].poll() is None:
@@ -112,6 +116,29 @@ class Cluster:
                 last = last_time(own)[0] if own.exists() else -1
                 record_environment(self.cfg.trace_dir(), "crash", i, t=max(before, last + 1))
 
+    def pause(self, i: int) -> None:
+        """SIGSTOP: the process is frozen mid-step (a GC pause, a swapped-out VM); its clock runs on."""
+        p = self.procs.get(i)
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGSTOP)
+            self.pauses += 1
+            self._note(i, "pause")
+
+    def resume(self, i: int) -> None:
+        """SIGCONT: the process carries on from where it stopped, unaware of the gap."""
+        p = self.procs.get(i)
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGCONT)
+            self._note(i, "resume")
+
+    def _note(self, i: int, kind: str) -> None:
+        """Record a pause or resume in the trace directory (``validate`` reports them with the run)."""
+        if self.cfg.trace:
+            d = self.cfg.trace_dir()
+            d.mkdir(parents=True, exist_ok=True)
+            with open(d / PAUSES_FILE, "a") as f:
+                f.write(json.dumps({"t": time.time_ns(), "node": i, "kind": kind}) + "\n")
+
     def restart(self, i: int) -> None:
         self.kill(i)
         self.start(i)
@@ -123,6 +150,7 @@ class Cluster:
     def stop_all(self, timeout: float = 5.0) -> None:
         for p in self.procs.values():
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a paused process would not see the SIGTERM
                 p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for p in self.procs.values():

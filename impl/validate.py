@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,11 +48,14 @@ from pathlib import Path
 from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, Keep, SysState
+from ..models.environment import EnvState
 from ..models.registry import RegistryError, resolve
 from .codec import Log, from_wire, to_wire
 from .faults import ENVIRONMENT
 
 Events = list[tuple[int, dict[str, Any]]]
+#: Process pauses the launcher recorded, next to the nodes' traces.
+PAUSES_FILE = "pauses.jsonl"
 
 
 @dataclass
@@ -73,6 +77,9 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     #: Last lines cut by a kill -9 (``file: text``), skipped.
     torn: list[str] = field(default_factory=list)
+    #: Process pauses (SIGSTOP .. SIGCONT) during the run: ``(node, seconds)``.  The replay needs
+    #: nothing from them (a paused node takes no step; its clock runs on); they say what was tested.
+    pauses: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +87,8 @@ class Report:
 
     def summary(self) -> str:
         cut = f" ({len(self.torn)} torn last line(s) skipped: {'; '.join(self.torn)})" if self.torn else ""
+        if self.pauses:
+            cut += f" ({', '.join(f'node {i} paused {sec:.1f} s' for i, sec in self.pauses)})"
         if self.ok:
             return (f"trace fits the model: {self.steps} steps over {self.instances} instance(s) of "
                     f"{self.protocol} replayed, every invariant held{cut}")
@@ -152,7 +161,8 @@ def validate(trace_dir: str | Path) -> Report:
     crashed = boots.keys() | kills.keys()
     model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in crashed),
                      fewer=sum(1 for i in crashed if boots[i] > 1 or kills[i]))
-    report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn)
+    report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn,
+                    pauses=pauses(trace_dir))
     replay = Replay(model)
     for inst, events in _by_instance(recs):
         report.instances += 1
@@ -160,6 +170,21 @@ def validate(trace_dir: str | Path) -> Report:
         if prob is not None:
             report.problems.append(prob)
     return report
+
+
+def pauses(trace_dir: str | Path) -> list[tuple[int, float]]:
+    """``(node, seconds)`` of each pause the launcher recorded (``Cluster.pause``/``resume``)."""
+    path = Path(trace_dir) / PAUSES_FILE
+    if not path.exists():
+        return []
+    out, since = [], {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if r["kind"] == "pause":
+            since[r["node"]] = r["t"]
+        elif r["node"] in since:
+            out.append((r["node"], (r["t"] - since.pop(r["node"])) / 1e9))
+    return out
 
 
 def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
@@ -180,6 +205,27 @@ def _by_instance(recs: list[dict[str, Any]]) -> Iterator[tuple[int, Events]]:
 def _fronts(j: Any) -> bool:
     """A recorded state has a log compacted where the trace does not show it (``$front``)."""
     return isinstance(j, dict) and any(isinstance(v, dict) and "$front" in v for v in j.values())
+
+
+def _set_clock(s: SysState, i: int, v: int) -> SysState:
+    """``s`` with node ``i``'s clock at ``v``: what its handler read (the record's ``now``)."""
+    e = s.env
+    if not isinstance(e, EnvState) or not e.clocks:
+        return s
+    return s._replace(env=e._replace(clocks=e.clocks[:i] + (v,) + e.clocks[i + 1:]))
+
+
+def _clocks_at(s: SysState, t_ns: int, clocks: dict[int, dict[str, Any]]) -> SysState:
+    """``s`` with every clock-reading node's clock read at wall time ``t_ns`` (from its boot's
+    record of the clock), so a property over all clocks ("at most one node believes it holds
+    the lock") is checked at that real time, not at each node's last step; never backwards."""
+    for i, c in clocks.items():
+        secs = c["offset_s"] + c["rate"] * (t_ns - c["zero_ns"]) / 1e9
+        v = max(0, math.floor(secs / c["tick_s"]))
+        e = s.env
+        if isinstance(e, EnvState) and e.clocks and v > e.clocks[i]:
+            s = _set_clock(s, i, v)
+    return s
 
 
 def _same_boot(events: Events, boot_pos: int, rec: dict[str, Any]) -> bool:
@@ -258,6 +304,7 @@ class Replay:
         last_persist: dict[int, int] = {}
         full: dict[int, Any] = {}  # per node, the JSON of its last recorded state (logs expanded)
         names, m = self.names, self.model
+        clocks: dict[int, dict[str, Any]] = {}  # per clock-reading node, its clock as its last boot recorded it
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
             if kind == "crash":
@@ -267,6 +314,8 @@ class Replay:
                 s = t
                 down.add(i)
                 continue
+            if kind == "boot" and "clock" in r:
+                clocks[i] = r["clock"]
             if kind == "boot":
                 if i not in booted:
                     booted.add(i)
@@ -319,7 +368,7 @@ class Replay:
                                            f"{nxt.nodes[i]!r}")
             if any("persist" in e for e in r["effects"]):
                 last_persist[i] = k
-            s = nxt
+            s = _clocks_at(nxt, r["t"], clocks)
             for p in self.invariants:
                 if not p.fn(s):
                     return Problem(k, i, inst, f"invariant {p.name} is violated after {what}: {p.doc}")
@@ -330,6 +379,8 @@ class Replay:
         """The model's step for record ``r``: (next state, its description, or the problem)."""
         m, i, names = self.model, r["node"], self.names
         n = self.nodes[i]
+        if "now" in r:
+            s = _set_clock(s, i, int(r["now"]))
         if r["kind"] == "deliver":
             src = r["src"]
             msg = self.msg(self.expand_msg(r["msg"], src, full))
@@ -355,7 +406,7 @@ class Replay:
             if fn is None:
                 return None, what, Problem(k, i, inst, f"{what} is not an action of the model")
             skip = 2 if n.reads_inbox else 1
-            params = list(inspect.signature(fn).parameters)[skip:]
+            params = [p for p in list(inspect.signature(fn).parameters)[skip:] if not (n.reads_clock and p == "now")]
             if set(params) != set(args):
                 return None, what, Problem(k, i, inst, f"{what}: the model's step takes {params}")
             t = m._local(n, label, fn, tuple(args[p] for p in params))(s)
@@ -445,4 +496,4 @@ def _args_key(args: dict[str, Any]) -> str:
     return json.dumps(args, sort_keys=True, default=list)
 
 
-__all__ = ["Problem", "Replay", "Report", "TraceError", "load", "model_of", "validate"]
+__all__ = ["PAUSES_FILE", "Problem", "Replay", "Report", "TraceError", "load", "model_of", "pauses", "validate"]

@@ -428,4 +428,5 @@ __all__ = [
 ]
 
 PROTOCOL = Protocol("lease", f"{__name__}:Lease",
-                    summary="a Chubby-style lease lock with fencing tokens on drifting clocks")
+                    summary="a Chubby-style lease lock with fencing tokens on drifting clocks",
+                    service="protoproof.impl.lease:SERVICE")

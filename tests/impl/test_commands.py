@@ -57,7 +57,7 @@ def test_the_commands_register_on_a_parser() -> None:
     add_commands(sub)
     args = parser.parse_args(["kv", "--cluster", "d", "put", "color", "blue"])
     assert (args.command, args.op, args.key, args.value) == ("kv", "put", "color", "blue")
-    assert set(commands()) == {"cluster", "kv", "replog", "tx", "validate"}
+    assert set(commands()) == {"cluster", "kv", "lock", "replog", "tx", "validate"}
 
 
 def test_paxos_cluster_put_get_and_ctrl_c(tmp_path: Path) -> None:
