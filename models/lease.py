@@ -447,4 +447,5 @@ __all__ = [
 ]
 
 PROTOCOL = Protocol("lease", f"{__name__}:Lease",
-                    summary="a Chubby-style lease lock with fencing tokens on drifting clocks")
+                    summary="a Chubby-style lease lock with fencing tokens on drifting clocks",
+                    parameterized="protoproof.proofs.lease_real:prove_lease_param")
