@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import always, leads_to, sometimes, transition, variant
+from .base import always, sometimes, transition, variant
 from .environment import Clock, clock_of
 from .networks import DuplicatingSet, Network, UnorderedBag
 from .registry import Protocol
@@ -373,25 +373,6 @@ class Lease(ActorSystem):
         """A client holds the lock after another client's lease with an earlier token ran out."""
         return any(self.believes(s, c) and any(d != c and 0 < s.nodes[d].token < s.nodes[c].token
                                                for d in self.clients()) for c in self.clients())
-
-
-    # ----- liveness (``protoproof check`` only; needs ``--max-crashes 1`` to have a premise) -----
-    def fairness(self) -> dict[str, str]:
-        """Time passes, clocks run, and every node keeps taking the steps it can (crashes are faults)."""
-        return {**self.fair_steps("weak"), "env.tick": "weak"}
-
-    def holder_crashed(self, s: Any) -> bool:
-        """The client the master last granted the lock to is down, early enough that its lease
-        can run out and another grant come within the time bound."""
-        m: MasterState = s.nodes[0]
-        c = self.config
-        return (m.holder in s.down and s.nodes[m.holder].token == m.token
-                and s.env.now + c.lease + 2 * c.drift + 1 <= c.max_time)
-
-    @leads_to("holder_crashed")
-    def another_acquires(self, s: Any) -> bool:
-        """A client that keeps asking acquires the lock after the holder crashed."""
-        return any(self.believes(s, c) for c in self.clients())
 
 
 # ----- planted bugs ----------------------------------------------------------------------
