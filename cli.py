@@ -470,8 +470,9 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
-    if args.no_tie and not args.parameterized:
-        raise UsageError("--no-tie only applies to --parameterized")
+    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition)):
+        if given and not args.parameterized:
+            raise UsageError(f"{flag} only applies to --parameterized")
     if args.parameterized:
         prove_param = protocol.load("parameterized")
         if prove_param is None:
@@ -491,7 +492,13 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         def note(line: str) -> None:
             print(f"  {line}", file=err, flush=True)
 
-        r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note)
+        extra = {"condition": args.condition} if args.condition else {}  # only proofs with a timing condition
+        try:
+            r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note, **extra)
+        except (TypeError, ValueError) as e:
+            if not args.condition:
+                raise
+            raise UsageError(f"--condition: {e}") from None
         _emit(r, args.json, out)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
@@ -583,6 +590,8 @@ def _parser() -> _Parser:
                          "for the protocols that declare one (`protoproof list`)")
     pv.add_argument("--no-tie", action="store_true",
                     help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
+    pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
+                    "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)

@@ -429,4 +429,5 @@ __all__ = [
 
 PROTOCOL = Protocol("lease", f"{__name__}:Lease",
                     summary="a Chubby-style lease lock with fencing tokens on drifting clocks",
-                    service="protoproof.impl.lease:SERVICE")
+                    service="protoproof.impl.lease:SERVICE",
+                    parameterized="protoproof.proofs.lease_real:prove_lease_param")

@@ -1,0 +1,88 @@
+"""Lease safety for all timings (z3 over the reals), its counterexamples, and its tie to the model."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from protoproof.checker.explore import explore
+from protoproof.checker.verdict import EXHAUSTED, PROVED, PROVED_FORMULAS_ONLY, VIOLATED
+from protoproof.cli import main
+from protoproof.models.lease import FailoverWithoutGrace, Lease, NoFencing, NoMargin, RenewAfterExpiry
+from protoproof.proofs.lease_real import (
+    ConditionError,
+    find_counterexample,
+    parse_condition,
+    prove_formulas,
+    prove_lease_param,
+    symbolic_params,
+)
+from protoproof.proofs.lease_real_tie import tie_lease_real
+
+
+@pytest.mark.parametrize("clients", [2, 3])
+def test_lease_safety_is_proved_for_every_timing_with_margin_at_least_four_drifts(clients: int) -> None:
+    obs, ok = prove_formulas(clients, "margin >= 4*drift")
+    assert ok and all(o.result == "holds" for o in obs)
+
+
+def test_a_margin_below_four_drifts_gives_a_concrete_timing_counterexample() -> None:
+    assert not prove_formulas(2, "margin >= 3*drift")[1]
+    run = find_counterexample(2, "margin >= 3*drift")
+    assert run and run[0].startswith("lease L = ") and "margin M = " in run[0]
+    assert run[-1].startswith("two clients believe")
+    assert find_counterexample(2, "margin >= 4*drift") == []  # the condition is what stops it
+
+
+@pytest.mark.parametrize("bug", ["renew-after-expiry", "no-grace"])
+def test_the_planted_bugs_break_the_real_valued_proof_with_a_run(bug: str) -> None:
+    kw = {"bug": "renew-after-expiry"} if bug == "renew-after-expiry" else {"grace_is_lease": False}
+    assert not prove_formulas(2, "margin >= 4*drift", **kw)[1]
+    assert find_counterexample(2, "margin >= 4*drift", **kw)
+
+
+def test_a_condition_that_is_not_linear_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConditionError, match="linear"):
+        parse_condition("margin >= drift*drift", symbolic_params())
+
+
+def test_the_relation_is_tied_to_the_lease_model() -> None:
+    r = tie_lease_real(Lease)
+    assert r.ok and all(i.states > 0 and i.edges > 0 for i in r.instances)
+    assert tie_lease_real(NoFencing).ok  # fencing is not in the relation: lease safety does not need it
+
+
+@pytest.mark.parametrize("cls", [NoMargin, FailoverWithoutGrace, RenewAfterExpiry])
+def test_each_planted_lease_bug_fails_the_tie(cls: type) -> None:
+    assert not tie_lease_real(cls).ok
+
+
+def test_prove_lease_parameterized_is_proved_and_untied_is_formulas_only() -> None:
+    assert prove_lease_param().verdict == PROVED
+    assert prove_lease_param(tie=False).verdict == PROVED_FORMULAS_ONLY
+    weak = prove_lease_param(tie=False, condition="margin >= 2*drift")
+    assert weak.verdict == VIOLATED and weak.counterexample
+
+
+def test_prove_lease_parameterized_from_the_cli_prints_the_condition_and_a_weakened_one_a_run() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["prove", "lease", "--parameterized", "--no-tie", "--condition", "margin >= 3*drift"],
+                out=out, err=err) != 0
+    assert "the condition: margin >= 3*drift" in out.getvalue() and "two clients believe" in out.getvalue()
+    bad = io.StringIO()
+    assert main(["prove", "lease", "--parameterized", "--condition", "margin >= drift*drift"], out=out, err=bad) != 0
+    assert "linear" in bad.getvalue()
+
+
+# (lease, drift, margin, max_time): the discrete checker and z3 on the same numbers agree.
+GRID = [(2, 0, 0, 2), (2, 1, 0, 2), (3, 1, 1, 2), (2, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("lease,drift,margin,max_time", GRID)
+def test_the_discrete_checker_and_the_z3_condition_agree_on_a_grid(lease: int, drift: int, margin: int,
+                                                                   max_time: int) -> None:
+    r = explore(Lease(lease=lease, drift=drift, margin=margin, max_time=max_time), properties=["lease_safety"])
+    discrete_safe = r.verdict == EXHAUSTED
+    z3_safe = margin >= 4 * drift
+    assert discrete_safe == z3_safe, (r.verdict, lease, drift, margin)
