@@ -97,11 +97,12 @@ class Cluster:
             if wait and not wait_listening(n.host, n.port, wait):
                 raise RuntimeError(f"node {n.id} did not listen on {n.address} within {wait}s")
 
-    def kill(self, i: int) -> None:
+    def kill(self, i: int, record: bool = True) -> None:
         """SIGKILL: the process gets no chance to flush or close anything.
 
         With tracing on, the kill is recorded (``faults.ENVIRONMENT``): trace validation replays it
-        as the model's crash.
+        as the model's crash.  ``record=False`` where the model has the death as another step
+        (the lease master's death is its ``step_down``, which the standby's election takes).
         """
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
@@ -109,7 +110,7 @@ class Cluster:
             p.kill()
             p.wait(5)
             self.kills += 1
-            if self.cfg.trace:
+            if self.cfg.trace and record:
                 # Stamped when it died, as near as can be known: after its last step and no later
                 # than the kill (a peer may notice the death before wait() returns).
                 own = Tracer.file_of(self.cfg.trace_dir(), i)
