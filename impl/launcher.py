@@ -102,7 +102,7 @@ class Cluster:
 
         With tracing on, the kill is recorded (``faults.ENVIRONMENT``): trace validation replays it
         as the model's crash.  ``record=False`` where the model has the death as another step
-        (the lease master's death is its ``step_down``, which the standby's election takes).
+        (a master whose death the model has as its stepping down, the standby's election taking it).
         """
         p = self.procs.get(i)
         if p is not None and p.poll() is None:
