@@ -329,7 +329,7 @@ def justify(model: Model[Any], canon: Canonicalizer, predicates: Sequence[Proper
         prover = _Prover(model)
         renamed_x = [prover.renamed(prover.x, g) for g in gens]
     except Exception as e:  # the state type has no symbolic encoding: check everything concretely
-        why_not = _reason(e)
+        prover, why_not = None, _reason(e)
     for p in predicates:
         if prover is None:
             j.checked[p.name] = why_not

@@ -53,6 +53,17 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
     dups, after = rest[:ndup], rest[ndup:]
     assert all(a.name == "deliver" for a, _f in deliveries)
     assert all(a.name == "drop" for a, _f in drops) and all(a.name == "duplicate" for a, _f in dups)
+    # Whether a node's own step is enabled depends on its local state only (a node that reads
+    # neither its inbox nor a clock): the enabled ones are looked up per local state.
+    live: list[tuple[int, bool, list[int], Callable[[Any], list[int]]]] = []
+    pos = 0
+    for n in system._nodes:
+        steps = [(fn, tuple(v for _k, v in args)) for _name, fn, insts in n.steps() for args in insts]
+        if steps:
+            positions = list(range(pos, pos + len(steps)))
+            plain = not n.reads_inbox and not n.reads_clock
+            live.append((n.id, plain, positions, _enabled_by_local_state(steps, positions)))
+        pos += len(steps)
     position = {e: p for p, e in enumerate(universe)}
     deliver_at = {position[e]: d for e, d in zip(system._deliverable, deliveries, strict=True)}
     cache: dict[Any, list[tuple[Action, Step]]] = {}
@@ -71,10 +82,13 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
 
     def expand(s: SysState) -> list[tuple[Action, SysState]]:
         out = []
-        for a, f in before:
-            t = f(s)
-            if t is not None:
-                out.append((a, t))
+        nodes = s[0]
+        for i, plain, every, enabled in live:
+            for p in enabled(nodes[i]) if plain and not s[3] else every:
+                a, f = before[p]
+                t = f(s)
+                if t is not None:
+                    out.append((a, t))
         net = s[1]
         ready = cache.get(net)
         if ready is None:
@@ -90,6 +104,35 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
         return out
 
     return expand
+
+
+def _enabled_by_local_state(steps: list[tuple[Callable[..., Any], tuple[Any, ...]]],
+                            positions: list[int]) -> Callable[[Any], list[int]]:
+    """The positions of the steps whose handler does not refuse a local state (cached per state).
+
+    A handler that raises is kept: running the step reports it with its state and action.
+    """
+    cache: dict[Any, list[int]] = {}
+
+    def enabled(ls: Any) -> list[int]:
+        got = cache.get(ls)
+        if got is None:
+            got = []
+            for p, (fn, args) in zip(positions, steps, strict=True):
+                try:
+                    if fn(ls, *args) is None:
+                        continue
+                except Disabled:
+                    continue
+                except Exception:
+                    pass
+                got.append(p)
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[ls] = got
+        return got
+
+    return enabled
 
 
 def packed_path_declined(system: ActorSystem) -> str | None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from .actors import ActorSystem, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
 from .base import Model, Refinement, always, sometimes, transition, variant
@@ -157,20 +157,16 @@ class Raft(ActorSystem):
     Config = RaftConfig
     server_class: type[Server] = Server
 
+    #: Each parameter's range (the checker's reach; the runtime's servers are unbounded).
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "servers": (1, 5), "values": (1, 3), "max_term": (1, 6), "max_log": (0, 4), "max_copies": (1, 3),
+        "max_entries": (1, 4),
+    }
+
     def _validate_config(self) -> None:
-        c = self.config
-        if not 1 <= c.servers <= 5:
-            raise ValueError("--servers must be between 1 and 5")
-        if not 1 <= c.values <= 3:
-            raise ValueError("--values must be between 1 and 3")
-        if not 1 <= c.max_term <= 6:
-            raise ValueError("--max-term must be between 1 and 6")
-        if not 0 <= c.max_log <= 4:
-            raise ValueError("--max-log must be between 0 and 4")
-        if not 1 <= c.max_copies <= 3:
-            raise ValueError("--max-copies must be between 1 and 3")
-        if not 1 <= c.max_entries <= 4:
-            raise ValueError("--max-entries must be between 1 and 4")
+        for name, (lo, hi) in self.RANGES.items():
+            if not lo <= getattr(self.config, name) <= hi:
+                raise ValueError(f"--{name.replace('_', '-')} must be between {lo} and {hi}")
 
     def network(self) -> UnorderedBag:
         # One copy of room beyond the bound: the successor that exceeds it is built, then
@@ -179,8 +175,10 @@ class Raft(ActorSystem):
 
     def constraint(self, s: SysState) -> bool:
         c = self.config
-        return (all(ls.current_term <= c.max_term and len(ls.log) <= c.max_log for ls in s.nodes)
-                and max(s.net[:], default=0) <= c.max_copies)
+        for ls in s.nodes:
+            if ls.current_term > c.max_term or len(ls.log) > c.max_log:
+                return False
+        return c.max_copies + 1 not in s.net[:]  # the bag holds at most max_copies + 1 (see network())
 
     # ----- types and the message universe ------------------------------------------------
     def entry_type(self) -> Type:
@@ -334,8 +332,10 @@ class _Figure8Server(Server):
 
 @variant("figure-8", breaks=("state_machine_safety", "leader_completeness"))
 class Figure8(Raft):
-    """A leader commits an entry of an earlier term once a quorum holds it (the Raft paper's
-    Figure 8): a later leader without it overwrites it.  Needs 3 servers."""
+    """A leader commits an entry of an earlier term once a quorum holds it (Figure 8 of the paper).
+
+    A later leader without the entry overwrites it.  Needs 3 servers and terms up to 5: the entry
+    of term 2, a rival entry of term 3, the commit in term 4, the rival's leader in term 5."""
 
     server_class = _Figure8Server
     Config = Figure8Config
@@ -390,7 +390,7 @@ class NoPrevCheckConfig(RaftConfig):
     max_term: int = 3
 
 
-@variant("no-prev-check", breaks=("log_matching", "state_machine_safety"))
+@variant("no-prev-check", breaks=("state_machine_safety", "log_matching"))
 class NoPrevCheck(Raft):
     """A follower accepts an AppendEntries request without matching prevLogIndex/prevLogTerm."""
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from protoproof import cli
 from protoproof.checker.explore import explore
-from protoproof.checker.verdict import EXHAUSTED
+from protoproof.checker.verdict import BOUNDED, EXHAUSTED
 from protoproof.models.actors import Envelope, SysState
 from protoproof.models.base import Action
 from protoproof.models.raft import (
@@ -167,3 +173,109 @@ def test_every_action_fires_and_every_example_is_reached() -> None:
     r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_copies=2))
     assert r.verdict == EXHAUSTED and r.unreached() == []
     assert [f for f in r.stats.never_fired if f != "server.append_entries"] == []  # no peer to send to
+
+
+# ----- symmetry --------------------------------------------------------------------------
+
+
+def _orbits(model: Raft, graph_states: Any) -> int:
+    t, n, v = model.state_type, model.config.servers, model.config.values
+    return len({
+        min(t.pack(t.permute(s, {"node": list(pn), "value": list(pv)}))
+            for pn in itertools.permutations(range(n)) for pv in itertools.permutations(range(v)))
+        for s in graph_states.values()
+    })
+
+
+def test_symmetry_over_values_counts_orbits() -> None:
+    model = Raft(servers=1, values=2, max_term=3, max_log=2)
+    full = explore(model, record_graph=10_000, properties=[])
+    assert full.graph is not None and full.stats.distinct_states == 1774
+    r = explore(model, symmetry=True)
+    assert r.verdict == EXHAUSTED and r.stats.distinct_states == _orbits(model, full.graph.states) == 973
+
+
+@pytest.mark.slow
+def test_symmetry_over_servers_counts_orbits() -> None:
+    model = Raft(servers=2, values=1, max_term=2, max_log=0)
+    full = explore(model, record_graph=60_000, properties=[])
+    assert full.graph is not None and full.stats.distinct_states == 53253
+    r = explore(model, symmetry=True, properties=["election_safety", "log_matching"])
+    assert r.verdict == EXHAUSTED and r.stats.distinct_states == _orbits(model, full.graph.states) == 26729
+
+
+# ----- random runs -----------------------------------------------------------------------
+
+SAFETY = ("election_safety", "log_matching", "leader_completeness", "state_machine_safety")
+
+
+@settings(max_examples=25, deadline=None)
+@given(max_entries=st.sampled_from([1, 2]), choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=60))
+def test_random_runs_of_three_servers_keep_every_invariant_and_refine_the_log(max_entries: int,
+                                                                            choices: list[int]) -> None:
+    model = Raft(servers=3, values=2, max_term=4, max_log=2, max_copies=2, max_entries=max_entries)
+    (ref,) = model.refinements()
+    spec_steps = {}
+    s = model.initial_states()[0]
+    for c in choices:
+        succ = list(model.successors(s))
+        if not succ:
+            break
+        t = succ[c % len(succ)][1]
+        x, y = ref.mapping(s), ref.mapping(t)
+        if x != y:
+            if x not in spec_steps:
+                spec_steps[x] = {u for _a, u in ref.abstract.successors(x)}
+            assert y in spec_steps[x]
+        s = t
+        assert all(getattr(model, p)(s) for p in SAFETY)
+
+
+# ----- batches of entries (max_entries > 1: the runtime's AppendEntries) ----------------------
+
+
+def test_a_leader_sends_up_to_max_entries_and_a_follower_appends_them_in_one_step() -> None:
+    m = Raft(servers=2, max_term=3, max_log=3, max_entries=2)
+    (s,) = m.initial_states()
+    log = (Entry(2, 0), Entry(2, 0), Entry(3, 0))
+    s = _with(m, s, 0, current_term=3, role=LEADER, log=log, commit_index=1, next_index=(4, 1))
+    s = _with(m, s, 1, current_term=3, log=(Entry(2, 0),))
+    sent = _step(m, s, "append_entries", node="s1", j=1)
+    req = Envelope(0, 1, AppendEntriesRequest(3, 0, 0, log[:2], 1))
+    assert sent is not None and m.in_flight(sent) == [req]
+    t = _step(m, sent, "deliver", src="s1", dst="s2")  # the first entry is there: append the second
+    assert t is not None and t.nodes[1].log == log[:2] and m.in_flight(t) == [req]
+    u = _step(m, t, "deliver", src="s1", dst="s2")
+    assert u is not None and u.nodes[1].commit_index == 1
+    assert m.in_flight(u) == [Envelope(1, 0, AppendEntriesResponse(3, True, 2))]
+
+
+def test_a_batch_whose_second_entry_conflicts_drops_the_followers_last_entry() -> None:
+    m = Raft(servers=2, max_term=3, max_log=3, max_entries=2)
+    (s,) = m.initial_states()
+    s = _with(m, s, 1, current_term=3, log=(Entry(2, 0), Entry(2, 0), Entry(2, 0)))
+    req = Envelope(0, 1, AppendEntriesRequest(3, 0, 0, (Entry(2, 0), Entry(3, 0)), 0))
+    t = _step(m, _put(m, s, req), "deliver", src="s1", dst="s2")
+    assert t is not None and t.nodes[1].log == (Entry(2, 0), Entry(2, 0)) and m.in_flight(t) == [req]
+
+
+@pytest.mark.slow
+def test_two_servers_with_batches_of_two_entries_break_no_invariant_within_a_bound() -> None:
+    r = explore(Raft(servers=2, max_term=2, max_log=2, max_entries=2), properties=list(SAFETY),
+                max_states=300_000)
+    assert r.verdict in (EXHAUSTED, BOUNDED) and r.property is None
+
+
+@pytest.mark.parametrize(("opt", "value"), [("servers", 0), ("max_term", 7), ("max_log", -1), ("max_entries", 0)])
+def test_bad_parameters_are_rejected_naming_the_flag(opt: str, value: int) -> None:
+    with pytest.raises(ValueError, match=f"--{opt.replace('_', '-')} must be between"):
+        Raft(**{opt: value})
+
+
+def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--values", "2", "--max-term", "3", "--max-log", "2",
+                     "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    assert code == 0 and got["verdict"] == EXHAUSTED
+    assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
