@@ -314,7 +314,8 @@ __all__ = [
 
 #: The protocol's one declaration (see ``models.registry``).
 PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader election and log replication",
-                    parameterized="protoproof.proofs.raft_param:prove_raft_param")
+                    parameterized="protoproof.proofs.raft_param:prove_raft_param",
+                    strengthening="protoproof.proofs.raft:strengthening")
 
 
 # ----- planted bugs --------------------------------------------------------------------
