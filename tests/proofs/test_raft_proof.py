@@ -48,5 +48,6 @@ def test_the_strengthening_holds_on_every_reachable_state() -> None:
 
 def test_a_leader_that_does_not_step_down_is_not_proved() -> None:
     buggy = Raft.variants_of()["stale-leader"](**SMALL)
+    assert isinstance(buggy, Raft)
     r = prove(buggy, strengthening(buggy), properties=["election_safety"])
     assert r.verdict != PROVED
