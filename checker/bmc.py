@@ -139,7 +139,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     if rep is not None and rep.mismatches:
         return BmcResult(model, ERROR, None, None, 0, [], build_s, time.perf_counter() - t_start,
                          reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
-    result = _search(model, sm, props, trans, depth, build_s, t_start)
+    result = _search(model, sm, [*props, *sm.bound_conjuncts()], trans, depth, build_s, t_start)
     result.tie = rep
     if result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()

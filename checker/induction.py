@@ -214,6 +214,7 @@ def prove(
     sm = SymbolicModel(model)
     props = predicates(sm, PROPERTY, safety, overrides)
     extra = predicates(sm, STRENGTHENING, _named(strengthening), overrides)
+    props += sm.bound_conjuncts()  # a send into a full bag is an error: proved unreachable like a property
     conj = props + extra
     inv = b_and(*(c.formula for c in conj))
     res = ProofResult(model, conjuncts=[c.name for c in conj], k=k)

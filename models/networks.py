@@ -208,6 +208,9 @@ class UnorderedBag(Network):
         return self._universe
 
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
+        bump = getattr(net, "bump", None)
+        if bump is not None:  # the z3 backend's bag (checker/symbolic/bags.py): counts by formulas
+            return bump(self._universe, env, by, self.max_copies, self._index)
         try:
             k = self._index[env]
         except KeyError:

@@ -178,7 +178,7 @@ class Raft(ActorSystem):
         for ls in s.nodes:
             if ls.current_term > c.max_term or len(ls.log) > c.max_log:
                 return False
-        return c.max_copies + 1 not in s.net[:]  # the bag holds at most max_copies + 1 (see network())
+        return all(k <= c.max_copies for k in s.net[:])  # the bag holds at most max_copies + 1 (see network())
 
     # ----- types and the message universe ------------------------------------------------
     def entry_type(self) -> Type:
@@ -256,9 +256,10 @@ class Raft(ActorSystem):
     # ----- properties ------------------------------------------------------------------
     @always
     def election_safety(self, s: SysState) -> bool:
-        """At most one leader per term."""
-        terms = [ls.current_term for ls in s.nodes if ls.role == LEADER]
-        return len(terms) == len(set(terms))
+        """At most one leader per term (pairwise, so that it is one formula on z3)."""
+        ns = s.nodes
+        return all(ns[i].role != LEADER or ns[j].role != LEADER or ns[i].current_term != ns[j].current_term
+                   for i in range(len(ns)) for j in range(i))
 
     @always
     def log_matching(self, s: SysState) -> bool:
@@ -314,7 +315,8 @@ __all__ = [
 #: The protocol's one declaration (see ``models.registry``).
 PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader election and log replication",
                     parameterized="protoproof.proofs.raft_param:prove_raft_param",
-                    service="protoproof.impl.raft:SERVICE")
+                    service="protoproof.impl.raft:SERVICE",
+                    strengthening="protoproof.proofs.raft:strengthening")
 
 
 # ----- planted bugs --------------------------------------------------------------------

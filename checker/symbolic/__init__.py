@@ -64,6 +64,7 @@ from .logic import (
     to_z3,
 )
 from .relation import (
+    BAG_BOUND,
     Conjunct,
     Encoded,
     Instance,
@@ -102,6 +103,7 @@ from .sets import (
 )
 
 __all__ = [
+    "BAG_BOUND",
     "BoolLike",
     "DynSet",
     "GList",

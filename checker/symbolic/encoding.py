@@ -17,7 +17,8 @@ from typing import Any
 
 import z3
 
-from ...models.schema import BoolType, Int, Record, Seq, SetOf, Tuple, Type, Union, Vec, _Finite
+from ...models.schema import BagOf, BoolType, Int, Record, Seq, SetOf, Tuple, Type, Union, Vec, _Finite
+from .bags import SymBag
 from .leaves import BOOL, ENUM, INT, UNION, Sym, _enum_sort, _nm, union_encodable
 from .logic import BoolLike, SymbolicError, b_and, b_not, b_or
 from .search import current_function
@@ -91,6 +92,11 @@ def _(ty: Record, name: str) -> Any:
 @_fresh.register(Tuple)
 def _(ty: Vec | Tuple, name: str) -> Any:
     return tuple(fresh(t, f"{name}[{k}]") for k, t in enumerate(ty.parts))
+
+
+@_fresh.register
+def _(ty: BagOf, name: str) -> Any:
+    return SymBag(fresh(t, f"{name}[{k}]") for k, t in enumerate(ty.parts))  # sends bump it by formulas
 
 
 @_fresh.register

@@ -11,11 +11,15 @@ import z3
 
 from ...models.actors import ActorSystem
 from ...models.base import Action, Disabled, Model
+from ...models.effects import BoundExceeded
 from ...models.schema import Type
 from .encoding import decode, domain, eq, fresh, variables
-from .logic import BoolLike, SymbolicError, b_and, b_or
+from .logic import BoolLike, SymbolicError, b_and, b_not, b_or
 from .search import DEFAULT_MAX_PATHS, SymPath, explore
 from .sets import truth
+
+#: The obligation that no reachable step sends more copies than a bag's ``max_copies``.
+BAG_BOUND = "bag_bound"
 
 
 def predicate_formula(paths: Sequence[SymPath]) -> BoolLike:
@@ -154,6 +158,24 @@ class SymbolicModel:
 
     def decode(self, v: Any, m: z3.ModelRef) -> Any:
         return decode(self.ty, v, m)
+
+    def bound_conjuncts(self) -> list[Conjunct]:
+        """``BAG_BOUND`` when some step can send into a full bag: the explicit checker stops with
+        ``BoundExceeded`` there, so the engines must show no reachable state takes that path."""
+        over = [p.cond for e in self.actions for p in e.paths if p.overflow]
+        if not over:
+            return []
+        steps = [e.inst.concrete for e in self.actions if any(p.overflow for p in e.paths)]
+
+        def no_overflow(s: Any) -> bool:
+            for step in steps:
+                try:
+                    step(s)
+                except BoundExceeded:
+                    return False
+            return True
+
+        return [Conjunct(BAG_BOUND, no_overflow, b_not(b_or(*over)), len(over))]
 
     def path_counts(self) -> dict[str, int]:
         return {e.name: len(e.paths) for e in self.actions}

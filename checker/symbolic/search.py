@@ -15,6 +15,7 @@ from typing import Any
 import z3
 
 from ...models.base import Disabled
+from ...models.effects import BoundExceeded
 from .logic import BoolLike, Nondeterminism, PathExplosion, SymbolicError, b_and, to_z3
 
 # ----- the path oracle -------------------------------------------------------------------
@@ -110,6 +111,7 @@ class SymPath:
     pc: list[z3.BoolRef]
     result: Any
     enabled: bool
+    overflow: bool = False  # the path raised BoundExceeded: reachable, it is an error (engines check)
 
     @property
     def cond(self) -> BoolLike:
@@ -162,7 +164,7 @@ def explore(
             solver.pop(solver.num_scopes())
         oracle = _Oracle(label, prefix, prev, solver)
         _ORACLE.append(oracle)
-        dropped = False
+        dropped = overflow = False
         try:
             try:
                 result = fn(*args)
@@ -171,6 +173,8 @@ def explore(
                 result, enabled = None, False
         except SymbolicError:
             raise
+        except BoundExceeded:
+            result, enabled, overflow = None, False, True
         except Exception as e:
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
             s = z3.Solver()
@@ -186,7 +190,7 @@ def explore(
             _ORACLE.pop()
         if not dropped:
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
-            paths.append(SymPath(pc, result, enabled))
+            paths.append(SymPath(pc, result, enabled, overflow))
         j = len(oracle.values) - 1
         while j >= 0 and (not oracle.values[j] or (solver is not None and not _flippable(solver, oracle, j))):
             j -= 1
