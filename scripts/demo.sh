@@ -19,6 +19,14 @@ run check twophase --rms 5 --symmetry --quiet || status=1
 run check paxos --acceptors 3 --values 2 --max-ballot 2 --branches --quiet || status=1
 run prove twophase --rms 10 || status=1
 run prove paxos --parameterized || status=1
+run check threephase --rms 3 --quiet || status=1          # safe and non-blocking (liveness checked)
+run check raft --servers 2 --max-log 0 --quiet || status=1
+run prove raft --parameterized || status=1
+run prove lease --parameterized || status=1
+echo "\$ protoproof check threephase --rms 2 --max-crashes 0 --failures partition --graph out/threephase_cex.svg"
+"$PP" check threephase --rms 2 --max-crashes 0 --failures partition --graph out/threephase_cex.svg --quiet
+if [ $? -ne 1 ]; then echo "expected 3PC to break atomicity under partitions" >&2; status=1; fi
+echo
 # A planted bug: the exit status 1 (violation found) is the expected outcome here.
 echo "\$ protoproof check twophase --rms 3 --variant commit-on-majority --property atomicity --graph out/cex.svg"
 "$PP" check twophase --rms 3 --variant commit-on-majority --property atomicity --graph out/cex.svg \
