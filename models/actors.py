@@ -307,9 +307,10 @@ class ActorSystem(Model[SysState]):
                                          ("msg", env.msg)), fam["duplicate"])
                 out.append((a, self._duplicate(env)))
         if self._faults.max_crashes:
-            for n in self._nodes:
+            crashing = [n for n in self._nodes if self._faults.may_crash(n.role)]
+            for n in crashing:
                 out.append((Action("crash", (("node", n.name),), fam["crash"]), self._crash(n)))
-            for n in self._nodes if self._faults.recovery else ():
+            for n in crashing if self._faults.recovery else ():
                 out.append((Action("recover", (("node", n.name),), fam["recover"]), self._recover(n)))
         return out + _env.env_instances(self, fam)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import always, sometimes, transition, variant
+from .base import always, leads_to, sometimes, transition, variant
 from .environment import Clock, clock_of
 from .networks import DuplicatingSet, Network, UnorderedBag
 from .registry import Protocol
@@ -107,6 +107,7 @@ class LeaseParams:
     until: Type  # a clock reading plus a lease
     tokens: Type
     max_token: int | None = None  # the model's bound (never reached: see ``Lease.max_token``); None at run time
+    drift: int | None = None  # the clocks' skew bound, for ``Master.answers`` (None: unknown, answer every request)
 
 
 def node_configs(clients: int, failover: bool, params: LeaseParams) -> list[NodeConfig]:
@@ -150,6 +151,13 @@ class Master(Node[MasterState]):
     def on_recover(self, disk: MasterState) -> tuple[MasterState, Sequence[Effect]]:
         return disk, ()
 
+    def answers(self, at: int, now: int) -> bool:
+        """A request asked at ``at`` on its client's clock is answered only while its grant could
+        still bring a lease: the client counts it from ``at``, so once ``at + lease <= now - 2 *
+        drift`` its lease is over on every clock.  Answering it would only tie the lock to a client
+        that may have crashed (the liveness bug ``regrant-stale``): it may no longer be asking."""
+        return self.p.drift is None or at + self.p.lease > now - 2 * self.p.drift
+
     def may_renew(self, s: MasterState, src: int, token: int, now: int) -> bool:
         """A keep-alive renews only the current holder's running lease."""
         return s.holder == src and token == s.token and now < s.expires
@@ -159,7 +167,7 @@ class Master(Node[MasterState]):
             if s.active or s.token > msg.token:
                 return None
             return MasterState(True, NONE, 0, msg.token, now + self.p.grace), (Persist(),)
-        if type(msg) is not Request or not s.active:
+        if type(msg) is not Request or not s.active or not self.answers(msg.at, now):
             return None
         if msg.token and self.may_renew(s, src, msg.token, now):
             return s._replace(holder=src, expires=now + self.p.lease), (Persist(), Send(src, Grant(msg.at, msg.token)))
@@ -265,6 +273,7 @@ class LeaseConfig:
     fencing: bool = True
     failover: bool = False
     max_crashes: int = 0
+    crash: str = "any"  # which nodes may crash: any (and recover), or clients (crash-stop: liveness's question)
 
 
 class Lease(ActorSystem):
@@ -282,6 +291,8 @@ class Lease(ActorSystem):
             raise ValueError("--clients and --lease must be at least 1")
         if min(c.drift, c.delay, c.margin, c.max_time, c.max_crashes) < 0:
             raise ValueError("--drift, --delay, --margin, --max-time and --max-crashes must be at least 0")
+        if c.crash not in ("any", "clients"):
+            raise ValueError(f"--crash {c.crash}: give any or clients")
 
     # The knobs the planted bugs turn.
     def margin(self) -> int:
@@ -307,7 +318,7 @@ class Lease(ActorSystem):
     def params(self) -> LeaseParams:
         c, top = self.config, self.top()
         return LeaseParams(c.lease, self.margin(), self.grace(), self.fencing(), Int(0, top),
-                           Int(0, top + c.lease), Int(0, self.max_token()), self.max_token())
+                           Int(0, top + c.lease), Int(0, self.max_token()), self.max_token(), c.drift)
 
     def nodes(self) -> list[Node[Any]]:
         cfgs = node_configs(self.config.clients, self.config.failover, self.params())
@@ -348,6 +359,8 @@ class Lease(ActorSystem):
         return Clock(max_time=c.max_time, drift=c.drift, max_delay=c.delay or None)
 
     def faults(self) -> Faults:
+        if self.config.crash == "clients":  # a crashed client stays down: the holder that never returns
+            return Faults(max_crashes=self.config.max_crashes, recovery=False, crash_roles=("client",))
         return Faults(max_crashes=self.config.max_crashes)
 
     # ----- properties -----
@@ -373,6 +386,39 @@ class Lease(ActorSystem):
         """A client holds the lock after another client's lease with an earlier token ran out."""
         return any(self.believes(s, c) and any(d != c and 0 < s.nodes[d].token < s.nodes[c].token
                                                for d in self.clients()) for c in self.clients())
+
+    # ----- liveness -----
+    def fairness(self) -> dict[str, str]:
+        """Every node's steps and deliveries are weakly fair (a client keeps asking, the master
+        answers), and so is real time's tick: time does not stop before the horizon.  Crashes,
+        recoveries, clock drift and a master's step down are faults or choices: never forced."""
+        fair = {f: k for f, k in self.fair_steps("weak").items() if f != "master.step_down"}
+        return {**fair, "env.tick": "weak"}
+
+    def room(self) -> int:
+        """Real time enough, after a holder crashed, for another client to acquire: the crashed
+        holder's lease may be renewed from its last keep-alive (asked up to ``drift`` ahead, answered
+        up to ``lease + 2 * drift`` later, for a lease more), the master's clock may lag ``drift``
+        behind, and a grant to an ask the client already replaced costs one lease more."""
+        return 3 * self.config.lease + 5 * self.config.drift
+
+    def holder_crashed(self, s: Any) -> bool:
+        """A serving master's holder is down, another client is up, and the horizon leaves room.
+
+        Time stops at ``--max-time``: a behaviour then stutters there, so a crash too close to
+        the horizon cannot be followed by a new grant in any model of time; the premise asks only
+        of crashes with ``room()`` left, so the property means the same within every horizon."""
+        if s.env.now + self.room() > self.config.max_time:
+            return False
+        return any(m.active and m.holder in s.down and any(c not in s.down for c in self.clients() if c != m.holder)
+                   for m in (s.nodes[i] for i in self.masters()))
+
+    @leads_to("holder_crashed")
+    def another_acquires(self, s: Any) -> bool:
+        """If the holder crashes, a client that keeps asking acquires: a serving master's holder
+        is up and has taken the master's latest grant (its token)."""
+        return any(m.active and m.holder not in s.down and m.holder != NONE and s.nodes[m.holder].token == m.token
+                   for m in (s.nodes[i] for i in self.masters()))
 
 
 # ----- planted bugs ----------------------------------------------------------------------
@@ -421,10 +467,28 @@ class RenewAfterExpiry(Lease):
     master_class = _RenewAnyMaster
 
 
+class _RegrantStale(Master):
+    def answers(self, at: int, now: int) -> bool:
+        return True
+
+
+@variant("regrant-stale", breaks="another_acquires")
+class RegrantStale(Lease):
+    """The master answers a request however old: it re-grants a crashed holder's old ask, again
+    and again, and the client that keeps asking never acquires.  Needs a crash (its defaults)."""
+
+    @dataclass(frozen=True)
+    class Config(LeaseConfig):
+        max_crashes: int = 1
+        crash: str = "clients"
+
+    master_class = _RegrantStale
+
+
 __all__ = [
     "PROTOCOL", "Client", "ClientState", "Elected", "FailoverWithoutGrace", "Grant", "Lease", "LeaseConfig",
-    "LeaseParams", "Master", "MasterState", "NoFencing", "NoMargin", "RenewAfterExpiry", "Request", "Storage",
-    "StorageState", "Write", "node_configs",
+    "LeaseParams", "Master", "MasterState", "NoFencing", "NoMargin", "RegrantStale", "RenewAfterExpiry", "Request",
+    "Storage", "StorageState", "Write", "node_configs",
 ]
 
 PROTOCOL = Protocol("lease", f"{__name__}:Lease",

@@ -315,11 +315,18 @@ class Faults:
 
     ``recovery=False`` is crash-stop: a crashed node stays down, so there is no ``recover``
     action and nothing is ever read from a disk (the disk is not part of the state).
+    ``crash_roles`` limits which nodes may crash to those roles (None: any node), so a model can
+    ask about a client's crash without paying for every server's.
     """
 
     max_crashes: int = 0
     max_partitions: int = 0
     recovery: bool = True
+    crash_roles: tuple[str, ...] | None = None
+
+    def may_crash(self, role: str) -> bool:
+        """Whether a node of ``role`` may crash."""
+        return self.max_crashes > 0 and (self.crash_roles is None or role in self.crash_roles)
 
     @property
     def keeps_disk(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -10,6 +10,7 @@ from protoproof.checker.explore import explore
 from protoproof.checker.verdict import EXHAUSTED, VIOLATED
 from protoproof.models.actors import Persist, Send
 from protoproof.models.lease import (
+    Client,
     Elected,
     FailoverWithoutGrace,
     Grant,
@@ -18,6 +19,7 @@ from protoproof.models.lease import (
     MasterState,
     NoFencing,
     NoMargin,
+    RegrantStale,
     RenewAfterExpiry,
     Request,
     StorageState,
@@ -35,14 +37,14 @@ def test_the_lease_lock_is_registered_under_its_name() -> None:
 def test_on_perfect_clocks_the_lease_lock_is_exhausted_with_its_pinned_counts() -> None:
     r = explore(Lease(**PERFECT))
     assert r.verdict == EXHAUSTED
-    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (6860, 17710, 16)
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (4478, 11336, 16)
     assert not r.unreached()  # a second client acquires after the first's lease ran out
 
 
 def test_with_failover_the_lease_lock_is_exhausted_with_its_pinned_counts() -> None:
     r = explore(Lease(failover=True, **PERFECT))
     assert r.verdict == EXHAUSTED
-    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (33631, 89915, 18)
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (21661, 58621, 18)
     assert r.stats.coverage["master.step_down"] > 0 and r.stats.coverage["master.receive Elected"] > 0
 
 
@@ -105,3 +107,52 @@ def test_the_storage_rejects_a_lower_token_only_with_fencing(fencing: bool) -> N
     storage = Lease(fencing=fencing).node("storage")
     r = storage.on_message(StorageState(2, 2), 2, Write(1))
     assert (r is None) == fencing
+
+
+LIVE = {"lease": 1, "margin": 0, "drift": 0, "max_time": 3}  # the smallest horizon with room() after a crash
+
+
+def test_the_master_ignores_a_request_whose_grant_could_only_bring_a_lease_already_over() -> None:
+    master = cast(Master, Lease(lease=2, drift=1).node("master"))
+    free = MasterState(True, -1, 0, 0, 0)
+    assert master.on_message(free, 2, Request(1, 0), now=4) is not None  # 1 + 2 > 4 - 2
+    assert master.on_message(free, 2, Request(0, 0), now=4) is None  # 0 + 2 <= 4 - 2: over on every clock
+    assert cast(Master, RegrantStale(lease=2, drift=1).node("master")).on_message(free, 2, Request(0, 0), now=4)
+
+
+def test_with_crash_clients_only_clients_crash_and_they_stay_down() -> None:
+    m = Lease(max_crashes=1, crash="clients")
+    names = {repr(a) for a, _t in m.successors(m.initial_states()[0])}
+    assert {"crash(node='c0')", "crash(node='c1')"} <= names
+    assert not any(n.startswith(("crash(node='master'", "crash(node='storage'", "recover")) for n in names)
+    anyone = Lease(max_crashes=1)
+    assert "crash(node='master')" in {repr(a) for a, _t in anyone.successors(anyone.initial_states()[0])}
+    with pytest.raises(ValueError, match="--crash"):
+        Lease(crash="servers")
+
+
+def test_if_the_holder_crashes_a_client_that_keeps_asking_acquires() -> None:
+    r = explore(Lease(max_crashes=1, crash="clients", **LIVE), properties=["another_acquires"])
+    assert r.verdict == EXHAUSTED
+    assert (r.stats.distinct_states, r.stats.transitions) == (415932, 1290584)
+    assert r.stats.coverage["crash"] > 0 and r.stats.coverage["client.receive Grant"] > 0
+
+
+class _MuteClient(Client):
+    def write(self, s: Any, now: int = 0) -> Any:
+        return None
+
+
+class _MuteRegrantStale(RegrantStale):
+    """Writes read nothing the lock's liveness reads; without them the graph is 4 times smaller."""
+
+    client_class = _MuteClient
+
+
+def test_regrant_stale_the_master_regrants_the_crashed_holders_old_ask_and_the_other_client_starves() -> None:
+    r = explore(_MuteRegrantStale(**LIVE), properties=["another_acquires"])
+    assert r.verdict == VIOLATED and r.property == "another_acquires"
+    assert r.path is not None and [repr(a) for a in r.path.actions] == [
+        "request(node='c0')", "deliver(src='c0', dst='master', msg=Request(at=0, token=0))", "crash(node='c0')",
+        "tick()", "tick()", "tick()", "request(node='c1')",
+        "deliver(src='c0', dst='master', msg=Request(at=0, token=0))"]  # then stuck: no fair action enabled
