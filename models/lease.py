@@ -24,6 +24,12 @@ The network is the grow-only message set (any message may arrive late, again and
 z3 engines take the model; ``--delay d`` instead bounds message delay by ``d`` ticks on a
 consuming bag (the explicit checker only).  Planted bugs: ``no-margin``, ``no-fencing``,
 ``failover-without-grace``, ``renew-after-expiry``.
+
+Liveness (``another_acquires``, with ``fairness()``): if the holder crashes while the horizon
+leaves ``room()``, a client that keeps asking acquires.  It needs the master to ignore a request
+whose lease is already over on every clock (``Master.answers``); without that (``regrant-stale``)
+the master re-grants the crashed holder's old ask again and again.  ``--crash clients`` lets
+only clients crash (crash-stop), which is the property's question and keeps the graph small.
 """
 
 from __future__ import annotations
@@ -399,7 +405,8 @@ class Lease(ActorSystem):
         """Real time enough, after a holder crashed, for another client to acquire: the crashed
         holder's lease may be renewed from its last keep-alive (asked up to ``drift`` ahead, answered
         up to ``lease + 2 * drift`` later, for a lease more), the master's clock may lag ``drift``
-        behind, and a grant to an ask the client already replaced costs one lease more."""
+        behind, and a grant to an ask the client already replaced costs one lease more.  A bound,
+        not the least one: at lease 1 on perfect clocks a room of 1 already holds (0 does not)."""
         return 3 * self.config.lease + 5 * self.config.drift
 
     def holder_crashed(self, s: Any) -> bool:
