@@ -482,10 +482,15 @@ class _RegrantStale(Master):
 @variant("regrant-stale", breaks="another_acquires")
 class RegrantStale(Lease):
     """The master answers a request however old: it re-grants a crashed holder's old ask, again
-    and again, and the client that keeps asking never acquires.  Needs a crash (its defaults)."""
+    and again, and the client that keeps asking never acquires.  Its defaults are the smallest
+    setting where a crash leaves ``room()`` before the horizon (about 4 minutes: 4M states)."""
 
     @dataclass(frozen=True)
     class Config(LeaseConfig):
+        lease: int = 1
+        margin: int = 0
+        drift: int = 0
+        max_time: int = 3
         max_crashes: int = 1
         crash: str = "clients"
 
