@@ -59,7 +59,7 @@ def test_the_test_protocol_gets_bmc_prove_with_its_strengthening_and_conform(reg
 
 def test_the_test_protocol_has_no_parameterized_proof_and_says_who_has(registered_toy: None) -> None:
     code, _, err = run("prove", "toy", "--parameterized")
-    assert code == 2 and "no parameterized proof for toy; models with one: paxos" in err
+    assert code == 2 and "no parameterized proof for toy; models with one: lease, paxos, raft" in err
 
 
 def test_the_test_protocol_installed_through_an_entry_point_is_checked_by_name(
