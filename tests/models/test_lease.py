@@ -149,6 +149,7 @@ class _MuteRegrantStale(RegrantStale):
     client_class = _MuteClient
 
 
+@pytest.mark.slow
 def test_regrant_stale_the_master_regrants_the_crashed_holders_old_ask_and_the_other_client_starves() -> None:
     r = explore(_MuteRegrantStale(**LIVE), properties=["another_acquires"])
     assert r.verdict == VIOLATED and r.property == "another_acquires"
