@@ -20,7 +20,7 @@ run check paxos --acceptors 3 --values 2 --max-ballot 2 --branches --quiet || st
 run prove twophase --rms 10 || status=1
 run prove paxos --parameterized || status=1
 run check threephase --rms 3 --quiet || status=1          # safe and non-blocking (liveness checked)
-run check raft --servers 2 --max-log 0 --quiet || status=1
+run check raft --servers 2 --max-log 0 --property election_safety,log_matching,leader_completeness,state_machine_safety --quiet || status=1   # no entries at max-log 0: @sometimes entry_committed cannot hold
 run prove raft --parameterized || status=1
 run prove lease --parameterized || status=1
 echo "\$ protoproof check threephase --rms 2 --max-crashes 0 --failures partition --graph out/threephase_cex.svg"
