@@ -57,7 +57,6 @@ from ..checker.firstorder import (
     Form,
     Formulas,
     Instance,
-    Logic,
     ParamProofResult,
     RelState,
     Signature,
@@ -132,9 +131,6 @@ class RaftFormulas(Formulas):
 
     variants = FORMULA_VARIANTS
     th: Theory
-
-    def __init__(self, logic: Logic, theory: Theory, variant: str | None = None) -> None:
-        super().__init__(logic, theory, variant)
 
     def axioms(self) -> list[tuple[str, Form]]:
         L, th = self.L, self.th
