@@ -1,0 +1,145 @@
+"""The explorer in a real browser: Debian's chromium, headless, driven by Selenium through Debian's
+chromium-driver (nothing is downloaded).  Without them the tests FAIL with the fix, never skip:
+CI installs them with scripts/setup.sh."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protoproof.explorer.server import ExplorerServer
+
+#: Where the screenshot goes besides tmp (scripts/explorer_screenshot.sh sets it to docs/explorer.png).
+SCREENSHOT_ENV = "PROTOPROOF_EXPLORER_SCREENSHOT"
+WAIT_S = 20
+SETUP = "run `bash scripts/setup.sh` (as root or with sudo: it installs Debian's chromium and chromium-driver)"
+
+
+def _find(*names: str) -> str | None:
+    return next((p for p in map(shutil.which, names) if p), None)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail(f"the browser tests need the selenium package: pip install -e '.[test]', or {SETUP}")
+    chromium = _find("chromium", "chromium-browser")
+    driver_bin = _find("chromedriver")
+    if chromium is None or driver_bin is None:
+        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", driver_bin)) if p is None)
+        pytest.fail(f"the browser tests need {missing} on PATH: {SETUP}")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(options=opts, service=Service(executable_path=driver_bin))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: Any, cond: Any, what: str) -> Any:
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, WAIT_S).until(cond)
+    except TimeoutException:
+        error = driver.find_element("id", "error").text
+        raise AssertionError(f"timed out waiting for {what}; the page's error line: {error!r}") from None
+
+
+def _at_step(driver: Any, k: int) -> None:
+    _wait(driver, lambda d: d.find_element("id", "step-count").get_attribute("data-steps") == str(k)
+          and d.find_element("id", "chart").get_attribute("data-steps") == str(k), f"step {k}")
+
+
+def _prop(driver: Any, name: str) -> str:
+    return str(driver.find_element("id", f"prop-{name}").get_attribute("data-value"))
+
+
+def _background(driver: Any, name: str) -> str:
+    return str(driver.find_element("css selector", f"#prop-{name} td").value_of_css_property("background-color"))
+
+
+def _chart_nodes(driver: Any) -> int:
+    return len(driver.find_elements("css selector", "#chart svg g.node"))
+
+
+def test_a_2pc_counterexample_taken_by_clicking_turns_atomicity_false_and_grows_the_chart(
+        browser: Any, server: ExplorerServer, cex: dict[str, Any], tmp_path: Path) -> None:
+    browser.get(server.base + "/")  # redirected to the start page of the model it was started with
+    _at_step(browser, 0)
+    assert "model=twophase" in browser.current_url and "rms" in browser.find_element("id", "params").text
+    actions = [step["action"] for step in cex["path"][1:]]
+    sizes = [_chart_nodes(browser)]
+    for k, label in enumerate(actions, 1):
+        assert _prop(browser, "atomicity") == "true", f"atomicity false before step {k}"
+        buttons = [b for b in browser.find_elements("css selector", "#actions button.action")
+                   if b.get_attribute("data-label") == label]
+        assert len(buttons) == 1, f"step {k}: no single button for {label}"
+        buttons[0].click()
+        _at_step(browser, k)
+        sizes.append(_chart_nodes(browser))
+    assert _prop(browser, "atomicity") == "false"
+    row = browser.find_element("id", "prop-atomicity")
+    assert "violated" in row.get_attribute("class").split() and "first false at step 7" in row.text
+    assert _background(browser, "atomicity") == "rgba(255, 208, 208, 1)"  # marked red
+    assert _prop(browser, "all_aborted") == "false"  # a @sometimes not reached yet is no violation:
+    assert _background(browser, "all_aborted") == "rgba(0, 0, 0, 0)"  # not red
+    assert all(a < b for a, b in itertools.pairwise(sizes)), f"the chart did not grow at every step: {sizes}"
+    assert [li.text for li in browser.find_elements("css selector", "#steps li")][1:] == actions
+    permalink = browser.current_url
+    assert permalink.endswith("path=" + ".".join(map(str, _indices(browser, len(actions)))))
+    shot = tmp_path / "explorer.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get(SCREENSHOT_ENV):
+        shutil.copyfile(shot, os.environ[SCREENSHOT_ENV])
+    # the permalink alone, in a fresh load, shows the same violation
+    browser.get(permalink)
+    _at_step(browser, len(actions))
+    assert _prop(browser, "atomicity") == "false"
+
+
+def _indices(browser: Any, n: int) -> list[str]:
+    path = browser.execute_script("return current.path")
+    assert len(path) == n
+    return [str(i) for i in path]
+
+
+def test_a_pasted_check_json_counterexample_is_stepped_through_with_back_and_forward(
+        browser: Any, server: ExplorerServer, cex_json: str, cex: dict[str, Any]) -> None:
+    browser.get(server.url)
+    _at_step(browser, 0)
+    browser.find_element("id", "random10").click()  # somewhere else first: loading starts over
+    _wait(browser, lambda d: d.find_element("id", "step-count").get_attribute("data-steps") != "0", "random steps")
+    browser.execute_script("document.getElementById('cex-text').value = arguments[0]", cex_json)
+    browser.find_element("id", "cex-load").click()
+    _at_step(browser, 0)
+    n = len(cex["path"]) - 1
+    for k in range(1, n + 1):
+        browser.find_element("id", "forward").click()
+        _at_step(browser, k)
+    assert _prop(browser, "atomicity") == "false"
+    assert browser.find_element("id", "forward").get_attribute("disabled") == "true"
+    browser.find_element("id", "back").click()
+    _at_step(browser, n - 1)
+    assert _prop(browser, "atomicity") == "true"
+    browser.find_element("id", "restart").click()
+    _at_step(browser, 0)
+    browser.find_element("id", "cex-text").clear()
+    browser.find_element("id", "cex-text").send_keys("{not json")
+    browser.find_element("id", "cex-load").click()
+    _wait(browser, lambda d: "not JSON" in d.find_element("id", "error").text, "the error line")
