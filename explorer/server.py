@@ -115,7 +115,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ExplorerError(f"not JSON ({e.msg} at line {e.lineno}): paste the output of "
                                     "`protoproof check ... --json`") from None
             page = load(data, self.server.home.model, self.server.allowed)
-            self._send_json({"query": page.query(), "property": data.get("property")})
+            self._send_json({"query": page.query(), "property": data.get("property"), "steps": len(page.path),
+                             "loop_start": data.get("loop_start")})
         except ExplorerError as e:
             self._send_json({"error": str(e)}, HTTPStatus.BAD_REQUEST)
         except Exception as e:

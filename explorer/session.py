@@ -162,7 +162,10 @@ def view(page: Page) -> dict[str, Any]:
     describe = model.describe_state
     cur = describe(path.last)
     prev = describe(path.states[-2]) if path.actions else cur
-    succ = enabled(model, path.last)
+    try:
+        succ, stuck = enabled(model, path.last), ""
+    except ExplorerError as e:  # still show the state where the model raised
+        succ, stuck = [], str(e)
     props = properties(path)
     violated = next((p for p in props if p["value"] is False), None)
     title = f"{model.name or type(model).__name__}: step {len(path)}"
@@ -182,7 +185,8 @@ def view(page: Page) -> dict[str, Any]:
         "state": [{"field": k, "value": show(v), "changed": prev.get(k) != v} for k, v in cur.items()],
         "actions": [{"index": i, "label": repr(a), "family": a.name, "args": [[k, show(v)] for k, v in a.args],
                      "query": page.query((*page.path, i))} for i, (a, _t) in enumerate(succ)],
-        "deadlock": not succ and not model.is_terminal(path.last),
+        "actions_error": stuck,
+        "deadlock": not succ and not stuck and not model.is_terminal(path.last),
         "properties": props,
         "chart": chart(path, title),
         "text": path.to_text().splitlines(),
@@ -226,7 +230,7 @@ def properties(path: Path) -> list[dict[str, Any]]:
     for r in model.refinements():
         try:
             vals = [Path(model, states[:k + 1], actions[:k]).violation(r.name) is None for k in range(len(states))]
-            why = Path(model, states, actions).violation(r.name) or ""
+            why = (Path(model, states, actions).violation(r.name) or "").removeprefix(f"{r.name}: ")
             entry(r.name, "refinement", f"refines {type(r.abstract).__name__}", list(vals), why)
         except Exception as e:
             out.append({"name": r.name, "kind": "refinement", "doc": "", "value": None, "first_false": None,

@@ -15,9 +15,11 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-function showError(msg) {
-  $("error").textContent = msg || "";
-  $("error").hidden = !msg;
+function showError(msg) { show("error", msg); }
+
+function show(id, msg) {
+  $(id).textContent = msg || "";
+  $(id).hidden = !msg;
 }
 
 async function getJSON(url, options) {
@@ -79,8 +81,8 @@ function link(query) {
 function renderActions(v) {
   const box = $("actions");
   if (!v.actions.length) {
-    box.replaceChildren(el("p", {class: v.deadlock ? "deadlock" : ""},
-                           v.deadlock ? "no action is enabled: a deadlock" : "no action is enabled (a proper end)"));
+    const why = v.actions_error || (v.deadlock ? "no action is enabled: a deadlock" : "no action is enabled (a proper end)");
+    box.replaceChildren(el("p", {class: v.deadlock || v.actions_error ? "deadlock" : ""}, why));
     return;
   }
   const families = new Map();
@@ -131,6 +133,10 @@ async function loadCounterexample(text) {
     future = path.slice().reverse();
     q.set("path", "");
     await go(q.toString());
+    const loop = r.loop_start === null || r.loop_start === undefined ? ""
+      : ` It is a lasso: from step ${r.loop_start} the behaviour repeats its last steps forever.`;
+    show("info", `Loaded a counterexample of ${r.property || "the model"} (${r.steps} steps): press forward to ` +
+                 `take its steps one by one.${loop}`);
   } catch (e) { showError(e.message); }
 }
 
@@ -146,7 +152,7 @@ function init() {
   $("restart").onclick = () => { future = current.path.slice().reverse(); go(withPath([])); };
   $("random1").onclick = () => randomSteps(1);
   $("random10").onclick = () => randomSteps(10);
-  $("model-form").onsubmit = (ev) => { ev.preventDefault(); future = []; go(formQuery()); };
+  $("model-form").onsubmit = (ev) => { ev.preventDefault(); future = []; show("info", ""); go(formQuery()); };
   $("model").onchange = () => { $("variant").value = ""; };
   $("cex-load").onclick = () => loadCounterexample($("cex-text").value);
   $("cex-file").onchange = async () => {

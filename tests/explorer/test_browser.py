@@ -129,6 +129,7 @@ def test_a_pasted_check_json_counterexample_is_stepped_through_with_back_and_for
     browser.find_element("id", "cex-load").click()
     _at_step(browser, 0)
     n = len(cex["path"]) - 1
+    _wait(browser, lambda d: f"atomicity ({n} steps)" in d.find_element("id", "info").text, "the loaded note")
     for k in range(1, n + 1):
         browser.find_element("id", "forward").click()
         _at_step(browser, k)
@@ -143,3 +144,27 @@ def test_a_pasted_check_json_counterexample_is_stepped_through_with_back_and_for
     browser.find_element("id", "cex-text").send_keys("{not json")
     browser.find_element("id", "cex-load").click()
     _wait(browser, lambda d: "not JSON" in d.find_element("id", "error").text, "the error line")
+
+
+def test_the_parameters_form_rebuilds_the_model_and_the_browser_back_button_returns(
+        browser: Any, server: ExplorerServer) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server.url)
+    _at_step(browser, 0)
+    assert [r.text.split()[0] for r in browser.find_elements("css selector", "#state th")][:3] == ["rm0", "rm1", "rm2"]
+    browser.find_elements("css selector", "#actions button.action")[0].click()
+    _at_step(browser, 1)
+    rms = browser.find_element("css selector", "#params input[name=rms]")
+    rms.clear()
+    rms.send_keys("2")
+    browser.find_element("id", "rebuild").click()
+    _wait(browser, lambda d: len(d.find_elements("css selector", "#state th")) == 5, "the 2-RM state")
+    assert "rms=2" in browser.current_url and "variant=commit-on-majority" in browser.current_url
+    Select(browser.find_element("id", "model")).select_by_value("tcommit")
+    browser.find_element("id", "rebuild").click()
+    _wait(browser, lambda d: "model=tcommit" in d.current_url, "the other model")
+    _wait(browser, lambda d: "not an actor model" in d.find_element("id", "chart").text, "the steps-only note")
+    browser.back()
+    _wait(browser, lambda d: len(d.find_elements("css selector", "#state th")) == 5, "back to 2PC with 2 RMs")
+    assert "model=twophase" in browser.current_url

@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,7 @@ import pytest
 from protoproof.cli import main
 from protoproof.explorer import server as server_mod
 from protoproof.explorer.server import ExplorerServer
+from protoproof.explorer.session import Page
 
 
 def _request(srv: ExplorerServer, method: str, target: str, body: str | None = None,
@@ -131,3 +133,59 @@ def test_explore_prints_its_address_and_serves_the_model_until_stopped(monkeypat
     first = out.splitlines()[0]
     assert code == 0 and first.startswith("explorer at http://127.0.0.1:")
     assert urlsplit(first.split()[2]).query == "model=tcommit&rms=2&path="
+
+
+USER_MODEL = """
+from dataclasses import dataclass
+from protoproof.models.base import Model, always, sometimes, transition, require
+from protoproof.models.schema import Int
+
+
+class Counter(Model):
+    @dataclass(frozen=True)
+    class Config:
+        limit: int = 3
+
+    def schema(self):
+        return Int(0, self.config.limit)
+
+    def init(self):
+        return [0]
+
+    @transition(by=[1, 2])
+    def add(self, s, by):
+        require(s + by <= self.config.limit)
+        if s == 2:
+            raise RuntimeError("planted crash at 2")
+        return s + by
+
+    @always
+    def small(self, s):
+        return s < 3
+
+    @sometimes
+    def two(self, s):
+        return s == 2
+"""
+
+
+def test_a_user_model_file_is_explored_and_its_exception_is_one_line(tmp_path: Path) -> None:
+    spec = f"{tmp_path / 'counter.py'}:Counter"
+    (tmp_path / "counter.py").write_text(USER_MODEL)
+    srv = ExplorerServer(Page(spec, None, (("limit", "4"),), ()), 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, v = _json(srv, "GET", "/api/view?" + srv.home.query())
+        assert status == 200 and [a["label"] for a in v["actions"]] == ["add(by=1)", "add(by=2)"]
+        status, v = _json(srv, "GET", "/api/view?" + srv.home.query((0, 1)))  # 0 -> 1 -> 3
+        assert status == 200 and next(p for p in v["properties"] if p["name"] == "small")["value"] is False
+        status, v = _json(srv, "GET", "/api/view?" + srv.home.query((1,)))  # 0 -> 2, where the model raises
+        assert status == 200 and v["actions"] == [] and v["deadlock"] is False
+        assert "RuntimeError: planted crash at 2 (at" in v["actions_error"] and "\n" not in v["actions_error"]
+        assert [f["value"] for f in v["state"]] == ["2"]  # the state where it raised is shown
+        status, body = _json(srv, "GET", "/api/view?" + srv.home.query((1, 0)))  # a step beyond it
+        assert status == 400 and "RuntimeError: planted crash at 2" in body["error"]
+    finally:
+        srv.shutdown()
+        srv.server_close()
