@@ -29,6 +29,8 @@ from ..models.registry import RegistryError, registered, where_raised
 RESERVED = ("model", "variant", "path", "steps", "seed")
 #: Seconds ``dot`` may take to draw one chart before the page shows the steps as text only.
 CHART_TIMEOUT_S = 20.0
+#: Paths longer than this are shown as steps only (a chart of them is unreadable and slow to draw).
+CHART_MAX_STEPS = 150
 #: Paths longer than this are refused (a permalink is replayed on every request).
 MAX_PATH = 2000
 
@@ -242,6 +244,8 @@ def chart(path: Path, title: str) -> dict[str, Any]:
     """The path as a sequence chart in SVG (actor models, with graphviz), else why not."""
     if not isinstance(path.model, ActorSystem):
         return {"svg": None, "note": "not an actor model: the path is shown as steps"}
+    if len(path) > CHART_MAX_STEPS:
+        return {"svg": None, "note": f"over {CHART_MAX_STEPS} steps: the path is shown as steps"}
     dot = shutil.which("dot")
     if dot is None:
         return {"svg": None, "note": "graphviz 'dot' is not installed: the path is shown as steps"}

@@ -2,7 +2,7 @@
 "use strict";
 
 let current = null;   // the last view shown
-let future = [];      // action indices undone by "back", redone by "forward" (last one first)
+let future = [];    // action indices undone by "back", redone by "forward" (last one first)
 
 const $ = (id) => document.getElementById(id);
 
@@ -74,8 +74,14 @@ function render(v) {
   $("forward").disabled = future.length === 0;
 }
 
+// A step of one's own: nothing left to redo, and a loaded counterexample's note no longer applies.
+function fresh() {
+  future = [];
+  show("info", "");
+}
+
 function link(query) {
-  return (ev) => { ev.preventDefault(); future = []; go(query); };
+  return (ev) => { ev.preventDefault(); fresh(); go(query); };
 }
 
 function renderActions(v) {
@@ -92,7 +98,7 @@ function renderActions(v) {
   }
   box.replaceChildren(...[...families].map(([name, acts]) => el("div", {class: "family"}, el("b", {}, name),
     el("span", {}, ...acts.map((a) => el("button", {class: "action", title: a.label, "data-index": a.index, "data-label": a.label,
-      onclick: () => { future = []; go(a.query); }},
+      onclick: () => { fresh(); go(a.query); }},
       a.args.length ? a.args.map(([k, x]) => `${k}=${x}`).join(", ") : a.label))))));
 }
 
@@ -119,7 +125,7 @@ async function randomSteps(n) {
   try {
     const seed = Math.floor(Math.random() * 2 ** 31);
     const r = await getJSON(`/api/random?${current.query}&steps=${n}&seed=${seed}`);
-    future = [];
+    fresh();
     await go(r.query);
   } catch (e) { showError(e.message); }
 }
@@ -137,7 +143,7 @@ async function loadCounterexample(text) {
       : ` It is a lasso: from step ${r.loop_start} the behaviour repeats its last steps forever.`;
     show("info", `Loaded a counterexample of ${r.property || "the model"} (${r.steps} steps): press forward to ` +
                  `take its steps one by one.${loop}`);
-  } catch (e) { showError(e.message); }
+  } catch (e) { show("info", ""); showError(e.message); }
 }
 
 function withPath(path) {
@@ -152,14 +158,14 @@ function init() {
   $("restart").onclick = () => { future = current.path.slice().reverse(); go(withPath([])); };
   $("random1").onclick = () => randomSteps(1);
   $("random10").onclick = () => randomSteps(10);
-  $("model-form").onsubmit = (ev) => { ev.preventDefault(); future = []; show("info", ""); go(formQuery()); };
+  $("model-form").onsubmit = (ev) => { ev.preventDefault(); fresh(); go(formQuery()); };
   $("model").onchange = () => { $("variant").value = ""; };
   $("cex-load").onclick = () => loadCounterexample($("cex-text").value);
   $("cex-file").onchange = async () => {
     const f = $("cex-file").files[0];
     if (f) { $("cex-text").value = await f.text(); loadCounterexample($("cex-text").value); }
   };
-  window.onpopstate = () => { future = []; go(location.search.slice(1), false); };
+  window.onpopstate = () => { fresh(); go(location.search.slice(1), false); };
   getJSON("/api/models").then((m) => {
     $("model").replaceChildren(...m.models.map((n) => el("option", {value: n}, n)));
     go(location.search.slice(1) || m.home, !location.search);

@@ -37,14 +37,20 @@ def browser() -> Iterator[Any]:
     if chromium is None or driver_bin is None:
         missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", driver_bin)) if p is None)
         pytest.fail(f"the browser tests need {missing} on PATH: {SETUP}")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download a driver
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1400,1000", "--hide-scrollbars"):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=opts, service=Service(executable_path=driver_bin))
     try:
         yield driver
+        # a script error on the page fails the test (a refused request, status 400, is expected)
+        errors = [e["message"] for e in driver.get_log("browser")
+                  if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+        assert not errors, errors
     finally:
         driver.quit()
 
@@ -119,8 +125,8 @@ def _indices(browser: Any, n: int) -> list[str]:
     return [str(i) for i in path]
 
 
-def test_a_pasted_check_json_counterexample_is_stepped_through_with_back_and_forward(
-        browser: Any, server: ExplorerServer, cex_json: str, cex: dict[str, Any]) -> None:
+def test_a_pasted_or_uploaded_check_json_counterexample_is_stepped_through_with_back_and_forward(
+        browser: Any, server: ExplorerServer, cex_json: str, cex: dict[str, Any], tmp_path: Path) -> None:
     browser.get(server.url)
     _at_step(browser, 0)
     browser.find_element("id", "random10").click()  # somewhere else first: loading starts over
@@ -144,6 +150,14 @@ def test_a_pasted_check_json_counterexample_is_stepped_through_with_back_and_for
     browser.find_element("id", "cex-text").send_keys("{not json")
     browser.find_element("id", "cex-load").click()
     _wait(browser, lambda d: "not JSON" in d.find_element("id", "error").text, "the error line")
+    upload = tmp_path / "cex.json"  # the same counterexample as a file: loaded on choosing it
+    upload.write_text(cex_json)
+    browser.find_element("id", "cex-file").send_keys(str(upload))
+    _wait(browser, lambda d: not d.find_element("id", "error").is_displayed()
+          and f"({n} steps)" in d.find_element("id", "info").text, "the uploaded counterexample")
+    browser.find_element("id", "forward").click()
+    _at_step(browser, 1)
+    assert [li.text for li in browser.find_elements("css selector", "#steps li")][1:] == [cex["path"][1]["action"]]
 
 
 def test_the_parameters_form_rebuilds_the_model_and_the_browser_back_button_returns(

@@ -126,3 +126,12 @@ def test_every_registered_model_shows_its_first_page_and_a_step(name: str) -> No
     assert "sometimes" in kinds and all(p["value"] is not False for p in v["properties"] if p["kind"] == "always")
     step = view(Page(name, None, (), (0,)))
     assert step["steps"][0]["action"] == v["actions"][0]["label"]
+
+
+def test_a_path_too_long_to_chart_is_shown_as_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoproof.explorer import session
+
+    monkeypatch.setattr(session, "CHART_MAX_STEPS", 2)
+    assert view(_page("model=twophase&rms=3&path=0.0"))["chart"]["svg"] is not None
+    v = view(_page("model=twophase&rms=3&path=0.0.0"))
+    assert v["chart"]["svg"] is None and "over 2 steps" in v["chart"]["note"] and len(v["text"]) == 4
