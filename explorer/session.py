@@ -2,7 +2,8 @@
 
 A page is named by its query string alone (``model=NAME&variant=V&PARAM=VALUE&path=3.0.5``):
 the path is the index of each action taken among the enabled ones, in ``Model.successors``
-order, from the first initial state.  Every view is recomputed by replaying that path, so a
+order, from the first initial state; ``loop=K`` makes it a lasso (a liveness counterexample
+whose behaviour repeats its steps from K on forever).  Every view is recomputed by replaying that path, so a
 permalink is the whole session and the server keeps nothing but a cache.
 """
 
@@ -19,14 +20,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..checker import render
+from ..checker.lasso import lasso_violation
 from ..checker.path import Path, _short
 from ..cli import UsageError, _build
 from ..models.actors import ActorSystem
 from ..models.base import LIVENESS, Action, Model
-from ..models.registry import RegistryError, registered, where_raised
+from ..models.registry import RegistryError, protocol_for, registered, where_raised
 
 #: Query keys that are not model parameters (``steps`` and ``seed`` are random walks').
-RESERVED = ("model", "variant", "path", "steps", "seed")
+RESERVED = ("model", "variant", "path", "loop", "steps", "seed")
 #: Seconds ``dot`` may take to draw one chart before the page shows the steps as text only.
 CHART_TIMEOUT_S = 20.0
 #: Paths longer than this are shown as steps only (a chart of them is unreadable and slow to draw).
@@ -41,20 +43,24 @@ class ExplorerError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    """One model (by name, variant and parameter strings) and a path of action indices."""
+    """One model (by name, variant and parameter strings) and a path of action indices (a lasso
+    from step ``loop`` on, if given)."""
 
     model: str
     variant: str | None
     params: tuple[tuple[str, str], ...]
     path: tuple[int, ...]
+    loop: int | None = None
 
     def query(self, path: Sequence[int] | None = None) -> str:
-        """The permalink's query string (of this page, or of the same model with ``path``)."""
+        """The permalink's query string (of this page, or of the same model with ``path``: no lasso)."""
         items: list[tuple[str, str]] = [("model", self.model)]
         if self.variant:
             items.append(("variant", self.variant))
         items += list(self.params)
         items.append(("path", ".".join(map(str, self.path if path is None else path))))
+        if path is None and self.loop is not None:
+            items.append(("loop", str(self.loop)))
         return urlencode(items)
 
 
@@ -79,8 +85,11 @@ def parse_query(q: Mapping[str, Sequence[str]], allowed: Sequence[str]) -> Page:
         raise ExplorerError(f"path {text!r}: action indices are not negative")
     if len(path) > MAX_PATH:
         raise ExplorerError(f"path of {len(path)} steps: at most {MAX_PATH}")
+    loop = one("loop")
+    if loop is not None and not (loop.isdigit() and int(loop) <= len(path)):
+        raise ExplorerError(f"loop {loop!r}: the step where a lasso's loop starts, 0..{len(path)}")
     params = tuple(sorted((k, v[-1]) for k, v in q.items() if k not in RESERVED and v))
-    return Page(name, one("variant") or None, params, path)
+    return Page(name, one("variant") or None, params, path, None if loop is None else int(loop))
 
 
 @lru_cache(maxsize=32)
@@ -100,6 +109,15 @@ def model_names(served: str) -> list[str]:
     return names if served in names else [served, *names]
 
 
+def display_name(spec: str) -> str:
+    """What ``check --json`` calls the model ``spec`` names: its ``name``, or its class's."""
+    try:
+        cls = protocol_for(spec).model_class()
+    except RegistryError:
+        return spec
+    return cls.name or cls.__name__
+
+
 def enabled(model: Model[Any], s: Any) -> list[tuple[Action, Any]]:
     """The enabled actions of ``s`` and their results, in the order path indices refer to."""
     try:
@@ -108,8 +126,8 @@ def enabled(model: Model[Any], s: Any) -> list[tuple[Action, Any]]:
         raise ExplorerError(f"the model raised computing the successors: {where_raised(e)}") from None
 
 
-def walk(model: Model[Any], indices: Sequence[int]) -> Path:
-    """Replay a path of action indices from the first initial state."""
+def walk(model: Model[Any], indices: Sequence[int], loop: int | None = None) -> Path:
+    """Replay a path of action indices from the first initial state (a lasso from ``loop`` on)."""
     state = model.initial_states()[0]
     states, actions = [state], []
     for k, i in enumerate(indices):
@@ -119,7 +137,7 @@ def walk(model: Model[Any], indices: Sequence[int]) -> Path:
         a, state = succ[i]
         states.append(state)
         actions.append(a)
-    return Path(model, states, actions)
+    return Path(model, states, actions, loop)
 
 
 def indices_of(model: Model[Any], action_reprs: Sequence[str]) -> list[int]:
@@ -160,7 +178,7 @@ def show(v: Any) -> str:
 def view(page: Page) -> dict[str, Any]:
     """Everything the page shows for ``page``: state, actions, properties, path and chart."""
     model = build(page.model, page.variant, page.params)
-    path = walk(model, page.path)
+    path = walk(model, page.path, page.loop)
     describe = model.describe_state
     cur = describe(path.last)
     prev = describe(path.states[-2]) if path.actions else cur
@@ -181,6 +199,7 @@ def view(page: Page) -> dict[str, Any]:
                    for f in dataclasses.fields(model.config)],
         "path": list(page.path),
         "query": page.query(),
+        "loop": page.loop,
         "start": page.query(()),
         "steps": [{"index": i, "action": repr(a), "query": page.query(page.path[:k + 1])}
                   for k, (i, a) in enumerate(zip(page.path, path.actions, strict=True))],
@@ -198,8 +217,9 @@ def view(page: Page) -> dict[str, Any]:
 def properties(path: Path) -> list[dict[str, Any]]:
     """Each property's value at the end of ``path``, and the first step where it failed (if any).
 
-    ``value`` is True/False, or None where one state cannot tell (liveness, a step property
-    before the first step); a ``@sometimes`` property says where this path first reached it.
+    ``value`` is True/False, or None where one state cannot tell (a step property before the
+    first step, liveness on a path that is no lasso; a lasso that violates one makes it False);
+    a ``@sometimes`` property says where this path first reached it.
     """
     model, states, actions = path.model, path.states, path.actions
     out: list[dict[str, Any]] = []
@@ -207,7 +227,9 @@ def properties(path: Path) -> list[dict[str, Any]]:
     def entry(name: str, kind: str, doc: str, values: list[bool | None], note: str = "") -> None:
         first_false = next((k for k, v in enumerate(values) if v is False), None)
         first_true = next((k for k, v in enumerate(values) if v is True), None)
-        if kind == "sometimes":
+        if kind in LIVENESS:
+            first_false = None  # a behaviour's verdict, not a state's
+        elif kind == "sometimes":
             note = (f"first reached at step {first_true}" if first_true is not None
                     else "not reached on this path")
             first_false = None
@@ -224,8 +246,13 @@ def properties(path: Path) -> list[dict[str, Any]]:
                 vals: list[bool | None] = [None] + [bool(p.fn(states[k], a, states[k + 1]))
                                                     for k, a in enumerate(actions)]
                 entry(p.name, p.kind, p.doc, vals, "" if actions else "a step property: take a step")
+            elif p.kind in LIVENESS and path.loop_start is not None:
+                why = lasso_violation(path, p)
+                entry(p.name, p.kind, p.doc, [False if why else None],
+                      why or "not violated by this behaviour (the lasso)")
             elif p.kind in LIVENESS:
-                entry(p.name, p.kind, p.doc, [None], "liveness: judged on whole behaviours by `check`")
+                entry(p.name, p.kind, p.doc, [None], "liveness: judged on whole behaviours (a lasso, loop=K), "
+                      "not on a path")
         except Exception as e:
             out.append({"name": p.name, "kind": p.kind, "doc": p.doc, "value": None, "first_false": None,
                         "note": f"error: {where_raised(e)}"})
@@ -271,12 +298,16 @@ def load(data: Any, served: str, allowed: Sequence[str]) -> Page:
         raise ExplorerError("not a counterexample: expected the JSON of `protoproof check ... --json` "
                             "with a \"path\" (this run found no violation, or the text is something else)")
     name = data.get("model") or served
+    if name not in allowed and name == display_name(served):  # `check FILE.py:Class --json` says "Class"
+        name = served
     if name not in allowed:
         raise ExplorerError(f"the counterexample is of model {name!r}; models here: {', '.join(allowed)}")
     params = data.get("params") or {}
     if not isinstance(params, dict):
         raise ExplorerError("\"params\" must be an object of parameter values")
-    page = Page(name, data.get("variant") or None, tuple(sorted((k, str(v)) for k, v in params.items())), ())
+    loop = data.get("loop_start")
+    page = Page(name, data.get("variant") or None, tuple(sorted((k, str(v)) for k, v in params.items())), (),
+                loop if isinstance(loop, int) else None)
     steps = data["path"]
     reprs: list[str] = [st["action"] for st in steps[1:] if isinstance(st, dict) and isinstance(st.get("action"), str)]
     if len(reprs) != len(steps) - 1:

@@ -3,6 +3,7 @@
 
 let current = null;   // the last view shown
 let future = [];    // action indices undone by "back", redone by "forward" (last one first)
+let lasso = null;   // {loop, length}: the path of that length is a lasso looping from step `loop`
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,6 +43,7 @@ async function go(query, push = true) {
 
 function render(v) {
   current = v;
+  if (v.loop !== null) lasso = {loop: v.loop, length: v.path.length};
   document.title = `protoproof explorer: ${v.model}`;
   $("permalink").href = "/?" + v.query;
   $("step-count").textContent = `step ${v.path.length}`;
@@ -77,6 +79,7 @@ function render(v) {
 // A step of one's own: nothing left to redo, and a loaded counterexample's note no longer applies.
 function fresh() {
   future = [];
+  lasso = null;
   show("info", "");
 }
 
@@ -137,10 +140,13 @@ async function loadCounterexample(text) {
     const path = (q.get("path") || "").split(".").filter((x) => x !== "").map(Number);
     // land on the initial state with the whole counterexample ready under "forward"
     future = path.slice().reverse();
+    lasso = r.loop_start === null || r.loop_start === undefined ? null : {loop: r.loop_start, length: path.length};
     q.set("path", "");
+    q.delete("loop");
     await go(q.toString());
-    const loop = r.loop_start === null || r.loop_start === undefined ? ""
-      : ` It is a lasso: from step ${r.loop_start} the behaviour repeats its last steps forever.`;
+    const loop = !lasso ? "" : lasso.loop === lasso.length
+      ? " It is a lasso: the behaviour then stays in its last state forever."
+      : ` It is a lasso: from step ${lasso.loop} on, the behaviour repeats its steps forever.`;
     show("info", `Loaded a counterexample of ${r.property || "the model"} (${r.steps} steps): press forward to ` +
                  `take its steps one by one.${loop}`);
   } catch (e) { show("info", ""); showError(e.message); }
@@ -149,6 +155,8 @@ async function loadCounterexample(text) {
 function withPath(path) {
   const q = new URLSearchParams(current.query);
   q.set("path", path.join("."));
+  q.delete("loop");
+  if (lasso && path.length === lasso.length) q.set("loop", lasso.loop);
   return q.toString();
 }
 

@@ -4,16 +4,23 @@ CI installs them with scripts/setup.sh."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from protoproof.cli import main
 from protoproof.explorer.server import ExplorerServer
+from protoproof.explorer.session import Page
+from protoproof.models.registry import Protocol, registration
+
+from .spin import Spin
 
 #: Where the screenshot goes besides tmp (scripts/explorer_screenshot.sh sets it to docs/explorer.png).
 SCREENSHOT_ENV = "PROTOPROOF_EXPLORER_SCREENSHOT"
@@ -182,3 +189,32 @@ def test_the_parameters_form_rebuilds_the_model_and_the_browser_back_button_retu
     browser.back()
     _wait(browser, lambda d: len(d.find_elements("css selector", "#state th")) == 5, "back to 2PC with 2 RMs")
     assert "model=twophase" in browser.current_url
+
+
+def test_a_liveness_counterexample_is_stepped_to_its_lasso_where_the_property_is_false(browser: Any) -> None:
+    spin = Spin
+    with registration(Protocol(spin.name, spin)):
+        out = io.StringIO()
+        assert main(["check", spin.name, "--json", "--quiet"], out=out, err=io.StringIO()) == 1
+        srv = ExplorerServer(Page(spin.name, None, (), ()), 0)
+        thread = threading.Thread(target=srv.serve_forever, daemon=True)
+        thread.start()
+        try:
+            browser.get(srv.url)
+            _at_step(browser, 0)
+            browser.execute_script("document.getElementById('cex-text').value = arguments[0]", out.getvalue())
+            browser.find_element("id", "cex-load").click()
+            _wait(browser, lambda d: "lasso" in d.find_element("id", "info").text, "the lasso note")
+            assert _prop(browser, "done") == "–" and "loop=" not in browser.current_url
+            browser.find_element("id", "forward").click()
+            _at_step(browser, 1)
+            browser.find_element("id", "forward").click()
+            _at_step(browser, 2)
+            assert "loop=0" in browser.current_url and _prop(browser, "done") == "false"
+            browser.find_element("id", "back").click()
+            _at_step(browser, 1)
+            assert "loop=" not in browser.current_url and _prop(browser, "done") == "–"
+        finally:
+            srv.shutdown()
+            srv.server_close()
+

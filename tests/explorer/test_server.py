@@ -186,6 +186,13 @@ def test_a_user_model_file_is_explored_and_its_exception_is_one_line(tmp_path: P
         assert [f["value"] for f in v["state"]] == ["2"]  # the state where it raised is shown
         status, body = _json(srv, "GET", "/api/view?" + srv.home.query((1, 0)))  # a step beyond it
         assert status == 400 and "RuntimeError: planted crash at 2" in body["error"]
+        # `check FILE.py:Counter --json` names the model "Counter": it loads into the explorer of that file
+        out = io.StringIO()
+        assert main(["check", spec, "--limit", "4", "--property", "small", "--json", "--quiet"], out=out,
+                    err=io.StringIO()) == 1
+        status, loaded = _json(srv, "POST", "/api/load", out.getvalue())
+        assert status == 200 and json.loads(out.getvalue())["model"] == "Counter"
+        assert parse_qs(loaded["query"])["model"] == [spec]
     finally:
         srv.shutdown()
         srv.server_close()

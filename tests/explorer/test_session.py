@@ -3,12 +3,15 @@ counterexample, random steps, and every registered model's first page."""
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 from protoproof.checker.path import replay
+from protoproof.cli import main
 from protoproof.explorer.session import (
     ExplorerError,
     Page,
@@ -19,7 +22,9 @@ from protoproof.explorer.session import (
     random_extension,
     view,
 )
-from protoproof.models.registry import registered
+from protoproof.models.registry import Protocol, registered, registration
+
+from .spin import Spin
 
 TWOPHASE = Page("twophase", "commit-on-majority", (("rms", "3"),), ())
 
@@ -135,3 +140,22 @@ def test_a_path_too_long_to_chart_is_shown_as_steps(monkeypatch: pytest.MonkeyPa
     assert view(_page("model=twophase&rms=3&path=0.0"))["chart"]["svg"] is not None
     v = view(_page("model=twophase&rms=3&path=0.0.0"))
     assert v["chart"]["svg"] is None and "over 2 steps" in v["chart"]["note"] and len(v["text"]) == 4
+
+
+def test_a_liveness_counterexample_loads_as_a_lasso_that_violates_the_property() -> None:
+    with registration(Protocol("spin-explorer-test", Spin)):
+        out = io.StringIO()
+        assert main(["check", "spin-explorer-test", "--json", "--quiet"], out=out, err=io.StringIO()) == 1
+        data = json.loads(out.getvalue())
+        assert data["property"] == "done" and data["loop_start"] is not None
+        page = load(data, "spin-explorer-test", model_names("spin-explorer-test"))
+        assert page.loop == data["loop_start"] and f"loop={page.loop}" in page.query()
+        lasso = view(parse_query(parse_qs(page.query(), keep_blank_values=True), model_names("spin-explorer-test")))
+        done = _prop(lasso, "done")
+        assert done["value"] is False and "done" in done["note"] and lasso["loop"] == page.loop
+        assert any("loop" in line for line in lasso["text"])
+        plain = view(Page(page.model, page.variant, page.params, page.path))  # the same steps, not a lasso
+        assert _prop(plain, "done")["value"] is None and "loop" not in plain["query"]
+        assert all("loop" not in a["query"] for a in lasso["actions"])  # a step of one's own leaves the lasso
+    with pytest.raises(ExplorerError, match="loop '5'"):
+        _page("model=twophase&path=0.0&loop=5")
