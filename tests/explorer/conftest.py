@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from protoproof.cli import main
-from protoproof.explorer.server import ExplorerServer
+from protoproof.explorer.server import ExplorerServer, serving
 from protoproof.explorer.session import Page
 
 #: The planted bug: the TM commits once a majority of the RMs prepared.
@@ -23,15 +22,8 @@ HOME = Page("twophase", "commit-on-majority", (("rms", "3"),), ())
 
 @pytest.fixture
 def server() -> Iterator[ExplorerServer]:
-    srv = ExplorerServer(HOME, 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(HOME) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import io
 import itertools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from protoproof.cli import main
-from protoproof.explorer.server import ExplorerServer
+from protoproof.explorer.server import ExplorerServer, serving
 from protoproof.explorer.session import Page
 from protoproof.models.registry import Protocol, registration
 
@@ -192,14 +191,10 @@ def test_the_parameters_form_rebuilds_the_model_and_the_browser_back_button_retu
 
 
 def test_a_liveness_counterexample_is_stepped_to_its_lasso_where_the_property_is_false(browser: Any) -> None:
-    spin = Spin
-    with registration(Protocol(spin.name, spin)):
+    with registration(Protocol(Spin.name, Spin)):
         out = io.StringIO()
-        assert main(["check", spin.name, "--json", "--quiet"], out=out, err=io.StringIO()) == 1
-        srv = ExplorerServer(Page(spin.name, None, (), ()), 0)
-        thread = threading.Thread(target=srv.serve_forever, daemon=True)
-        thread.start()
-        try:
+        assert main(["check", Spin.name, "--json", "--quiet"], out=out, err=io.StringIO()) == 1
+        with serving(Page(Spin.name, None, (), ())) as srv:
             browser.get(srv.url)
             _at_step(browser, 0)
             browser.execute_script("document.getElementById('cex-text').value = arguments[0]", out.getvalue())
@@ -214,7 +209,4 @@ def test_a_liveness_counterexample_is_stepped_to_its_lasso_where_the_property_is
             browser.find_element("id", "back").click()
             _at_step(browser, 1)
             assert "loop=" not in browser.current_url and _prop(browser, "done") == "–"
-        finally:
-            srv.shutdown()
-            srv.server_close()
 

@@ -15,7 +15,7 @@ import pytest
 
 from protoproof.cli import main
 from protoproof.explorer import server as server_mod
-from protoproof.explorer.server import ExplorerServer
+from protoproof.explorer.server import ExplorerServer, serving
 from protoproof.explorer.session import Page
 
 
@@ -172,10 +172,7 @@ class Counter(Model):
 def test_a_user_model_file_is_explored_and_its_exception_is_one_line(tmp_path: Path) -> None:
     spec = f"{tmp_path / 'counter.py'}:Counter"
     (tmp_path / "counter.py").write_text(USER_MODEL)
-    srv = ExplorerServer(Page(spec, None, (("limit", "4"),), ()), 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Page(spec, None, (("limit", "4"),), ())) as srv:
         status, v = _json(srv, "GET", "/api/view?" + srv.home.query())
         assert status == 200 and [a["label"] for a in v["actions"]] == ["add(by=1)", "add(by=2)"]
         status, v = _json(srv, "GET", "/api/view?" + srv.home.query((0, 1)))  # 0 -> 1 -> 3
@@ -193,6 +190,3 @@ def test_a_user_model_file_is_explored_and_its_exception_is_one_line(tmp_path: P
         status, loaded = _json(srv, "POST", "/api/load", out.getvalue())
         assert status == 200 and json.loads(out.getvalue())["model"] == "Counter"
         assert parse_qs(loaded["query"])["model"] == [spec]
-    finally:
-        srv.shutdown()
-        srv.server_close()
