@@ -604,6 +604,11 @@ def _parser() -> _Parser:
                          "instance has makes the verdict unknown")
     cf.add_argument("--json", action="store_true")
 
+    ex = sub.add_parser("explore", help="step through a model in a web page on 127.0.0.1", allow_abbrev=False)
+    ex.add_argument("model", help=MODEL_HELP)
+    ex.add_argument("--variant", help="a planted bug (see `protoproof list`)")
+    ex.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free one")
+
     from .impl.commands import add_commands
 
     add_commands(sub)  # the runtime: cluster, kv, tx, validate
@@ -629,6 +634,19 @@ _non_negative = _bounded(int, 0, False, "a whole number")
 _positive_float = _bounded(float, 0, True, "a positive number")
 
 
+def _port(v: str) -> int:
+    port: int = _non_negative(v)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, not {v!r}")
+    return port
+
+
+def cmd_explore(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .explorer.server import serve
+
+    return serve(args.model, args.variant, rest, args.port, out)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -636,12 +654,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check, bmc, prove, conform, cluster, kv, tx, validate")
+            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, cluster, kv, tx, "
+                             "validate")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
-        handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform}
+        handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform,
+                   "explore": cmd_explore}
         if args.command not in handler:
             from .impl.commands import run_command
 
