@@ -16,7 +16,7 @@ import traceback
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
@@ -29,6 +29,9 @@ from .path import Path
 from .symmetry import AsymmetricDefinition, SymmetryError, check_symmetric
 from .symmetry_proof import Justification
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
+
+if TYPE_CHECKING:
+    from .parallel import Scale
 
 __all__ = ["DEADLOCK", "Graph", "ModelError", "Nondeterminism", "Options", "Result", "Stats", "explore"]
 
@@ -112,11 +115,16 @@ class Options:
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
+    scale: Scale | None = None  # workers, Ray, checkpoint/resume, memory budget: the partitioned search
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
+    if o.scale is not None:
+        from .parallel import partitioned
+
+        return partitioned(model, o)
     run = _Run(model, o)
     found = run.start()
     while found is None:
