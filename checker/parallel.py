@@ -22,20 +22,34 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..models.base import Model
 from . import checkpoint as ckpt
 from .checks import DEADLOCK, OWN, first_failing, note_examples
 from .errors import model_error
 from .explore import Options, Result, _extend, _path_to, _Run
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
-from .visited import visited_set
+from .visited import Wide, visited_set
 
 _MIX = 0x9E3779B97F4A7C15
 
 
+_M64 = (1 << 64) - 1
+
+
 def owner(code: int, n: int) -> int:
-    """The worker that stores ``code`` (a multiplicative hash: neighbouring codes spread evenly)."""
-    return ((hash(code) * _MIX) >> 40) % n
+    """The worker that stores ``code``: a multiplicative hash of its 64-bit folding (``owners``
+    computes the same on an int64 array)."""
+    h = code
+    while h > _M64:
+        h = (h & _M64) ^ (h >> 64)
+    return (((h * _MIX) & _M64) >> 40) % n
+
+
+def owners(codes: np.ndarray, n: int) -> np.ndarray:
+    """``owner`` of each code of an int64 array (the product wraps modulo 2**64 as in ``owner``)."""
+    return ((codes.view(np.uint64) * np.uint64(_MIX)) >> np.uint64(40)) % np.uint64(n)
 
 
 @dataclass
@@ -69,25 +83,32 @@ class PartitionWorker:
         o.progress, o.liveness, o.measure_memory = None, False, False
         self.run = run = _Run(model, o)
         self.checks = run.checks
-        self.visited = visited_set(model.state_type.size, budget, spill_dir)
+        self.visited: Any = visited_set(model.state_type.size, budget, spill_dir)  # Runs or Wide
+        self.wide = isinstance(self.visited, Wide)  # codes beyond int64: dicts, not arrays
         self.frontier: list[int] = []
-        self.local: dict[int, int] = {}
+        self.local: Any = None
         self.pending = list(run.checks.sometimes)
 
     def seed(self, inits: list[int]) -> None:
         """Store the initial codes this worker owns (checked by the coordinator)."""
-        mine = {c: -1 for c in inits if owner(c, self.n) == self.index}
-        self.visited.add(mine)
+        mine = {c: -1 for c in sorted(inits) if owner(c, self.n) == self.index}
+        self._add(mine)
         self.frontier = list(mine)
+
+    def _add(self, d: dict[int, int]) -> None:
+        if self.wide:
+            self.visited.add(d)
+        else:
+            self.visited.add(np.fromiter(d, np.int64, len(d)), np.fromiter(d.values(), np.int64, len(d)))
 
     def expand(self) -> tuple[list[bytes | None], dict[str, Any]]:
         """Expand the frontier: per worker, the successors it owns (pickled code -> parent), and a
         summary: transitions, the least deadlocked code, the least failing step."""
         n, me, run = self.n, self.index, self.run
         checks = run.checks
-        step_checks, deadlock, unpack = checks.step_checks, checks.deadlock, run.unpack
-        out: list[dict[int, int]] = [{} for _ in range(n)]
-        mine = out[me]
+        step_checks, deadlock = checks.step_checks, checks.deadlock
+        out: list[dict[int, int]] = [{} for _ in range(n if self.wide else 1)]
+        mine = out[me if self.wide else 0]
         cov = run.cov
         transitions = 0
         dead: int | None = None
@@ -99,21 +120,47 @@ class PartitionWorker:
                     dead = code
                 continue
             transitions += len(pairs)
-            if step_checks and s is None:
-                s = unpack(code)
-            for a, c in pairs:
+            if step_checks:
+                bad_step = self._steps(code, s, pairs, bad_step)
+            for a, c in pairs:  # the hot loop: stutters skipped, each successor once
                 cov[a.family] += 1
-                if step_checks:
-                    t = unpack(c)
-                    name = _failing_step(step_checks, s, a, t)
-                    if name is not None and (bad_step is None or (code, c) < bad_step[:2]):
-                        bad_step = (code, c, name)
-                d = mine if n == 1 else out[owner(c, n)]
+                if c == code:
+                    continue
+                d = mine if len(out) == 1 else out[owner(c, n)]
                 if c not in d:
                     d[c] = code
-        self.local = mine
-        routes = [None if j == me else pickle.dumps(d, protocol=5) for j, d in enumerate(out)]
-        return routes, {"transitions": transitions, "deadlock": dead, "step": bad_step}
+        summary = {"transitions": transitions, "deadlock": dead, "step": bad_step}
+        if self.wide:
+            self.local = mine
+            return [None if j == me else pickle.dumps(d, protocol=5) for j, d in enumerate(out)], summary
+        # int64 codes: split by owner in numpy; a batch is the codes' bytes then the parents'.
+        codes = np.fromiter(mine, np.int64, len(mine))
+        parents = np.fromiter(mine.values(), np.int64, len(mine))
+        if n == 1:
+            self.local = (codes, parents)
+            return [None], summary
+        dest = owners(codes, n)
+        routes: list[bytes | None] = []
+        for j in range(n):
+            sel = dest == j
+            if j == me:
+                self.local = (codes[sel], parents[sel])
+                routes.append(None)
+            else:
+                routes.append(codes[sel].tobytes() + parents[sel].tobytes())
+        return routes, summary
+
+    def _steps(self, code: int, s: Any, pairs: list[tuple[Any, int]],
+               bad: tuple[int, int, str] | None) -> tuple[int, int, str] | None:
+        """The least (code, successor, property) of a failing step so far."""
+        unpack = self.run.unpack
+        if s is None:
+            s = unpack(code)
+        for a, c in pairs:
+            name = _failing_step(self.checks.step_checks, s, a, unpack(c))
+            if name is not None and (bad is None or (code, c) < bad[:2]):
+                bad = (code, c, name)
+        return bad
 
     def expand_split(self) -> tuple[Any, ...]:
         """``expand`` as one value per batch and the summary (Ray returns each as its own object)."""
@@ -123,19 +170,16 @@ class PartitionWorker:
     def receive(self, store: bool, *batches: bytes | None) -> dict[str, Any]:
         """Keep the unvisited successors sent to this worker (if ``store``) as the next frontier;
         the count, the least code failing an invariant, and new ``@sometimes`` examples."""
-        cand = self.local
-        self.local = {}
-        for b in batches:
-            if b is not None:
-                got: dict[int, int] = pickle.loads(b)
-                got.update(cand)
-                cand = got
-        new = self.visited.new(cand)
-        summary: dict[str, Any] = {"new": len(new), "invariant": None, "examples": {}}
+        new = self._fresh(batches)
+        summary: dict[str, Any] = {"new": len(new) if self.wide else len(new[0]), "invariant": None, "examples": {}}
         if not store:
             return summary
-        self.visited.add(new)
-        self.frontier = list(new)
+        if self.wide:
+            self.visited.add(new)
+            self.frontier = list(new)
+        else:
+            self.visited.add(*new)
+            self.frontier = new[0].tolist()
         invariants, unpack = self.checks.invariants, self.run.unpack
         if invariants or self.pending:
             bad: tuple[int, str] | None = None
@@ -149,6 +193,32 @@ class PartitionWorker:
                     self.pending = note_examples(self.pending, summary["examples"], t, c)
             summary["invariant"] = bad
         return summary
+
+    def _fresh(self, batches: tuple[bytes | None, ...]) -> Any:
+        """This worker's successors and those sent to it, each once with its least parent, less the
+        visited ones, in ascending order.  The frontier is expanded in that order, so each worker's
+        first parent of a code is its least one: the parents, hence the counterexamples, do not
+        depend on the number of workers."""
+        local, self.local = self.local, None
+        if self.wide:
+            cand: dict[int, int] = local
+            for b in batches:
+                if b is not None:
+                    got: dict[int, int] = pickle.loads(b)
+                    for c, p in got.items():
+                        if p < cand.get(c, p + 1):
+                            cand[c] = p
+            new = self.visited.new(cand)
+            return {c: new[c] for c in sorted(new)}
+        codes, parents = local
+        sent = [np.frombuffer(b, np.int64).reshape(2, -1) for b in batches if b]
+        codes = np.concatenate([codes, *(x[0] for x in sent)])
+        parents = np.concatenate([parents, *(x[1] for x in sent)])
+        order = np.lexsort((parents, codes))
+        codes, parents = codes[order], parents[order]
+        first = np.ones(len(codes), bool)
+        first[1:] = codes[1:] != codes[:-1]
+        return self.visited.new(codes[first], parents[first])
 
     def found(self, names: list[str]) -> None:
         """``@sometimes`` properties some worker has an example of: no longer looked for."""
@@ -167,9 +237,9 @@ class PartitionWorker:
     def load(self, folder: str, tag: str, parts: int, cov: list[int] | None) -> None:
         """Take this worker's share of a checkpoint written by ``parts`` workers."""
         for codes, parents, frontier in ckpt.load_parts(folder, tag, parts):
-            keep = {c: p for c, p in zip(codes, parents, strict=True) if owner(c, self.n) == self.index}
-            self.visited.add(keep)
+            self._add({c: p for c, p in zip(codes, parents, strict=True) if owner(c, self.n) == self.index})
             self.frontier += [c for c in frontier if owner(c, self.n) == self.index]
+        self.frontier.sort()
         if cov is not None:
             self.run.cov = list(cov)
 

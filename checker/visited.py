@@ -29,12 +29,8 @@ class Visited:
 
     spilled: bool = False
 
-    def new(self, cand: dict[int, int]) -> dict[int, int]:
-        """The candidates (code -> parent) not visited yet, in their order."""
-        raise NotImplementedError
-
-    def add(self, new: dict[int, int]) -> None:
-        raise NotImplementedError
+    # ``new(...)`` (the candidates not visited yet) and ``add(...)`` take (codes, parents) arrays
+    # for ``Runs`` and a dict code -> parent for ``Wide``.
 
     def parent(self, code: int) -> int:
         raise NotImplementedError
@@ -70,24 +66,20 @@ class Runs(Visited):
     def __len__(self) -> int:
         return self.n
 
-    def new(self, cand: dict[int, int]) -> dict[int, int]:
-        if not cand or not self.runs:
-            return cand
-        codes = np.fromiter(cand, np.int64, len(cand))
+    def new(self, codes: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The codes (and their parents) not visited yet."""
+        if not len(codes) or not self.runs:
+            return codes, parents
         seen = np.zeros(len(codes), bool)
         for rc, _rp in self.runs:
             i = np.searchsorted(rc, codes)
             i[i == len(rc)] = 0
             seen |= rc[i] == codes
-        if not seen.any():
-            return cand
-        return {c: cand[c] for c in codes[~seen].tolist()}
+        return codes[~seen], parents[~seen]
 
-    def add(self, new: dict[int, int]) -> None:
-        if not new:
+    def add(self, codes: np.ndarray, parents: np.ndarray) -> None:
+        if not len(codes):
             return
-        codes = np.fromiter(new, np.int64, len(new))
-        parents = np.fromiter(new.values(), np.int64, len(new))
         order = np.argsort(codes)
         run = (codes[order], parents[order])
         self.n += len(codes)
