@@ -227,9 +227,9 @@ class PartitionWorker:
     def parent(self, code: int) -> int:
         return self.visited.parent(code)
 
-    def totals(self) -> tuple[int, list[int]]:
-        """Distinct states stored here, and the coverage per action family."""
-        return len(self.visited), list(self.run.cov)
+    def totals(self) -> tuple[int, list[int], bool]:
+        """Distinct states stored here, the coverage per action family, whether codes went to disk."""
+        return len(self.visited), list(self.run.cov), self.visited.spilled
 
     def save(self, folder: str, tag: str) -> None:
         ckpt.save_part(folder, tag, self.index, self.visited.items(), self.frontier)
@@ -417,7 +417,7 @@ class _Search:
         assert folder is not None
         tag = ckpt.new_tag(self.depth)
         self.workers.call("save", folder, tag)
-        cov = [sum(col) for col in zip(*(c for _n, c in self.workers.call("totals")), strict=True)]
+        cov = [sum(col) for col in zip(*(t[1] for t in self.workers.call("totals")), strict=True)]
         ckpt.write_manifest(folder, {
             "fingerprint": self.fingerprint, "tag": tag, "parts": self.sc.workers, "depth": self.depth,
             "distinct": self.distinct, "transitions": self.transitions, "coverage": cov,
@@ -439,11 +439,11 @@ class _Search:
     def _finish(self, verdict: str, prop: str | None = None, path: Any = None, bound: str | None = None) -> Result:
         run = self.run
         totals = self.workers.call("totals")
-        stored = sum(n for n, _c in totals)
+        stored = sum(t[0] for t in totals)
         assert stored == self.distinct, f"protoproof bug: {stored} states stored, {self.distinct} counted"
         run.stats.depth = self.depth
         run.stats.transitions = self.transitions
-        run.cov = [sum(col) for col in zip(*(c for _n, c in totals), strict=True)]
+        run.cov = [sum(col) for col in zip(*(t[1] for t in totals), strict=True)]
         run.examples = self.examples
         run.parent = _Parents(self)  # type: ignore[assignment]
         result = run.finish(verdict, prop, path, bound)
@@ -453,6 +453,8 @@ class _Search:
                                           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
         result.liveness = self.liveness
         result.expansion += f"; partitioned over {self.sc.workers} worker(s) ({self.workers.name})"
+        if any(t[2] for t in totals):
+            result.expansion += f"; visited codes past --memory {self.sc.memory_mb:g} MB kept on disk"
         return result
 
 
