@@ -34,8 +34,8 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> None:
 def test_a_search_killed_with_sigkill_resumes_with_the_same_counts_depth_and_verdict(tmp_path: Path) -> None:
     folder = str(tmp_path / "ck")
     manifest = os.path.join(folder, "manifest.json")
-    p = subprocess.Popen([*CHECK, "--rms", "6", "--workers", "2", "--checkpoint", folder, "--checkpoint-every", "0.001"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["--rms", "6", "--workers", "2", "--checkpoint", folder, "--checkpoint-every", "0.001"]
+    p = subprocess.Popen([*CHECK, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 200
         while time.monotonic() < deadline and p.poll() is None:
@@ -67,8 +67,9 @@ def test_a_timeout_writes_a_checkpoint_that_resumes_to_the_end(tmp_path: Path) -
         assert json.load(f)["depth"] == 1  # written at the timeout, not by the period
     done = explore(m, Options(scale=Scale(workers=3, resume=folder, checkpoint=folder)))  # another number of workers
     whole = explore(m)
-    assert (done.verdict, done.stats.distinct_states, done.stats.transitions, done.stats.depth, done.stats.coverage) == (
-        whole.verdict, whole.stats.distinct_states, whole.stats.transitions, whole.stats.depth, whole.stats.coverage)
+    a, b = done.stats, whole.stats
+    assert (done.verdict, a.distinct_states, a.transitions, a.depth, a.coverage) == (
+        whole.verdict, b.distinct_states, b.transitions, b.depth, b.coverage)
     assert {k: len(p.actions) for k, p in done.examples.items() if p} == {
         k: len(p.actions) for k, p in whole.examples.items() if p}
 
