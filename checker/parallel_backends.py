@@ -64,12 +64,18 @@ class Inline:
             w.close()
 
 
-def _serve(conn: Any, model: Model[Any], o: Options, i: int, n: int, budget: int | None, spill: str | None) -> None:
-    """A worker process: run the calls the coordinator sends until it sends None."""
+def _serve(conn: Any, theirs: Any, model: Model[Any], o: Options, i: int, n: int, budget: int | None,
+           spill: str | None) -> None:
+    """A worker process: run the calls the coordinator sends until it sends None, or dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    theirs.close()  # the coordinator's end, inherited by the fork: its death must end this pipe
+    boss = os.getppid()
     w = PartitionWorker(model, o, i, n, budget, spill)
     try:
         while True:
+            while not conn.poll(1.0):
+                if os.getppid() != boss:  # the coordinator was killed (SIGKILL): nothing to wait for
+                    return
             msg = conn.recv()
             if msg is None:
                 break
@@ -103,7 +109,7 @@ class Processes:
         self.conns, self.procs = [], []
         for i in range(sc.workers):
             here, there = ctx.Pipe()
-            p = ctx.Process(target=_serve, args=(there, model, o, i, sc.workers, budget, spill), daemon=True)
+            p = ctx.Process(target=_serve, args=(there, here, model, o, i, sc.workers, budget, spill), daemon=True)
             p.start()
             there.close()
             self.conns.append(here)
@@ -161,7 +167,8 @@ class RayWorkers:
         except ImportError:
             raise KeyError("--ray needs Ray: pip install 'protoproof[ray]'") from None
         self.ray = ray
-        if not ray.is_initialized():
+        self.started = not ray.is_initialized()  # shut down at the end only what this run started
+        if self.started:
             here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}}
             if sc.ray == "local":
@@ -202,3 +209,5 @@ class RayWorkers:
         self._get([w.close.remote() for w in self.w])
         for w in self.w:
             self.ray.kill(w)
+        if self.started:
+            self.ray.shutdown()

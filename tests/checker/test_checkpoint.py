@@ -51,11 +51,45 @@ def test_a_search_killed_with_sigkill_resumes_with_the_same_counts_depth_and_ver
     with open(manifest) as f:
         at = json.load(f)
     assert 8 <= at["depth"] < 19
+    assert not survivors(folder), "the workers outlived their killed coordinator"
     code, resumed, err = check("--rms", "6", "--resume", folder)
     assert code == 0, err
     _, whole, _ = check("--rms", "6")
     same(resumed, whole)
     assert resumed["distinct_states"] == 50_816
+
+
+def survivors(word: str, wait: float = 10.0) -> list[int]:
+    """Processes whose command line holds ``word`` after at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if word.encode() in f.read():
+                        found.append(int(pid))
+            except (OSError, ValueError):
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_ctrl_c_writes_a_checkpoint_at_the_end_of_the_level_and_resumes(tmp_path: Path) -> None:
+    folder = str(tmp_path / "ck")
+    p = subprocess.Popen([*CHECK, "--rms", "6", "--workers", "2", "--checkpoint", folder],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert p.poll() is None, "the run ended before Ctrl-C"
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    cut = json.loads(out)
+    assert cut["verdict"] == "bounded" and cut["bound"].startswith("interrupted (checkpoint in"), err
+    code, resumed, err = check("--rms", "6", "--resume", folder)
+    assert code == 0, err
+    assert resumed["distinct_states"] == 50_816 and resumed["depth"] == 19
+    assert not survivors(folder)
 
 
 def test_a_timeout_writes_a_checkpoint_that_resumes_to_the_end(tmp_path: Path) -> None:
