@@ -23,13 +23,13 @@ def test_ray_actors_give_the_counts_depth_and_verdicts_of_the_ordinary_search() 
     paxos = protocol_for("paxos").model_class()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # a local cluster of 2 CPUs
     try:
-        for m, opts in [(twophase, {}), (paxos(), {}), (paxos.variants_of()["ignore-votes"](), {})]:
-            whole = explore(m, **opts)
-            r = explore(m, Options(scale=Scale(workers=2, ray="auto"), **opts))
+        for m in [twophase, paxos(), paxos.variants_of()["ignore-votes"]()]:
+            whole = explore(m)
+            r = explore(m, Options(scale=Scale(workers=2, ray="auto")))
             assert "2 Ray actors" in r.expansion
             a, b = r.stats, whole.stats
             if whole.verdict == "violated":  # whole levels are completed: compare with the in-process worker
-                p = explore(m, Options(scale=Scale(workers=1), **opts)).stats
+                p = explore(m, Options(scale=Scale(workers=1))).stats
                 assert (a.distinct_states, a.transitions) == (p.distinct_states, p.transitions)
                 assert r.path is not None and whole.path is not None
                 assert len(r.path.actions) == len(whole.path.actions)
