@@ -28,7 +28,7 @@ from ..models.base import Model
 from . import checkpoint as ckpt
 from .checks import DEADLOCK, OWN, first_failing, note_examples
 from .errors import model_error
-from .explore import Options, Result, _extend, _path_to, _Run
+from .explore import Options, Result, _extend, _path_to, _Run, _state
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 from .visited import Wide, visited_set
 
@@ -114,14 +114,14 @@ class PartitionWorker:
         dead: int | None = None
         bad_step: tuple[int, int, str] | None = None
         for code in self.frontier:
-            s, pairs, _states = run.expand(code)
+            s, pairs, states = run.expand(code)
             if not pairs:
                 if deadlock and (dead is None or code < dead) and not run._terminal(code, s):
                     dead = code
                 continue
             transitions += len(pairs)
             if step_checks:
-                bad_step = self._steps(code, s, pairs, bad_step)
+                bad_step = self._steps(code, s, pairs, states, bad_step)
             for a, c in pairs:  # the hot loop: stutters skipped, each successor once
                 cov[a.family] += 1
                 if c == code:
@@ -150,14 +150,15 @@ class PartitionWorker:
                 routes.append(codes[sel].tobytes() + parents[sel].tobytes())
         return routes, summary
 
-    def _steps(self, code: int, s: Any, pairs: list[tuple[Any, int]],
+    def _steps(self, code: int, s: Any, pairs: list[tuple[Any, int]], states: list[Any] | None,
                bad: tuple[int, int, str] | None) -> tuple[int, int, str] | None:
-        """The least (code, successor, property) of a failing step so far."""
+        """The least (code, successor, property) of a failing step so far (on the successor
+        states themselves where the general path made them: under symmetry a code is an orbit's)."""
         unpack = self.run.unpack
         if s is None:
             s = unpack(code)
-        for a, c in pairs:
-            name = _failing_step(self.checks.step_checks, s, a, unpack(c))
+        for j, (a, c) in enumerate(pairs):
+            name = _failing_step(self.checks.step_checks, s, a, _state(states, j, unpack, c))
             if name is not None and (bad is None or (code, c) < bad[:2]):
                 bad = (code, c, name)
         return bad

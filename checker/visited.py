@@ -2,7 +2,7 @@
 
 A dict of Python ints costs about 100 bytes a state; here codes that fit an int64 are kept as
 sorted numpy runs (code and parent: 16 bytes a state), merged like an LSM tree so that a level's
-candidates are looked up with a few ``searchsorted``.  Wider codes (Paxos: 173 bits) stay in a
+candidates are looked up with a few ``searchsorted``.  Wider codes (a hundred bits and more) stay in a
 dict.  Past a memory budget the runs are written to disk and memory-mapped (wide codes go to
 sqlite), so a large search slows down instead of dying: the counts are the same either way.
 """

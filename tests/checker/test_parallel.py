@@ -105,3 +105,10 @@ def test_workers_from_the_cli_report_the_counts_of_the_ordinary_check() -> None:
     for k in ("verdict", "distinct_states", "transitions", "depth", "coverage"):
         assert two[k] == plain[k], k
     assert "2 processes" in two["expansion"]
+
+
+def test_workers_check_a_symmetry_reduced_search_as_the_ordinary_one() -> None:
+    m = build("twophase", rms=3)
+    plain = explore(m, symmetry=True)
+    r = explore(m, Options(symmetry=True, scale=Scale(workers=2)))
+    assert figures(r) == figures(plain) and r.symmetry
