@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 import subprocess
 import sys
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from protoproof.checker.explore import Options, Result, explore
+from protoproof.checker.explore import ModelError, Options, Result, explore
 from protoproof.checker.parallel import Scale, owner, owners
 from protoproof.checker.path import replay
-from protoproof.models.base import Model
+from protoproof.models.base import Model, always, require, sometimes, transition
+from protoproof.models.schema import Int, Type
 from protoproof.models.registry import protocol_for
 
 
@@ -112,3 +114,49 @@ def test_workers_check_a_symmetry_reduced_search_as_the_ordinary_one() -> None:
     plain = explore(m, symmetry=True)
     r = explore(m, Options(symmetry=True, scale=Scale(workers=2)))
     assert figures(r) == figures(plain) and r.symmetry
+
+
+@dataclass(frozen=True)
+class CountConfig:
+    top: int = 6
+
+
+class Counter(Model[int]):
+    """A counter that steps by 1 or 2 and raises at 5: a model error found inside a worker."""
+
+    name = "counter"
+    Config = CountConfig
+
+    def schema(self) -> Type:
+        return Int(0, self.config.top)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition()
+    def step1(self, s: int) -> int:
+        require(s < self.config.top)
+        if s == 5:
+            raise ValueError("five")
+        return s + 1
+
+    @transition()
+    def step2(self, s: int) -> int:
+        require(s + 2 <= self.config.top)
+        return s + 2
+
+    @always
+    def small(self, s: int) -> bool:
+        return s < 10
+
+    @sometimes
+    def top_reached(self, s: int) -> bool:
+        return s == self.config.top
+
+
+def test_a_model_raising_in_a_worker_process_is_reported_as_a_model_error() -> None:
+    with pytest.raises(ModelError, match="ValueError: five") as plain:
+        explore(Counter())
+    with pytest.raises(ModelError, match="ValueError: five") as got:
+        explore(Counter(), Options(scale=Scale(workers=2)))
+    assert got.value.state == plain.value.state == 5 and got.value.action == plain.value.action
