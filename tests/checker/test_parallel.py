@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,8 @@ from protoproof.checker.explore import ModelError, Options, Result, explore
 from protoproof.checker.parallel import Scale, owner, owners
 from protoproof.checker.path import replay
 from protoproof.models.base import Model, always, require, sometimes, transition
-from protoproof.models.schema import Int, Type
 from protoproof.models.registry import protocol_for
+from protoproof.models.schema import Int, Type
 
 
 def build(name: str, variant: str | None = None, **params: Any) -> Model[Any]:
