@@ -434,14 +434,21 @@ def _num(v: Any) -> str:
 
 
 def find_counterexample(n: int, condition: str, *, depth: int = BMC_DEPTH, timeout_s: float = 60,
-                        bug: str | None = None, grace_is_lease: bool = True) -> list[str]:
+                        bug: str | None = None, grace_is_lease: bool = True, horizon: int | None = None) -> list[str]:
     """A run of at most ``depth`` steps under ``condition`` that ends with two clients believing,
-    printed step by step with every number ([] if there is none that short)."""
+    printed step by step with every number ([] if there is none that short).
+
+    ``horizon``: only runs in whole ticks up to that real time, the discrete model's runs (the
+    cross-check asks the relation the question the explicit checker answers, on the same numbers)."""
     p = symbolic_params(grace_is_lease)
     states = [symbolic_state(f"@{i}", n) for i in range(depth + 1)]
     sv = z3.Solver()
     sv.set("timeout", int(timeout_s * 1000))
     sv.add(sane(p), parse_condition(condition, p), initial(Z3Ops, p, states[0]))
+    if horizon is not None:
+        for st in states:
+            sv.add(st.now <= horizon)
+            sv.add(*(z3.IsInt(x) for x in st.flat() if z3.is_real(x)))
     chosen = [z3.Int(f"step{i}") for i in range(depth)]
     names: list[str] = []
     for i in range(depth):
