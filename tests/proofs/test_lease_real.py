@@ -107,3 +107,15 @@ def test_the_discrete_checker_and_z3_agree_on_the_same_numbers(lease: int, drift
 def test_the_discrete_checker_and_z3_agree_on_a_wider_grid(lease: int, drift: int, margin: int,
                                                           max_time: int) -> None:
     _agree(lease, drift, margin, max_time)
+
+
+def test_z3_finds_the_smallest_safe_margin_four_drifts_and_proves_it_from_the_cli() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["prove", "lease", "--parameterized", "--no-tie", "--smallest-margin"], out=out, err=err) == 3
+    text = out.getvalue()
+    assert "drift 1: a run breaks lease safety for every margin below 4 (the supremum is not reached)" in text
+    assert "drift 2: a run breaks lease safety for every margin below 8" in text
+    assert "the least safe margin is 4*drift: margin >= 4*drift is proved by induction" in text
+    bad = io.StringIO()
+    assert main(["prove", "lease", "--smallest-margin"], out=io.StringIO(), err=bad) == 2
+    assert "--smallest-margin only applies to --parameterized" in bad.getvalue()
