@@ -470,7 +470,8 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
-    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition)):
+    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition),
+                        ("--smallest-margin", args.smallest_margin)):
         if given and not args.parameterized:
             raise UsageError(f"{flag} only applies to --parameterized")
     if args.parameterized:
@@ -492,13 +493,16 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         def note(line: str) -> None:
             print(f"  {line}", file=err, flush=True)
 
-        extra = {"condition": args.condition} if args.condition else {}  # only proofs with a timing condition
+        extra: dict[str, Any] = {"condition": args.condition} if args.condition else {}  # proofs over timings
+        if args.smallest_margin:
+            extra["smallest"] = True
         try:
             r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note, **extra)
         except (TypeError, ValueError) as e:
-            if not args.condition:
+            if not extra:
                 raise
-            raise UsageError(f"--condition: {e}") from None
+            raise UsageError(f"{' '.join('--' + k.replace('smallest', 'smallest-margin') for k in extra)}: "
+                             f"{e}") from None
         _emit(r, args.json, out)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
@@ -592,6 +596,9 @@ def _parser() -> _Parser:
                     help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
+    pv.add_argument("--smallest-margin", action="store_true",
+                    help="with --parameterized, for the lease lock: ask z3 for the least safe margin per drift "
+                         "and prove it")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)

@@ -63,6 +63,9 @@ def add_commands(subparsers: Any) -> None:
     for name, helps in seen.items():
         p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", type=int, default=None, metavar="N",
                        help="; ".join(helps))
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="run a planted bug for real (a service's runtime variants: "
+                        + "; ".join(f"{s.name}: {', '.join(sorted(s.variants))}" for s in specs if s.variants) + ")")
     p.add_argument("--param", action="append", default=[], metavar="NAME=INT",
                    help="a cluster parameter of a service without its own option")
     p.add_argument("--dir", required=True, help="cluster directory (created; reused if it holds a cluster)")
@@ -191,6 +194,14 @@ def _cluster(args: argparse.Namespace) -> int:
         return _restart(cfg, args.node)
     spec = spec_for(args.protocol)
     given = _given(args, spec)
+    if args.variant is not None:
+        preset = spec.variant(args.variant)
+        clash = [k for k in preset if k in given and given[k] != preset[k]]
+        if clash:
+            raise ValueError(f"--variant {args.variant} sets {clash[0]}={preset[clash[0]]}; drop --{clash[0]}")
+        given.update(preset)
+        if (d / CLUSTER_FILE).exists():
+            raise ValueError(f"{d} already holds a cluster; a variant applies to a new cluster (use a new --dir)")
     if (d / CLUSTER_FILE).exists():
         cfg = load_cluster(d)
         if service_of(cfg).ref != spec.ref:

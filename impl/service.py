@@ -79,6 +79,16 @@ class ServiceSpec:
     model: Callable[[ClusterConfig], tuple[str, dict[str, Any]]]
     options: tuple[Option, ...] = ()
     commands: tuple[ClientCommand, ...] = field(default=())
+    #: Planted bugs the runtime can run (``cluster NAME --variant V``), as the options they set:
+    #: the model's variant of the same name is what the runtime then shows for real.
+    variants: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def variant(self, name: str) -> dict[str, int]:
+        """The option values of variant ``name``; a one-line error naming the known ones."""
+        if name not in self.variants:
+            known = ", ".join(sorted(self.variants)) or "none"
+            raise ValueError(f"--variant {name}: {self.name} has no such runtime variant (known: {known})")
+        return dict(self.variants[name])
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The cluster parameters: each option's default overridden by ``given`` (bounds checked)."""
