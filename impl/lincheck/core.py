@@ -204,7 +204,8 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
         prv[b] = a
     pending = [o.ret is None for o in ops]
     required = n - sum(pending)
-    # each operation's transitions, filled in as states are met: state -> next state or _ILLEGAL
+    # each operation's transitions, filled in as states are met: state -> next state, or _ILLEGAL
+    # if its output is not allowed there or it is pending and changes nothing
     memo: list[dict[Any, Any]] = [{} for _ in ops]
     state = spec.init()
     linearized = 0
@@ -220,8 +221,11 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
             t = memo[k]
             new = t.get(state, _MISS)
             if new is _MISS:
-                new = t[state] = _step(spec, ops[k], state)
-            if new is not _ILLEGAL and not (pending[k] and new == state):
+                new = _step(spec, ops[k], state)
+                if pending[k] and new == state:
+                    new = _ILLEGAL  # never placed there (see above)
+                t[state] = new
+            if new is not _ILLEGAL:
                 lin = linearized | 1 << k
                 conf = (lin, new)
                 if conf not in cache:

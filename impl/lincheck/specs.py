@@ -8,12 +8,16 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from .core import UNKNOWN
+
 
 class Sequential:
-    """Defaults for a specification: one partition, operations shown as ``input -> output``."""
+    """Defaults for a specification: one partition, operations shown as ``op(args) -> output``."""
 
     #: How the command line names it (``protoproof lincheck FILE --model NAME``).
     name = ""
+    #: Operations that answer nothing: their output is not shown.
+    silent = frozenset({"put", "write", "append", "enq"})
 
     def init(self) -> Hashable:
         return None
@@ -27,7 +31,9 @@ class Sequential:
     def describe(self, input: Any, output: Any) -> str:
         args = ", ".join(map(repr, input[1:]))
         shown = f"{input[0]}({args})"
-        return shown if output is None else f"{shown} -> {output!r}"
+        if input[0] in self.silent:
+            return shown
+        return f"{shown} -> ?" if output is UNKNOWN else f"{shown} -> {output!r}"
 
 
 def _bad(input: Any) -> ValueError:
