@@ -206,7 +206,8 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
     required = n - sum(pending)
     # each operation's transitions, filled in as states are met: state -> next state, or _ILLEGAL
     # if its output is not allowed there or it is pending and changes nothing
-    memo: list[dict[Any, Any]] = [{} for _ in ops]
+    memo: list[dict[Any, Any]] = [{} for _ in range(n + 1)]  # by call entry
+    bit = [0, *(1 << k for k in range(n))]  # by call entry
     state = spec.init()
     linearized = 0
     cache: set[tuple[int, Any]] = set()
@@ -217,23 +218,22 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
     e = nxt[0]
     while required:
         if e <= n:
-            k = e - 1
-            t = memo[k]
+            t = memo[e]
             new = t.get(state, _MISS)
             if new is _MISS:
-                new = _step(spec, ops[k], state)
-                if pending[k] and new == state:
+                new = _step(spec, ops[e - 1], state)
+                if pending[e - 1] and new == state:
                     new = _ILLEGAL  # never placed there (see above)
                 t[state] = new
             if new is not _ILLEGAL:
-                lin = linearized | 1 << k
+                lin = linearized | bit[e]
                 conf = (lin, new)
                 if conf not in cache:
                     cache.add(conf)
                     calls.append((e, state))
                     state = new
                     linearized = lin
-                    if not pending[k]:
+                    if not pending[e - 1]:
                         required -= 1
                     # lift the call and its return out of the list
                     p, q = prv[e], nxt[e]
@@ -256,7 +256,7 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
         if not calls:
             return False, len(cache)
         c, state = calls.pop()
-        linearized ^= 1 << (c - 1)
+        linearized ^= bit[c]
         if not pending[c - 1]:
             required += 1
         r = c + n
