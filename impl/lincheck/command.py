@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from ...models.registry import RegistryError, resolve
 from .core import UNKNOWN, Operation, Result, check
 from .formats import READERS, HistoryError
 from .specs import KV, SPECS, CasRegister, Sequential
@@ -27,8 +28,9 @@ class CommandError(Exception):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("history", help="a history file: Jepsen etcd log, Jepsen key-value EDN lines, or our JSON "
                                    "(a list of {client, input, output, call, return})")
-    p.add_argument("--model", choices=sorted(SPECS), help="the sequential specification (default: cas-register "
-                   "for etcd logs, kv for EDN; needed for JSON)")
+    p.add_argument("--model", help=f"the sequential specification: {', '.join(sorted(SPECS))}, or "
+                   "path/to/file.py:Class (a Sequential subclass); default cas-register for etcd logs, kv for "
+                   "EDN; needed for JSON")
     p.add_argument("--format", choices=sorted(READERS), help="the file format (default: from the suffix and "
                    "the first line)")
     p.add_argument("--initial", help="the initial value as JSON (default null; \"\" for EDN key-value logs)")
@@ -51,18 +53,44 @@ def _sniff(path: Path) -> str:
 
 def _spec(args: argparse.Namespace, fmt: str) -> Sequential:
     if args.model is None and fmt not in DEFAULT_SPEC:
-        raise CommandError(f"a {fmt} history needs --model ({', '.join(sorted(SPECS))})")
-    if args.initial is not None:
+        raise CommandError(f"a {fmt} history needs --model ({', '.join(sorted(SPECS))}, or file.py:Class)")
+    if args.model:
+        found = _find(args.model)
+    else:
+        found = DEFAULT_SPEC[fmt] if args.initial is None else type(DEFAULT_SPEC[fmt])
+    if isinstance(found, type):
         try:
-            initial = json.loads(args.initial)
-        except json.JSONDecodeError:
-            raise CommandError(f"--initial {args.initial!r} is not JSON (a string is written '\"x\"')") from None
-        cls = SPECS[args.model] if args.model else type(DEFAULT_SPEC[fmt])
-        try:
-            return cls(initial)  # type: ignore[call-arg]
+            made = found() if args.initial is None else found(_initial(args.initial))
         except TypeError:
-            raise CommandError(f"the {cls.name} specification takes no --initial") from None
-    return SPECS[args.model]() if args.model else DEFAULT_SPEC[fmt]
+            what = "--initial" if args.initial is not None else "no arguments"
+            raise CommandError(f"the specification {found.__name__} cannot be made with {what}") from None
+    elif args.initial is not None:
+        raise CommandError(f"{args.model} is an object already: it takes no --initial")
+    else:
+        made = found
+    missing = [m for m in ("init", "step", "partition", "describe") if not callable(getattr(made, m, None))]
+    if missing:
+        raise CommandError(f"{args.model} is not a specification: it lacks {', '.join(missing)} "
+                           "(subclass protoproof.impl.lincheck.Sequential)")
+    return made
+
+
+def _find(model: str) -> Any:
+    if model in SPECS:
+        return SPECS[model]
+    if ":" not in model:
+        raise CommandError(f"no specification {model!r}: one of {', '.join(sorted(SPECS))}, or file.py:Class")
+    try:
+        return resolve(model)
+    except RegistryError as e:
+        raise CommandError(str(e)) from None
+
+
+def _initial(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise CommandError(f"--initial {text!r} is not JSON (a string is written '\"x\"')") from None
 
 
 def _plain(x: Any) -> Any:
@@ -107,7 +135,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         r = check(spec, ops, max_states=args.max_states, timeout=args.timeout)
     except (ValueError, TypeError, IndexError) as e:
-        raise CommandError(f"{path}: an operation the {spec.name} specification cannot take: {e}") from None
+        raise CommandError(f"{path}: an operation the specification cannot take: {e}") from None
     if args.json:
         print(json.dumps(_as_json(r)), file=out)
     else:

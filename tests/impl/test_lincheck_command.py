@@ -44,6 +44,34 @@ def test_a_json_history_with_a_model_is_checked_from_the_cli(tmp_path: Path) -> 
     assert code == 2
 
 
+COUNTER = """
+from protoproof.impl.lincheck import Sequential
+
+class Counter(Sequential):
+    def init(self):
+        return 0
+
+    def step(self, state, input, output):
+        if input[0] == "inc":
+            return True, state + 1
+        return output == state, state
+"""
+
+
+def test_a_specification_of_ones_own_is_named_by_its_file_on_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "counter.py").write_text(COUNTER)
+    h = [{"client": 0, "input": ["inc"], "call": 0, "return": 5}, {"client": 1, "input": ["inc"], "call": 1,
+                                                                   "return": 4},
+         {"client": 2, "input": ["read"], "output": 1, "call": 2, "return": 3}]
+    (tmp_path / "h.json").write_text(json.dumps(h))
+    code, out, _ = run(str(tmp_path / "h.json"), "--model", f"{tmp_path / 'counter.py'}:Counter")
+    assert code == 0, out
+    h[2]["output"] = 3
+    (tmp_path / "h.json").write_text(json.dumps(h))
+    code, out, _ = run(str(tmp_path / "h.json"), "--model", f"{tmp_path / 'counter.py'}:Counter")
+    assert code == 1 and "read() -> 3" in out
+
+
 def test_a_spent_budget_exits_3_with_unknown_from_the_cli() -> None:
     code, out, _ = run(str(DATA / "jepsen" / "etcd_002.log"), "--max-states", "100")
     assert code == 3 and out.startswith("unknown: ") and "the budget of 100 search states ran out" in out
@@ -54,7 +82,10 @@ def test_a_spent_budget_exits_3_with_unknown_from_the_cli() -> None:
     (["README"], "cannot tell the format from its first line; give --format"),
     (["q.json"], "a json history needs --model"),
     (["q.json", "--model", "kv", "--initial", "{"], "is not JSON"),
-    (["q.json", "--model", "queue", "--initial", "1"], "the queue specification takes no --initial"),
+    (["q.json", "--model", "queue", "--initial", "1"], "the specification Queue cannot be made with --initial"),
+    (["q.json", "--model", "stack"], "no specification 'stack': one of cas-register, kv, queue, register"),
+    (["q.json", "--model", "nofile.py:Counter"], "no such file: nofile.py"),
+    (["q.json", "--model", "json:dumps"], "json:dumps is not a specification: it lacks init, step"),
     (["bad.json", "--model", "kv"], "not JSON"),
     (["q.json", "--model", "kv", "--timeout", "0"], "must be positive"),
 ])
