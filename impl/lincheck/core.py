@@ -39,7 +39,8 @@ class Spec(Protocol):
     """A sequential specification.  ``step`` returns whether ``output`` is what the object answers
     to ``input`` in ``state``, and the state after it; for an ``UNKNOWN`` output the checker ignores
     the first part (any answer was possible), so the second must not depend on it.  States must be
-    hashable and compare by value; ``partition`` maps an input to its independent part (None: one)."""
+    hashable and compare by value; ``partition`` maps an input to its independent part (None: one).
+    Optionally, ``read_only(input)`` says an input never changes the state (it is tried first)."""
 
     def init(self) -> Hashable: ...
 
@@ -192,21 +193,14 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
     Two reductions keep it sound and complete: the search ends once every operation with a response
     is placed (the pending rest can go last), and a pending operation is never placed where it
     leaves the state as it was (leaving it for later offers every future that placing it does).
-    Each configuration tries the operations with a response first, then the pending ones: these
-    are optional, so a linearization, when there is one, is found much sooner (a fifth of the
-    configurations on porcupine's legal etcd logs); when there is none, all are explored anyway."""
+    Each configuration tries its candidates in three passes: read-only operations with a response
+    (``spec.read_only``), the others with a response, then the pending ones (which are optional).
+    The order changes nothing when there is no linearization (every configuration is tried), but
+    finds one when there is much sooner: 10,000 configurations instead of 122,000 on porcupine's
+    legal etcd logs."""
     n = len(ops)
-    # Entries: node k+1 is the call of op k, node n+1+k its return; 0 the head, 2n+1 the tail.
+    nxt, prv = _linked(ops)
     tail = 2 * n + 1
-    inf = math.inf
-    events = sorted([(o.call, 0, k + 1) for k, o in enumerate(ops)]
-                    + [(inf if o.ret is None else o.ret, 1, n + 1 + k) for k, o in enumerate(ops)])
-    order = [0, *(e[2] for e in events), tail]
-    nxt = [0] * (tail + 1)
-    prv = [0] * (tail + 1)
-    for a, b in itertools.pairwise(order):
-        nxt[a] = b
-        prv[b] = a
     pending = [o.ret is None for o in ops]
     required = n - sum(pending)
     # each operation's transitions, filled in as states are met: state -> next state, or _ILLEGAL
@@ -216,16 +210,21 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
     state = spec.init()
     linearized = 0
     cache: set[tuple[int, Any]] = set()
-    calls: list[tuple[int, Any, bool]] = []  # (call entry placed, state before, in the late pass)
-    late = False  # each configuration's candidates: answered operations first, then pending ones
-    some_pending = required < n
+    calls: list[tuple[int, Any, int]] = []  # (call entry placed, state before, its pass)
+    read_only = getattr(spec, "read_only", None)
+    # the pass of each call entry (see above), and the passes there are
+    rank = [0, *(2 if pending[k] else 1 if read_only is None or not read_only(o.input) else 0
+                 for k, o in enumerate(ops))]
+    ranks = sorted(set(rank[1:]))
+    top = ranks[-1] if ranks else 0
+    now = ranks[0] if ranks else 0
     max_states = budget.max_states if budget.max_states is not None else -1
     deadline = budget.deadline
     deepest = -1
     e = nxt[0]
     while required:
         if e <= n:
-            if pending[e - 1] is not late:
+            if rank[e] != now:
                 e = nxt[e]
                 continue
             t = memo[e]
@@ -240,8 +239,8 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
                 conf = (lin, new)
                 if conf not in cache:
                     cache.add(conf)
-                    calls.append((e, state, late))
-                    late = False
+                    calls.append((e, state, now))
+                    now = ranks[0]
                     state = new
                     linearized = lin
                     if not pending[e - 1]:
@@ -261,8 +260,8 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
                     continue
             e = nxt[e]
             continue
-        if some_pending and not late:
-            late = True
+        if now != top:  # the next pass
+            now = ranks[ranks.index(now) + 1]
             e = nxt[0]
             continue
         if trace is not None and len(calls) > deepest:
@@ -270,7 +269,7 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
             trace[:] = [[c[0] - 1 for c in calls], state, _candidates(nxt, n, tail)]
         if not calls:
             return False, len(cache)
-        c, state, late = calls.pop()
+        c, state, now = calls.pop()
         linearized ^= bit[c]
         if not pending[c - 1]:
             required += 1
@@ -281,6 +280,22 @@ def _search(spec: Spec, ops: Sequence[Operation], budget: _Budget,
         prv[nxt[c]] = c
         e = nxt[c]
     return True, len(cache)
+
+
+def _linked(ops: Sequence[Operation]) -> tuple[list[int], list[int]]:
+    """The entry list as next and previous links: entry k+1 is the call of operation k, n+1+k its
+    return, 0 the head, 2n+1 the tail; by time, a call before a return at the same time (closed
+    intervals), a pending operation's return last."""
+    n = len(ops)
+    events = sorted([(o.call, 0, k + 1) for k, o in enumerate(ops)]
+                    + [(math.inf if o.ret is None else o.ret, 1, n + 1 + k) for k, o in enumerate(ops)])
+    order = [0, *(e[2] for e in events), 2 * n + 1]
+    nxt = [0] * (2 * n + 2)
+    prv = [0] * (2 * n + 2)
+    for a, b in itertools.pairwise(order):
+        nxt[a] = b
+        prv[b] = a
+    return nxt, prv
 
 
 def _candidates(nxt: list[int], n: int, tail: int) -> list[int]:

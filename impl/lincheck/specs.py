@@ -18,6 +18,8 @@ class Sequential:
     name = ""
     #: Operations that answer nothing: their output is not shown.
     silent = frozenset({"put", "write", "append", "enq"})
+    #: Operations that never change the state (``read_only``).
+    readers = frozenset({"get", "read"})
 
     def init(self) -> Hashable:
         return None
@@ -27,6 +29,9 @@ class Sequential:
 
     def partition(self, input: Any) -> Hashable:
         return None
+
+    def read_only(self, input: Any) -> bool:
+        return bool(input[0] in self.readers)
 
     def describe(self, input: Any, output: Any) -> str:
         args = ", ".join(map(repr, input[1:]))

@@ -73,7 +73,7 @@ def test_a_specification_of_ones_own_is_named_by_its_file_on_the_cli(tmp_path: P
 
 
 def test_a_spent_budget_exits_3_with_unknown_from_the_cli() -> None:
-    code, out, _ = run(str(DATA / "jepsen" / "etcd_080.log"), "--max-states", "100")
+    code, out, _ = run(str(DATA / "jepsen" / "etcd_099.log"), "--max-states", "100")
     assert code == 3 and out.startswith("unknown: ") and "the budget of 100 search states ran out" in out
 
 
