@@ -99,10 +99,12 @@ def read_json(path: Path) -> list[Operation]:
     for k, o in enumerate(raw):
         if not (isinstance(o, dict) and isinstance(o.get("input"), list) and isinstance(o.get("call"), int | float)):
             raise HistoryError(f"{path}: operation {k} needs an \"input\" list and a numeric \"call\"")
+        if not isinstance(o.get("client", 0), int):
+            raise HistoryError(f"{path}: operation {k}: \"client\" must be a whole number")
         ret = o.get("return")
         if ret is not None and (not isinstance(ret, int | float) or ret < o["call"]):
             raise HistoryError(f"{path}: operation {k}: \"return\" must be a number >= \"call\" (or null)")
-        out.append(Operation(int(o.get("client", 0)), _hashable(o["input"]),
+        out.append(Operation(o.get("client", 0), _hashable(o["input"]),
                              UNKNOWN if ret is None else _hashable(o.get("output")), o["call"], ret))
     return out
 

@@ -87,6 +87,8 @@ def test_a_spent_budget_exits_3_with_unknown_from_the_cli() -> None:
     (["q.json", "--model", "nofile.py:Counter"], "no such file: nofile.py"),
     (["q.json", "--model", "json:dumps"], "json:dumps is not a specification: it lacks init, step"),
     (["bad.json", "--model", "kv"], "not JSON"),
+    (["client.json", "--model", "kv"], "operation 0: \"client\" must be a whole number"),
+    (["late.json", "--model", "kv"], "operation 0: \"return\" must be a number >= \"call\""),
     (["q.json", "--model", "kv", "--timeout", "0"], "must be positive"),
 ])
 def test_a_bad_history_file_or_option_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -95,5 +97,7 @@ def test_a_bad_history_file_or_option_is_a_one_line_error(tmp_path: Path, monkey
     (tmp_path / "README").write_text("hello\n")
     (tmp_path / "q.json").write_text("[]")
     (tmp_path / "bad.json").write_text("[{")
+    (tmp_path / "client.json").write_text('[{"client": "me", "input": ["get", "x"], "call": 0}]')
+    (tmp_path / "late.json").write_text('[{"input": ["get", "x"], "call": 5, "return": 1}]')
     code, _, err = run(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
