@@ -538,6 +538,17 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     return EXIT_BY_VERDICT[r.verdict]  # conforms 0, unknown (something not compared) 3, error 4
 
 
+def cmd_lincheck(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .impl.lincheck.command import CommandError, run
+
+    if rest:
+        raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return run(args, out)
+    except CommandError as e:
+        raise UsageError(str(e)) from None
+
+
 # ----- entry point --------------------------------------------------------------------
 
 
@@ -616,6 +627,11 @@ def _parser() -> _Parser:
     ex.add_argument("--variant", help="a planted bug (see `protoproof list`)")
     ex.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free one")
 
+    from .impl.lincheck.command import add_arguments as lincheck_arguments
+
+    lincheck_arguments(sub.add_parser("lincheck", help="check a recorded history for linearizability",
+                                      allow_abbrev=False))
+
     from .impl.commands import add_commands
 
     add_commands(sub)  # the runtime: cluster, kv, tx, validate
@@ -661,14 +677,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, cluster, kv, tx, "
+            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, lincheck, cluster, "
+                             "kv, tx, "
                              "validate")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
         handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform,
-                   "explore": cmd_explore}
+                   "explore": cmd_explore, "lincheck": cmd_lincheck}
         if args.command not in handler:
             from .impl.commands import run_command
 
