@@ -608,8 +608,8 @@ def _parser() -> _Parser:
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
     pv.add_argument("--smallest-margin", action="store_true",
-                    help="with --parameterized, for proofs over timings with a safety margin: ask z3 for the least safe margin "
-                         "per drift and prove it")
+                    help="with --parameterized, for proofs over timings with a safety margin: ask z3 for the "
+                         "least safe margin per drift and prove it")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
