@@ -1,7 +1,9 @@
 """The client side of the wire: a client id from the cluster file, one connection per node.
 
-Clients sign their frames with the cluster secret like nodes do, and read replies on the
-connection they opened (clients listen nowhere).
+Clients sign their frames with the client key (the only key a client's view of the cluster
+holds: it cannot sign a frame between nodes), and read replies on the connection they opened
+(clients listen nowhere).  A node too busy to take a request answers ``Busy``; the request is
+then sent again after a growing, jittered pause, within the caller's timeout.
 """
 
 from __future__ import annotations
@@ -14,15 +16,24 @@ from typing import Any
 
 from ..models.schema import Type
 from .cluster import ClusterConfig
-from .codec import HEADER, Codec, Frame, FrameError
+from .codec import HEADER, Busy, Codec, Frame, FrameError, Link
+from .transport import connect
 
 
 class NoReply(Exception):
     """No node answered within the client's budget."""
 
 
+class Overloaded(Exception):
+    """The node answered that it is too busy to take the request now (try again later)."""
+
+
 class Endpoint:
     """Request/response over the cluster's frames, as client ``client_id``."""
+
+    #: The first pause after a ``Busy`` answer (doubled at each, up to ``busy_pause_max``).
+    busy_pause = 0.02
+    busy_pause_max = 1.0
 
     def __init__(self, cfg: ClusterConfig, wire: Type, client_id: int | None = None) -> None:
         self.cfg = cfg
@@ -30,60 +41,89 @@ class Endpoint:
         self.id = client_id if client_id is not None else random.randrange(ids.start, ids.stop)
         if self.id not in ids:
             raise ValueError(f"client id {self.id} is not in the cluster's client range {ids}")
-        self.codec = Codec(wire, cfg.secret, cfg.all_ids)
-        self.conns: dict[int, tuple[asyncio.StreamWriter, asyncio.Task[None]]] = {}
+        self.codec = Codec(wire, cfg.keys.client_view(), cfg.all_ids)
+        self.conns: dict[int, tuple[asyncio.StreamWriter, asyncio.Task[None], Link]] = {}
         self.waiters: list[tuple[Callable[[Frame], bool], asyncio.Future[Frame]]] = []
+        self.sent: dict[tuple[int, int], asyncio.Future[Frame]] = {}
         self._connecting: dict[int, asyncio.Lock] = {}
+        self.busy = 0
 
-    async def _conn(self, node: int) -> asyncio.StreamWriter:
+    async def _conn(self, node: int) -> tuple[asyncio.StreamWriter, Link]:
         # One connection per node: two requests racing on a fresh endpoint must not both connect
         # (the second would replace the first, whose writer, dropped, closes and loses its reply).
         async with self._connecting.setdefault(node, asyncio.Lock()):
             c = self.conns.get(node)
             if c is not None and not c[0].is_closing() and not c[1].done():
-                return c[0]
+                return c[0], c[2]
             addr = self.cfg.node(node)
-            r, w = await asyncio.wait_for(asyncio.open_connection(addr.host, addr.port), 1.0)
-            task = asyncio.get_running_loop().create_task(self._read(r))
-            self.conns[node] = (w, task)
-            return w
+            r, w, out, back = await connect(addr.host, addr.port)
+            task = asyncio.get_running_loop().create_task(self._read(node, r, back))
+            self.conns[node] = (w, task, out)
+            return w, out
 
-    async def _read(self, r: asyncio.StreamReader) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, OSError):
+    async def _read(self, node: int, r: asyncio.StreamReader, link: Link) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, OSError, FrameError):
             while True:
                 head = await r.readexactly(HEADER.size)
                 (n,) = HEADER.unpack(head)
                 self.codec.check_length(n)
                 try:
-                    f = self.codec.decode_body(await r.readexactly(n))
+                    f = self.codec.decode_body(await r.readexactly(n), link)
                 except FrameError:
+                    continue
+                if type(f.msg) is Busy:
+                    fut = self.sent.get((node, f.msg.seq))
+                    if fut is not None and not fut.done():
+                        fut.set_exception(Overloaded(f"node {node} is busy"))
                     continue
                 for match, fut in list(self.waiters):
                     if not fut.done() and match(f):
                         fut.set_result(f)
 
-    async def send(self, node: int, inst: int, msg: Any) -> None:
-        w = await self._conn(node)
-        w.write(self.codec.encode(Frame(self.id, node, inst, msg)))
+    async def send(self, node: int, inst: int, msg: Any) -> int:
+        """Send ``msg`` to ``node``; the frame's position on the connection (a ``Busy`` names it)."""
+        w, link = await self._conn(node)
+        seq = link.seq
+        w.write(self.codec.encode(Frame(self.id, node, inst, msg), link))
         await w.drain()
+        return seq
 
     async def request(self, node: int, inst: int, msg: Any, match: Callable[[Frame], bool],
-                      timeout: float) -> Frame:
-        """Send ``msg`` to ``node`` and wait for the first frame ``match`` accepts."""
-        fut: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        entry = (match, fut)
-        self.waiters.append(entry)
-        try:
-            await self.send(node, inst, msg)
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.waiters.remove(entry)
+                      timeout: float, busy_retry: bool = True) -> Frame:
+        """Send ``msg`` to ``node`` and wait for the first frame ``match`` accepts.  A ``Busy``
+        answer: sent again after a pause (``busy_retry``; else ``Overloaded`` is raised) until
+        ``timeout`` runs out (``TimeoutError``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pause = self.busy_pause
+        while True:
+            fut: asyncio.Future[Frame] = loop.create_future()
+            entry = (match, fut)
+            self.waiters.append(entry)
+            key = None
+            try:
+                key = (node, await self.send(node, inst, msg))
+                self.sent[key] = fut
+                return await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
+            except Overloaded:
+                self.busy += 1
+                if not busy_retry:
+                    raise
+            finally:
+                self.waiters.remove(entry)
+                if key is not None:
+                    self.sent.pop(key, None)
+            wait = random.uniform(0.5, 1.0) * pause
+            if loop.time() + wait >= deadline:
+                raise TimeoutError(f"node {node} stayed busy")
+            await asyncio.sleep(wait)
+            pause = min(pause * 2, self.busy_pause_max)
 
     async def close(self) -> None:
-        for w, t in self.conns.values():
+        for w, t, _link in self.conns.values():
             w.close()
             t.cancel()
-        tasks = [t for _w, t in self.conns.values()]
+        tasks = [t for _w, t, _link in self.conns.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
         self.conns.clear()
