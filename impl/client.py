@@ -34,6 +34,8 @@ class Endpoint:
     #: The first pause after a ``Busy`` answer (doubled at each, up to ``busy_pause_max``).
     busy_pause = 0.02
     busy_pause_max = 1.0
+    #: How long ``Busy`` answers from one node are retried before giving up on it.
+    busy_budget = 30.0
 
     def __init__(self, cfg: ClusterConfig, wire: Type, client_id: int | None = None) -> None:
         self.cfg = cfg
@@ -90,11 +92,13 @@ class Endpoint:
 
     async def request(self, node: int, inst: int, msg: Any, match: Callable[[Frame], bool],
                       timeout: float, busy_retry: bool = True) -> Frame:
-        """Send ``msg`` to ``node`` and wait for the first frame ``match`` accepts.  A ``Busy``
-        answer: sent again after a pause (``busy_retry``; else ``Overloaded`` is raised) until
-        ``timeout`` runs out (``TimeoutError``)."""
+        """Send ``msg`` to ``node`` and wait up to ``timeout`` for the first frame ``match``
+        accepts.  A ``Busy`` answer: the node is up, so ``msg`` is sent to it again after a pause
+        (``busy_retry``; else ``Overloaded`` is raised), its wait starting again, until
+        ``busy_budget`` runs out (``TimeoutError``).  Going to another node instead would make
+        the burst a duel between proposers."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        give_up = loop.time() + max(timeout, self.busy_budget)
         pause = self.busy_pause
         while True:
             fut: asyncio.Future[Frame] = loop.create_future()
@@ -104,7 +108,7 @@ class Endpoint:
             try:
                 key = (node, await self.send(node, inst, msg))
                 self.sent[key] = fut
-                return await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
+                return await asyncio.wait_for(fut, timeout)
             except Overloaded:
                 self.busy += 1
                 if not busy_retry:
@@ -114,7 +118,7 @@ class Endpoint:
                 if key is not None:
                     self.sent.pop(key, None)
             wait = random.uniform(0.5, 1.0) * pause
-            if loop.time() + wait >= deadline:
+            if loop.time() + wait >= give_up:
                 raise TimeoutError(f"node {node} stayed busy")
             await asyncio.sleep(wait)
             pause = min(pause * 2, self.busy_pause_max)
