@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .codec import HEADER, NONCE_LEN, Busy, Codec, Frame, FrameError, Link
@@ -41,7 +41,7 @@ QUEUE_LIMIT = 10_000
 CLIENT_BUFFER = 4 << 20
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Limits:
     """What one node's inbound side holds at most, and for how long."""
 
@@ -69,8 +69,7 @@ class Limits:
             return self
         room = max(16, soft - 128)  # sqlite, logs, peers, the listening socket
         pending = min(self.max_pending, max(4, room // 8))
-        return Limits(pending, min(self.max_clients, room - pending), self.auth_timeout, self.idle_timeout,
-                      self.frame_timeout, self.max_bad, self.log_window, self.log_lines)
+        return dataclasses.replace(self, max_pending=pending, max_clients=min(self.max_clients, room - pending))
 
 
 def _where(peer: Any, port: bool = True) -> str:
