@@ -11,9 +11,9 @@ node the clients use (Raft: the leader), then the time until a put sent after th
 acknowledged.  ``abuse`` (Paxos, fsync on): a flood of 1,100 idle connections to a node limited
 to 1,024 file descriptors, then how fast that node still answers; a burst of 500 concurrent
 requests to one node, answered with a value or "busy", and 500 concurrent puts through the
-retrying client (``--abuse-only``: these figures alone).  ``--baseline`` adds the earlier table: Paxos without fsync and a single local
-sqlite file (no network, one transaction per write).  The machine is shared: the load average
-is printed with the figures.
+retrying client (``--abuse-only``: these figures alone).  ``--baseline`` adds the earlier
+table: Paxos without fsync and a single local sqlite file (no network, one transaction per
+write).  The machine is shared: the load average is printed with the figures.
 """
 
 from __future__ import annotations
