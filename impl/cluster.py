@@ -141,17 +141,19 @@ def new_cluster(directory: str | Path, protocol: str, names: list[str], *, fsync
 def load_cluster(directory: str | Path, as_node: bool = False) -> ClusterConfig:
     """Read ``cluster.json`` (and, ``as_node``, the master secret in ``nodes.key``); raises
     ``FileNotFoundError``/``ValueError`` with the path on problems.  A client's view holds the
-    client key only.  (A file from before the keys were split holds the master as ``secret``.)"""
+    client key only, also from a file written before the keys were split (which holds the master
+    as ``secret``; saving the configuration again moves it to ``nodes.key``)."""
     d = Path(directory).resolve()
     path = d / CLUSTER_FILE
     j = json.loads(path.read_text())
     master = _master(d) if as_node and isinstance(j, dict) and "secret" not in j else b""
     try:
         nodes = tuple(NodeAddr(int(n["id"]), str(n["name"]), str(n["host"]), int(n["port"])) for n in j["nodes"])
-        secret = bytes.fromhex(j["secret"]) if "secret" in j else master
-        client = bytes.fromhex(j["client_key"]) if "client_key" in j else derive(secret, "client")
+        old = bytes.fromhex(j["secret"]) if "secret" in j else b""
+        secret = (old or master) if as_node else b""
+        client = bytes.fromhex(j["client_key"]) if "client_key" in j else derive(old, "client") if old else b""
         if len(client) < 16:
-            raise ValueError("the client key is shorter than 16 bytes")
+            raise ValueError("no client key of at least 16 bytes (client_key)")
         cfg = ClusterConfig(str(j["protocol"]), nodes, secret, int(j.get("clients", 256)),
                             bool(j.get("fsync", True)), bool(j.get("trace", False)), dict(j.get("params", {})), d,
                             str(j.get("service", "")), client)

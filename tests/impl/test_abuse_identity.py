@@ -58,6 +58,21 @@ def test_the_cluster_file_holds_only_the_client_key_and_the_master_is_readable_b
         load_cluster(tmp_path / "kv", as_node=True)
 
 
+def test_a_cluster_file_from_before_the_split_gives_clients_the_client_key_only(tmp_path: Path) -> None:
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+    j = cfg.to_json()
+    del j["client_key"]
+    j["secret"] = cfg.secret.hex()  # what cluster.json held before
+    (tmp_path / "kv").mkdir()
+    (tmp_path / "kv" / "cluster.json").write_text(json.dumps(j))
+    client, node = load_cluster(tmp_path / "kv"), load_cluster(tmp_path / "kv", as_node=True)
+    assert client.secret == b"" and client.keys.client == cfg.keys.client and node.secret == cfg.secret
+    del j["secret"]
+    (tmp_path / "kv" / "cluster.json").write_text(json.dumps(j))
+    with pytest.raises(ValueError, match="no client key"):
+        load_cluster(tmp_path / "kv")
+
+
 def test_a_client_key_cannot_sign_a_frame_between_nodes() -> None:
     keys = Keys.from_master(b"m" * 32, [0, 1, 2])
     client = Codec(WIRE, keys.client_view(), [0, 1, 2, 1000])

@@ -303,3 +303,16 @@ def test_200_and_500_concurrent_requests_to_one_node_are_all_answered_and_retrie
             return busy
 
         assert asyncio.run(retried()) > 0  # over the limit: some were told to wait, and then got in
+
+
+def test_a_faults_file_that_cannot_be_read_for_a_moment_keeps_the_plan_and_the_node_running(tmp_path: Path) -> None:
+    from protoproof.impl.faults import FAULTS_FILE, FaultInjector, FaultPlan
+
+    fi = FaultInjector()
+    plan = FaultPlan(blocked=frozenset({(0, 1)}))
+    plan.save(tmp_path)
+    fi.reload(tmp_path)
+    (tmp_path / FAULTS_FILE).unlink()
+    (tmp_path / FAULTS_FILE).mkdir()  # reading it fails with an OSError, as EMFILE does
+    fi.reload(tmp_path)
+    assert fi.plan.blocked == plan.blocked
