@@ -3,7 +3,8 @@
 Clients sign their frames with the client key (the only key a client's view of the cluster
 holds: it cannot sign a frame between nodes), and read replies on the connection they opened
 (clients listen nowhere).  A node too busy to take a request answers ``Busy``; the request is
-then sent again after a growing, jittered pause, within the caller's timeout.
+then sent again after a growing, jittered pause, within a budget; a request whose connection
+the node closed (a cap on connections, an idle timeout) is sent again on a new one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class Overloaded(Exception):
     """The node answered that it is too busy to take the request now (try again later)."""
 
 
+class Dropped(Exception):
+    """The node closed the connection a request was sent on (a cap, a timeout): send it again."""
+
+
 class Endpoint:
     """Request/response over the cluster's frames, as client ``client_id``."""
 
@@ -49,6 +54,8 @@ class Endpoint:
         self.sent: dict[tuple[int, int], asyncio.Future[Frame]] = {}
         self._connecting: dict[int, asyncio.Lock] = {}
         self.busy = 0
+        self.dropped = 0
+        self.closed = False
 
     async def _conn(self, node: int) -> tuple[asyncio.StreamWriter, Link]:
         # One connection per node: two requests racing on a fresh endpoint must not both connect
@@ -64,6 +71,14 @@ class Endpoint:
             return w, out
 
     async def _read(self, node: int, r: asyncio.StreamReader, link: Link) -> None:
+        try:
+            await self._frames(node, r, link)
+        finally:  # the node closed the connection: what waits on it is sent again (``request``)
+            for (n, _seq), fut in list(self.sent.items()):
+                if n == node and not fut.done() and not self.closed:
+                    fut.set_exception(Dropped(f"node {node} closed the connection"))
+
+    async def _frames(self, node: int, r: asyncio.StreamReader, link: Link) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, OSError, FrameError):
             while True:
                 head = await r.readexactly(HEADER.size)
@@ -100,6 +115,7 @@ class Endpoint:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(timeout, self.busy_budget)
         pause = self.busy_pause
+        drops = 0
         while True:
             fut: asyncio.Future[Frame] = loop.create_future()
             entry = (match, fut)
@@ -113,17 +129,23 @@ class Endpoint:
                 self.busy += 1
                 if not busy_retry:
                     raise
+            except Dropped:
+                self.dropped += 1
+                drops += 1
+                if drops == 1:
+                    continue  # sent again at once, on a new connection; then with pauses
             finally:
                 self.waiters.remove(entry)
                 if key is not None:
                     self.sent.pop(key, None)
             wait = random.uniform(0.5, 1.0) * pause
             if loop.time() + wait >= give_up:
-                raise TimeoutError(f"node {node} stayed busy")
+                raise TimeoutError(f"node {node} stayed busy (or kept closing the connection)")
             await asyncio.sleep(wait)
             pause = min(pause * 2, self.busy_pause_max)
 
     async def close(self) -> None:
+        self.closed = True
         for w, t, _link in self.conns.values():
             w.close()
             t.cancel()

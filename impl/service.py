@@ -147,7 +147,7 @@ class Service:
     group_commit = False
     #: Client requests in progress (``open_requests``) above which a new one is answered ``Busy``
     #: rather than taken: a burst gets a prompt "retry later" instead of a collapse.
-    max_inflight = 16
+    max_inflight = 8
 
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
                  send_before_persist: bool = False, store: Store | None = None) -> None:

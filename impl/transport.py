@@ -46,7 +46,7 @@ class Limits:
     """What one node's inbound side holds at most, and for how long."""
 
     #: Connections that have not yet sent a valid frame (the oldest is closed for a new one).
-    max_pending: int = 64
+    max_pending: int = 128
     #: Client connections (the least recently active is closed for a new one).
     max_clients: int = 512
     #: Seconds a new connection has to send its first valid frame.
@@ -68,7 +68,7 @@ class Limits:
         if soft == resource.RLIM_INFINITY:
             return self
         room = max(16, soft - 128)  # sqlite, logs, peers, the listening socket
-        pending = min(self.max_pending, max(4, room // 8))
+        pending = min(self.max_pending, max(4, room // 4))
         return dataclasses.replace(self, max_pending=pending, max_clients=min(self.max_clients, room - pending))
 
 

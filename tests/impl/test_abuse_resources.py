@@ -157,6 +157,28 @@ def test_a_busy_node_answers_busy_and_the_client_retries_with_growing_pauses_the
     with_transport(Limits(), body, admit)
 
 
+def test_a_request_whose_connection_the_node_closes_is_sent_again_on_a_new_one_at_once() -> None:
+    seen: list[int] = []
+    t_ref: list[Transport] = []
+
+    def admit(f: Frame) -> bool:
+        seen.append(f.src)
+        if len(seen) == 1:
+            t_ref[0].clients[f.src].abort()  # as a cap or a timeout would
+            return False
+        return True
+
+    async def body(t: Transport, addr: tuple[str, int]) -> None:
+        t_ref.append(t)
+        ep = Endpoint(ClusterConfig("x", (NodeAddr(0, "n0", *addr),), SECRET, clients=10), Text(64), 1000)
+        t0 = time.monotonic()
+        f = await ep.request(0, 0, "ping", lambda f: f.msg == "pong", 5.0)
+        assert f.msg == "pong" and ep.dropped == 1 and len(seen) == 2 and time.monotonic() - t0 < 1
+        await ep.close()
+
+    with_transport(Limits(), body, admit)
+
+
 def test_rejections_are_logged_once_per_source_and_reason_then_summed_per_window(
         caplog: pytest.LogCaptureFixture) -> None:
     rl = RejectLog(0, window=0.2, lines=2)
