@@ -35,7 +35,7 @@ def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
 
 
 async def serve(directory: str | Path, node_id: int) -> None:
-    cfg = load_cluster(directory)
+    cfg = load_cluster(directory, as_node=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
