@@ -15,7 +15,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_lock_commands_acquire_write_release_and_the_next_holder_writes_with_a_higher_token(tmp_path: Path) -> None:
     d = str(tmp_path / "ll")
-    r = run("cluster", "lease", "--dir", d, "--detach", "--trace", "--clients", "2", "--lease", "10",
+    r = run("cluster", "lease", "--dir", d, "--detach", "--trace", "--clients", "2", "--lease", "50",
             "--margin", "3", "--tick-ms", "100")
     assert r.returncode == 0, r.stderr
     try:
