@@ -37,7 +37,7 @@ def test_the_no_fencing_variant_starts_a_cluster_whose_storage_does_not_fence(tm
     import json
 
     d = str(tmp_path / "nf")
-    r = run("cluster", "lease", "--dir", d, "--detach", "--variant", "no-fencing", "--lease", "10", "--margin", "3")
+    r = run("cluster", "lease", "--dir", d, "--detach", "--variant", "no-fencing", "--lease", "50", "--margin", "3")
     assert r.returncode == 0, r.stderr
     try:
         assert json.loads((tmp_path / "nf" / "cluster.json").read_text())["params"]["fencing"] == 0
