@@ -70,7 +70,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--no-fsync", action="store_true", help="sqlite synchronous=OFF (benchmarks only)")
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the cluster in --dir (as `cluster stop`)")
-    p.add_argument("--node", type=int, default=None, metavar="I", help="with stop or restart: only node I; with rejoin: the node to rejoin")
+    p.add_argument("--node", type=int, default=None, metavar="I",
+                   help="with stop or restart: only node I; with rejoin: the node to rejoin")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]

@@ -124,8 +124,8 @@ class Cluster:
         logf = self.logs.get(i) or open(d / "node.log", "ab")  # noqa: SIM115 - closed in stop_all
         self.logs[i] = logf
         self.procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "protoproof.impl.launcher", str(self.cfg.directory), str(i),
-             *(["--as-learner"] if as_learner else [])],
+            [sys.executable, "-m", "protoproof.impl.launcher", *(["--as-learner"] if as_learner else []),
+             str(self.cfg.directory), str(i)],  # the id last: ``lifecycle`` recognises its nodes so
             stdout=logf, stderr=logf, env=self.env, start_new_session=True)
         if wait:
             self.wait_ready(i, wait)
