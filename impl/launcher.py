@@ -53,6 +53,9 @@ async def serve(directory: str | Path, node_id: int, as_learner: bool = False) -
     except Amnesia as e:
         print(f"protoproof: refusing to start: {e}", file=sys.stderr, flush=True)
         return REFUSED
+    except ValueError as e:  # e.g. --as-learner for a service that cannot rejoin
+        print(f"protoproof: error: {e}", file=sys.stderr, flush=True)
+        return 2
     pidfile = cfg.node_dir(node_id) / PID_FILE
     try:
         await run_forever(svc, stop, on_ready=lambda: write_pid(pidfile))

@@ -8,9 +8,10 @@ store would answer again from nothing, and two quorums could then decide two val
   database does not share: beside it (``nodeI/marker.json``) and in the cluster directory
   (``markers/nodeI.json``).  A node whose markers name a store it no longer has (the file was
   deleted, truncated to nothing, replaced, or its directory wiped) refuses to start;
-- the store is checked before sqlite may touch it: its WAL's frames (a frame of the current
-  WAL generation whose checksum fails means a damaged tail, which sqlite would silently
-  drop with the commits in it) and ``PRAGMA quick_check``;
+- the store is checked at start: the WAL's shape before sqlite opens it (``wal_scan``), then
+  ``PRAGMA quick_check``, then whether sqlite kept every committed transaction of the WAL
+  (``wal_dropped``: it silently drops a damaged tail with the commits in it), then the
+  markers.  A finding is kept (``refused.txt``), since closing sqlite erases a WAL's damage;
 - the refusal is one line that names the safe recovery: rejoin as a *learner*
   (``open_store(..., as_learner=True)``): the damaged files are set aside, a fresh store is
   marked "rejoining" (durably, first), and the service catches up from enough peers before
@@ -33,6 +34,8 @@ DB_NAME = "state.sqlite3"
 MARKER = "marker.json"
 #: The meta key of a store whose node is still rejoining as a learner.
 REJOINING = "rejoining"
+#: Beside the store: why the node refused to start (it refuses again until it rejoins).
+REFUSED_FILE = "refused.txt"
 
 
 class Amnesia(RuntimeError):
@@ -63,74 +66,66 @@ def read_markers(cfg: ClusterConfig, node_id: int) -> set[str]:
 
 def write_markers(cfg: ClusterConfig, node_id: int, incarnation: str) -> None:
     """Durably record that node ``node_id`` has state in the store ``incarnation`` (both places)."""
-    body = json.dumps({"node": node_id, "incarnation": incarnation}).encode()
+    body = json.dumps({"node": node_id, "incarnation": incarnation})
     for p in marker_files(cfg, node_id):
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, p)
-        dfd = os.open(p.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _write_durably(p, body)
 
 
-def wal_problem(db: Path) -> str | None:
-    """Why the WAL beside ``db`` is damaged, or None.
+def wal_scan(db: Path) -> tuple[str | None, list[int]]:
+    """Read the WAL beside ``db`` before sqlite does: why it is damaged (or None), and the
+    numbers (1-based) of the commit frames of its current generation.
 
-    A frame of the WAL's current generation (its salts match the header's) that is whole but
-    fails the cumulative checksum cannot come from a kill -9 (frames are written in order and
-    a cut one is short): the bytes changed after they were written, and sqlite would drop that
-    commit and every later one without a word.  Likewise a WAL cut inside a frame.  A WAL cut at
-    a frame boundary is not noticed.
+    Only the frame headers are read (their salts and commit marks).  A kill -9 leaves whole
+    frames, or the header of the last one without its page (sqlite writes them apart), so a
+    WAL cut anywhere else was cut afterwards.  Whether sqlite accepts those commits is asked
+    of sqlite itself (``wal_dropped``), which checks every frame's checksum when it opens.
     """
     wal = db.with_name(db.name + "-wal")
     try:
         data = wal.read_bytes()
     except FileNotFoundError:
-        return None
+        return None, []
     if len(data) < 32:
-        return None if not data else f"{wal} is cut inside its header"
+        return (None if not data else f"{wal} is cut inside its header"), []
     magic = struct.unpack(">I", data[:4])[0]
     if magic not in (0x377F0682, 0x377F0683):
-        return f"{wal} has no WAL header"
+        return f"{wal} has no WAL header", []
     order = ">" if magic & 1 else "<"
     page = struct.unpack(">I", data[8:12])[0]
-    salts = data[16:24]
-    s0, s1 = _checksum(order, data[:24], 0, 0)
-    if (s0, s1) != struct.unpack(">II", data[24:32]):
-        return f"{wal} has a damaged header"
     frame = 24 + page
-    if (len(data) - 32) % frame not in (0, 24):
-        # a kill -9 leaves whole frames, or a frame's header without its page (written apart)
-        return f"{wal} is cut inside a frame (at byte {len(data)})"
-    off = 32
-    while off + frame <= len(data):
-        head = data[off:off + 24]
-        if head[8:16] != salts:
-            return None  # the rest is an older generation's frames, unused
-        s0, s1 = _checksum(order, head[:8], s0, s1)
-        s0, s1 = _checksum(order, data[off + 24:off + frame], s0, s1)
-        if (s0, s1) != struct.unpack(">II", head[16:24]):
-            return f"{wal} has a damaged frame at byte {off}"
+    if page < 512 or (len(data) - 32) % frame not in (0, 24):
+        return f"{wal} is cut inside a frame (at byte {len(data)})", []
+    salts = data[16:24]
+    commits = []
+    k, off = 0, 32
+    while off + frame <= len(data) and data[off + 8:off + 16] == salts:
+        k += 1
+        if struct.unpack_from(f"{order}I", data, off + 4)[0] != 0:
+            commits.append(k)
         off += frame
+    return None, commits
+
+
+def wal_dropped(db: Path, commits: list[int]) -> str | None:
+    """After sqlite opened ``db`` and read it (``quick_check``): a commit frame it dropped, or None.
+
+    sqlite rebuilds the WAL index (``-shm``) from the WAL's frames when the first connection
+    opens it, stopping at the first frame whose checksum fails; ``mxFrame`` (offset 16 of the
+    index header) is the last frame it kept.  A commit frame after it is a committed
+    transaction (a promise, a vote) that sqlite would forget without a word.
+    """
+    if not commits:
+        return None
+    try:
+        shm = db.with_name(db.name + "-shm").read_bytes()
+        kept = struct.unpack_from("=I", shm, 16)[0]
+    except (OSError, struct.error):
+        return f"{db}: cannot read its WAL index"
+    lost = [c for c in commits if c > kept]
+    if lost:
+        return (f"{db.name}-wal has {len(lost)} committed transaction(s) that sqlite drops "
+                f"(a damaged frame at or before frame {lost[0]})")
     return None
-
-
-def _checksum(order: str, b: bytes, s0: int, s1: int) -> tuple[int, int]:
-    """sqlite's WAL checksum (pairs of 32-bit words in the WAL's byte order), continued."""
-    w = struct.unpack(f"{order}{len(b) // 4}I", b)
-    m = 0xFFFFFFFF
-    for k in range(0, len(w), 2):
-        s0 = (s0 + w[k] + s1) & m
-        s1 = (s1 + w[k + 1] + s0) & m
-    return s0, s1
 
 
 def refuse(cfg: ClusterConfig, node_id: int, what: str) -> Amnesia:
@@ -147,26 +142,56 @@ def open_store(cfg: ClusterConfig, node_id: int, *, as_learner: bool = False) ->
     db = db_path(cfg, node_id)
     if as_learner:
         set_aside(db)
-        store = Store(db, fsync=cfg.fsync)
-        store.meta_put(REJOINING, "1")  # durable before the marker names this store
-        write_markers(cfg, node_id, store.incarnation)
-        return store, True
-    problem = wal_problem(db)
-    if problem is not None:
-        raise refuse(cfg, node_id, problem)
-    try:
-        store = Store(db, fsync=cfg.fsync)
-    except StoreDamaged as e:
-        raise refuse(cfg, node_id, str(e)) from None
-    marked = read_markers(cfg, node_id)
-    if marked and store.found_incarnation not in marked:
+        (cfg.node_dir(node_id) / REFUSED_FILE).unlink(missing_ok=True)
+        fresh = Store(db, fsync=cfg.fsync)
+        fresh.meta_put(REJOINING, "1")  # durable before the marker names this store
+        fresh.claim()
+        write_markers(cfg, node_id, fresh.incarnation)
+        return fresh, True
+    refused = cfg.node_dir(node_id) / REFUSED_FILE
+    if refused.exists():  # an earlier start found this; checking again could find nothing
+        raise refuse(cfg, node_id, refused.read_text(errors="replace").strip() + " (found at an earlier start)")
+    problem, commits = wal_scan(db)
+    store: Store | None = None
+    if problem is None:
+        try:
+            store = Store(db, fsync=cfg.fsync)
+        except StoreDamaged as e:
+            problem = str(e)
+    if store is not None and problem is None:
+        problem = wal_dropped(db, commits)
+        marked = read_markers(cfg, node_id)
+        if problem is None and marked and store.found_incarnation not in marked:
+            what = "is blank" if store.found_incarnation is None else "is another store than the one it wrote"
+            problem = f"its store {db} {what} but its marker says it had state"
+        if problem is None:
+            if not marked:
+                inc = store.incarnation
+                store.before_first_write = lambda: write_markers(cfg, node_id, inc)
+            return store, store.meta_get(REJOINING) == "1"
+    # Remember the finding durably first: closing sqlite checkpoints what it kept and deletes the
+    # WAL, after which the damage could no longer be seen.
+    _write_durably(refused, problem or "")
+    if store is not None:
         store.close()
-        what = "is blank" if store.found_incarnation is None else "is another store than the one it wrote"
-        raise refuse(cfg, node_id, f"its store {db} {what} but its marker says it had state")
-    if not marked:
-        inc = store.incarnation
-        store.before_first_write = lambda: write_markers(cfg, node_id, inc)
-    return store, store.meta_get(REJOINING) == "1"
+    raise refuse(cfg, node_id, problem or "")
+
+
+def _write_durably(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def set_aside(db: Path) -> Path | None:

@@ -37,14 +37,22 @@ class Store:
         #: a node compares it with its marker to notice a lost or replaced file (``recovery``).
         self.found_incarnation = self.meta_get("incarnation")
         self.incarnation = self.found_incarnation or uuid.uuid4().hex
-        if self.found_incarnation is None:
-            self.meta_put("incarnation", self.incarnation)
         #: Called once, before the first durable write of this process (``recovery`` writes the
         #: node's "has state" marker there, so a store lost after that write is noticed).
         self.before_first_write: Callable[[], None] | None = None
+        self._claimed = False
         self.writes = 0
 
-    def _first(self) -> None:
+    def claim(self) -> None:
+        """Before the first durable write: the store's identity is written (opening a store
+        writes nothing, so checking a damaged one cannot overwrite the damage), then
+        ``before_first_write`` runs."""
+        if self._claimed:
+            return
+        self._claimed = True
+        if self.found_incarnation is None:
+            self.meta_put("incarnation", self.incarnation)
+            self.found_incarnation = self.incarnation
         f, self.before_first_write = self.before_first_write, None
         if f is not None:
             f()
@@ -80,7 +88,7 @@ class Store:
         entries before it are deleted, ``front`` is what stands for them: ``front``).
         """
         if trace is None and not logs:
-            self._first()
+            self.claim()
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
             self.writes += 1
         else:
@@ -120,7 +128,7 @@ class Store:
 
     def write_batch(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         """Run ``batch``'s statements in one transaction (one fsync)."""
-        self._first()
+        self.claim()
         with self._transaction():
             for sql, rows in statements:
                 self.db.executemany(sql, rows)
@@ -163,7 +171,7 @@ class Store:
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
         """Several instances in one transaction (one fsync)."""
-        self._first()
+        self.claim()
         with self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO durable VALUES (?, ?)",
                                 [(i, json.dumps(v)) for i, v in items])
@@ -173,12 +181,12 @@ class Store:
         return {i: json.loads(v) for i, v in self.db.execute("SELECT inst, value FROM durable")}
 
     def log_put(self, slot: int, value: str) -> None:
-        self._first()
+        self.claim()
         self.db.execute("INSERT OR REPLACE INTO log VALUES (?, ?)", (slot, value))
 
     def log_put_many(self, items: list[tuple[int, str]]) -> None:
         """Several decided slots in one transaction (one fsync): a catch-up batch."""
-        self._first()
+        self.claim()
         with self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO log VALUES (?, ?)", items)
 

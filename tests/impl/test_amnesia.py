@@ -114,6 +114,8 @@ def test_a_kv_node_that_lost_its_store_refuses_to_vote_and_rejoins_as_a_learner_
         assert cl.procs[1].returncode == REFUSED
         log_line = (cfg.node_dir(1) / "node.log").read_text().strip().splitlines()[-1]
         assert "must not vote" in log_line and "Traceback" not in log_line
+        with pytest.raises(RuntimeError, match=r"found at an earlier start"):
+            cl.start(1)  # checking erased the WAL's damage; the finding was kept
 
         cl.start(1, as_learner=True)
         # node 1 does not vote yet, so nothing is decided and nothing wrong is read
