@@ -152,9 +152,10 @@ class CatchUp:
             self.reply(peer if peer is not None else random.choice(ps), self.applied, LogReq())
 
     # ----- serving a catch-up -----
-    def send_log(self, dst: int, first: int, whole: bool = False) -> None:
-        """The decided log from ``first`` on: one batch (``whole``: every batch) after the snapshot
-        if ``first`` is below it."""
+    def send_log(self, dst: int, first: int, whole: bool = False) -> int:
+        """The decided log from ``first`` on: one batch (``whole``: every batch up to the first
+        slot not decided here) after the snapshot if ``first`` is below it.  Returns the slot
+        after the last one sent."""
         if first < self.base:
             snap = self.store.meta_get("snapshot")
             if snap is not None:
@@ -174,14 +175,16 @@ class CatchUp:
             more = s in self.log
             self.reply(dst, first, Decided(first, tuple(vals), more))
             if not (whole and more):
-                return
+                return s
             first = s
 
     def send_state(self, dst: int, first: int) -> None:
-        """A learner's ``StateReq``: the log, the acceptor states of undecided slots, the end."""
-        self.send_log(dst, first, whole=True)
+        """A learner's ``StateReq``: the log, the acceptor state of every slot it did not get
+        decided (after a hole in the log too), the end."""
+        sent = self.send_log(dst, first, whole=True)
         for slot, st in list(self.host.states.items()):
-            if slot >= self.base and slot not in self.log and isinstance(st, Acc) and st.max_bal >= 0:
+            if slot >= self.base and (slot not in self.log or slot >= sent) and isinstance(st, Acc) \
+                    and st.max_bal >= 0:
                 self.reply(dst, slot, AccState(st.max_bal, st.max_vbal, st.max_val))  # type: ignore[arg-type]
         self.reply(dst, 0, StateEnd(max(self.log, default=-1) + 1))
 

@@ -20,10 +20,13 @@ import pytest
 
 from protoproof.impl.client import NoReply
 from protoproof.impl.cluster import ClusterConfig
+from protoproof.impl.codec import Frame
 from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
+from protoproof.impl.kv_catchup import AccState, StateEnd
 from protoproof.impl.launcher import REFUSED, Cluster
 from protoproof.impl.linearizability import Op, check
 from protoproof.impl.service import run_forever
+from protoproof.models.paxos import Acc
 
 KEYS = [f"k{i}" for i in range(6)]
 
@@ -163,3 +166,22 @@ def test_a_rejoining_learner_that_crashes_before_it_caught_up_is_still_a_learner
     b.rejoined()
     b.store.close()
     assert not KVNode(cfg, 1).learner
+
+
+def test_a_learner_rebuilds_each_undecided_slot_from_the_highest_promise_and_vote_once_its_peers_cover_its_quorums(
+        tmp_path: Path) -> None:
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+    node = KVNode(cfg, 1, as_learner=True)
+    node.on_catchup(Frame(0, 1, 5, AccState(7, 4, "A")))
+    node.on_catchup(Frame(0, 1, 6, AccState(3, -1, None)))
+    node.on_catchup(Frame(0, 1, 0, StateEnd(0)))
+    assert node.learner  # node 0 alone: a quorum {1, 2} would have no witness
+    node.on_catchup(Frame(2, 1, 5, AccState(9, 6, "B")))
+    node.on_catchup(Frame(2, 1, 0, StateEnd(0)))
+    assert not node.learner
+    assert node.host.states[5] == Acc(9, 6, "B") and node.host.states[6] == Acc(3, -1, None)
+    assert node.store.load()[5] == {"max_bal": 9, "max_vbal": 6, "max_val": "B"}  # durable before it votes
+    node.store.close()
+    again = KVNode(cfg, 1)
+    assert not again.learner
+    again.store.close()

@@ -33,6 +33,25 @@ async def puts(cfg: ClusterConfig, writes: int, clients: int, prefer: int = 0) -
     return last
 
 
+async def started(cfg: ClusterConfig, i: int, compact_every: int | None = None) -> KVNode:
+    nd = KVNode(cfg, i)
+    if compact_every is not None:
+        nd.compact_every = compact_every
+    await nd.start()
+    return nd
+
+
+async def read_back(cfg: ClusterConfig, prefer: int, last: dict[str, str]) -> int:
+    """Every key's last value, read through node ``prefer``; how often the client went elsewhere."""
+    kv = KVClient(cfg, client_id=1200, prefer=prefer, timeout=10.0, budget=10.0)
+    try:
+        for k, v in sorted(last.items()):
+            assert await kv.get(k) == v
+        return kv.retries
+    finally:
+        await kv.close()
+
+
 def rows(cfg: ClusterConfig, i: int, table: str) -> int:
     db = sqlite3.connect(cfg.node_dir(i) / "state.sqlite3")
     try:
@@ -44,21 +63,14 @@ def rows(cfg: ClusterConfig, i: int, table: str) -> int:
 def test_a_kv_node_restarted_after_missing_3000_writes_answers_within_two_seconds(tmp_path: Path) -> None:
     async def main() -> float:
         cfg = paxos_cluster(str(tmp_path / "kv"), 3, fsync=False)
-        nodes = [KVNode(cfg, i) for i in range(3)]
-        for nd in nodes:
-            await nd.start()
+        nodes = [await started(cfg, i) for i in range(3)]
         await nodes[2].stop()
         try:
             last = await puts(cfg, 3000, 16)
-            late = KVNode(cfg, 2)
             t0 = time.perf_counter()
-            await late.start()
-            kv = KVClient(cfg, client_id=1200, prefer=2, timeout=10.0, budget=10.0)
-            got = await kv.get("k7")
+            late = await started(cfg, 2)
+            assert await read_back(cfg, 2, {"k7": last["k7"]}) == 0  # answered by the restarted node
             took = time.perf_counter() - t0
-            await kv.close()
-            assert got == last["k7"]
-            assert kv.retries == 0  # answered by the restarted node itself
             await late.stop()
             return took
         finally:
@@ -73,24 +85,15 @@ def test_a_kv_node_compacts_its_log_into_a_snapshot_and_a_node_behind_it_install
         tmp_path: Path) -> None:
     async def main() -> None:
         cfg = paxos_cluster(str(tmp_path / "kv"), 3, fsync=False)
-        nodes = [KVNode(cfg, i) for i in range(3)]
-        for nd in nodes:
-            nd.compact_every = 100
-            await nd.start()
+        nodes = [await started(cfg, i, compact_every=100) for i in range(3)]
         await nodes[2].stop()
         try:
             last = await puts(cfg, 480, 8)
             for nd in nodes[:2]:
                 assert nd.applied >= 480
                 assert nd.base >= 400 and len(nd.log) < 100 and len(nd.host.states) < 100
-            late = KVNode(cfg, 2)  # its log ends before the others' snapshots begin
-            late.compact_every = 100
-            await late.start()
-            kv = KVClient(cfg, client_id=1200, prefer=2, timeout=10.0, budget=10.0)
-            for k, v in sorted(last.items()):
-                assert await kv.get(k) == v
-            assert kv.retries == 0
-            await kv.close()
+            late = await started(cfg, 2, compact_every=100)  # its log ends before the others' snapshots
+            assert await read_back(cfg, 2, last) == 0
             assert late.base >= 400 and len(late.log) < 100
             await late.stop()
         finally:
@@ -105,20 +108,13 @@ def test_a_kv_node_compacts_its_log_into_a_snapshot_and_a_node_behind_it_install
 def test_a_kv_node_restarted_from_its_own_snapshot_serves_what_it_had(tmp_path: Path) -> None:
     async def main() -> None:
         cfg = paxos_cluster(str(tmp_path / "kv"), 3, fsync=False)
-        nodes = [KVNode(cfg, i) for i in range(3)]
-        for nd in nodes:
-            nd.compact_every = 50
-            await nd.start()
+        nodes = [await started(cfg, i, compact_every=50) for i in range(3)]
         try:
             last = await puts(cfg, 200, 4)
             await nodes[0].stop()
-            again = nodes[0] = KVNode(cfg, 0)
-            await again.start()
+            again = nodes[0] = await started(cfg, 0, compact_every=50)
             assert again.base >= 150 and again.applied >= 200 and again.kv == last  # from its own disk
-            kv = KVClient(cfg, client_id=1200, prefer=0, timeout=10.0, budget=10.0)
-            for k, v in sorted(last.items()):
-                assert await kv.get(k) == v
-            await kv.close()
+            await read_back(cfg, 0, last)
         finally:
             for nd in nodes:
                 await nd.stop()
