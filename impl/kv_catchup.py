@@ -98,6 +98,7 @@ class CatchUp:
     kv: dict[str, str]
     results: dict[str, str | None]
     applied: int
+    seen: dict[int, int]
     quorums: Any
     host: Any
     store: Any
@@ -258,6 +259,8 @@ class CatchUp:
         self.store.compact_below(base, {"snapshot": snap})
         for s in [s for s in self.log if s < base]:
             del self.log[s]
+        for s in [s for s in self.seen if s < base]:
+            del self.seen[s]
         self.host.forget(base)
         self.base = base
 

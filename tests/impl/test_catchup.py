@@ -91,7 +91,7 @@ def test_a_kv_node_compacts_its_log_into_a_snapshot_and_a_node_behind_it_install
             last = await puts(cfg, 480, 8)
             for nd in nodes[:2]:
                 assert nd.applied >= 480
-                assert nd.base >= 400 and len(nd.log) < 100 and len(nd.host.states) < 100
+                assert nd.base >= 400 and len(nd.log) < 100 and len(nd.host.states) < 100 and len(nd.seen) < 100
             late = await started(cfg, 2, compact_every=100)  # its log ends before the others' snapshots
             assert await read_back(cfg, 2, last) == 0
             assert late.base >= 400 and len(late.log) < 100
