@@ -4,6 +4,10 @@ WAL with ``synchronous=FULL`` makes every commit durable (fsync) before ``put`` 
 the host only sends the messages that follow a ``Persist`` after ``put`` returned: that is the
 whole contract the model's crash/recover actions assume.  ``fsync=False`` (``synchronous=OFF``)
 exists only for the benchmark's "without fsync" column.
+
+Opening a store runs ``PRAGMA quick_check`` (``StoreDamaged``) and writes nothing; the store's
+identity (``incarnation``) is written before its first durable write, so that a node can tell
+its own store from a blank or replaced one (``recovery``).
 """
 
 from __future__ import annotations
@@ -193,6 +197,7 @@ class Store:
     def compact_below(self, base: int, meta: dict[str, str]) -> None:
         """Forget instances and decided slots below ``base`` (what stands for them goes in
         ``meta``, in the same transaction: a snapshot)."""
+        self.claim()
         with self._transaction():
             for k, v in meta.items():
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, v))
@@ -200,11 +205,6 @@ class Store:
             self.db.execute("DELETE FROM durable WHERE inst < ?", (base,))
             self.db.execute("DELETE FROM entries WHERE inst < ?", (base,))
             self.db.execute("DELETE FROM fronts WHERE inst < ?", (base,))
-
-    def is_blank(self) -> bool:
-        """Nothing durable was ever written here (every table empty)."""
-        return all(self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None
-                   for t in ("durable", "log", "entries", "traced"))
 
     def log_load(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT slot, value FROM log"))
