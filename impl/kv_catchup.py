@@ -33,10 +33,11 @@ from .codec import Frame, Text
 log = logging.getLogger("protoproof.impl")
 
 BIG = 2**53
-#: Encoded bytes of decided values per ``Decided`` frame (frames are at most 1 MiB).
-BATCH_BYTES = 256 * 1024
+#: Encoded bytes of decided values per ``Decided`` frame (frames are at most 1 MiB; one value
+#: encodes to at most 8192 * 12 bytes, so a batch always has room for one).
+BATCH_BYTES = 512 * 1024
 BATCH_MAX = 4096
-#: Characters of snapshot text per ``Snap`` frame (JSON escaping at most sextuples it).
+#: Characters of snapshot text per ``Snap`` frame (ASCII JSON: a frame's escaping at most doubles it).
 SNAP_CHUNK = 100_000
 #: Command ids kept in a snapshot for "decided twice takes effect once".
 DEDUP = 8192
@@ -171,7 +172,7 @@ class CatchUp:
             while s in self.log and size < BATCH_BYTES and len(vals) < BATCH_MAX:
                 v = self.log[s]
                 vals.append(v)
-                size += len(v) + 16
+                size += len(json.dumps(v)) + 1  # as the frame will carry it
                 s += 1
             more = s in self.log
             self.reply(dst, first, Decided(first, tuple(vals), more))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from protoproof.impl.cluster import ClusterConfig
+from protoproof.impl.codec import MAX_FRAME, Frame
 from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
 
 
@@ -120,3 +121,18 @@ def test_a_kv_node_restarted_from_its_own_snapshot_serves_what_it_had(tmp_path: 
                 await nd.stop()
 
     asyncio.run(main())
+
+
+def test_catch_up_batches_of_the_longest_non_ascii_values_fit_in_frames(tmp_path: Path) -> None:
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+    node = KVNode(cfg, 0)
+    value = "\U0001f600" * 8192  # 12 bytes each in a frame (a surrogate pair, escaped)
+    for slot in range(300):
+        node.log[slot] = value
+    sent: list[Frame] = []
+    node.reply = lambda dst, inst, msg: sent.append(Frame(0, dst, inst, msg))  # type: ignore[method-assign]
+    assert node.send_log(1, 0, whole=True) == 300
+    assert sum(len(f.msg.vals) for f in sent) == 300 and len(sent) > 1
+    for f in sent:
+        assert len(node.codec.encode(f)) <= MAX_FRAME
+    node.store.close()
