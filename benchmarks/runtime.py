@@ -1,6 +1,6 @@
 """KV write throughput and latency: the 3-server Raft KV beside the 3-node Paxos KV, same run.
 
-    .venv/bin/python benchmarks/runtime.py [--writes 960] [--clients 1 8 32] [--baseline]
+    .venv/bin/python benchmarks/runtime.py [--writes 960] [--clients 1 8 32] [--baseline] [--catchup 10000]
 
 Each row does the same writes (unique keys, 16-byte values) from ``--clients`` concurrent
 clients, each waiting for its put before the next, against real node processes over TCP on
@@ -13,7 +13,10 @@ to 1,024 file descriptors, then how fast that node still answers; a burst of 500
 requests to one node, answered with a value or "busy", and 500 concurrent puts through the
 retrying client (``--abuse-only``: these figures alone).  ``--baseline`` adds the earlier
 table: Paxos without fsync and a single local sqlite file (no network, one transaction per
-write).  The machine is shared: the load average is printed with the figures.
+write).  The machine is shared: the load average is printed with the figures.  ``catch-up``: a
+Paxos node kill -9'd, ``--catchup`` writes made without it (32 clients), then restarted: the time
+until it listens and until it answers a get itself (the value checked), and the decided-log rows
+it then keeps (compaction bounds them).
 """
 
 from __future__ import annotations
@@ -246,6 +249,48 @@ def abuse_figures(tmp: Path) -> None:
     print(connection_flood(tmp), flush=True)
     for line in request_burst(tmp):
         print(line, flush=True)
+async def _missed_writes(cfg: ClusterConfig, writes: int, clients: int) -> dict[str, str]:
+    last: dict[str, str] = {}
+
+    async def one(c: int) -> None:
+        kv = KVClient(cfg, client_id=1000 + c, prefer=0, timeout=5.0, budget=60.0)
+        try:
+            for j in range(writes // clients):
+                await kv.put(f"c-{c}", f"value-{j:010d}")
+                last[f"c-{c}"] = f"value-{j:010d}"
+        finally:
+            await kv.close()
+
+    await asyncio.gather(*(one(c) for c in range(clients)))
+    return last
+
+
+async def _first_answer(cfg: ClusterConfig, key: str) -> tuple[str | None, int]:
+    kv = KVClient(cfg, client_id=1250, prefer=2, timeout=30.0, budget=30.0)  # no retry elsewhere
+    try:
+        return await kv.get(key), kv.retries
+    finally:
+        await kv.close()
+
+
+def catchup(tmp: Path, writes: int) -> tuple[float, float, int]:
+    """Node 2 misses ``writes`` writes: (s until it listens, s until it answered, its log rows)."""
+    cfg = make_cluster("paxos", tmp / "paxos-catchup", True)
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        cluster.kill(2)
+        last = asyncio.run(_missed_writes(cfg, writes, 32))
+        t0 = time.perf_counter()
+        cluster.start(2)
+        listening = time.perf_counter() - t0
+        got, retries = asyncio.run(_first_answer(cfg, "c-7"))
+        answered = time.perf_counter() - t0
+        if got != last["c-7"] or retries:
+            raise SystemExit(f"catch-up: node 2 answered {got!r} ({retries} retries), expected {last['c-7']!r}")
+    db = sqlite3.connect(cfg.node_dir(2) / "state.sqlite3")
+    kept = int(db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
+    db.close()
+    return listening, answered, kept
 
 
 def bench_sqlite(tmp: Path, fsync: bool, writes: int) -> tuple[float, list[float]]:
@@ -277,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", action="store_true", help="also Paxos without fsync and local sqlite")
     ap.add_argument("--no-abuse", action="store_true", help="without the connection-flood and burst figures")
     ap.add_argument("--abuse-only", action="store_true", help="only the connection-flood and burst figures")
+    ap.add_argument("--catchup", type=int, default=10000, metavar="N",
+                    help="writes a restarted Paxos node missed (0: no catch-up figure)")
+    ap.add_argument("--only-catchup", action="store_true", help="only the catch-up figure")
     a = ap.parse_args(argv)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     if a.abuse_only:
@@ -285,24 +333,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0
     head = f"{'configuration (fsync on)':34} {'clients':>7} {'writes':>7} {'writes/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
-    print(head, flush=True)
     ratios = []
     with tempfile.TemporaryDirectory(prefix="pp-bench-") as d:
         tmp = Path(d)
-        for c in a.clients:
+        if a.catchup:
+            listening, answered, kept = catchup(tmp, a.catchup)
+            print(f"catch-up after missing {a.catchup} writes (Paxos, kill -9 then restart): listening after "
+                  f"{listening:.2f} s, first answer after {answered:.2f} s; {kept} decided-log rows kept", flush=True)
+        if not a.only_catchup:
+            print(head, flush=True)
+        for c in [] if a.only_catchup else a.clients:
             got = {}
             for kind in ("paxos", "raft"):
                 el, lat = bench(kind, tmp, a.writes, c)
                 got[kind] = len(lat) / el
                 print(row(f"3-node {'Paxos' if kind == 'paxos' else 'Raft'} KV", c, el, lat), flush=True)
             ratios.append((c, got["raft"] / got["paxos"]))
-        print("Raft/Paxos throughput: " + ", ".join(f"{r:.1f}x at {c} client(s)" for c, r in ratios))
-        if not a.no_failover:
+        if ratios:
+            print("Raft/Paxos throughput: " + ", ".join(f"{r:.1f}x at {c} client(s)" for c, r in ratios))
+        if not a.no_failover and not a.only_catchup:
             for kind in ("paxos", "raft"):
                 print(f"failover after kill -9 ({kind}, 8 clients writing): {failover(kind, tmp):.2f} s", flush=True)
-        if not a.no_abuse:
+        if not a.no_abuse and not a.only_catchup:
             abuse_figures(tmp)
-        if a.baseline:
+        if a.baseline and not a.only_catchup:
             el, lat = bench("paxos", tmp, a.writes, max(a.clients), fsync=False)
             print(row("3-node Paxos KV, no fsync", max(a.clients), el, lat))
             for fsync in (True, False):

@@ -73,7 +73,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--no-fsync", action="store_true", help="sqlite synchronous=OFF (benchmarks only)")
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the cluster in --dir (as `cluster stop`)")
-    p.add_argument("--node", type=int, default=None, metavar="I", help="with stop or restart: only node I")
+    p.add_argument("--node", type=int, default=None, metavar="I",
+                   help="with stop or restart: only node I; with rejoin: the node to rejoin")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]
@@ -157,7 +158,7 @@ def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
 
 
 #: Words in the protocol's place that act on the cluster already in ``--dir``.
-ACTIONS = ("stop", "restart", "status")
+ACTIONS = ("stop", "restart", "status", "rejoin")
 
 
 def _existing(d: Path) -> ClusterConfig:
@@ -173,7 +174,9 @@ def _cluster(args: argparse.Namespace) -> int:
 
     d = Path(args.dir).resolve()
     action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
-    if args.node is not None and action not in ("stop", "restart"):
+    if action == "rejoin" and args.node is None:
+        raise ValueError("rejoin needs the node: protoproof cluster rejoin --dir D --node I")
+    if args.node is not None and action not in ("stop", "restart", "rejoin"):
         raise ValueError("--node names the node to stop or restart: protoproof cluster restart --dir D --node I")
     if action is not None:
         cfg = _existing(d)
@@ -191,6 +194,8 @@ def _cluster(args: argparse.Namespace) -> int:
             if sup is not None:
                 print(f"supervised in the foreground by pid {sup}")
             return 0 if len(live) == len(cfg.nodes) else 1
+        if action == "rejoin":
+            return _rejoin(cfg, args.node)
         return _restart(cfg, args.node)
     spec = spec_for(args.protocol)
     given = _given(args, spec)
@@ -277,6 +282,31 @@ def _restart(cfg: ClusterConfig, only: int | None) -> int:
         was = f"pid {old}" if old is not None else "not running"
         print(f"node {i} restarted ({was} -> pid {new})", flush=True)
     return status
+
+
+def _rejoin(cfg: ClusterConfig, i: int) -> int:
+    """``cluster rejoin --node I``: the explicit recovery of a node that refuses to start because
+    its store was lost or damaged (``recovery``): its files are set aside and it starts detached
+    as a learner, which votes and serves only once it has caught up from enough peers."""
+    from . import lifecycle
+    from .launcher import Cluster, StartError
+
+    if not getattr(service_of(cfg).node, "rejoins", False):
+        raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner; restore its store from a backup")
+    old = lifecycle.node_pid(cfg, i)
+    if old is not None:
+        raise ValueError(f"node {i} is running (pid {old}); only a node that refuses to start needs rejoin")
+    cluster = Cluster(cfg)
+    try:
+        cluster.start(i, as_learner=True)
+    except StartError as e:
+        raise ValueError(str(e)) from None
+    finally:
+        cluster.procs.clear()  # left running on purpose, like --detach
+        cluster.stop_all()
+    print(f"node {i} rejoining as a learner (pid {lifecycle.node_pid(cfg, i)}); it votes and serves once it has "
+          f"caught up from its peers (see {cfg.node_dir(i) / 'node.log'})")
+    return 0
 
 
 def _supervise(cluster: Any, failed: set[int]) -> int:

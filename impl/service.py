@@ -29,6 +29,7 @@ from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
 from .faults import FaultInjector, record_environment
 from .host import Host, Tracer
+from .recovery import REJOINING, open_store
 from .storage import Store
 from .transport import Transport
 
@@ -158,16 +159,31 @@ class Service:
     #: Client requests in progress (``open_requests``) above which a new one is answered ``Busy``
     #: rather than taken: a burst gets a prompt "retry later" instead of a collapse.
     max_inflight = 8
+    #: The service can rejoin a node that lost its store as a learner (``learner``): it catches
+    #: up from its peers, then calls ``rejoined``.  Without it such a node can only be refused.
+    rejoins = False
 
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
-                 send_before_persist: bool = False, store: Store | None = None) -> None:
+                 send_before_persist: bool = False, store: Store | None = None, as_learner: bool = False) -> None:
         self.cfg, self.id = cfg, node_id
         self.wire = self.wire_type()
         self.model_kinds = kinds(self.model_message_type())
         if not cfg.secret:
             raise ValueError("a node needs the cluster's master secret (load the cluster with as_node=True)")
         self.codec = Codec(self.wire, cfg.keys, cfg.all_ids)
-        self.store = store if store is not None else Store(cfg.node_dir(node_id) / "state.sqlite3", fsync=cfg.fsync)
+        if as_learner and not self.rejoins:
+            raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner (the service has no catch-up "
+                             "for it); restore its store from a backup, or re-create the cluster")
+        #: A learner neither votes nor serves (model messages are not delivered to it) until
+        #: ``rejoined``: its store was lost, and what it promised or voted must first be
+        #: rebuilt from its peers.  Checked at start (``recovery.open_store``).
+        self.learner = False
+        if store is None:
+            store, self.learner = open_store(cfg, node_id, as_learner=as_learner)
+        self.store = store
+        #: Why the node stopped serving (``halt``), or None.
+        self.halted: str | None = None
+        self.on_halt: Callable[[], None] | None = None
         self.faults = faults if faults is not None else FaultInjector()
         tracer = Tracer(cfg.trace_dir(), node_id) if cfg.trace else None
         self.host: Host[Any] = Host(self.make_node(), self.store, self.wire, state_type=self.state_type(),
@@ -227,11 +243,33 @@ class Service:
         self.on_recovered(insts)
 
     def on_frame(self, f: Frame) -> None:
+        if self.halted is not None:
+            return
         if type(f.msg) in self.model_kinds and f.src in self.transport.addrs:
+            if self.learner:
+                return  # it does not vote until it has caught up (``rejoined``)
             self.host.deliver(f.src, f.inst, f.msg)
             self.after_deliver(f)
         else:
             self.on_service(f)
+
+    def halt(self, why: str) -> None:
+        """Stop serving at once and end the process non-zero: the node saw something that only a
+        broken replica could (two values decided for one slot); serving on would spread it."""
+        if self.halted is not None:
+            return
+        self.halted = why
+        log.critical("node %s halts: %s", self.id, why)
+        self.host.close()
+        if self.on_halt is not None:
+            self.on_halt()
+
+    def rejoined(self) -> None:
+        """A learner has caught up and rebuilt what it needs to vote safely: from now on it votes
+        (the mark is cleared durably, so a restart after this is a normal one)."""
+        self.store.meta_put(REJOINING, "0")
+        self.learner = False
+        log.warning("node %s: rejoined the cluster as a voter", self.id)
 
     def reply(self, dst: int, inst: int, msg: Any) -> None:
         self.transport.send(Frame(self.id, dst, inst, msg))
@@ -253,7 +291,9 @@ async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0
     """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory.
 
     ``on_ready`` runs once the node listens (the launcher writes its pid file there, so a
-    supervisor tells "our node is up" from "something else holds the port")."""
+    supervisor tells "our node is up" from "something else holds the port").  A node that
+    halts (``Service.halt``) sets ``stop``."""
+    svc.on_halt = stop.set
     await svc.start()
     if on_ready is not None:
         on_ready()

@@ -17,7 +17,8 @@ import pytest
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import KEYS_FILE, ClusterConfig, load_cluster
 from protoproof.impl.codec import Codec, Frame, FrameError, Keys, Link
-from protoproof.impl.kv import Decide, KVClient, KVNode, LogReq, paxos_cluster, wire_type
+from protoproof.impl.kv import Decide, KVClient, KVNode, paxos_cluster, wire_type
+from protoproof.impl.kv_catchup import LogReq
 from protoproof.impl.transport import connect
 from protoproof.models.schema import SchemaError
 
