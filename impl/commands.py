@@ -208,7 +208,7 @@ def _validate(args: argparse.Namespace) -> int:
     r = validate(args.trace_dir)
     if args.json:
         print(json.dumps({"protocol": r.protocol, "ok": r.ok, "steps": r.steps, "instances": r.instances,
-                          "problems": [str(p) for p in r.problems]}))
+                          "problems": [str(p) for p in r.problems], "torn": r.torn}))
     else:
         print(r.summary())
         for p in sorted(r.problems, key=lambda p: p.step)[1:]:
