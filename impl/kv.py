@@ -36,6 +36,7 @@ from ..models.actors import Broadcast, Effect, Envelope, Node, NodeConfig, Persi
 from ..models.base import Refinement, transition
 from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, PaxosParams, TwoA, TwoB, majorities
 from ..models.schema import Int, OneOf, Record, Type, Union, message
+from .argtypes import positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Text, widen
@@ -513,6 +514,8 @@ async def _kv(args: Any, cfg: ClusterConfig) -> int:
 async def kv_main(c: Any, args: Any) -> int:
     """``kv put|get`` with a client that has ``put``, ``get`` and ``close`` (closed here)."""
     try:
+        if args.op == "get" and args.value is not None:
+            raise ValueError(f"kv get takes a key only; drop {args.value!r}")
         if args.op == "put":
             if args.value is None:
                 raise ValueError("kv put needs a value")
@@ -533,7 +536,7 @@ def kv_arguments(p: Any) -> None:
     p.add_argument("op", choices=["put", "get"])
     p.add_argument("key")
     p.add_argument("value", nargs="?")
-    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--timeout", type=positive_float, default=30.0)
 
 
 #: The Paxos KV store as a runtime service (``protoproof cluster paxos --nodes 3``, ``protoproof kv``).
