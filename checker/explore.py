@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
-from . import liveness
+from . import interrupt, liveness
 from .checks import DEADLOCK, OWN, Checks, first_failing, note_examples
 from .errors import ModelError, Nondeterminism, model_error
 from .frontiers import frontier
@@ -112,20 +112,26 @@ class Options:
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
+    interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
     run = _Run(model, o)
-    found = run.start()
-    while found is None:
-        item = run.frontier.pop()
-        if item is None:
-            return run.end()
-        code, depth = item
-        s, pairs, states = run.expand(code)
-        found = run.visit(code, depth, s, pairs, states) or run.out_of_budget(depth)
+    try:
+        found = run.start()
+        while found is None:
+            item = run.frontier.pop()
+            if item is None:
+                return run.end()
+            code, depth = item
+            s, pairs, states = run.expand(code)
+            found = run.visit(code, depth, s, pairs, states) or run.out_of_budget(depth)
+    except KeyboardInterrupt:
+        if not o.interruptible:
+            raise
+        return run.finish(BOUNDED, bound=f"{time.perf_counter() - run.t0:.1f}s (interrupted by Ctrl-C)")
     return found
 
 
@@ -328,6 +334,7 @@ class _Run:
         if o.max_states is not None and len(self.parent) >= o.max_states:
             return self.finish(BOUNDED, bound=f"{o.max_states} states")
         now = time.perf_counter()
+        interrupt.check()  # a Ctrl-C whose exception was swallowed still ends the run
         if self.deadline is not None and now >= self.deadline:
             return self.finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
         if now >= self.next_report:

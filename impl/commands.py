@@ -125,6 +125,8 @@ async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, Cli
     ref = service_of(cfg).ref
     for spec, c in offered:
         if spec.ref == ref:
+            if c.check is not None:
+                c.check(args)
             refused = refusing(cfg)
             if len(refused) == len(cfg.nodes):  # fail now rather than wait out --timeout
                 raise NoReply(f"no node of the cluster in {args.cluster} is running (connection refused at "
@@ -367,7 +369,7 @@ def _validate(args: argparse.Namespace) -> int:
     r = validate(args.trace_dir)
     if args.json:
         print(json.dumps({"protocol": r.protocol, "ok": r.ok, "steps": r.steps, "instances": r.instances,
-                          "problems": [str(p) for p in r.problems]}))
+                          "problems": [str(p) for p in r.problems], "torn": r.torn}))
     else:
         print(r.summary())
         for p in sorted(r.problems, key=lambda p: p.step)[1:]:

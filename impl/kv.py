@@ -37,6 +37,7 @@ from ..models.actors import Broadcast, Effect, Envelope, Node, NodeConfig, Persi
 from ..models.base import Refinement, transition
 from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, PaxosParams, TwoA, TwoB, majorities
 from ..models.schema import Int, OneOf, Record, Type, Union, message
+from .argtypes import positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Text, widen
@@ -536,12 +537,19 @@ async def _kv(args: Any, cfg: ClusterConfig) -> int:
     return await kv_main(KVClient(cfg, budget=args.timeout), args)
 
 
+def check_kv_args(args: Any) -> None:
+    """``kv get`` takes a key, ``kv put`` a key and a value (one-line ``ValueError`` otherwise)."""
+    if args.op == "get" and args.value is not None:
+        raise ValueError(f"kv get takes a key only; drop {args.value!r}")
+    if args.op == "put" and args.value is None:
+        raise ValueError("kv put needs a value")
+
+
 async def kv_main(c: Any, args: Any) -> int:
     """``kv put|get`` with a client that has ``put``, ``get`` and ``close`` (closed here)."""
     try:
+        check_kv_args(args)
         if args.op == "put":
-            if args.value is None:
-                raise ValueError("kv put needs a value")
             await c.put(args.key, args.value)
             print("ok")
         else:
@@ -559,7 +567,7 @@ def kv_arguments(p: Any) -> None:
     p.add_argument("op", choices=["put", "get"])
     p.add_argument("key")
     p.add_argument("value", nargs="?")
-    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--timeout", type=positive_float, default=30.0)
 
 
 #: The Paxos KV store as a runtime service (``protoproof cluster paxos --nodes 3``, ``protoproof kv``).
@@ -570,7 +578,7 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"a{i}" for i in range(p["nodes"])],
     model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
     options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
-    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv),),
+    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv, check_kv_args),),
 )
 
 

@@ -61,6 +61,9 @@ class ClientCommand:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, ClusterConfig], Awaitable[int]]
+    #: Checks of the arguments alone (``ValueError``), run before anything touches the cluster:
+    #: a mistyped command is told so even when the cluster is down.
+    check: Callable[[argparse.Namespace], None] | None = None
 
 
 @dataclass(frozen=True)

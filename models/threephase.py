@@ -432,7 +432,7 @@ class _WaitCommitParticipant(Participant):
         return skeen_rule(s.seen, s.phase, otherwise=COMMITTED)
 
 
-@variant("backup-commits-from-wait", breaks=("atomicity", "refines_tcommit"))
+@variant("backup-commits-from-wait", breaks=("atomicity", "refines_tcommit"), defaults={"max_crashes": 2})
 class BackupCommitsFromWait(ThreePhase):
     """The termination protocol commits when the backup knows only waiting (prepared) participants."""
 
@@ -458,7 +458,7 @@ class _PatientBackup(Participant):
         return all(q in got for q in self.others)  # a crashed participant never reports
 
 
-@variant("backup-waits-for-all", breaks="nonblocking")
+@variant("backup-waits-for-all", breaks="nonblocking", defaults={"max_crashes": 2})
 class BackupWaitsForAll(ThreePhase):
     """The backup waits for a report from every participant, crashed ones included: 3PC blocks."""
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import Refinement, eventually, terminal, transition, variant
+from .base import Refinement, eventually, param, terminal, transition, variant
 from .registry import Protocol
 from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, CommitProperties, RMState, TCommit
@@ -156,8 +156,8 @@ class TransactionManager(Node[TM]):
 
 @dataclass(frozen=True)
 class TwoPhaseConfig:
-    rms: int = 3
-    max_crashes: int = 0
+    rms: int = param(3, 1, 12, "resource managers")
+    max_crashes: int = param(0, 0, None, "crashes in one run, each followed by a recovery from disk")
 
 
 class TwoPhase(CommitProperties, ActorSystem):
@@ -165,12 +165,6 @@ class TwoPhase(CommitProperties, ActorSystem):
 
     name = "twophase"
     Config = TwoPhaseConfig
-
-    def _validate_config(self) -> None:
-        if not 1 <= self.config.rms <= 12:
-            raise ValueError("--rms must be between 1 and 12")
-        if self.config.max_crashes < 0:
-            raise ValueError("--max-crashes must be at least 0")
 
     def faults(self) -> Faults:
         return Faults(max_crashes=self.config.max_crashes)
@@ -258,11 +252,11 @@ class _ForgetfulRM(ResourceManager):
         return PREPARED, (Send(self.tm, Prepared(self.id)),)  # no Persist: the vote is volatile
 
 
-@variant("volatile-vote", breaks=("atomicity", "refines_tcommit"))
+@variant("volatile-vote", breaks=("atomicity", "refines_tcommit"), defaults={"max_crashes": 1})
 class VolatileVote(TwoPhase):
     """An RM votes Prepared without persisting it; after a crash it forgets and may abort.
 
-    Only visible with crashes: ``--max-crashes 1``.
+    Only visible with crashes: its default is ``--max-crashes 1``.
     """
 
     rm_class = _ForgetfulRM

@@ -36,8 +36,11 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     models = {m["name"]: m for m in json.loads(out)["models"]}
     assert {"twophase", "tcommit", "paxos", "consensus"} <= set(models)
     tp = models["twophase"]
-    assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"},
-                                {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int"}]
+    assert tp["parameters"] == [
+        {"name": "rms", "option": "--rms", "default": 3, "type": "int", "min": 1, "max": 12,
+         "help": "resource managers"},
+        {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int", "min": 0, "max": None,
+         "help": "crashes in one run, each followed by a recovery from disk"}]
     assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority", "volatile-vote"}
     assert all("atomicity" in v["breaks"] for v in tp["variants"])
 
