@@ -132,7 +132,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
             for v, vc in sorted(cls.variants_of().items())
         ]
         doc = p.summary or " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
-        proofs = [part for part in ("strengthening", "parameterized") if getattr(p, part) is not None]
+        proofs = [part for part in ("strengthening", "parameterized", "prover") if getattr(p, part) is not None]
         rows.append({"name": p.name, "doc": doc, "parameters": params, "variants": variants, "proofs": proofs})
     if args.json:
         print(json.dumps({"models": rows}, indent=2), file=out)
@@ -463,6 +463,15 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     return EXIT_BY_VERDICT[r.verdict]
 
 
+def _refuse_induction_flags(args: argparse.Namespace, who: str) -> None:
+    """The induction's flags, refused by a proof that does not use them."""
+    ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
+                                        ("--explicit", args.explicit),
+                                        ("--no-strengthening", args.no_strengthening)) if given]
+    if ignored:
+        raise UsageError(f"{', '.join(ignored)}: not used by {who}")
+
+
 def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.induction import prove
     from .checker.inductive_explicit import check_inductive
@@ -470,7 +479,8 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
-    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition)):
+    prover = None if args.parameterized else protocol.load("prover")
+    for flag, given in (("--no-tie", args.no_tie and prover is None), ("--condition", args.condition)):
         if given and not args.parameterized:
             raise UsageError(f"{flag} only applies to --parameterized")
     if args.parameterized:
@@ -480,12 +490,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             raise UsageError(f"no parameterized proof for {protocol.name}; models with one: {have}")
         if rest:
             raise UsageError(f"the parameterized proof covers every size; drop {' '.join(rest)}")
-        ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
-                                            ("--explicit", args.explicit),
-                                            ("--no-strengthening", args.no_strengthening)) if given]
-        if ignored:
-            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves its properties "
-                             "with its own invariant)")
+        _refuse_induction_flags(args, "--parameterized (it proves its properties with its own invariant)")
 
         # The tie runs on the model class asked for (a --variant's planted bug fails it); a tie
         # mismatch is verdict error (exit 4), an untied proof proved-formulas-only (exit 3).
@@ -499,6 +504,12 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             if not args.condition:
                 raise
             raise UsageError(f"--condition: {e}") from None
+        _emit(r, args.json, out)
+        return EXIT_BY_VERDICT[r.verdict]
+    if prover is not None:  # the protocol's own encoding, at the model's size, tied on every run
+        _refuse_induction_flags(args, f"{protocol.name}'s prover (it proves every property with its own encoding)")
+        r = prover(model, tie=not args.no_tie, progress=None if args.json else lambda line: print(f"  {line}",
+                                                                                                   file=err))
         _emit(r, args.json, out)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
@@ -589,7 +600,8 @@ def _parser() -> _Parser:
                     help="the proof for any number of nodes (uninterpreted sorts), tied to the model; "
                          "for the protocols that declare one (`protoproof list`)")
     pv.add_argument("--no-tie", action="store_true",
-                    help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
+                    help="with --parameterized or a protocol's own prover: skip the tie to the model (verdict "
+                         "proved-formulas-only)")
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
     pv.add_argument("--json", action="store_true")

@@ -130,8 +130,12 @@ class HashRing(Model[HR]):
         return [HR((0, *t), (True,) * self.config.nodes) for t in rest.values()]
 
     def ring(self, s: HR) -> Ring[int]:
+        return self.ring_at(s.tokens, s.member)
+
+    def ring_at(self, tokens: tuple[int, ...], member: tuple[bool, ...]) -> Ring[int]:
+        """The ring of ``member`` with these token positions (any ints: the prover's are 64-bit)."""
         ring_class: Any = self.ring_class  # a class is hashable (mypy reads Ring's __hash__ as an instance's)
-        return ring_of(ring_class, self.config.vnodes, s.tokens, s.member)
+        return ring_of(ring_class, self.config.vnodes, tokens, member)
 
     @transition(node="node_ids")
     def join(self, s: HR, node: int) -> HR:
@@ -205,7 +209,8 @@ class NoSkip(HashRing):
 
 #: The protocol's one declaration (see ``models.registry``).
 PROTOCOL = Protocol("hashring", f"{__name__}:HashRing",
-                    summary="a consistent-hashing ring's joins and leaves: minimal movement, preference lists")
+                    summary="a consistent-hashing ring's joins and leaves: minimal movement, preference lists",
+                    prover="protoproof.proofs.hashring:prove_hashring")
 
 __all__ = ["HR", "PROTOCOL", "HashRing", "HashRingConfig", "ModN", "NoSkip", "NoSkipRing", "distinct_at",
            "join_inserts_once", "join_moves_only_to", "leave_drops_and_appends", "leave_moves_only_from",
