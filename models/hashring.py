@@ -9,9 +9,9 @@ broken by ``(node, token index)``, a strict total order, so the ring is a functi
 
 The hash is ``hashlib.blake2b`` with an 8-byte digest, read as a big-endian 64-bit position:
 stable across processes and Python versions (unlike ``hash``, which is salted per process), in
-the standard library (xxhash would be a compiled dependency), and fast enough — about 0.3 µs per
-hash of a short key here, measured by ``benchmarks/hashing.py``, below the cost of the lookup's
-Python frames, so a faster hash would not change the lookup time much.
+the standard library (xxhash would be a compiled dependency), and fast enough: the hash is about
+40% of an ``owner(key)`` (``benchmarks/hashing.py``: 1.8 of 4.5 µs, under a load average of 10
+on 2 cores), so even a free hash would make a lookup less than twice as fast.
 
 A ``Ring`` is immutable: ``add`` and ``remove`` return a new ring whose ``version`` is one
 more, so a handoff can tell ring versions apart and compare them with ``ranges_moving`` (which
@@ -91,6 +91,7 @@ class Ring(Generic[N]):
     version: int = 0
     place: Callable[[N, int], int] = field(default=token_position, compare=False, repr=False)
     tokens: tuple[Token[N], ...] = field(init=False, compare=False, repr=False)
+    nodes: tuple[N, ...] = field(init=False, compare=False, repr=False)
     _positions: list[int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +105,7 @@ class Ring(Generic[N]):
                 raise ValueError(f"node {n!r} has weight {w}; weights must be positive")
         toks = sorted(t for n, w in self.weights for t in _tokens_of(n, w, self.vnodes, self.place))
         object.__setattr__(self, "tokens", tuple(toks))
+        object.__setattr__(self, "nodes", tuple(names))
         object.__setattr__(self, "_positions", [t.pos for t in toks])
 
     @classmethod
@@ -114,15 +116,11 @@ class Ring(Generic[N]):
         return cls(tuple(sorted((n, float(w)) for n, w in pairs)), vnodes, 0, place)
 
     # ----- membership ---------------------------------------------------------------------
-    @property
-    def nodes(self) -> tuple[N, ...]:
-        return tuple(n for n, _w in self.weights)
-
     def __len__(self) -> int:
         return len(self.weights)
 
     def __contains__(self, node: object) -> bool:
-        return any(n == node for n, _w in self.weights)
+        return node in self.nodes
 
     def add(self, node: N, weight: float = 1) -> Ring[N]:
         """A new ring (``version + 1``) with ``node`` joined."""

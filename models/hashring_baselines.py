@@ -9,7 +9,8 @@
 - ``Rendezvous`` (Thaler & Ravishankar, highest random weight, 1998): each node scores the key
   and the highest scores win; ideal balance and movement, O(n) per lookup.
 
-All three answer ``owner``, ``preference_list``, ``add`` and ``remove`` like ``Ring``.
+All three answer ``owner``, ``owner_at`` (of a ring position), ``preference_list``, ``add`` and
+``remove`` like ``Ring``.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ class JumpHash:
 
     nodes: tuple[str, ...]
 
+    def owner_at(self, pos: int) -> str:
+        return self.nodes[jump(pos, len(self.nodes))]
+
     def owner(self, key: str | bytes | int) -> str:
-        return self.nodes[jump(position(key), len(self.nodes))]
+        return self.owner_at(position(key))
 
     def preference_list(self, key: str | bytes | int, r: int) -> tuple[str, ...]:
         """The owner, then the owners with the chosen buckets removed (a common extension)."""
@@ -87,9 +91,11 @@ class Rendezvous:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_seeds", tuple((position(n), n) for n in self.nodes))
 
-    def owner(self, key: str | bytes | int) -> str:
-        pos = position(key)
+    def owner_at(self, pos: int) -> str:
         return max(self._seeds, key=lambda s: mix64(pos ^ s[0]))[1]
+
+    def owner(self, key: str | bytes | int) -> str:
+        return self.owner_at(position(key))
 
     def preference_list(self, key: str | bytes | int, r: int) -> tuple[str, ...]:
         pos = position(key)
