@@ -99,6 +99,19 @@ def test_the_moving_ranges_hold_exactly_the_keys_whose_list_changes(ring: Ring[s
             assert (inside[0].before, inside[0].after) == (ring.preference_list(k, r), new.preference_list(k, r))
 
 
+@settings(max_examples=200, deadline=None)
+@given(rings(small=True), st.sampled_from(NODES), st.integers(1, 3))
+def test_the_moving_ranges_are_exact_on_rings_with_ties_and_wrap(ring: Ring[str], node: str, r: int) -> None:
+    new = ring.remove(node) if node in ring and len(ring) > 1 else ring.add(node) if node not in ring else ring
+    moves = ranges_moving(ring, new, r)
+    for pos in [*range(9), RING_SIZE - 1]:
+        inside = [m for m in moves if m.contains(pos)]
+        changed = ring.preference_at(pos, r) != new.preference_at(pos, r)
+        assert len(inside) == int(changed)
+        if inside:
+            assert (inside[0].before, inside[0].after) == (ring.preference_at(pos, r), new.preference_at(pos, r))
+
+
 def test_a_move_names_who_gains_and_who_loses_and_a_zero_length_arc_is_the_whole_ring() -> None:
     m = Move(10, 10, ("a", "b"), ("c", "a"))
     assert m.gained == ("c",) and m.lost == ("b",)
