@@ -63,11 +63,14 @@ def test_a_preference_list_that_keeps_duplicate_nodes_is_caught_in_an_initial_st
     assert r.path is not None and r.path.actions == []
 
 
-def test_a_join_inserts_the_new_node_once_and_drops_the_last_of_a_full_list() -> None:
+def test_a_join_inserts_the_new_node_once_so_with_two_replicas_both_positions_can_change() -> None:
+    # Node 0 at 0, node 2 at 4, node 1 joins at 2: from key 1 the walk meets 1, then 2, then 0.
     tokens = (0, 2, 4)
     old = ring_of(Ring, 1, tokens, (True, False, True))
     new = ring_of(Ring, 1, tokens, (True, True, True))
-    assert (old.preference_at(1, 2), new.preference_at(1, 2)) == ((2, 0), (1, 2))
-    assert join_inserts_once(old, new, 1, 1, 2)
+    before, after = old.preference_at(1, 2), new.preference_at(1, 2)
+    assert (before, after) == ((2, 0), (1, 2)) and join_inserts_once(old, new, 1, 1, 2)
+    assert sum(x != y for x, y in zip(before, after, strict=True)) == 2  # "one position changes" is false
+    assert set(after) - set(before) == {1} and set(before) - set(after) == {0}  # one in, the last one out
     swapped = ring_of(Ring, 1, tokens, (True, True, False))  # (1, 0): node 2 vanished, not an insertion
     assert swapped.preference_at(1, 2) == (1, 0) and not join_inserts_once(old, swapped, 1, 1, 2)
