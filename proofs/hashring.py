@@ -53,8 +53,8 @@ Encoding = Callable[[Sequence[Sequence[Any]], Sequence[Any], Any, int], Slots]
 
 
 def _count(conds: Sequence[Any]) -> z3.BitVecRef:
-    """How many of ``conds`` hold, as an 8-bit bitvector: the queries stay pure bitvector logic,
-    which z3 bit-blasts (mixing in integer sums made them 10-100 times slower)."""
+    """How many of ``conds`` hold, as an 8-bit bitvector, so that every query is pure bitvector
+    logic (QF_BV, which z3 bit-blasts) rather than bitvectors mixed with integer arithmetic."""
     return reduce(lambda a, b: a + b, [z3.If(c, _small(1), _small(0)) for c in conds], _small(0))
 
 
