@@ -28,7 +28,7 @@ from .checker.verdict import (
 )
 from .models.actors import ActorSystem
 from .models.base import Model, ModelDefinitionError
-from .models.registry import Protocol, RegistryError, protocol_for, registered, where_raised
+from .models.registry import Protocol, RegistryError, protocol_for, protocol_of, registered, where_raised
 from .models.schema import to_jsonable
 
 #: State graphs are drawn only for spaces up to this many states.
@@ -431,6 +431,10 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         raise UsageError(str(e.args[0])) from None
     except (SymbolicError, SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
         # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
+        p = protocol_of(model)
+        if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
+            raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
+                             f"properties with its own encoding (the symbolic engine: {e})") from None
         _report_error(model, e, as_json, out, err)
         return None
 

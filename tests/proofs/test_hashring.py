@@ -104,3 +104,10 @@ def test_check_hashring_from_the_cli_is_exhausted_with_its_counts() -> None:
     assert code == 0 and "exhausted" in out and "63 distinct states, 162 transitions, depth 2" in out
     code, out, _ = run("check", "hashring", "--nodes", "3", "--vnodes", "1", "--variant", "mod-n")
     assert code == 1 and "VIOLATED: leaves_move_only_the_leavers_keys" in out
+
+
+def test_bmc_and_conform_point_a_model_with_its_own_prover_to_prove() -> None:
+    for command in (["bmc", "hashring", "--depth", "1"], ["conform", "hashring"]):
+        code, _, err = run(*command, "--nodes", "2", "--vnodes", "1")
+        assert code == 2 and "hashring does not run on z3 values; `protoproof prove hashring` proves" in err
+        assert "Traceback" not in err
