@@ -484,7 +484,8 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
     prover = None if args.parameterized else protocol.load("prover")
-    for flag, given in (("--no-tie", args.no_tie and prover is None), ("--condition", args.condition)):
+    for flag, given in (("--no-tie", args.no_tie and prover is None), ("--condition", args.condition),
+                        ("--smallest-margin", args.smallest_margin)):
         if given and not args.parameterized:
             raise UsageError(f"{flag} only applies to --parameterized")
     if args.parameterized:
@@ -501,13 +502,16 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         def note(line: str) -> None:
             print(f"  {line}", file=err, flush=True)
 
-        extra = {"condition": args.condition} if args.condition else {}  # only proofs with a timing condition
+        extra: dict[str, Any] = {"condition": args.condition} if args.condition else {}  # proofs over timings
+        if args.smallest_margin:
+            extra["smallest"] = True
         try:
             r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note, **extra)
         except (TypeError, ValueError) as e:
-            if not args.condition:
+            if not extra:
                 raise
-            raise UsageError(f"--condition: {e}") from None
+            raise UsageError(f"{' '.join('--' + k.replace('smallest', 'smallest-margin') for k in extra)}: "
+                             f"{e}") from None
         _emit(r, args.json, out)
         return EXIT_BY_VERDICT[r.verdict]
     if prover is not None:  # the protocol's own encoding, at the model's size, tied on every run
@@ -547,6 +551,17 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out)
     return EXIT_BY_VERDICT[r.verdict]  # conforms 0, unknown (something not compared) 3, error 4
+
+
+def cmd_lincheck(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .impl.lincheck.command import CommandError, run
+
+    if rest:
+        raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return run(args, out)
+    except CommandError as e:
+        raise UsageError(str(e)) from None
 
 
 # ----- entry point --------------------------------------------------------------------
@@ -608,6 +623,9 @@ def _parser() -> _Parser:
                          "proved-formulas-only)")
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
+    pv.add_argument("--smallest-margin", action="store_true",
+                    help="with --parameterized, for proofs over timings with a safety margin: ask z3 for the "
+                         "least safe margin per drift and prove it")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
@@ -619,6 +637,16 @@ def _parser() -> _Parser:
                     help="reachable states to compare (the first ones in BFS order); fewer than the "
                          "instance has makes the verdict unknown")
     cf.add_argument("--json", action="store_true")
+
+    ex = sub.add_parser("explore", help="step through a model in a web page on 127.0.0.1", allow_abbrev=False)
+    ex.add_argument("model", help=MODEL_HELP)
+    ex.add_argument("--variant", help="a planted bug (see `protoproof list`)")
+    ex.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free one")
+
+    from .impl.lincheck.command import add_arguments as lincheck_arguments
+
+    lincheck_arguments(sub.add_parser("lincheck", help="check a recorded history for linearizability",
+                                      allow_abbrev=False))
 
     from .impl.commands import add_commands
 
@@ -645,6 +673,19 @@ _non_negative = _bounded(int, 0, False, "a whole number")
 _positive_float = _bounded(float, 0, True, "a positive number")
 
 
+def _port(v: str) -> int:
+    port: int = _non_negative(v)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, not {v!r}")
+    return port
+
+
+def cmd_explore(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .explorer.server import serve
+
+    return serve(args.model, args.variant, rest, args.port, out)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -652,12 +693,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check, bmc, prove, conform, cluster, kv, tx, validate")
+            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, lincheck, cluster, "
+                             "kv, tx, "
+                             "validate")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
-        handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform}
+        handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform,
+                   "explore": cmd_explore, "lincheck": cmd_lincheck}
         if args.command not in handler:
             from .impl.commands import run_command
 

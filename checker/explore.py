@@ -163,6 +163,7 @@ class _Run:
         self.hit_depth_bound = False
         self.live: EdgeStore | None = None
         self.live_ran = False
+        self.vacuous: list[str] = []  # @leads_to properties whose premise no stored state satisfied
         self.liveness_note = self._liveness_plan()
 
     def start(self) -> Result | None:
@@ -373,7 +374,7 @@ class _Run:
             return None
         t = time.perf_counter()
         self.live_ran = True
-        found = liveness.check(self.model, self.live, self.checks.liveness, self.unpack, self.key)
+        found = liveness.check(self.model, self.live, self.checks.liveness, self.unpack, self.key, self.vacuous)
         self.stats.liveness_s = time.perf_counter() - t
         if found is None:
             return None
@@ -429,6 +430,9 @@ class _Run:
                                 else "not checked (the run was cut)")
         if verdict == VIOLATED:
             return note.replace("checked on the full graph", "not checked (the run stopped at a violation)")
+        if self.vacuous:
+            note += (f"; VACUOUS: the premise of {', '.join(self.vacuous)} holds in no reachable state, so "
+                     "it was checked on nothing (widen the bounds or change the parameters)")
         return note
 
 

@@ -261,6 +261,9 @@ class KVNode(Service):
     def state_type(self) -> Type:
         return ACC_TYPE
 
+    def open_requests(self) -> int:
+        return len(self.tasks)
+
     # ----- learning and applying -----
     def on_recovered(self, insts: list[int]) -> None:
         for slot, val in sorted(self.store.log_load().items()):

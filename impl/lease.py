@@ -426,6 +426,7 @@ SERVICE = ServiceSpec(
              Option("failover", 0, 0, 1, "1: a standby master takes over when the master dies")),
     commands=(ClientCommand("lock", "acquire / release / write through a lease-lock cluster's clients",
                             _lock_arguments, _lock),),
+    variants={"no-fencing": {"fencing": 0}},
 )
 
 

@@ -79,6 +79,16 @@ class ServiceSpec:
     model: Callable[[ClusterConfig], tuple[str, dict[str, Any]]]
     options: tuple[Option, ...] = ()
     commands: tuple[ClientCommand, ...] = field(default=())
+    #: Planted bugs the runtime can run (``cluster NAME --variant V``), as the options they set:
+    #: the model's variant of the same name is what the runtime then shows for real.
+    variants: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def variant(self, name: str) -> dict[str, int]:
+        """The option values of variant ``name``; a one-line error naming the known ones."""
+        if name not in self.variants:
+            known = ", ".join(sorted(self.variants)) or "none"
+            raise ValueError(f"--variant {name}: {self.name} has no such runtime variant (known: {known})")
+        return dict(self.variants[name])
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The cluster parameters: each option's default overridden by ``given`` (bounds checked)."""
@@ -145,13 +155,18 @@ class Service:
     #: Commit the Persists of one event-loop turn together (``Host.group_commit``): one fsync
     #: for a batch of steps, their messages sent after it.
     group_commit = False
+    #: Client requests in progress (``open_requests``) above which a new one is answered ``Busy``
+    #: rather than taken: a burst gets a prompt "retry later" instead of a collapse.
+    max_inflight = 8
 
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
                  send_before_persist: bool = False, store: Store | None = None) -> None:
         self.cfg, self.id = cfg, node_id
         self.wire = self.wire_type()
         self.model_kinds = kinds(self.model_message_type())
-        self.codec = Codec(self.wire, cfg.secret, cfg.all_ids)
+        if not cfg.secret:
+            raise ValueError("a node needs the cluster's master secret (load the cluster with as_node=True)")
+        self.codec = Codec(self.wire, cfg.keys, cfg.all_ids)
         self.store = store if store is not None else Store(cfg.node_dir(node_id) / "state.sqlite3", fsync=cfg.fsync)
         self.faults = faults if faults is not None else FaultInjector()
         tracer = Tracer(cfg.trace_dir(), node_id) if cfg.trace else None
@@ -161,6 +176,7 @@ class Service:
                                     group_commit=self.group_commit)
         addrs = {n.id: (n.host, n.port) for n in cfg.nodes}
         self.transport = Transport(node_id, self.codec, addrs, self.on_frame, self.faults)
+        self.transport.admit = self.admit
         self.host.attach(self.transport)
         self.started = False
 
@@ -188,6 +204,14 @@ class Service:
 
     def on_recovered(self, insts: list[int]) -> None:
         pass
+
+    def open_requests(self) -> int:
+        """Client requests taken and not yet finished (a service that tracks them says how many)."""
+        return 0
+
+    def admit(self, f: Frame) -> bool:
+        """Take this client frame now?  No: the transport answers ``Busy``."""
+        return self.open_requests() < self.max_inflight
 
     # ----- running -----
     async def start(self) -> None:
@@ -224,9 +248,15 @@ class Service:
         self.store.close()
 
 
-async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0.5) -> None:
-    """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory."""
+async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0.5,
+                      on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory.
+
+    ``on_ready`` runs once the node listens (the launcher writes its pid file there, so a
+    supervisor tells "our node is up" from "something else holds the port")."""
     await svc.start()
+    if on_ready is not None:
+        on_ready()
     try:
         while not stop.is_set():
             svc.faults.reload(svc.cfg.directory)

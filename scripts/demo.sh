@@ -2,7 +2,8 @@
 # The main job: set up, check two-phase commit (and the abstract TCommit it refines) and Paxos
 # at sizes that take every condition of their handlers both ways (--branches says so), prove
 # 2PC atomicity and Paxos agreement with z3, then find a planted bug and write its
-# counterexample as a message sequence chart (out/cex.svg).
+# counterexample as a message sequence chart (out/cex.svg); last, print how to step through it
+# in the web explorer (not started: it serves until Ctrl-C).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 2
@@ -32,4 +33,8 @@ echo "\$ protoproof check twophase --rms 3 --variant commit-on-majority --proper
 "$PP" check twophase --rms 3 --variant commit-on-majority --property atomicity --graph out/cex.svg \
     --replay out/cex_replay.py --quiet
 if [ $? -ne 1 ]; then echo "expected the planted bug to be found" >&2; status=1; fi
+echo
+# The web explorer is interactive, so the demo only says how to start it (it serves until Ctrl-C).
+echo "Step through this bug in a browser: $PP explore twophase --rms 3 --variant commit-on-majority --port 8080"
+echo "  (open the address it prints; 'load counterexample' takes the output of check --json)"
 exit $status

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian's graphviz (the `dot` binary) and a virtualenv in .venv
-# holding protoproof (editable) with its test tools.  Safe to run again.
+# Set up a fresh machine: Debian's graphviz (the `dot` binary), chromium and chromium-driver, and
+# a virtualenv in .venv holding protoproof (editable) with its test tools.  Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v dot >/dev/null 2>&1; then
+# Debian packages: graphviz's `dot` draws the charts; chromium and chromium-driver run the
+# explorer's browser tests (headless, through Selenium: nothing is downloaded at test time).
+need=()
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     elif command -v sudo >/dev/null 2>&1; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     else
-        echo "setup: graphviz's dot is missing and cannot be installed without root;" \
-             "graphs will be written as .dot with the command to render them" >&2
+        echo "setup: ${need[*]} missing and cannot be installed without root; without graphviz graphs are" \
+             "written as .dot with the command to render them, without chromium the explorer's browser" \
+             "tests fail" >&2
     fi
 fi
 

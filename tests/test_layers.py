@@ -12,10 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 #: A protocol's own runtime modules may name it; nothing else in impl/ may.
 OWN_RUNTIME_MODULES = {"kv.py", "lease.py", "raft.py", "raft_snapshot.py", "replog.py", "threephase.py", "tx.py"}
 GENERIC = [ROOT / "cli.py", ROOT / "proofs" / "__init__.py", *sorted((ROOT / "checker").rglob("*.py")),
-           *(f for f in sorted((ROOT / "impl").glob("*.py")) if f.name not in OWN_RUNTIME_MODULES)]
+           *(f for f in sorted((ROOT / "impl").glob("*.py")) if f.name not in OWN_RUNTIME_MODULES),
+           *(f for f in sorted((ROOT / "explorer").rglob("*")) if f.suffix in (".py", ".js", ".html", ".css"))]
 #: Which top-level packages each layer may import from (relative imports inside the package).
 ALLOWED = {"models": {"models"}, "checker": {"models", "checker"}, "impl": {"models", "impl"},
-           "proofs": {"models", "checker", "proofs"}}
+           "proofs": {"models", "checker", "proofs"}, "explorer": {"models", "checker", "cli", "explorer"}}
 
 
 def test_the_cli_the_checker_the_proof_index_and_the_generic_runtime_name_no_protocol() -> None:
@@ -25,6 +26,8 @@ def test_the_cli_the_checker_the_proof_index_and_the_generic_runtime_name_no_pro
     found = [f"{f.relative_to(ROOT)}:{k}: {line.strip()}" for f in GENERIC
              for k, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
     assert not found, found
+#: The top-level names an import is checked against.
+LAYERS = {"models", "checker", "impl", "proofs", "cli", "explorer"}
 
 
 def _imported_layers(path: Path) -> set[str]:
@@ -45,7 +48,7 @@ def test_imports_point_down_only() -> None:
     bad = []
     for layer, allowed in ALLOWED.items():
         for f in sorted((ROOT / layer).rglob("*.py")):
-            extra = {t for t in _imported_layers(f) if t in {"models", "checker", "impl", "proofs", "cli"}} - allowed
+            extra = {t for t in _imported_layers(f) if t in LAYERS} - allowed
             if extra:
                 bad.append(f"{f.relative_to(ROOT)} imports {sorted(extra)}")
     assert not bad, bad
