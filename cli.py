@@ -36,7 +36,7 @@ from .cli_progress import progress_stream, reporter
 from .impl.argtypes import non_negative, positive, positive_float
 from .models.actors import ActorSystem
 from .models.base import Model, ModelDefinitionError
-from .models.registry import Protocol, RegistryError, protocol_for, registered, where_raised
+from .models.registry import Protocol, RegistryError, protocol_for, protocol_of, registered, where_raised
 from .models.schema import to_jsonable
 
 #: State graphs are drawn only for spaces up to this many states.
@@ -457,6 +457,10 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         raise UsageError(str(e.args[0])) from None
     except (SymbolicError, SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
         # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
+        p = protocol_of(model)
+        if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
+            raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
+                             f"properties with its own encoding (the symbolic engine: {e})") from None
         _report_error(model, e, as_json, out, err)
         return None
 
@@ -490,6 +494,15 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     return EXIT_BY_VERDICT[r.verdict]
 
 
+def _refuse_induction_flags(args: argparse.Namespace, who: str) -> None:
+    """The induction's flags, refused by a proof that does not use them."""
+    ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
+                                        ("--explicit", args.explicit),
+                                        ("--no-strengthening", args.no_strengthening)) if given]
+    if ignored:
+        raise UsageError(f"{', '.join(ignored)}: not used by {who}")
+
+
 def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.induction import prove
     from .checker.inductive_explicit import check_inductive
@@ -497,7 +510,8 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
-    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition),
+    prover = None if args.parameterized else protocol.load("prover")
+    for flag, given in (("--no-tie", args.no_tie and prover is None), ("--condition", args.condition),
                         ("--smallest-margin", args.smallest_margin)):
         if given and not args.parameterized:
             raise UsageError(f"{flag} only applies to --parameterized")
@@ -508,12 +522,7 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             raise UsageError(f"no parameterized proof for {protocol.name}; models with one: {have}")
         if rest:
             raise UsageError(f"the parameterized proof covers every size; drop {' '.join(rest)}")
-        ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
-                                            ("--explicit", args.explicit),
-                                            ("--no-strengthening", args.no_strengthening)) if given]
-        if ignored:
-            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves its properties "
-                             "with its own invariant)")
+        _refuse_induction_flags(args, "--parameterized (it proves its properties with its own invariant)")
 
         # The tie runs on the model class asked for (a --variant's planted bug fails it); a tie
         # mismatch is verdict error (exit 4), an untied proof proved-formulas-only (exit 3).
@@ -530,6 +539,12 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
                 raise
             raise UsageError(f"{' '.join('--' + k.replace('smallest', 'smallest-margin') for k in extra)}: "
                              f"{e}") from None
+        _emit(r, args.json, out, err)
+        return EXIT_BY_VERDICT[r.verdict]
+    if prover is not None:  # the protocol's own encoding, at the model's size, tied on every run
+        _refuse_induction_flags(args, f"{protocol.name}'s prover (it proves every property with its own encoding)")
+        r = prover(model, tie=not args.no_tie, progress=None if args.json else lambda line: print(f"  {line}",
+                                                                                                   file=err))
         _emit(r, args.json, out, err)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
@@ -633,7 +648,8 @@ def _parser() -> _Parser:
                     help="the proof for any number of nodes (uninterpreted sorts), tied to the model; "
                          "for the protocols that declare one (`protoproof list`)")
     pv.add_argument("--no-tie", action="store_true",
-                    help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
+                    help="with --parameterized or a protocol's own prover: skip the tie to the model (verdict "
+                         "proved-formulas-only)")
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
     pv.add_argument("--smallest-margin", action="store_true",

@@ -74,7 +74,7 @@ def describe(p: Protocol) -> dict[str, Any]:
         for v, vc in sorted(cls.variants_of().items())
     ]
     doc = plain(p.summary or cls.__doc__ or "")
-    proofs = [part for part in ("strengthening", "parameterized") if getattr(p, part) is not None]
+    proofs = [part for part in ("strengthening", "parameterized", "prover") if getattr(p, part) is not None]
     return {"name": p.name, "doc": doc, "parameters": parameters(cls), "properties": properties(cls),
             "variants": variants, "proofs": proofs}
 
