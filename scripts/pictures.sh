@@ -21,4 +21,21 @@ picture() {
 
 # The README's first picture: the planted 2PC bug of scripts/demo.sh, as a sequence chart.
 picture cex.svg check twophase --rms 3 --variant commit-on-majority --property atomicity
+
+# The ring's load imbalance (benchmarks/hashing.py's plot; needs matplotlib: pip install -e '.[bench]').
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python3
+if "$PY" -c "import matplotlib" 2>/dev/null; then
+    echo "docs/hashing.png: benchmarks/hashing.py's plot"
+    "$PY" - <<'PYEOF' || status=1
+import importlib.util
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("hashing", "benchmarks/hashing.py")
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+print(mod.plot(Path("docs/hashing.png")))
+PYEOF
+else
+    echo "docs/hashing.png: left as it is (matplotlib is not installed: pip install -e '.[bench]')"
+fi
 exit $status
