@@ -1,0 +1,262 @@
+"""Properties and refinement mappings of the vector engine, evaluated per digits read, not per state.
+
+Most properties of an actor system read a few nodes' local states (2PC's atomicity and its
+TCommit mapping read the RMs' phases).  Such a function is evaluated on a state whose other
+nodes and network are poisons: any use of one raises ``_Read``, a ``BaseException`` so that a
+model's ``except Exception`` cannot swallow it, naming what was read.  A node read joins the
+function's dependencies (the cache restarts); the network read makes a property per state from
+then on, and sends a refinement check back to the scalar engine.  A function that completes
+without touching a poison gives the same value on every state with the same digits for its
+dependencies, so it is cached per those digits: a dense table when they are few.  Any model
+code that raises sends the run back to the scalar engine, which reports it with its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..models.base import Action, Property
+from ..models.fastpath import CodeLayout
+from .checks import RefinementCheck
+
+#: Dependencies whose digits take at most this many values get a dense table (one byte each);
+#: a refinement check's table has one entry per value and instance.
+DENSE = 1 << 24
+DENSE_STEPS = 1 << 26
+
+
+class Fallback(Exception):
+    """The vector engine stops; the scalar engine runs the check (and reports any model error)."""
+
+
+class _Read(BaseException):
+    """A function of the state used a poisoned part: node ``where``, or the network (-1)."""
+
+    def __init__(self, where: int) -> None:
+        self.where = where
+
+
+class _Poison:
+    """Stands for a node's local state or the network: every use raises ``_Read``."""
+
+    __slots__ = ("_where",)
+
+    def __init__(self, where: int) -> None:
+        object.__setattr__(self, "_where", where)
+
+    def __getattribute__(self, name: str) -> Any:
+        raise _Read(object.__getattribute__(self, "_where"))
+
+
+def _refuse(self: Any, *_a: Any, **_k: Any) -> Any:
+    raise _Read(object.__getattribute__(self, "_where"))
+
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "hash", "iter", "len", "contains", "bool", "getitem",
+              "and", "or", "sub", "xor", "rand", "ror", "rsub", "rxor", "rshift", "lshift", "int", "index",
+              "float", "str", "repr", "format", "reversed", "add", "radd", "mul", "rmul", "setattr"):
+    setattr(_Poison, f"__{_name}__", _refuse)
+
+
+class _Restart(Exception):
+    """A function read a node outside its dependencies: they grew, the lookup starts again."""
+
+
+class Digits:
+    """What one function of the state has been seen to read: node digits, or the network."""
+
+    def __init__(self, template: Any, layout: CodeLayout) -> None:
+        self.template, self.layout = template, layout
+        self.deps: list[int] = []
+        self.reads_net = False
+        self._set(self.deps)
+
+    def _set(self, deps: list[int]) -> None:
+        self.deps = sorted(deps)
+        cw, size = [], 1
+        for i in self.deps:
+            cw.append(size)
+            size *= self.layout.sizes[i]
+        self.cw, self.size = cw, size
+
+    def key(self, nodes: np.ndarray) -> np.ndarray:
+        """The compact key of the dependencies' digits of each node part."""
+        w, r = self.layout.weights, self.layout.sizes
+        out = np.zeros(len(nodes), np.int64)
+        for i, c in zip(self.deps, self.cw, strict=True):
+            out += ((nodes // w[i]) % r[i]) * c
+        return out
+
+    def state(self, key: int) -> Any:
+        """A state with the dependencies' digits of ``key``; every other part is a poison."""
+        part = 0
+        for i, c in zip(self.deps, self.cw, strict=True):
+            part += (key // c) % self.layout.sizes[i] * self.layout.weights[i]
+        real = self.layout.unpack_nodes(part)
+        dep = set(self.deps)
+        nodes = tuple(v if i in dep else _Poison(i) for i, v in enumerate(real))
+        return self.template._replace(nodes=nodes, net=_Poison(-1))
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``; a node read outside the dependencies adds it and raises ``_Restart``."""
+        try:
+            return fn(*args)
+        except _Read as r:
+            if r.where < 0:
+                self.reads_net = True
+            else:
+                self._set([*self.deps, r.where])
+            raise _Restart from None
+
+
+class PropertyValues:
+    """A boolean property over arrays of codes, cached per the digits it reads."""
+
+    def __init__(self, p: Property, template: Any, layout: CodeLayout, unpack: Callable[[int], Any]) -> None:
+        self.p, self.layout, self.unpack = p, layout, unpack
+        self.digits = Digits(template, layout)
+        self._reset()
+
+    def _reset(self) -> None:
+        d = self.digits
+        self.dense = np.full(d.size, -1, np.int8) if d.size <= DENSE else None
+        self.cache: dict[int, bool] = {}
+
+    def holds(self, codes: np.ndarray) -> np.ndarray:
+        """The property on each of ``codes``."""
+        nodes = codes % self.layout.node_space
+        while not self.digits.reads_net:
+            try:
+                return self._by_digits(nodes)
+            except _Restart:
+                self._reset()
+        unpack, fn = self.unpack, self.p.fn
+        try:
+            return np.array([bool(fn(unpack(c))) for c in codes.tolist()], bool)
+        except Exception as e:
+            raise Fallback(f"property {self.p.name} raised {type(e).__name__}") from e
+
+    def _eval(self, k: int) -> bool:
+        d = self.digits
+        try:
+            return bool(d.call(self.p.fn, d.state(k)))
+        except _Restart:
+            raise
+        except Exception as e:
+            raise Fallback(f"property {self.p.name} raised {type(e).__name__}") from e
+
+    def _by_digits(self, nodes: np.ndarray) -> np.ndarray:
+        keys = self.digits.key(nodes)
+        dense = self.dense
+        if dense is not None:
+            got = dense[keys]
+            todo = np.unique(keys[got < 0])
+            if todo.size:
+                for k in todo.tolist():
+                    dense[k] = self._eval(k)
+                got = dense[keys]
+            return got == 1
+        u, inv = np.unique(keys, return_inverse=True)
+        out = np.empty(len(u), bool)
+        cache = self.cache
+        for n, k in enumerate(u.tolist()):
+            v = cache.get(k)
+            if v is None:
+                v = cache[k] = self._eval(k)
+            out[n] = v
+        return out[inv]
+
+
+class RefinementTable:
+    """A refinement check over steps on codes, cached per (digits the mapping reads, instance).
+
+    A step that keeps those digits is a stutter (the mapping cannot see it) and costs nothing.
+    """
+
+    def __init__(self, check: RefinementCheck, template: Any, layout: CodeLayout, actions: list[Action]) -> None:
+        self.check, self.layout, self.actions = check, layout, actions
+        self.J = len(actions)
+        self.digits = Digits(template, layout)
+        self._reset()
+
+    def _reset(self) -> None:
+        n = self.digits.size * self.J
+        self.dense = np.full(n, -1, np.int8) if n <= DENSE_STEPS else None
+        self.good: set[int] = set()
+        # The keys the mapping was evaluated on (within the dependencies): from those, a step that
+        # keeps the dependencies' digits provably maps to the same abstract state.
+        self.mapped_dense = np.zeros(self.digits.size, bool) if self.digits.size <= DENSE_STEPS else None
+        self.mapped: set[int] = set()
+
+    def _mapped(self, s: Any) -> int:
+        """The mapping of ``s``, hashed: every part the abstract state holds is read (a poison
+        moved into it unread would make it look like a function of fewer digits)."""
+        return hash(self.check.mapping(s))
+
+    def _map_all(self, keys: np.ndarray) -> None:
+        """Evaluate the mapping once on each key not seen yet (its dependencies may grow)."""
+        d = self.digits
+        if self.mapped_dense is not None:
+            todo = np.unique(keys[~self.mapped_dense[keys]]).tolist()
+        else:
+            todo = [k for k in np.unique(keys).tolist() if k not in self.mapped]
+        for k in todo:
+            try:
+                d.call(self._mapped, d.state(k))
+            except _Restart:
+                raise
+            except Exception as e:
+                raise Fallback(f"the refinement mapping of {self.check.name} raised {type(e).__name__}") from e
+            if self.mapped_dense is not None:
+                self.mapped_dense[k] = True
+            else:
+                self.mapped.add(k)
+
+    def first_bad(self, parent: np.ndarray, succ: np.ndarray, js: np.ndarray) -> int | None:
+        """The index of the first step (parent node part, successor node part, instance) that maps
+        to neither an abstract step nor a stutter; None if every one does."""
+        while True:
+            if self.digits.reads_net:
+                raise Fallback(f"the refinement mapping of {self.check.name} reads the network")
+            try:
+                return self._first_bad(parent, succ, js)
+            except _Restart:
+                self._reset()
+
+    def _first_bad(self, parent: np.ndarray, succ: np.ndarray, js: np.ndarray) -> int | None:
+        d = self.digits
+        kp, kq = d.key(parent), d.key(succ)
+        self._map_all(kp)
+        moved = np.flatnonzero(kp != kq)
+        if not moved.size:
+            return None
+        pair = kp[moved] * self.J + js[moved]
+        if self.dense is not None:
+            sel = np.flatnonzero(self.dense[pair] < 0)
+        else:
+            good = self.good
+            sel = np.array([i for i, k in enumerate(pair.tolist()) if k not in good], np.int64)
+        seen: set[int] = set()
+        for i in sel.tolist():
+            k = int(pair[i])
+            if k in seen:
+                continue
+            seen.add(k)
+            m = int(moved[i])
+            a = self.actions[k % self.J]
+            try:
+                ok = d.call(self.check, d.state(int(kp[m])), a, d.state(int(kq[m])))
+            except _Restart:
+                raise
+            except Exception as e:
+                raise Fallback(f"the refinement mapping of {self.check.name} raised {type(e).__name__}") from e
+            if not ok:
+                return m
+            if self.dense is not None:
+                self.dense[k] = 1
+            else:
+                self.good.add(k)
+        return None

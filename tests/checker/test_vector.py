@@ -1,0 +1,97 @@
+"""The vector engine (``checker/vector.py``) against the scalar one: the same counts, depth, verdict,
+coverage and counterexample, on every registered model and variant it accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from protoproof.checker.explore import Options, Result, explore
+from protoproof.checker.vector import declined
+from protoproof.models.base import Model
+from protoproof.models.registry import registered
+from protoproof.models.twophase import TwoPhase
+
+
+def same(a: Result, b: Result) -> None:
+    """``a`` (vector) and ``b`` (scalar) report the same run."""
+    assert a.engine == "vector" and b.engine.startswith("scalar")
+    sa, sb = a.stats, b.stats
+    assert (a.verdict, a.property, a.bound) == (b.verdict, b.property, b.bound)
+    assert (sa.distinct_states, sa.transitions, sa.depth) == (sb.distinct_states, sb.transitions, sb.depth)
+    assert sa.coverage == sb.coverage
+    assert (a.path is None) == (b.path is None)
+    if a.path is not None and b.path is not None:
+        assert a.path.actions == b.path.actions and a.path.states == b.path.states
+    assert a.examples.keys() == b.examples.keys()
+    for k, p in a.examples.items():
+        q = b.examples[k]
+        assert (p is None) == (q is None)
+        if p is not None and q is not None:
+            assert p.states == q.states
+
+
+def both(model: Model[Any], **kw: Any) -> tuple[Result, Result]:
+    return explore(model, engine="vector", **kw), explore(model, engine="scalar", **kw)
+
+
+#: Exhaustive runs of half a minute or more (on both engines).
+SLOW = {("replog-nodes", None), ("replog-nodes", "volatile-follower"), ("replog-nodes", "keep-retracted")}
+
+
+def every_model() -> list[Any]:
+    out = []
+    for name, p in sorted(registered().items()):
+        m = p.model_class()()
+        out += [pytest.param(name, v, marks=[pytest.mark.slow] if (name, v) in SLOW else [])
+                for v in [None, *sorted(m.variants())]]
+    return out
+
+
+@pytest.mark.parametrize(("name", "variant"), every_model())
+def test_every_model_the_vector_engine_accepts_gives_the_scalar_result(name: str, variant: str | None) -> None:
+    model = registered()[name].model_class()().with_variant(variant)
+    why = declined(model, Options())
+    if why is not None:
+        # It says why, and the default run says so too.
+        assert explore(model, max_depth=3).engine == f"scalar ({why})"
+        return
+    same(*both(model))
+
+
+@pytest.mark.parametrize("rms", [1, 2, 3, 5])
+@pytest.mark.parametrize("props", [None, ["atomicity"], ["all_committed"], ["refines_tcommit"]])
+def test_the_vector_engine_gives_the_scalar_counts_on_2pc(rms: int, props: list[str] | None) -> None:
+    same(*both(TwoPhase(rms=rms), properties=props))
+
+
+@pytest.mark.parametrize("variant", ["commit-without-votes", "commit-on-majority"])
+@pytest.mark.parametrize("props", [None, ["atomicity"], ["refines_tcommit"]])
+def test_planted_2pc_bugs_are_found_by_the_vector_engine_with_the_same_shortest_path(
+        variant: str, props: list[str] | None) -> None:
+    a, b = both(TwoPhase(rms=4).with_variant(variant), properties=props)
+    assert a.verdict == "violated"
+    same(a, b)
+
+
+@pytest.mark.parametrize("bound", [1, 4, 9])
+def test_a_depth_bound_cuts_the_vector_engine_where_it_cuts_the_scalar_one(bound: int) -> None:
+    same(*both(TwoPhase(rms=3), max_depth=bound))
+
+
+def test_the_vector_engine_checks_deadlocks_like_the_scalar_one() -> None:
+    same(*both(TwoPhase(rms=3), deadlock=True))  # 2PC never deadlocks: a decided message stays deliverable
+
+
+def test_the_default_engine_is_the_vector_one_where_it_applies() -> None:
+    assert explore(TwoPhase(rms=2)).engine == "vector"
+    assert explore(TwoPhase(rms=2), symmetry=True).engine == "scalar (symmetry reduction)"
+    assert explore(TwoPhase(rms=2), engine="scalar").engine == "scalar (asked for)"
+
+
+def test_asking_for_the_vector_engine_where_it_does_not_apply_is_refused_with_the_reason() -> None:
+    with pytest.raises(KeyError, match="--engine vector cannot run this check: crashes are possible"):
+        explore(TwoPhase(rms=2, max_crashes=1), engine="vector")
+    with pytest.raises(KeyError, match="unknown engine"):
+        explore(TwoPhase(rms=2), engine="gpu")
