@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
-from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
+from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
 from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
@@ -177,6 +177,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
         progress=None if args.quiet else err,
         liveness=not args.no_liveness,
+        engine=args.engine,
     )
     branches = None
     try:
@@ -280,6 +281,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "symmetry": result.symmetry,
         "symmetry_justification": result.justification.to_json() if result.justification else None,
         "expansion": result.expansion,
+        "engine": result.engine,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -339,6 +341,7 @@ def _print_result(result: Result, out: TextIO) -> None:
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    print(f"engine: {result.engine}", file=out)
     if result.liveness:
         print(f"liveness: {result.liveness}", file=out)
         if st.edges_stored:
@@ -552,6 +555,9 @@ def _parser() -> _Parser:
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     ck.add_argument("--walks", type=int, default=100, help="number of random walks")
     ck.add_argument("--walk-depth", type=int, default=100, help="steps per random walk")
+    ck.add_argument("--engine", choices=ENGINES, default="auto",
+                    help="vector: whole BFS levels at once on packed codes (numpy); scalar: one state at a time; "
+                    "auto (default): vector where it applies")
     ck.add_argument("--max-states", type=_positive, default=None)
     ck.add_argument("--max-depth", type=_positive, default=None)
     ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")

@@ -124,6 +124,10 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     o = options or Options(**kw)
     if o.engine not in ENGINES:
         raise KeyError(f"unknown engine {o.engine!r}; engines: {', '.join(ENGINES)}")
+    unbounded = o.max_states is None and o.max_depth is None and o.timeout is None and o.strategy != "random"
+    too_big = model.enumeration_refusal() if unbounded else None
+    if too_big is not None:
+        raise KeyError(f"{too_big} (or bound the run: --max-states, --max-depth, --timeout)")
     why = "asked for" if o.engine == "scalar" else ""
     if o.engine != "scalar":
         from . import vector

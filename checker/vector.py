@@ -34,6 +34,7 @@ from ..models.schema import Record
 from .checks import Checks, first_failing, note_examples
 from .path import Path
 from .vector_props import Fallback, PropertyValues, RefinementTable
+from .vector_set import CodeSet
 
 #: Parents expanded per numpy batch (bounds the successor matrix: instances x CHUNK codes).
 CHUNK = 1 << 16
@@ -103,40 +104,48 @@ class Tables:
                 en[d] = 1
                 self.dn[j][d], self.mask[j][d] = got
 
-    def expand(self, codes: np.ndarray) -> np.ndarray:
-        """The successors of ``codes`` as a (instances, len(codes)) matrix; -1 where not enabled."""
+    def expand(self, codes: np.ndarray) -> list[Part]:
+        """The enabled steps out of ``codes``, one ``Part`` per instance that has any, in order."""
         ns = self.ns
         nodes, net = np.divmod(codes, ns)[::-1]
         w, r = self.layout.weights, self.layout.sizes
         dig = {i: (nodes // w[i]) % r[i] for i in self.nodes_used}
-        out = np.full((self.J, len(codes)), -1, np.int64)
+        out = []
         bits: dict[int, np.ndarray] = {}
-        has = np.zeros(0, bool)
         for j, st in enumerate(self.steps):
             if st.bit >= 0:
-                got = bits.get(st.bit)
-                if got is None:
-                    got = bits[st.bit] = ((net >> st.bit) & 1).astype(bool)
-                has = got
-            if st.node < 0:
-                out[j, has] = codes[has] - (ns << st.bit)
-                continue
-            d = dig[st.node]
-            if st.bit >= 0:
-                idx = np.flatnonzero(has)
-                if not idx.size:
+                has = bits.get(st.bit)
+                if has is None:
+                    has = bits[st.bit] = np.flatnonzero((net >> st.bit) & 1)
+                if not has.size:
                     continue
-                dsel = d[idx]
+                if st.node < 0:
+                    out.append(Part(j, has, codes[has] - (ns << st.bit), True))
+                    continue
+                dsel = dig[st.node][has]
                 self._fill(j, dsel)
                 ok = self.en[j][dsel] == 1
-                idx, dsel = idx[ok], dsel[ok]
+                idx, dsel = has[ok], dsel[ok]
             else:
+                d = dig[st.node]
                 self._fill(j, d)
                 idx = np.flatnonzero(self.en[j][d] == 1)
                 dsel = d[idx]
             if idx.size:
-                out[j, idx] = codes[idx] + self.dn[j][dsel] + (self.mask[j][dsel] & ~net[idx]) * ns
+                dn, sent = self.dn[j][dsel], self.mask[j][dsel] & ~net[idx]
+                moved = (dn != 0) | (sent != 0)
+                out.append(Part(j, idx, codes[idx] + dn + sent * ns, moved))
         return out
+
+
+@dataclass
+class Part:
+    """The steps of one action instance out of a batch of codes."""
+
+    j: int  # the instance
+    idx: np.ndarray  # the positions of the codes where it is enabled (ascending)
+    succ: np.ndarray  # the successor of each
+    moved: np.ndarray | bool  # which successors differ from their code (True: all of them)
 
 
 @dataclass
@@ -203,7 +212,8 @@ class _Search:
         found = self._start()
         if found is not None:
             return found
-        seen = np.sort(self.levels[0].codes)
+        seen = CodeSet()
+        seen.add_new(self.levels[0].codes)
         depth = 0
         while True:
             cur = self.levels[-1].codes
@@ -220,7 +230,7 @@ class _Search:
             if not new_codes.size:
                 break
             self.levels.append(got)
-            seen = np.sort(np.concatenate([seen, new_codes]), kind="stable")
+            seen.add_new(new_codes)
             del parent
             depth += 1
             now = time.perf_counter()
@@ -264,68 +274,63 @@ class _Search:
     def _distinct(self) -> int:
         return sum(len(lv.codes) for lv in self.levels)
 
-    def _level(self, cur: np.ndarray, depth: int, seen: np.ndarray, at_bound: bool) -> _Level | tuple[Any, ...]:
+    def _level(self, cur: np.ndarray, depth: int, seen: CodeSet, at_bound: bool) -> _Level | tuple[Any, ...]:
         """Expand one level: the new level, or (property, path) of the first violation in scalar order."""
         J = self.t.J
-        ns = self.t.ns
         news, new_keys = [], []
         events: list[tuple[int, str, Any]] = []  # (event key, property, how to build the path)
-        level_keys, level_j = [], []
+        done: list[tuple[int, list[Part]]] = []
         for lo in range(0, len(cur), CHUNK):
             chunk = cur[lo : lo + CHUNK]
-            mat = self.t.expand(chunk).T.ravel()  # parent-major, instance-minor: the scalar order
-            pos = np.flatnonzero(mat >= 0)
-            succ = mat[pos]
-            keys = pos + lo * J
-            js = pos % J
-            level_keys.append(keys)
-            level_j.append(js)
+            parts = self.t.expand(chunk)
+            done.append((lo, parts))
             if self.determinism_left > 0:
-                self._determinism(chunk, mat, lo)
+                self._determinism(chunk, parts)
             if self.checks.deadlock:
-                events += self._deadlocks(chunk, pos, lo)
-            if seen.size:
-                at = np.searchsorted(seen, succ)
-                at[at == seen.size] = 0
-                fresh = seen[at] != succ
-                news.append(succ[fresh])
-                new_keys.append(keys[fresh])
-            else:
-                news.append(succ)
-                new_keys.append(keys)
-            if self.refs:
-                parents = chunk[pos // J] % ns
-                for ref in self.refs:
-                    bad = ref.first_bad(parents, succ % ns, js)
-                    if bad is not None:
-                        k = int(keys[bad])
-                        events.append((2 * k, ref.check.name, (k // J, int(succ[bad]), ref.check)))
-                        break
+                events += self._deadlocks(chunk, parts, lo)
+            for part in parts:
+                moved = part.succ if part.moved is True else part.succ[part.moved]
+                fresh = ~seen.contains(moved)
+                news.append(moved[fresh])
+                idx = part.idx if part.moved is True else part.idx[part.moved]
+                new_keys.append((idx[fresh] + lo) * J + part.j)
+            for ref in self.refs:
+                bad = ref.first_bad(chunk % self.t.ns, parts)
+                if bad is not None:
+                    f, j, code = bad
+                    events.append((2 * ((lo + f) * J + j), ref.check.name, (lo + f, code, ref.check)))
+                    break
             if events:
                 break  # later chunks' events come after these
         cand = np.concatenate(news) if news else np.zeros(0, np.int64)
         ckeys = np.concatenate(new_keys) if new_keys else np.zeros(0, np.int64)
-        uniq, first = np.unique(cand, return_index=True)
-        order = np.argsort(first, kind="stable")
-        keys_new = ckeys[first[order]]
-        level = _Level(uniq[order], keys_new // J)
+        order = np.argsort(ckeys, kind="stable")
+        cand, ckeys = cand[order], ckeys[order]
+        _uniq, first = np.unique(cand, return_index=True)
+        first.sort()
+        keys_new = ckeys[first]
+        level = _Level(cand[first], keys_new // J)
         if not at_bound:
             events += self._property_events(level, keys_new)
-        all_keys = np.concatenate(level_keys) if level_keys else np.zeros(0, np.int64)
-        all_j = np.concatenate(level_j) if level_j else np.zeros(0, np.int64)
         if not events:
-            self.stats.transitions += len(all_keys)
-            self.cov += np.bincount(self.fam[all_j], minlength=len(self.cov))
+            for _lo, parts in done:
+                for part in parts:
+                    self.stats.transitions += len(part.idx)
+                    self.cov[self.fam[part.j]] += len(part.idx)
             if not at_bound:
                 self._note_examples(level, len(self.levels))
             return level
         ev, prop, how = min(events, key=lambda e: e[0])
         k, kind = divmod(ev, 2)
-        f = k // J
+        f, j0 = divmod(k, J)
         # The scalar search stops here: it has counted every step out of parents up to f, the
         # coverage of the steps up to this one, and the new states discovered before it.
-        self.stats.transitions += int(np.count_nonzero(all_keys < (f + 1) * J))
-        self.cov += np.bincount(self.fam[all_j[all_keys <= k]], minlength=len(self.cov))
+        for lo, parts in done:
+            for part in parts:
+                at = part.idx + lo
+                self.stats.transitions += int(np.count_nonzero(at <= f))
+                upto = np.count_nonzero(at < f) + (np.count_nonzero(at == f) if part.j <= j0 else 0)
+                self.cov[self.fam[part.j]] += int(upto)
         keep = int(np.count_nonzero(keys_new < k)) + (1 if kind == 1 else 0) if not at_bound else 0
         cut = _Level(level.codes[:keep], level.parent[:keep])
         self.levels.append(cut)
@@ -341,12 +346,14 @@ class _Search:
         fidx, code, check = how
         return prop, _extend(self.model, self.key, self._path(len(self.levels) - 2, fidx), code, check)
 
-    def _deadlocks(self, chunk: np.ndarray, pos: np.ndarray, lo: int) -> list[tuple[int, str, Any]]:
+    def _deadlocks(self, chunk: np.ndarray, parts: list[Part], lo: int) -> list[tuple[int, str, Any]]:
         from .checks import DEADLOCK
 
         J = self.t.J
-        outdeg = np.bincount(pos // J, minlength=len(chunk))
-        for f in np.flatnonzero(outdeg == 0).tolist():
+        has = np.zeros(len(chunk), bool)
+        for part in parts:
+            has[part.idx] = True
+        for f in np.flatnonzero(~has).tolist():
             s = self.unpack(int(chunk[f]))
             try:
                 terminal = self.model.is_terminal(s)
@@ -390,18 +397,21 @@ class _Search:
                 left.append(p)
         self.pending = left
 
-    def _determinism(self, chunk: np.ndarray, mat: np.ndarray, lo: int) -> None:
+    def _determinism(self, chunk: np.ndarray, parts: list[Part]) -> None:
         """The first states' successors, compared with the general path's (as the scalar engine does)."""
         from .explore import _check_deterministic
 
-        J = self.t.J
         acts = [st.action for st in self.t.steps]
         expand = self.model.expander()
         n = min(self.determinism_left, len(chunk))
+        rows: list[list[tuple[Any, int]]] = [[] for _ in range(n)]
+        for part in parts:
+            for i, f in enumerate(part.idx.tolist()):
+                if f >= n:
+                    break
+                rows[f].append((acts[part.j], int(part.succ[i])))
         for f in range(n):
-            row = mat[f * J : (f + 1) * J]
-            pairs = [(acts[j], int(c)) for j, c in enumerate(row.tolist()) if c >= 0]
-            _check_deterministic(self.model, expand, self.key, self.unpack(int(chunk[f])), pairs, True)
+            _check_deterministic(self.model, expand, self.key, self.unpack(int(chunk[f])), rows[f], True)
         self.determinism_left -= n
 
     # ----- the result -----

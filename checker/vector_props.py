@@ -215,38 +215,39 @@ class RefinementTable:
             else:
                 self.mapped.add(k)
 
-    def first_bad(self, parent: np.ndarray, succ: np.ndarray, js: np.ndarray) -> int | None:
-        """The index of the first step (parent node part, successor node part, instance) that maps
-        to neither an abstract step nor a stutter; None if every one does."""
+    def first_bad(self, nodes: np.ndarray, parts: list[Any]) -> tuple[int, int, int] | None:
+        """The first step (in the scalar order) out of the codes with node parts ``nodes``, given
+        as ``Part``s, that maps to neither an abstract step nor a stutter, as (position,
+        instance, successor code); None if every one does."""
         while True:
             if self.digits.reads_net:
                 raise Fallback(f"the refinement mapping of {self.check.name} reads the network")
             try:
-                return self._first_bad(parent, succ, js)
+                kp = self.digits.key(nodes)
+                self._map_all(kp)
+                found = [b for part in parts if (b := self._first_bad(kp, part)) is not None]
+                return min(found) if found else None
             except _Restart:
                 self._reset()
 
-    def _first_bad(self, parent: np.ndarray, succ: np.ndarray, js: np.ndarray) -> int | None:
-        d = self.digits
-        kp, kq = d.key(parent), d.key(succ)
-        self._map_all(kp)
+    def _first_bad(self, kp_all: np.ndarray, part: Any) -> tuple[int, int, int] | None:
+        d, j, ns = self.digits, part.j, self.layout.node_space
+        kp, kq = kp_all[part.idx], d.key(part.succ % ns)
         moved = np.flatnonzero(kp != kq)
         if not moved.size:
             return None
-        pair = kp[moved] * self.J + js[moved]
+        pair = kp[moved] * self.J + j
         if self.dense is not None:
             sel = np.flatnonzero(self.dense[pair] < 0)
         else:
             good = self.good
             sel = np.array([i for i, k in enumerate(pair.tolist()) if k not in good], np.int64)
-        seen: set[int] = set()
+        a = self.actions[j]
         for i in sel.tolist():
             k = int(pair[i])
-            if k in seen:
+            if (self.dense is not None and self.dense[k] == 1) or k in self.good:
                 continue
-            seen.add(k)
             m = int(moved[i])
-            a = self.actions[k % self.J]
             try:
                 ok = d.call(self.check, d.state(int(kp[m])), a, d.state(int(kq[m])))
             except _Restart:
@@ -254,7 +255,7 @@ class RefinementTable:
             except Exception as e:
                 raise Fallback(f"the refinement mapping of {self.check.name} raised {type(e).__name__}") from e
             if not ok:
-                return m
+                return int(part.idx[m]), j, int(part.succ[m])
             if self.dense is not None:
                 self.dense[k] = 1
             else:

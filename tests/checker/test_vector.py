@@ -95,3 +95,20 @@ def test_asking_for_the_vector_engine_where_it_does_not_apply_is_refused_with_th
         explore(TwoPhase(rms=2, max_crashes=1), engine="vector")
     with pytest.raises(KeyError, match="unknown engine"):
         explore(TwoPhase(rms=2), engine="gpu")
+
+
+def test_the_cli_prints_which_engine_ran_and_takes_engine() -> None:
+    import io
+    import json
+
+    from protoproof import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["check", "twophase", "--rms", "2", "--quiet"], out, err) == 0
+    assert "engine: vector" in out.getvalue()
+    out = io.StringIO()
+    assert cli.main(["check", "twophase", "--rms", "2", "--engine", "scalar", "--json"], out, err) == 0
+    assert json.loads(out.getvalue())["engine"] == "scalar (asked for)"
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["check", "twophase", "--rms", "2", "--max-crashes", "1", "--engine", "vector"], out, err) == 2
+    assert "--engine vector cannot run this check: crashes are possible" in err.getvalue()
