@@ -36,7 +36,7 @@ from .path import Path
 from .vector_props import Fallback, PropertyValues, RefinementTable
 from .vector_set import CodeSet
 
-#: Parents expanded per numpy batch (bounds the successor matrix: instances x CHUNK codes).
+#: Parents expanded per numpy batch (bounds the successor arrays of one batch).
 CHUNK = 1 << 16
 #: A node with more local states than this is not tabled.
 TABLE_LIMIT = 1 << 22
@@ -279,11 +279,11 @@ class _Search:
         J = self.t.J
         news, new_keys = [], []
         events: list[tuple[int, str, Any]] = []  # (event key, property, how to build the path)
-        done: list[tuple[int, list[Part]]] = []
+        done: list[tuple[int, list[tuple[int, np.ndarray]]]] = []  # per chunk: (instance, positions)
         for lo in range(0, len(cur), CHUNK):
             chunk = cur[lo : lo + CHUNK]
             parts = self.t.expand(chunk)
-            done.append((lo, parts))
+            done.append((lo, [(part.j, part.idx.astype(np.int32)) for part in parts]))
             if self.determinism_left > 0:
                 self._determinism(chunk, parts)
             if self.checks.deadlock:
@@ -309,14 +309,15 @@ class _Search:
         _uniq, first = np.unique(cand, return_index=True)
         first.sort()
         keys_new = ckeys[first]
-        level = _Level(cand[first], keys_new // J)
+        parents = keys_new // J
+        level = _Level(cand[first], parents.astype(np.int32) if len(cur) < 1 << 31 else parents)
         if not at_bound:
             events += self._property_events(level, keys_new)
         if not events:
-            for _lo, parts in done:
-                for part in parts:
-                    self.stats.transitions += len(part.idx)
-                    self.cov[self.fam[part.j]] += len(part.idx)
+            for _lo, kept in done:
+                for j, idx in kept:
+                    self.stats.transitions += len(idx)
+                    self.cov[self.fam[j]] += len(idx)
             if not at_bound:
                 self._note_examples(level, len(self.levels))
             return level
@@ -325,12 +326,12 @@ class _Search:
         f, j0 = divmod(k, J)
         # The scalar search stops here: it has counted every step out of parents up to f, the
         # coverage of the steps up to this one, and the new states discovered before it.
-        for lo, parts in done:
-            for part in parts:
-                at = part.idx + lo
+        for lo, kept in done:
+            for j, idx in kept:
+                at = idx.astype(np.int64) + lo
                 self.stats.transitions += int(np.count_nonzero(at <= f))
-                upto = np.count_nonzero(at < f) + (np.count_nonzero(at == f) if part.j <= j0 else 0)
-                self.cov[self.fam[part.j]] += int(upto)
+                upto = np.count_nonzero(at < f) + (np.count_nonzero(at == f) if j <= j0 else 0)
+                self.cov[self.fam[j]] += int(upto)
         keep = int(np.count_nonzero(keys_new < k)) + (1 if kind == 1 else 0) if not at_bound else 0
         cut = _Level(level.codes[:keep], level.parent[:keep])
         self.levels.append(cut)
