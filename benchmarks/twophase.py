@@ -15,7 +15,8 @@ Columns (``--columns`` picks some):
               the same two on the scalar engine (``--engine scalar``);
   spin        Spin, where installed (it is not on this machine: the column says so).
 
-Each figure is the minimum over ``--repeat`` interleaved runs; memory is the child's peak RSS
+Each figure is the minimum over ``--repeat`` interleaved runs (by wall time); the CPU time of
+the search is shown too, the fairer figure on a loaded machine; memory is the child's peak RSS
 (``ru_maxrss``, the interpreter and numpy included).  Every column must agree on the counts.
 
     python benchmarks/twophase.py --rms 3 7
@@ -52,7 +53,7 @@ def measure(column: str, n: int) -> dict[str, Any]:
     if column in ("fast", "slow"):
         base = _module("twophase_fastbaseline" if column == "fast" else "twophase_baseline")
         base.bfs(2)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         states, transitions, depth = base.bfs(n)
     else:
         from protoproof.checker.explore import explore
@@ -61,14 +62,14 @@ def measure(column: str, n: int) -> dict[str, Any]:
         engine = column.split("+")[0]
         props = None if column.endswith("+ref") else ["atomicity"]
         explore(TwoPhase(rms=2), engine=engine, properties=props)  # warm imports and code paths
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = explore(TwoPhase(rms=n), engine=engine, properties=props)
         assert r.verdict == "exhausted" and r.engine.startswith(engine), (r.verdict, r.engine)
         states, transitions, depth = r.stats.distinct_states, r.stats.transitions, r.stats.depth
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"column": column, "rms": n, "states": states, "transitions": transitions, "depth": depth,
-            "seconds": elapsed, "peak_bytes": rss}
+            "seconds": elapsed, "cpu": cpu, "peak_bytes": rss}
 
 
 def run_child(column: str, n: int) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def main() -> None:
     if "fast" not in cols:
         cols.insert(0, "fast")
     print(f"{'RMs':>3} {'column':>11} {'distinct':>11} {'transitions':>12} {'seconds':>8} {'states/s':>10} "
-          f"{'peak MiB':>8} {'x fast':>7}")
+          f"{'peak MiB':>8} {'x fast':>7} {'cpu s':>7} {'cpu x fast':>10}")
     for n in range(args.rms[0], args.rms[1] + 1):
         rows: dict[str, dict[str, Any]] = {}
         for _ in range(args.repeat):
@@ -109,9 +110,9 @@ def main() -> None:
         for c in cols:
             r = rows[c]
             rate = r["states"] / r["seconds"] if r["seconds"] else 0.0
-            ratio = r["seconds"] / rows["fast"]["seconds"]
+            ratio, cpu_ratio = r["seconds"] / rows["fast"]["seconds"], r["cpu"] / rows["fast"]["cpu"]
             print(f"{n:>3} {c:>11} {r['states']:>11,} {r['transitions']:>12,} {r['seconds']:>8.2f} {rate:>10,.0f} "
-                  f"{r['peak_bytes'] / 2**20:>8.0f} {ratio:>7.2f}")
+                  f"{r['peak_bytes'] / 2**20:>8.0f} {ratio:>7.2f} {r['cpu']:>7.2f} {cpu_ratio:>10.2f}")
         print(f"{n:>3} {'spin':>11} " + ("installed, not measured here (no Promela model shipped)"
                                          if shutil.which("spin") else "not installed"))
         sys.stdout.flush()

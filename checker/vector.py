@@ -84,6 +84,7 @@ class Tables:
         size = [layout.sizes[st.node] if st.node >= 0 else 0 for st in self.steps]
         self.en = [np.full(r, -1, np.int8) for r in size]  # -1 not computed yet, 0 disabled, 1 enabled
         self.dn = [np.zeros(r, np.int64) for r in size]
+        self.dd = [np.zeros(r, np.int64) for r in size]  # the change of the node's own digit
         self.mask = [np.zeros(r, np.int64) for r in size]
         self.nodes_used = sorted({st.node for st in self.steps if st.node >= 0})
 
@@ -103,6 +104,7 @@ class Tables:
             else:
                 en[d] = 1
                 self.dn[j][d], self.mask[j][d] = got
+                self.dd[j][d] = got[0] // self.layout.weights[self.steps[j].node]
 
     def expand(self, codes: np.ndarray) -> list[Part]:
         """The enabled steps out of ``codes``, one ``Part`` per instance that has any, in order."""
@@ -120,7 +122,7 @@ class Tables:
                 if not has.size:
                     continue
                 if st.node < 0:
-                    out.append(Part(j, has, codes[has] - (ns << st.bit), True))
+                    out.append(Part(j, has, codes[has] - (ns << st.bit), True, None))
                     continue
                 dsel = dig[st.node][has]
                 self._fill(j, dsel)
@@ -134,7 +136,7 @@ class Tables:
             if idx.size:
                 dn, sent = self.dn[j][dsel], self.mask[j][dsel] & ~net[idx]
                 moved = (dn != 0) | (sent != 0)
-                out.append(Part(j, idx, codes[idx] + dn + sent * ns, moved))
+                out.append(Part(j, idx, codes[idx] + dn + sent * ns, moved, self.dd[j][dsel]))
         return out
 
 
@@ -146,6 +148,7 @@ class Part:
     idx: np.ndarray  # the positions of the codes where it is enabled (ascending)
     succ: np.ndarray  # the successor of each
     moved: np.ndarray | bool  # which successors differ from their code (True: all of them)
+    dd: np.ndarray | None  # the change of the acting node's digit (None: a drop, no node changes)
 
 
 @dataclass
@@ -186,10 +189,9 @@ class _Search:
         lay = tables.layout
         self.values = {p.name: PropertyValues(p, init, lay, self.unpack)
                        for p in [*checks.invariants, *checks.sometimes]}
-        if checks.refinements and tables.ns * tables.J >= 1 << 63:
-            raise Declined("the refinement check's keys (node part x instance) need more than one int64 word")
         acts = [st.action for st in tables.steps]
-        self.refs = [RefinementTable(r, init, lay, acts) for r in checks.refinements]
+        self.refs = [RefinementTable(r, init, lay, acts, [st.node for st in tables.steps])
+                     for r in checks.refinements]
         self.families = model.action_families
         self.fam = np.array([st.action.family for st in tables.steps], np.int64)
         self.cov = np.zeros(len(self.families), np.int64)

@@ -21,11 +21,11 @@ import numpy as np
 from ..models.base import Action, Property
 from ..models.fastpath import CodeLayout
 from .checks import RefinementCheck
+from .vector_set import CodeSet
 
-#: Dependencies whose digits take at most this many values get a dense table (one byte each);
-#: a refinement check's table has one entry per value and instance.
+#: Dependencies whose digits take at most this many values get a dense table (a refinement
+#: mapping reading more sends the run to the scalar engine).
 DENSE = 1 << 24
-DENSE_STEPS = 1 << 26
 
 
 class Fallback(Exception):
@@ -171,49 +171,27 @@ class PropertyValues:
 
 
 class RefinementTable:
-    """A refinement check over steps on codes, cached per (digits the mapping reads, instance).
+    """A refinement check over steps on codes, by abstract state: each node part's digits that the
+    mapping reads get the id of their abstract state, and each pair of ids is checked once.
 
-    A step that keeps those digits is a stutter (the mapping cannot see it) and costs nothing.
+    The mapping is evaluated on every parent's digits, so a step that keeps them is a stutter (the
+    mapping, which read only those, cannot see it) and costs nothing.
     """
 
-    def __init__(self, check: RefinementCheck, template: Any, layout: CodeLayout, actions: list[Action]) -> None:
-        self.check, self.layout, self.actions = check, layout, actions
-        self.J = len(actions)
+    def __init__(self, check: RefinementCheck, template: Any, layout: CodeLayout, actions: list[Action],
+                 nodes: list[int]) -> None:
+        self.check, self.layout, self.actions, self.nodes = check, layout, actions, nodes
         self.digits = Digits(template, layout)
         self._reset()
 
     def _reset(self) -> None:
-        n = self.digits.size * self.J
-        self.dense = np.full(n, -1, np.int8) if n <= DENSE_STEPS else None
-        self.good: set[int] = set()
-        # The keys the mapping was evaluated on (within the dependencies): from those, a step that
-        # keeps the dependencies' digits provably maps to the same abstract state.
-        self.mapped_dense = np.zeros(self.digits.size, bool) if self.digits.size <= DENSE_STEPS else None
-        self.mapped: set[int] = set()
-
-    def _mapped(self, s: Any) -> int:
-        """The mapping of ``s``, hashed: every part the abstract state holds is read (a poison
-        moved into it unread would make it look like a function of fewer digits)."""
-        return hash(self.check.mapping(s))
-
-    def _map_all(self, keys: np.ndarray) -> None:
-        """Evaluate the mapping once on each key not seen yet (its dependencies may grow)."""
-        d = self.digits
-        if self.mapped_dense is not None:
-            todo = np.unique(keys[~self.mapped_dense[keys]]).tolist()
-        else:
-            todo = [k for k in np.unique(keys).tolist() if k not in self.mapped]
-        for k in todo:
-            try:
-                d.call(self._mapped, d.state(k))
-            except _Restart:
-                raise
-            except Exception as e:
-                raise Fallback(f"the refinement mapping of {self.check.name} raised {type(e).__name__}") from e
-            if self.mapped_dense is not None:
-                self.mapped_dense[k] = True
-            else:
-                self.mapped.add(k)
+        if self.digits.size > DENSE:
+            raise Fallback(f"the refinement mapping of {self.check.name} reads {self.digits.size:,} digit values "
+                           f"(the vector engine tables at most {DENSE:,})")
+        self.ids = np.full(self.digits.size, -1, np.int64)
+        self.index: dict[Any, int] = {}
+        self.values: list[Any] = []
+        self.good = CodeSet()  # (id << 31 | id) of abstract steps that are allowed
 
     def first_bad(self, nodes: np.ndarray, parts: list[Any]) -> tuple[int, int, int] | None:
         """The first step (in the scalar order) out of the codes with node parts ``nodes``, given
@@ -224,40 +202,71 @@ class RefinementTable:
                 raise Fallback(f"the refinement mapping of {self.check.name} reads the network")
             try:
                 kp = self.digits.key(nodes)
-                self._map_all(kp)
+                self._ids(kp)
                 found = [b for part in parts if (b := self._first_bad(kp, part)) is not None]
                 return min(found) if found else None
             except _Restart:
                 self._reset()
 
-    def _first_bad(self, kp_all: np.ndarray, part: Any) -> tuple[int, int, int] | None:
-        d, j, ns = self.digits, part.j, self.layout.node_space
-        kp, kq = kp_all[part.idx], d.key(part.succ % ns)
-        moved = np.flatnonzero(kp != kq)
-        if not moved.size:
-            return None
-        pair = kp[moved] * self.J + j
-        if self.dense is not None:
-            sel = np.flatnonzero(self.dense[pair] < 0)
-        else:
-            good = self.good
-            sel = np.array([i for i, k in enumerate(pair.tolist()) if k not in good], np.int64)
-        a = self.actions[j]
-        for i in sel.tolist():
-            k = int(pair[i])
-            if (self.dense is not None and self.dense[k] == 1) or k in self.good:
-                continue
-            m = int(moved[i])
+    def _mapped(self, s: Any) -> Any:
+        """The mapping of ``s``, hashed: every part the abstract state holds is read (a poison
+        moved into it unread would make it look like a function of fewer digits)."""
+        x = self.check.mapping(s)
+        hash(x)
+        return x
+
+    def _ids(self, keys: np.ndarray) -> np.ndarray:
+        """The abstract state id of each key (the mapping evaluated once per key)."""
+        d = self.digits
+        got = self.ids[keys]
+        todo = np.unique(keys[got < 0])
+        if not todo.size:
+            return got
+        for k in todo.tolist():
             try:
-                ok = d.call(self.check, d.state(int(kp[m])), a, d.state(int(kq[m])))
+                x = d.call(self._mapped, d.state(k))
             except _Restart:
                 raise
             except Exception as e:
                 raise Fallback(f"the refinement mapping of {self.check.name} raised {type(e).__name__}") from e
+            n = self.index.get(x)
+            if n is None:
+                n = self.index[x] = len(self.values)
+                self.values.append(x)
+            self.ids[k] = n
+        return self.ids[keys]
+
+    def _first_bad(self, kp_all: np.ndarray, part: Any) -> tuple[int, int, int] | None:
+        d, i = self.digits, self.nodes[part.j]
+        if part.dd is None or i not in d.deps:
+            return None  # no digit the mapping reads changes: a stutter
+        moved = np.flatnonzero(part.dd)
+        if not moved.size:
+            return None
+        kp = kp_all[part.idx[moved]]
+        kq = kp + part.dd[moved] * d.cw[d.deps.index(i)]
+        ax, ay = self._ids(kp), self._ids(kq)
+        ch = np.flatnonzero(ax != ay)
+        if not ch.size:
+            return None
+        pair = (ax[ch] << 31) | ay[ch]
+        unknown = np.flatnonzero(~self.good.contains(pair))
+        fresh: set[int] = set()
+        for u in unknown.tolist():
+            k = int(pair[u])
+            if k in fresh:
+                continue
+            x, y = self.values[int(ax[ch[u]])], self.values[int(ay[ch[u]])]
+            try:
+                ok = d.call(self.check.allows, x, y)
+            except _Restart:
+                raise
+            except Exception as e:
+                raise Fallback(f"the abstract model of {self.check.name} raised {type(e).__name__}") from e
             if not ok:
-                return int(part.idx[m]), j, int(part.succ[m])
-            if self.dense is not None:
-                self.dense[k] = 1
-            else:
-                self.good.add(k)
+                m = int(moved[ch[u]])
+                return int(part.idx[m]), part.j, int(part.succ[m])
+            fresh.add(k)
+        if fresh:
+            self.good.add_new(np.array(sorted(fresh), np.int64))
         return None
