@@ -306,13 +306,14 @@ class _Search:
                 break  # later chunks' events come after these
         cand = np.concatenate(news) if news else np.zeros(0, np.int64)
         ckeys = np.concatenate(new_keys) if new_keys else np.zeros(0, np.int64)
-        order = np.argsort(ckeys, kind="stable")
-        cand, ckeys = cand[order], ckeys[order]
-        _uniq, first = np.unique(cand, return_index=True)
-        first.sort()
-        keys_new = ckeys[first]
+        # Each new code once, with its first discovery (the least key): the scalar search's order.
+        uniq, inv = np.unique(cand, return_inverse=True)
+        least = np.full(len(uniq), np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(least, inv, ckeys)
+        order = np.argsort(least)
+        keys_new = least[order]
         parents = keys_new // J
-        level = _Level(cand[first], parents.astype(np.int32) if len(cur) < 1 << 31 else parents)
+        level = _Level(uniq[order], parents.astype(np.int32) if len(cur) < 1 << 31 else parents)
         if not at_bound:
             events += self._property_events(level, keys_new)
         if not events:

@@ -26,6 +26,8 @@ from .vector_set import CodeSet
 #: Dependencies whose digits take at most this many values get a dense table (a refinement
 #: mapping reading more sends the run to the scalar engine).
 DENSE = 1 << 24
+#: A refinement check keeps one byte per (digits read, instance) up to this many.
+VERDICTS = 1 << 26
 
 
 class Fallback(Exception):
@@ -192,6 +194,9 @@ class RefinementTable:
         self.index: dict[Any, int] = {}
         self.values: list[Any] = []
         self.good = CodeSet()  # (id << 31 | id) of abstract steps that are allowed
+        # Whether the step of an instance from a key refines (1) or is not known yet (-1).
+        n = self.digits.size * len(self.actions)
+        self.verdict = np.full(n, -1, np.int8) if n <= VERDICTS else None
 
     def first_bad(self, nodes: np.ndarray, parts: list[Any]) -> tuple[int, int, int] | None:
         """The first step (in the scalar order) out of the codes with node parts ``nodes``, given
@@ -244,9 +249,18 @@ class RefinementTable:
         if not moved.size:
             return None
         kp = kp_all[part.idx[moved]]
+        verdict, pk = self.verdict, None
+        if verdict is not None:
+            pk = kp * len(self.actions) + part.j
+            unknown_steps = np.flatnonzero(verdict[pk] < 0)
+            if not unknown_steps.size:
+                return None
+            moved, kp, pk = moved[unknown_steps], kp[unknown_steps], pk[unknown_steps]
         kq = kp + part.dd[moved] * d.cw[d.deps.index(i)]
         ax, ay = self._ids(kp), self._ids(kq)
         ch = np.flatnonzero(ax != ay)
+        if verdict is not None and pk is not None:
+            verdict[pk[ax == ay]] = 1
         if not ch.size:
             return None
         pair = (ax[ch] << 31) | ay[ch]
@@ -269,4 +283,6 @@ class RefinementTable:
             fresh.add(k)
         if fresh:
             self.good.add_new(np.array(sorted(fresh), np.int64))
+        if verdict is not None and pk is not None:
+            verdict[pk[ch]] = 1  # every pair among them was allowed
         return None
