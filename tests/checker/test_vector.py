@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from protoproof.checker.explore import Options, Result, explore
+from protoproof.checker.explore import ModelError, Options, Result, explore
 from protoproof.checker.vector import declined
-from protoproof.models.base import Model
+from protoproof.models.base import Model, always
 from protoproof.models.registry import registered
-from protoproof.models.twophase import TwoPhase
+from protoproof.models.twophase import Abort, ResourceManager, TwoPhase
 
 
 def same(a: Result, b: Result) -> None:
@@ -112,3 +112,54 @@ def test_the_cli_prints_which_engine_ran_and_takes_engine() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["check", "twophase", "--rms", "2", "--max-crashes", "1", "--engine", "vector"], out, err) == 2
     assert "--engine vector cannot run this check: crashes are possible" in err.getvalue()
+
+
+class _NetProps(TwoPhase):
+    """Properties that read the network (per state on the vector engine), one of them false."""
+
+    @always
+    def abort_sent_only_by_aborted_tm(self, s: Any) -> bool:
+        return not self.sent(s, Abort()) or s.nodes[self.config.rms].state == "aborted"
+
+    @always
+    def no_abort_sent_while_an_rm_works(self, s: Any) -> bool:  # false: the TM may abort at once
+        return not (self.sent(s, Abort()) and "working" in s.nodes[: self.config.rms])
+
+
+def test_properties_that_read_the_network_are_checked_per_state_with_the_scalar_result() -> None:
+    same(*both(_NetProps(rms=3), properties=["abort_sent_only_by_aborted_tm", "atomicity"]))
+    a, b = both(_NetProps(rms=3))
+    assert a.verdict == "violated" and a.property == "no_abort_sent_while_an_rm_works"
+    same(a, b)
+
+
+class _NetMapping(TwoPhase):
+    def _to_tcommit(self, s: Any) -> Any:
+        self.in_flight(s)  # reads the network
+        return super()._to_tcommit(s)
+
+
+def test_a_refinement_mapping_that_reads_the_network_sends_the_run_to_the_scalar_engine() -> None:
+    r = explore(_NetMapping(rms=3))
+    assert r.engine == "scalar (the vector engine stopped: the refinement mapping of refines_tcommit reads the network)"
+    assert r.verdict == "exhausted" and r.stats.distinct_states == 288
+
+
+class _BadRM(ResourceManager):
+    def on_message(self, s: str, src: int, msg: Any) -> Any:
+        if type(msg) is Abort and s == "prepared":
+            raise ZeroDivisionError("planted")
+        return super().on_message(s, src, msg)
+
+
+class _RaisingHandler(TwoPhase):
+    rm_class = _BadRM
+
+
+def test_a_handler_that_raises_is_reported_as_by_the_scalar_engine() -> None:
+    errors = []
+    for engine in ("auto", "scalar"):
+        with pytest.raises(ModelError) as e:
+            explore(_RaisingHandler(rms=2), engine=engine)
+        errors.append((str(e.value), e.value.state, e.value.action))
+    assert errors[0] == errors[1] and "ZeroDivisionError" in errors[0][0]
