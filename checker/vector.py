@@ -185,12 +185,11 @@ class _Search:
         stype = model.state_type
         self.key = stype.packer(memo=False)
         self.unpack = stype.unpacker(memo=False)
-        init = model.initial_states()[0]
         lay = tables.layout
-        self.values = {p.name: PropertyValues(p, init, lay, self.unpack)
+        self.values = {p.name: PropertyValues(p, lay, self.unpack)
                        for p in [*checks.invariants, *checks.sometimes]}
         acts = [st.action for st in tables.steps]
-        self.refs = [RefinementTable(r, init, lay, acts, [st.node for st in tables.steps])
+        self.refs = [RefinementTable(r, self.unpack, lay, acts, [st.node for st in tables.steps])
                      for r in checks.refinements]
         self.families = model.action_families
         self.fam = np.array([st.action.family for st in tables.steps], np.int64)
@@ -297,7 +296,7 @@ class _Search:
                 idx = part.idx if part.moved is True else part.idx[part.moved]
                 new_keys.append((idx[fresh] + lo) * J + part.j)
             for ref in self.refs:
-                bad = ref.first_bad(chunk % self.t.ns, parts)
+                bad = ref.first_bad(chunk, parts)
                 if bad is not None:
                     f, j, code = bad
                     events.append((2 * ((lo + f) * J + j), ref.check.name, (lo + f, code, ref.check)))

@@ -1,14 +1,15 @@
 """Properties and refinement mappings of the vector engine, evaluated per digits read, not per state.
 
 Most properties of an actor system read a few nodes' local states (2PC's atomicity and its
-TCommit mapping read the RMs' phases).  Such a function is evaluated on a state whose other
-nodes and network are poisons: any use of one raises ``_Read``, a ``BaseException`` so that a
-model's ``except Exception`` cannot swallow it, naming what was read.  A node read joins the
-function's dependencies (the cache restarts); the network read makes a property per state from
-then on, and sends a refinement check back to the scalar engine.  A function that completes
-without touching a poison gives the same value on every state with the same digits for its
-dependencies, so it is cached per those digits: a dense table when they are few.  Any model
-code that raises sends the run back to the scalar engine, which reports it with its state.
+TCommit mapping read the RMs' phases).  Such a function is evaluated on a real state whose
+tuple of nodes records which nodes are read (indexing, slicing, iterating, comparing, hashing)
+and whose network is a poison: any use of it raises ``_Read``, a ``BaseException`` so that a
+model's ``except Exception`` cannot swallow it.  The value depends on the nodes read alone (the
+others were never looked at, not even by ``is``: they are real values), so it is cached per the
+digits of the function's dependencies, the nodes it has been seen to read; a new one read makes
+the cache start again.  A property that reads the network is evaluated per state from then on; a
+refinement mapping that does sends the run back to the scalar engine.  Any model code that
+raises sends the run back to the scalar engine too, which reports it with its state and action.
 """
 
 from __future__ import annotations
@@ -35,32 +36,115 @@ class Fallback(Exception):
 
 
 class _Read(BaseException):
-    """A function of the state used a poisoned part: node ``where``, or the network (-1)."""
-
-    def __init__(self, where: int) -> None:
-        self.where = where
+    """A function of the state used the network."""
 
 
 class _Poison:
-    """Stands for a node's local state or the network: every use raises ``_Read``."""
+    """Stands for the network: every use raises ``_Read``."""
 
-    __slots__ = ("_where",)
-
-    def __init__(self, where: int) -> None:
-        object.__setattr__(self, "_where", where)
+    __slots__ = ()
 
     def __getattribute__(self, name: str) -> Any:
-        raise _Read(object.__getattribute__(self, "_where"))
+        raise _Read
 
 
-def _refuse(self: Any, *_a: Any, **_k: Any) -> Any:
-    raise _Read(object.__getattribute__(self, "_where"))
+def _refuse(*_a: Any, **_k: Any) -> Any:
+    raise _Read
 
 
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "hash", "iter", "len", "contains", "bool", "getitem",
               "and", "or", "sub", "xor", "rand", "ror", "rsub", "rxor", "rshift", "lshift", "int", "index",
               "float", "str", "repr", "format", "reversed", "add", "radd", "mul", "rmul", "setattr"):
     setattr(_Poison, f"__{_name}__", _refuse)
+
+POISON = _Poison()
+
+
+class _Tracked(tuple):
+    """The nodes' local states, noting which ones are read."""
+
+    reads: set[int]
+
+    def __new__(cls, items: tuple[Any, ...], reads: set[int]) -> _Tracked:
+        t = super().__new__(cls, items)
+        t.reads = reads
+        return t
+
+    def _all(self) -> None:
+        self.reads.update(range(len(self)))
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            self.reads.update(range(*i.indices(len(self))))
+        else:
+            self.reads.add(range(len(self))[i])
+        return super().__getitem__(i)
+
+    def __iter__(self) -> Any:
+        self._all()
+        return super().__iter__()
+
+    def __reversed__(self) -> Any:
+        self._all()
+        return super().__reversed__()
+
+    def __contains__(self, x: object) -> bool:
+        self._all()
+        return super().__contains__(x)
+
+    def __eq__(self, other: object) -> bool:
+        self._all()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self._all()
+        return super().__ne__(other)
+
+    def __lt__(self, other: Any) -> bool:
+        self._all()
+        return super().__lt__(other)
+
+    def __le__(self, other: Any) -> bool:
+        self._all()
+        return super().__le__(other)
+
+    def __gt__(self, other: Any) -> bool:
+        self._all()
+        return super().__gt__(other)
+
+    def __ge__(self, other: Any) -> bool:
+        self._all()
+        return super().__ge__(other)
+
+    def __hash__(self) -> int:
+        self._all()
+        return super().__hash__()
+
+    def __add__(self, other: Any) -> Any:
+        self._all()
+        return tuple(self) + other
+
+    def __radd__(self, other: Any) -> Any:
+        self._all()
+        return other + tuple(self)
+
+    def __mul__(self, n: Any) -> Any:
+        self._all()
+        return tuple(self) * n
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        self._all()
+        return super().__repr__()
+
+    def count(self, x: Any) -> int:
+        self._all()
+        return super().count(x)
+
+    def index(self, x: Any, *args: Any) -> int:
+        self._all()
+        return super().index(x, *args)
 
 
 class _Restart(Exception):
@@ -70,8 +154,8 @@ class _Restart(Exception):
 class Digits:
     """What one function of the state has been seen to read: node digits, or the network."""
 
-    def __init__(self, template: Any, layout: CodeLayout) -> None:
-        self.template, self.layout = template, layout
+    def __init__(self, layout: CodeLayout, unpack: Callable[[int], Any]) -> None:
+        self.layout, self.unpack = layout, unpack
         self.deps: list[int] = []
         self.reads_net = False
         self._set(self.deps)
@@ -92,34 +176,35 @@ class Digits:
             out += ((nodes // w[i]) % r[i]) * c
         return out
 
-    def state(self, key: int) -> Any:
-        """A state with the dependencies' digits of ``key``; every other part is a poison."""
-        part = 0
-        for i, c in zip(self.deps, self.cw, strict=True):
-            part += (key // c) % self.layout.sizes[i] * self.layout.weights[i]
-        real = self.layout.unpack_nodes(part)
-        dep = set(self.deps)
-        nodes = tuple(v if i in dep else _Poison(i) for i, v in enumerate(real))
-        return self.template._replace(nodes=nodes, net=_Poison(-1))
-
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)``; a node read outside the dependencies adds it and raises ``_Restart``."""
+    def call(self, fn: Callable[..., Any], code: int) -> Any:
+        """``fn`` on the state of ``code`` with its nodes tracked and its network poisoned; a node
+        read outside the dependencies adds it, the network read is noted: both raise ``_Restart``."""
+        s = self.unpack(code)
+        reads: set[int] = set()
         try:
-            return fn(*args)
-        except _Read as r:
-            if r.where < 0:
-                self.reads_net = True
-            else:
-                self._set([*self.deps, r.where])
+            v = fn(s._replace(nodes=_Tracked(s.nodes, reads), net=POISON))
+        except _Read:
+            self.reads_net = True
             raise _Restart from None
+        new = reads.difference(self.deps)
+        if new:
+            self._set([*self.deps, *new])
+            raise _Restart
+        return v
+
+
+def first_of_each(keys: np.ndarray, codes: np.ndarray, todo: np.ndarray) -> tuple[list[int], list[int]]:
+    """The distinct keys among positions ``todo``, each with the code at its first position."""
+    u, first = np.unique(keys[todo], return_index=True)
+    return u.tolist(), codes[todo[first]].tolist()
 
 
 class PropertyValues:
     """A boolean property over arrays of codes, cached per the digits it reads."""
 
-    def __init__(self, p: Property, template: Any, layout: CodeLayout, unpack: Callable[[int], Any]) -> None:
+    def __init__(self, p: Property, layout: CodeLayout, unpack: Callable[[int], Any]) -> None:
         self.p, self.layout, self.unpack = p, layout, unpack
-        self.digits = Digits(template, layout)
+        self.digits = Digits(layout, unpack)
         self._reset()
 
     def _reset(self) -> None:
@@ -132,7 +217,7 @@ class PropertyValues:
         nodes = codes % self.layout.node_space
         while not self.digits.reads_net:
             try:
-                return self._by_digits(nodes)
+                return self._by_digits(codes, nodes)
             except _Restart:
                 self._reset()
         unpack, fn = self.unpack, self.p.fn
@@ -141,35 +226,34 @@ class PropertyValues:
         except Exception as e:
             raise Fallback(f"property {self.p.name} raised {type(e).__name__}") from e
 
-    def _eval(self, k: int) -> bool:
-        d = self.digits
+    def _truth(self, s: Any) -> bool:
+        return bool(self.p.fn(s))
+
+    def _eval(self, code: int) -> bool:
         try:
-            return bool(d.call(self.p.fn, d.state(k)))
+            return bool(self.digits.call(self._truth, code))
         except _Restart:
             raise
         except Exception as e:
             raise Fallback(f"property {self.p.name} raised {type(e).__name__}") from e
 
-    def _by_digits(self, nodes: np.ndarray) -> np.ndarray:
+    def _by_digits(self, codes: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         keys = self.digits.key(nodes)
         dense = self.dense
         if dense is not None:
             got = dense[keys]
-            todo = np.unique(keys[got < 0])
+            todo = np.flatnonzero(got < 0)
             if todo.size:
-                for k in todo.tolist():
-                    dense[k] = self._eval(k)
+                for k, c in zip(*first_of_each(keys, codes, todo), strict=True):
+                    dense[k] = self._eval(c)
                 got = dense[keys]
             return got == 1
-        u, inv = np.unique(keys, return_inverse=True)
-        out = np.empty(len(u), bool)
         cache = self.cache
-        for n, k in enumerate(u.tolist()):
-            v = cache.get(k)
-            if v is None:
-                v = cache[k] = self._eval(k)
-            out[n] = v
-        return out[inv]
+        todo = np.array([i for i, k in enumerate(keys.tolist()) if k not in cache], np.int64)
+        if todo.size:
+            for k, c in zip(*first_of_each(keys, codes, todo), strict=True):
+                cache[k] = self._eval(c)
+        return np.array([cache[k] for k in keys.tolist()], bool)
 
 
 class RefinementTable:
@@ -180,10 +264,10 @@ class RefinementTable:
     mapping, which read only those, cannot see it) and costs nothing.
     """
 
-    def __init__(self, check: RefinementCheck, template: Any, layout: CodeLayout, actions: list[Action],
-                 nodes: list[int]) -> None:
+    def __init__(self, check: RefinementCheck, unpack: Callable[[int], Any], layout: CodeLayout,
+                 actions: list[Action], nodes: list[int]) -> None:
         self.check, self.layout, self.actions, self.nodes = check, layout, actions, nodes
-        self.digits = Digits(template, layout)
+        self.digits = Digits(layout, unpack)
         self._reset()
 
     def _reset(self) -> None:
@@ -198,38 +282,37 @@ class RefinementTable:
         n = self.digits.size * len(self.actions)
         self.verdict = np.full(n, -1, np.int8) if n <= VERDICTS else None
 
-    def first_bad(self, nodes: np.ndarray, parts: list[Any]) -> tuple[int, int, int] | None:
-        """The first step (in the scalar order) out of the codes with node parts ``nodes``, given
+    def first_bad(self, codes: np.ndarray, parts: list[Any]) -> tuple[int, int, int] | None:
+        """The first step (in the scalar order) out of ``codes``, given
         as ``Part``s, that maps to neither an abstract step nor a stutter, as (position,
         instance, successor code); None if every one does."""
         while True:
             if self.digits.reads_net:
                 raise Fallback(f"the refinement mapping of {self.check.name} reads the network")
             try:
-                kp = self.digits.key(nodes)
-                self._ids(kp)
-                found = [b for part in parts if (b := self._first_bad(kp, part)) is not None]
+                kp = self.digits.key(codes % self.layout.node_space)
+                self._ids(kp, codes)
+                found = [b for part in parts if (b := self._first_bad(kp, codes, part)) is not None]
                 return min(found) if found else None
             except _Restart:
                 self._reset()
 
     def _mapped(self, s: Any) -> Any:
-        """The mapping of ``s``, hashed: every part the abstract state holds is read (a poison
+        """The mapping of ``s``, hashed: every part the abstract state holds is read (a node
         moved into it unread would make it look like a function of fewer digits)."""
         x = self.check.mapping(s)
         hash(x)
         return x
 
-    def _ids(self, keys: np.ndarray) -> np.ndarray:
-        """The abstract state id of each key (the mapping evaluated once per key)."""
-        d = self.digits
+    def _ids(self, keys: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The abstract state id of each key (the mapping evaluated once per key, on ``codes``)."""
         got = self.ids[keys]
-        todo = np.unique(keys[got < 0])
+        todo = np.flatnonzero(got < 0)
         if not todo.size:
             return got
-        for k in todo.tolist():
+        for k, c in zip(*first_of_each(keys, codes, todo), strict=True):
             try:
-                x = d.call(self._mapped, d.state(k))
+                x = self.digits.call(self._mapped, c)
             except _Restart:
                 raise
             except Exception as e:
@@ -241,7 +324,7 @@ class RefinementTable:
             self.ids[k] = n
         return self.ids[keys]
 
-    def _first_bad(self, kp_all: np.ndarray, part: Any) -> tuple[int, int, int] | None:
+    def _first_bad(self, kp_all: np.ndarray, codes: np.ndarray, part: Any) -> tuple[int, int, int] | None:
         d, i = self.digits, self.nodes[part.j]
         if part.dd is None or i not in d.deps:
             return None  # no digit the mapping reads changes: a stutter
@@ -257,7 +340,7 @@ class RefinementTable:
                 return None
             moved, kp, pk = moved[unknown_steps], kp[unknown_steps], pk[unknown_steps]
         kq = kp + part.dd[moved] * d.cw[d.deps.index(i)]
-        ax, ay = self._ids(kp), self._ids(kq)
+        ax, ay = self._ids(kp, codes[part.idx[moved]]), self._ids(kq, part.succ[moved])
         ch = np.flatnonzero(ax != ay)
         if verdict is not None and pk is not None:
             verdict[pk[ax == ay]] = 1
@@ -272,9 +355,7 @@ class RefinementTable:
                 continue
             x, y = self.values[int(ax[ch[u]])], self.values[int(ay[ch[u]])]
             try:
-                ok = d.call(self.check.allows, x, y)
-            except _Restart:
-                raise
+                ok = self.check.allows(x, y)
             except Exception as e:
                 raise Fallback(f"the abstract model of {self.check.name} raised {type(e).__name__}") from e
             if not ok:

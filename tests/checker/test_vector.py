@@ -11,6 +11,7 @@ from protoproof.checker.explore import ModelError, Options, Result, explore
 from protoproof.checker.vector import declined
 from protoproof.models.base import Model, always
 from protoproof.models.registry import registered
+from protoproof.models.tcommit import ABORTED, PREPARED
 from protoproof.models.twophase import Abort, ResourceManager, TwoPhase
 
 
@@ -163,3 +164,17 @@ def test_a_handler_that_raises_is_reported_as_by_the_scalar_engine() -> None:
             explore(_RaisingHandler(rms=2), engine=engine)
         errors.append((str(e.value), e.value.state, e.value.action))
     assert errors[0] == errors[1] and "ZeroDivisionError" in errors[0][0]
+
+
+class _SpellsWithIs(TwoPhase):
+    @always
+    def not_aap_by_identity(self, s: Any) -> bool:
+        """Reads RMs with ``is`` (no operation a wrapper could see): false once rm0, rm1 aborted, rm2 prepared."""
+        r = s.nodes
+        return not (r[0] is ABORTED and r[1] is ABORTED and r[2] is PREPARED)
+
+
+def test_a_property_that_reads_nodes_with_is_gets_the_scalar_verdict() -> None:
+    a, b = both(_SpellsWithIs(rms=3), properties=["not_aap_by_identity"])
+    assert a.verdict == "violated"
+    same(a, b)
