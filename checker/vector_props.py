@@ -70,9 +70,6 @@ class _Tracked(tuple):
         t.reads = reads
         return t
 
-    def _all(self) -> None:
-        self.reads.update(range(len(self)))
-
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             self.reads.update(range(*i.indices(len(self))))
@@ -80,71 +77,24 @@ class _Tracked(tuple):
             self.reads.add(range(len(self))[i])
         return super().__getitem__(i)
 
-    def __iter__(self) -> Any:
-        self._all()
-        return super().__iter__()
+    def __radd__(self, other: Any) -> Any:  # called before tuple.__add__(other, self), which reads in C
+        self.reads.update(range(len(self)))
+        return other + tuple.__add__((), self)
 
-    def __reversed__(self) -> Any:
-        self._all()
-        return super().__reversed__()
 
-    def __contains__(self, x: object) -> bool:
-        self._all()
-        return super().__contains__(x)
+def _reading_all(name: str) -> Any:
+    base = getattr(tuple, name)
 
-    def __eq__(self, other: object) -> bool:
-        self._all()
-        return super().__eq__(other)
+    def method(self: _Tracked, *args: Any) -> Any:
+        self.reads.update(range(len(self)))
+        return base(self, *args)
 
-    def __ne__(self, other: object) -> bool:
-        self._all()
-        return super().__ne__(other)
+    return method
 
-    def __lt__(self, other: Any) -> bool:
-        self._all()
-        return super().__lt__(other)
 
-    def __le__(self, other: Any) -> bool:
-        self._all()
-        return super().__le__(other)
-
-    def __gt__(self, other: Any) -> bool:
-        self._all()
-        return super().__gt__(other)
-
-    def __ge__(self, other: Any) -> bool:
-        self._all()
-        return super().__ge__(other)
-
-    def __hash__(self) -> int:
-        self._all()
-        return super().__hash__()
-
-    def __add__(self, other: Any) -> Any:
-        self._all()
-        return tuple(self) + other
-
-    def __radd__(self, other: Any) -> Any:
-        self._all()
-        return other + tuple(self)
-
-    def __mul__(self, n: Any) -> Any:
-        self._all()
-        return tuple(self) * n
-
-    __rmul__ = __mul__
-
-    def __repr__(self) -> str:
-        self._all()
-        return super().__repr__()
-
-    def count(self, x: Any) -> int:
-        self._all()
-        return super().count(x)
-
-    def index(self, x: Any, *args: Any) -> int:
-        self._all()
-        return super().index(x, *args)
+for _name in ("__iter__", "__contains__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__",
+              "__add__", "__mul__", "__rmul__", "__repr__", "count", "index"):
+    setattr(_Tracked, _name, _reading_all(_name))
 
 
 class _Restart(Exception):

@@ -178,3 +178,19 @@ def test_a_property_that_reads_nodes_with_is_gets_the_scalar_verdict() -> None:
     a, b = both(_SpellsWithIs(rms=3), properties=["not_aap_by_identity"])
     assert a.verdict == "violated"
     same(a, b)
+
+
+def test_the_tracked_node_tuple_notes_every_way_of_reading_it() -> None:
+    from protoproof.checker.vector_props import _Tracked
+
+    def reads(use: Any) -> set[int]:
+        seen: set[int] = set()
+        use(_Tracked(("a", "b", "c", "d"), seen))
+        return seen
+
+    everything = {0, 1, 2, 3}
+    assert reads(lambda t: t[1]) == {1} and reads(lambda t: t[-1]) == {3} and reads(lambda t: t[:2]) == {0, 1}
+    for use in (lambda t: "x" in t, lambda t: t == ("a",), lambda t: hash(t), lambda t: list(t), lambda t: (0,) + t,
+                lambda t: t + (0,), lambda t: t.count("a"), lambda t: sorted(t), lambda t: ",".join(t)):
+        assert reads(use) == everything
+    assert reads(lambda t: len(t)) == set()
