@@ -5,7 +5,9 @@ seeded random walks differ only in the frontier (``frontiers.py``).  States are 
 exact packed code (``Type.pack``, a bijection onto ``range(size)``), so deduplication never
 confuses two states, and a state costs one Python int plus one dict entry (its parent's code);
 paths are rebuilt by replaying the transitions forward from the initial state.  What a run
-checks, and how model code raising becomes a ``ModelError``, is ``checks.py``.
+checks, and how model code raising becomes a ``ModelError``, is ``checks.py``.  Where it applies
+(``Options.engine``, ``vector.declined``), the vector engine of ``vector.py`` runs the same check
+a whole BFS level at a time, with the same result; ``Result.engine`` says which one ran.
 """
 
 from __future__ import annotations
