@@ -1,7 +1,7 @@
 """Properties and refinement mappings of the vector engine, evaluated per digits read, not per state.
 
-Most properties of an actor system read a few nodes' local states (2PC's atomicity and its
-TCommit mapping read the RMs' phases).  Such a function is evaluated on a real state whose
+Most properties of an actor system read a few nodes' local states (a commit protocol's
+atomicity and its refinement mapping read the participants' phases).  Such a function is evaluated on a real state whose
 tuple of nodes records which nodes are read (indexing, slicing, iterating, comparing, hashing)
 and whose network is a poison: any use of it raises ``_Read``, a ``BaseException`` so that a
 model's ``except Exception`` cannot swallow it.  The value depends on the nodes read alone (the
