@@ -210,6 +210,7 @@ class _Search:
             tracemalloc.start()
         self.t0 = time.perf_counter()
         self.next_report = self.t0 + o.progress_every
+        self.deadline = None if o.timeout is None else self.t0 + o.timeout
         found = self._start()
         if found is not None:
             return found
@@ -221,6 +222,8 @@ class _Search:
             self.stats.depth = depth
             at_bound = o.max_depth is not None and depth >= o.max_depth
             got = self._level(cur, depth, seen, at_bound)
+            if got is None:
+                return self._finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
             if isinstance(got, tuple):
                 return self._finish(VIOLATED, *got)
             new_codes, parent = got.codes, got.parent
@@ -235,7 +238,7 @@ class _Search:
             del parent
             depth += 1
             now = time.perf_counter()
-            if o.timeout is not None and now - self.t0 >= o.timeout:
+            if self.deadline is not None and now >= self.deadline:
                 return self._finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
             if o.progress is not None and now >= self.next_report:
                 self.next_report = now + o.progress_every
@@ -275,8 +278,9 @@ class _Search:
     def _distinct(self) -> int:
         return sum(len(lv.codes) for lv in self.levels)
 
-    def _level(self, cur: np.ndarray, depth: int, seen: CodeSet, at_bound: bool) -> _Level | tuple[Any, ...]:
-        """Expand one level: the new level, or (property, path) of the first violation in scalar order."""
+    def _level(self, cur: np.ndarray, depth: int, seen: CodeSet, at_bound: bool) -> _Level | tuple[Any, ...] | None:
+        """Expand one level: the new level, (property, path) of the first violation in scalar order,
+        or None when the timeout passed."""
         J = self.t.J
         news, new_keys = [], []
         events: list[tuple[int, str, Any]] = []  # (event key, property, how to build the path)
@@ -303,6 +307,8 @@ class _Search:
                     break
             if events:
                 break  # later chunks' events come after these
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                return None  # the level is dropped: the counts are those of the levels done
         cand = np.concatenate(news) if news else np.zeros(0, np.int64)
         ckeys = np.concatenate(new_keys) if new_keys else np.zeros(0, np.int64)
         # Each new code once, with its first discovery (the least key): the scalar search's order.

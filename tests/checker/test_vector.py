@@ -194,3 +194,9 @@ def test_the_tracked_node_tuple_notes_every_way_of_reading_it() -> None:
                 lambda t: t + (0,), lambda t: t.count("a"), lambda t: sorted(t), lambda t: ",".join(t)):
         assert reads(use) == everything
     assert reads(lambda t: len(t)) == set()
+
+
+def test_a_timeout_ends_a_vector_run_as_bounded() -> None:
+    r = explore(TwoPhase(rms=6), timeout=0.05)
+    assert r.engine == "vector" and r.verdict == "bounded" and r.bound == "timeout 0.05s"
+    assert 0 < r.stats.distinct_states < 50_816
