@@ -42,6 +42,10 @@ CHUNK = 1 << 16
 TABLE_LIMIT = 1 << 22
 
 
+#: ``_Search._level``'s answer when ``max_states`` ends the run.
+_BUDGET: Any = object()
+
+
 class Declined(Exception):
     """Why the vector engine does not run this model or this run (the scalar engine does)."""
 
@@ -54,7 +58,6 @@ def declined(model: Model[Any], o: Any) -> str | None:
         (o.strategy != "bfs", f"--strategy {o.strategy} (the vector engine is breadth-first)"),
         (o.symmetry, "symmetry reduction"),
         (not o.on_codes, "packed codes turned off"),
-        (o.max_states is not None, "--max-states (the scalar engine stops at an exact count)"),
         (bool(o.record_graph), "the state graph is recorded"),
     ]
     why = next((w for bad, w in reasons if bad), None)
@@ -224,6 +227,8 @@ class _Search:
             got = self._level(cur, depth, seen, at_bound)
             if got is None:
                 return self._finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
+            if got is _BUDGET:
+                return self._finish(BOUNDED, bound=f"{o.max_states} states")
             if isinstance(got, tuple):
                 return self._finish(VIOLATED, *got)
             new_codes, parent = got.codes, got.parent
@@ -283,7 +288,7 @@ class _Search:
         or None when the timeout passed."""
         J = self.t.J
         news, new_keys = [], []
-        events: list[tuple[int, str, Any]] = []  # (event key, property, how to build the path)
+        events: list[tuple[float, str, Any]] = []  # (event key, property, how to build the path)
         done: list[tuple[int, list[tuple[int, np.ndarray]]]] = []  # per chunk: (instance, positions)
         for lo in range(0, len(cur), CHUNK):
             chunk = cur[lo : lo + CHUNK]
@@ -321,6 +326,9 @@ class _Search:
         level = _Level(uniq[order], parents.astype(np.int32) if len(cur) < 1 << 31 else parents)
         if not at_bound:
             events += self._property_events(level, keys_new)
+        budget = self._budget_stop(level, at_bound)
+        if budget is not None:
+            events.append((2 * (budget + 1) * J - 0.5, "", _BUDGET))  # after every step of parent `budget`
         if not events:
             for _lo, kept in done:
                 for j, idx in kept:
@@ -330,8 +338,12 @@ class _Search:
                 self._note_examples(level, len(self.levels))
             return level
         ev, prop, how = min(events, key=lambda e: e[0])
-        k, kind = divmod(ev, 2)
-        f, j0 = divmod(k, J)
+        if how is _BUDGET:
+            k, kind = (budget + 1) * J, 0  # type: ignore[operator]
+            f, j0 = k // J - 1, J - 1
+        else:
+            k, kind = divmod(int(ev), 2)
+            f, j0 = divmod(k, J)
         # The scalar search stops here: it has counted every step out of parents up to f, the
         # coverage of the steps up to this one, and the new states discovered before it.
         for lo, kept in done:
@@ -346,6 +358,8 @@ class _Search:
         if not at_bound:
             noted = keep - 1 if kind == 1 else keep  # the scalar search stops before noting the violating state
             self._note_examples(_Level(cut.codes[:noted], cut.parent[:noted]), len(self.levels) - 1)
+        if how is _BUDGET:
+            return _BUDGET
         if how is None:  # an invariant: the path to the new state
             return prop, self._path(len(self.levels) - 1, keep - 1)
         if isinstance(how, int):  # a deadlock at parent index `how`
@@ -354,6 +368,18 @@ class _Search:
 
         fidx, code, check = how
         return prop, _extend(self.model, self.key, self._path(len(self.levels) - 2, fidx), code, check)
+
+    def _budget_stop(self, level: _Level, at_bound: bool) -> int | None:
+        """The parent after whose steps the scalar search hits ``max_states`` (None: not in this level)."""
+        cap = self.o.max_states
+        if cap is None:
+            return None
+        need = cap - self._distinct()
+        if need <= 0:
+            return 0
+        if at_bound or len(level.codes) < need:
+            return None
+        return int(level.parent[need - 1])  # parents are in discovery order, hence ascending
 
     def _deadlocks(self, chunk: np.ndarray, parts: list[Part], lo: int) -> list[tuple[int, str, Any]]:
         from .checks import DEADLOCK

@@ -200,3 +200,9 @@ def test_a_timeout_ends_a_vector_run_as_bounded() -> None:
     r = explore(TwoPhase(rms=6), timeout=0.05)
     assert r.engine == "vector" and r.verdict == "bounded" and r.bound == "timeout 0.05s"
     assert 0 < r.stats.distinct_states < 50_816
+
+
+@pytest.mark.parametrize("cap", [1, 2, 7, 50, 100, 287, 288, 1000])
+def test_max_states_cuts_the_vector_engine_where_it_cuts_the_scalar_one(cap: int) -> None:
+    same(*both(TwoPhase(rms=3), max_states=cap))
+    same(*both(TwoPhase(rms=3).with_variant("commit-on-majority"), max_states=cap))
