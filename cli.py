@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .checker.checks import explain_refinement, property_doc
-from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
+from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
 from .checker.interrupt import on_sigint
 from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
@@ -163,6 +163,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         progress=progress_stream(err, args.quiet),
         liveness=not args.no_liveness,
         interruptible=True,
+        engine=args.engine,
     )
     note = reporter(err, args.quiet)
     if note is not None:
@@ -286,6 +287,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "symmetry": result.symmetry,
         "symmetry_justification": result.justification.to_json() if result.justification else None,
         "expansion": result.expansion,
+        "engine": result.engine,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -351,6 +353,7 @@ def _print_result(result: Result, out: TextIO) -> None:
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
     print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, {_depth_words(result)}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    print(f"engine: {result.engine}", file=out)
     if result.liveness:
         print(f"liveness: {result.liveness}", file=out)
         if st.edges_stored:
@@ -610,6 +613,9 @@ def _parser() -> _Parser:
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
     ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")
+    ck.add_argument("--engine", choices=ENGINES, default="auto",
+                    help="vector: whole BFS levels at once on packed codes (numpy); scalar: one state at a time; "
+                    "auto (default): vector where it applies")
     ck.add_argument("--max-states", type=_positive, default=None)
     ck.add_argument("--max-depth", type=_positive, default=None)
     ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")

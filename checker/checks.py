@@ -66,6 +66,11 @@ class RefinementCheck:
             raise
         except Exception as e:
             raise model_error(f"the refinement mapping of {self.name}", e, s, a) from e
+        return self.allows(x, y, s, a)
+
+    def allows(self, x: Any, y: Any, s: Any = None, a: Action | None = None) -> bool:
+        """Whether abstract state ``x`` may become ``y`` (a step or a stutter); ``s`` and ``a``
+        are reported if the abstract model raises."""
         if x == y:
             return True
         succ = self.memo.get(x)

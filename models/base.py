@@ -285,6 +285,14 @@ class Model(Generic[S]):
     def _validate_config(self) -> None:
         """Override to reject bad parameter values with a clear message (raise ValueError)."""
 
+    def enumeration_refusal(self) -> str | None:
+        """Why this configuration is too large to enumerate state by state (explicit ``check``), or None.
+
+        A limit of every use belongs in ``_validate_config``; one that only enumeration cannot
+        reach belongs here, so that the provers still take the configuration.
+        """
+        return None
+
     def fairness(self) -> dict[str, str]:
         """Action family -> ``"weak"`` / ``"strong"``; by default from ``@transition(fair=...)``.
 

@@ -31,6 +31,8 @@ from .schema import Enum, Id, Record, SetOf, Type, Union, message
 from .tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, CommitProperties, RMState, TCommit
 
 INIT = "init"
+#: The most RMs ``check`` enumerates (the provers take any number).
+ENUMERABLE_RMS = 12
 TMState = Enum("TMState", INIT, COMMITTED, ABORTED)
 
 
@@ -156,7 +158,7 @@ class TransactionManager(Node[TM]):
 
 @dataclass(frozen=True)
 class TwoPhaseConfig:
-    rms: int = param(3, 1, 12, "resource managers")
+    rms: int = param(3, 1, None, "resource managers: check enumerates up to 12, prove takes any number")
     max_crashes: int = param(0, 0, None, "crashes in one run, each followed by a recovery from disk")
 
 
@@ -165,6 +167,13 @@ class TwoPhase(CommitProperties, ActorSystem):
 
     name = "twophase"
     Config = TwoPhaseConfig
+
+    def enumeration_refusal(self) -> str | None:
+        if self.config.rms > ENUMERABLE_RMS:
+            return (f"--rms {self.config.rms} is too many to enumerate (2PC has 10,340,352 states at 9 RMs and "
+                    f"grows about 6x per RM); `check` takes up to {ENUMERABLE_RMS}, `prove twophase --rms "
+                    f"{self.config.rms}` has no such limit")
+        return None
 
     def faults(self) -> Faults:
         return Faults(max_crashes=self.config.max_crashes)

@@ -95,3 +95,10 @@ def test_no_progress_is_written_when_stderr_is_not_a_terminal() -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 3 and "depth   3:" in done.stdout
     assert "building the z3 relation" not in done.stderr and "no violation (" not in done.stderr
+
+
+def test_ctrl_c_on_the_vector_engine_keeps_the_levels_finished(tmp_path: Path) -> None:
+    code, out, _ = interrupt_when(tmp_path, "(vector)", "check", "twophase", "--rms", "9", "--json")
+    d: dict[str, Any] = json.loads(out)
+    assert code == 3 and d["verdict"] == "bounded" and d["bound"].endswith("(interrupted by Ctrl-C)"), d
+    assert d["engine"] == "vector" and 0 < d["distinct_states"] < 10_340_352
