@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, lease, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
+from . import consensus, handoff, lease, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
 from .base import Model
 from .registry import Protocol
 
@@ -23,6 +23,7 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     replog.PROTOCOL,
     replog_nodes.PROTOCOL,
     threephase.PROTOCOL,
+    handoff.PROTOCOL,
 )
 
 MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}

@@ -82,8 +82,8 @@ def test_text_output_shows_only_changed_fields() -> None:
     ("argv", "needle"),
     [
         (["check", "nosuch"],
-         "unknown model 'nosuch'; models: consensus, lease, paxos, raft, replog, replog-nodes, tcommit, threephase, "
-         "twophase"),
+         "unknown model 'nosuch'; models: consensus, handoff, lease, paxos, raft, replog, replog-nodes, tcommit, "
+         "threephase, twophase"),
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
