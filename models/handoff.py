@@ -299,14 +299,15 @@ class Client(Node[ClientState]):
     def keys(self) -> range:
         return self.p.keys
 
-    def request(self, s: ClientState) -> Any:
-        return Write(s.key, s.n) if s.op == WRITING else Read(s.key, s.n)
+    def request(self, s: ClientState, k: int) -> Any:
+        """The pending operation's message (``k``, its key, given as a constant)."""
+        return Write(k, s.n) if s.op == WRITING else Read(k, s.n)
 
     def begin(self, s: ClientState, kind: str, k: int) -> Out:
         if s.op != IDLE or s.n >= self.p.max_ops:
             return None
         t = ClientState(s.ver, kind, k, s.n + 1, s.acked, NO_READ)
-        return t, (Send(self.p.owner(s.ver, k), self.request(t)),)
+        return t, (Send(self.p.owner(s.ver, k), self.request(t, k)),)
 
     @transition(k="keys")
     def write(self, s: ClientState, k: int) -> Out:
@@ -318,12 +319,12 @@ class Client(Node[ClientState]):
         """Read key ``k`` from its owner in the client's ring."""
         return self.begin(s, READING, k)
 
-    @transition()
-    def retry(self, s: ClientState) -> Out:
-        """Send the pending request again, to the owner in the ring the client knows now."""
-        if s.op == IDLE or s.n == 0:  # n == 0: no request was ever made (unreachable, kept total)
+    @transition(k="keys")
+    def retry(self, s: ClientState, k: int) -> Out:
+        """Send the pending request (of key ``k``) again, to the owner in the ring the client knows now."""
+        if s.op == IDLE or s.key != k or s.n == 0:  # n == 0: no request was made (unreachable; kept total)
             return None
-        return s, (Send(self.p.owner(s.ver, s.key), self.request(s)),)
+        return s, (Send(self.p.owner(s.ver, k), self.request(s, k)),)
 
     def on_message(self, s: ClientState, src: int, msg: Any) -> Out:
         t = type(msg)
@@ -332,11 +333,11 @@ class Client(Node[ClientState]):
                 return None
             return ClientState(msg.ver, s.op, s.key, s.n, s.acked, s.got), ()
         if t is WriteAck:
-            if s.op != WRITING or msg.op != s.n:
+            if s.op != WRITING or msg.op != s.n or msg.key != s.key:
                 return None
-            return ClientState(s.ver, IDLE, s.key, s.n, _at(s.acked, s.key, s.n), s.got), ()
+            return ClientState(s.ver, IDLE, s.key, s.n, _at(s.acked, msg.key, s.n), s.got), ()
         if t is ReadReply:
-            if s.op != READING or msg.op != s.n:
+            if s.op != READING or msg.op != s.n or msg.key != s.key:
                 return None
             return ClientState(s.ver, IDLE, s.key, s.n, s.acked, msg.val), ()
         return None
@@ -453,7 +454,7 @@ class Handoff(ActorSystem):
     def reads_see_latest_write(self, s: Any) -> bool:
         """A completed read returned its key's latest acknowledged write (the client is sequential)."""
         c = self.client_state(s)
-        return c.got == NO_READ or c.got == c.acked[c.key]
+        return all(c.got == NO_READ or c.key != k or c.got == c.acked[k] for k in self.key_ids())
 
     @always
     def single_authority(self, s: Any) -> bool:
@@ -549,4 +550,5 @@ __all__ = [
 ]
 
 PROTOCOL = Protocol("handoff", f"{__name__}:Handoff",
-                    summary="moving keys between storage nodes across a ring change without losing a write")
+                    summary="moving keys between storage nodes across a ring change without losing a write",
+                    strengthening="protoproof.proofs.handoff:strengthening")
