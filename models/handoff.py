@@ -138,7 +138,8 @@ class ConfigState(NamedTuple):
 @dataclass(frozen=True)
 class HandoffParams:
     """What the nodes are told: the ring versions (owner of each key per version), the client's
-    id, and the operation bound (``max_ops``; at run time the client's, not enumerated)."""
+    id, and the operation bound (``max_ops``: small in the model, ``2**53`` at run time, where a
+    subclass may also override ``owner`` to look keys up on a real ring)."""
 
     rings: tuple[tuple[int, ...], ...]
     client: int
@@ -147,6 +148,16 @@ class HandoffParams:
     @property
     def keys(self) -> range:
         return range(len(self.rings[0]))
+
+    @property
+    def version(self) -> Type:
+        """The type of a ring version."""
+        return Int(0, len(self.rings) - 1)
+
+    @property
+    def count(self) -> Type:
+        """The type of an operation number (0: none)."""
+        return Int(0, self.max_ops)
 
     def owner(self, ver: Any, key: int) -> int:
         """The owner of ``key`` in ring version ``ver`` (a branch per version: ``ver`` may be symbolic)."""
@@ -189,7 +200,7 @@ class Storage(Node[StoreState]):
     def state_type(self) -> Type:
         p = self.p
         k = len(p.keys)
-        return Record(StoreState, ver=Int(0, len(p.rings) - 1), st=Vec(KeyState, k), val=Vec(Int(0, p.max_ops), k))
+        return Record(StoreState, ver=p.version, st=Vec(KeyState, k), val=Vec(p.count, k))
 
     def on_start(self) -> tuple[StoreState, Sequence[Effect]]:
         p = self.p
@@ -290,8 +301,8 @@ class Client(Node[ClientState]):
     def state_type(self) -> Type:
         p = self.p
         k = len(p.keys)
-        return Record(ClientState, ver=Int(0, len(p.rings) - 1), op=OpKind, key=Int(0, k - 1),
-                      n=Int(0, p.max_ops), acked=Vec(Int(0, p.max_ops), k), got=Int(NO_READ, p.max_ops))
+        return Record(ClientState, ver=p.version, op=OpKind, key=Int(0, k - 1), n=p.count, acked=Vec(p.count, k),
+                      got=Int(NO_READ, p.max_ops))
 
     def on_start(self) -> tuple[ClientState, Sequence[Effect]]:
         return ClientState(0, IDLE, 0, 0, (0,) * len(self.p.keys), NO_READ), ()
@@ -352,7 +363,7 @@ class Config(Node[ConfigState]):
         self.audience = (*config.ids("storage"), *config.ids("client"))
 
     def state_type(self) -> Type:
-        return Record(ConfigState, ver=Int(0, len(self.p.rings) - 1))
+        return Record(ConfigState, ver=self.p.version)
 
     def on_start(self) -> tuple[ConfigState, Sequence[Effect]]:
         return ConfigState(0), ()

@@ -38,6 +38,23 @@ def test_the_handoff_is_exhausted_with_its_pinned_counts_and_settles_under_fairn
     assert "settled" in r.liveness
 
 
+SAFETY_AND_SETTLED = ["no_acked_write_lost", "reads_see_latest_write", "single_authority", "settled"]
+
+
+def test_with_a_storage_crash_the_handoff_is_exhausted_safe_and_settles_once_the_node_recovers() -> None:
+    r = explore(Handoff(max_crashes=1, max_ops=1), properties=SAFETY_AND_SETTLED)  # one op: no write continues
+    assert r.verdict == EXHAUSTED and "settled" in r.liveness
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (4076, 23112, 16)
+    assert r.stats.coverage["crash"] > 0 and r.stats.coverage["recover"] > 0
+
+
+@pytest.mark.slow  # about 25 s
+def test_with_a_storage_crash_at_the_default_size_the_handoff_is_exhausted() -> None:
+    r = explore(Handoff(max_crashes=1))
+    assert r.verdict == EXHAUSTED and not r.unreached()
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (66500, 489970, 23)
+
+
 def test_every_step_fires_and_a_handoff_completes_while_writes_continue() -> None:
     r = explore(Handoff())
     assert all(n > 0 for n in r.stats.coverage.values()), r.stats.coverage
