@@ -24,7 +24,8 @@ The ring is abstract: ``keys`` keys (a key stands for its range), owned in versi
 on ``leave`` it leaves and gives its keys away; the other keys stay (minimal movement, which
 ``models.hashring`` proves of the real ring).  One client issues at most ``max_ops`` operations,
 one at a time: a read must return the value of the latest acknowledged write of its key, which
-for a sequential client is per-key linearizability.  Storage nodes may crash and recover: their
+for a sequential client is per-key linearizability (concurrent clients are not modelled: the bugs
+here are about where a key's data is, not about racing writers).  Storage nodes may crash and recover: their
 whole state is durable (each change is persisted before anything that depends on it is sent);
 the client and the config service do not crash.  The network is the grow-only message set.
 
