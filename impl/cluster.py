@@ -117,10 +117,20 @@ def new_cluster(directory: str | Path, protocol: str, names: list[str], *, fsync
 
 
 def load_cluster(directory: str | Path) -> ClusterConfig:
-    """Read ``cluster.json``; raises ``FileNotFoundError``/``ValueError`` with the path on problems."""
+    """Read ``cluster.json``; ``ValueError`` in one line naming the path on any problem."""
     d = Path(directory).resolve()
     path = d / CLUSTER_FILE
-    j = json.loads(path.read_text())
+    if not path.is_file():
+        raise ValueError(f"{d} holds no cluster (no {CLUSTER_FILE}); start one with: "
+                         f"protoproof cluster PROTOCOL --dir {directory}")
+    try:
+        j = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a cluster file (not text)") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not a cluster file (invalid JSON at line {e.lineno}: {e.msg})") from None
+    if not isinstance(j, dict):
+        raise ValueError(f"{path}: not a cluster file (a JSON object is expected)")
     try:
         nodes = tuple(NodeAddr(int(n["id"]), str(n["name"]), str(n["host"]), int(n["port"])) for n in j["nodes"])
         cfg = ClusterConfig(str(j["protocol"]), nodes, bytes.fromhex(j["secret"]), int(j.get("clients", 256)),

@@ -13,15 +13,15 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ..models.types import SchemaError
 from .client import NoReply
-from .cluster import CLUSTER_FILE, load_cluster
+from .cluster import CLUSTER_FILE, ClusterConfig, load_cluster
 from .service import ClientCommand, ServiceSpec, known_specs, service_of, spec_for
 
 #: The generic commands; each service adds its client commands (``commands()`` lists them all).
@@ -54,7 +54,8 @@ def add_commands(subparsers: Any) -> None:
     specs = known_specs()
     p = subparsers.add_parser("cluster", help="run a cluster of real nodes on loopback (foreground)")
     p.add_argument("protocol", help=f"a protocol ({', '.join(s.name for s in specs)}) or "
-                                    "package.module:SERVICE / file.py:SERVICE")
+                                    "package.module:SERVICE / file.py:SERVICE to start; or stop, restart, "
+                                    "status: act on the cluster in --dir")
     seen: dict[str, list[str]] = {}
     for spec in specs:
         for o in spec.options:
@@ -68,7 +69,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--detach", action="store_true", help="start the nodes and return")
     p.add_argument("--no-fsync", action="store_true", help="sqlite synchronous=OFF (benchmarks only)")
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
-    p.add_argument("--stop", action="store_true", help="stop the nodes of a detached cluster")
+    p.add_argument("--stop", action="store_true", help="stop the cluster in --dir (as `cluster stop`)")
+    p.add_argument("--node", type=int, default=None, metavar="I", help="with stop or restart: only node I")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]
@@ -104,15 +106,26 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"protoproof: error: {e}", file=sys.stderr)
         return 2
+    except SchemaError as e:
+        # A request the protocol's messages cannot carry (a value too long, an RM it does not have).
+        print(f"protoproof: error: the request does not fit the protocol's messages: {e}", file=sys.stderr)
+        return 2
     print(f"protoproof: error: unknown command {cmd!r}", file=sys.stderr)
     return 2
 
 
 async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, ClientCommand]]) -> int:
-    cfg = load_cluster(args.cluster)
+    from .lifecycle import refusing
+
+    cfg = _existing(Path(args.cluster).resolve())
     ref = service_of(cfg).ref
     for spec, c in offered:
         if spec.ref == ref:
+            refused = refusing(cfg)
+            if len(refused) == len(cfg.nodes):  # fail now rather than wait out --timeout
+                raise NoReply(f"no node of the cluster in {args.cluster} is running (connection refused at "
+                              f"{', '.join(refused)}); start it with: protoproof cluster {cfg.protocol} "
+                              f"--dir {args.cluster} --detach")
             return await c.run(args, cfg)
     which = " or ".join(spec.name for spec, _c in offered)
     raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {offered[0][1].name} needs a {which} cluster")
@@ -140,22 +153,42 @@ def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
     return out
 
 
-def _pidfile(d: Path) -> Path:
-    return d / "pids.json"
+#: Words in the protocol's place that act on the cluster already in ``--dir``.
+ACTIONS = ("stop", "restart", "status")
+
+
+def _existing(d: Path) -> ClusterConfig:
+    if not (d / CLUSTER_FILE).exists():
+        raise ValueError(f"{d} holds no cluster (no {CLUSTER_FILE}); start one with: "
+                         f"protoproof cluster PROTOCOL --dir {d}")
+    return load_cluster(d)
 
 
 def _cluster(args: argparse.Namespace) -> int:
+    from . import lifecycle
     from .launcher import Cluster
 
     d = Path(args.dir).resolve()
-    if args.stop:
-        pids = json.loads(_pidfile(d).read_text())
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
-        _pidfile(d).unlink()
-        print(f"stopped {len(pids)} node(s)")
-        return 0
+    action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
+    if args.node is not None and action not in ("stop", "restart"):
+        raise ValueError("--node names the node to stop or restart: protoproof cluster restart --dir D --node I")
+    if action is not None:
+        cfg = _existing(d)
+        if args.node is not None and args.node not in cfg.node_ids:
+            raise ValueError(f"--node {args.node}: the cluster in {d} has nodes {cfg.node_ids[0]}..{cfg.node_ids[-1]}")
+        if action == "stop":
+            print(lifecycle.stop(cfg, args.node).summary())
+            return 0
+        if action == "status":
+            live = lifecycle.running(cfg)
+            sup = lifecycle.supervisor_pid(cfg)
+            for n in cfg.nodes:
+                state = f"running (pid {live[n.id]})" if n.id in live else "not running"
+                print(f"{n.name} (node {n.id}) {n.address}: {state}")
+            if sup is not None:
+                print(f"supervised in the foreground by pid {sup}")
+            return 0 if len(live) == len(cfg.nodes) else 1
+        return _restart(cfg, args.node)
     spec = spec_for(args.protocol)
     given = _given(args, spec)
     if (d / CLUSTER_FILE).exists():
@@ -165,41 +198,126 @@ def _cluster(args: argparse.Namespace) -> int:
     else:
         cfg = spec.new_cluster(d, given, fsync=not args.no_fsync, trace=args.trace)
         cfg.save()
+    live = lifecycle.running(cfg)
+    sup = lifecycle.supervisor_pid(cfg)
+    if sup is not None:
+        raise ValueError(f"the cluster in {d} is supervised by a running `protoproof cluster` (pid {sup}); "
+                         f"stop it with: protoproof cluster stop --dir {args.dir}")
+    if live and not args.detach:
+        raise ValueError(f"node(s) {', '.join(map(str, sorted(live)))} of {d} already run detached; stop them "
+                         f"first (protoproof cluster stop --dir {args.dir}) or add the missing ones with --detach")
     cluster = Cluster(cfg)
+    todo = [n.id for n in cfg.nodes if n.id not in live]
+    for i in sorted(live):
+        print(f"{cfg.node(i).name} (node {i}) already running (pid {live[i]}); left as it is", flush=True)
     try:
-        cluster.start_all()
-        for n in cfg.nodes:
-            print(f"{n.name} (node {n.id}) listening on {n.address}", flush=True)
+        failed = cluster.start_some(todo)
+        for i in todo:
+            n = cfg.node(i)
+            print(f"{n.name} (node {i}) " + (f"did not start: {failed[i]}" if i in failed
+                                             else f"listening on {n.address}"), flush=True)
         if args.detach:
-            _pidfile(d).write_text(json.dumps([p.pid for p in cluster.procs.values()]))
-            cluster.procs.clear()  # left running on purpose; `cluster --stop` ends them
-            print(f"detached; stop with: protoproof cluster {args.protocol} --dir {args.dir} --stop")
+            cluster.procs.clear()  # left running on purpose; `cluster stop` ends them
+            if failed:
+                print(f"{len(failed)} node(s) did not start; the others run detached", file=sys.stderr)
+                return 1
+            print(f"detached; stop with: protoproof cluster stop --dir {args.dir}")
             return 0
-        print("running; Ctrl-C to stop", flush=True)
-        stop = False
-
-        def on_signal(_sig: int, _frame: Any) -> None:
-            nonlocal stop
-            stop = True
-
-        old = signal.signal(signal.SIGTERM, on_signal)
-        old_int = signal.signal(signal.SIGINT, on_signal)
-        try:
-            while not stop:
-                time.sleep(0.2)
-                for i in list(cluster.procs):
-                    if not cluster.alive(i):
-                        print(f"node {i} exited; restarting it", flush=True)
-                        cluster.start(i)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, old)
-            signal.signal(signal.SIGINT, old_int)
-        print("stopping", flush=True)
-        return 0
+        if len(failed) == len(todo):
+            print("no node started", file=sys.stderr)
+            return 1
+        return _supervise(cluster, set(failed))
     finally:
         cluster.stop_all()
+
+
+def _restart(cfg: ClusterConfig, only: int | None) -> int:
+    """Replace node ``only`` (or each node in turn): a supervisor restarts what it sees die; else start it detached."""
+    from . import lifecycle
+    from .launcher import Cluster, StartError
+
+    sup = lifecycle.supervisor_pid(cfg)
+    status = 0
+    for i in [only] if only is not None else cfg.node_ids:
+        old = lifecycle.node_pid(cfg, i)
+        if old is not None:
+            lifecycle.terminate(old)
+        if sup is not None:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and lifecycle.node_pid(cfg, i) in (None, old):
+                time.sleep(0.1)
+            new = lifecycle.node_pid(cfg, i)
+            if new is None or new == old:
+                print(f"node {i}: stopped; its supervisor (pid {sup}) has not restarted it yet", file=sys.stderr)
+                status = 1
+                continue
+        else:
+            cluster = Cluster(cfg)
+            try:
+                cluster.start(i)
+            except StartError as e:
+                print(f"node {i}: {e}", file=sys.stderr)
+                status = 1
+                continue
+            finally:
+                cluster.procs.clear()
+                cluster.stop_all()
+            new = lifecycle.node_pid(cfg, i)
+        was = f"pid {old}" if old is not None else "not running"
+        print(f"node {i} restarted ({was} -> pid {new})", flush=True)
+    return status
+
+
+def _supervise(cluster: Any, failed: set[int]) -> int:
+    """Keep the nodes up until SIGINT/SIGTERM: a node that exits or never started is started again,
+    with a growing delay (1 s doubling to 30 s), and the healthy ones are left alone."""
+    from . import lifecycle
+    from .launcher import StartError
+
+    cfg = cluster.cfg
+    sup_file = cfg.directory / lifecycle.SUPERVISOR_FILE
+    lifecycle.write_pid(sup_file)
+    print("running; Ctrl-C to stop", flush=True)
+    stop = False
+
+    def on_signal(_sig: int, _frame: Any) -> None:
+        nonlocal stop
+        stop = True
+
+    delay = {i: 1.0 for i in failed}
+    due = {i: time.monotonic() + 1.0 for i in failed}
+    old = signal.signal(signal.SIGTERM, on_signal)
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stop:
+            time.sleep(0.2)
+            now = time.monotonic()
+            for n in cfg.nodes:
+                i = n.id
+                if i not in due and not cluster.alive(i):
+                    print(f"node {i} exited; restarting it", flush=True)
+                    delay[i] = 0.0
+                    due[i] = now
+                if i in due and now >= due[i] and not stop:
+                    try:
+                        cluster.procs.pop(i, None)
+                        cluster.start(i)
+                    except StartError as e:
+                        delay[i] = min(30.0, max(1.0, 2 * delay[i]))
+                        due[i] = time.monotonic() + delay[i]
+                        print(f"node {i} did not start: {e}; retrying in {delay[i]:.0f} s", flush=True)
+                    else:
+                        del due[i]
+                        print(f"node {i} listening on {n.address}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGINT, old_int)
+        with contextlib.suppress(OSError):
+            sup_file.unlink()
+    print("stopping", flush=True)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

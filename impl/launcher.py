@@ -24,6 +24,7 @@ from typing import IO, Any
 from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector, record_environment
 from .host import Tracer, last_time
+from .lifecycle import PID_FILE, node_pid, port_taken, write_pid
 from .service import Service, run_forever, service_of
 from .validate import PAUSES_FILE
 
@@ -43,7 +44,12 @@ async def serve(directory: str | Path, node_id: int) -> None:
     faults = FaultInjector()
     faults.reload(cfg.directory)  # clock skews are read at start
     svc = make_service(cfg, node_id, faults=faults, send_before_persist=bug)
-    await run_forever(svc, stop)
+    pidfile = cfg.node_dir(node_id) / PID_FILE
+    try:
+        await run_forever(svc, stop, on_ready=lambda: write_pid(pidfile))
+    finally:
+        with contextlib.suppress(OSError):
+            pidfile.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s node{args[1]} %(levelname)s %(message)s")
     asyncio.run(serve(args[0], int(args[1])))
     return 0
+
+
+class StartError(RuntimeError):
+    """A node process that did not come up; the message names the node and its log's last line."""
+
+
+def last_log_line(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        if lines:
+            return lines[-1].strip()
+    return "(its log is empty)"
 
 
 def wait_listening(host: str, port: int, timeout: float) -> bool:
@@ -77,8 +95,18 @@ class Cluster:
         self.pauses = 0
 
     def start(self, i: int, wait: float = 10.0) -> None:
+        """Start node ``i`` (unless this object already runs it) and, with ``wait``, until it listens.
+
+        Refuses (``StartError``) when another process already runs node ``i`` or holds its port,
+        rather than starting a duplicate that dies with "address already in use"."""
         if i in self.procs and self.procs[i].poll() is None:
             return
+        n = self.cfg.node(i)
+        other = node_pid(self.cfg, i)
+        if other is not None:
+            raise StartError(f"node {i} is already running (pid {other})")
+        if port_taken(n.host, n.port):
+            raise StartError(f"node {i}'s address {n.address} is taken by another process")
         d = self.cfg.node_dir(i)
         d.mkdir(parents=True, exist_ok=True)
         logf = self.logs.get(i) or open(d / "node.log", "ab")  # noqa: SIM115 - closed in stop_all
@@ -86,16 +114,46 @@ class Cluster:
         self.procs[i] = subprocess.Popen(
             [sys.executable, "-m", "protoproof.impl.launcher", str(self.cfg.directory), str(i)],
             stdout=logf, stderr=logf, env=self.env, start_new_session=True)
-        n = self.cfg.node(i)
-        if wait and not wait_listening(n.host, n.port, wait):
-            raise RuntimeError(f"node {i} did not listen on {n.address} within {wait}s; see {d / 'node.log'}")
+        if wait:
+            self.wait_ready(i, wait)
+
+    def wait_ready(self, i: int, timeout: float) -> None:
+        """Until node ``i``'s process has written its pid file (it listens); ``StartError`` if it died."""
+        p = self.procs[i]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                log = self.cfg.node_dir(i) / "node.log"
+                raise StartError(f"node {i} exited with status {p.returncode} while starting: "
+                                 f"{last_log_line(log)} (see {log})")
+            if node_pid(self.cfg, i) == p.pid:
+                return
+            time.sleep(0.05)
+        raise StartError(f"node {i} did not listen on {self.cfg.node(i).address} within {timeout}s; "
+                         f"see {self.cfg.node_dir(i) / 'node.log'}")
 
     def start_all(self, wait: float = 10.0) -> None:
         for n in self.cfg.nodes:
             self.start(n.id, wait=0)
-        for n in self.cfg.nodes:
-            if wait and not wait_listening(n.host, n.port, wait):
-                raise RuntimeError(f"node {n.id} did not listen on {n.address} within {wait}s")
+        if wait:
+            for n in self.cfg.nodes:
+                self.wait_ready(n.id, wait)
+
+    def start_some(self, ids: list[int], wait: float = 10.0) -> dict[int, str]:
+        """Start each of ``ids``; the ones that failed, with why (the others keep running)."""
+        failed: dict[int, str] = {}
+        for i in ids:
+            try:
+                self.start(i, wait=0)
+            except StartError as e:
+                failed[i] = str(e)
+        for i in ids:
+            if i not in failed:
+                try:
+                    self.wait_ready(i, wait)
+                except StartError as e:
+                    failed[i] = str(e)
+        return failed
 
     def kill(self, i: int, record: bool = True) -> None:
         """SIGKILL: the process gets no chance to flush or close anything.

@@ -224,9 +224,15 @@ class Service:
         self.store.close()
 
 
-async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0.5) -> None:
-    """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory."""
+async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0.5,
+                      on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory.
+
+    ``on_ready`` runs once the node listens (the launcher writes its pid file there, so a
+    supervisor tells "our node is up" from "something else holds the port")."""
     await svc.start()
+    if on_ready is not None:
+        on_ready()
     try:
         while not stop.is_set():
             svc.faults.reload(svc.cfg.directory)

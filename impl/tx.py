@@ -294,6 +294,10 @@ async def _tx(args: Any, cfg: ClusterConfig) -> int:
 
 async def print_tx(args: Any, c: TxClient) -> int:
     """Run ``tx commit`` with client ``c`` and print the decision and every RM's state."""
+    bad = [r for r in args.no if not 0 <= r < c.rms]
+    if bad:
+        await c.close()
+        raise ValueError(f"--no {bad[0]}: the cluster's RMs are 0..{c.rms - 1}")
     try:
         tx, decision, states = await c.commit(no=args.no, timeout=args.timeout)
     finally:

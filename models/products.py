@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .sets import Seq
-from .types import _MEMO_LIMIT, Int, Perm, SchemaError, Type, _Finite, _has_numbers, _same_kind
+from .types import _MEMO_LIMIT, Int, Perm, SchemaError, Type, _Finite, _has_numbers, _same_kind, shown
 
 
 class _Product(Type):
@@ -178,7 +178,7 @@ class Vec(_Product):
 
     def check(self, v: object, path: str = "state") -> None:
         if not self._is_tuple_of(v) or len(v) != self.n:  # type: ignore[arg-type]
-            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+            raise SchemaError(f"{path} = {shown(v)} is not {self.describe()}")
         for k, x in enumerate(v[:]):  # type: ignore[index]
             self.elem.check(x, f"{path}[{k}]")
 
@@ -252,7 +252,7 @@ class Tuple(_Product):
 
     def check(self, v: object, path: str = "state") -> None:
         if not self._is_tuple_of(v) or len(v) != len(self.parts):  # type: ignore[arg-type]
-            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+            raise SchemaError(f"{path} = {shown(v)} is not {self.describe()}")
         for k, (t, x) in enumerate(zip(self.parts, v[:], strict=True)):  # type: ignore[index]
             t.check(x, f"{path}[{k}]")
 
@@ -448,7 +448,7 @@ class Union(Type):
     def check(self, v: object, path: str = "state") -> None:
         k = self._alt(v)
         if k < 0:
-            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+            raise SchemaError(f"{path} = {shown(v)} is not {self.describe()}")
         self.alts[k].check(v, path)
 
     def pack(self, v: Any) -> int:

@@ -21,6 +21,12 @@ class SchemaError(TypeError):
     """A value is outside its declared type; the message names the path to it."""
 
 
+def shown(v: object, limit: int = 80) -> str:
+    """``repr(v)``, cut to ``limit`` characters: an error about an 8 KB value stays one line."""
+    r = repr(v)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(r):,} characters)"
+
+
 class Type:
     """A finite type: a bijection between its values and ``range(size)``."""
 
@@ -32,7 +38,7 @@ class Type:
     def check(self, v: object, path: str = "state") -> None:
         """Raise ``SchemaError`` naming the offending path if ``v`` is not of this type."""
         if not self.contains(v):
-            raise SchemaError(f"{path} = {v!r} is not {self.describe()}")
+            raise SchemaError(f"{path} = {shown(v)} is not {self.describe()}")
 
     def pack(self, v: Any) -> int:
         raise NotImplementedError

@@ -14,8 +14,11 @@ trap 'rm -rf "$typeroot"' EXIT
 ln -s "$PWD" "$typeroot/protoproof"
 (cd "$typeroot" && MYPYPATH="$typeroot" "$OLDPWD/$V/mypy" --config-file "$OLDPWD/pyproject.toml" -p protoproof)
 echo "== pytest"
+# Two workers (pytest-xdist); the runtime tests stay on one of them (tests/conftest.py).
+# PP_TEST_WORKERS=0 runs everything in this process.
+par=(-n "${PP_TEST_WORKERS:-2}" --dist loadgroup)
 if [ "${1:-}" = "--all" ]; then
-    "$V/python" -m pytest -q
+    "$V/python" -m pytest -q "${par[@]}"
 else
-    "$V/python" -m pytest -q -m "not slow"
+    "$V/python" -m pytest -q -m "not slow" "${par[@]}"
 fi

@@ -24,3 +24,12 @@ def add_protocol() -> Iterator[Callable[..., Protocol]]:
     yield add
     for name in added:
         unregister(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` the runtime tests (real processes, sockets, timeouts)
+    run one after another on one worker, so two clusters never compete for the two cores while
+    the CPU-bound checker tests share the other worker."""
+    for item in items:
+        if "/tests/impl/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("runtime"))
