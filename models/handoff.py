@@ -2,8 +2,7 @@
 
 Storage nodes each own the keys the ring assigns them; a config service publishes ring versions;
 a client routes each request by the ring version it knows, which may be stale, as may a node's.
-On a membership change (one, from version 0 to 1) the old owner of each moving key hands it to
-the new owner:
+On a membership change the old owner of each moving key hands it to the new owner:
 
 - on learning the new ring the old owner marks the key ``SENDING`` (durably) and from then on
   neither applies writes nor answers reads for it: it **forwards** them to the key's owner in
@@ -19,362 +18,68 @@ applies writes of a key (``single_authority``), so the order of its writes is th
 with no reconciliation of two copies.  A write carries its operation number and a node keeps
 the higher one, so a duplicated or late message never takes a key back.
 
-The ring is abstract: ``keys`` keys (a key stands for its range), owned in version 0 and 1 as
+Successive changes (``--changes 2``: the key goes there and back) need two more rules: the config
+service publishes the next ring only once every node reported its handoffs of the current one
+done (``Settled``; one handoff at a time), and transfers and their acks carry the ring version,
+so that a late copy of an earlier handoff is neither taken (``unversioned-transfer``) nor counted.
+
+The ring is abstract: ``keys`` keys (a key stands for its range), owned in each version as
 ``ring_versions`` says: on ``--change join`` the last storage node joins and takes the last key,
 on ``leave`` it leaves and gives its keys away; the other keys stay (minimal movement, which
 ``models.hashring`` proves of the real ring).  One client issues at most ``max_ops`` operations,
 one at a time: a read must return the value of the latest acknowledged write of its key, which
 for a sequential client is per-key linearizability (concurrent clients are not modelled: the bugs
-here are about where a key's data is, not about racing writers).  Storage nodes may crash and recover: their
-whole state is durable (each change is persisted before anything that depends on it is sent);
-the client and the config service do not crash.  The network is the grow-only message set.
+here are about where a key's data is, not about racing writers).  Storage nodes may crash and
+recover: their whole state is durable (each change is persisted before anything that depends on
+it is sent); the client and the config service do not crash.  The network is the grow-only
+message set.
 
 Properties: ``no_acked_write_lost``, ``reads_see_latest_write``, ``single_authority`` (safety),
 ``settled`` (``@always_eventually``, under weak fairness of the storage nodes', config
 service's and recovery steps: the keys end owned by exactly the nodes the final ring says),
 ``handoff_during_writes`` (``@sometimes``).  Planted bugs: ``drop-before-ack``,
-``route-reads-early``, ``stale-version-write``, ``ack-before-persist``.
+``route-reads-early``, ``stale-version-write``, ``ack-before-persist``, ``unversioned-transfer``,
+``ungated-change``.
 """
+
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import always, always_eventually, sometimes, transition, variant
+from .actors import ActorSystem, Effect, Envelope, Faults, Node
+from .base import always, always_eventually, sometimes, variant
+from .handoff_nodes import (
+    IDLE,
+    NO_READ,
+    NONE,
+    OWN,
+    READING,
+    SENDING,
+    WRITING,
+    Client,
+    ClientState,
+    ConfigService,
+    ConfigState,
+    HandoffParams,
+    NewRing,
+    Read,
+    ReadReply,
+    Settled,
+    Storage,
+    StoreState,
+    Transfer,
+    TransferAck,
+    Write,
+    WriteAck,
+    at,
+    node_configs,
+    ring_versions,
+)
 from .registry import Protocol
-from .schema import Enum, Int, Record, Type, Union, Vec, message
-
-Out = tuple[Any, Sequence[Effect]] | None
-
-OWN = "own"  # the node holds the key and is its authority
-SENDING = "sending"  # the node holds the key but handed it off: it waits for the new owner's ack
-NONE = "none"  # the node does not hold the key
-KeyState = Enum("KeyState", OWN, SENDING, NONE)
-
-IDLE = "idle"
-WRITING = "writing"
-READING = "reading"
-OpKind = Enum("OpKind", IDLE, WRITING, READING)
-
-NO_READ = -1  # the client's ``got``: no read completed since its last operation began
-
-
-@message
-class NewRing:
-    """Config service -> node or client: ring version ``ver`` is the current one."""
-
-    ver: int
-
-
-@message
-class Write:
-    """Client (or a forwarding node) -> node: operation ``op`` writes ``op`` to ``key``."""
-
-    key: int
-    op: int
-
-
-@message
-class Read:
-    """Client (or a forwarding node) -> node: operation ``op`` reads ``key``."""
-
-    key: int
-    op: int
-
-
-@message
-class WriteAck:
-    """Node -> client: write ``op`` of ``key`` is applied (durably)."""
-
-    key: int
-    op: int
-
-
-@message
-class ReadReply:
-    """Node -> client: read ``op`` of ``key`` found ``val`` (the operation number of its write, 0: none)."""
-
-    key: int
-    op: int
-    val: int
-
-
-@message
-class Transfer:
-    """Old owner -> new owner: ``key`` holds ``val``; take it over."""
-
-    key: int
-    val: int
-
-
-@message
-class TransferAck:
-    """New owner -> old owner: I hold ``key`` durably; drop it."""
-
-    key: int
-
-
-class StoreState(NamedTuple):
-    ver: int  # the ring version the node knows
-    st: tuple[str, ...]  # per key: OWN, SENDING or NONE
-    val: tuple[int, ...]  # per key: the operation number of the write it holds (0: none)
-
-
-class ClientState(NamedTuple):
-    ver: int  # the ring version the client routes by
-    op: str  # IDLE, or the kind of the pending operation
-    key: int  # the key of the pending (or last) operation
-    n: int  # operations issued so far: the pending one's number
-    acked: tuple[int, ...]  # per key: the number of the latest acknowledged write (0: none)
-    got: int  # what the last read returned (NO_READ: none since the last operation began)
-
-
-class ConfigState(NamedTuple):
-    ver: int  # the current ring version
-
-
-@dataclass(frozen=True)
-class HandoffParams:
-    """What the nodes are told: the ring versions (owner of each key per version), the client's
-    id, and the operation bound (``max_ops``: small in the model, ``2**53`` at run time, where a
-    subclass may also override ``owner`` to look keys up on a real ring)."""
-
-    rings: tuple[tuple[int, ...], ...]
-    client: int
-    max_ops: int
-
-    @property
-    def keys(self) -> range:
-        return range(len(self.rings[0]))
-
-    @property
-    def version(self) -> Type:
-        """The type of a ring version."""
-        return Int(0, len(self.rings) - 1)
-
-    @property
-    def count(self) -> Type:
-        """The type of an operation number (0: none)."""
-        return Int(0, self.max_ops)
-
-    def owner(self, ver: Any, key: int) -> int:
-        """The owner of ``key`` in ring version ``ver`` (a branch per version: ``ver`` may be symbolic)."""
-        for v, ring in enumerate(self.rings):
-            if ver == v:
-                return ring[key]
-        raise ValueError(f"no ring version {ver!r}")
-
-
-def ring_versions(nodes: int, keys: int, change: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Owner of each key before and after the change: the last node joins (and takes the last
-    key) or leaves (and its keys go round the others); every other key stays where it is."""
-    last = nodes - 1
-    if change == "join":
-        before = tuple(k % last for k in range(keys))
-        return before, before[:-1] + (last,)
-    after = tuple(k % last for k in range(keys))
-    return tuple(last if k == keys - 1 else after[k] for k in range(keys)), after
-
-
-def _at(t: tuple[Any, ...], k: int, x: Any) -> tuple[Any, ...]:
-    return t[:k] + (x,) + t[k + 1:]
-
-
-def node_configs(nodes: int, params: HandoffParams) -> list[NodeConfig]:
-    """Storage nodes 0 .. nodes-1, the config service ``nodes``, the client ``nodes + 1``."""
-    ids = peers(storage=range(nodes), config=(nodes,), client=(nodes + 1,))
-    return ([NodeConfig(i, f"s{i}", ids, params) for i in range(nodes)]
-            + [NodeConfig(nodes, "config", ids, params), NodeConfig(nodes + 1, "client", ids, params)])
-
-
-class Storage(Node[StoreState]):
-    role = "storage"
-
-    def __init__(self, config: NodeConfig) -> None:
-        super().__init__(config)
-        self.p: HandoffParams = config.params
-        self.client = self.p.client
-
-    def state_type(self) -> Type:
-        p = self.p
-        k = len(p.keys)
-        return Record(StoreState, ver=p.version, st=Vec(KeyState, k), val=Vec(p.count, k))
-
-    def on_start(self) -> tuple[StoreState, Sequence[Effect]]:
-        p = self.p
-        return StoreState(0, tuple(OWN if p.owner(0, k) == self.id else NONE for k in p.keys),
-                          (0,) * len(p.keys)), ()
-
-    # Every field survives a crash: each handler persists before it sends what depends on it.
-    def disk_type(self) -> Type:
-        return self.state_type()
-
-    def durable(self, s: StoreState) -> StoreState:
-        return s
-
-    def on_recover(self, disk: StoreState) -> tuple[StoreState, Sequence[Effect]]:
-        return disk, ()
-
-    def keys(self) -> range:
-        return self.p.keys
-
-    @transition(k="keys")
-    def stream(self, s: StoreState, k: int) -> Out:
-        """Send a key being handed off to its new owner (first sends and retransmissions alike)."""
-        dst = self.p.owner(s.ver, k)
-        if s.st[k] != SENDING or dst == self.id:
-            return None
-        return self.streamed(s, k), (Send(dst, Transfer(k, s.val[k])),)
-
-    def streamed(self, s: StoreState, k: int) -> StoreState:
-        """The state after sending key ``k``'s value: unchanged, the key is kept until acknowledged."""
-        return s
-
-    def applies(self, s: StoreState, k: int) -> bool:
-        """Whether the node applies a write of ``k``: only as its authority."""
-        return s.st[k] == OWN
-
-    def answers(self, s: StoreState, k: int) -> bool:
-        """Whether the node answers a read of ``k``: only as its authority."""
-        return s.st[k] == OWN
-
-    def received(self, s: StoreState, k: int, v: int) -> tuple[StoreState, Sequence[Effect]]:
-        """Take over key ``k`` with value ``v``: persist, then acknowledge (``ack-before-persist`` differs)."""
-        return StoreState(s.ver, _at(s.st, k, OWN), _at(s.val, k, v)), (Persist(),)
-
-    def on_message(self, s: StoreState, src: int, msg: Any) -> Out:
-        t = type(msg)
-        if t is NewRing:
-            return self.on_ring(s, msg.ver)
-        if t is Transfer:
-            k = msg.key
-            if s.st[k] == OWN:  # held already: acknowledge again (the ack may have been lost)
-                return s, (Send(src, TransferAck(k)),)
-            if s.st[k] == SENDING:
-                return None
-            ns, effects = self.received(s, k, msg.val)
-            return ns, (*effects, Send(src, TransferAck(k)))
-        if t is TransferAck:
-            k = msg.key
-            if s.st[k] != SENDING:
-                return None
-            return StoreState(s.ver, _at(s.st, k, NONE), _at(s.val, k, 0)), (Persist(),)
-        if t is Write:
-            k = msg.key
-            if self.applies(s, k):
-                if msg.op <= s.val[k]:  # applied already, or older than what it holds: acknowledge only
-                    return s, (Send(self.client, WriteAck(k, msg.op)),)
-                return (StoreState(s.ver, s.st, _at(s.val, k, msg.op)),
-                        (Persist(), Send(self.client, WriteAck(k, msg.op))))
-            return self.forward(s, k, msg)
-        if t is Read:
-            k = msg.key
-            if self.answers(s, k):
-                return s, (Send(self.client, ReadReply(k, msg.op, s.val[k])),)
-            return self.forward(s, k, msg)
-        return None
-
-    def on_ring(self, s: StoreState, ver: int) -> Out:
-        """Adopt a newer ring: every key it owns that moves away is handed off."""
-        if ver <= s.ver:
-            return None
-        st = tuple(SENDING if s.st[k] == OWN and self.p.owner(ver, k) != self.id else s.st[k] for k in self.p.keys)
-        return StoreState(ver, st, s.val), (Persist(),)
-
-    def forward(self, s: StoreState, k: int, msg: Any) -> Out:
-        """Pass a request on to the key's owner in the ring this node knows; wait (no step) if that is us."""
-        dst = self.p.owner(s.ver, k)
-        if dst == self.id:
-            return None  # the key is on its way here
-        return s, (Send(dst, msg),)
-
-
-class Client(Node[ClientState]):
-    role = "client"
-
-    def __init__(self, config: NodeConfig) -> None:
-        super().__init__(config)
-        self.p: HandoffParams = config.params
-
-    def state_type(self) -> Type:
-        p = self.p
-        k = len(p.keys)
-        return Record(ClientState, ver=p.version, op=OpKind, key=Int(0, k - 1), n=p.count, acked=Vec(p.count, k),
-                      got=Int(NO_READ, p.max_ops))
-
-    def on_start(self) -> tuple[ClientState, Sequence[Effect]]:
-        return ClientState(0, IDLE, 0, 0, (0,) * len(self.p.keys), NO_READ), ()
-
-    def keys(self) -> range:
-        return self.p.keys
-
-    def request(self, s: ClientState, k: int) -> Any:
-        """The pending operation's message (``k``, its key, given as a constant)."""
-        return Write(k, s.n) if s.op == WRITING else Read(k, s.n)
-
-    def begin(self, s: ClientState, kind: str, k: int) -> Out:
-        if s.op != IDLE or s.n >= self.p.max_ops:
-            return None
-        t = ClientState(s.ver, kind, k, s.n + 1, s.acked, NO_READ)
-        return t, (Send(self.p.owner(s.ver, k), self.request(t, k)),)
-
-    @transition(k="keys")
-    def write(self, s: ClientState, k: int) -> Out:
-        """Write key ``k`` (the value is the operation's number), sent to its owner in the client's ring."""
-        return self.begin(s, WRITING, k)
-
-    @transition(k="keys")
-    def read(self, s: ClientState, k: int) -> Out:
-        """Read key ``k`` from its owner in the client's ring."""
-        return self.begin(s, READING, k)
-
-    @transition(k="keys")
-    def retry(self, s: ClientState, k: int) -> Out:
-        """Send the pending request (of key ``k``) again, to the owner in the ring the client knows now."""
-        if s.op == IDLE or s.key != k or s.n == 0:  # n == 0: no request was made (unreachable; kept total)
-            return None
-        return s, (Send(self.p.owner(s.ver, k), self.request(s, k)),)
-
-    def on_message(self, s: ClientState, src: int, msg: Any) -> Out:
-        t = type(msg)
-        if t is NewRing:
-            if msg.ver <= s.ver:
-                return None
-            return ClientState(msg.ver, s.op, s.key, s.n, s.acked, s.got), ()
-        if t is WriteAck:
-            if s.op != WRITING or msg.op != s.n or msg.key != s.key:
-                return None
-            return ClientState(s.ver, IDLE, s.key, s.n, _at(s.acked, msg.key, s.n), s.got), ()
-        if t is ReadReply:
-            if s.op != READING or msg.op != s.n or msg.key != s.key:
-                return None
-            return ClientState(s.ver, IDLE, s.key, s.n, s.acked, msg.val), ()
-        return None
-
-
-class Config(Node[ConfigState]):
-    role = "config"
-
-    def __init__(self, config: NodeConfig) -> None:
-        super().__init__(config)
-        self.p: HandoffParams = config.params
-        self.audience = (*config.ids("storage"), *config.ids("client"))
-
-    def state_type(self) -> Type:
-        return Record(ConfigState, ver=self.p.version)
-
-    def on_start(self) -> tuple[ConfigState, Sequence[Effect]]:
-        return ConfigState(0), ()
-
-    @transition()
-    def change(self, s: ConfigState) -> Out:
-        """Publish the next ring version (the membership change)."""
-        if s.ver + 1 >= len(self.p.rings):
-            return None
-        return ConfigState(s.ver + 1), (Broadcast(self.audience, NewRing(s.ver + 1)),)
+from .schema import Int, Record, Type, Union
 
 
 @dataclass(frozen=True)
@@ -382,49 +87,53 @@ class HandoffConfig:
     nodes: int = 2  # storage nodes
     keys: int = 1  # keys (each stands for a range of the ring)
     change: str = "join"  # the membership change: the last node joins, or leaves
+    changes: int = 1  # how many changes (after the first, the last node leaves and joins in turn)
     max_ops: int = 2  # the client's operations (reads and writes)
     max_crashes: int = 0  # storage-node crashes (each may recover)
 
 
 class Handoff(ActorSystem):
-    """Storage nodes hand keys off across one ring change while a client reads and writes."""
+    """Storage nodes hand keys off across ring changes while a client reads and writes."""
 
     name = "handoff"
     Config = HandoffConfig
 
     storage_class: type[Storage] = Storage
+    config_class: type[ConfigService] = ConfigService
 
     def _validate_config(self) -> None:
         c = self.config
         if c.nodes < 2 or c.keys < 1 or c.max_ops < 1:
             raise ValueError("--nodes must be at least 2, --keys and --max-ops at least 1")
-        if c.max_crashes < 0:
-            raise ValueError("--max-crashes must be at least 0")
+        if c.max_crashes < 0 or c.changes < 1:
+            raise ValueError("--max-crashes must be at least 0, --changes at least 1")
         if c.change not in ("join", "leave"):
             raise ValueError(f"--change {c.change}: give join or leave")
 
     def params(self) -> HandoffParams:
         c = self.config
-        return HandoffParams(ring_versions(c.nodes, c.keys, c.change), c.nodes + 1, c.max_ops)
+        return HandoffParams(ring_versions(c.nodes, c.keys, c.change, c.changes), c.nodes + 1, c.max_ops)
 
     def faults(self) -> Faults:
         return Faults(max_crashes=self.config.max_crashes, crash_roles=("storage",))
 
     def nodes(self) -> list[Node[Any]]:
         cfgs = node_configs(self.config.nodes, self.params())
-        return [*(self.storage_class(c) for c in cfgs[:-2]), Config(cfgs[-2]), Client(cfgs[-1])]
+        return [*(self.storage_class(c) for c in cfgs[:-2]), self.config_class(cfgs[-2]), Client(cfgs[-1])]
 
     def message_type(self) -> Type:
         p = self.params()
-        key, op, val = Int(0, len(p.keys) - 1), Int(1, p.max_ops), Int(0, p.max_ops)
-        return Union(Record(NewRing, ver=Int(1, len(p.rings) - 1)), Record(Write, key=key, op=op),
-                     Record(Read, key=key, op=op), Record(WriteAck, key=key, op=op),
-                     Record(ReadReply, key=key, op=op, val=val), Record(Transfer, key=key, val=val),
-                     Record(TransferAck, key=key))
+        key, op, val, new = Int(0, len(p.keys) - 1), Int(1, p.max_ops), Int(0, p.max_ops), Int(1, len(p.rings) - 1)
+        kinds = [Record(NewRing, ver=new), Record(Write, key=key, op=op), Record(Read, key=key, op=op),
+                 Record(WriteAck, key=key, op=op), Record(ReadReply, key=key, op=op, val=val),
+                 Record(Transfer, ver=new, key=key, val=val), Record(TransferAck, ver=new, key=key)]
+        if len(p.rings) > 2:  # the last version is never reported: no change follows it
+            kinds.append(Record(Settled, ver=Int(1, len(p.rings) - 2)))
+        return Union(*kinds)
 
     def envelopes(self) -> list[Envelope]:
-        """Rings from the config service; requests from the client and forwarded between nodes;
-        replies to the client; transfers and their acks between nodes."""
+        """Rings from the config service and reports to it; requests from the client and forwarded
+        between nodes; replies to the client; transfers and their acks between nodes."""
         c = self.config
         storage, config, client = range(c.nodes), c.nodes, c.nodes + 1
         msgs = list(self.message_type().values())
@@ -434,6 +143,7 @@ class Handoff(ActorSystem):
                 out += [Envelope(src, d, m) for m in msgs if type(m) in (Write, Read)]
             out += [Envelope(i, d, m) for i in storage if i != d for m in msgs if type(m) in (Transfer, TransferAck)]
             out += [Envelope(d, client, m) for m in msgs if type(m) in (WriteAck, ReadReply)]
+            out += [Envelope(d, config, m) for m in msgs if type(m) is Settled]
         return out
 
     def fairness(self) -> dict[str, str]:
@@ -487,15 +197,16 @@ class Handoff(ActorSystem):
         """A key was handed off with a write in it, its old owner dropped it, and a later write was
         acknowledged: a handoff completed while writes continued."""
         c = self.client_state(s)
-        before, after = self.params().rings
+        before, after = self.params().rings[:2]
         return any(s.nodes[before[k]].st[k] == NONE and s.nodes[after[k]].st[k] == OWN
-                   and any(self.sent(s, Transfer(k, v)) and 0 < v < c.acked[k] for v in range(1, self.config.max_ops))
+                   and any(self.sent(s, Transfer(1, k, v)) and 0 < v < c.acked[k]
+                           for v in range(1, self.config.max_ops))
                    for k in self.key_ids() if before[k] != after[k])
 
 
 class _DropBeforeAck(Storage):
     def streamed(self, s: StoreState, k: int) -> StoreState:
-        return StoreState(s.ver, _at(s.st, k, NONE), _at(s.val, k, 0))
+        return StoreState(s.ver, at(s.st, k, NONE), at(s.val, k, 0))
 
 
 @variant("drop-before-ack", breaks="no_acked_write_lost")
@@ -537,7 +248,7 @@ class StaleVersionWrite(Handoff):
 
 class _AckBeforePersist(Storage):
     def received(self, s: StoreState, k: int, v: int) -> tuple[StoreState, Sequence[Effect]]:
-        return StoreState(s.ver, _at(s.st, k, OWN), _at(s.val, k, v)), ()
+        return StoreState(s.ver, at(s.st, k, OWN), at(s.val, k, v)), ()
 
 
 @variant("ack-before-persist", breaks="no_acked_write_lost")
@@ -554,13 +265,51 @@ class AckBeforePersist(Handoff):
     storage_class = _AckBeforePersist
 
 
+class _UnversionedTransfer(Storage):
+    def takes(self, s: StoreState, ver: int) -> bool:
+        return True  # a transfer of any handoff, however old
+
+
+@variant("unversioned-transfer", breaks="single_authority")
+class UnversionedTransfer(Handoff):
+    """A node takes a transfer without looking at its ring version.
+
+    A late copy of an earlier handoff makes it the key's owner again, beside the node it handed
+    the key back to.  Needs two changes (``--changes 2``, its default here): the key goes there and back."""
+
+    @dataclass(frozen=True)
+    class Config(HandoffConfig):
+        changes: int = 2
+
+    storage_class = _UnversionedTransfer
+
+
+class _UngatedConfig(ConfigService):
+    def may_change(self, s: ConfigState) -> bool:
+        return True
+
+
+@variant("ungated-change", breaks="settled")
+class UngatedChange(Handoff):
+    """The config service publishes the next ring while handoffs of the last one are under way.
+
+    A node handing a key off learns that the key comes back to it and waits for it forever.
+    Needs two changes (``--changes 2``, its default here; about 800,000 states, 2 minutes)."""
+
+    @dataclass(frozen=True)
+    class Config(HandoffConfig):
+        changes: int = 2
+
+    config_class = _UngatedConfig
+
+
 __all__ = [
-    "IDLE", "NONE", "OWN", "PROTOCOL", "READING", "SENDING", "WRITING", "AckBeforePersist", "Client",
-    "ClientState", "Config", "ConfigState", "DropBeforeAck", "Handoff", "HandoffConfig", "HandoffParams", "NewRing",
-    "Read", "ReadReply", "RouteReadsEarly", "StaleVersionWrite", "Storage", "StoreState", "Transfer", "TransferAck",
-    "Write", "WriteAck", "node_configs", "ring_versions",
+    "IDLE", "NONE", "OWN", "PROTOCOL", "READING", "SENDING", "WRITING", "AckBeforePersist", "Client", "ClientState",
+    "ConfigService", "ConfigState", "DropBeforeAck", "Handoff", "HandoffConfig", "HandoffParams", "NewRing", "Read",
+    "ReadReply", "RouteReadsEarly", "Settled", "StaleVersionWrite", "Storage", "StoreState", "Transfer",
+    "TransferAck", "UngatedChange", "UnversionedTransfer", "Write", "WriteAck", "node_configs", "ring_versions",
 ]
 
 PROTOCOL = Protocol("handoff", f"{__name__}:Handoff",
-                    summary="moving keys between storage nodes across a ring change without losing a write",
+                    summary="moving keys between storage nodes across ring changes without losing a write",
                     strengthening="protoproof.proofs.handoff:strengthening")

@@ -9,8 +9,8 @@ message promises.  The predicates are plain Python over ``SysState`` (the two ri
 model); the prover runs them on z3 values through their twins, so the proof is of the very
 handlers the runtime runs.  With crashes one more conjunct says a node's disk holds its whole
 state (``ack-before-persist`` breaks it).  At the model's size only (``--nodes``, ``--keys``,
-``--max-ops``, ``--max-crashes``); the tests check that each conjunct is needed and that every
-reachable state satisfies them all.
+``--max-ops``, ``--max-crashes``), for one change (``--changes 2`` is checked, not proved); the
+tests check that each conjunct is needed and that every reachable state satisfies them all.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ Predicate = Callable[[Any], bool]
 
 def strengthening(model: Handoff) -> list[Predicate]:
     """The conjuncts proved together with the three safety properties."""
+    if model.config.changes != 1:
+        raise ValueError("the handoff's strengthening is for one change (--changes 1); check or bmc more")
     storage = model.storage_ids()
     keys = model.key_ids()
     before, after = model.params().rings

@@ -14,17 +14,21 @@ from protoproof.models.handoff import (
     OWN,
     SENDING,
     AckBeforePersist,
+    ConfigState,
     DropBeforeAck,
     Handoff,
     NewRing,
     Read,
     ReadReply,
     RouteReadsEarly,
+    Settled,
     StaleVersionWrite,
     Storage,
     StoreState,
     Transfer,
     TransferAck,
+    UngatedChange,
+    UnversionedTransfer,
     Write,
     WriteAck,
     ring_versions,
@@ -57,6 +61,7 @@ def test_with_a_storage_crash_at_the_default_size_the_handoff_is_exhausted() -> 
 
 def test_every_step_fires_and_a_handoff_completes_while_writes_continue() -> None:
     r = explore(Handoff())
+    assert r.stats.coverage.pop("storage.report") == 0  # with one change no next change waits for a report
     assert all(n > 0 for n in r.stats.coverage.values()), r.stats.coverage
     assert set(r.stats.coverage) >= {"storage.stream", "storage.receive Transfer", "storage.receive TransferAck",
                                      "client.retry"}
@@ -78,10 +83,10 @@ def test_the_old_owner_hands_off_forwards_and_drops_only_on_the_ack() -> None:
     r = s0.on_message(start, 2, NewRing(1))
     assert r == (StoreState(1, (SENDING,), (1,)), (Persist(),))
     sending = r[0]
-    assert s0.stream(sending, 0) == (sending, (Send(1, Transfer(0, 1)),))
+    assert s0.stream(sending, 0) == (sending, (Send(1, Transfer(1, 0, 1)),))
     assert s0.on_message(sending, 3, Write(0, 2)) == (sending, (Send(1, Write(0, 2)),))  # forwarded, not applied
     assert s0.on_message(sending, 3, Read(0, 2)) == (sending, (Send(1, Read(0, 2)),))
-    assert s0.on_message(sending, 1, TransferAck(0)) == (StoreState(1, (NONE,), (0,)), (Persist(),))
+    assert s0.on_message(sending, 1, TransferAck(1, 0)) == (StoreState(1, (NONE,), (0,)), (Persist(),))
 
 
 def test_the_new_owner_persists_before_acking_and_holds_requests_until_the_key_arrives() -> None:
@@ -90,10 +95,10 @@ def test_the_new_owner_persists_before_acking_and_holds_requests_until_the_key_a
     waiting = StoreState(1, (NONE,), (0,))
     assert s1.on_message(waiting, 3, Read(0, 2)) is None  # stays in flight until the transfer
     assert s1.on_message(waiting, 3, Write(0, 2)) is None
-    r = s1.on_message(waiting, 0, Transfer(0, 1))
-    assert r == (StoreState(1, (OWN,), (1,)), (Persist(), Send(0, TransferAck(0))))
+    r = s1.on_message(waiting, 0, Transfer(1, 0, 1))
+    assert r == (StoreState(1, (OWN,), (1,)), (Persist(), Send(0, TransferAck(1, 0))))
     own = r[0]
-    assert s1.on_message(own, 0, Transfer(0, 1)) == (own, (Send(0, TransferAck(0)),))  # again: re-ack only
+    assert s1.on_message(own, 0, Transfer(1, 0, 1)) == (own, (Send(0, TransferAck(1, 0)),))  # again: re-ack only
     assert s1.on_message(own, 3, Read(0, 2)) == (own, (Send(3, ReadReply(0, 2, 1)),))
     assert s1.on_message(own, 3, Write(0, 2)) == (StoreState(1, (OWN,), (2,)), (Persist(), Send(3, WriteAck(0, 2))))
 
@@ -153,6 +158,57 @@ def test_ack_before_persist_needs_a_crash_and_is_its_default() -> None:
     assert explore(AckBeforePersist(max_crashes=0)).verdict == EXHAUSTED
     r = explore(AckBeforePersist())
     assert r.path is not None and r.path.actions[-1].name == "crash"
+
+
+def test_two_changes_move_a_key_there_and_back_one_handoff_at_a_time_and_settle() -> None:
+    assert ring_versions(2, 1, "join", 2) == ((0,), (1,), (0,))
+    r = explore(Handoff(changes=2, max_ops=1), properties=SAFETY_AND_SETTLED)  # one op: no write continues
+    assert r.verdict == EXHAUSTED and "settled" in r.liveness
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (6101, 43549, 25)
+    assert all(n > 0 for n in r.stats.coverage.values()), r.stats.coverage
+
+
+@pytest.mark.slow  # about 25 s
+def test_two_changes_at_the_default_size_are_exhausted() -> None:
+    r = explore(Handoff(changes=2))
+    assert r.verdict == EXHAUSTED and not r.unreached()
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (182587, 1686929, 34)
+
+
+def test_a_late_copy_of_an_earlier_handoff_is_neither_taken_nor_counted() -> None:
+    m = Handoff(changes=2)
+    s1: Any = m.node("s1")
+    gave_back = StoreState(2, (NONE,), (0,))  # s1 took the key at version 1 and handed it back at 2
+    assert s1.on_message(gave_back, 0, Transfer(1, 0, 0)) is None
+    sending = StoreState(2, (SENDING,), (1,))
+    assert s1.on_message(sending, 0, TransferAck(1, 0)) is None
+    assert s1.on_message(sending, 0, TransferAck(2, 0)) == (StoreState(2, (NONE,), (0,)), (Persist(),))
+
+
+def test_a_node_reports_its_handoffs_done_and_the_config_service_waits_for_every_report() -> None:
+    m = Handoff(changes=2)
+    s1: Any = m.node("s1")
+    cfg: Any = m.node("config")
+    assert s1.report(StoreState(1, (NONE,), (0,))) is None  # the key it owns at version 1 has not arrived
+    assert s1.report(StoreState(1, (OWN,), (1,))) == (StoreState(1, (OWN,), (1,)), (Send(2, Settled(1)),))
+    assert cfg.change(ConfigState(1, frozenset({1}))) is None
+    r = cfg.on_message(ConfigState(1, frozenset({1})), 0, Settled(1))
+    assert r == (ConfigState(1, frozenset({0, 1})), ())
+    assert cfg.change(r[0]) is not None
+
+
+def test_check_finds_a_node_that_takes_a_late_transfer_of_an_earlier_handoff() -> None:
+    r = explore(UnversionedTransfer())
+    assert r.verdict == VIOLATED and r.property == "single_authority"
+    assert r.path is not None and len(r.path) == 16
+    assert dict(r.path.actions[-1].args)["msg"] == Transfer(1, 0, 0)
+
+
+def test_a_config_service_that_does_not_wait_for_the_handoffs_never_settles() -> None:
+    assert UngatedChange().config.changes == 2
+    r = explore(UngatedChange(max_ops=1), properties=["settled"])  # the defaults: about 2 minutes
+    assert r.verdict == VIOLATED and r.property == "settled"
+    assert r.path is not None and [a.name for a in r.path.actions].count("change") == 2
 
 
 class _NeverStreams(Storage):

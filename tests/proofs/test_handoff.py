@@ -46,6 +46,11 @@ def test_with_crashes_the_disk_holding_the_whole_state_is_a_conjunct() -> None:
     assert [f.__name__ for f in strengthening(Handoff(max_crashes=1))] == ["storage_is_on_disk", *CONJUNCTS]
 
 
+def test_the_strengthening_refuses_more_than_one_change() -> None:
+    with pytest.raises(ValueError, match="one change"):
+        strengthening(Handoff(changes=2))
+
+
 @pytest.mark.parametrize("drop", CONJUNCTS)
 def test_removing_any_one_conjunct_gives_a_counterexample_to_induction(drop: str) -> None:
     model = Handoff()
