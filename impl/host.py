@@ -306,9 +306,9 @@ class Host(Generic[L]):
         self._trace(self._record(inst, "local", name, before, after, effects, args=args, **clk))
         return effects
 
-    def handoff(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
+    def deliver_now(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
         """Hand ``msg`` to the node from outside the protocol (its failure detector's verdict), as
-        the model's environment action ``action(**args)`` does (``ActorSystem.handoff``); recorded
+        the model's environment action ``action(**args)`` does (``ActorSystem.deliver_now``); recorded
         as that action.  False when the handler does not accept it in this state."""
         before = self.state(inst)
         try:

@@ -16,7 +16,7 @@ step functions:
   model's ``crash`` at that time, so the node may stay down (the steps of the other nodes that
   rely on it being down, such as suspecting it, are then enabled in the model);
 - an environment record (``env``: a partition put on the cluster, or an input handed to a node
-  from outside the protocol such as its failure detector's suspicion, ``Host.handoff``) is the
+  from outside the protocol such as its failure detector's suspicion, ``Host.deliver_now``) is the
   model's ``@environment`` action of that name and arguments, which must be enabled then (and
   give the node the state it recorded);
 - every ``@always`` property of the model must hold after every step.

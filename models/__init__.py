@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, hashring_model, lease, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
+from . import (
+    consensus,
+    handoff,
+    hashring_model,
+    lease,
+    paxos,
+    raft,
+    replog,
+    replog_nodes,
+    tcommit,
+    threephase,
+    twophase,
+)
 from .base import Model
 from .registry import Protocol
 
@@ -24,6 +36,7 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     replog_nodes.PROTOCOL,
     threephase.PROTOCOL,
     hashring_model.PROTOCOL,
+    handoff.PROTOCOL,
 )
 
 MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}

@@ -37,8 +37,8 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     assert {"twophase", "tcommit", "paxos", "consensus"} <= set(models)
     tp = models["twophase"]
     assert tp["parameters"] == [
-        {"name": "rms", "option": "--rms", "default": 3, "type": "int", "min": 1, "max": 12,
-         "help": "resource managers"},
+        {"name": "rms", "option": "--rms", "default": 3, "type": "int", "min": 1, "max": None,
+         "help": "resource managers: check enumerates up to 12, prove takes any number"},
         {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int", "min": 0, "max": None,
          "help": "crashes in one run, each followed by a recovery from disk"}]
     assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority", "volatile-vote"}
@@ -85,7 +85,8 @@ def test_text_output_shows_only_changed_fields() -> None:
     ("argv", "needle"),
     [
         (["check", "nosuch"],
-         "unknown model 'nosuch'; models: consensus, hashring, lease, paxos, raft, replog, replog-nodes, tcommit, "
+         "unknown model 'nosuch'; models: consensus, handoff, hashring, lease, paxos, raft, replog, replog-nodes, "
+         "tcommit, "
          "threephase, twophase"),
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),

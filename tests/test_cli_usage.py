@@ -81,7 +81,8 @@ def test_check_model_help_lists_the_models_parameters_with_ranges_and_its_varian
 
 def test_check_help_without_a_model_says_how_to_see_a_models_parameters() -> None:
     code, out, _ = run("bmc", "--help")
-    assert code == 0 and "`protoproof bmc MODEL --help` lists them; models: consensus, hashring, lease, paxos" in out
+    assert code == 0
+    assert "`protoproof bmc MODEL --help` lists them; models: consensus, handoff, hashring, lease, paxos" in out
 
 
 def test_list_shows_properties_ranges_and_variant_defaults_without_rst_markup() -> None:
