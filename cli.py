@@ -14,21 +14,29 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .checker.explore import ModelError, Nondeterminism, Options, Result, explore
+from . import __version__
+from .checker.checks import explain_refinement, property_doc
+from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
+from .checker.interrupt import on_sigint
 from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
     EXIT_MODEL_ERROR,
     EXIT_USAGE,
+    UNKNOWN,
     VIOLATED,
 )
+from .cli_describe import config_fields, describe, lines, model_help, option_name
+from .cli_progress import progress_stream, reporter
+from .impl.argtypes import non_negative, positive, positive_float
 from .models.actors import ActorSystem
 from .models.base import Model, ModelDefinitionError
-from .models.registry import Protocol, RegistryError, protocol_for, registered, where_raised
+from .models.registry import Protocol, RegistryError, protocol_for, protocol_of, registered, where_raised
 from .models.schema import to_jsonable
 
 #: State graphs are drawn only for spaces up to this many states.
@@ -51,20 +59,10 @@ def _name(model: Model[Any]) -> str:
     return model.name or type(model).__name__
 
 
-def _opt(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _config_fields(cls: type[Model[Any]]) -> tuple[dataclasses.Field[Any], ...]:
-    if not dataclasses.is_dataclass(cls.Config):
-        raise ModelDefinitionError(f"{cls.__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))")
-    return dataclasses.fields(cls.Config)
-
-
 def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
     """Parse ``--param value`` pairs against the model's Config dataclass."""
-    fields = {f.name: f for f in _config_fields(cls)}
-    by_opt = {_opt(n): n for n in fields}
+    fields = {f.name: f for f in config_fields(cls)}
+    by_opt = {option_name(n): n for n in fields}
     out: dict[str, Any] = {}
     args = list(rest)
     while args:
@@ -104,6 +102,7 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
             valid = ", ".join(sorted(variants)) or "none"
             raise UsageError(f"model {args.model} has no variant {args.variant!r}; variants: {valid}")
         cls = variants[args.variant]
+        params = {**cls.variant_defaults, **params}  # the parameters its bug needs to show, unless given
     try:
         return protocol, cls(**params)
     except ValueError as e:
@@ -118,33 +117,14 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    rows: list[dict[str, Any]] = []
     protocols = ([protocol_for(m) for m in args.models] if args.models
                  else [p for _n, p in sorted(registered().items())])
-    for p in protocols:
-        cls = p.model_class()
-        params = [
-            {"name": f.name, "option": _opt(f.name), "default": f.default, "type": type(f.default).__name__}
-            for f in _config_fields(cls)
-        ]
-        variants = [
-            {"name": v, "breaks": list(vc.breaks), "doc": (vc.__doc__ or "").strip().split("\n")[0]}
-            for v, vc in sorted(cls.variants_of().items())
-        ]
-        doc = p.summary or " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
-        proofs = [part for part in ("strengthening", "parameterized") if getattr(p, part) is not None]
-        rows.append({"name": p.name, "doc": doc, "parameters": params, "variants": variants, "proofs": proofs})
+    rows = [describe(p) for p in protocols]
     if args.json:
         print(json.dumps({"models": rows}, indent=2), file=out)
         return 0
     for r in rows:
-        print(f"{r['name']}: {r['doc']}", file=out)
-        ps = ", ".join(f"{p['option']} {p['default']}" for p in r["parameters"]) or "none"
-        print(f"  parameters: {ps}", file=out)
-        for v in r["variants"]:
-            print(f"  --variant {v['name']}: {v['doc']} (breaks {', '.join(v['breaks'])})", file=out)
-        if r["proofs"]:
-            print(f"  proofs: {', '.join(r['proofs'])}", file=out)
+        print("\n".join(lines(r)), file=out)
     return 0
 
 
@@ -155,6 +135,11 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
+    if args.graph_kind != "auto" and not args.graph:
+        raise UsageError(f"--graph-kind {args.graph_kind} needs --graph FILE")
+    if args.graph_kind == "sequence" and not isinstance(model, ActorSystem):
+        raise UsageError(f"--graph-kind sequence needs an actor model (nodes and messages); {_name(model)} is a "
+                         "plain model: use --graph-kind states")
     if args.replay:
         _check_writable("--replay", args.replay)
     props = None
@@ -175,10 +160,16 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         walks=args.walks,
         walk_depth=args.walk_depth,
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
-        progress=None if args.quiet else err,
+        progress=progress_stream(err, args.quiet),
         liveness=not args.no_liveness,
+        interruptible=True,
+        engine=args.engine,
         scale=_scale(args),
     )
+    note = reporter(err, args.quiet)
+    if note is not None:
+        note(f"exploring {_name(model)}: a progress line every {opts.progress_every:g} s; Ctrl-C stops with "
+             "the partial result")
     branches = None
     try:
         if args.branches:
@@ -195,17 +186,20 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     except SymmetryError as e:
         raise UsageError(str(e)) from None
 
+    failures: list[str] = []  # outputs that could not be written: reported after the verdict
     graph_msg = None
     if args.graph:
-        graph_msg = _draw(result, args.graph, args.graph_kind, err)
+        graph_msg = _written("--graph", lambda: _draw(result, args.graph, args.graph_kind, err), failures)
     replay = None
     if result.path is not None:
         replay = result.path.to_python(result.property)
         if args.replay:
-            with open(args.replay, "w") as f:
-                f.write(replay)
+            text = replay
+            _written("--replay", lambda: f"wrote {Path(args.replay).write_text(text)} characters", failures)
     if args.json:
         d = _result_json(result, replay, graph_msg)
+        if failures:
+            d["output_errors"] = failures
         if branches is not None:
             d["branches"] = branches.to_json()
         print(json.dumps(d, indent=2, default=repr), file=out)
@@ -215,10 +209,12 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             print("\n".join(branches.to_lines(partial=result.verdict != "exhausted")), file=out)
         if graph_msg:
             print(graph_msg, file=out)
-        if args.replay and replay:
+        if args.replay and replay and not any(f.startswith("--replay") for f in failures):
             print(f"replay script written to {args.replay}", file=out)
-        elif args.replay:
+        elif args.replay and not replay:
             print(f"no replay script written to {args.replay}: there is no counterexample", file=out)
+    for f in failures:
+        print(f"protoproof: error: {f}", file=err)
     return EXIT_BY_VERDICT[result.verdict]
 
 
@@ -232,6 +228,17 @@ def _scale(args: argparse.Namespace) -> Any:
     every = args.checkpoint_every
     return Scale(workers=args.workers or 1, ray=args.ray, checkpoint=args.checkpoint or args.resume,
                  checkpoint_every=60.0 if every is None else every, resume=args.resume, memory_mb=args.memory)
+
+
+def _written(flag: str, write: Callable[[], str | None], failures: list[str]) -> str | None:
+    """Write an output file; a failure (disk, permissions, Graphviz) is kept in ``failures`` to be
+    reported after the verdict, never raised: a long run's result is not lost to its picture.
+    The exit status stays the verdict's (a found violation still exits 1)."""
+    try:
+        return write()
+    except (OSError, ValueError, RuntimeError) as e:  # RenderError is a RuntimeError
+        failures.append(f"{flag}: could not write it: {e}")
+        return None
 
 
 def _check_graph_name(filename: str) -> None:
@@ -293,6 +300,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "symmetry": result.symmetry,
         "symmetry_justification": result.justification.to_json() if result.justification else None,
         "expansion": result.expansion,
+        "engine": result.engine,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -306,8 +314,10 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "sometimes": {k: v is not None for k, v in result.examples.items()},
     }
     if result.property:
-        doc = next((p.doc for p in model.properties if p.name == result.property), "")
-        out["property_doc"] = doc
+        out["property_doc"] = property_doc(model, result.property)
+        why = explain_refinement(model, result.property, result.path) if result.path is not None else None
+        if why:
+            out["explanation"] = why
     if result.path is not None:
         out["path"] = result.path.to_json()
         out["loop_start"] = result.path.loop_start
@@ -328,12 +338,16 @@ def _print_result(result: Result, out: TextIO) -> None:
     variant = f", variant {model.variant_name}" if model.variant_name else ""
     print(f"model {_name(model)} ({params}{variant})", file=out)
     if result.verdict == VIOLATED:
-        doc = next((p.doc for p in model.properties if p.name == result.property), "")
+        assert result.property is not None
+        doc = property_doc(model, result.property)
         if result.path is None:
             print(f"VIOLATED: @sometimes {result.property} is never satisfied in any reachable state"
                   f"{': ' + doc if doc else ''}", file=out)
         else:
             print(f"VIOLATED: {result.property}{': ' + doc if doc else ''}", file=out)
+            why = explain_refinement(model, result.property, result.path)
+            if why:
+                print(f"why: {why}", file=out)
             k = result.path.loop_start
             if k is not None:
                 loop = len(result.path) - k
@@ -350,8 +364,9 @@ def _print_result(result: Result, out: TextIO) -> None:
         if result.unreached():
             print(f"  not reached within the bound: {', '.join(result.unreached())}", file=out)
     what = "orbits (symmetry reduced)" if result.symmetry else "distinct states"
-    print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, depth {st.depth}, "
+    print(f"{st.distinct_states:,} {what}, {st.transitions:,} transitions, {_depth_words(result)}, "
           f"{st.elapsed_s:.2f} s ({st.states_per_s:,.0f} states/s)", file=out)
+    print(f"engine: {result.engine}", file=out)
     if result.liveness:
         print(f"liveness: {result.liveness}", file=out)
         if st.edges_stored:
@@ -365,6 +380,15 @@ def _print_result(result: Result, out: TextIO) -> None:
     print(f"coverage: {cov}", file=out)
     if st.never_fired and result.verdict != VIOLATED:
         print(f"never fired: {', '.join(st.never_fired)}", file=out)
+
+
+def _depth_words(result: Result) -> str:
+    """``Stats.depth`` in words: the steps from an initial state to the deepest state expanded,
+    which a full BFS makes the longest shortest path (TLC counts states instead: one more)."""
+    d = result.stats.depth
+    if result.verdict == "exhausted" and result.strategy == "bfs":
+        return f"longest shortest path {d} step{'' if d == 1 else 's'}"
+    return f"expanded to {d} step{'' if d == 1 else 's'} from the start"
 
 
 def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
@@ -400,9 +424,10 @@ def _props(args: argparse.Namespace) -> list[str] | None:
     return [p for group in args.property for p in group.split(",")]
 
 
-def _emit(result: Any, as_json: bool, out: TextIO, graph: str | None = None) -> str | None:
+def _emit(result: Any, as_json: bool, out: TextIO, err: TextIO, graph: str | None = None) -> str | None:
     """Print a symbolic engine's result; draw its counterexample path if asked."""
     msg = None
+    failures: list[str] = []
     path = getattr(result, "path", None)
     if graph and path is not None:
         from .checker import render
@@ -410,16 +435,20 @@ def _emit(result: Any, as_json: bool, out: TextIO, graph: str | None = None) -> 
         title = f"{_name(result.model)}: {getattr(result, 'property', None) or 'counterexample'}"
         dot = (render.sequence_chart(path, title=title) if isinstance(result.model, ActorSystem)
                else render.state_graph(_path_graph(path), path, result.model))
-        msg = render.write_graph(dot, graph)
+        msg = _written("--graph", lambda: render.write_graph(dot, graph), failures)
     if as_json:
         d = result.to_json()
         if msg:
             d["graph"] = msg
+        if failures:
+            d["output_errors"] = failures
         print(json.dumps(d, indent=2, default=repr), file=out)
     else:
         print("\n".join(result.to_lines()), file=out)
         if msg:
             print(msg, file=out)
+    for f in failures:
+        print(f"protoproof: error: {f}", file=err)
     return msg
 
 
@@ -444,6 +473,10 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         raise UsageError(str(e.args[0])) from None
     except (SymbolicError, SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
         # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
+        p = protocol_of(model)
+        if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
+            raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
+                             f"properties with its own encoding (the symbolic engine: {e})") from None
         _report_error(model, e, as_json, out, err)
         return None
 
@@ -468,12 +501,22 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
-    r = _symbolic(lambda: bmc(model, args.depth, _props(args)), model, args.json, out, err)
+    note = reporter(err)
+    r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note), model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
-    _emit(r, args.json, out, args.graph)
+    _emit(r, args.json, out, err, args.graph)
     _note_unchecked(model, "bmc", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
+
+
+def _refuse_induction_flags(args: argparse.Namespace, who: str) -> None:
+    """The induction's flags, refused by a proof that does not use them."""
+    ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
+                                        ("--explicit", args.explicit),
+                                        ("--no-strengthening", args.no_strengthening)) if given]
+    if ignored:
+        raise UsageError(f"{', '.join(ignored)}: not used by {who}")
 
 
 def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -483,7 +526,9 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
 
     protocol, model = _build(args, rest)
     strengthening = [] if args.no_strengthening else (strengthening_for(model, protocol) or [])
-    for flag, given in (("--no-tie", args.no_tie), ("--condition", args.condition)):
+    prover = None if args.parameterized else protocol.load("prover")
+    for flag, given in (("--no-tie", args.no_tie and prover is None), ("--condition", args.condition),
+                        ("--smallest-margin", args.smallest_margin)):
         if given and not args.parameterized:
             raise UsageError(f"{flag} only applies to --parameterized")
     if args.parameterized:
@@ -493,26 +538,30 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             raise UsageError(f"no parameterized proof for {protocol.name}; models with one: {have}")
         if rest:
             raise UsageError(f"the parameterized proof covers every size; drop {' '.join(rest)}")
-        ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
-                                            ("--explicit", args.explicit),
-                                            ("--no-strengthening", args.no_strengthening)) if given]
-        if ignored:
-            raise UsageError(f"{', '.join(ignored)}: not used by --parameterized (it proves its properties "
-                             "with its own invariant)")
+        _refuse_induction_flags(args, "--parameterized (it proves its properties with its own invariant)")
 
         # The tie runs on the model class asked for (a --variant's planted bug fails it); a tie
         # mismatch is verdict error (exit 4), an untied proof proved-formulas-only (exit 3).
         def note(line: str) -> None:
             print(f"  {line}", file=err, flush=True)
 
-        extra = {"condition": args.condition} if args.condition else {}  # only proofs with a timing condition
+        extra: dict[str, Any] = {"condition": args.condition} if args.condition else {}  # proofs over timings
+        if args.smallest_margin:
+            extra["smallest"] = True
         try:
             r = prove_param(tie=not args.no_tie, model_class=type(model), progress=None if args.json else note, **extra)
         except (TypeError, ValueError) as e:
-            if not args.condition:
+            if not extra:
                 raise
-            raise UsageError(f"--condition: {e}") from None
-        _emit(r, args.json, out)
+            raise UsageError(f"{' '.join('--' + k.replace('smallest', 'smallest-margin') for k in extra)}: "
+                             f"{e}") from None
+        _emit(r, args.json, out, err)
+        return EXIT_BY_VERDICT[r.verdict]
+    if prover is not None:  # the protocol's own encoding, at the model's size, tied on every run
+        _refuse_induction_flags(args, f"{protocol.name}'s prover (it proves every property with its own encoding)")
+        r = prover(model, tie=not args.no_tie, progress=None if args.json else lambda line: print(f"  {line}",
+                                                                                                   file=err))
+        _emit(r, args.json, out, err)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
         def run() -> Any:
@@ -522,11 +571,11 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
                 raise UsageError(str(e)) from None
     else:
         def run() -> Any:
-            return prove(model, strengthening, k=args.k, properties=_props(args))
+            return prove(model, strengthening, k=args.k, properties=_props(args), progress=reporter(err))
     r = _symbolic(run, model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
-    _emit(r, args.json, out)
+    _emit(r, args.json, out, err)
     _note_unchecked(model, "prove", args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
@@ -539,12 +588,23 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     strengthening = strengthening_for(model, protocol) or []  # its conjuncts are formulas `prove` relies on
     twin_domain = twin_domain_for(model, protocol)
     r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
-                                  strengthening=strengthening, twin_domain=twin_domain),
+                                  strengthening=strengthening, twin_domain=twin_domain, progress=reporter(err)),
                   model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
-    _emit(r, args.json, out)
+    _emit(r, args.json, out, err)
     return EXIT_BY_VERDICT[r.verdict]  # conforms 0, unknown (something not compared) 3, error 4
+
+
+def cmd_lincheck(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    from .impl.lincheck.command import CommandError, run
+
+    if rest:
+        raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return run(args, out)
+    except CommandError as e:
+        raise UsageError(str(e)) from None
 
 
 # ----- entry point --------------------------------------------------------------------
@@ -552,6 +612,7 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
 
 def _parser() -> _Parser:
     p = _Parser(prog="protoproof", description=__doc__.split("\n")[0] if __doc__ else None, allow_abbrev=False)
+    p.add_argument("--version", action="version", version=f"protoproof {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     ls = sub.add_parser("list", help="models, their parameters and variants", allow_abbrev=False)
     ls.add_argument("models", nargs="*", metavar="model",
@@ -563,8 +624,11 @@ def _parser() -> _Parser:
     ck.add_argument("--property", action="append", help="check only these properties (repeat or comma-separate)")
     ck.add_argument("--strategy", choices=("bfs", "dfs", "random"), default="bfs")
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
-    ck.add_argument("--walks", type=int, default=100, help="number of random walks")
-    ck.add_argument("--walk-depth", type=int, default=100, help="steps per random walk")
+    ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
+    ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")
+    ck.add_argument("--engine", choices=ENGINES, default="auto",
+                    help="vector: whole BFS levels at once on packed codes (numpy); scalar: one state at a time; "
+                    "auto (default): vector where it applies")
     ck.add_argument("--max-states", type=_positive, default=None)
     ck.add_argument("--max-depth", type=_positive, default=None)
     ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")
@@ -588,7 +652,8 @@ def _parser() -> _Parser:
     ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")
     ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    ck.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    ck.add_argument("--quiet", action="store_true",
+                    help="no progress lines on stderr (they are shown only when stderr is a terminal)")
     ck.add_argument("--branches", action="store_true",
                     help="report the model's conditions never taken both ways (informational)")
 
@@ -612,9 +677,13 @@ def _parser() -> _Parser:
                     help="the proof for any number of nodes (uninterpreted sorts), tied to the model; "
                          "for the protocols that declare one (`protoproof list`)")
     pv.add_argument("--no-tie", action="store_true",
-                    help="with --parameterized: skip the tie to the model (verdict proved-formulas-only)")
+                    help="with --parameterized or a protocol's own prover: skip the tie to the model (verdict "
+                         "proved-formulas-only)")
     pv.add_argument("--condition", help="with --parameterized, for proofs over timings: the condition on the "
                     "parameters to prove under, e.g. 'margin >= 3*drift' (a weaker one shows a counterexample)")
+    pv.add_argument("--smallest-margin", action="store_true",
+                    help="with --parameterized, for proofs over timings with a safety margin: ask z3 for the "
+                         "least safe margin per drift and prove it")
     pv.add_argument("--json", action="store_true")
 
     cf = sub.add_parser("conform", help="symbolic relation == concrete successors", allow_abbrev=False)
@@ -632,29 +701,50 @@ def _parser() -> _Parser:
     ex.add_argument("--variant", help="a planted bug (see `protoproof list`)")
     ex.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free one")
 
+    from .impl.lincheck.command import add_arguments as lincheck_arguments
+
+    lincheck_arguments(sub.add_parser("lincheck", help="check a recorded history for linearizability",
+                                      allow_abbrev=False))
+
     from .impl.commands import add_commands
 
     add_commands(sub)  # the runtime: cluster, kv, tx, validate
     return p
 
 
-def _bounded(kind: type, lo: float, strict: bool, what: str) -> Any:
-    """An argparse type: a number of ``kind`` above ``lo`` (or at least ``lo`` unless ``strict``)."""
-    def parse(v: str) -> Any:
+_positive, _non_negative, _positive_float = positive, non_negative, positive_float
+
+
+def _interrupted_before_a_result(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Ctrl-C before an engine had a partial result to report (while setting up, or in a part
+    that keeps none): say so, as a verdict that claims nothing."""
+    reason = "interrupted (Ctrl-C) before a result"
+    if args.json:
+        print(json.dumps({"model": args.model, "engine": args.command, "verdict": UNKNOWN, "reason": reason}),
+              file=out)
+    else:
+        print(f"{args.command} {args.model}: {UNKNOWN} ({reason}); nothing is claimed", file=out)
+    return EXIT_BY_VERDICT[UNKNOWN]
+
+
+MODEL_COMMANDS = ("check", "bmc", "prove", "conform")
+
+
+def _model_help(parser: _Parser, argv: Sequence[str]) -> str | None:
+    """``check MODEL --help``: the command's help followed by the model's parameters and variants
+    (argparse alone cannot list them: they depend on the model named)."""
+    if not argv or argv[0] not in MODEL_COMMANDS or not {"-h", "--help"} & set(argv):
+        return None
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
+    text = sub.format_help()
+    for word in (a for a in argv[1:] if not a.startswith("-")):
         try:
-            x = kind(v)
-        except ValueError:
-            x = None
-        if x is None or x < lo or (strict and x == lo):
-            raise argparse.ArgumentTypeError(f"expected {what}, not {v!r}")
-        return x
-
-    return parse
-
-
-_positive = _bounded(int, 0, True, "a positive integer")
-_non_negative = _bounded(int, 0, False, "a whole number")
-_positive_float = _bounded(float, 0, True, "a positive number")
+            protocol = protocol_for(word)
+            return text + "\n" + model_help(protocol.model_class(), word)
+        except (RegistryError, ModelDefinitionError):
+            continue
+    return text + f"\nmodel parameters: `protoproof {argv[0]} MODEL --help` lists them; models: " + \
+        ", ".join(sorted(registered()))
 
 
 def _port(v: str) -> int:
@@ -674,24 +764,30 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     parser = _parser()
+    args: argparse.Namespace | None = None
     try:
+        help_text = _model_help(parser, list(sys.argv[1:] if argv is None else argv))
+        if help_text is not None:
+            print(help_text, file=out)
+            return 0
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, cluster, kv, tx, "
-                             "validate")
+            raise UsageError("a command is needed: list, check, bmc, prove, conform, explore, lincheck, cluster, "
+                             "kv, tx, validate")
         if args.command == "list":
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return cmd_list(args, out)
         handler = {"check": cmd_check, "bmc": cmd_bmc, "prove": cmd_prove, "conform": cmd_conform,
-                   "explore": cmd_explore}
+                   "explore": cmd_explore, "lincheck": cmd_lincheck}
         if args.command not in handler:
             from .impl.commands import run_command
 
             if rest:
                 raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
             return run_command(args)
-        return handler[args.command](args, rest, out, err)
+        with on_sigint():  # Ctrl-C ends the engine with its partial verdict, however it arrives
+            return handler[args.command](args, rest, out, err)
     except (UsageError, RegistryError) as e:
         print(f"protoproof: error: {e}", file=err)
         return EXIT_USAGE
@@ -699,6 +795,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         print(f"protoproof: model definition error: {e}", file=err)
         return EXIT_MODEL_ERROR
     except KeyboardInterrupt:
+        if args is not None and args.command in ("check", "bmc", "prove", "conform"):
+            return _interrupted_before_a_result(args, out, err)
         print("protoproof: interrupted", file=err)
         return 130
     except BrokenPipeError:

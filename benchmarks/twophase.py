@@ -1,92 +1,75 @@
-"""Explicit checking of two-phase commit: the cost of the model API and of the engine.
+"""Explicit checking of two-phase commit against hand-written BFSes, each column in a fresh process.
 
-Four columns, each measured in its own fresh process so peak memory is its own:
+Columns (``--columns`` picks some):
 
-  (a) a straightforward hand-written BFS of TwoPhase.tla over plain tuples (the yardstick,
-      ``benchmarks/twophase_baseline.py``);
-  (b) a minimal BFS over the model's own transition functions (``TwoPhase.expander()``,
-      a ``set`` of states): the cost of writing 2PC as nodes on a network;
-  (c) the full engine, ``explore`` with the invariant and the ``@sometimes`` properties,
-      coverage, exact packed states and parent links to rebuild shortest counterexamples
-      (``protoproof check twophase --property atomicity,all_committed,all_aborted``);
-  (d) the same plus the step-by-step refinement check against TCommit (the default of
-      ``protoproof check twophase``);
-  (e) column (c) on states only (``Options.on_codes=False``): the general path, which the
-      engine takes where a model offers no ``code_expander`` (crashes, timers, bags, FIFO,
-      symmetry).
+  fast        the fast straightforward hand-written BFS (``twophase_fastbaseline.py``): one
+              ``successors(s)`` building every successor tuple inline, a ``set``, a ``deque``;
+              the yardstick of the ratios;
+  slow        the older hand-written BFS calling one function per action instance
+              (``twophase_baseline.py``);
+  vector      ``protoproof check twophase --property atomicity`` (the engine: one invariant,
+              shortest counterexamples kept) on the vector engine, the default;
+  vector+ref  default ``protoproof check twophase``: every property and the refinement check
+              against TCommit, on the vector engine;
+  scalar, scalar+ref
+              the same two on the scalar engine (``--engine scalar``);
+  spin        Spin, where installed (it is not on this machine: the column says so).
 
-Columns (c) and (d) expand packed codes (``ActorSystem.code_expander``): a step's effect on
-the code depends only on the acting node's local state, so each handler runs once per local
-state and a successor costs a few integer operations.
+Each figure is the minimum over ``--repeat`` interleaved runs (by wall time); the CPU time of
+the search is shown too, the fairer figure on a loaded machine; memory is the child's peak RSS
+(``ru_maxrss``, the interpreter and numpy included).  Every column must agree on the counts.
 
-Memory is the growth of peak RSS during the search, divided by the distinct states.
-
-    python benchmarks/twophase.py              # 3..7 RMs
-    python benchmarks/twophase.py --rms 3 8    # 3..8 RMs (1.7M states; several minutes)
+    python benchmarks/twophase.py --rms 3 7
+    python benchmarks/twophase.py --rms 8 8 --repeat 1
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+COLUMNS = ("fast", "slow", "vector", "vector+ref", "scalar", "scalar+ref")
 
 
-def _rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _module(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def measure(column: str, n: int) -> dict[str, Any]:
     """Run one column for ``n`` RMs in this process."""
-    spec = importlib.util.spec_from_file_location("twophase_baseline", HERE / "twophase_baseline.py")
-    assert spec is not None and spec.loader is not None
-    base = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(base)
-
-    from protoproof.checker.explore import explore
-    from protoproof.models.twophase import TwoPhase
-
-    model = TwoPhase(rms=n)
-    explore(TwoPhase(rms=2))  # warm imports and code paths
-    base.bfs(2)
-    gc.collect()
-    before = _rss()
-    t0 = time.perf_counter()
-    if column == "a":
+    if column in ("fast", "slow"):
+        base = _module("twophase_fastbaseline" if column == "fast" else "twophase_baseline")
+        base.bfs(2)
+        t0, c0 = time.perf_counter(), time.process_time()
         states, transitions, depth = base.bfs(n)
-    elif column == "b":
-        expand = model.expander()
-        init = model.initial_states()[0]
-        seen = {init}
-        queue = deque([init])
-        transitions = 0
-        while queue:
-            s = queue.popleft()
-            for _a, t in expand(s):
-                transitions += 1
-                if t not in seen:
-                    seen.add(t)
-                    queue.append(t)
-        states, depth = len(seen), -1
     else:
-        props = None if column == "d" else ["atomicity", "all_committed", "all_aborted"]
-        r = explore(model, properties=props, on_codes=column != "e")
-        assert r.verdict == "exhausted", r.verdict
+        from protoproof.checker.explore import explore
+        from protoproof.models.twophase import TwoPhase
+
+        engine = column.split("+")[0]
+        props = None if column.endswith("+ref") else ["atomicity"]
+        explore(TwoPhase(rms=2), engine=engine, properties=props)  # warm imports and code paths
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = explore(TwoPhase(rms=n), engine=engine, properties=props)
+        assert r.verdict == "exhausted" and r.engine.startswith(engine), (r.verdict, r.engine)
         states, transitions, depth = r.stats.distinct_states, r.stats.transitions, r.stats.depth
-    elapsed = time.perf_counter() - t0
-    grown = max(_rss() - before, 0)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"column": column, "rms": n, "states": states, "transitions": transitions, "depth": depth,
-            "seconds": elapsed, "peak_bytes": grown}
+            "seconds": elapsed, "cpu": cpu, "peak_bytes": rss}
 
 
 def run_child(column: str, n: int) -> dict[str, Any]:
@@ -99,25 +82,39 @@ def run_child(column: str, n: int) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     p.add_argument("--rms", nargs=2, type=int, default=[3, 7], metavar=("FROM", "TO"))
+    p.add_argument("--columns", default=",".join(COLUMNS), help="comma-separated, from " + ", ".join(COLUMNS))
+    p.add_argument("--repeat", type=int, default=1, help="interleaved runs per column; the minimum is shown")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         print(json.dumps(measure(args.child[0], int(args.child[1]))))
         return
-    cols = ["a", "b", "c", "d", "e"]
-    print(f"{'RMs':>3} {'col':>3} {'distinct':>10} {'seconds':>8} {'states/s':>10} {'peak MB':>8} "
-          f"{'B/state':>8} {'ratio/a':>8}")
+    cols = args.columns.split(",")
+    bad = [c for c in cols if c not in COLUMNS]
+    if bad:
+        raise SystemExit(f"unknown column {bad[0]!r}; columns: {', '.join(COLUMNS)}")
+    if "fast" not in cols:
+        cols.insert(0, "fast")
+    print(f"{'RMs':>3} {'column':>11} {'distinct':>11} {'transitions':>12} {'seconds':>8} {'states/s':>10} "
+          f"{'peak MiB':>8} {'x fast':>7} {'cpu s':>7} {'cpu x fast':>10}")
     for n in range(args.rms[0], args.rms[1] + 1):
-        rows = {c: run_child(c, n) for c in cols}
-        counts = {r["states"] for r in rows.values()}
+        rows: dict[str, dict[str, Any]] = {}
+        for _ in range(args.repeat):
+            for c in cols:
+                r = run_child(c, n)
+                if c not in rows or r["seconds"] < rows[c]["seconds"]:
+                    rows[c] = r
+        counts = {(r["states"], r["transitions"]) for r in rows.values()}
         if len(counts) != 1:
-            raise SystemExit(f"columns disagree on the state count at {n} RMs: {rows}")
+            raise SystemExit(f"columns disagree on the counts at {n} RMs: {rows}")
         for c in cols:
             r = rows[c]
             rate = r["states"] / r["seconds"] if r["seconds"] else 0.0
-            ratio = r["seconds"] / rows["a"]["seconds"]
-            print(f"{n:>3} {c:>3} {r['states']:>10,} {r['seconds']:>8.2f} {rate:>10,.0f} "
-                  f"{r['peak_bytes'] / 1e6:>8.1f} {r['peak_bytes'] / r['states']:>8.0f} {ratio:>8.2f}")
+            ratio, cpu_ratio = r["seconds"] / rows["fast"]["seconds"], r["cpu"] / rows["fast"]["cpu"]
+            print(f"{n:>3} {c:>11} {r['states']:>11,} {r['transitions']:>12,} {r['seconds']:>8.2f} {rate:>10,.0f} "
+                  f"{r['peak_bytes'] / 2**20:>8.0f} {ratio:>7.2f} {r['cpu']:>7.2f} {cpu_ratio:>10.2f}")
+        print(f"{n:>3} {'spin':>11} " + ("installed, not measured here (no Promela model shipped)"
+                                         if shutil.which("spin") else "not installed"))
         sys.stdout.flush()
 
 

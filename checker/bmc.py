@@ -21,8 +21,20 @@ from typing import Any
 import z3
 
 from ..models.base import Model
+from . import interrupt
 from .path import Path
-from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
+from .symbolic import (
+    BoolLike,
+    Conjunct,
+    SymbolicModel,
+    b_and,
+    b_not,
+    b_or,
+    check_reason,
+    interrupted,
+    safety_properties,
+    to_z3,
+)
 from .tie import PROPERTY, SAMPLE_STATES, SymbolicMismatch, TieReport, predicates, tie_line, tie_sample, tied
 from .verdict import BOUNDED, ERROR, UNKNOWN, VIOLATED
 
@@ -38,19 +50,6 @@ def header_json(model: Model[Any], engine: str, verdict: str) -> dict[str, Any]:
     """The fields every engine's JSON starts with (as ``protoproof check --json``)."""
     return {"model": model.name, "params": config_json(model), "variant": model.variant_name,
             "engine": engine, "verdict": verdict}
-
-
-def jsonable(x: Any) -> Any:
-    """Plain JSON values all the way down (sets become sorted lists, other objects their repr)."""
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (frozenset, set)):
-        return sorted((jsonable(v) for v in x), key=repr)
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    return repr(x)
 
 
 @dataclass
@@ -79,7 +78,7 @@ class BmcResult:
             "build_s": round(self.build_s, 6),
             "elapsed_s": round(self.elapsed_s, 6),
             "reason": self.reason or None,
-            "path": jsonable(self.path.to_json()) if self.path is not None else None,
+            "path": self.path.to_json() if self.path is not None else None,
         }
 
     def to_lines(self) -> list[str]:
@@ -88,6 +87,8 @@ class BmcResult:
             head += f" ({self.property} at depth {self.depth_reached})"
         elif self.verdict == BOUNDED:
             head += f" (no violation up to depth {self.depth_reached}; not a proof)"
+            if self.reason:
+                head += f" [{self.reason}]"
             if self.tie is None:
                 head += " [formulas not tied to the model]"
         else:
@@ -122,24 +123,31 @@ def replay_states(model: Model[Any], states: Sequence[Any]) -> Path:
 
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
-        overrides: Mapping[str, Callable[[Any], Any]] | None = None) -> BmcResult:
+        overrides: Mapping[str, Callable[[Any], Any]] | None = None,
+        progress: Callable[[str], None] | None = None) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
     random states (0: not tied, and the result says so): a clean bounded run means nothing if a
     formula is not the property.  A mismatch is a model error (verdict ``error``).
     ``overrides`` (property name -> function) replaces a property's symbolic side (for tests).
+    ``progress`` gets a line per phase and per depth as it ends.  Ctrl-C (or z3 interrupted from
+    the keyboard) ends the run ``bounded`` at the last depth fully checked.
     """
+    note = progress or (lambda _line: None)
     t_start = time.perf_counter()
+    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
     sm = SymbolicModel(model)
     props = predicates(sm, PROPERTY, safety_properties(model, properties), overrides)
     trans = b_and(b_or(*(e.formula for e in sm.actions)), sm.dom_y)
     build_s = time.perf_counter() - t_start
+    if tie:
+        note(f"built in {build_s:.1f}s; tying the properties' formulas to their Python on {tie} + {tie} states")
     rep = tie_sample(sm, tied(PROPERTY, props), tie) if tie else None
     if rep is not None and rep.mismatches:
         return BmcResult(model, ERROR, None, None, 0, [], build_s, time.perf_counter() - t_start,
                          reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
-    result = _search(model, sm, [*props, *sm.bound_conjuncts()], trans, depth, build_s, t_start)
+    result = _search(model, sm, [*props, *sm.bound_conjuncts()], trans, depth, build_s, t_start, note)
     result.tie = rep
     if result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
@@ -147,13 +155,33 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
 
 
 def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], trans: BoolLike, depth: int,
-            build_s: float, t_start: float) -> BmcResult:
+            build_s: float, t_start: float, note: Callable[[str], None]) -> BmcResult:
+    per_depth: list[float] = []
+    try:
+        return _unroll(model, sm, props, trans, depth, build_s, t_start, note, per_depth)
+    except KeyboardInterrupt:
+        return _interrupted(model, per_depth, build_s, t_start)
+
+
+def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_start: float) -> BmcResult:
+    """The honest end of an interrupted search: bounded by the depths fully checked, if any."""
+    done = len(per_depth) - 1
+    why = f"interrupted (Ctrl-C) while checking depth {done + 1}"
+    if done < 0:
+        return BmcResult(model, UNKNOWN, None, None, 0, per_depth, build_s, time.perf_counter() - t_start,
+                         reason=why + "; no depth was checked")
+    return BmcResult(model, BOUNDED, None, None, done, per_depth, build_s, time.perf_counter() - t_start,
+                     reason=why)
+
+
+def _unroll(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], trans: BoolLike, depth: int,
+            build_s: float, t_start: float, note: Callable[[str], None], per_depth: list[float]) -> BmcResult:
     solver = z3.Solver()
     v0, vars0 = sm.step_vars("s0")
     solver.add(to_z3(b_or(*(sm.state_eq(v0, s) for s in model.initial_states()))))
     steps: list[tuple[Any, list[z3.ExprRef]]] = [(v0, vars0)]
-    per_depth: list[float] = []
     for k in range(depth + 1):
+        interrupt.check()
         t0 = time.perf_counter()
         _vk, varsk = steps[-1]
         bad: list[BoolLike] = [b_not(sm.at(p.formula, varsk)) for p in props]
@@ -174,6 +202,8 @@ def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], tra
             return BmcResult(model, VIOLATED, broken[0], path, k, per_depth, build_s,
                              time.perf_counter() - t_start)
         solver.pop()
+        if r == z3.unknown and interrupted(solver):
+            raise KeyboardInterrupt  # z3 caught the Ctrl-C itself: end as the user asked
         if r == z3.unknown:
             per_depth.append(time.perf_counter() - t0)
             return BmcResult(model, UNKNOWN, None, None, k, per_depth, build_s, time.perf_counter() - t_start,
@@ -183,6 +213,7 @@ def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], tra
             solver.add(to_z3(sm.at(trans, varsk, nvars)))
             steps.append((nv, nvars))
         per_depth.append(time.perf_counter() - t0)
+        note(f"depth {k}: no violation ({per_depth[-1]:.3f}s)")
     return BmcResult(model, BOUNDED, None, None, depth, per_depth, build_s, time.perf_counter() - t_start)
 
 

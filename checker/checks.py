@@ -12,6 +12,7 @@ from typing import Any
 
 from ..models.base import Action, Model, Property, Refinement
 from .errors import ModelError, Nondeterminism, model_error
+from .path import Path, _fmt_fields, _short
 from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
 from .symmetry_proof import (
     GROUP_LIMIT,
@@ -65,6 +66,11 @@ class RefinementCheck:
             raise
         except Exception as e:
             raise model_error(f"the refinement mapping of {self.name}", e, s, a) from e
+        return self.allows(x, y, s, a)
+
+    def allows(self, x: Any, y: Any, s: Any = None, a: Action | None = None) -> bool:
+        """Whether abstract state ``x`` may become ``y`` (a step or a stutter); ``s`` and ``a``
+        are reported if the abstract model raises."""
         if x == y:
             return True
         succ = self.memo.get(x)
@@ -146,7 +152,8 @@ class Checks:
                  symmetry: bool, first: int) -> None:
         invariants, sometimes, step_props, refinements = select(model, names)
         self.canon = canon = Canonicalizer(model) if symmetry else None
-        self.deadlock = deadlock and (names is None or DEADLOCK in names)
+        # Naming ``deadlock`` among the properties asks for the deadlock check (else it checked nothing).
+        self.deadlock = (deadlock and names is None) or (names is not None and DEADLOCK in names)
         self.step_props = step_props
         self.refinements = [RefinementCheck(r) for r in refinements]
         step_checks: list[tuple[str, StepCheck]] = [(p.name, p.fn) for p in step_props]
@@ -172,6 +179,48 @@ class Checks:
             if not r.init_ok(s):
                 return r.name
         return None
+
+
+def refinement_doc(model: Model[Any], ref: Refinement) -> str:
+    """What a refinement claims, in words (it has no docstring of its own)."""
+    abstract = ref.abstract.name or type(ref.abstract).__name__
+    how = (getattr(ref.mapping, "__doc__", None) or "").strip().split("\n")[0]
+    return (f"every step of {model.name or type(model).__name__} maps to a step of {abstract} or to no change "
+            f"of it, and every initial state to one of its initial states" + (f" (mapping: {how})" if how else ""))
+
+
+def property_doc(model: Model[Any], name: str) -> str:
+    """The description of a property, refinement or ``deadlock`` named in a verdict."""
+    if name == DEADLOCK:
+        return "a reachable state has no successor (and no @terminal predicate accepts it as a proper end)"
+    for p in model.properties:
+        if p.name == name:
+            return p.doc
+    for r in model.refinements():
+        if r.name == name:
+            return refinement_doc(model, r)
+    return ""
+
+
+def explain_refinement(model: Model[Any], name: str, path: Path) -> str | None:
+    """Which abstract step the last step of a refinement counterexample would need, and why none
+    exists; None if ``name`` is no refinement of ``model``."""
+    ref = next((r for r in model.refinements() if r.name == name), None)
+    if ref is None:
+        return None
+    abstract = ref.abstract
+    aname = abstract.name or type(abstract).__name__
+    show = abstract.describe_state
+    y = ref.mapping(path.last)
+    if not path.actions:
+        return (f"the initial state maps to {_fmt_fields(show(y))}, which is not an initial state of {aname}")
+    x = ref.mapping(path.states[-2])
+    before, after = show(x), show(y)
+    changed = ", ".join(f"{k}: {_short(before.get(k))} -> {_short(v)}" for k, v in after.items() if before.get(k) != v)
+    steps = [repr(b) for b, _u in abstract.successors(x)]
+    offered = ", ".join(steps) if steps else "none (no step is enabled there)"
+    return (f"step {len(path.actions)} ({path.actions[-1]!r}) changes the {aname} view ({changed}); {aname} has no "
+            f"step doing that from {_fmt_fields(before)}: its steps there are {offered}")
 
 
 def first_failing(props: list[Property], s: Any, a: Action | None) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any
 import z3
 
 from ..models.base import Model
+from . import interrupt
 from .bmc import header_json
 from .induction import _named
 from .symbolic import (
@@ -40,6 +41,7 @@ from .symbolic import (
     SymPath,
     b_and,
     domain,
+    interrupted,
     predicate_formula,
     relation_formula,
     to_z3,
@@ -113,6 +115,7 @@ class ConformanceResult:
     reachable_states: int = 0
     #: Whether the reachable states compared are all of the instance's (not cut by ``max_reachable``).
     reachable_complete: bool = True
+    interrupted: bool = False  # Ctrl-C ended the comparison: the counts say how far it got
     random_states: int = 0
     twins: list[TwinCheck] = field(default_factory=list)
     twins_checked: bool = True
@@ -136,7 +139,7 @@ class ConformanceResult:
     def verdict(self) -> str:
         if not self.ok:
             return ERROR
-        if self.skipped or not self.twins_checked or not self.reachable_complete or self.gave_up:
+        if self.skipped or not self.twins_checked or not self.reachable_complete or self.gave_up or self.interrupted:
             return UNKNOWN
         return CONFORMS
 
@@ -153,6 +156,9 @@ class ConformanceResult:
                 parts.append(f"twins differ from their forking versions: {', '.join(differ)}")
             return "the symbolic side disagrees with the Python: " + "; ".join(parts)
         why = []
+        if self.interrupted:
+            why.append(f"interrupted (Ctrl-C) after {self.reachable_states} reachable and {self.random_states} "
+                       "random states were compared")
         if not self.reachable_complete:
             why.append(f"only the first {self.reachable_states} reachable states were compared (--max-states)")
         if self.skipped:
@@ -196,6 +202,7 @@ class ConformanceResult:
             "checks": self.checks,
             "reachable_states": self.reachable_states,
             "reachable_complete": self.reachable_complete,
+            "interrupted": self.interrupted,
             "random_states": self.random_states,
             "mismatches": [
                 {"source": m.source, "state": repr(m.state), "action": m.action, "concrete": repr(m.concrete),
@@ -328,6 +335,8 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: i
         if restricted:
             s.add(to_z3(restrict))
         r = s.check()
+        if r == z3.unknown and interrupted(s):
+            raise KeyboardInterrupt
         result = "equivalent" if r == z3.unsat else "differs" if r == z3.sat else f"skipped: {s.reason_unknown()}"
         out.append(TwinCheck(name, result, time.perf_counter() - t0, n, dnames if restricted else ()))
     on_domain = [t for t in out if t.domain and t.result == "equivalent"]
@@ -368,6 +377,7 @@ def conform(
     twins: bool = True,
     twin_max_paths: int | None = None,
     twin_domain: Sequence[Callable[[Any], Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ConformanceResult:
     """Compare the symbolic side with the Python on reachable and random states.
 
@@ -380,8 +390,12 @@ def conform(
     strengthening's.  ``overrides`` (action repr, or a property,
     conjunct or mapping name -> function) makes the symbolic side run another function than
     the model's, which is how the tests show that the check can fail.
+    ``progress`` gets a line per phase and every few seconds; Ctrl-C ends the comparison with
+    what was compared so far (verdict ``unknown`` unless a mismatch was already found).
     """
+    note = progress or (lambda _line: None)
     t0 = time.perf_counter()
+    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
     with recording() as fallbacks:  # every function that runs without a twin, listed in the report
         sm = SymbolicModel(model)
         chk = Checker(sm, overrides)
@@ -392,23 +406,46 @@ def conform(
         items += mappings(sm, overrides)
     fchk = FormulaChecker(sm, items)
     res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins, fallbacks=fallbacks)
+    note(f"built in {time.perf_counter() - t0:.1f}s; collecting up to {max_reachable:,} reachable states")
     reach = reachable_states(model, max_reachable + 1)
     res.reachable_complete = len(reach) <= max_reachable
     reach = reach[:max_reachable]
     rand = random_states_of(model, random_states, seed)
-    res.reachable_states, res.random_states = len(reach), len(rand)
-    for source, states in (("reachable", reach), ("random", rand)):
+    try:
+        _compare(res, chk, fchk, sm, len(items), (("reachable", reach), ("random", rand)), note)
+        if twins:
+            note("comparing each twin with its forking version")
+            res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
+    except KeyboardInterrupt:
+        res.interrupted = True
+        res.twins_checked = res.twins_checked and bool(res.twins)
+    res.gave_up = chk.gave_up
+    res.elapsed_s = time.perf_counter() - t0
+    return res
+
+
+def _compare(res: ConformanceResult, chk: Checker, fchk: FormulaChecker, sm: SymbolicModel, n_items: int,
+             sources: Sequence[tuple[str, Sequence[Any]]], note: Callable[[str], None]) -> None:
+    """Compare actions and formulas on each state; the counts in ``res`` stay true if interrupted."""
+    total = sum(len(states) for _src, states in sources)
+    done, next_note = 0, time.perf_counter() + 2.0
+    for source, states in sources:
         for s in states:
+            interrupt.check()
             fix = pin(sm, s)
             res.mismatches += chk.check(s, source, fix)
             res.checks += len(chk.encoded)
             res.formula_mismatches += fchk.check(s, source, fix)
-            res.formula_checks += len(items)
-    res.gave_up = chk.gave_up
-    if twins:
-        res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
-    res.elapsed_s = time.perf_counter() - t0
-    return res
+            res.formula_checks += n_items
+            if source == "reachable":
+                res.reachable_states += 1
+            else:
+                res.random_states += 1
+            done += 1
+            if time.perf_counter() >= next_note:
+                next_note = time.perf_counter() + 2.0
+                note(f"{done:,} of {total:,} states compared ({source}), "
+                     f"{len(res.mismatches) + len(res.formula_mismatches)} mismatches")
 
 
 __all__ = ["Checker", "ConformanceResult", "Mismatch", "check_twins", "conform", "random_states_of", "reachable_states"]

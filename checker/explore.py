@@ -5,7 +5,9 @@ seeded random walks differ only in the frontier (``frontiers.py``).  States are 
 exact packed code (``Type.pack``, a bijection onto ``range(size)``), so deduplication never
 confuses two states, and a state costs one Python int plus one dict entry (its parent's code);
 paths are rebuilt by replaying the transitions forward from the initial state.  What a run
-checks, and how model code raising becomes a ``ModelError``, is ``checks.py``.
+checks, and how model code raising becomes a ``ModelError``, is ``checks.py``.  Where it applies
+(``Options.engine``, ``vector.declined``), the vector engine of ``vector.py`` runs the same check
+a whole BFS level at a time, with the same result; ``Result.engine`` says which one ran.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
-from . import liveness
+from . import interrupt, liveness
 from .checks import DEADLOCK, OWN, Checks, first_failing, note_examples
 from .errors import ModelError, Nondeterminism, model_error
 from .frontiers import frontier
@@ -33,7 +35,10 @@ from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 if TYPE_CHECKING:
     from .parallel import Scale
 
-__all__ = ["DEADLOCK", "Graph", "ModelError", "Nondeterminism", "Options", "Result", "Stats", "explore"]
+#: ``Options.engine``: the vector engine where it applies, or one of them for sure.
+ENGINES = ("auto", "vector", "scalar")
+
+__all__ = ["DEADLOCK", "ENGINES", "Graph", "ModelError", "Nondeterminism", "Options", "Result", "Stats", "explore"]
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Result:
     justification: Justification | None = None  # how a symmetric run's properties were justified
     expansion: str = ""  # "packed codes", or "general: <why the packed path was declined>"
     liveness: str = ""  # which liveness properties were checked, or why they were not
+    engine: str = "scalar"  # "vector", or "scalar" with why the vector engine did not run
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -115,25 +121,52 @@ class Options:
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
+    interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
+    engine: str = "auto"  # auto (vector where it applies) | vector (refused where it does not) | scalar
     scale: Scale | None = None  # workers, Ray, checkpoint/resume, memory budget: the partitioned search
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""
     o = options or Options(**kw)
+    if o.engine not in ENGINES:
+        raise KeyError(f"unknown engine {o.engine!r}; engines: {', '.join(ENGINES)}")
+    unbounded = o.max_states is None and o.max_depth is None and o.timeout is None and o.strategy != "random"
+    too_big = model.enumeration_refusal() if unbounded else None
+    if too_big is not None:
+        raise KeyError(f"{too_big} (or bound the run: --max-states, --max-depth, --timeout)")
     if o.scale is not None:
         from .parallel import partitioned
 
         return partitioned(model, o)
+    why = "asked for" if o.engine == "scalar" else ""
+    if o.engine != "scalar":
+        from . import vector
+
+        try:
+            return vector.run(model, o)
+        except vector.Declined as e:
+            if o.engine == "vector":
+                raise KeyError(f"--engine vector cannot run this check: {e}; use --engine auto or scalar") from None
+            why = str(e)
+        except vector.Fallback as e:
+            why = f"the vector engine stopped: {e}"
     run = _Run(model, o)
-    found = run.start()
-    while found is None:
-        item = run.frontier.pop()
-        if item is None:
-            return run.end()
-        code, depth = item
-        s, pairs, states = run.expand(code)
-        found = run.visit(code, depth, s, pairs, states) or run.out_of_budget(depth)
+    try:
+        found = run.start()
+        while found is None:
+            item = run.frontier.pop()
+            if item is None:
+                found = run.end()
+                break
+            code, depth = item
+            s, pairs, states = run.expand(code)
+            found = run.visit(code, depth, s, pairs, states) or run.out_of_budget(depth)
+    except KeyboardInterrupt:
+        if not o.interruptible:
+            raise
+        found = run.finish(BOUNDED, bound=f"{time.perf_counter() - run.t0:.1f}s (interrupted by Ctrl-C)")
+    found.engine = f"scalar ({why})"
     return found
 
 
@@ -171,6 +204,7 @@ class _Run:
         self.hit_depth_bound = False
         self.live: EdgeStore | None = None
         self.live_ran = False
+        self.vacuous: list[str] = []  # @leads_to properties whose premise no stored state satisfied
         self.liveness_note = self._liveness_plan()
 
     def start(self) -> Result | None:
@@ -335,6 +369,7 @@ class _Run:
         if o.max_states is not None and len(self.parent) >= o.max_states:
             return self.finish(BOUNDED, bound=f"{o.max_states} states")
         now = time.perf_counter()
+        interrupt.check()  # a Ctrl-C whose exception was swallowed still ends the run
         if self.deadline is not None and now >= self.deadline:
             return self.finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
         if now >= self.next_report:
@@ -381,7 +416,7 @@ class _Run:
             return None
         t = time.perf_counter()
         self.live_ran = True
-        found = liveness.check(self.model, self.live, self.checks.liveness, self.unpack, self.key)
+        found = liveness.check(self.model, self.live, self.checks.liveness, self.unpack, self.key, self.vacuous)
         self.stats.liveness_s = time.perf_counter() - t
         if found is None:
             return None
@@ -437,6 +472,9 @@ class _Run:
                                 else "not checked (the run was cut)")
         if verdict == VIOLATED:
             return note.replace("checked on the full graph", "not checked (the run stopped at a violation)")
+        if self.vacuous:
+            note += (f"; VACUOUS: the premise of {', '.join(self.vacuous)} holds in no reachable state, so "
+                     "it was checked on nothing (widen the bounds or change the parameters)")
         return note
 
 
@@ -499,6 +537,11 @@ def _path_to(model: Model[Any], key: Callable[[Any], int], parent: dict[int, int
     while parent[chain[-1]] != -1:
         chain.append(parent[chain[-1]])
     chain.reverse()
+    return path_from_chain(model, key, chain)
+
+
+def path_from_chain(model: Model[Any], key: Callable[[Any], int], chain: list[int]) -> Path:
+    """The path through the states of codes ``chain`` (from an initial state), replayed forward."""
     inits = [s for s in model.initial_states() if key(s) == chain[0]]
     if not inits:
         raise Nondeterminism("no initial state has the recorded code; init() is not deterministic")

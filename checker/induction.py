@@ -26,9 +26,21 @@ import z3
 
 from ..models.base import Action, Model
 from ..models.schema import to_jsonable
-from .bmc import header_json, jsonable
+from . import interrupt
+from .bmc import header_json
 from .path import Path
-from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
+from .symbolic import (
+    BoolLike,
+    Conjunct,
+    SymbolicModel,
+    b_and,
+    b_not,
+    b_or,
+    check_reason,
+    interrupted,
+    safety_properties,
+    to_z3,
+)
 from .tie import (
     PROPERTY,
     SAMPLE_STATES,
@@ -114,7 +126,7 @@ class Cti:
             "obligation": self.obligation,
             "broken": self.broken,
             "actions": [repr(a) for a in self.actions],
-            "states": [jsonable(to_jsonable(self.model.describe_state(s))) for s in self.states],
+            "states": [to_jsonable(self.model.describe_state(s)) for s in self.states],
         }
 
 
@@ -168,7 +180,7 @@ class ProofResult:
                 for o in self.obligations
             ],
             "cti": self.cti.to_json() if self.cti is not None else None,
-            "path": jsonable(self.path.to_json()) if self.path is not None else None,
+            "path": self.path.to_json() if self.path is not None else None,
             "build_s": round(self.build_s, 6),
             "elapsed_s": round(self.elapsed_s, 6),
         }
@@ -198,28 +210,48 @@ def prove(
     *,
     tie: int = SAMPLE_STATES,
     overrides: Mapping[str, Callable[[Any], Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ProofResult:
     """Prove the ``@always`` properties by (k-)induction, with ``strengthening`` conjoined.
 
     The first obligation ties every conjunct's formula to its Python on ``tie`` reachable and
     ``tie`` random states (0: not tied, and the result says so); if it fails, nothing else is
     asked.  ``overrides`` (conjunct name -> function) replaces a conjunct's symbolic side (tests).
+    ``progress`` gets a line per phase and per obligation as it ends.  Ctrl-C (or z3 interrupted
+    from the keyboard) ends the proof with the obligations checked so far and verdict ``unknown``.
     """
+    note = progress or (lambda _line: None)
+    res = ProofResult(model, k=k)
+    t_start = time.perf_counter()
+    try:
+        return _prove(model, strengthening, k, properties, tie, overrides, note, res)
+    except KeyboardInterrupt:
+        res.obligations.append(Obligation("interrupted (Ctrl-C)", None, GAVE_UP, 0.0,
+                                          reason="interrupted (Ctrl-C): the remaining obligations were not checked"))
+        res.elapsed_s = time.perf_counter() - t_start
+        return res
+
+
+def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | None, k: int,
+           properties: Sequence[str] | None, tie: int, overrides: Mapping[str, Callable[[Any], Any]] | None,
+           note: Callable[[str], None], res: ProofResult) -> ProofResult:
     if k < 1:
         raise ValueError("k must be at least 1")
     t_start = time.perf_counter()
     if strengthening is None:
         strengthening = []  # the caller looks one up (proofs.strengthening_for): proofs sit above checker
     safety = safety_properties(model, properties)
+    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
     sm = SymbolicModel(model)
     props = predicates(sm, PROPERTY, safety, overrides)
     extra = predicates(sm, STRENGTHENING, _named(strengthening), overrides)
     props += sm.bound_conjuncts()  # a send into a full bag is an error: proved unreachable like a property
     conj = props + extra
     inv = b_and(*(c.formula for c in conj))
-    res = ProofResult(model, conjuncts=[c.name for c in conj], k=k)
+    res.conjuncts = [c.name for c in conj]
     res.build_s = time.perf_counter() - t_start
     if tie:
+        note(f"built in {res.build_s:.1f}s; tying {len(conj)} conjuncts to their Python on {tie} + {tie} states")
         res.tie = rep = tie_sample(sm, tied(PROPERTY, props) + tied(STRENGTHENING, extra), tie)
         o = Obligation(f"property conformance ({rep.states} states)", None, OK if rep.ok else FAILED, rep.seconds)
         if rep.mismatches:
@@ -234,11 +266,15 @@ def prove(
     names = {p.name for p in props}
 
     def record(name: str, action: str | None, r: z3.CheckSatResult, t0: float, solver: z3.Solver) -> Obligation:
+        interrupt.check()
         result = OK if r == z3.unsat else FAILED if r == z3.sat else GAVE_UP
         o = Obligation(name, action, result, time.perf_counter() - t0)
         if result == GAVE_UP:
             o.reason = f"{name}: {check_reason(solver)}"
         res.obligations.append(o)
+        if result == GAVE_UP and interrupted(solver):
+            raise KeyboardInterrupt  # z3 caught the Ctrl-C itself: end as the user asked
+        note(o.line().strip())
         return o
 
     # Init => Inv

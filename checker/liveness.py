@@ -468,11 +468,18 @@ def lasso_path(model: Model[Any], store: EdgeStore, key: Callable[[Any], int], l
 
 
 def check(model: Model[Any], store: EdgeStore, props: Sequence[Property], unpack: Callable[[int], Any],
-          key: Callable[[Any], int]) -> tuple[str, Path] | None:
-    """The first liveness property of ``props`` violated, with its lasso; None if all hold."""
+          key: Callable[[Any], int], vacuous: list[str] | None = None) -> tuple[str, Path] | None:
+    """The first liveness property of ``props`` violated, with its lasso; None if all hold.
+
+    ``vacuous`` collects the ``@leads_to`` properties whose premise held in no stored state: they
+    hold, but say nothing about the model (a bound or a default that never lets the premise
+    happen), which the caller reports rather than letting "exhausted" read as a real check."""
     fair = fair_kinds(model, store)
     for p in props:
         trigger, good = predicates(p, unpack, store)
+        if vacuous is not None and p.kind == "leads_to" and trigger is not None \
+                and not any(trigger(i) for i in range(len(store))):
+            vacuous.append(p.name)
         lasso = find_lasso(store, trigger, good, fair)
         if lasso is not None:
             return p.name, lasso_path(model, store, key, lasso)

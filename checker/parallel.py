@@ -69,6 +69,7 @@ def declined(model: Model[Any], o: Options) -> str | None:
     reasons = [
         (o.strategy != "bfs", f"--strategy {o.strategy} (the partitioned search is breadth-first)"),
         (bool(o.record_graph), "a state graph is recorded (--graph-kind states)"),
+        (o.engine == "vector", "--engine vector (each worker expands its codes one at a time)"),
     ]
     return next((why for bad, why in reasons if bad), None)
 
@@ -307,11 +308,13 @@ class _Search:
             self.workers.close()
 
     def _interrupt(self, _sig: int, _frame: Any) -> None:
-        if self.interrupted or not self.sc.checkpoint:
+        """Ctrl-C: end (and save) the search at the end of this level; a second one stops at once."""
+        if self.interrupted or not (self.sc.checkpoint or self.o.interruptible):
             raise KeyboardInterrupt
         self.interrupted = True
         if self.o.progress is not None:
-            print("  interrupted: the checkpoint is written at the end of this level (Ctrl-C again to stop now)",
+            what = "the checkpoint is written" if self.sc.checkpoint else "the run stops"
+            print(f"  interrupted: {what} at the end of this level (Ctrl-C again to stop now)",
                   file=self.o.progress, flush=True)
 
     def _start(self) -> Result | None:
@@ -374,7 +377,8 @@ class _Search:
                 self._save()
                 last_save = time.perf_counter()
             if self.interrupted:
-                return self._finish(BOUNDED, bound=f"interrupted (checkpoint in {sc.checkpoint})")
+                where = f"checkpoint in {sc.checkpoint}" if sc.checkpoint else "no checkpoint"
+                return self._finish(BOUNDED, bound=f"interrupted by Ctrl-C ({where})")
             if timeout:
                 return self._finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
             if full:
@@ -453,9 +457,9 @@ class _Search:
         result.stats.peak_rss_bytes = max(result.stats.peak_rss_bytes,
                                           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
         result.liveness = self.liveness
-        result.expansion += f"; partitioned over {self.sc.workers} worker(s) ({self.workers.name})"
+        result.engine = f"partitioned over {self.sc.workers} worker(s) ({self.workers.name})"
         if any(t[2] for t in totals):
-            result.expansion += f"; visited codes past --memory {self.sc.memory_mb:g} MB kept on disk"
+            result.engine += f"; visited codes past --memory {self.sc.memory_mb:g} MB kept on disk"
         return result
 
 

@@ -27,7 +27,19 @@ import z3
 
 from ..models.base import Model
 from ..models.schema import Type
-from .symbolic import BoolLike, Conjunct, SymbolicModel, b_not, domain, eq, explore, fresh, relation_formula, to_z3
+from .symbolic import (
+    BoolLike,
+    Conjunct,
+    SymbolicModel,
+    b_not,
+    domain,
+    eq,
+    explore,
+    fresh,
+    interrupted,
+    relation_formula,
+    to_z3,
+)
 
 #: States of a ``prove``/``bmc`` sample: this many reachable (BFS order) and as many random ones.
 SAMPLE_STATES = 200
@@ -72,6 +84,8 @@ def solutions(solver: z3.Solver, fix: Sequence[z3.BoolRef], ty: Type, v: Any, li
         if r == z3.unsat:
             return out
         if r != z3.sat:
+            if interrupted(solver):  # z3 caught a Ctrl-C: not a comparison that gave up
+                raise KeyboardInterrupt
             raise SolverGaveUp(solver.reason_unknown() or "no reason given")
         val = _decode(ty, v, solver.model())
         out.append(val)
@@ -203,6 +217,8 @@ class FormulaChecker:
             if r == z3.sat:
                 bad.append(FormulaMismatch(it.kind, it.name, source, state, truth, not truth))
             elif r != z3.unsat:
+                if interrupted(s):
+                    raise KeyboardInterrupt
                 bad.append(FormulaMismatch(it.kind, it.name, source, state, truth, f"unknown ({s.reason_unknown()})"))
         return bad
 

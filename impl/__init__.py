@@ -4,7 +4,8 @@ Embed a node with ``Host`` (the sans-I/O handlers plus effect interpretation) an
 ``Transport``, or use a protocol's service: each registered protocol with a runtime declares a
 ``ServiceSpec`` in its own runtime module, and that module's public names (``KVClient``,
 ``TxNode``, ...) are importable from here too.  ``validate`` replays recorded traces through
-the model; ``linearizability.check`` checks client histories.
+the model; ``linearizability.check`` checks our key-value client histories, ``lincheck.check`` any
+history against a sequential specification (porcupine's algorithm).
 """
 
 from __future__ import annotations

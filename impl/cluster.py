@@ -1,8 +1,10 @@
-"""The cluster file: who the nodes are, where they listen, the shared secret, the service.
+"""The cluster file: who the nodes are, where they listen, the client key, the service.
 
 ``cluster.json`` in the cluster directory is the single source of truth for every process:
 nodes accept frames only from ids listed here (nodes and the declared client id range), and
-only over loopback.  It holds the HMAC secret, so it is written with mode 0600.
+only over loopback.  It holds the *client* key, which signs client requests and nothing else;
+the master secret the node keys derive from is in ``nodes.key`` beside it, which only node
+processes read (``load_cluster(..., as_node=True)``).  Both are written with mode 0600.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .codec import Keys, derive
+
 CLUSTER_FILE = "cluster.json"
+#: The master secret (hex), read by node processes only.
+KEYS_FILE = "nodes.key"
 LOOPBACK = "127.0.0.1"
 #: Client ids are ``CLIENT_BASE .. CLIENT_BASE + clients - 1``.
 CLIENT_BASE = 1000
@@ -39,6 +45,7 @@ class ClusterConfig:
 
     protocol: str  # the protocol's name, for messages
     nodes: tuple[NodeAddr, ...]
+    #: The master secret node keys derive from; empty in a client's view of the cluster.
     secret: bytes
     clients: int = 256
     fsync: bool = True
@@ -48,6 +55,14 @@ class ClusterConfig:
     #: Where the protocol's ``ServiceSpec`` lives (``"package.module:SERVICE"`` or ``"file.py:SERVICE"``):
     #: a node process rebuilds its service from it, so the runtime needs no protocol name.
     service: str = ""
+    #: The client key (derived from ``secret`` when that is known).
+    client_key: bytes = b""
+
+    @property
+    def keys(self) -> Keys:
+        """The keys this configuration holds (a client's view: the client key only)."""
+        client = self.client_key or derive(self.secret, "client")
+        return Keys(self.node_ids, client, self.secret or None)
 
     @property
     def node_ids(self) -> list[int]:
@@ -74,7 +89,7 @@ class ClusterConfig:
         return {
             "protocol": self.protocol,
             "nodes": [{"id": n.id, "name": n.name, "host": n.host, "port": n.port} for n in self.nodes],
-            "secret": self.secret.hex(),
+            "client_key": self.keys.client.hex(),
             "clients": self.clients,
             "fsync": self.fsync,
             "trace": self.trace,
@@ -89,6 +104,13 @@ class ClusterConfig:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(self.to_json(), f, indent=2)
+        if self.secret:
+            keys = self.directory / KEYS_FILE
+            ktmp = keys.with_suffix(".tmp")
+            fd = os.open(ktmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(self.secret.hex() + "\n")
+            os.replace(ktmp, keys)
         os.replace(tmp, path)
         return path
 
@@ -116,8 +138,11 @@ def new_cluster(directory: str | Path, protocol: str, names: list[str], *, fsync
                          params=dict(params or {}), directory=Path(directory).resolve(), service=service)
 
 
-def load_cluster(directory: str | Path) -> ClusterConfig:
-    """Read ``cluster.json``; ``ValueError`` in one line naming the path on any problem."""
+def load_cluster(directory: str | Path, as_node: bool = False) -> ClusterConfig:
+    """Read ``cluster.json`` (and, ``as_node``, the master secret in ``nodes.key``); ``ValueError``
+    in one line naming the path on any problem.  A client's view holds the client key only, also
+    from a file written before the keys were split (which holds the master as ``secret``; saving
+    the configuration again moves it to ``nodes.key``)."""
     d = Path(directory).resolve()
     path = d / CLUSTER_FILE
     if not path.is_file():
@@ -131,11 +156,17 @@ def load_cluster(directory: str | Path) -> ClusterConfig:
         raise ValueError(f"{path}: not a cluster file (invalid JSON at line {e.lineno}: {e.msg})") from None
     if not isinstance(j, dict):
         raise ValueError(f"{path}: not a cluster file (a JSON object is expected)")
+    master = _master(d) if as_node and "secret" not in j else b""
     try:
         nodes = tuple(NodeAddr(int(n["id"]), str(n["name"]), str(n["host"]), int(n["port"])) for n in j["nodes"])
-        cfg = ClusterConfig(str(j["protocol"]), nodes, bytes.fromhex(j["secret"]), int(j.get("clients", 256)),
+        old = bytes.fromhex(j["secret"]) if "secret" in j else b""
+        secret = (old or master) if as_node else b""
+        client = bytes.fromhex(j["client_key"]) if "client_key" in j else derive(old, "client") if old else b""
+        if len(client) < 16:
+            raise ValueError("no client key of at least 16 bytes (client_key)")
+        cfg = ClusterConfig(str(j["protocol"]), nodes, secret, int(j.get("clients", 256)),
                             bool(j.get("fsync", True)), bool(j.get("trace", False)), dict(j.get("params", {})), d,
-                            str(j.get("service", "")))
+                            str(j.get("service", "")), client)
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: not a cluster file ({e})") from None
     for k, n in enumerate(cfg.nodes):
@@ -144,3 +175,16 @@ def load_cluster(directory: str | Path) -> ClusterConfig:
         if n.host != LOOPBACK:
             raise ValueError(f"{path}: node {n.name} listens on {n.host}; only {LOOPBACK} is supported")
     return cfg
+
+
+def _master(d: Path) -> bytes:
+    kpath = d / KEYS_FILE
+    try:
+        secret = bytes.fromhex(kpath.read_text().strip())
+    except FileNotFoundError:
+        raise ValueError(f"a node needs the cluster's master secret, and {kpath} is missing") from None
+    except ValueError:
+        raise ValueError(f"{kpath} does not hold a hex secret") from None
+    if len(secret) < 16:
+        raise ValueError(f"{kpath} holds a secret shorter than 16 bytes")
+    return secret

@@ -1,16 +1,22 @@
 """The wire codec: length-prefixed, HMAC-authenticated JSON frames typed by the model's schema.
 
-A frame is ``len (4 bytes, big endian) | HMAC-SHA256(secret, body) (32 bytes) | body`` where
+A frame is ``len (4 bytes) | src (4) | dst (4) | MAC (32) | body`` (integers big endian) where
 ``body`` is the JSON object ``{"s": src, "d": dst, "i": instance, "m": message}``.  Messages are
 encoded *by their declared type* (a ``Union`` of message ``Record``s): decoding walks the same
 type, so nothing that is not a declared message kind with in-range fields is ever built, and
 the result is ``check``-ed again.  Never pickle: a peer can only make us build values the model
 could have sent.
+
+Who signs what (``Keys``): a frame between two nodes is signed with the *sender's* node key,
+``HMAC(master, "node:<id>")``, so a node message verifies only as coming from the id whose key
+signed it; every frame to or from a client is signed with the client key, which cannot sign a
+frame between nodes.  The MAC also covers the connection's nonce (chosen by the accepting side),
+the direction and the frame's position on the connection (``Link``): a recorded frame replayed on
+another connection, or out of order on the same one, does not verify.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import struct
@@ -33,7 +39,13 @@ from ..models.schema import (
 #: Frames larger than this are refused before their body is read.
 MAX_FRAME = 1 << 20
 HEADER = struct.Struct(">I")
+#: The addresses before the MAC: the key is chosen by them before anything else is read.
+ADDR = struct.Struct(">II")
 MAC_LEN = 32
+#: What precedes the JSON body inside a frame (its length counts them).
+PREFIX = ADDR.size + MAC_LEN
+#: The nonce the accepting side of a connection sends first.
+NONCE_LEN = 16
 
 
 class FrameError(ValueError):
@@ -332,68 +344,164 @@ def widen(t: Type, field: Callable[[str, Type], Type | None]) -> Type:
 # ----- frames -------------------------------------------------------------------------
 
 
-class Codec:
-    """Encode and decode frames of one cluster: its message type, its secret, its node ids."""
+def derive(master: bytes, label: str) -> bytes:
+    """A key derived from the cluster's master secret (``label``: ``"node:3"``, ``"client"``)."""
+    return hmac.digest(master, label.encode(), "sha256")
 
-    def __init__(self, msg_type: Type, secret: bytes, ids: Iterable[int], max_frame: int = MAX_FRAME) -> None:
-        if len(secret) < 16:
+
+class Keys:
+    """The keys one process holds: every node key (derived from the master secret; nodes only)
+    and the client key (everyone).  ``master=None`` is a client's view: it cannot sign or check a
+    frame between two nodes."""
+
+    def __init__(self, nodes: Iterable[int], client: bytes, master: bytes | None = None) -> None:
+        if len(client) < 16 or (master is not None and len(master) < 16):
             raise ValueError("the cluster secret must be at least 16 bytes")
-        self.msg_type = msg_type
-        self.secret = secret
+        self.nodes = frozenset(nodes)
+        self.client = client
+        self.master = master
+        self._node: dict[int, bytes] = {}
+
+    @classmethod
+    def from_master(cls, master: bytes, nodes: Iterable[int]) -> Keys:
+        return cls(nodes, derive(master, "client"), master)
+
+    def client_view(self) -> Keys:
+        return Keys(self.nodes, self.client)
+
+    def for_frame(self, src: int, dst: int) -> bytes | None:
+        """The key a frame from ``src`` to ``dst`` is signed with (None: not held here)."""
+        if src in self.nodes and dst in self.nodes:
+            k = self._node.get(src)
+            if k is None and self.master is not None:
+                k = self._node[src] = derive(self.master, f"node:{src}")
+            return k
+        return self.client
+
+
+class Link:
+    """One direction of one connection: its nonce, its direction and the next frame's position.
+
+    Sender and receiver each keep one and advance it per frame; frames on a TCP connection
+    arrive in order and whole, so the positions agree unless a frame was replayed or dropped.
+    """
+
+    __slots__ = ("prefix", "seq")
+
+    def __init__(self, nonce: bytes, inbound: bool) -> None:
+        self.prefix = (b">" if inbound else b"<") + nonce
+        self.seq = 0
+
+    def tag(self) -> bytes:
+        """What the MAC covers besides the frame, for the current position."""
+        return self.prefix + self.seq.to_bytes(8, "big")
+
+
+class Busy(NamedTuple):
+    """A node's answer to a client frame it did not take (overloaded): frame ``seq`` of the
+    client's connection was dropped unread and may be sent again, later."""
+
+    seq: int
+
+
+class Codec:
+    """Encode and decode frames of one cluster: its message type, its keys, its node ids.
+
+    ``keys`` may be a master secret (bytes): then every id in ``nodes`` (default: all of ``ids``)
+    is a node.  ``link``: the connection direction a frame is sealed for or read from (None: a
+    frame outside any connection, as the unit tests use)."""
+
+    def __init__(self, msg_type: Type, keys: Keys | bytes, ids: Iterable[int], max_frame: int = MAX_FRAME,
+                 nodes: Iterable[int] | None = None) -> None:
         self.ids = frozenset(ids)
+        if not isinstance(keys, Keys):
+            keys = Keys.from_master(keys, self.ids if nodes is None else nodes)
+        self.keys = keys
+        self.msg_type = msg_type
         self.max_frame = max_frame
         self.inst_type = Int(0, 2**53)
 
-    def mac(self, body: bytes) -> bytes:
-        return hmac.new(self.secret, body, hashlib.sha256).digest()
-
-    def encode(self, f: Frame) -> bytes:
-        """The bytes of a frame (header included); raises ``SchemaError`` on an ill-typed frame."""
+    def body(self, f: Frame) -> bytes:
+        """The JSON body of a frame; raises ``SchemaError`` on an ill-typed frame."""
         for name, v in (("src", f.src), ("dst", f.dst)):
             if v not in self.ids:
                 raise SchemaError(f"{name} {v!r} is not a node of this cluster")
         self.inst_type.check(f.inst, "inst")
-        payload = {"s": f.src, "d": f.dst, "i": f.inst, "m": to_wire(self.msg_type, f.msg)}
+        if type(f.msg) is Busy:
+            payload: dict[str, Any] = {"s": f.src, "d": f.dst, "i": f.inst, "busy": f.msg.seq}
+        else:
+            payload = {"s": f.src, "d": f.dst, "i": f.inst, "m": to_wire(self.msg_type, f.msg)}
         body = json.dumps(payload, separators=(",", ":")).encode()
-        n = MAC_LEN + len(body)
-        if n > self.max_frame:
-            raise SchemaError(f"frame of {n} bytes exceeds the limit of {self.max_frame}")
-        return HEADER.pack(n) + self.mac(body) + body
+        if PREFIX + len(body) > self.max_frame:
+            raise SchemaError(f"frame of {PREFIX + len(body)} bytes exceeds the limit of {self.max_frame}")
+        return body
+
+    def seal(self, src: int, dst: int, body: bytes, link: Link | None = None) -> bytes:
+        """The bytes of a frame (header included) carrying ``body``, signed for ``link``'s next
+        position (which it takes); raises ``SchemaError`` without the key it needs."""
+        key = self.keys.for_frame(src, dst)
+        if key is None:
+            raise SchemaError(f"this process holds no key to sign a frame from node {src} to node {dst}")
+        addr = ADDR.pack(src, dst)
+        tag = b"" if link is None else link.tag()
+        if link is not None:
+            link.seq += 1
+        mac = hmac.digest(key, tag + addr + body, "sha256")
+        return HEADER.pack(PREFIX + len(body)) + addr + mac + body
+
+    def encode(self, f: Frame, link: Link | None = None) -> bytes:
+        """The bytes of a frame (header included); raises ``SchemaError`` on an ill-typed frame."""
+        return self.seal(f.src, f.dst, self.body(f), link)
 
     def check_length(self, n: int) -> None:
-        if n > self.max_frame or n < MAC_LEN + 2:
-            raise FrameError(f"frame length {n} outside {MAC_LEN + 2}..{self.max_frame}")
+        if n > self.max_frame or n < PREFIX + 2:
+            raise FrameError(f"frame length {n} outside {PREFIX + 2}..{self.max_frame}")
 
-    def decode_body(self, data: bytes) -> Frame:
-        """The frame in ``data`` (without its 4-byte header); raises ``FrameError`` if rejected."""
+    def decode_body(self, data: bytes, link: Link | None = None) -> Frame:
+        """The frame in ``data`` (without its 4-byte header), read at ``link``'s next position
+        (which it takes, accepted or not); raises ``FrameError`` if rejected."""
+        tag = b"" if link is None else link.tag()
+        if link is not None:
+            link.seq += 1
         self.check_length(len(data))
-        mac, body = data[:MAC_LEN], data[MAC_LEN:]
-        if not hmac.compare_digest(mac, self.mac(body)):
-            raise FrameError("bad HMAC (not signed with this cluster's secret)")
+        src, dst = ADDR.unpack_from(data)
+        if src not in self.ids:
+            raise FrameError(f"unknown sender {_short(src)}")
+        if dst not in self.ids:
+            raise FrameError(f"unknown addressee {_short(dst)}")
+        key = self.keys.for_frame(src, dst)
+        if key is None:
+            raise FrameError(f"a frame between nodes {src} and {dst}, which this process holds no key for")
+        mac, body = data[ADDR.size : PREFIX], data[PREFIX:]
+        if not hmac.compare_digest(mac, hmac.digest(key, tag + data[: ADDR.size] + body, "sha256")):
+            raise FrameError("bad HMAC (not signed with the sender's key for this connection)")
         try:
             j = json.loads(body)
         except (ValueError, RecursionError) as e:
             raise FrameError(f"not JSON: {type(e).__name__}") from None
-        if not isinstance(j, dict) or set(j) != {"s", "d", "i", "m"}:
+        if not isinstance(j, dict) or not ({"s", "d", "i", "m"} == set(j) or {"s", "d", "i", "busy"} == set(j)):
             raise FrameError("not a frame object")
-        src, dst, inst = j["s"], j["d"], j["i"]
-        if type(src) is not int or src not in self.ids:
-            raise FrameError(f"unknown sender {_short(src)}")
-        if type(dst) is not int or dst not in self.ids:
-            raise FrameError(f"unknown addressee {_short(dst)}")
+        inst = j["i"]
+        if j["s"] != src or j["d"] != dst or type(j["s"]) is not int or type(j["d"]) is not int:
+            raise FrameError("addresses in the body differ from the signed ones")
         if not self.inst_type.contains(inst):
             raise FrameError(f"bad instance {_short(inst)}")
+        if "busy" in j:
+            seq = j["busy"]
+            if src not in self.keys.nodes or dst in self.keys.nodes or type(seq) is not int or seq < 0:
+                raise FrameError("a busy answer that is not a node's to a client")
+            return Frame(src, dst, inst, Busy(seq))
         try:
             msg = from_wire(self.msg_type, j["m"])
         except (SchemaError, TypeError, ValueError, RecursionError) as e:
             raise FrameError(f"bad message: {e}") from None
         return Frame(src, dst, inst, msg)
 
-    def decode(self, data: bytes) -> Frame:
+    def decode(self, data: bytes, link: Link | None = None) -> Frame:
         """The frame in ``data`` including its 4-byte header."""
         if len(data) < HEADER.size:
             raise FrameError("truncated header")
         (n,) = HEADER.unpack_from(data)
         if n != len(data) - HEADER.size:
             raise FrameError(f"length {n} does not match the {len(data) - HEADER.size} bytes that follow")
-        return self.decode_body(data[HEADER.size :])
+        return self.decode_body(data[HEADER.size :], link)

@@ -63,6 +63,9 @@ def add_commands(subparsers: Any) -> None:
     for name, helps in seen.items():
         p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", type=int, default=None, metavar="N",
                        help="; ".join(helps))
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="run a planted bug for real (a service's runtime variants: "
+                        + "; ".join(f"{s.name}: {', '.join(sorted(s.variants))}" for s in specs if s.variants) + ")")
     p.add_argument("--param", action="append", default=[], metavar="NAME=INT",
                    help="a cluster parameter of a service without its own option")
     p.add_argument("--dir", required=True, help="cluster directory (created; reused if it holds a cluster)")
@@ -70,7 +73,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--no-fsync", action="store_true", help="sqlite synchronous=OFF (benchmarks only)")
     p.add_argument("--trace", action="store_true", help="record every node's steps under DIR/trace")
     p.add_argument("--stop", action="store_true", help="stop the cluster in --dir (as `cluster stop`)")
-    p.add_argument("--node", type=int, default=None, metavar="I", help="with stop or restart: only node I")
+    p.add_argument("--node", type=int, default=None, metavar="I",
+                   help="with stop or restart: only node I; with rejoin: the node to rejoin")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]
@@ -121,6 +125,8 @@ async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, Cli
     ref = service_of(cfg).ref
     for spec, c in offered:
         if spec.ref == ref:
+            if c.check is not None:
+                c.check(args)
             refused = refusing(cfg)
             if len(refused) == len(cfg.nodes):  # fail now rather than wait out --timeout
                 raise NoReply(f"no node of the cluster in {args.cluster} is running (connection refused at "
@@ -154,7 +160,7 @@ def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
 
 
 #: Words in the protocol's place that act on the cluster already in ``--dir``.
-ACTIONS = ("stop", "restart", "status")
+ACTIONS = ("stop", "restart", "status", "rejoin")
 
 
 def _existing(d: Path) -> ClusterConfig:
@@ -170,7 +176,9 @@ def _cluster(args: argparse.Namespace) -> int:
 
     d = Path(args.dir).resolve()
     action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
-    if args.node is not None and action not in ("stop", "restart"):
+    if action == "rejoin" and args.node is None:
+        raise ValueError("rejoin needs the node: protoproof cluster rejoin --dir D --node I")
+    if args.node is not None and action not in ("stop", "restart", "rejoin"):
         raise ValueError("--node names the node to stop or restart: protoproof cluster restart --dir D --node I")
     if action is not None:
         cfg = _existing(d)
@@ -188,9 +196,19 @@ def _cluster(args: argparse.Namespace) -> int:
             if sup is not None:
                 print(f"supervised in the foreground by pid {sup}")
             return 0 if len(live) == len(cfg.nodes) else 1
+        if action == "rejoin":
+            return _rejoin(cfg, args.node)
         return _restart(cfg, args.node)
     spec = spec_for(args.protocol)
     given = _given(args, spec)
+    if args.variant is not None:
+        preset = spec.variant(args.variant)
+        clash = [k for k in preset if k in given and given[k] != preset[k]]
+        if clash:
+            raise ValueError(f"--variant {args.variant} sets {clash[0]}={preset[clash[0]]}; drop --{clash[0]}")
+        given.update(preset)
+        if (d / CLUSTER_FILE).exists():
+            raise ValueError(f"{d} already holds a cluster; a variant applies to a new cluster (use a new --dir)")
     if (d / CLUSTER_FILE).exists():
         cfg = load_cluster(d)
         if service_of(cfg).ref != spec.ref:
@@ -268,6 +286,31 @@ def _restart(cfg: ClusterConfig, only: int | None) -> int:
     return status
 
 
+def _rejoin(cfg: ClusterConfig, i: int) -> int:
+    """``cluster rejoin --node I``: the explicit recovery of a node that refuses to start because
+    its store was lost or damaged (``recovery``): its files are set aside and it starts detached
+    as a learner, which votes and serves only once it has caught up from enough peers."""
+    from . import lifecycle
+    from .launcher import Cluster, StartError
+
+    if not getattr(service_of(cfg).node, "rejoins", False):
+        raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner; restore its store from a backup")
+    old = lifecycle.node_pid(cfg, i)
+    if old is not None:
+        raise ValueError(f"node {i} is running (pid {old}); only a node that refuses to start needs rejoin")
+    cluster = Cluster(cfg)
+    try:
+        cluster.start(i, as_learner=True)
+    except StartError as e:
+        raise ValueError(str(e)) from None
+    finally:
+        cluster.procs.clear()  # left running on purpose, like --detach
+        cluster.stop_all()
+    print(f"node {i} rejoining as a learner (pid {lifecycle.node_pid(cfg, i)}); it votes and serves once it has "
+          f"caught up from its peers (see {cfg.node_dir(i) / 'node.log'})")
+    return 0
+
+
 def _supervise(cluster: Any, failed: set[int]) -> int:
     """Keep the nodes up until SIGINT/SIGTERM: a node that exits or never started is started again,
     with a growing delay (1 s doubling to 30 s), and the healthy ones are left alone."""
@@ -326,7 +369,7 @@ def _validate(args: argparse.Namespace) -> int:
     r = validate(args.trace_dir)
     if args.json:
         print(json.dumps({"protocol": r.protocol, "ok": r.ok, "steps": r.steps, "instances": r.instances,
-                          "problems": [str(p) for p in r.problems]}))
+                          "problems": [str(p) for p in r.problems], "torn": r.torn}))
     else:
         print(r.summary())
         for p in sorted(r.problems, key=lambda p: p.step)[1:]:

@@ -157,6 +157,8 @@ class FaultInjector:
             self.set_plan(FaultPlan())
         except (ValueError, TypeError):
             pass  # a half-written file: keep the previous plan
+        except OSError:
+            pass  # out of file descriptors for a moment (EMFILE): keep the plan, read it next time
 
 
 def set_partition(cfg: ClusterConfig, groups: list[list[int]] | None, plan: FaultPlan | None = None) -> FaultPlan:

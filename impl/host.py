@@ -258,6 +258,21 @@ class Host(Generic[L]):
         """Replace the instance's state by ``state``, the same state with a log compacted
         (``Compacted``), and persist it: not a step (the model state does not change), so no
         trace line; the next steps' lines refer to entries from the base on."""
+        self.adopt(inst, state)
+
+    def forget(self, below: int) -> int:
+        """Drop the in-memory states of instances below ``below`` (their disk goes with the
+        service's own compaction, ``Store.compact_below``); returns how many were dropped."""
+        gone = [i for i in self.states if i < below]
+        for i in gone:
+            del self.states[i]
+            for name in self.log_fields:
+                self._persisted.pop((i, name), None)
+        return len(gone)
+
+    def adopt(self, inst: int, state: L) -> None:
+        """Make ``state`` the instance's state and persist it, outside any step (no trace line):
+        a compaction, or a state rebuilt from peers by a node that lost its store."""
         self.states[inst] = state
         disk = self.node.durable(state)
         if self.group_commit and not self.send_before_persist:
@@ -291,9 +306,9 @@ class Host(Generic[L]):
         self._trace(self._record(inst, "local", name, before, after, effects, args=args, **clk))
         return effects
 
-    def handoff(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
+    def deliver_now(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
         """Hand ``msg`` to the node from outside the protocol (its failure detector's verdict), as
-        the model's environment action ``action(**args)`` does (``ActorSystem.handoff``); recorded
+        the model's environment action ``action(**args)`` does (``ActorSystem.deliver_now``); recorded
         as that action.  False when the handler does not accept it in this state."""
         before = self.state(inst)
         try:

@@ -22,6 +22,7 @@ and leader steps on n nodes that each accept and, by turns, lead (``KVPeer``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -36,9 +37,11 @@ from ..models.actors import Broadcast, Effect, Envelope, Node, NodeConfig, Persi
 from ..models.base import Refinement, transition
 from ..models.paxos import Acc, Acceptor, Ldr, Leader, OneA, OneB, Paxos, PaxosParams, TwoA, TwoB, majorities
 from ..models.schema import Int, OneOf, Record, Type, Union, message
+from .argtypes import positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Text, widen
+from .kv_catchup import CatchUp, catchup_types
 from .service import ClientCommand, Option, Service, ServiceSpec
 
 log = logging.getLogger("protoproof.impl")
@@ -188,11 +191,6 @@ class Decide:
     val: str
 
 
-@message
-class LogReq:
-    pass
-
-
 def _wide(name: str, t: Type) -> Type | None:
     if name == "bal":
         return Int(0, BIG)
@@ -213,7 +211,7 @@ def wire_type(n: int) -> Type:
     model = model_message_type(n)
     assert isinstance(model, Union)
     return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
-                 Record(Decide, val=VALUE), Record(LogReq))
+                 Record(Decide, val=VALUE), *catchup_types(VALUE))
 
 
 @dataclass
@@ -226,9 +224,10 @@ class Proposal:
     preempted: bool = False
 
 
-class KVNode(Service):
+class KVNode(Service, CatchUp):
     """One node of the KV store: acceptor for every slot, proposer, learner, state machine."""
 
+    rejoins = True
     phase_timeout = 0.3
     request_budget = 3.0
     catchup_every = 0.5
@@ -248,6 +247,7 @@ class KVNode(Service):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.disagreements = 0
         self._catchup: asyncio.TimerHandle | None = None
+        self.catchup_init()
 
     def make_node(self) -> Node[Any]:
         return KVPeer(self.node_cfg)
@@ -261,19 +261,30 @@ class KVNode(Service):
     def state_type(self) -> Type:
         return ACC_TYPE
 
+    def open_requests(self) -> int:
+        return len(self.tasks)
+
     # ----- learning and applying -----
     def on_recovered(self, insts: list[int]) -> None:
+        self.load_snapshot()
         for slot, val in sorted(self.store.log_load().items()):
-            self.log[slot] = val
+            if slot >= self.base:
+                self.log[slot] = val
         self._apply()
+        if self.learner:
+            self.request_state()
+        else:
+            self.ask()  # at once: a restarted node is behind by what it missed
         self._schedule_catchup()
 
     def learn(self, slot: int, val: str) -> None:
+        if slot < self.base:
+            return
         old = self.log.get(slot)
         if old is not None:
             if old != val:
                 self.disagreements += 1
-                log.error("node %s: slot %s decided twice: %r then %r", self.id, slot, old, val)
+                self.halt(f"slot {slot} decided twice: {old!r} then {val!r}")
             return
         self.log[slot] = val
         self.store.log_put(slot, val)
@@ -291,12 +302,14 @@ class KVNode(Service):
             if w is not None and not w.done():
                 w.set_result(self.results[cid])
             self.applied += 1
+        self.maybe_compact()
 
     def _schedule_catchup(self) -> None:
         def tick() -> None:
-            peers = [i for i in range(self.n) if i != self.id]
-            if peers:
-                self.reply(random.choice(peers), self.applied, LogReq())
+            if self.learner:
+                self.request_state()
+            else:
+                self.ask()
             self._catchup = asyncio.get_running_loop().call_later(self.catchup_every, tick)
 
         self._catchup = asyncio.get_running_loop().call_later(self.catchup_every, tick)
@@ -380,6 +393,9 @@ class KVNode(Service):
         cid = json.loads(cmd)["id"]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.request_budget
+        if not self.caught_up.is_set():  # a restarted node: first the slots it missed, not one by one
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.caught_up.wait(), self.phase_timeout * 3)
         w = self.waiters.get(cid)
         if w is None:
             w = self.waiters[cid] = loop.create_future()
@@ -419,9 +435,22 @@ class KVNode(Service):
             if any(q <= p.twos for q in self.quorums):
                 p.phase2.set()
 
+    def on_frame(self, f: Frame) -> None:
+        m = f.msg
+        if type(m) in (OneA, TwoA) and f.src in self.transport.addrs and self.halted is None \
+                and (f.inst < self.base or f.inst in self.log):
+            # decided here: answer with the decision, never with a vote (the acceptor may have
+            # forgotten the slot: compacted, or a learner that lost its store)
+            if f.inst in self.log:
+                self.reply(f.src, f.inst, Decide(self.log[f.inst]))
+            return
+        super().on_frame(f)
+
     def on_service(self, f: Frame) -> None:
         m = f.msg
         if type(m) is Request and f.src in self.cfg.client_ids:
+            if self.learner:
+                return  # it serves once it has rejoined; the client tries another node
             cmd = parse_command(m.cmd)
             if cmd is None:
                 self.transport._reject(f.src, "malformed KV command")
@@ -435,10 +464,8 @@ class KVNode(Service):
         elif f.src in self.transport.addrs:
             if type(m) is Decide:
                 self.learn(f.inst, m.val)
-            elif type(m) is LogReq:
-                for slot in range(f.inst, f.inst + 256):
-                    if slot in self.log:
-                        self.reply(f.src, slot, Decide(self.log[slot]))
+            else:
+                self.on_catchup(f)
 
     async def stop(self) -> None:
         if self._catchup is not None:
@@ -510,12 +537,19 @@ async def _kv(args: Any, cfg: ClusterConfig) -> int:
     return await kv_main(KVClient(cfg, budget=args.timeout), args)
 
 
+def check_kv_args(args: Any) -> None:
+    """``kv get`` takes a key, ``kv put`` a key and a value (one-line ``ValueError`` otherwise)."""
+    if args.op == "get" and args.value is not None:
+        raise ValueError(f"kv get takes a key only; drop {args.value!r}")
+    if args.op == "put" and args.value is None:
+        raise ValueError("kv put needs a value")
+
+
 async def kv_main(c: Any, args: Any) -> int:
     """``kv put|get`` with a client that has ``put``, ``get`` and ``close`` (closed here)."""
     try:
+        check_kv_args(args)
         if args.op == "put":
-            if args.value is None:
-                raise ValueError("kv put needs a value")
             await c.put(args.key, args.value)
             print("ok")
         else:
@@ -533,7 +567,7 @@ def kv_arguments(p: Any) -> None:
     p.add_argument("op", choices=["put", "get"])
     p.add_argument("key")
     p.add_argument("value", nargs="?")
-    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--timeout", type=positive_float, default=30.0)
 
 
 #: The Paxos KV store as a runtime service (``protoproof cluster paxos --nodes 3``, ``protoproof kv``).
@@ -544,7 +578,7 @@ SERVICE = ServiceSpec(
     names=lambda p: [f"a{i}" for i in range(p["nodes"])],
     model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
     options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
-    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv),),
+    commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv, check_kv_args),),
 )
 
 

@@ -25,6 +25,7 @@ from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector, record_environment
 from .host import Tracer, last_time
 from .lifecycle import PID_FILE, node_pid, port_taken, write_pid
+from .recovery import Amnesia
 from .service import Service, run_forever, service_of
 from .validate import PAUSES_FILE
 
@@ -34,8 +35,12 @@ def make_service(cfg: ClusterConfig, node_id: int, **kw: Any) -> Service:
     return service_of(cfg).node(cfg, node_id, **kw)
 
 
-async def serve(directory: str | Path, node_id: int) -> None:
-    cfg = load_cluster(directory)
+#: Exit status of a node that refuses to start (its store was lost or damaged) or that halted.
+REFUSED, HALTED = 3, 4
+
+
+async def serve(directory: str | Path, node_id: int, as_learner: bool = False) -> int:
+    cfg = load_cluster(directory, as_node=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -43,23 +48,32 @@ async def serve(directory: str | Path, node_id: int) -> None:
     bug = os.environ.get("PROTOPROOF_SEND_BEFORE_PERSIST") == str(node_id)
     faults = FaultInjector()
     faults.reload(cfg.directory)  # clock skews are read at start
-    svc = make_service(cfg, node_id, faults=faults, send_before_persist=bug)
+    try:
+        svc = make_service(cfg, node_id, faults=faults, send_before_persist=bug, as_learner=as_learner)
+    except Amnesia as e:
+        print(f"protoproof: refusing to start: {e}", file=sys.stderr, flush=True)
+        return REFUSED
+    except ValueError as e:  # e.g. --as-learner for a service that cannot rejoin
+        print(f"protoproof: error: {e}", file=sys.stderr, flush=True)
+        return 2
     pidfile = cfg.node_dir(node_id) / PID_FILE
     try:
         await run_forever(svc, stop, on_ready=lambda: write_pid(pidfile))
     finally:
         with contextlib.suppress(OSError):
             pidfile.unlink()
+    return 0 if svc.halted is None else HALTED
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    learner = "--as-learner" in args
+    args = [a for a in args if a != "--as-learner"]
     if len(args) != 2:
-        print("usage: python -m protoproof.impl.launcher CLUSTER_DIR NODE_ID", file=sys.stderr)
+        print("usage: python -m protoproof.impl.launcher CLUSTER_DIR NODE_ID [--as-learner]", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s node{args[1]} %(levelname)s %(message)s")
-    asyncio.run(serve(args[0], int(args[1])))
-    return 0
+    return asyncio.run(serve(args[0], int(args[1]), learner))
 
 
 class StartError(RuntimeError):
@@ -94,8 +108,9 @@ class Cluster:
         self.kills = 0
         self.pauses = 0
 
-    def start(self, i: int, wait: float = 10.0) -> None:
+    def start(self, i: int, wait: float = 10.0, as_learner: bool = False) -> None:
         """Start node ``i`` (unless this object already runs it) and, with ``wait``, until it listens.
+        ``as_learner``: its store is set aside and it rejoins as a learner (``recovery``).
 
         Refuses (``StartError``) when another process already runs node ``i`` or holds its port,
         rather than starting a duplicate that dies with "address already in use"."""
@@ -112,7 +127,8 @@ class Cluster:
         logf = self.logs.get(i) or open(d / "node.log", "ab")  # noqa: SIM115 - closed in stop_all
         self.logs[i] = logf
         self.procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "protoproof.impl.launcher", str(self.cfg.directory), str(i)],
+            [sys.executable, "-m", "protoproof.impl.launcher", *(["--as-learner"] if as_learner else []),
+             str(self.cfg.directory), str(i)],  # the id last: ``lifecycle`` recognises its nodes so
             stdout=logf, stderr=logf, env=self.env, start_new_session=True)
         if wait:
             self.wait_ready(i, wait)

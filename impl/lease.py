@@ -39,6 +39,7 @@ from ..models.base import Refinement
 from ..models.environment import Clock
 from ..models.lease import Client, ClientState, Lease, LeaseParams, Master, Storage, Write, node_configs
 from ..models.schema import Bool, Int, Record, Type, Union, message
+from .argtypes import non_negative, positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Log, from_wire, to_wire
@@ -405,10 +406,10 @@ async def _lock(args: Any, cfg: ClusterConfig) -> int:
 
 def _lock_arguments(p: Any) -> None:
     p.add_argument("op", choices=["acquire", "release", "write", "status", "log"])
-    p.add_argument("--client", type=int, default=0, help="which client node (0-based)")
-    p.add_argument("--work-ms", type=int, default=0,
+    p.add_argument("--client", type=non_negative, default=0, help="which client node (0-based)")
+    p.add_argument("--work-ms", type=non_negative, default=0,
                    help="write: milliseconds between the lease check and the write leaving the client")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--timeout", type=positive_float, default=10.0)
 
 
 #: The lease lock as a runtime service (``protoproof cluster lease --clients 2``, ``protoproof lock``).
@@ -426,6 +427,7 @@ SERVICE = ServiceSpec(
              Option("failover", 0, 0, 1, "1: a standby master takes over when the master dies")),
     commands=(ClientCommand("lock", "acquire / release / write through a lease-lock cluster's clients",
                             _lock_arguments, _lock),),
+    variants={"no-fencing": {"fencing": 0}},
 )
 
 

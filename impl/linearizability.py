@@ -1,20 +1,16 @@
-"""A Wing–Gong linearizability checker for key-value histories (with Lowe's memoization).
+"""Checking the key-value histories our runtime tests record (put/get per key).
 
-A history is a list of operations with their invocation and response times as seen by the
-clients.  It is linearizable if the operations can be put in one sequence that respects
-real time (an operation that returned before another was invoked comes first) and in which
-every ``get`` returns the latest ``put`` to its key (or None).  Keys are independent, so each
-key is checked alone (linearizability is compositional).  An operation without a response
-(the client gave up) may or may not have taken effect: a pending ``put`` may be placed
-anywhere after its invocation or left out; a pending ``get`` constrains nothing.
+A thin layer over ``impl.lincheck`` with the ``KV`` specification: an ``Op`` is a ``put`` (``value``
+written) or a ``get`` (``value`` read, None = no value), ``ret`` None = no response (a pending
+``put`` may or may not take effect; a pending ``get`` constrains nothing).  Keys are checked alone.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-from collections import defaultdict
 from dataclasses import dataclass
+
+from .lincheck import KV, Counterexample, Operation
+from .lincheck import check as check_spec
 
 
 @dataclass(frozen=True)
@@ -31,68 +27,31 @@ class Op:
 
 @dataclass
 class Verdict:
+    """``verdict`` "ok", "illegal" (``key`` is not linearizable: see ``counterexample``) or
+    "unknown" (``reason`` says which budget ran out); true only when "ok"."""
+
     ok: bool
     key: str | None = None
     explored: int = 0
+    verdict: str = "ok"
+    reason: str = ""
+    counterexample: Counterexample | None = None
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def check(history: list[Op], max_states: int = 2_000_000) -> Verdict:
-    """Whether ``history`` is linearizable; on failure, the first key that is not."""
-    by_key: dict[str, list[Op]] = defaultdict(list)
-    for op in history:
-        if op.kind not in ("put", "get"):
-            raise ValueError(f"unknown operation {op.kind!r}")
-        if op.kind == "get" and op.ret is None:
-            continue
-        by_key[op.key].append(op)
-    explored = 0
-    for key in sorted(by_key):
-        ok, n = _check_key(by_key[key], max_states)
-        explored += n
-        if not ok:
-            return Verdict(False, key, explored)
-    return Verdict(True, None, explored)
-
-
-def _check_key(ops: list[Op], max_states: int) -> tuple[bool, int]:
-    ops = sorted(ops, key=lambda o: o.call)
-    n = len(ops)
-    call = [o.call for o in ops]
-    ret = [math.inf if o.ret is None else o.ret for o in ops]
-    required = 0
-    for k, o in enumerate(ops):
-        if o.ret is not None:
-            required |= 1 << k
-    seen: set[tuple[int, str | None]] = set()
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * n + 1000))
-
-    def search(done: int, state: str | None) -> bool:
-        if done & required == required:
-            return True
-        if (done, state) in seen:
-            return False
-        if len(seen) >= max_states:
-            raise RuntimeError(f"linearizability search exceeded {max_states} states")
-        seen.add((done, state))
-        first_ret = min(ret[k] for k in range(n) if not done >> k & 1)
-        for k in range(n):
-            if done >> k & 1:
-                continue
-            if call[k] > first_ret:
-                break  # sorted by call: no later op can go next either
-            o = ops[k]
-            if o.kind == "put":
-                if search(done | 1 << k, o.value):
-                    return True
-            elif o.value == state and search(done | 1 << k, state):
-                return True
-        return False
-
-    try:
-        return search(0, None), len(seen)
-    finally:
-        sys.setrecursionlimit(limit)
+def check(history: list[Op], max_states: int = 2_000_000, timeout: float | None = None) -> Verdict:
+    """Whether ``history`` is linearizable; on failure, the first key found that is not."""
+    ops = []
+    for o in history:
+        if o.kind == "put":
+            ops.append(Operation(o.client, ("put", o.key, o.value), None, o.call, o.ret))
+        elif o.kind == "get":
+            if o.ret is not None:
+                ops.append(Operation(o.client, ("get", o.key), o.value, o.call, o.ret))
+        else:
+            raise ValueError(f"unknown operation {o.kind!r}")
+    r = check_spec(KV(), ops, max_states=max_states, timeout=timeout)
+    key = r.partition if isinstance(r.partition, str) else None
+    return Verdict(r.ok, key, r.explored, r.verdict, r.reason, r.counterexample)

@@ -78,7 +78,7 @@ from ..models.raft import (
 from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
 from .cluster import ClusterConfig
 from .codec import MAX_FRAME, Frame, Log, Text, from_base
-from .kv import KVClient, Reply, Request, execute, kv_arguments, kv_main, parse_command
+from .kv import KVClient, Reply, Request, check_kv_args, execute, kv_arguments, kv_main, parse_command
 from .raft_snapshot import InstallSnapshot, SnapLog, as_request, compact, from_snapshot, install, snapshot_text
 from .service import ClientCommand, Option, Service, ServiceSpec
 
@@ -572,7 +572,7 @@ SERVICE = ServiceSpec(
              Option("max_entries", 64, 1, 4096, "entries per AppendEntries (the model's max_entries)"),
              Option("snapshot_every", 0, 0, 10**9,
                     "compact the log into a snapshot every N applied entries (0: never)")),
-    commands=(ClientCommand("kv", "put/get on a Raft KV cluster", kv_arguments, _kv),),
+    commands=(ClientCommand("kv", "put/get on a Raft KV cluster", kv_arguments, _kv, check_kv_args),),
 )
 
 

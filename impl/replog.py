@@ -38,6 +38,7 @@ from ..models.replog_nodes import (
     node_configs,
 )
 from ..models.schema import Bool, Int, Record, Type, Union, message
+from .argtypes import non_negative, positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Log, Text
@@ -263,6 +264,8 @@ class ReplogClient:
 async def _replog(args: Any, cfg: ClusterConfig) -> int:
     c = ReplogClient(cfg, timeout=args.timeout)
     try:
+        if args.op != "append" and args.value is not None:
+            raise ValueError(f"replog {args.op} takes no value; drop {args.value!r}")
         if args.op == "append":
             if args.value is None:
                 raise ValueError("replog append needs a value")
@@ -292,8 +295,8 @@ async def _replog(args: Any, cfg: ClusterConfig) -> int:
 def _replog_arguments(p: Any) -> None:
     p.add_argument("op", choices=["append", "read", "retract"])
     p.add_argument("value", nargs="?")
-    p.add_argument("--node", type=int, default=0, help="read this node's log (0: the leader)")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--node", type=non_negative, default=0, help="read this node's log (0: the leader)")
+    p.add_argument("--timeout", type=positive_float, default=10.0)
 
 
 #: The replicated log as a runtime service (``protoproof cluster replog --followers 2``, ``protoproof replog``).

@@ -29,6 +29,7 @@ from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
 from .faults import FaultInjector, record_environment
 from .host import Host, Tracer
+from .recovery import REJOINING, open_store
 from .storage import Store
 from .transport import Transport
 
@@ -60,6 +61,9 @@ class ClientCommand:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, ClusterConfig], Awaitable[int]]
+    #: Checks of the arguments alone (``ValueError``), run before anything touches the cluster:
+    #: a mistyped command is told so even when the cluster is down.
+    check: Callable[[argparse.Namespace], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,16 @@ class ServiceSpec:
     model: Callable[[ClusterConfig], tuple[str, dict[str, Any]]]
     options: tuple[Option, ...] = ()
     commands: tuple[ClientCommand, ...] = field(default=())
+    #: Planted bugs the runtime can run (``cluster NAME --variant V``), as the options they set:
+    #: the model's variant of the same name is what the runtime then shows for real.
+    variants: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def variant(self, name: str) -> dict[str, int]:
+        """The option values of variant ``name``; a one-line error naming the known ones."""
+        if name not in self.variants:
+            known = ", ".join(sorted(self.variants)) or "none"
+            raise ValueError(f"--variant {name}: {self.name} has no such runtime variant (known: {known})")
+        return dict(self.variants[name])
 
     def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The cluster parameters: each option's default overridden by ``given`` (bounds checked)."""
@@ -145,14 +159,34 @@ class Service:
     #: Commit the Persists of one event-loop turn together (``Host.group_commit``): one fsync
     #: for a batch of steps, their messages sent after it.
     group_commit = False
+    #: Client requests in progress (``open_requests``) above which a new one is answered ``Busy``
+    #: rather than taken: a burst gets a prompt "retry later" instead of a collapse.
+    max_inflight = 8
+    #: The service can rejoin a node that lost its store as a learner (``learner``): it catches
+    #: up from its peers, then calls ``rejoined``.  Without it such a node can only be refused.
+    rejoins = False
 
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
-                 send_before_persist: bool = False, store: Store | None = None) -> None:
+                 send_before_persist: bool = False, store: Store | None = None, as_learner: bool = False) -> None:
         self.cfg, self.id = cfg, node_id
         self.wire = self.wire_type()
         self.model_kinds = kinds(self.model_message_type())
-        self.codec = Codec(self.wire, cfg.secret, cfg.all_ids)
-        self.store = store if store is not None else Store(cfg.node_dir(node_id) / "state.sqlite3", fsync=cfg.fsync)
+        if not cfg.secret:
+            raise ValueError("a node needs the cluster's master secret (load the cluster with as_node=True)")
+        self.codec = Codec(self.wire, cfg.keys, cfg.all_ids)
+        if as_learner and not self.rejoins:
+            raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner (the service has no catch-up "
+                             "for it); restore its store from a backup, or re-create the cluster")
+        #: A learner neither votes nor serves (model messages are not delivered to it) until
+        #: ``rejoined``: its store was lost, and what it promised or voted must first be
+        #: rebuilt from its peers.  Checked at start (``recovery.open_store``).
+        self.learner = False
+        if store is None:
+            store, self.learner = open_store(cfg, node_id, as_learner=as_learner)
+        self.store = store
+        #: Why the node stopped serving (``halt``), or None.
+        self.halted: str | None = None
+        self.on_halt: Callable[[], None] | None = None
         self.faults = faults if faults is not None else FaultInjector()
         tracer = Tracer(cfg.trace_dir(), node_id) if cfg.trace else None
         self.host: Host[Any] = Host(self.make_node(), self.store, self.wire, state_type=self.state_type(),
@@ -161,6 +195,7 @@ class Service:
                                     group_commit=self.group_commit)
         addrs = {n.id: (n.host, n.port) for n in cfg.nodes}
         self.transport = Transport(node_id, self.codec, addrs, self.on_frame, self.faults)
+        self.transport.admit = self.admit
         self.host.attach(self.transport)
         self.started = False
 
@@ -189,6 +224,14 @@ class Service:
     def on_recovered(self, insts: list[int]) -> None:
         pass
 
+    def open_requests(self) -> int:
+        """Client requests taken and not yet finished (a service that tracks them says how many)."""
+        return 0
+
+    def admit(self, f: Frame) -> bool:
+        """Take this client frame now?  No: the transport answers ``Busy``."""
+        return self.open_requests() < self.max_inflight
+
     # ----- running -----
     async def start(self) -> None:
         """Recover from disk, then listen."""
@@ -203,11 +246,33 @@ class Service:
         self.on_recovered(insts)
 
     def on_frame(self, f: Frame) -> None:
+        if self.halted is not None:
+            return
         if type(f.msg) in self.model_kinds and f.src in self.transport.addrs:
+            if self.learner:
+                return  # it does not vote until it has caught up (``rejoined``)
             self.host.deliver(f.src, f.inst, f.msg)
             self.after_deliver(f)
         else:
             self.on_service(f)
+
+    def halt(self, why: str) -> None:
+        """Stop serving at once and end the process non-zero: the node saw something that only a
+        broken replica could (two values decided for one slot); serving on would spread it."""
+        if self.halted is not None:
+            return
+        self.halted = why
+        log.critical("node %s halts: %s", self.id, why)
+        self.host.close()
+        if self.on_halt is not None:
+            self.on_halt()
+
+    def rejoined(self) -> None:
+        """A learner has caught up and rebuilt what it needs to vote safely: from now on it votes
+        (the mark is cleared durably, so a restart after this is a normal one)."""
+        self.store.meta_put(REJOINING, "0")
+        self.learner = False
+        log.warning("node %s: rejoined the cluster as a voter", self.id)
 
     def reply(self, dst: int, inst: int, msg: Any) -> None:
         self.transport.send(Frame(self.id, dst, inst, msg))
@@ -229,7 +294,9 @@ async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0
     """Serve until ``stop`` is set, re-reading ``faults.json`` from the cluster directory.
 
     ``on_ready`` runs once the node listens (the launcher writes its pid file there, so a
-    supervisor tells "our node is up" from "something else holds the port")."""
+    supervisor tells "our node is up" from "something else holds the port").  A node that
+    halts (``Service.halt``) sets ``stop``."""
+    svc.on_halt = stop.set
     await svc.start()
     if on_ready is not None:
         on_ready()

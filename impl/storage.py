@@ -4,6 +4,10 @@ WAL with ``synchronous=FULL`` makes every commit durable (fsync) before ``put`` 
 the host only sends the messages that follow a ``Persist`` after ``put`` returned: that is the
 whole contract the model's crash/recover actions assume.  ``fsync=False`` (``synchronous=OFF``)
 exists only for the benchmark's "without fsync" column.
+
+Opening a store runs ``PRAGMA quick_check`` (``StoreDamaged``) and writes nothing; the store's
+identity (``incarnation``) is written before its first durable write, so that a node can tell
+its own store from a blank or replaced one (``recovery``).
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+
+class StoreDamaged(RuntimeError):
+    """The sqlite file cannot be trusted (not a database, or ``PRAGMA quick_check`` failed)."""
 
 
 class Store:
@@ -23,6 +32,39 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        try:
+            self._open(fsync)
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise StoreDamaged(f"{self.path} is damaged ({e})") from None
+        #: The store's identity, ``None`` if the file had none (blank or from before identities):
+        #: a node compares it with its marker to notice a lost or replaced file (``recovery``).
+        self.found_incarnation = self.meta_get("incarnation")
+        self.incarnation = self.found_incarnation or uuid.uuid4().hex
+        #: Called once, before the first durable write of this process (``recovery`` writes the
+        #: node's "has state" marker there, so a store lost after that write is noticed).
+        self.before_first_write: Callable[[], None] | None = None
+        self._claimed = False
+        self.writes = 0
+
+    def claim(self) -> None:
+        """Before the first durable write: the store's identity is written (opening a store
+        writes nothing, so checking a damaged one cannot overwrite the damage), then
+        ``before_first_write`` runs."""
+        if self._claimed:
+            return
+        self._claimed = True
+        if self.found_incarnation is None:
+            self.meta_put("incarnation", self.incarnation)
+            self.found_incarnation = self.incarnation
+        f, self.before_first_write = self.before_first_write, None
+        if f is not None:
+            f()
+
+    def _open(self, fsync: bool) -> None:
+        row = self.db.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no answer'}")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'OFF'}")
         self.db.executescript(
@@ -37,7 +79,6 @@ class Store:
                                                value TEXT NOT NULL, PRIMARY KEY (inst, field));
             """
         )
-        self.writes = 0
 
     def put(self, inst: int, value: Any, trace: dict[str, Any] | None = None,
             logs: dict[str, tuple[Any, ...]] | None = None) -> None:
@@ -51,6 +92,7 @@ class Store:
         entries before it are deleted, ``front`` is what stands for them: ``front``).
         """
         if trace is None and not logs:
+            self.claim()
             self.db.execute("INSERT OR REPLACE INTO durable VALUES (?, ?)", (inst, json.dumps(value)))
             self.writes += 1
         else:
@@ -90,6 +132,7 @@ class Store:
 
     def write_batch(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         """Run ``batch``'s statements in one transaction (one fsync)."""
+        self.claim()
         with self._transaction():
             for sql, rows in statements:
                 self.db.executemany(sql, rows)
@@ -132,6 +175,7 @@ class Store:
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
         """Several instances in one transaction (one fsync)."""
+        self.claim()
         with self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO durable VALUES (?, ?)",
                                 [(i, json.dumps(v)) for i, v in items])
@@ -141,7 +185,26 @@ class Store:
         return {i: json.loads(v) for i, v in self.db.execute("SELECT inst, value FROM durable")}
 
     def log_put(self, slot: int, value: str) -> None:
+        self.claim()
         self.db.execute("INSERT OR REPLACE INTO log VALUES (?, ?)", (slot, value))
+
+    def log_put_many(self, items: list[tuple[int, str]]) -> None:
+        """Several decided slots in one transaction (one fsync): a catch-up batch."""
+        self.claim()
+        with self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO log VALUES (?, ?)", items)
+
+    def compact_below(self, base: int, meta: dict[str, str]) -> None:
+        """Forget instances and decided slots below ``base`` (what stands for them goes in
+        ``meta``, in the same transaction: a snapshot)."""
+        self.claim()
+        with self._transaction():
+            for k, v in meta.items():
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, v))
+            self.db.execute("DELETE FROM log WHERE slot < ?", (base,))
+            self.db.execute("DELETE FROM durable WHERE inst < ?", (base,))
+            self.db.execute("DELETE FROM entries WHERE inst < ?", (base,))
+            self.db.execute("DELETE FROM fronts WHERE inst < ?", (base,))
 
     def log_load(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT slot, value FROM log"))

@@ -136,7 +136,7 @@ class ThreePhaseNode(Service):
         if peer in self.host.states[inst].suspects:
             return
         names = self.cfg.nodes
-        self.host.handoff(inst, "suspect", {"node": names[self.id].name, "peer": names[peer].name}, Suspect(peer))
+        self.host.deliver_now(inst, "suspect", {"node": names[self.id].name, "peer": names[peer].name}, Suspect(peer))
         self._advance(inst)
 
     def _open(self, inst: int) -> None:

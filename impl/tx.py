@@ -32,6 +32,7 @@ from ..models.twophase import (
     TwoPhase,
     node_configs,
 )
+from .argtypes import non_negative, positive_float
 from .client import Endpoint, NoReply
 from .cluster import ClusterConfig
 from .codec import Frame
@@ -310,8 +311,8 @@ async def print_tx(args: Any, c: TxClient) -> int:
 
 def tx_arguments(p: Any) -> None:
     p.add_argument("action", choices=["commit"])
-    p.add_argument("--no", type=int, action="append", default=[], metavar="RM", help="this RM votes no")
-    p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--no", type=non_negative, action="append", default=[], metavar="RM", help="this RM votes no")
+    p.add_argument("--timeout", type=positive_float, default=20.0)
 
 
 #: 2PC as a runtime service (``protoproof cluster twophase --rms 3``, ``protoproof tx``).

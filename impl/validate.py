@@ -16,7 +16,7 @@ step functions:
   model's ``crash`` at that time, so the node may stay down (the steps of the other nodes that
   rely on it being down, such as suspecting it, are then enabled in the model);
 - an environment record (``env``: a partition put on the cluster, or an input handed to a node
-  from outside the protocol such as its failure detector's suspicion, ``Host.handoff``) is the
+  from outside the protocol such as its failure detector's suspicion, ``Host.deliver_now``) is the
   model's ``@environment`` action of that name and arguments, which must be enabled then (and
   give the node the state it recorded);
 - every ``@always`` property of the model must hold after every step.
@@ -56,6 +56,8 @@ from .faults import ENVIRONMENT
 Events = list[tuple[int, dict[str, Any]]]
 #: Process pauses the launcher recorded, next to the nodes' traces.
 PAUSES_FILE = "pauses.jsonl"
+#: The fields every recorded step carries (the merge orders by them, the replay groups by them).
+RECORD_FIELDS = ("t", "node", "seq", "kind", "inst")
 
 
 @dataclass
@@ -115,12 +117,17 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
             if not line.strip():
                 continue
             try:
-                recs.append(json.loads(line))
+                rec = json.loads(line)
             except ValueError:
                 if k == len(lines):  # the last line, without its newline: cut by kill -9
                     torn.append(f"{f.name}: {line[:60]!r}")
                     continue
                 raise TraceError(f"{f}:{k}: not a JSON record ({line[:60]!r}); the trace is damaged") from None
+            missing = [n for n in RECORD_FIELDS if n not in rec] if isinstance(rec, dict) else list(RECORD_FIELDS)
+            if missing:
+                raise TraceError(f"{f}:{k}: the record lacks {', '.join(missing)} ({line[:60]!r}); "
+                                 "the trace is damaged")
+            recs.append(rec)
     recs.sort(key=lambda r: (r["t"], r["node"], r["seq"]))
     return meta, recs, torn
 

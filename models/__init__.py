@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import consensus, lease, paxos, raft, replog, replog_nodes, tcommit, threephase, twophase
+from . import (
+    consensus,
+    handoff,
+    hashring_model,
+    lease,
+    paxos,
+    raft,
+    replog,
+    replog_nodes,
+    tcommit,
+    threephase,
+    twophase,
+)
 from .base import Model
 from .registry import Protocol
 
@@ -23,6 +35,8 @@ BUILTIN_PROTOCOLS: tuple[Protocol, ...] = (
     replog.PROTOCOL,
     replog_nodes.PROTOCOL,
     threephase.PROTOCOL,
+    hashring_model.PROTOCOL,
+    handoff.PROTOCOL,
 )
 
 MODELS: dict[str, type[Model[Any]]] = {p.name: p.model_class() for p in BUILTIN_PROTOCOLS}

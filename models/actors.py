@@ -439,14 +439,14 @@ class ActorSystem(Model[SysState]):
 
         return run
 
-    def handoff(self, s: SysState, env: Envelope, info: list[StepInfo] | None = None) -> SysState | None:
+    def deliver_now(self, s: SysState, env: Envelope, info: list[StepInfo] | None = None) -> SysState | None:
         """``s`` after ``env`` is handed to its destination at once, not through the network.
 
         For ``@environment`` actions that give a node an input from outside the protocol (a
         failure detector's verdict): one step, so no state where the input waits in flight, and
         ``env`` need not be in the universe.  None when the node is down or ignores the message.
         """
-        steps = self.__dict__.setdefault("_handoffs", {})
+        steps = self.__dict__.setdefault("_delivered_now", {})
         step = steps.get(env)
         if step is None:
             step = steps[env] = self._deliver(env, from_net=False)
@@ -461,7 +461,7 @@ class ActorSystem(Model[SysState]):
         label = type(msg).__name__
         check, apply = self._check_result, self._apply_effects
         as_set = type(net) is DuplicatingSet  # the common case, inlined
-        keep = as_set or not from_net  # nothing is consumed: a grow-only set, or a handoff
+        keep = as_set or not from_net  # nothing is consumed: a grow-only set, or a delivery now
         no_disk = not self._faults.keeps_disk
 
         def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:

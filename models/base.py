@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import inspect
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -161,12 +161,23 @@ def terminal(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def variant(name: str, breaks: str | Sequence[str]) -> Callable[[type[M]], type[M]]:
-    """Register a subclass as a buggy variant of its model, naming the property it breaks."""
+def variant(name: str, breaks: str | Sequence[str],
+            defaults: Mapping[str, Any] | None = None) -> Callable[[type[M]], type[M]]:
+    """Register a subclass as a buggy variant of its model, naming the property it breaks.
+
+    ``defaults`` are the parameters the bug needs to show (``{"max_crashes": 1}`` for a bug that
+    only a crash reveals): ``protoproof check MODEL --variant NAME`` starts from them, so the
+    planted bug is found by default; a parameter given on the command line still wins."""
 
     def register(cls: type[M]) -> type[M]:
         cls.variant_name = name
         cls.breaks = (breaks,) if isinstance(breaks, str) else tuple(breaks)
+        cls.variant_defaults = dict(defaults or {})
+        known = {f.name for f in dataclasses.fields(cls.Config)} if dataclasses.is_dataclass(cls.Config) else set()
+        unknown = sorted(set(cls.variant_defaults) - known)
+        if unknown:
+            raise ModelDefinitionError(f"variant {name!r}: defaults name no parameter of {cls.__name__}: "
+                                       f"{', '.join(unknown)}")
         base = next((b for b in cls.__mro__[1:] if b.__dict__.get("variant_name") is None
                      and issubclass(b, Model) and b is not Model), None)
         if base is None:
@@ -181,6 +192,28 @@ def variant(name: str, breaks: str | Sequence[str]) -> Callable[[type[M]], type[
         return cls
 
     return register
+
+
+def param(default: Any, lo: int | None = None, hi: int | None = None, help: str = "") -> Any:
+    """A Config field with its range and meaning, declared once: the model refuses a value
+    outside ``lo..hi`` (``--rms must be between 1 and 12``), and ``protoproof list`` and
+    ``check MODEL --help`` show them."""
+    return dataclasses.field(default=default, metadata={"lo": lo, "hi": hi, "help": help})
+
+
+def param_range(f: dataclasses.Field[Any]) -> tuple[int | None, int | None]:
+    return f.metadata.get("lo"), f.metadata.get("hi")
+
+
+def _check_ranges(config: Any) -> None:
+    """Refuse a parameter outside its declared range, naming the command-line option."""
+    for f in dataclasses.fields(config):
+        lo, hi = param_range(f)
+        v = getattr(config, f.name)
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            opt = "--" + f.name.replace("_", "-")
+            raise ValueError(f"{opt} must be between {lo} and {hi}" if lo is not None and hi is not None
+                             else f"{opt} must be at least {lo}" if lo is not None else f"{opt} must be at most {hi}")
 
 
 @dataclass(frozen=True)
@@ -202,6 +235,8 @@ class Model(Generic[S]):
     #: Set by ``@variant`` on buggy subclasses.
     variant_name: ClassVar[str | None] = None
     breaks: ClassVar[tuple[str, ...]] = ()
+    #: The parameters a buggy variant needs to show its bug (``@variant(..., defaults=...)``).
+    variant_defaults: ClassVar[dict[str, Any]] = {}
     _variant_registry: ClassVar[dict[str, type[Model[Any]]]]
 
     def __init__(self, config: Any = None, **params: Any) -> None:
@@ -222,6 +257,7 @@ class Model(Generic[S]):
         elif params:
             raise TypeError("pass either a config or keyword parameters, not both")
         self.config = config
+        _check_ranges(config)
         self._validate_config()
         self._schema = self.schema()
         if not isinstance(self._schema, Type):
@@ -248,6 +284,14 @@ class Model(Generic[S]):
 
     def _validate_config(self) -> None:
         """Override to reject bad parameter values with a clear message (raise ValueError)."""
+
+    def enumeration_refusal(self) -> str | None:
+        """Why this configuration is too large to enumerate state by state (explicit ``check``), or None.
+
+        A limit of every use belongs in ``_validate_config``; one that only enumeration cannot
+        reach belongs here, so that the provers still take the configuration.
+        """
+        return None
 
     def fairness(self) -> dict[str, str]:
         """Action family -> ``"weak"`` / ``"strong"``; by default from ``@transition(fair=...)``.

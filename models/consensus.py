@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .base import Model, always, sometimes, transition
+from .base import Model, always, param, sometimes, transition
 from .registry import Protocol
 from .schema import Id, Record, SetOf, Type
 
@@ -21,7 +21,7 @@ class CS(NamedTuple):
 
 @dataclass(frozen=True)
 class ConsensusConfig:
-    values: int = 2
+    values: int = param(2, 1, None, "values that may be chosen")
 
 
 class Consensus(Model[CS]):
@@ -29,10 +29,6 @@ class Consensus(Model[CS]):
 
     name = "consensus"
     Config = ConsensusConfig
-
-    def _validate_config(self) -> None:
-        if self.config.values < 1:
-            raise ValueError("--values must be at least 1")
 
     def schema(self) -> Type:
         return Record(CS, chosen=SetOf(Id("value", self.config.values)))

@@ -12,6 +12,7 @@ same state gives the same successors), which makes this a cache, not an approxim
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .base import Action, Disabled
@@ -174,29 +175,13 @@ def packed_expander(system: ActorSystem, stype: Record) -> Callable[[int], list[
     bit_of = {e: k for k, e in enumerate(net_t.universe)}
     packers = [p.packer(True) for p in nodes_t.parts]
     unpackers = [p.unpacker(True) for p in nodes_t.parts]
-    check = system._check_result
     Entry = tuple[Action, int, int]  # action, change of the code's node part, bits sent
+    effect = _effect_of(system, net_t, packers, weights)
 
     def entry(n: Node[Any], handler: str, a: Action, d: int, fn: Callable[..., Any], *args: Any) -> Entry | None:
         """What running ``fn`` in local state ``d`` does to a code (None: not enabled)."""
-        try:
-            r = fn(*args)
-        except Disabled:
-            return None
-        if r is None:
-            return None
-        ls, effects = check(n, handler, r)
-        sent: list[Envelope] = []
-        for e in effects:
-            t = type(e)
-            if t is Send:
-                sent.append(Envelope(n.id, e.dst, e.msg))  # type: ignore[union-attr]
-            elif t is Broadcast:
-                sent.extend(Envelope(n.id, dst, e.msg) for dst in e.dsts)  # type: ignore[union-attr]
-            elif t is not Persist and t is not CancelTimer and t is not Keep:  # no disk, no timers, no consuming
-                raise Unusual(f"{e!r} as an effect")
-        mask = net_t.pack(frozenset(sent)) if sent else 0
-        return a, (packers[n.id](ls) - d) * weights[n.id], mask
+        got = effect(n, handler, d, fn, *args)
+        return None if got is None else (a, *got)
 
     def local_steps(n: Node[Any], acts: list[Action]) -> Callable[[int, int], list[Entry]]:
         steps = [(name, fn, tuple(v for _k, v in args)) for name, fn, insts in n.steps() for args in insts]
@@ -278,3 +263,102 @@ def packed_expander(system: ActorSystem, stype: Record) -> Callable[[int], list[
         return out
 
     return expand
+
+
+def _effect_of(system: ActorSystem, net_t: SetOf, packers: list[Callable[[Any], int]],
+               weights: list[int]) -> Callable[..., tuple[int, int] | None]:
+    """``effect(node, handler, digit, fn, *args)``: what a handler run in local state ``digit``
+    does to a code, as (change of the node part, bits of the messages sent); None: not enabled."""
+    check = system._check_result
+
+    def effect(n: Node[Any], handler: str, d: int, fn: Callable[..., Any], *args: Any) -> tuple[int, int] | None:
+        try:
+            r = fn(*args)
+        except Disabled:
+            return None
+        if r is None:
+            return None
+        ls, effects = check(n, handler, r)
+        sent: list[Envelope] = []
+        for e in effects:
+            t = type(e)
+            if t is Send:
+                sent.append(Envelope(n.id, e.dst, e.msg))  # type: ignore[union-attr]
+            elif t is Broadcast:
+                sent.extend(Envelope(n.id, dst, e.msg) for dst in e.dsts)  # type: ignore[union-attr]
+            elif t is not Persist and t is not CancelTimer and t is not Keep:  # no disk, no timers, no consuming
+                raise Unusual(f"{e!r} as an effect")
+        mask = net_t.pack(frozenset(sent)) if sent else 0
+        return (packers[n.id](ls) - d) * weights[n.id], mask
+
+    return effect
+
+
+@dataclass(frozen=True)
+class CodeStep:
+    """One action instance on packed codes, as a function of one node's digit (a table row).
+
+    Enabled where ``effect(digit)`` is not None and, for a delivery or a drop, message bit
+    ``bit`` is set; the successor is ``code + change + (sent & ~net) * node_space`` (a drop:
+    ``code - (node_space << bit)``).
+    """
+
+    action: Action
+    node: int  # whose digit decides (-1 for a drop)
+    bit: int  # the message bit that must be set (-1: none)
+    effect: Callable[[int], tuple[int, int] | None] | None  # None for a drop
+
+
+@dataclass(frozen=True)
+class CodeLayout:
+    """A packed system's successors as per-digit steps, in the order of ``packed_expander``."""
+
+    steps: list[CodeStep]
+    node_space: int  # the code is ``nodes + node_space * net``
+    sizes: list[int]  # each node's number of local states
+    weights: list[int]  # each node's digit weight in the node part
+    net_bits: int
+    unpack_nodes: Callable[[int], Any]
+
+
+def code_layout(system: ActorSystem, stype: Record) -> CodeLayout | str:
+    """``packed_expander`` as per-digit steps (for tables), or why it cannot be (a string).
+
+    The caller has checked that ``packed_path_declined`` is None.
+    """
+    nodes_t, net_t = stype.parts[0], stype.parts[1]
+    assert isinstance(nodes_t, Tuple) and isinstance(net_t, SetOf)
+    readers = [n.name for n in system._nodes if n.reads_inbox and any(n.steps())]
+    if readers:
+        return f"node {readers[0]} reads its inbox (its steps depend on more than its own state)"
+    weights = list(nodes_t._radix)
+    packers = [p.packer(True) for p in nodes_t.parts]
+    unpackers = [p.unpacker(True) for p in nodes_t.parts]
+    effect = _effect_of(system, net_t, packers, weights)
+    bit_of = {e: k for k, e in enumerate(net_t.universe)}
+    inst = system._compiled()
+    out: list[CodeStep] = []
+    pos = 0
+    for n in system._nodes:
+        for name, fn, insts in n.steps():
+            for args in insts:
+                vals = tuple(v for _k, v in args)
+                a = inst[pos][0]
+                out.append(CodeStep(a, n.id, -1, _bind(effect, n, name, unpackers[n.id], fn, vals)))
+                pos += 1
+    dels = []
+    for e, (a, _f) in zip(system._deliverable, inst[pos : pos + len(system._deliverable)], strict=True):
+        n = system._nodes[e.dst]
+        step = CodeStep(a, n.id, bit_of[e], _bind(effect, n, "on_message", unpackers[n.id], n.on_message,
+                                                   (e.src, e.msg)))
+        dels.append((bit_of[e], step))
+    out += [step for _k, step in sorted(dels, key=lambda x: x[0])]
+    if system._net.lossy:
+        out += [CodeStep(a, -1, k, None) for k, a in enumerate(a for a, _f in inst if a.name == "drop")]
+    return CodeLayout(out, nodes_t.size, [p.size for p in nodes_t.parts], weights, len(net_t.universe),
+                      nodes_t.unpacker(True))
+
+
+def _bind(effect: Callable[..., tuple[int, int] | None], n: Node[Any], handler: str, unpack: Callable[[int], Any],
+          fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[int], tuple[int, int] | None]:
+    return lambda d: effect(n, handler, d, fn, unpack(d), *args)

@@ -82,15 +82,22 @@ def fields_of(value: Any) -> dict[str, Any]:
 
 
 def to_jsonable(value: Any) -> Any:
-    """A JSON-friendly rendering of a state value (records become objects, sets sorted lists)."""
+    """The one JSON encoding of state values, used by every command's ``--json``: a record
+    becomes an object (a dataclass or message tagged ``"$type"``), a set a sorted list, a tuple
+    a list, a mapping an object with string keys, ``None``/bool/int/float/str themselves, and
+    anything else its ``repr``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     f = fields_of(value)
     if f:
         out = {k: to_jsonable(v) for k, v in f.items()}
         if dataclasses.is_dataclass(value) or is_message(value):
             return {"$type": type(value).__name__, **out}
         return out
-    if isinstance(value, frozenset):
+    if isinstance(value, (frozenset, set)):
         return sorted((to_jsonable(x) for x in value), key=repr)
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [to_jsonable(x) for x in value]
-    return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return repr(value)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import ModelDefinitionError, Refinement, always, sometimes, transition, variant
+from .base import ModelDefinitionError, Refinement, always, param, sometimes, transition, variant
 from .consensus import CS, Consensus
 from .registry import Protocol
 from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
@@ -217,10 +217,10 @@ class Leader(PaxosNode[Ldr]):
 
 @dataclass(frozen=True)
 class PaxosConfig:
-    acceptors: int = 3
-    values: int = 2
-    max_ballot: int = 1
-    max_crashes: int = 0
+    acceptors: int = param(3, 1, 9, "acceptors; a quorum is a majority")
+    values: int = param(2, 1, 5, "values a leader may propose")
+    max_ballot: int = param(1, 0, 6, "ballots 0..max-ballot, one leader each")
+    max_crashes: int = param(0, 0, None, "crashes in one run, each followed by a recovery from disk")
 
 
 class Paxos(ActorSystem):
@@ -237,17 +237,6 @@ class Paxos(ActorSystem):
     leader_class: type[Leader] = Leader
     #: Buggy variants may use non-intersecting quorums; the correct protocol may not.
     check_quorums = True
-
-    def _validate_config(self) -> None:
-        c = self.config
-        if not 1 <= c.acceptors <= 9:
-            raise ValueError("--acceptors must be between 1 and 9")
-        if not 1 <= c.values <= 5:
-            raise ValueError("--values must be between 1 and 5")
-        if not 0 <= c.max_ballot <= 6:
-            raise ValueError("--max-ballot must be between 0 and 6")
-        if c.max_crashes < 0:
-            raise ValueError("--max-crashes must be at least 0")
 
     def faults(self) -> Faults:
         return Faults(max_crashes=self.config.max_crashes)
@@ -397,11 +386,11 @@ class _VolatileAcceptor(Acceptor):
         return ()  # promises and votes live in memory only
 
 
-@variant("volatile-acceptor", breaks=("agreement", "refines_consensus"))
+@variant("volatile-acceptor", breaks=("agreement", "refines_consensus"), defaults={"max_crashes": 1})
 class VolatileAcceptor(Paxos):
     """An acceptor keeps its promise and vote in memory only; after a crash it forgets them.
 
-    Only visible with crashes: ``--max-crashes 1``.
+    Only visible with crashes: its default is ``--max-crashes 1``.
     """
 
     acceptor_class = _VolatileAcceptor

@@ -45,6 +45,9 @@ class Protocol:
 
     ``strengthening`` and ``twin_domain`` are functions ``model -> list of state predicates``;
     ``parameterized`` is ``prove(tie=..., model_class=..., progress=...) -> result``;
+    ``prover`` is ``prove(model, tie=..., progress=...) -> result``, for a model whose properties
+    z3 proves with a protocol-specific encoding at the model's size (tied to the model on every
+    run) rather than by running its transitions symbolically: ``protoproof prove`` uses it;
     ``service`` an impl-layer object (the runtime). Each is a dotted path or the object.
     """
 
@@ -54,6 +57,7 @@ class Protocol:
     strengthening: Ref | None = None
     twin_domain: Ref | None = None
     parameterized: Ref | None = None
+    prover: Ref | None = None
     service: Ref | None = None
 
     def model_class(self) -> type[Model[Any]]:

@@ -411,11 +411,11 @@ class _VolatileFollower(Follower):
         return None if r is None else (r[0], tuple(e for e in r[1] if type(e) is not Persist))
 
 
-@variant("volatile-follower", breaks="followers_agree_on_committed")
+@variant("volatile-follower", breaks="followers_agree_on_committed", defaults={"max_crashes": 1})
 class VolatileFollower(ReplogNodes):
     """A follower acknowledges without persisting; after a crash it has forgotten committed entries.
 
-    Only visible with crashes: ``--max-crashes 1``.
+    Only visible with crashes: its default is ``--max-crashes 1``.
     """
 
     follower_class = _VolatileFollower

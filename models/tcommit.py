@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .base import Model, always, sometimes, transition
+from .base import Model, always, param, sometimes, transition
 from .registry import Protocol
 from .schema import Enum, Record, Type, Vec
 
@@ -31,7 +31,7 @@ class TC(NamedTuple):
 
 @dataclass(frozen=True)
 class TCommitConfig:
-    rms: int = 3
+    rms: int = param(3, 1, None, "resource managers")
 
 
 def consistent(rm: tuple[str, ...]) -> bool:
@@ -67,10 +67,6 @@ class TCommit(CommitProperties, Model[TC]):
 
     name = "tcommit"
     Config = TCommitConfig
-
-    def _validate_config(self) -> None:
-        if self.config.rms < 1:
-            raise ValueError("--rms must be at least 1")
 
     def schema(self) -> Type:
         return Record(TC, rm=Vec(RMState, self.config.rms, index="rm"))

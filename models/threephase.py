@@ -8,7 +8,7 @@ A coordinator and ``rms`` participants, as nodes on the unordered, duplicating n
   a participant that gets it is pre-committed and sends ``Ack``; once every participant acked (or
   is suspected) the coordinator commits and sends ``DoCommit``;
 - failure detection is an environment action ``suspect(node=a, peer=b)``: it hands ``a`` the
-  message ``Suspect(b)`` at once (``ActorSystem.handoff``: not through the network, so a partition
+  message ``Suspect(b)`` at once (``ActorSystem.deliver_now``: not through the network, so a partition
   cannot hold it back; the runtime's failure detector gives the node the same message).
   ``failures="crash"`` is a perfect detector: it fires only when ``b`` is down.
   ``failures="partition"`` is a timeout-based one under partitions: it also fires while a
@@ -393,7 +393,7 @@ class ThreePhase(CommitProperties, ActorSystem):
         """``node``'s failure detector suspects ``peer``."""
         a, b = self.node(node).id, self.node(peer).id
         require(a != b and self.may_suspect(s, a, b))
-        return self.handoff(s, Envelope(a, a, Suspect(b)))
+        return self.deliver_now(s, Envelope(a, a, Suspect(b)))
 
     # ----- properties -----
     def rm_states(self, s: Any) -> tuple[str, ...]:
@@ -432,7 +432,7 @@ class _WaitCommitParticipant(Participant):
         return skeen_rule(s.seen, s.phase, otherwise=COMMITTED)
 
 
-@variant("backup-commits-from-wait", breaks=("atomicity", "refines_tcommit"))
+@variant("backup-commits-from-wait", breaks=("atomicity", "refines_tcommit"), defaults={"max_crashes": 2})
 class BackupCommitsFromWait(ThreePhase):
     """The termination protocol commits when the backup knows only waiting (prepared) participants."""
 
@@ -458,7 +458,7 @@ class _PatientBackup(Participant):
         return all(q in got for q in self.others)  # a crashed participant never reports
 
 
-@variant("backup-waits-for-all", breaks="nonblocking")
+@variant("backup-waits-for-all", breaks="nonblocking", defaults={"max_crashes": 2})
 class BackupWaitsForAll(ThreePhase):
     """The backup waits for a report from every participant, crashed ones included: 3PC blocks."""
 

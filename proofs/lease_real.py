@@ -32,9 +32,11 @@ values, and the formula of lease safety agrees with the model's on every reachab
 from __future__ import annotations
 
 import ast
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import z3
@@ -366,6 +368,7 @@ class LeaseProofResult:
     tie: Any = None  # lease_real_tie.TieResult, None: not run
     elapsed_s: float = 0.0
     formulas: str = UNKNOWN
+    smallest: SmallestMargin | None = None  # with --smallest-margin
 
     def to_lines(self) -> list[str]:
         cs = "/".join(str(n) for n in self.clients)
@@ -380,6 +383,8 @@ class LeaseProofResult:
         if self.counterexample:
             lines.append("  counterexample (a run of the real-valued relation, every number exact):")
             lines += ["    " + x for x in self.counterexample]
+        if self.smallest is not None:
+            lines += ["  " + x for x in self.smallest.to_lines()]
         lines.append(f"  total {self.elapsed_s:.3f}s")
         return lines
 
@@ -390,7 +395,67 @@ class LeaseProofResult:
                 "tied": self.tie is not None and self.tie.ok, "tie": None if self.tie is None else self.tie.to_json(),
                 "obligations": [{"name": o.name, "result": o.result, "seconds": round(o.seconds, 6)}
                                 for o in self.obligations],
-                "counterexample": self.counterexample or None, "elapsed_s": round(self.elapsed_s, 6)}
+                "counterexample": self.counterexample or None, "elapsed_s": round(self.elapsed_s, 6),
+                **({"smallest_margin": self.smallest.to_json()} if self.smallest is not None else {})}
+
+
+@dataclass
+class SmallestMargin:
+    """The least margin that keeps lease safety, per drift: z3's supremum of the margins that
+    still have a breaking run, and whether ``margin >= k*drift`` is then proved by induction."""
+
+    sups: list[tuple[int, str]]  # (drift, supremum of unsafe margins, as z3 prints it)
+    coefficient: Fraction | None  # k with sup = k*drift - epsilon at every drift tried
+    proved: bool  # margin >= k*drift proved by induction for every lease, drift, delay
+    depth: int
+
+    def to_lines(self) -> list[str]:
+        out = [f"smallest safe margin (z3 Optimize over runs of at most {self.depth} steps, every lease value):"]
+        out += [f"  drift {d}: a run breaks lease safety for every margin below {sup.replace(' + -1*epsilon', '')}"
+                + (" (the supremum is not reached)" if "epsilon" in sup else "") for d, sup in self.sups]
+        if self.coefficient is None:
+            out.append("  the suprema are not one multiple of the drift: no closed form claimed")
+        else:
+            k = self.coefficient
+            out.append(f"  so the least safe margin is {k}*drift" + (
+                f": margin >= {k}*drift is proved by induction (every lease, drift, delay)" if self.proved
+                else f", but margin >= {k}*drift did not prove by induction: the bound is not claimed"))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"suprema": {str(d): sup for d, sup in self.sups},
+                "coefficient": None if self.coefficient is None else str(self.coefficient),
+                "proved": self.proved, "depth": self.depth}
+
+
+def smallest_margin(n: int = 2, drifts: Sequence[int] = (1, 2), *, depth: int = BMC_DEPTH,
+                    timeout_s: float = 300) -> SmallestMargin:
+    """For each drift, maximize the margin over runs that end with two believers: below the
+    supremum a run exists, so no smaller margin is safe; then prove the multiple it suggests."""
+    p = symbolic_params(True)
+    states = [symbolic_state(f"@{i}", n) for i in range(depth + 1)]
+    sups: list[tuple[int, str]] = []
+    ks: set[Fraction | None] = set()
+    for d in drifts:
+        opt = z3.Optimize()
+        opt.set("timeout", int(timeout_s * 1000))
+        opt.add(sane(p), initial(Z3Ops, p, states[0]), p.drift == d)
+        for i in range(depth):
+            opt.add(z3.Or(*(f for _, f in transitions(Z3Ops, p, states[i], states[i + 1]))))
+        opt.add(z3.Not(lease_safety(Z3Ops, states[-1])))
+        h = opt.maximize(p.margin)
+        res = opt.check()
+        sup = str(opt.upper(h)) if res == z3.sat else f"unknown ({res})"
+        sups.append((d, sup))
+        m = re.fullmatch(r"(-?\d+(?:/\d+)?)(?: \+ -1\*epsilon)?", sup)
+        ks.add(None if m is None else Fraction(m.group(1)) / d)  # None: unbounded or unknown
+    k = ks.pop() if len(ks) == 1 else None
+    proved = False
+    if k is not None:
+        cond = (f"margin >= {k.numerator}*drift" if k.denominator == 1
+                else f"{k.denominator}*margin >= {k.numerator}*drift")
+        proved = prove_formulas(n, cond, timeout_s=timeout_s)[1]
+    return SmallestMargin(sups, k, proved, depth)
 
 
 def _check(goal_negation: Any, timeout_s: float) -> tuple[str, z3.ModelRef | None]:
@@ -434,14 +499,21 @@ def _num(v: Any) -> str:
 
 
 def find_counterexample(n: int, condition: str, *, depth: int = BMC_DEPTH, timeout_s: float = 60,
-                        bug: str | None = None, grace_is_lease: bool = True) -> list[str]:
+                        bug: str | None = None, grace_is_lease: bool = True, horizon: int | None = None) -> list[str]:
     """A run of at most ``depth`` steps under ``condition`` that ends with two clients believing,
-    printed step by step with every number ([] if there is none that short)."""
+    printed step by step with every number ([] if there is none that short).
+
+    ``horizon``: only runs in whole ticks up to that real time, the discrete model's runs (the
+    cross-check asks the relation the question the explicit checker answers, on the same numbers)."""
     p = symbolic_params(grace_is_lease)
     states = [symbolic_state(f"@{i}", n) for i in range(depth + 1)]
     sv = z3.Solver()
     sv.set("timeout", int(timeout_s * 1000))
     sv.add(sane(p), parse_condition(condition, p), initial(Z3Ops, p, states[0]))
+    if horizon is not None:
+        for st in states:
+            sv.add(st.now <= horizon)
+            sv.add(*(z3.IsInt(x) for x in st.flat() if z3.is_real(x)))
     chosen = [z3.Int(f"step{i}") for i in range(depth)]
     names: list[str] = []
     for i in range(depth):
@@ -491,7 +563,8 @@ def find_counterexample(n: int, condition: str, *, depth: int = BMC_DEPTH, timeo
 
 def prove_lease_param(timeout_s: float = 60, *, tie: bool = True, model_class: type | None = None,
                       condition: str | None = None, clients: Sequence[int] = (2, 3),
-                      progress: Callable[[str], None] | None = None) -> LeaseProofResult:
+                      progress: Callable[[str], None] | None = None,
+                      smallest: bool = False) -> LeaseProofResult:
     """Lease safety for every timing satisfying ``condition`` (default ``margin >= 4*drift``),
     tied to ``model_class`` (default ``models.lease.Lease``).  ``proved`` needs the induction and
     the tie; a failed induction looks for a concrete run (``violated`` with its numbers) and
@@ -519,6 +592,10 @@ def prove_lease_param(timeout_s: float = 60, *, tie: bool = True, model_class: t
         else:
             result.reason = (f"the invariant is not inductive under {cond} and no run of {BMC_DEPTH} steps "
                              "breaks lease safety")
+    if smallest:
+        if progress:
+            progress("the smallest safe margin: z3 Optimize ...")
+        result.smallest = smallest_margin(min(clients), timeout_s=max(timeout_s, 300))
     if tied is not None and not tied.ok:
         result.verdict = ERROR
         result.reason = f"the tie failed: the relation does not describe {tied.model} ({tied.failure})"
@@ -529,6 +606,20 @@ def prove_lease_param(timeout_s: float = 60, *, tie: bool = True, model_class: t
     return result
 
 
-__all__ = ["DEFAULT_CONDITION", "ConditionError", "LeaseProofResult", "PyOps", "State", "Z3Ops",
-           "find_counterexample", "initial", "invariant", "lease_safety", "parse_condition",
-           "prove_formulas", "prove_lease_param", "transitions"]
+__all__ = [
+    "DEFAULT_CONDITION",
+    "ConditionError",
+    "LeaseProofResult",
+    "PyOps",
+    "SmallestMargin",
+    "State",
+    "Z3Ops",
+    "find_counterexample",
+    "initial",
+    "invariant",
+    "lease_safety",
+    "parse_condition",
+    "prove_formulas",
+    "prove_lease_param",
+    "transitions",
+]

@@ -36,8 +36,11 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     models = {m["name"]: m for m in json.loads(out)["models"]}
     assert {"twophase", "tcommit", "paxos", "consensus"} <= set(models)
     tp = models["twophase"]
-    assert tp["parameters"] == [{"name": "rms", "option": "--rms", "default": 3, "type": "int"},
-                                {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int"}]
+    assert tp["parameters"] == [
+        {"name": "rms", "option": "--rms", "default": 3, "type": "int", "min": 1, "max": None,
+         "help": "resource managers: check enumerates up to 12, prove takes any number"},
+        {"name": "max_crashes", "option": "--max-crashes", "default": 0, "type": "int", "min": 0, "max": None,
+         "help": "crashes in one run, each followed by a recovery from disk"}]
     assert {v["name"] for v in tp["variants"]} == {"commit-without-votes", "commit-on-majority", "volatile-vote"}
     assert all("atomicity" in v["breaks"] for v in tp["variants"])
 
@@ -82,12 +85,14 @@ def test_text_output_shows_only_changed_fields() -> None:
     ("argv", "needle"),
     [
         (["check", "nosuch"],
-         "unknown model 'nosuch'; models: consensus, lease, paxos, raft, replog, replog-nodes, tcommit, threephase, "
-         "twophase"),
+         "unknown model 'nosuch'; models: consensus, handoff, hashring, lease, paxos, raft, replog, replog-nodes, "
+         "tcommit, "
+         "threephase, twophase"),
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
-        (["check", "twophase", "--rms", "0"], "--rms must be between 1 and 12"),
+        (["check", "twophase", "--rms", "0"], "--rms must be at least 1"),
+        (["check", "twophase", "--rms", "13"], "--rms 13 is too many to enumerate"),
         (["check", "twophase", "--max-crashes", "-1"], "--max-crashes must be at least 0"),
         (["check", "twophase", "--variant", "nope"],
          "has no variant 'nope'; variants: commit-on-majority, commit-without-votes"),

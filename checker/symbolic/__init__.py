@@ -72,6 +72,7 @@ from .relation import (
     _call_args,
     check_reason,
     instances,
+    interrupted,
     predicate_formula,
     relation_formula,
     safety_properties,
@@ -122,4 +123,5 @@ __all__ = [
     "explore",
     "fresh",
     "instances",
+    "interrupted",
 ]

@@ -13,6 +13,7 @@ from ...models.actors import ActorSystem
 from ...models.base import Action, Disabled, Model
 from ...models.effects import BoundExceeded
 from ...models.schema import Type
+from ..interrupt import request
 from .encoding import decode, domain, eq, fresh, variables
 from .logic import BoolLike, SymbolicError, b_and, b_not, b_or
 from .search import DEFAULT_MAX_PATHS, SymPath, explore
@@ -195,4 +196,14 @@ def safety_properties(model: Model[Any], names: Sequence[str] | None = None) -> 
 
 def check_reason(s: z3.Solver) -> str:
     return s.reason_unknown() or "solver returned unknown"
+
+
+def interrupted(s: z3.Solver) -> bool:
+    """Whether the solver's last ``unknown`` is a Ctrl-C (z3 catches SIGINT during a check and says
+    "interrupted from keyboard" or "canceled")."""
+    why = s.reason_unknown()
+    if "interrupted" in why or "canceled" in why:
+        request()  # so that the engine's next ``interrupt.check()`` ends the run
+        return True
+    return False
 

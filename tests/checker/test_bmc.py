@@ -38,7 +38,8 @@ def test_a_depth_budget_below_the_bug_reports_bounded_not_verified() -> None:
     assert len(r.per_depth_s) == 7
 
 
-@pytest.mark.parametrize("model", [TwoPhase(rms=3), TwoPhase(rms=4), TCommit(rms=3)], ids=repr)
+@pytest.mark.parametrize("model", [TwoPhase(rms=3), TwoPhase(rms=4), TCommit(rms=3)],
+                         ids=lambda m: f"{type(m).__name__}({m.config})")
 def test_bmc_finds_nothing_in_the_correct_models(model: TwoPhase) -> None:
     r = bmc(model, 8)
     assert r.verdict == BOUNDED

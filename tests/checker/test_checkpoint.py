@@ -80,12 +80,15 @@ def test_ctrl_c_writes_a_checkpoint_at_the_end_of_the_level_and_resumes(tmp_path
     folder = str(tmp_path / "ck")
     p = subprocess.Popen([*CHECK, "--rms", "6", "--workers", "2", "--checkpoint", folder],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while len(survivors(folder, wait=0)) < 3 and time.monotonic() < deadline:  # the workers are forked:
+        time.sleep(0.05)  # the search has started (a Ctrl-C before it is Python's, not the search's)
+    time.sleep(0.5)
     assert p.poll() is None, "the run ended before Ctrl-C"
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
     cut = json.loads(out)
-    assert cut["verdict"] == "bounded" and cut["bound"].startswith("interrupted (checkpoint in"), err
+    assert cut["verdict"] == "bounded" and cut["bound"].startswith("interrupted by Ctrl-C (checkpoint in"), err
     code, resumed, err = check("--rms", "6", "--resume", folder)
     assert code == 0, err
     assert resumed["distinct_states"] == 50_816 and resumed["depth"] == 19
@@ -128,9 +131,9 @@ def test_a_tiny_memory_budget_spills_to_disk_and_counts_the_same(name: str) -> N
     tiny = explore(m, Options(scale=Scale(workers=1, memory_mb=0.001)))
     assert (tiny.verdict, tiny.stats.distinct_states, tiny.stats.transitions, tiny.stats.depth) == (
         whole.verdict, whole.stats.distinct_states, whole.stats.transitions, whole.stats.depth)
-    assert "kept on disk" in tiny.expansion
+    assert "kept on disk" in tiny.engine
     roomy = explore(m, Options(scale=Scale(workers=1, memory_mb=100)))
-    assert "kept on disk" not in roomy.expansion
+    assert "kept on disk" not in roomy.engine
 
 
 def test_visited_sets_spill_past_their_budget_and_still_find_every_code(tmp_path: Path) -> None:

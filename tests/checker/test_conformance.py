@@ -19,7 +19,7 @@ from protoproof.models.twophase import INIT, TM, TransactionManager, TwoPhase
 from protoproof.proofs.twophase import strengthening
 
 
-@pytest.mark.parametrize("model", [TwoPhase(rms=2), TCommit(rms=3)], ids=repr)
+@pytest.mark.parametrize("model", [TwoPhase(rms=2), TCommit(rms=3)], ids=lambda m: f"{type(m).__name__}({m.config})")
 def test_the_correct_models_conform_on_reachable_and_random_states(model: Any) -> None:
     r = conform(model, random_states=150, seed=3)
     assert r.ok, "\n".join(r.to_lines())

@@ -399,3 +399,24 @@ def test_a_cycle_longer_than_the_recursion_limit_is_searched_without_recursion()
     assert (r.verdict, r.property) == ("violated", "never")
     assert r.path is not None and r.path.loop_start == 0 and len(r.path) == 20_000
     assert explore(Clock(), properties=["at_noon"]).verdict == "exhausted"
+
+
+class NeverAsked(Requests):
+    def asked(self, s: tuple[int, int]) -> bool:
+        return False  # the premise never holds: "every request is served" is then true of nothing
+
+
+def test_a_leads_to_whose_premise_never_holds_is_reported_vacuous() -> None:
+    r = explore(NeverAsked())
+    assert r.verdict == "exhausted"
+    assert "VACUOUS: the premise of answered holds in no reachable state" in r.liveness
+    assert "VACUOUS" not in explore(Requests()).liveness
+
+
+def test_the_lease_lock_at_its_defaults_says_its_liveness_property_is_vacuous() -> None:
+    from protoproof.models.lease import Lease, LeaseConfig
+
+    # No crash is allowed at the defaults, so "the holder crashed" never happens (a shorter
+    # horizon than the default 4 keeps the test quick; the default run says the same).
+    r = explore(Lease(LeaseConfig(max_time=2)), properties=["another_acquires"])
+    assert "VACUOUS: the premise of another_acquires" in r.liveness

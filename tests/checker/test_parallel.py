@@ -39,7 +39,7 @@ def test_workers_give_the_counts_depth_and_verdict_of_the_ordinary_search_on_2pc
     for n in (1, 2, 3):
         r = explore(m, Options(scale=Scale(workers=n)))
         assert figures(r) == figures(plain), n
-        assert f"partitioned over {n} worker(s)" in r.expansion
+        assert f"partitioned over {n} worker(s)" in r.engine
 
 
 def test_workers_give_the_counts_of_the_ordinary_search_on_paxos_wide_codes() -> None:
@@ -106,7 +106,7 @@ def test_workers_from_the_cli_report_the_counts_of_the_ordinary_check() -> None:
     plain, two = run(), run("--workers", "2")
     for k in ("verdict", "distinct_states", "transitions", "depth", "coverage"):
         assert two[k] == plain[k], k
-    assert "2 processes" in two["expansion"]
+    assert "2 processes" in two["engine"]
 
 
 def test_workers_check_a_symmetry_reduced_search_as_the_ordinary_one() -> None:

@@ -26,7 +26,7 @@ def test_ray_actors_give_the_counts_depth_and_verdicts_of_the_ordinary_search() 
         for m in [twophase, paxos(), paxos.variants_of()["ignore-votes"]()]:
             whole = explore(m)
             r = explore(m, Options(scale=Scale(workers=2, ray="auto")))
-            assert "2 Ray actors" in r.expansion
+            assert "2 Ray actors" in r.engine
             a, b = r.stats, whole.stats
             if whole.verdict == "violated":  # whole levels are completed: compare with the in-process worker
                 p = explore(m, Options(scale=Scale(workers=1))).stats
@@ -50,6 +50,6 @@ def test_ray_local_from_the_cli_starts_and_stops_its_own_instance() -> None:
         return d
 
     on_ray, plain = run("--ray", "local", "--workers", "2"), run()
-    assert "2 Ray actors" in on_ray["expansion"]
+    assert "2 Ray actors" in on_ray["engine"]
     for k in ("verdict", "distinct_states", "transitions", "depth", "coverage"):
         assert on_ray[k] == plain[k], k

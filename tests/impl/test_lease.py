@@ -67,11 +67,12 @@ async def checked(cfg: ClusterConfig, node: int) -> None:
     raise AssertionError(f"node {node} never ran its write step")
 
 
-def paused_write(tmp_path: Path, fencing: int) -> tuple[ClusterConfig, bool, tuple[int, ...], tuple[int, ...]]:
+def paused_write(tmp_path: Path, variant: str | None) -> tuple[ClusterConfig, bool, tuple[int, ...], tuple[int, ...]]:
     """Client 0 checks its lease and starts a write, is SIGSTOPped past its lease, client 1 takes
     the lock and writes, client 0 is SIGCONTed and its write goes out: (cluster, whether the
     storage took the stale write, accepted tokens, refused tokens)."""
-    cfg = lease_cluster(str(tmp_path / "ll"), 2, trace=True, fsync=False, params={**PARAMS, "fencing": fencing})
+    preset = SERVICE.variant(variant) if variant else {}
+    cfg = lease_cluster(str(tmp_path / "ll"), 2, trace=True, fsync=False, params={**PARAMS, **preset})
     cfg.save()
 
     async def main(cluster: Cluster) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
@@ -101,7 +102,7 @@ def paused_write(tmp_path: Path, fencing: int) -> tuple[ClusterConfig, bool, tup
 
 
 def test_with_fencing_a_client_paused_past_its_lease_has_its_write_refused(tmp_path: Path) -> None:
-    cfg, took, tokens, refused = paused_write(tmp_path, 1)
+    cfg, took, tokens, refused = paused_write(tmp_path, None)
     assert not took
     assert tokens == (2,) and refused == (1,)
     report = validate(cfg.trace_dir())
@@ -111,7 +112,7 @@ def test_with_fencing_a_client_paused_past_its_lease_has_its_write_refused(tmp_p
 
 
 def test_without_fencing_the_paused_client_s_stale_write_is_accepted_as_the_model_predicts(tmp_path: Path) -> None:
-    cfg, took, tokens, refused = paused_write(tmp_path, 0)
+    cfg, took, tokens, refused = paused_write(tmp_path, "no-fencing")
     assert took
     assert tokens == (2, 1) and refused == ()
     report = validate(cfg.trace_dir())

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from protoproof.impl.codec import Frame
 from protoproof.impl.faults import FaultInjector
 from protoproof.impl.service import Service
+from protoproof.impl.transport import connect
 from protoproof.impl.tx import DurableRM, DurableTM, DurableTwoPhase, twophase_cluster, wire_type
 from protoproof.models.actors import Node
 from protoproof.models.schema import Type
@@ -99,8 +100,8 @@ class TwoPhaseHosts(RuleBasedStateMachine):
 
         async def go() -> None:
             addr = self.cfg.node(f.dst)
-            _r, w = await asyncio.open_connection(addr.host, addr.port)
-            w.write(dst.codec.encode(f))
+            _r, w, link, _back = await connect(addr.host, addr.port)
+            w.write(dst.codec.encode(f, link))
             await w.drain()
             for _ in range(2000):
                 if dst.transport.received > before:

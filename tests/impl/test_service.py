@@ -13,6 +13,7 @@ import pytest
 
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig, load_cluster
+from protoproof.impl.codec import NONCE_LEN
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.service import ServiceSpec, load_spec, spec_for
 from protoproof.impl.validate import validate
@@ -122,14 +123,16 @@ def test_two_requests_racing_on_a_fresh_endpoint_share_one_connection(tmp_path: 
         await asyncio.sleep(0.05)  # both callers are inside _conn before either connection exists
         w = Writer()
         opened.append(w)  # type: ignore[arg-type]
-        return asyncio.StreamReader(), w
+        r = asyncio.StreamReader()
+        r.feed_data(b"n" * NONCE_LEN)  # the node speaks first: its connection nonce
+        return r, w
 
     monkeypatch.setattr(asyncio, "open_connection", slow_open)
 
     async def race() -> None:
         ep = Endpoint(cfg, wire_type(2))
         a, b = await asyncio.gather(ep._conn(0), ep._conn(0))
-        assert a is b and len(opened) == 1
+        assert a[0] is b[0] and len(opened) == 1
         await ep.close()
 
     asyncio.run(race())

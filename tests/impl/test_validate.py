@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +85,31 @@ def test_a_corrupt_trace_line_is_an_error(tmp_path: Path) -> None:
     f.write_text("\n".join(lines) + "\n")
     with pytest.raises(TraceError, match=r"node1.jsonl:2: not a JSON record"):
         validate(d)
+
+
+def test_a_trace_line_missing_a_field_is_a_one_line_error_naming_file_and_line(tmp_path: Path) -> None:
+    d = pingpong_trace(tmp_path)
+    f = d / "node1.jsonl"
+    lines = f.read_text().splitlines()
+    rec = json.loads(lines[1])
+    del rec["seq"]
+    lines[1] = json.dumps(rec)
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match=r"node1.jsonl:2: the record lacks seq"):
+        validate(d)
+
+
+def test_validate_json_reports_the_torn_last_line(tmp_path: Path) -> None:
+    from protoproof.cli import main
+
+    d = pingpong_trace(tmp_path)
+    with (d / "node1.jsonl").open("a") as out:
+        out.write('{"t":1,"node":1,"ki')
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["validate", str(d), "--json"]) == 0
+    got = json.loads(buf.getvalue())
+    assert got["ok"] and got["torn"] == ["node1.jsonl: '{\"t\":1,\"node\":1,\"ki'"]
 
 
 def test_a_torn_last_line_is_skipped_and_reported(tmp_path: Path) -> None:

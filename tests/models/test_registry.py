@@ -39,9 +39,9 @@ def test_the_built_in_protocols_are_declared_beside_their_models_and_listed_firs
 
 
 def test_an_unknown_name_is_an_error_naming_the_choices_and_the_file_form() -> None:
-    with pytest.raises(RegistryError, match=r"unknown model 'nosuch'; models: consensus, lease, paxos, raft, replog, "
-                                            r"replog-nodes, tcommit, threephase, twophase \(or name your own: "
-                                            r"path/to/file.py:Class"):
+    with pytest.raises(RegistryError, match=r"unknown model 'nosuch'; models: consensus, handoff, hashring, lease, "
+                                            r"paxos, raft, replog, replog-nodes, tcommit, threephase, twophase \(or "
+                                            r"name your own: path/to/file.py:Class"):
         lookup("nosuch")
 
 

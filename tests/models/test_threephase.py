@@ -131,15 +131,15 @@ def test_the_partition_counterexample_is_drawn_with_the_split_and_the_abort_held
     assert "from rm1: Abort()" in dot  # the backup's Abort never crossed the partition
 
 
-def test_a_handoff_reaches_the_node_at_once_and_leaves_the_network_alone() -> None:
+def test_a_message_delivered_now_reaches_the_node_at_once_and_leaves_the_network_alone() -> None:
     from protoproof.models.actors import Envelope
     from protoproof.models.threephase import Suspect
 
     model = ThreePhase(rms=2)
     s = model.initial_states()[0]
-    t = model.handoff(s, Envelope(0, 0, Suspect(2)))
+    t = model.deliver_now(s, Envelope(0, 0, Suspect(2)))
     assert t is not None and t.net == s.net and t.nodes[0].suspects == frozenset({2})
     assert t.nodes[0].phase == ABORTED  # it had not voted
-    assert model.handoff(t, Envelope(0, 0, Suspect(2))) is None  # already suspected: ignored
+    assert model.deliver_now(t, Envelope(0, 0, Suspect(2))) is None  # already suspected: ignored
     down = s._replace(down=frozenset({0}))
-    assert model.handoff(down, Envelope(0, 0, Suspect(2))) is None  # a down node takes nothing
+    assert model.deliver_now(down, Envelope(0, 0, Suspect(2))) is None  # a down node takes nothing

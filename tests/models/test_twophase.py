@@ -217,3 +217,22 @@ def test_a_vote_that_is_not_persisted_breaks_atomicity_after_a_crash() -> None:
 def test_crash_fields_cost_nothing_without_crashes() -> None:
     assert TwoPhase(rms=3).state_type.size == TwoPhase(rms=3, max_crashes=0).state_type.size
     assert explore(TwoPhase(rms=3)).stats.distinct_states == 288
+
+
+
+def test_the_rm_cap_of_enumeration_is_checks_alone() -> None:
+    with pytest.raises(KeyError, match=r"--rms 13 is too many to enumerate.*`prove twophase --rms 13`"):
+        explore(TwoPhase(rms=13))
+    assert explore(TwoPhase(rms=13), max_states=1000).verdict == "bounded"  # a bounded run is no enumeration
+    assert TwoPhase(rms=12).enumeration_refusal() is None
+
+
+@pytest.mark.slow
+def test_the_prover_takes_more_rms_than_check_enumerates() -> None:
+    import io
+
+    from protoproof import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["prove", "twophase", "--rms", "13"], out, err) == 0, err.getvalue()
+    assert "proved" in out.getvalue()

@@ -75,14 +75,47 @@ def test_prove_lease_parameterized_from_the_cli_prints_the_condition_and_a_weake
     assert "linear" in bad.getvalue()
 
 
-# (lease, drift, margin, max_time): the discrete checker and z3 on the same numbers agree.
-GRID = [(2, 0, 0, 2), (2, 1, 0, 2), (3, 1, 1, 2), (2, 1, 1, 1)]
+# (lease, drift, margin, max_time): the explicit checker and z3 answer the same question on the same
+# numbers.  z3 first tries the induction with exactly these values (safe for every run, every time);
+# failing that, it looks for a run of the relation in whole ticks within the horizon (the discrete
+# model's runs), up to GRID_DEPTH steps.  The two sides must agree: the checker finds a violation
+# exactly where z3 finds such a run.  (Where z3 finds none, its side is bounded by GRID_DEPTH.)
+GRID_FAST = [(2, 0, 0, 2), (1, 0, 0, 2), (2, 1, 1, 1), (1, 1, 0, 1)]
+GRID_SLOW = [(2, 1, 0, 2), (3, 1, 1, 2), (2, 1, 2, 2), (3, 1, 3, 3), (2, 1, 4, 2), (3, 1, 2, 2), (2, 0, 1, 3)]
+GRID_DEPTH = 14
 
 
-@pytest.mark.parametrize("lease,drift,margin,max_time", GRID)
-def test_the_discrete_checker_and_the_z3_condition_agree_on_a_grid(lease: int, drift: int, margin: int,
-                                                                   max_time: int) -> None:
+def _agree(lease: int, drift: int, margin: int, max_time: int) -> None:
     r = explore(Lease(lease=lease, drift=drift, margin=margin, max_time=max_time), properties=["lease_safety"])
-    discrete_safe = r.verdict == EXHAUSTED
-    z3_safe = margin >= 4 * drift
-    assert discrete_safe == z3_safe, (r.verdict, lease, drift, margin)
+    assert r.verdict in (EXHAUSTED, VIOLATED)
+    cond = f"lease == {lease} and drift == {drift} and margin == {margin}"
+    _obs, proved = prove_formulas(2, cond, timeout_s=60)
+    run = [] if proved else find_counterexample(2, cond, depth=GRID_DEPTH, horizon=max_time, timeout_s=120)
+    assert (r.verdict == VIOLATED) == bool(run), (r.verdict, proved, run)
+    if proved:  # the induction at these numbers is the general condition's instance
+        assert margin >= 4 * drift
+
+
+@pytest.mark.parametrize("lease,drift,margin,max_time", GRID_FAST)
+def test_the_discrete_checker_and_z3_agree_on_the_same_numbers(lease: int, drift: int, margin: int,
+                                                               max_time: int) -> None:
+    _agree(lease, drift, margin, max_time)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lease,drift,margin,max_time", GRID_SLOW)
+def test_the_discrete_checker_and_z3_agree_on_a_wider_grid(lease: int, drift: int, margin: int,
+                                                          max_time: int) -> None:
+    _agree(lease, drift, margin, max_time)
+
+
+def test_z3_finds_the_smallest_safe_margin_four_drifts_and_proves_it_from_the_cli() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["prove", "lease", "--parameterized", "--no-tie", "--smallest-margin"], out=out, err=err) == 3
+    text = out.getvalue()
+    assert "drift 1: a run breaks lease safety for every margin below 4 (the supremum is not reached)" in text
+    assert "drift 2: a run breaks lease safety for every margin below 8" in text
+    assert "the least safe margin is 4*drift: margin >= 4*drift is proved by induction" in text
+    bad = io.StringIO()
+    assert main(["prove", "lease", "--smallest-margin"], out=io.StringIO(), err=bad) == 2
+    assert "--smallest-margin only applies to --parameterized" in bad.getvalue()

@@ -1,0 +1,108 @@
+"""What ``protoproof list`` and ``protoproof check MODEL --help`` say about a model: its
+parameters with their defaults, ranges and meanings, its properties, variants and proofs, in
+plain text (docstrings' RST markup removed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from .models.base import LIVENESS, Model, ModelDefinitionError, param_range
+from .models.registry import Protocol
+
+
+def plain(doc: str) -> str:
+    """A docstring's first paragraph on one line, without RST markup (double or single back-quotes,
+    roles)."""
+    text = " ".join(doc.strip().split("\n\n")[0].split())
+    text = re.sub(r":[a-z]+:`([^`]*)`", r"\1", text)
+    return re.sub(r"`+([^`]*)`+", r"\1", text)
+
+
+def option_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def config_fields(cls: type[Model[Any]]) -> tuple[dataclasses.Field[Any], ...]:
+    if not dataclasses.is_dataclass(cls.Config):
+        raise ModelDefinitionError(f"{cls.__name__}.Config must be a frozen dataclass (@dataclass(frozen=True))")
+    return dataclasses.fields(cls.Config)
+
+
+def parameters(cls: type[Model[Any]]) -> list[dict[str, Any]]:
+    out = []
+    for f in config_fields(cls):
+        row: dict[str, Any] = {"name": f.name, "option": option_name(f.name), "default": f.default,
+                               "type": type(f.default).__name__}
+        lo, hi = param_range(f)
+        if lo is not None or hi is not None:
+            row["min"], row["max"] = lo, hi
+        if f.metadata.get("help"):
+            row["help"] = f.metadata["help"]
+        out.append(row)
+    return out
+
+
+def _range(p: dict[str, Any]) -> str:
+    lo, hi = p.get("min"), p.get("max")
+    if lo is not None and hi is not None:
+        return f"{lo}..{hi}"
+    return f">= {lo}" if lo is not None else f"<= {hi}" if hi is not None else ""
+
+
+def parameter_line(p: dict[str, Any]) -> str:
+    extra = "; ".join(x for x in (p.get("help", ""), _range(p)) if x)
+    return f"{p['option']} {p['default']}" + (f" ({extra})" if extra else "")
+
+
+def properties(cls: type[Model[Any]]) -> list[dict[str, str]]:
+    """The properties of the model at its default parameters (those decide which exist)."""
+    model = cls()
+    rows = [{"name": p.name, "kind": p.kind, "doc": plain(p.doc)} for p in model.properties]
+    rows += [{"name": r.name, "kind": "refines", "doc": f"refines {r.abstract.name or type(r.abstract).__name__}"}
+             for r in model.refinements()]
+    return rows
+
+
+def describe(p: Protocol) -> dict[str, Any]:
+    """One model's entry in ``protoproof list --json``."""
+    cls = p.model_class()
+    variants = [
+        {"name": v, "breaks": list(vc.breaks), "doc": plain(vc.__doc__ or ""),
+         **({"defaults": dict(vc.variant_defaults)} if vc.variant_defaults else {})}
+        for v, vc in sorted(cls.variants_of().items())
+    ]
+    doc = plain(p.summary or cls.__doc__ or "")
+    proofs = [part for part in ("strengthening", "parameterized", "prover") if getattr(p, part) is not None]
+    return {"name": p.name, "doc": doc, "parameters": parameters(cls), "properties": properties(cls),
+            "variants": variants, "proofs": proofs}
+
+
+def lines(r: dict[str, Any]) -> list[str]:
+    """One model's entry in ``protoproof list``."""
+    out = [f"{r['name']}: {r['doc']}"]
+    out.append("  parameters: " + (", ".join(parameter_line(p) for p in r["parameters"]) or "none"))
+    kinds: dict[str, list[str]] = {}
+    for p in r["properties"]:
+        kind = "liveness" if p["kind"] in LIVENESS else p["kind"]
+        kinds.setdefault(kind, []).append(p["name"])
+    out.append("  properties: " + "; ".join(f"{k} {', '.join(v)}" for k, v in kinds.items()))
+    for v in r["variants"]:
+        given = " ".join(f"{option_name(k)} {x}" for k, x in v.get("defaults", {}).items())
+        out.append(f"  --variant {v['name']}: {v['doc']} (breaks {', '.join(v['breaks'])}"
+                   + (f"; defaults to {given}" if given else "") + ")")
+    if r["proofs"]:
+        out.append(f"  proofs: {', '.join(r['proofs'])}")
+    return out
+
+
+def model_help(cls: type[Model[Any]], name: str) -> str:
+    """The model's section of ``check MODEL --help``: its parameters and variants."""
+    out = [f"parameters of {name}:"]
+    out += [f"  {parameter_line(p)}" for p in parameters(cls)] or ["  none"]
+    variants = cls.variants_of()
+    if variants:
+        out.append(f"variants of {name} (--variant NAME):")
+        out += [f"  {v}: {plain(vc.__doc__ or '')}" for v, vc in sorted(variants.items())]
+    return "\n".join(out)

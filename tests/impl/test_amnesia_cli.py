@@ -1,0 +1,84 @@
+"""No amnesia from the command line, and for the Raft KV (generic: every service's store is checked).
+
+``protoproof cluster rejoin --dir D --node I`` is the recovery the refusal names; a Raft server
+that lost its log, term and vote refuses to start too (Raft has no learner rejoin yet, and says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from protoproof.impl.kv import KVClient, paxos_cluster
+from protoproof.impl.launcher import REFUSED, Cluster
+from protoproof.impl.raft import RaftKVClient, raft_cluster
+
+PY = [sys.executable, "-m", "protoproof.impl"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PY, *args], capture_output=True, text=True, timeout=60)
+
+
+def wipe(directory: Path) -> None:
+    for p in directory.glob("state.sqlite3*"):
+        p.unlink()
+
+
+def test_cluster_rejoin_brings_back_a_kv_node_that_lost_its_store(tmp_path: Path) -> None:
+    cfg = paxos_cluster(str(tmp_path / "kv"), 3)
+    cfg.save()
+    d = str(cfg.directory)
+
+    async def put_get(prefer: int, put: bool) -> str | None:
+        kv = KVClient(cfg, client_id=1001, prefer=prefer, timeout=1.0, budget=20.0)
+        try:
+            if put:
+                await kv.put("color", "blue")
+            return await kv.get("color")
+        finally:
+            await kv.close()
+
+    with Cluster(cfg) as cl:
+        cl.start_all()
+        assert asyncio.run(put_get(0, True)) == "blue"
+        cl.kill(1)
+        wipe(cfg.node_dir(1))
+        r = cli("cluster", "restart", "--dir", d, "--node", "1")
+        assert r.returncode != 0 and "cluster rejoin --dir" in r.stderr and "Traceback" not in r.stderr
+        r = cli("cluster", "rejoin", "--dir", d)
+        assert r.returncode == 2 and "rejoin needs the node" in r.stderr
+        try:
+            r = cli("cluster", "rejoin", "--dir", d, "--node", "1")
+            assert r.returncode == 0 and "node 1 rejoining as a learner" in r.stdout, r.stderr
+            assert asyncio.run(put_get(1, False)) == "blue"  # answered once it has rejoined
+        finally:
+            cli("cluster", "stop", "--dir", d, "--node", "1")
+
+
+def test_a_raft_server_that_lost_its_log_and_vote_refuses_to_start(tmp_path: Path) -> None:
+    cfg = raft_cluster(str(tmp_path / "raft"), 3)
+    cfg.save()
+
+    async def writes() -> None:
+        kv = RaftKVClient(cfg, client_id=1000, timeout=0.5, budget=20)
+        try:
+            for k in range(5):
+                await kv.put(f"k{k}", "v")
+        finally:
+            await kv.close()
+
+    with Cluster(cfg) as cl:
+        cl.start_all()
+        asyncio.run(writes())
+        cl.kill(1)
+        wipe(cfg.node_dir(1))
+        with pytest.raises(RuntimeError, match="must not vote"):
+            cl.start(1)
+        assert cl.procs[1].returncode == REFUSED
+    r = cli("cluster", "rejoin", "--dir", str(cfg.directory), "--node", "1")
+    assert r.returncode == 2 and "cannot rejoin as a learner" in r.stderr

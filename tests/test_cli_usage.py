@@ -1,0 +1,105 @@
+"""The command line's first minute: mistakes refused in one line before any work, planted bugs
+found with their defaults, and what a newcomer can discover from ``--help``, ``list`` and ``--version``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from protoproof import __version__
+from protoproof.impl.kv import paxos_cluster
+from protoproof.tests.test_cli import run
+
+
+@pytest.mark.parametrize("argv,prop", [
+    (["twophase", "--variant", "volatile-vote"], "refines_tcommit"),
+    (["paxos", "--variant", "volatile-acceptor"], "refines_consensus"),
+    (["replog-nodes", "--variant", "volatile-follower"], "followers_agree_on_committed"),
+    (["threephase", "--variant", "backup-commits-from-wait", "--no-liveness"], "refines_tcommit"),
+])
+def test_a_variant_whose_bug_needs_a_crash_finds_it_with_its_defaults(argv: list[str], prop: str) -> None:
+    code, out, _ = run("check", *argv, "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 1 and d["verdict"] == "violated" and d["property"] == prop
+    assert d["params"]["max_crashes"] == (2 if argv[0] == "threephase" else 1)
+
+
+def test_a_parameter_given_on_the_command_line_overrides_the_variants_default() -> None:
+    code, out, _ = run("check", "twophase", "--variant", "volatile-vote", "--max-crashes", "0", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 0 and d["verdict"] == "exhausted" and d["params"]["max_crashes"] == 0
+
+
+def test_property_deadlock_checks_for_deadlocks_instead_of_nothing() -> None:
+    code, out, _ = run("check", "tcommit", "--property", "deadlock", "--json", "--quiet")
+    d = json.loads(out)
+    assert code == 1 and d["verdict"] == "violated" and d["property"] == "deadlock"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["check", "tcommit", "--graph-kind", "sequence", "--graph", "x.svg"],
+     "--graph-kind sequence needs an actor model"),
+    (["check", "tcommit", "--graph-kind", "states"], "--graph-kind states needs --graph FILE"),
+    (["check", "twophase", "--strategy", "random", "--walks", "-1"], "--walks: expected a positive integer"),
+    (["check", "twophase", "--strategy", "random", "--walk-depth", "0"], "--walk-depth: expected a positive integer"),
+    (["check", "twophase", "--timeout", "nan"], "--timeout: expected a positive number"),
+    (["conform", "twophase", "--random", "-5"], "--random: expected a whole number"),
+])
+def test_a_wrong_option_is_refused_in_one_line_before_the_run(argv: list[str], needle: str) -> None:
+    code, out, err = run(*argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert needle in err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        run("--version")
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"protoproof {__version__}"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["kv", "get", "k", "extra"], "kv get takes a key only; drop 'extra'"),
+    (["kv", "--timeout", "-1", "get", "k"], "--timeout: expected a positive number"),
+])
+def test_a_client_command_refuses_an_extra_word_or_a_negative_timeout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    paxos_cluster(str(tmp_path / "c"), 3).save()
+    code, _out, err = run(*argv, "--cluster", str(tmp_path / "c"))
+    err += capsys.readouterr().err
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_check_model_help_lists_the_models_parameters_with_ranges_and_its_variants() -> None:
+    code, out, _ = run("check", "twophase", "--help")
+    assert code == 0 and "usage: protoproof check" in out
+    rms = "--rms 3 (resource managers: check enumerates up to 12, prove takes any number; >= 1)"
+    assert f"parameters of twophase:\n  {rms}\n  --max-crashes 0 (" in out
+    assert "  volatile-vote: An RM votes Prepared without persisting it" in out
+
+
+def test_check_help_without_a_model_says_how_to_see_a_models_parameters() -> None:
+    code, out, _ = run("bmc", "--help")
+    assert code == 0
+    assert "`protoproof bmc MODEL --help` lists them; models: consensus, handoff, hashring, lease, paxos" in out
+
+
+def test_list_shows_properties_ranges_and_variant_defaults_without_rst_markup() -> None:
+    code, out, _ = run("list", "twophase")
+    assert code == 0 and "``" not in out
+    assert out.splitlines()[0] == "twophase: Two-phase commit: a TM and rms RMs (TwoPhase.tla, as nodes)."
+    rms = "--rms 3 (resource managers: check enumerates up to 12, prove takes any number; >= 1)"
+    assert f"  parameters: {rms}, --max-crashes 0 (" in out
+    assert "  properties: always atomicity; sometimes all_committed, all_aborted; refines refines_tcommit" in out
+    assert "(breaks atomicity, refines_tcommit; defaults to --max-crashes 1)" in out
+    code, out, _ = run("list", "--json", "paxos")
+    paxos = json.loads(out)["models"][0]
+    assert any(p["name"] == "agreement" and p["kind"] == "always" and p["doc"] for p in paxos["properties"])
+    assert {"name": "refines_consensus", "kind": "refines", "doc": "refines consensus"} in paxos["properties"]
+    assert paxos["parameters"][0]["min"] == 1 and paxos["parameters"][0]["max"] == 9
+
+
+def test_a_parameter_outside_its_declared_range_is_refused_in_one_line() -> None:
+    code, out, err = run("check", "paxos", "--max-ballot", "7")
+    assert code == 2 and out == "" and err == "protoproof: error: --max-ballot must be between 0 and 6\n"
