@@ -164,6 +164,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         liveness=not args.no_liveness,
         interruptible=True,
         engine=args.engine,
+        scale=_scale(args),
     )
     note = reporter(err, args.quiet)
     if note is not None:
@@ -215,6 +216,18 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     for f in failures:
         print(f"protoproof: error: {f}", file=err)
     return EXIT_BY_VERDICT[result.verdict]
+
+
+def _scale(args: argparse.Namespace) -> Any:
+    """The partitioned search's settings (None: none of its flags was given)."""
+    flags = (args.workers, args.ray, args.checkpoint, args.resume, args.memory)
+    if all(f is None for f in flags):
+        return None
+    from .checker.parallel import Scale
+
+    every = args.checkpoint_every
+    return Scale(workers=args.workers or 1, ray=args.ray, checkpoint=args.checkpoint or args.resume,
+                 checkpoint_every=60.0 if every is None else every, resume=args.resume, memory_mb=args.memory)
 
 
 def _written(flag: str, write: Callable[[], str | None], failures: list[str]) -> str | None:
@@ -625,6 +638,16 @@ def _parser() -> _Parser:
                     help="reduce by interchangeable node ids (liveness properties are then not checked)")
     ck.add_argument("--no-liveness", action="store_true",
                     help="skip the model's liveness properties (no edges kept: safety only)")
+    ck.add_argument("--workers", type=_positive, default=None,
+                    help="a level-synchronous BFS over N processes, each owning a share of the states")
+    ck.add_argument("--ray", metavar="ADDRESS", help="run the workers as Ray actors: 'local' starts a Ray "
+                    "instance here, 'auto' or HOST:PORT joins a running cluster (pip install 'protoproof[ray]')")
+    ck.add_argument("--checkpoint", metavar="DIR", help="save the search in DIR between levels (every "
+                    "--checkpoint-every seconds, on Ctrl-C and at --timeout)")
+    ck.add_argument("--checkpoint-every", type=_positive_float, default=None, metavar="S", help="default 60")
+    ck.add_argument("--resume", metavar="DIR", help="continue the search saved in DIR (and keep saving there)")
+    ck.add_argument("--memory", type=_positive_float, default=None, metavar="MB",
+                    help="keep at most this much of the visited states in memory; the rest goes to disk")
     ck.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
     ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")

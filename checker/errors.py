@@ -20,6 +20,9 @@ class ModelError(Exception):
         super().__init__(message)
         self.message, self.state, self.action, self.traceback = message, state, action, tb
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a worker process, re-raised by the coordinator
+        return type(self), (self.message, self.state, self.action, self.traceback)
+
     def __str__(self) -> str:
         where = f"action {self.action!r}" if self.action is not None else "an initial state"
         return f"{self.message}\n  in {where}\n  from state {self.state!r}"

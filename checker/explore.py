@@ -18,7 +18,7 @@ import traceback
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
@@ -31,6 +31,9 @@ from .path import Path
 from .symmetry import AsymmetricDefinition, SymmetryError, check_symmetric
 from .symmetry_proof import Justification
 from .verdict import BOUNDED, EXHAUSTED, VIOLATED
+
+if TYPE_CHECKING:
+    from .parallel import Scale
 
 #: ``Options.engine``: the vector engine where it applies, or one of them for sure.
 ENGINES = ("auto", "vector", "scalar")
@@ -120,6 +123,7 @@ class Options:
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
     interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
     engine: str = "auto"  # auto (vector where it applies) | vector (refused where it does not) | scalar
+    scale: Scale | None = None  # workers, Ray, checkpoint/resume, memory budget: the partitioned search
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
@@ -131,6 +135,10 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     too_big = model.enumeration_refusal() if unbounded else None
     if too_big is not None:
         raise KeyError(f"{too_big} (or bound the run: --max-states, --max-depth, --timeout)")
+    if o.scale is not None:
+        from .parallel import partitioned
+
+        return partitioned(model, o)
     why = "asked for" if o.engine == "scalar" else ""
     if o.engine != "scalar":
         from . import vector

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: Debian's graphviz (the `dot` binary), chromium and chromium-driver, and
-# a virtualenv in .venv holding protoproof (editable) with its test tools.  Safe to run again.
+# a virtualenv in .venv holding protoproof (editable) with its test tools and Ray (the --ray tests).  Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 log=$(mktemp)
-if ! .venv/bin/python -m pip install -q -e '.[test]' >"$log" 2>&1; then
+if ! .venv/bin/python -m pip install -q -e '.[test,ray]' >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "setup: installing protoproof and its test tools failed (output above)" >&2
