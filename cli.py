@@ -250,8 +250,15 @@ def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
     model = result.model
     title = None
     path = result.path
+    mark = None
     if result.verdict == VIOLATED and result.property:
         title = f"{_name(model)}: {result.property} violated"
+        if path is not None:
+            from .checker.explain import chart_title, falsifying_step
+
+            title = chart_title(path, result.property, _name(model))
+            k = falsifying_step(path, result.property)
+            mark = (k, f"{result.property} false from here") if k else None
     if path is None:
         found = [(k, p) for k, p in result.examples.items() if p is not None]
         if found:
@@ -266,11 +273,11 @@ def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
             from .checker.symmetry import Canonicalizer
 
             key = Canonicalizer(model).key
-        dot = render.state_graph(result.graph, path, model, max_nodes=GRAPH_LIMIT, key=key)
+        dot = render.state_graph(result.graph, path, model, max_nodes=GRAPH_LIMIT, key=key, title=title)
     else:
         if path is None:
             return "no graph written: there is no counterexample or example run to draw"
-        dot = render.sequence_chart(path, title=title)
+        dot = render.sequence_chart(path, title=title, mark=mark)
     return render.write_graph(dot, filename)
 
 
@@ -415,10 +422,14 @@ def _emit(result: Any, as_json: bool, out: TextIO, err: TextIO, graph: str | Non
     path = getattr(result, "path", None)
     if graph and path is not None:
         from .checker import render
+        from .checker.explain import chart_title, falsifying_step
 
-        title = f"{_name(result.model)}: {getattr(result, 'property', None) or 'counterexample'}"
-        dot = (render.sequence_chart(path, title=title) if isinstance(result.model, ActorSystem)
-               else render.state_graph(_path_graph(path), path, result.model))
+        prop = getattr(result, "property", None)
+        title = chart_title(path, prop, _name(result.model)) if prop else f"{_name(result.model)}: counterexample"
+        k = falsifying_step(path, prop) if prop else None
+        dot = (render.sequence_chart(path, title=title, mark=(k, f"{prop} false from here") if k else None)
+               if isinstance(result.model, ActorSystem)
+               else render.state_graph(_path_graph(path), path, result.model, title=title))
         msg = _written("--graph", lambda: render.write_graph(dot, graph), failures)
     if as_json:
         d = result.to_json()

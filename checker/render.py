@@ -107,7 +107,8 @@ def _header(name: str, title: str | None, *defaults: str) -> list[str]:
 # ----- sequence charts ----------------------------------------------------------------
 
 
-def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note") -> str:
+def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note",
+                   mark: tuple[int, str] | None = None) -> str:
     """A message sequence chart of ``path`` (a run of an ``ActorSystem``) as DOT source.
 
     Layout: row 0 holds the lane heads (node names), row ``k`` the ``k``-th step, and a last
@@ -135,9 +136,14 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
       labelled "(in flight)"; with ``in_flight="omit"`` they are not shown.  Messages in
       flight in the initial state and never delivered are omitted (the chart only knows
       sends it saw).
-    - Lifeline segments where a node is down are dotted red; the last step (the one that
-      reached the violation) is drawn in red, with the messages it received or read, and
-      ``title`` is shown on top.
+    - Each lane head shows the node's initial state, and each step's box on the acting lane the
+      fields of that node's state that the step changed (a delivery that changed its receiver
+      is a box holding the message and the changes, one that changed nothing a dot).  Message
+      text is written in boxes, never on arrows (an arrow's text is its SVG ``tooltip``), so no
+      two labels can overlap: dot never overlaps nodes.  A local step lists what it read.
+    - Lifeline segments where a node is down are dotted red; the marked step (``mark``: its
+      row and a note such as "atomicity false from here", else the last step) is drawn in red,
+      with the messages it received or read, and ``title`` is shown on top.
     - A lasso (``path.loop_start``, a liveness counterexample) has its loop's steps in red in the
       step column, the first one headed "-- loop starts here --", and the end row saying
       where the behaviour goes back to (or that it stays in its last state).
@@ -155,6 +161,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     steps = len(path.actions)
     end = steps + 1
     loop = path.loop_start
+    hot = mark[0] if mark is not None else steps  # the row drawn in red
+    if not 0 < hot <= max(steps, 1):
+        raise ValueError(f"mark row {hot} is not a step of the path (1..{steps})")
 
     def pt(node: int, row: int) -> str:
         return f"{names[node]}@{row}"
@@ -182,8 +191,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     pending: dict[Envelope, deque[int]] = {}  # rows whose send is not yet received, read or lost
     initial = set(model.in_flight(path.states[0])) if path.states else set()  # never received yet
     seen: dict[int, frozenset[Any]] = {}  # per reading node: its inbox at its previous local step
+    read_by: dict[int, list[str]] = {}  # row -> the messages its local step newly read
     for k, info in enumerate(infos, 1):
-        last = k == steps
+        last = k == hot
         env = info.received
         if env is not None:
             initial.discard(env)
@@ -195,17 +205,18 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
                 origin = _origin(sends, pending, env, consume=True)
                 src = pt(env.src, origin if origin is not None else 0)
                 if info.kind == "drop":
-                    arrows.append(_edge(src, pt(info.node, k), xlabel=f"{env.msg!r} (lost)", style="dashed",
+                    arrows.append(_edge(src, pt(info.node, k), tooltip=f"{env.msg!r} (lost)", style="dashed",
                                         arrowhead="tee", color=HIGHLIGHT if last else "gray40",
                                         fontcolor=HIGHLIGHT if last else "gray40", constraint="false"))
                 else:
-                    arrows.append(_edge(src, pt(info.node, k), xlabel=repr(env.msg),
+                    arrows.append(_edge(src, pt(info.node, k), tooltip=repr(env.msg),
                                         color=HIGHLIGHT if last else "black",
                                         fontcolor=HIGHLIGHT if last else "black",
                                         penwidth=2.5 if last else None, constraint="false"))
         elif info.kind == "local" and nodes[info.node].reads_inbox:
             for read, origin in _reads(model, path.states[k - 1], info.node, seen, sends, pending, initial):
-                arrows.append(_edge(pt(read.src, origin), pt(info.node, k), xlabel=repr(read.msg),
+                read_by.setdefault(k, []).append(f"read {read.msg!r}")
+                arrows.append(_edge(pt(read.src, origin), pt(info.node, k), tooltip=repr(read.msg),
                                     color=HIGHLIGHT if last else READ_COLOR,
                                     fontcolor=HIGHLIGHT if last else READ_COLOR,
                                     penwidth=2.5 if last else None, arrowhead="vee", constraint="false"))
@@ -224,17 +235,20 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
 
     # Points: one per (lane, row); the acting node's point carries the step's shape.
     acting: dict[tuple[int, int], tuple[StepInfo, bool]] = {
-        (info.node, k): (info, k == steps) for k, info in enumerate(infos, 1)
+        (info.node, k): (info, k == hot) for k, info in enumerate(infos, 1)
     }
     lines.append(_node(step_id(0), shape="plaintext", label=""))
     for i, name in enumerate(names):
-        lines.append(_node(pt(i, 0), shape="box", style="filled,bold", fillcolor="#f2f2f2", label=name))
+        head = [name, *(_node_fields(model, path.states[0], i) if i < len(nodes) else [])] if path.states else [name]
+        lines.append(_node(pt(i, 0), shape="box", style="filled,bold", fillcolor="#f2f2f2", label="\n".join(head)))
     for k in range(1, end + 1):
         if k <= steps:
-            last = k == steps
+            last = k == hot
             label = f"{k}. {path.actions[k - 1]!r}"
             if loop is not None and k == loop + 1:
                 label = f"{LOOP_LABEL}\n{label}"
+            if mark is not None and k == hot:
+                label = f"{label}\n>> {mark[1]}"
             lines.append(_node(step_id(k), shape="plaintext", label=label,
                                fontcolor=HIGHLIGHT if last or (loop is not None and k > loop) else None))
         else:
@@ -251,7 +265,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
                 lines.append(_node(pt(i, k), shape="point", width=0.04, height=0.04, color="gray60"))
                 continue
             info, last = got
-            lines.append(_node(pt(i, k), **_step_point(info, path.actions[k - 1].args, last)))
+            changed = _changes(model, path.states[k - 1], path.states[k], i) if i < len(nodes) else []
+            lines.append(_node(pt(i, k), **_step_point(info, path.actions[k - 1].args, last,
+                                                       [*read_by.get(k, []), *changed])))
 
     # Rows: rank=same, ordered left to right by invisible flat edges.
     for k in range(end + 1):
@@ -316,10 +332,40 @@ def _in_flight_note(unread: list[tuple[int, Envelope]], names: list[str]) -> dic
             "fontsize": 9, "label": _left_lines([f"in flight ({len(unread)}):", *shown])}
 
 
-def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -> dict[str, object]:
-    """Attributes of the acting node's point at one step."""
+def _node_fields(model: ActorSystem, s: Any, i: int) -> list[str]:
+    """Node ``i``'s state in ``s`` as ``field=value`` lines (a bare value for a scalar state)."""
+    ls = s.nodes[i]
+    fields = fields_of(ls)
+    if not fields:
+        return [_clip(_compact(ls, _node_names(model)))]
+    return [f"{k}={_clip(_compact(v, _node_names(model)))}" for k, v in fields.items()]
+
+
+def _changes(model: ActorSystem, before: Any, after: Any, i: int) -> list[str]:
+    """The lines of node ``i``'s state that changed between ``before`` and ``after``."""
+    if before.nodes[i] == after.nodes[i]:
+        return []
+    old = set(_node_fields(model, before, i))
+    return [line for line in _node_fields(model, after, i) if line not in old]
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """``text`` cut to ``width`` characters, so one long log cannot widen a whole lane."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool,
+                notes: list[str] | None = None) -> dict[str, object]:
+    """Attributes of the acting node's point at one step; ``notes`` (what it read, how its state
+    changed) are extra lines of its box."""
+    notes = notes or []
     if info.kind == "deliver":
-        return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
+        if not notes or info.received is None:
+            return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
+        return {"shape": "box", "style": "filled,rounded" + (",bold" if last else ""), "fillcolor": "white",
+                "color": HIGHLIGHT if last else "black", "fontcolor": HIGHLIGHT if last else None,
+                "penwidth": 2.5 if last else None, "fontsize": 10,
+                "label": "\n".join([repr(info.received.msg), *notes])}
     shape, color, fill = _KIND_STYLE.get(info.kind, ("box", "black", "white"))
     label = info.label
     if info.kind in ("local", "env"):
@@ -329,6 +375,8 @@ def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -
     elif info.kind in ("drop", "duplicate") and info.received is not None:
         label = f"{info.kind} {info.received.msg!r}"
     style = "filled,dashed" if info.kind in ("drop", "duplicate") else "filled"
+    if notes:
+        label = "\n".join([label, *notes])
     if last:
         color, style = HIGHLIGHT, style + ",bold"
     return {"shape": shape, "style": style, "color": color, "fillcolor": fill, "label": label,
