@@ -140,6 +140,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     if args.graph_kind == "sequence" and not isinstance(model, ActorSystem):
         raise UsageError(f"--graph-kind sequence needs an actor model (nodes and messages); {_name(model)} is a "
                          "plain model: use --graph-kind states")
+    if args.cluster_by:
+        _check_cluster_by(args, model)
     if args.replay:
         _check_writable("--replay", args.replay)
     props = None
@@ -187,7 +189,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     failures: list[str] = []  # outputs that could not be written: reported after the verdict
     graph_msg = None
     if args.graph:
-        graph_msg = _written("--graph", lambda: _draw(result, args.graph, args.graph_kind, err), failures)
+        graph_msg = _written("--graph", lambda: _draw(result, args.graph, args.graph_kind, err, args.cluster_by),
+                             failures)
     replay = None
     if result.path is not None:
         replay = result.path.to_python(result.property)
@@ -244,8 +247,20 @@ def _check_writable(flag: str, filename: str) -> None:
         raise UsageError(f"{flag} {filename!r}: the directory {folder!r} is not writable")
 
 
-def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
+def _check_cluster_by(args: argparse.Namespace, model: Model[Any]) -> None:
+    """``--cluster-by`` needs a state graph and a field the states have (refused before the search)."""
+    if not args.graph:
+        raise UsageError("--cluster-by needs --graph FILE")
+    if args.graph_kind == "sequence" or (args.graph_kind == "auto" and isinstance(model, ActorSystem)):
+        raise UsageError("--cluster-by groups the states of a state graph: add --graph-kind states")
+    fields = list(model.describe_state(model.initial_states()[0]))
+    if args.cluster_by not in fields:
+        raise UsageError(f"--cluster-by {args.cluster_by!r}: no such field; the fields are {', '.join(fields)}")
+
+
+def _draw(result: Result, filename: str, kind: str, err: TextIO, cluster_by: str | None = None) -> str:
     from .checker import render
+    from .checker.render_states import NEIGHBOURHOOD_ABOVE, neighbourhood
 
     model = result.model
     title = None
@@ -265,15 +280,20 @@ def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
             title = f"{_name(model)}: a run reaching {found[0][0]}"
             path = found[0][1]
     if kind == "states" or (kind == "auto" and not isinstance(model, ActorSystem)):
-        if result.graph is None:
-            return (f"no state graph written: the state space has more than {GRAPH_LIMIT} states "
-                    "(use a smaller configuration, or --graph-kind sequence for an actor model)")
         key = None
         if result.symmetry:
             from .checker.symmetry import Canonicalizer
 
             key = Canonicalizer(model).key
-        dot = render.state_graph(result.graph, path, model, max_nodes=GRAPH_LIMIT, key=key, title=title)
+        graph = result.graph
+        if path is not None and (graph is None or len(graph.states) > NEIGHBOURHOOD_ABOVE):
+            near = neighbourhood(model, path, key)  # the whole space would be unreadable
+            graph, title = near.graph, f"{title or _name(model)}\n{near.caption()}"
+        if graph is None:
+            return (f"no state graph written: the state space has more than {GRAPH_LIMIT} states "
+                    "(use a smaller configuration, or --graph-kind sequence for an actor model)")
+        dot = render.state_graph(graph, path, model, max_nodes=GRAPH_LIMIT, key=key, title=title,
+                                 cluster_by=cluster_by)
     else:
         if path is None:
             return "no graph written: there is no counterexample or example run to draw"
@@ -632,6 +652,8 @@ def _parser() -> _Parser:
                     help="skip the model's liveness properties (no edges kept: safety only)")
     ck.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
     ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
+    ck.add_argument("--cluster-by", metavar="FIELD",
+                    help="group a state graph's states by this field's value (e.g. tm.state)")
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")
     ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ck.add_argument("--quiet", action="store_true",

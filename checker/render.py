@@ -24,6 +24,7 @@ from ..models.environment import has_environment
 from ..models.schema import fields_of
 from .explore import Graph
 from .path import Path
+from .render_states import cluster_values
 
 #: File extensions ``write_graph`` understands; all but ``.dot`` are rendered by ``dot``.
 FORMATS = (".dot", ".svg", ".png", ".pdf")
@@ -398,7 +399,8 @@ def _origin(sends: dict[Envelope, list[int]], pending: dict[Envelope, deque[int]
 
 
 def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: int = 500,
-                key: Callable[[Any], int] | None = None, title: str | None = None) -> str:
+                key: Callable[[Any], int] | None = None, title: str | None = None,
+                cluster_by: str | None = None) -> str:
     """The explored state graph as DOT, with ``path`` (if any) in bold red.
 
     Nodes are the states (one ``field=value`` line each, from ``model.describe_state``),
@@ -409,7 +411,9 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
     A path step whose exact action is not in the graph (symmetry renames nodes) highlights
     the first edge between the same two states; a last step missing from the graph (a step
     property stops the search before recording it) is added, dashed.  For a lasso the state
-    where its loop starts is filled and labelled instead of the last one.
+    where its loop starts is filled and labelled instead of the last one.  ``cluster_by`` (a
+    field of ``describe_state``) boxes the states with one value of it together, labelled
+    ``field=value``.  For a big space pass ``render_states.neighbourhood(...).graph``.
     """
     n = len(graph.states)
     if n > max_nodes:
@@ -463,6 +467,8 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
         'edge [fontname="Helvetica", fontsize=9]',
     )
     states: Iterable[tuple[int, Any]] = list(graph.states.items()) + ([extra_state] if extra_state else [])
+    clusters = cluster_values(model, dict(states), cluster_by) if cluster_by else {}
+    node_lines: dict[int, str] = {}
     for c, s in states:
         attrs: dict[str, object] = {"label": _state_label(model, s, names)}
         if c in initial:
@@ -473,7 +479,18 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
             attrs.update(style="rounded,filled,bold", fillcolor="#ffd0d0")
             if path is not None and path.loop_start is not None:
                 attrs["xlabel"] = LOOP_LABEL if path.loop_start < len(path.actions) else "stays here forever"
-        lines.append(_node(f"s{c}", **attrs))
+        node_lines[c] = _node(f"s{c}", **attrs)
+    groups: dict[str, list[int]] = {}
+    for c in node_lines:
+        groups.setdefault(clusters.get(c, ""), []).append(c)
+    for i, (value, members) in enumerate(groups.items()):
+        if value:  # a cluster; states without the field stay outside
+            lines.append(f"  subgraph {dot_quote(f'cluster_{i}')} {{")
+            lines.append(f"    graph{_attrs(label=value, style='rounded,dashed', color='gray50')};")
+            lines.extend("  " + node_lines[c] for c in members)
+            lines.append("  }")
+        else:
+            lines.extend(node_lines[c] for c in members)
     for k, (a, label, b) in enumerate(graph.edges):
         if k in highlighted:
             lines.append(_edge(f"s{a}", f"s{b}", label=label, color=HIGHLIGHT, fontcolor=HIGHLIGHT,
