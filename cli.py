@@ -328,6 +328,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
     if result.property:
         out["property_doc"] = property_doc(model, result.property)
         why = explain_refinement(model, result.property, result.path) if result.path is not None else None
+        why = why or _model_reason(result)
         if why:
             out["explanation"] = why
     if result.path is not None:
@@ -341,6 +342,16 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
     if graph_msg:
         out["graph"] = graph_msg
     return out
+
+
+def _model_reason(result: Result) -> str | None:
+    """The model's own words (its ``@explains`` hook) on why the violated property fails."""
+    if result.path is None or result.property is None:
+        return None
+    from .checker.explain import falsifying_step
+
+    k = falsifying_step(result.path, result.property)
+    return result.model.explain(result.property, result.path.states[k]) if k is not None else None
 
 
 def _print_result(result: Result, out: TextIO) -> None:
@@ -357,7 +368,7 @@ def _print_result(result: Result, out: TextIO) -> None:
                   f"{': ' + doc if doc else ''}", file=out)
         else:
             print(f"VIOLATED: {result.property}{': ' + doc if doc else ''}", file=out)
-            why = explain_refinement(model, result.property, result.path)
+            why = explain_refinement(model, result.property, result.path) or _model_reason(result)
             if why:
                 print(f"why: {why}", file=out)
             k = result.path.loop_start

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.base import LIVENESS
+from .checks import explain_refinement
 from .path import Path
 
 
@@ -24,14 +25,6 @@ class RefinementGap:
     before: Any  # the abstract state of path.states[step - 1]
     after: Any  # the abstract state of path.states[step]
     enabled: list[tuple[str, Any]]  # the abstract actions enabled in ``before``, with their targets
-
-    def lines(self) -> list[str]:
-        """The explanation, one fact a line."""
-        head = f"step {self.step}, {self.action}, maps {_short(self.before)} to {_short(self.after)}"
-        if not self.enabled:
-            return [head, f"no abstract step does that: the abstract model can take no step from {_short(self.before)}"]
-        steps = ", ".join(f"{a} -> {_short(t)}" for a, t in self.enabled)
-        return [head, f"no abstract step does that: from {_short(self.before)} it can only take {steps}"]
 
 
 def refinement_gap(path: Path, prop: str) -> RefinementGap | None:
@@ -81,7 +74,7 @@ def reason(path: Path, prop: str) -> str | None:
             return why
     gap = refinement_gap(path, prop)
     if gap is not None:
-        return gap.lines()[0]
+        return _gap_text(path, prop, gap)
     try:
         return path.violation(prop)
     except Exception:  # an unknown name or a lasso helper's failure: no reason, no crash
@@ -97,21 +90,15 @@ def chart_title(path: Path, prop: str, model_name: str) -> str:
         head += f" at step {k}"
     gap = refinement_gap(path, prop)
     if gap is not None:
-        return "\n".join([head, *gap.lines()])
+        return "\n".join([head, *(part.strip() for part in _gap_text(path, prop, gap).split(";"))])
     why = reason(path, prop)
     return f"{head}: {why}" if why else head
 
 
-def _short(v: Any) -> str:
-    """A compact form of an abstract state: a one-field record shows its field's value."""
-    fields = getattr(v, "_fields", None)
-    if fields and len(fields) == 1:
-        v = getattr(v, fields[0])
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(sorted(map(repr, v))) + "}"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(str(x) for x in v) + ")"
-    return repr(v)
+def _gap_text(path: Path, prop: str, gap: RefinementGap) -> str:
+    """``explain_refinement``'s words on the gap's step (the path cut there)."""
+    cut = Path(path.model, path.states[: gap.step + 1], path.actions[: gap.step])
+    return explain_refinement(path.model, prop, cut) or f"step {gap.step} maps to no abstract step"
 
 
 __all__ = ["RefinementGap", "chart_title", "falsifying_step", "reason", "refinement_gap"]

@@ -12,6 +12,7 @@ from protoproof.checker.explain import chart_title, falsifying_step, reason, ref
 from protoproof.checker.explore import explore
 from protoproof.checker.path import Path, replay
 from protoproof.checker.render import sequence_chart
+from protoproof.cli import main
 from protoproof.models.lease import Lease
 from protoproof.models.paxos import Paxos
 from protoproof.models.raft import Raft
@@ -96,12 +97,13 @@ def test_a_refinement_violation_says_which_abstract_step_is_missing() -> None:
     title = chart_title(path, "refines_tcommit", "twophase").split("\n")
     assert title == [
         "twophase: refines_tcommit violated at step 6",
-        "step 6, deliver(src='tm', dst='rm0', msg=Commit()), maps (prepared, prepared, working) "
-        "to (committed, prepared, working)",
-        "no abstract step does that: from (prepared, prepared, working) it can only take "
-        "prepare(rm=2) -> (prepared, prepared, prepared), decide_abort(rm=0) -> (aborted, prepared, working), "
-        "decide_abort(rm=1) -> (prepared, aborted, working), decide_abort(rm=2) -> (prepared, prepared, aborted)",
+        "step 6 (deliver(src='tm', dst='rm0', msg=Commit())) changes the tcommit view "
+        "(rm: ('prepared', 'prepared', 'working') -> ('committed', 'prepared', 'working'))",
+        "tcommit has no step doing that from rm=('prepared', 'prepared', 'working'): its steps there are "
+        "prepare(rm=2), decide_abort(rm=0), decide_abort(rm=1), decide_abort(rm=2)",
     ]
+    longer = replay(model, [a for a in MAJORITY if "rm2" not in a] + ["deliver(src='tm', dst='rm1', msg=Commit())"])
+    assert chart_title(longer, "refines_tcommit", "twophase").split("\n")[1] == title[1]  # the gap, not the end
 
 
 def _boxes(source: str) -> list[tuple[str, float, float, float, float]]:
@@ -131,3 +133,11 @@ def test_no_two_labels_of_the_paxos_chart_overlap() -> None:
     for i, (n, x0, y0, x1, y1) in enumerate(boxes):
         for m, u0, v0, u1, v1 in boxes[i + 1:]:
             assert x1 <= u0 or u1 <= x0 or y1 <= v0 or v1 <= y0, f"{n} overlaps {m}"
+
+
+def test_check_says_why_an_invariant_fails_in_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", "twophase", "--rms", "3", "--variant", "commit-on-majority", "--property", "atomicity", "--quiet"]
+    assert main(argv) == 1
+    assert "\nwhy: rm0 committed while rm2 aborted\n" in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["explanation"] == "rm0 committed while rm2 aborted"
