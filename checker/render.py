@@ -145,6 +145,8 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     - Lifeline segments where a node is down are dotted red; the marked step (``mark``: its
       row and a note such as "atomicity false from here", else the last step) is drawn in red,
       with the messages it received or read, and ``title`` is shown on top.
+    - Arrows are straight; one that crosses another lane where that lane has a box passes
+      behind it (every box is filled and drawn after the arrows), so it never hides its text.
     - A lasso (``path.loop_start``, a liveness counterexample) has its loop's steps in red in the
       step column, the first one headed "-- loop starts here --", and the end row saying
       where the behaviour goes back to (or that it stays in its last state).
@@ -182,6 +184,7 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
         "nodesep=0.6",
         "ranksep=0.35",
         "splines=false",
+        "outputorder=edgesfirst",  # filled boxes are drawn over the arrows: an arrow passes behind a box
         'node [fontname="Helvetica", fontsize=11]',
         'edge [fontname="Helvetica", fontsize=10]',
     )

@@ -141,3 +141,11 @@ def test_check_says_why_an_invariant_fails_in_text_and_json(capsys: pytest.Captu
     assert "\nwhy: rm0 committed while rm2 aborted\n" in capsys.readouterr().out
     assert main([*argv, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["explanation"] == "rm0 committed while rm2 aborted"
+
+
+def test_an_arrow_crossing_another_lane_passes_behind_its_box(majority: Path) -> None:
+    """The prepares of rm0 and rm1 cross rm2's lane at its abort box: the box hides the arrows."""
+    chart = parse(sequence_chart(majority))
+    assert "outputorder=edgesfirst;" in chart.source
+    boxes = {k: a for k, a in chart.nodes.items() if a.get("shape") in ("box", "hexagon", "octagon", "cds")}
+    assert "rm2@3" in boxes and all("filled" in a["style"] for a in boxes.values())
