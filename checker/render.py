@@ -10,12 +10,8 @@ touches the file system or runs ``dot``.
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
 from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path as FsPath
 from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, StepInfo
@@ -24,12 +20,8 @@ from ..models.environment import has_environment
 from ..models.schema import fields_of
 from .explore import Graph
 from .path import Path
+from .render_files import DOT_TIMEOUT_S, FORMATS, ROUTE_MARK, RenderError, layout, write_graph
 from .render_states import cluster_values
-
-#: File extensions ``write_graph`` understands; all but ``.dot`` are rendered by ``dot``.
-FORMATS = (".dot", ".svg", ".png", ".pdf")
-#: Seconds ``dot`` may take before ``write_graph`` gives up on it.
-DOT_TIMEOUT_S = 60.0
 
 HIGHLIGHT = "red"
 #: How a lasso's loop start is marked in the charts.
@@ -55,10 +47,6 @@ _KIND_STYLE: dict[str, tuple[str, str, str]] = {
 
 class GraphTooLargeError(ValueError):
     """The state graph has too many states to draw legibly (a ``ValueError`` as well)."""
-
-
-class RenderError(RuntimeError):
-    """``dot`` failed or timed out; the DOT source was kept next to the requested file."""
 
 
 # ----- DOT text -----------------------------------------------------------------------
@@ -179,6 +167,7 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     lines = _header(
         f"sequence chart of {model.name or type(model).__name__}",
         title,
+        ROUTE_MARK,
         "rankdir=TB",
         "newrank=true",
         "nodesep=0.6",
@@ -536,55 +525,7 @@ def _compact(v: Any, names: dict[int, str] | None) -> str:
     return repr(v)
 
 
-# ----- files --------------------------------------------------------------------------
-
-
-def write_graph(dot_source: str, filename: str) -> str:
-    """Write ``dot_source`` to ``filename``, rendering it with ``dot`` unless it ends in ``.dot``.
-
-    Without graphviz the DOT source is still written (as ``<stem>.dot``) and the message
-    gives the exact command to render it, so a missing binary never loses a counterexample.
-    Returns a one-line message saying what was written.
-    """
-    target = FsPath(filename)
-    ext = target.suffix.lower()
-    if ext not in FORMATS:
-        raise ValueError(
-            f"cannot write a graph to {filename!r}: unknown extension {ext or '(none)'!r}; "
-            f"use one of {', '.join(FORMATS)}"
-        )
-    if ext == ".dot":
-        target.write_text(dot_source, encoding="utf-8")
-        return f"wrote DOT source to {target}"
-    fmt = ext[1:]
-    dot_file = target.with_suffix(".dot")
-    command = f"dot -T{fmt} {shlex.quote(str(dot_file))} -o {shlex.quote(str(target))}"
-    dot = shutil.which("dot")
-    if dot is None:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        return f"graphviz 'dot' not found: wrote DOT source to {dot_file}; render it with: {command}"
-    try:
-        done = subprocess.run(
-            [dot, f"-T{fmt}", "-o", str(target)],
-            input=dot_source, text=True, capture_output=True, timeout=DOT_TIMEOUT_S, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        raise RenderError(
-            f"dot took more than {DOT_TIMEOUT_S:g}s to render {target}; DOT source kept in {dot_file} "
-            f"(render it with: {command})"
-        ) from None
-    if done.returncode != 0:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        why = done.stderr.strip().splitlines()
-        raise RenderError(
-            f"dot failed (exit {done.returncode}) to render {target}: {why[0] if why else 'no message'}; "
-            f"DOT source kept in {dot_file}"
-        )
-    return f"wrote {fmt.upper()} graph to {target}"
-
-
 __all__ = [
-    "FORMATS", "IN_FLIGHT_MODES", "GraphTooLargeError", "RenderError", "dot_quote", "sequence_chart",
-    "state_graph", "write_graph",
+    "DOT_TIMEOUT_S", "FORMATS", "IN_FLIGHT_MODES", "GraphTooLargeError", "RenderError", "dot_quote", "layout",
+    "sequence_chart", "state_graph", "write_graph",
 ]

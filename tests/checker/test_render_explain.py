@@ -11,7 +11,7 @@ import pytest
 from protoproof.checker.explain import chart_title, falsifying_step, reason, refinement_gap
 from protoproof.checker.explore import explore
 from protoproof.checker.path import Path, replay
-from protoproof.checker.render import sequence_chart
+from protoproof.checker.render import layout, sequence_chart
 from protoproof.cli import main
 from protoproof.models.lease import Lease
 from protoproof.models.paxos import Paxos
@@ -149,3 +149,44 @@ def test_an_arrow_crossing_another_lane_passes_behind_its_box(majority: Path) ->
     assert "outputorder=edgesfirst;" in chart.source
     boxes = {k: a for k, a in chart.nodes.items() if a.get("shape") in ("box", "hexagon", "octagon", "cds")}
     assert "rm2@3" in boxes and all("filled" in a["style"] for a in boxes.values())
+
+
+def _bezier(points: list[list[float]], samples: int = 20) -> list[tuple[float, float]]:
+    """Points along a piecewise cubic Bezier curve (Graphviz's ``b`` drawing op)."""
+    out = []
+    for i in range(0, len(points) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i:i + 4]
+        for k in range(samples + 1):
+            t = k / samples
+            a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3
+            out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return out
+
+
+@needs_dot
+@pytest.mark.parametrize("which", ["twophase", "paxos", "lease"])
+def test_no_message_arrow_runs_through_another_nodes_box(which: str) -> None:
+    """The drawn arrows (routed around the boxes by ``layout``) enter no box but their own ends."""
+    model = {"twophase": TwoPhase(rms=3).with_variant("commit-on-majority"),
+             "paxos": Paxos(acceptors=3, values=2, max_ballot=1).with_variant("accept-below-promise"),
+             "lease": Lease().with_variant("no-margin")}[which]
+    prop = {"twophase": "atomicity", "paxos": "agreement", "lease": "lease_safety"}[which]
+    path = explore(model, properties=[prop]).path
+    assert path is not None
+    drawn = json.loads(layout(sequence_chart(path), "json").stdout)
+    boxes = {}
+    for obj in drawn["objects"]:
+        if "pos" in obj and obj.get("shape") not in ("point", "plaintext"):
+            x, y = map(float, obj["pos"].split(","))
+            w, h = float(obj["width"]) * 36 - 2, float(obj["height"]) * 36 - 2  # half sizes, a 2pt margin
+            boxes[obj["_gvid"]] = (x - w, y - h, x + w, y + h)
+    arrows = [e for e in drawn["edges"] if "tooltip" in e]
+    assert len(arrows) >= 3
+    for e in arrows:
+        curve = [p for op in e["_draw_"] if op["op"] == "b" for p in _bezier(op["points"])]
+        assert curve
+        for gvid, (x0, y0, x1, y1) in boxes.items():
+            if gvid in (e["tail"], e["head"]):
+                continue
+            inside = [(x, y) for x, y in curve if x0 < x < x1 and y0 < y < y1]
+            assert not inside, f"{e['tooltip']} runs through {drawn['objects'][gvid]['name']}"
