@@ -501,7 +501,7 @@ def _node_names(model: Model[Any]) -> dict[int, str] | None:
 
 
 def _state_label(model: Model[Any], s: Any, names: dict[int, str] | None) -> str:
-    return "\n".join(f"{k}={_compact(v, names)}" for k, v in model.describe_state(s).items())
+    return "\n".join(_clip(f"{k}={_compact(v, names)}", 60) for k, v in model.describe_state(s).items())
 
 
 def _compact(v: Any, names: dict[int, str] | None) -> str:
