@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path as FsPath
 
 import pytest
 
 from protoproof.checker.explain import chart_title, falsifying_step, reason, refinement_gap
 from protoproof.checker.explore import explore
 from protoproof.checker.path import Path, replay
-from protoproof.checker.render import layout, sequence_chart
+from protoproof.checker.render import layout, sequence_chart, write_graph
 from protoproof.cli import main
 from protoproof.models.lease import Lease
 from protoproof.models.paxos import Paxos
@@ -190,3 +192,23 @@ def test_no_message_arrow_runs_through_another_nodes_box(which: str) -> None:
                 continue
             inside = [(x, y) for x, y in curve if x0 < x < x1 and y0 < y < y1]
             assert not inside, f"{e['tooltip']} runs through {drawn['objects'][gvid]['name']}"
+
+
+def test_check_draws_a_refinement_violation_with_the_missing_abstract_step(tmp_path: FsPath) -> None:
+    out = tmp_path / "r.dot"
+    assert main(["check", "twophase", "--rms", "3", "--variant", "commit-on-majority", "--property",
+                 "refines_tcommit", "--graph", str(out), "--quiet"]) == 1
+    source = out.read_text()
+    assert "twophase: refines_tcommit violated at step 6\\n" in source
+    assert "tcommit has no step doing that from rm=('prepared', 'prepared', 'working')" in source
+    assert ">> refines_tcommit false from here" in source
+
+
+@needs_dot
+def test_without_neato_a_chart_is_still_drawn_in_one_pass(majority: Path, tmp_path: FsPath,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "neato" else which(name))
+    target = tmp_path / "c.svg"
+    assert write_graph(sequence_chart(majority), str(target)) == f"wrote SVG graph to {target}"
+    assert "<svg" in target.read_text()
