@@ -140,6 +140,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     if args.graph_kind == "sequence" and not isinstance(model, ActorSystem):
         raise UsageError(f"--graph-kind sequence needs an actor model (nodes and messages); {_name(model)} is a "
                          "plain model: use --graph-kind states")
+    if args.cluster_by:
+        _check_cluster_by(args, model)
     if args.replay:
         _check_writable("--replay", args.replay)
     props = None
@@ -189,7 +191,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     failures: list[str] = []  # outputs that could not be written: reported after the verdict
     graph_msg = None
     if args.graph:
-        graph_msg = _written("--graph", lambda: _draw(result, args.graph, args.graph_kind, err), failures)
+        graph_msg = _written("--graph", lambda: _draw(result, args.graph, args.graph_kind, err, args.cluster_by),
+                             failures)
     replay = None
     if result.path is not None:
         replay = result.path.to_python(result.property)
@@ -258,33 +261,57 @@ def _check_writable(flag: str, filename: str) -> None:
         raise UsageError(f"{flag} {filename!r}: the directory {folder!r} is not writable")
 
 
-def _draw(result: Result, filename: str, kind: str, err: TextIO) -> str:
+def _check_cluster_by(args: argparse.Namespace, model: Model[Any]) -> None:
+    """``--cluster-by`` needs a state graph and a field the states have (refused before the search)."""
+    if not args.graph:
+        raise UsageError("--cluster-by needs --graph FILE")
+    if args.graph_kind == "sequence" or (args.graph_kind == "auto" and isinstance(model, ActorSystem)):
+        raise UsageError("--cluster-by groups the states of a state graph: add --graph-kind states")
+    fields = list(model.describe_state(model.initial_states()[0]))
+    if args.cluster_by not in fields:
+        raise UsageError(f"--cluster-by {args.cluster_by!r}: no such field; the fields are {', '.join(fields)}")
+
+
+def _draw(result: Result, filename: str, kind: str, err: TextIO, cluster_by: str | None = None) -> str:
     from .checker import render
+    from .checker.render_states import NEIGHBOURHOOD_ABOVE, neighbourhood
 
     model = result.model
     title = None
     path = result.path
+    mark = None
     if result.verdict == VIOLATED and result.property:
         title = f"{_name(model)}: {result.property} violated"
+        if path is not None:
+            from .checker.explain import chart_title, falsifying_step
+
+            title = chart_title(path, result.property, _name(model))
+            k = falsifying_step(path, result.property)
+            mark = (k, f"{result.property} false from here") if k else None
     if path is None:
         found = [(k, p) for k, p in result.examples.items() if p is not None]
         if found:
             title = f"{_name(model)}: a run reaching {found[0][0]}"
             path = found[0][1]
     if kind == "states" or (kind == "auto" and not isinstance(model, ActorSystem)):
-        if result.graph is None:
-            return (f"no state graph written: the state space has more than {GRAPH_LIMIT} states "
-                    "(use a smaller configuration, or --graph-kind sequence for an actor model)")
         key = None
         if result.symmetry:
             from .checker.symmetry import Canonicalizer
 
             key = Canonicalizer(model).key
-        dot = render.state_graph(result.graph, path, model, max_nodes=GRAPH_LIMIT, key=key)
+        graph = result.graph
+        if path is not None and (graph is None or len(graph.states) > NEIGHBOURHOOD_ABOVE):
+            near = neighbourhood(model, path, key)  # the whole space would be unreadable
+            graph, title = near.graph, f"{title or _name(model)}\n{near.caption()}"
+        if graph is None:
+            return (f"no state graph written: the state space has more than {GRAPH_LIMIT} states "
+                    "(use a smaller configuration, or --graph-kind sequence for an actor model)")
+        dot = render.state_graph(graph, path, model, max_nodes=GRAPH_LIMIT, key=key, title=title,
+                                 cluster_by=cluster_by)
     else:
         if path is None:
             return "no graph written: there is no counterexample or example run to draw"
-        dot = render.sequence_chart(path, title=title)
+        dot = render.sequence_chart(path, title=title, mark=mark)
     return render.write_graph(dot, filename)
 
 
@@ -316,6 +343,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
     if result.property:
         out["property_doc"] = property_doc(model, result.property)
         why = explain_refinement(model, result.property, result.path) if result.path is not None else None
+        why = why or _model_reason(result)
         if why:
             out["explanation"] = why
     if result.path is not None:
@@ -329,6 +357,16 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
     if graph_msg:
         out["graph"] = graph_msg
     return out
+
+
+def _model_reason(result: Result) -> str | None:
+    """The model's own words (its ``@explains`` hook) on why the violated property fails."""
+    if result.path is None or result.property is None:
+        return None
+    from .checker.explain import falsifying_step
+
+    k = falsifying_step(result.path, result.property)
+    return result.model.explain(result.property, result.path.states[k]) if k is not None else None
 
 
 def _print_result(result: Result, out: TextIO) -> None:
@@ -345,7 +383,7 @@ def _print_result(result: Result, out: TextIO) -> None:
                   f"{': ' + doc if doc else ''}", file=out)
         else:
             print(f"VIOLATED: {result.property}{': ' + doc if doc else ''}", file=out)
-            why = explain_refinement(model, result.property, result.path)
+            why = explain_refinement(model, result.property, result.path) or _model_reason(result)
             if why:
                 print(f"why: {why}", file=out)
             k = result.path.loop_start
@@ -431,10 +469,14 @@ def _emit(result: Any, as_json: bool, out: TextIO, err: TextIO, graph: str | Non
     path = getattr(result, "path", None)
     if graph and path is not None:
         from .checker import render
+        from .checker.explain import chart_title, falsifying_step
 
-        title = f"{_name(result.model)}: {getattr(result, 'property', None) or 'counterexample'}"
-        dot = (render.sequence_chart(path, title=title) if isinstance(result.model, ActorSystem)
-               else render.state_graph(_path_graph(path), path, result.model))
+        prop = getattr(result, "property", None)
+        title = chart_title(path, prop, _name(result.model)) if prop else f"{_name(result.model)}: counterexample"
+        k = falsifying_step(path, prop) if prop else None
+        dot = (render.sequence_chart(path, title=title, mark=(k, f"{prop} false from here") if k else None)
+               if isinstance(result.model, ActorSystem)
+               else render.state_graph(_path_graph(path), path, result.model, title=title))
         msg = _written("--graph", lambda: render.write_graph(dot, graph), failures)
     if as_json:
         d = result.to_json()
@@ -650,6 +692,8 @@ def _parser() -> _Parser:
                     help="keep at most this much of the visited states in memory; the rest goes to disk")
     ck.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
     ck.add_argument("--graph-kind", choices=("auto", "sequence", "states"), default="auto")
+    ck.add_argument("--cluster-by", metavar="FIELD",
+                    help="group a state graph's states by this field's value (e.g. tm.state)")
     ck.add_argument("--replay", help="write a Python script that replays the counterexample")
     ck.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ck.add_argument("--quiet", action="store_true",

@@ -10,12 +10,8 @@ touches the file system or runs ``dot``.
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
 from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path as FsPath
 from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, StepInfo
@@ -24,11 +20,8 @@ from ..models.environment import has_environment
 from ..models.schema import fields_of
 from .explore import Graph
 from .path import Path
-
-#: File extensions ``write_graph`` understands; all but ``.dot`` are rendered by ``dot``.
-FORMATS = (".dot", ".svg", ".png", ".pdf")
-#: Seconds ``dot`` may take before ``write_graph`` gives up on it.
-DOT_TIMEOUT_S = 60.0
+from .render_files import DOT_TIMEOUT_S, FORMATS, ROUTE_MARK, RenderError, layout, write_graph
+from .render_states import cluster_values
 
 HIGHLIGHT = "red"
 #: How a lasso's loop start is marked in the charts.
@@ -54,10 +47,6 @@ _KIND_STYLE: dict[str, tuple[str, str, str]] = {
 
 class GraphTooLargeError(ValueError):
     """The state graph has too many states to draw legibly (a ``ValueError`` as well)."""
-
-
-class RenderError(RuntimeError):
-    """``dot`` failed or timed out; the DOT source was kept next to the requested file."""
 
 
 # ----- DOT text -----------------------------------------------------------------------
@@ -107,7 +96,8 @@ def _header(name: str, title: str | None, *defaults: str) -> list[str]:
 # ----- sequence charts ----------------------------------------------------------------
 
 
-def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note") -> str:
+def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note",
+                   mark: tuple[int, str] | None = None) -> str:
     """A message sequence chart of ``path`` (a run of an ``ActorSystem``) as DOT source.
 
     Layout: row 0 holds the lane heads (node names), row ``k`` the ``k``-th step, and a last
@@ -135,9 +125,16 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
       labelled "(in flight)"; with ``in_flight="omit"`` they are not shown.  Messages in
       flight in the initial state and never delivered are omitted (the chart only knows
       sends it saw).
-    - Lifeline segments where a node is down are dotted red; the last step (the one that
-      reached the violation) is drawn in red, with the messages it received or read, and
-      ``title`` is shown on top.
+    - Each lane head shows the node's initial state, and each step's box on the acting lane the
+      fields of that node's state that the step changed (a delivery that changed its receiver
+      is a box holding the message and the changes, one that changed nothing a dot).  Message
+      text is written in boxes, never on arrows (an arrow's text is its SVG ``tooltip``), so no
+      two labels can overlap: dot never overlaps nodes.  A local step lists what it read.
+    - Lifeline segments where a node is down are dotted red; the marked step (``mark``: its
+      row and a note such as "atomicity false from here", else the last step) is drawn in red,
+      with the messages it received or read, and ``title`` is shown on top.
+    - Arrows are straight; one that crosses another lane where that lane has a box passes
+      behind it (every box is filled and drawn after the arrows), so it never hides its text.
     - A lasso (``path.loop_start``, a liveness counterexample) has its loop's steps in red in the
       step column, the first one headed "-- loop starts here --", and the end row saying
       where the behaviour goes back to (or that it stays in its last state).
@@ -155,6 +152,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     steps = len(path.actions)
     end = steps + 1
     loop = path.loop_start
+    hot = mark[0] if mark is not None else steps  # the row drawn in red
+    if not 0 < hot <= max(steps, 1):
+        raise ValueError(f"mark row {hot} is not a step of the path (1..{steps})")
 
     def pt(node: int, row: int) -> str:
         return f"{names[node]}@{row}"
@@ -167,11 +167,13 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     lines = _header(
         f"sequence chart of {model.name or type(model).__name__}",
         title,
+        ROUTE_MARK,
         "rankdir=TB",
         "newrank=true",
         "nodesep=0.6",
         "ranksep=0.35",
         "splines=false",
+        "outputorder=edgesfirst",  # filled boxes are drawn over the arrows: an arrow passes behind a box
         'node [fontname="Helvetica", fontsize=11]',
         'edge [fontname="Helvetica", fontsize=10]',
     )
@@ -182,8 +184,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     pending: dict[Envelope, deque[int]] = {}  # rows whose send is not yet received, read or lost
     initial = set(model.in_flight(path.states[0])) if path.states else set()  # never received yet
     seen: dict[int, frozenset[Any]] = {}  # per reading node: its inbox at its previous local step
+    read_by: dict[int, list[str]] = {}  # row -> the messages its local step newly read
     for k, info in enumerate(infos, 1):
-        last = k == steps
+        last = k == hot
         env = info.received
         if env is not None:
             initial.discard(env)
@@ -195,17 +198,18 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
                 origin = _origin(sends, pending, env, consume=True)
                 src = pt(env.src, origin if origin is not None else 0)
                 if info.kind == "drop":
-                    arrows.append(_edge(src, pt(info.node, k), xlabel=f"{env.msg!r} (lost)", style="dashed",
+                    arrows.append(_edge(src, pt(info.node, k), tooltip=f"{env.msg!r} (lost)", style="dashed",
                                         arrowhead="tee", color=HIGHLIGHT if last else "gray40",
                                         fontcolor=HIGHLIGHT if last else "gray40", constraint="false"))
                 else:
-                    arrows.append(_edge(src, pt(info.node, k), xlabel=repr(env.msg),
+                    arrows.append(_edge(src, pt(info.node, k), tooltip=repr(env.msg),
                                         color=HIGHLIGHT if last else "black",
                                         fontcolor=HIGHLIGHT if last else "black",
                                         penwidth=2.5 if last else None, constraint="false"))
         elif info.kind == "local" and nodes[info.node].reads_inbox:
             for read, origin in _reads(model, path.states[k - 1], info.node, seen, sends, pending, initial):
-                arrows.append(_edge(pt(read.src, origin), pt(info.node, k), xlabel=repr(read.msg),
+                read_by.setdefault(k, []).append(f"read {read.msg!r}")
+                arrows.append(_edge(pt(read.src, origin), pt(info.node, k), tooltip=repr(read.msg),
                                     color=HIGHLIGHT if last else READ_COLOR,
                                     fontcolor=HIGHLIGHT if last else READ_COLOR,
                                     penwidth=2.5 if last else None, arrowhead="vee", constraint="false"))
@@ -224,17 +228,20 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
 
     # Points: one per (lane, row); the acting node's point carries the step's shape.
     acting: dict[tuple[int, int], tuple[StepInfo, bool]] = {
-        (info.node, k): (info, k == steps) for k, info in enumerate(infos, 1)
+        (info.node, k): (info, k == hot) for k, info in enumerate(infos, 1)
     }
     lines.append(_node(step_id(0), shape="plaintext", label=""))
     for i, name in enumerate(names):
-        lines.append(_node(pt(i, 0), shape="box", style="filled,bold", fillcolor="#f2f2f2", label=name))
+        head = [name, *(_node_fields(model, path.states[0], i) if i < len(nodes) else [])] if path.states else [name]
+        lines.append(_node(pt(i, 0), shape="box", style="filled,bold", fillcolor="#f2f2f2", label="\n".join(head)))
     for k in range(1, end + 1):
         if k <= steps:
-            last = k == steps
+            last = k == hot
             label = f"{k}. {path.actions[k - 1]!r}"
             if loop is not None and k == loop + 1:
                 label = f"{LOOP_LABEL}\n{label}"
+            if mark is not None and k == hot:
+                label = f"{label}\n>> {mark[1]}"
             lines.append(_node(step_id(k), shape="plaintext", label=label,
                                fontcolor=HIGHLIGHT if last or (loop is not None and k > loop) else None))
         else:
@@ -251,7 +258,9 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
                 lines.append(_node(pt(i, k), shape="point", width=0.04, height=0.04, color="gray60"))
                 continue
             info, last = got
-            lines.append(_node(pt(i, k), **_step_point(info, path.actions[k - 1].args, last)))
+            changed = _changes(model, path.states[k - 1], path.states[k], i) if i < len(nodes) else []
+            lines.append(_node(pt(i, k), **_step_point(info, path.actions[k - 1].args, last,
+                                                       [*read_by.get(k, []), *changed])))
 
     # Rows: rank=same, ordered left to right by invisible flat edges.
     for k in range(end + 1):
@@ -316,10 +325,40 @@ def _in_flight_note(unread: list[tuple[int, Envelope]], names: list[str]) -> dic
             "fontsize": 9, "label": _left_lines([f"in flight ({len(unread)}):", *shown])}
 
 
-def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -> dict[str, object]:
-    """Attributes of the acting node's point at one step."""
+def _node_fields(model: ActorSystem, s: Any, i: int) -> list[str]:
+    """Node ``i``'s state in ``s`` as ``field=value`` lines (a bare value for a scalar state)."""
+    ls = s.nodes[i]
+    fields = fields_of(ls)
+    if not fields:
+        return [_clip(_compact(ls, _node_names(model)))]
+    return [f"{k}={_clip(_compact(v, _node_names(model)))}" for k, v in fields.items()]
+
+
+def _changes(model: ActorSystem, before: Any, after: Any, i: int) -> list[str]:
+    """The lines of node ``i``'s state that changed between ``before`` and ``after``."""
+    if before.nodes[i] == after.nodes[i]:
+        return []
+    old = set(_node_fields(model, before, i))
+    return [line for line in _node_fields(model, after, i) if line not in old]
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """``text`` cut to ``width`` characters, so one long log cannot widen a whole lane."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool,
+                notes: list[str] | None = None) -> dict[str, object]:
+    """Attributes of the acting node's point at one step; ``notes`` (what it read, how its state
+    changed) are extra lines of its box."""
+    notes = notes or []
     if info.kind == "deliver":
-        return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
+        if not notes or info.received is None:
+            return {"shape": "point", "width": 0.12, "height": 0.12, "color": HIGHLIGHT if last else "black"}
+        return {"shape": "box", "style": "filled,rounded" + (",bold" if last else ""), "fillcolor": "white",
+                "color": HIGHLIGHT if last else "black", "fontcolor": HIGHLIGHT if last else None,
+                "penwidth": 2.5 if last else None, "fontsize": 10,
+                "label": "\n".join([repr(info.received.msg), *notes])}
     shape, color, fill = _KIND_STYLE.get(info.kind, ("box", "black", "white"))
     label = info.label
     if info.kind in ("local", "env"):
@@ -329,6 +368,8 @@ def _step_point(info: StepInfo, args: tuple[tuple[str, Any], ...], last: bool) -
     elif info.kind in ("drop", "duplicate") and info.received is not None:
         label = f"{info.kind} {info.received.msg!r}"
     style = "filled,dashed" if info.kind in ("drop", "duplicate") else "filled"
+    if notes:
+        label = "\n".join([label, *notes])
     if last:
         color, style = HIGHLIGHT, style + ",bold"
     return {"shape": shape, "style": style, "color": color, "fillcolor": fill, "label": label,
@@ -350,7 +391,8 @@ def _origin(sends: dict[Envelope, list[int]], pending: dict[Envelope, deque[int]
 
 
 def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: int = 500,
-                key: Callable[[Any], int] | None = None, title: str | None = None) -> str:
+                key: Callable[[Any], int] | None = None, title: str | None = None,
+                cluster_by: str | None = None) -> str:
     """The explored state graph as DOT, with ``path`` (if any) in bold red.
 
     Nodes are the states (one ``field=value`` line each, from ``model.describe_state``),
@@ -361,7 +403,9 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
     A path step whose exact action is not in the graph (symmetry renames nodes) highlights
     the first edge between the same two states; a last step missing from the graph (a step
     property stops the search before recording it) is added, dashed.  For a lasso the state
-    where its loop starts is filled and labelled instead of the last one.
+    where its loop starts is filled and labelled instead of the last one.  ``cluster_by`` (a
+    field of ``describe_state``) boxes the states with one value of it together, labelled
+    ``field=value``.  For a big space pass ``render_states.neighbourhood(...).graph``.
     """
     n = len(graph.states)
     if n > max_nodes:
@@ -415,6 +459,8 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
         'edge [fontname="Helvetica", fontsize=9]',
     )
     states: Iterable[tuple[int, Any]] = list(graph.states.items()) + ([extra_state] if extra_state else [])
+    clusters = cluster_values(model, dict(states), cluster_by) if cluster_by else {}
+    node_lines: dict[int, str] = {}
     for c, s in states:
         attrs: dict[str, object] = {"label": _state_label(model, s, names)}
         if c in initial:
@@ -425,7 +471,18 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
             attrs.update(style="rounded,filled,bold", fillcolor="#ffd0d0")
             if path is not None and path.loop_start is not None:
                 attrs["xlabel"] = LOOP_LABEL if path.loop_start < len(path.actions) else "stays here forever"
-        lines.append(_node(f"s{c}", **attrs))
+        node_lines[c] = _node(f"s{c}", **attrs)
+    groups: dict[str, list[int]] = {}
+    for c in node_lines:
+        groups.setdefault(clusters.get(c, ""), []).append(c)
+    for i, (value, members) in enumerate(groups.items()):
+        if value:  # a cluster; states without the field stay outside
+            lines.append(f"  subgraph {dot_quote(f'cluster_{i}')} {{")
+            lines.append(f"    graph{_attrs(label=value, style='rounded,dashed', color='gray50')};")
+            lines.extend("  " + node_lines[c] for c in members)
+            lines.append("  }")
+        else:
+            lines.extend(node_lines[c] for c in members)
     for k, (a, label, b) in enumerate(graph.edges):
         if k in highlighted:
             lines.append(_edge(f"s{a}", f"s{b}", label=label, color=HIGHLIGHT, fontcolor=HIGHLIGHT,
@@ -444,7 +501,7 @@ def _node_names(model: Model[Any]) -> dict[int, str] | None:
 
 
 def _state_label(model: Model[Any], s: Any, names: dict[int, str] | None) -> str:
-    return "\n".join(f"{k}={_compact(v, names)}" for k, v in model.describe_state(s).items())
+    return "\n".join(_clip(f"{k}={_compact(v, names)}", 60) for k, v in model.describe_state(s).items())
 
 
 def _compact(v: Any, names: dict[int, str] | None) -> str:
@@ -468,55 +525,7 @@ def _compact(v: Any, names: dict[int, str] | None) -> str:
     return repr(v)
 
 
-# ----- files --------------------------------------------------------------------------
-
-
-def write_graph(dot_source: str, filename: str) -> str:
-    """Write ``dot_source`` to ``filename``, rendering it with ``dot`` unless it ends in ``.dot``.
-
-    Without graphviz the DOT source is still written (as ``<stem>.dot``) and the message
-    gives the exact command to render it, so a missing binary never loses a counterexample.
-    Returns a one-line message saying what was written.
-    """
-    target = FsPath(filename)
-    ext = target.suffix.lower()
-    if ext not in FORMATS:
-        raise ValueError(
-            f"cannot write a graph to {filename!r}: unknown extension {ext or '(none)'!r}; "
-            f"use one of {', '.join(FORMATS)}"
-        )
-    if ext == ".dot":
-        target.write_text(dot_source, encoding="utf-8")
-        return f"wrote DOT source to {target}"
-    fmt = ext[1:]
-    dot_file = target.with_suffix(".dot")
-    command = f"dot -T{fmt} {shlex.quote(str(dot_file))} -o {shlex.quote(str(target))}"
-    dot = shutil.which("dot")
-    if dot is None:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        return f"graphviz 'dot' not found: wrote DOT source to {dot_file}; render it with: {command}"
-    try:
-        done = subprocess.run(
-            [dot, f"-T{fmt}", "-o", str(target)],
-            input=dot_source, text=True, capture_output=True, timeout=DOT_TIMEOUT_S, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        raise RenderError(
-            f"dot took more than {DOT_TIMEOUT_S:g}s to render {target}; DOT source kept in {dot_file} "
-            f"(render it with: {command})"
-        ) from None
-    if done.returncode != 0:
-        dot_file.write_text(dot_source, encoding="utf-8")
-        why = done.stderr.strip().splitlines()
-        raise RenderError(
-            f"dot failed (exit {done.returncode}) to render {target}: {why[0] if why else 'no message'}; "
-            f"DOT source kept in {dot_file}"
-        )
-    return f"wrote {fmt.upper()} graph to {target}"
-
-
 __all__ = [
-    "FORMATS", "IN_FLIGHT_MODES", "GraphTooLargeError", "RenderError", "dot_quote", "sequence_chart",
-    "state_graph", "write_graph",
+    "DOT_TIMEOUT_S", "FORMATS", "IN_FLIGHT_MODES", "GraphTooLargeError", "RenderError", "dot_quote", "layout",
+    "sequence_chart", "state_graph", "write_graph",
 ]

@@ -82,6 +82,7 @@ _PROPERTY = "_pp_property"
 _FAIR = "_pp_fair"
 _PREMISE = "_pp_premise"
 _TERMINAL = "_pp_terminal"
+_EXPLAINS = "_pp_explains"
 
 
 def marker_of(owner: type, attr: str, marker: str) -> Any:
@@ -159,6 +160,18 @@ def terminal(fn: Callable[..., Any]) -> Callable[..., Any]:
     proper end (not a ``--deadlock``); liveness judges it as a behaviour stuttering there."""
     setattr(fn, _TERMINAL, True)
     return fn
+
+
+def explains(prop: str) -> Callable[[Callable[..., Any]], Any]:
+    """``@explains("atomicity")`` on ``(self, state) -> str``: why ``prop`` is false in ``state``,
+    in a few words naming nodes and values ("rm0 committed while rm2 aborted"), for the titles of
+    counterexample pictures and the text report.  Called only on a state that violates ``prop``."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, _EXPLAINS, prop)
+        return fn
+
+    return mark
 
 
 def variant(name: str, breaks: str | Sequence[str],
@@ -464,6 +477,18 @@ class Model(Generic[S]):
         from .schema import fields_of
 
         return fields_of(s) or {"state": s}
+
+    def explain(self, prop: str, s: Any) -> str | None:
+        """Why ``prop`` is false in ``s``, from the model's ``@explains(prop)`` method; None if it
+        has none (or the method fails: an explanation must never hide the verdict it explains)."""
+        for _attr, fn in self._ordered(_EXPLAINS):
+            if getattr(fn, _EXPLAINS) == prop:
+                try:
+                    why = fn(self, s)
+                except Exception:  # a display aid; the verdict stands without it
+                    return None
+                return str(why) if why else None
+        return None
 
     # ----- definition checks ------------------------------------------------------------
     def _members(self) -> Iterator[tuple[str, Any]]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .actors import ActorSystem, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import always, leads_to, sometimes, transition, variant
+from .base import always, explains, leads_to, sometimes, transition, variant
 from .environment import Clock, clock_of
 from .networks import DuplicatingSet, Network, UnorderedBag
 from .registry import Protocol
@@ -379,6 +379,13 @@ class Lease(ActorSystem):
     def lease_safety(self, s: Any) -> bool:
         """At any real time at most one client believes it holds a valid lease."""
         return sum(1 for c in self.clients() if self.believes(s, c)) <= 1
+
+    @explains("lease_safety")
+    def _why_two_holders(self, s: Any) -> str:
+        names = [n.name for n in self.node_list]
+        holders = [f"{names[c]} (token {s.nodes[c].token}, until {s.nodes[c].until}, clock {clock_of(s, c)})"
+                   for c in self.clients() if self.believes(s, c)]
+        return " and ".join(holders) + " both believe they hold the lease"
 
     @always
     def storage_safety(self, s: Any) -> bool:

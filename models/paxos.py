@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from .actors import ActorSystem, Broadcast, Effect, Envelope, Faults, Node, NodeConfig, Persist, Send, peers
-from .base import ModelDefinitionError, Refinement, always, param, sometimes, transition, variant
+from .base import ModelDefinitionError, Refinement, always, explains, param, sometimes, transition, variant
 from .consensus import CS, Consensus
 from .registry import Protocol
 from .schema import Bool, Id, Int, OneOf, Record, Type, Union, message
@@ -335,6 +335,19 @@ class Paxos(ActorSystem):
     def agreement(self, s: Any) -> bool:
         """No two different values are chosen."""
         return len(self.chosen(s)) <= 1
+
+    @explains("agreement")
+    def _why_disagree(self, s: Any) -> str:
+        names = [n.name for n in self.node_list]
+        sent = self._net.sent
+        how = []
+        for v in sorted(self.chosen(s)):
+            for b in self.ballots():
+                if self.chosen_at(s.net, b, v):
+                    voters = [names[a] for a in self.acceptor_ids if sent(s.net, TwoB(a, b, v), a, self.leader(b))]
+                    how.append(f"{v} (ballot {b}, by {'+'.join(voters)})")
+                    break
+        return "two values chosen: " + " and ".join(how)
 
     @sometimes
     def value_chosen(self, s: Any) -> bool:

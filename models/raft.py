@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from .actors import ActorSystem, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
-from .base import Model, Refinement, always, sometimes, transition, variant
+from .base import Model, Refinement, always, explains, sometimes, transition, variant
 from .raft_nodes import (
     CANDIDATE,
     FOLLOWER,
@@ -260,6 +260,16 @@ class Raft(ActorSystem):
         ns = s.nodes
         return all(ns[i].role != LEADER or ns[j].role != LEADER or ns[i].current_term != ns[j].current_term
                    for i in range(len(ns)) for j in range(i))
+
+    @explains("election_safety")
+    def _why_two_leaders(self, s: SysState) -> str:
+        names = [n.name for n in self.node_list]
+        for a in s.nodes:
+            both = [names[j] for j, b in enumerate(s.nodes)
+                    if a.role == LEADER and b.role == LEADER and b.current_term == a.current_term]
+            if len(both) > 1:
+                return f"{' and '.join(both)} are both leaders of term {a.current_term}"
+        return ""
 
     @always
     def log_matching(self, s: SysState) -> bool:

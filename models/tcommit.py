@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .base import Model, always, param, sometimes, transition
+from .base import Model, always, explains, param, sometimes, transition
 from .registry import Protocol
 from .schema import Enum, Record, Type, Vec
 
@@ -39,6 +39,11 @@ def consistent(rm: tuple[str, ...]) -> bool:
     return not (ABORTED in rm and COMMITTED in rm)
 
 
+def _names(items: list[str]) -> str:
+    """``rm0``, ``rm0 and rm1``, ``rm0, rm1 and rm2``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 class CommitProperties:
     """The properties every commit protocol states over its RMs' phases (``rm_states``):
     TCommit, 2PC and 3PC share them, so they state the same thing by construction."""
@@ -50,6 +55,13 @@ class CommitProperties:
     def atomicity(self, s: Any) -> bool:
         """No RM committed while another aborted (TCConsistent)."""
         return consistent(self.rm_states(s))
+
+    @explains("atomicity")
+    def _why_not_atomic(self, s: Any) -> str:
+        rms = self.rm_states(s)
+        done = [f"rm{i}" for i, r in enumerate(rms) if r == COMMITTED]
+        gone = [f"rm{i}" for i, r in enumerate(rms) if r == ABORTED]
+        return f"{_names(done)} committed while {_names(gone)} aborted"
 
     @sometimes
     def all_committed(self, s: Any) -> bool:

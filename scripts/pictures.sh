@@ -21,6 +21,13 @@ picture() {
 
 # The README's first picture: the planted 2PC bug of scripts/demo.sh, as a sequence chart.
 picture cex.svg check twophase --rms 3 --variant commit-on-majority --property atomicity
+# Paxos with a planted bug: two values chosen; each step's box shows what it changed.
+picture paxos.svg check paxos --variant accept-below-promise --property agreement
+# A refinement violation: the title says which abstract step the concrete one would need.
+picture refinement.svg check twophase --rms 3 --variant commit-on-majority --property refines_tcommit
+# A state graph of a 270-state space: the path and its neighbourhood, clustered by the TM's state.
+picture states.svg check twophase --rms 3 --variant commit-on-majority --property atomicity \
+    --graph-kind states --cluster-by tm.state
 
 # The ring's load imbalance (benchmarks/hashing.py's plot; needs matplotlib: pip install -e '.[bench]').
 PY=${PYTHON:-.venv/bin/python}

@@ -71,6 +71,11 @@ def parse(source: str) -> Dot:
     return Dot(nodes, edges, source)
 
 
+def headline(attrs: dict[str, str]) -> str:
+    """A box's first line (the rest is the node's state, or what it changed)."""
+    return attrs["label"].split("\\n")[0]
+
+
 def is_red(attrs: dict[str, str]) -> bool:
     return attrs.get("color") == "red" or attrs.get("fontcolor") == "red"
 
@@ -108,7 +113,7 @@ def chart(twopc_violation: Result) -> Dot:
 
 def test_sequence_chart_has_a_lane_per_node_in_node_order(chart: Dot) -> None:
     names = ["rm0", "rm1", "rm2", "tm"]
-    assert [chart.nodes[f"{n}@0"]["label"] for n in names] == names
+    assert [headline(chart.nodes[f"{n}@0"]) for n in names] == names
     # Rows are ordered left to right, lanes are chained top to bottom through every step.
     row0 = '{ rank=same; "#step@0" -> "rm0@0" -> "rm1@0" -> "rm2@0" -> "tm@0" [style=invis]; }'
     assert row0 in chart.source
@@ -121,16 +126,16 @@ def test_sequence_chart_has_a_lane_per_node_in_node_order(chart: Dot) -> None:
 
 def test_sequence_chart_draws_commit_arrow_from_tm_to_rm1(chart: Dot) -> None:
     arrow = chart.edge("tm@2", "rm1@3")  # sent by the commit step, received at step 3
-    assert arrow["xlabel"] == "Commit()"
+    assert arrow["tooltip"] == "Commit()"
     assert "dashed" not in arrow.get("style", "")
     assert arrow["constraint"] == "false"  # messages must not disturb the rows
 
 
 def test_sequence_chart_marks_the_abort_step_on_rm0s_lane(chart: Dot) -> None:
     abort = chart.nodes["rm0@1"]
-    assert abort["shape"] == "box" and abort["label"] == "choose_to_abort"
+    assert abort["shape"] == "box" and abort["label"] == "choose_to_abort\\naborted"  # and the new state
     assert chart.nodes["#step@1"]["label"] == "1. choose_to_abort(node='rm0')"
-    assert chart.nodes["tm@2"]["label"] == "commit"
+    assert headline(chart.nodes["tm@2"]) == "commit"
     for idle in ("rm1@1", "rm2@1", "tm@1"):
         assert chart.nodes[idle]["shape"] == "point"
 
@@ -302,12 +307,12 @@ def faulty_chart() -> Dot:
 def test_sequence_chart_draws_a_message_in_flight_initially_from_the_top_of_the_senders_lane(
     faulty_chart: Dot,
 ) -> None:
-    assert faulty_chart.edge("client0@0", "server1@1")["xlabel"] == "Ping()"
+    assert faulty_chart.edge("client0@0", "server1@1")["tooltip"] == "Ping()"
 
 
 def test_sequence_chart_draws_a_lost_message_as_a_dashed_arrow_to_a_drop_box(faulty_chart: Dot) -> None:
     lost = faulty_chart.edge("server1@1", "client0@2")
-    assert lost["style"] == "dashed" and lost["arrowhead"] == "tee" and lost["xlabel"] == "Pong() (lost)"
+    assert lost["style"] == "dashed" and lost["arrowhead"] == "tee" and lost["tooltip"] == "Pong() (lost)"
     assert faulty_chart.nodes["client0@2"]["label"] == "drop Pong()"
 
 
@@ -325,7 +330,7 @@ def test_sequence_chart_marks_timeout_crash_and_recovery_with_distinct_shapes(fa
 
 def test_sequence_chart_draws_a_retried_message_from_the_step_that_resent_it(faulty_chart: Dot) -> None:
     retried = faulty_chart.edge("client0@3", "server1@6")
-    assert retried["xlabel"] == "Ping()" and is_red(retried)
+    assert retried["tooltip"] == "Ping()" and is_red(retried)
     assert faulty_chart.edges_between("server1@6", "client0@7") == []
     assert faulty_chart.nodes["client0@7"]["label"] == "in flight (1):\\lfrom server1: Pong()\\l"
 
@@ -407,7 +412,7 @@ def gather_chart() -> Dot:
 
 def reads(chart: Dot) -> list[tuple[str, str, str]]:
     """The inbox reads: (from, to, label) of the arrows with a read's arrowhead."""
-    return sorted((a, b, attrs["xlabel"]) for a, b, attrs in chart.edges if attrs.get("arrowhead") == "vee")
+    return sorted((a, b, attrs["tooltip"]) for a, b, attrs in chart.edges if attrs.get("arrowhead") == "vee")
 
 
 def test_sequence_chart_draws_messages_read_from_the_inbox_once_into_the_first_step_reading_them(
@@ -422,7 +427,7 @@ def test_sequence_chart_draws_messages_read_from_the_inbox_once_into_the_first_s
         if attrs.get("arrowhead") == "vee":  # blue, unlike deliveries (black) and the last step (red)
             assert attrs["color"] == attrs["fontcolor"] == "#1f5fbf"
             assert attrs["constraint"] == "false" and "style" not in attrs
-    assert gather_chart.nodes["gatherer@3"]["label"] == "gather"
+    assert headline(gather_chart.nodes["gatherer@3"]) == "gather"
 
 
 def test_sequence_chart_lists_a_message_sent_after_the_last_read_as_in_flight(gather_chart: Dot) -> None:
@@ -465,7 +470,7 @@ def test_dot_renders_an_in_flight_note_exactly(gather_chart: Dot) -> None:
     texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
     assert "in flight (1):" in texts
     assert f"from client1: {Hello(TEXTS[3])!r}" in texts
-    assert repr(Hello(TEXTS[2])) in texts  # the read arrow's label
+    assert f"read {Hello(TEXTS[2])!r}" in texts  # in the box of the step that read it
 
 
 # ----- state graphs -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from protoproof.checker.path import Path
 from protoproof.checker.render import READ_COLOR, sequence_chart
 from protoproof.models.paxos import Paxos
 
-from .test_render import Dot, is_red, needs_dot, parse, run_dot
+from .test_render import Dot, headline, is_red, needs_dot, parse, run_dot
 
 LANES = ["a0", "a1", "a2", "b0", "b1"]
 END = 13  # the lanes' end row: 12 steps
@@ -46,7 +46,7 @@ def chart(violation: Path) -> Dot:
 
 
 def reads(chart: Dot) -> list[tuple[str, str, str]]:
-    return sorted((a, b, attrs["xlabel"]) for a, b, attrs in chart.edges if attrs.get("color") == READ_COLOR)
+    return sorted((a, b, attrs["tooltip"]) for a, b, attrs in chart.edges if attrs.get("color") == READ_COLOR)
 
 
 def test_the_promises_read_by_phase2a_of_b0_and_b1_are_drawn_into_those_steps(chart: Dot) -> None:
@@ -56,8 +56,8 @@ def test_the_promises_read_by_phase2a_of_b0_and_b1_are_drawn_into_those_steps(ch
         ("a1@4", "b0@5", "OneB(acc=1, bal=0, mbal=-1, mval=None)"),
         ("a1@7", "b1@8", "OneB(acc=1, bal=1, mbal=-1, mval=None)"),
     ]
-    assert chart.nodes["b0@5"]["label"] == "phase2a(v=0)"
-    assert chart.nodes["b1@8"]["label"] == "phase2a(v=1)"
+    assert headline(chart.nodes["b0@5"]) == "phase2a(v=0)"
+    assert headline(chart.nodes["b1@8"]) == "phase2a(v=1)"
     for _a, _b, attrs in chart.edges:
         if attrs.get("color") == READ_COLOR:
             assert attrs["fontcolor"] == READ_COLOR and attrs["constraint"] == "false"
@@ -82,7 +82,7 @@ def test_the_violating_twoa_delivery_is_highlighted_and_nothing_else(chart: Dot)
     red_nodes = {k for k, attrs in chart.nodes.items() if is_red(attrs)}
     red_edges = [(a, b, attrs) for a, b, attrs in chart.edges if is_red(attrs)]
     assert red_nodes == {"a1@12", "#step@12"}
-    assert [(a, b, attrs["xlabel"]) for a, b, attrs in red_edges] == [("b1@8", "a1@12", "TwoA(bal=1, val=1)")]
+    assert [(a, b, attrs["tooltip"]) for a, b, attrs in red_edges] == [("b1@8", "a1@12", "TwoA(bal=1, val=1)")]
     assert float(red_edges[0][2]["penwidth"]) > 1
     assert chart.nodes["#step@12"]["label"] == "12. deliver(src='b1', dst='a1', msg=TwoA(bal=1, val=1))"
     assert 'graph [label="paxos: agreement violated"' in chart.source
