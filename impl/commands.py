@@ -76,9 +76,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--node", type=int, default=None, metavar="I",
                    help="with stop or restart: only node I; with rejoin: the node to rejoin")
     p.add_argument("--join", action="store_true",
-                   help="add a node to the running cluster's ring and wait for the handoff (services with membership)")
+                   help="add a spare node to the running cluster's ring and wait until its keys have moved")
     p.add_argument("--leave", type=int, default=None, metavar="I",
-                   help="take node I out of the running cluster's ring and wait for the handoff")
+                   help="take node I out of the running cluster's ring and wait until its keys have moved")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]

@@ -133,7 +133,7 @@ def spec_for(name: str) -> ServiceSpec:
     try:
         p = lookup(name)
     except RegistryError as e:
-        # A service may be named apart from its protocol (``sharded`` runs ``handoff``).
+        # A service may be named apart from the protocol it runs.
         named = [s for s in known_specs() if s.name == name]
         if named:
             return named[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import time
@@ -45,12 +46,12 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
     cfg = new_cluster(tmp_path)
     keys = [f"k{i}" for i in range(120)]
 
-    async def main() -> tuple[list[set[str]], list[set[str]], list[str | None]]:
+    async def main() -> tuple[list[set[str]], list[list[set[str]]], list[str | None]]:
         nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
         for nd in nodes:
             await nd.start()
         c = ShardedClient(cfg)
-        held = []
+        held: list[list[set[str]]] = []
         try:
             for k in keys[:80]:
                 await c.put(k, f"v-{k}")
@@ -69,7 +70,7 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
             for nd in nodes:
                 await nd.stop()
         moved = []
-        for before, after in zip(held, held[1:], strict=False):
+        for before, after in itertools.pairwise(held):
             where = [{k: i for i, ks in enumerate(h) for k in ks} for h in (before, after)]
             moved.append({k for k in where[0] if where[0][k] != where[1].get(k)})
         return moved, held, got
