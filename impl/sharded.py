@@ -41,6 +41,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from ..models.actors import Node
+from ..models.handoff import DropBeforeAck, RouteReadsEarly, StaleVersionWrite
 from ..models.handoff_nodes import (
     IDLE,
     OWN,
@@ -170,7 +171,7 @@ class ShardedNode(Service):
 
     def make_node(self) -> Node[Any]:
         if self.role == "storage":
-            return Storage(self.node_cfg)
+            return PLANTED[int(self.cfg.params.get("planted", 0))](self.node_cfg)
         return RunConfigService(self.node_cfg) if self.role == "config" else Client(self.node_cfg)
 
     def state_type(self) -> Type | None:
@@ -247,13 +248,14 @@ class ShardedNode(Service):
         m, t = f.msg, type(f.msg)
         if self.role == "storage" and f.src in self.transport.addrs and not self.learner:
             s: StoreState = self.st()
-            if t is Write and s.st[m.key] == OWN and m.op > s.val[m.key]:
+            node: Any = self.host.node
+            if t is Write and node.applies(s, m.key) and m.op > s.val[m.key]:
                 p = self.payloads.get(m.op)
                 if p is None or p[1] is None:
                     return  # the router sends the payload again with its retry
                 assert self.data is not None
                 self.data.execute("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)", (m.key, p[0], m.op, p[1]))
-            elif t is Read and s.st[m.key] == OWN:
+            elif t is Read and node.answers(s, m.key):
                 p = self.payloads.get(m.op)
                 if p is None:
                     return
@@ -445,6 +447,13 @@ async def _membership(cfg: ClusterConfig, join: bool, node: int | None) -> int:
     return 0
 
 
+#: The storage node's class: the model's, or one of its planted bugs (``--variant``), which the
+#: runtime then runs for real (trace validation against the correct model names the bad step).
+PLANTED: tuple[type[Storage], ...] = (Storage, DropBeforeAck.storage_class, RouteReadsEarly.storage_class,
+                                      StaleVersionWrite.storage_class)
+PLANTED_NAMES = ("none", "drop-before-ack", "route-reads-early", "stale-version-write")
+
+
 def _names(p: Any) -> list[str]:
     return [f"s{i}" for i in range(p["nodes"] + p["spares"])] + ["config", "router"]
 
@@ -466,9 +475,11 @@ SERVICE = ServiceSpec(
     options=(Option("nodes", 3, 1, 16, "storage nodes in the first ring"),
              Option("spares", 1, 0, 16, "storage nodes outside the first ring (--join adds them)"),
              Option("buckets", 64, 1, 4096, "buckets: the ring's unit of placement and handoff"),
-             Option("vnodes", 64, 1, 1000, "virtual nodes per storage node")),
+             Option("vnodes", 64, 1, 1000, "virtual nodes per storage node"),
+             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)")),
     commands=(ClientCommand("kv", "put/get on a sharded KV cluster", kv_arguments, _kv, check_kv_args),),
     membership=_membership,
+    variants={name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
 )
 
 

@@ -199,3 +199,69 @@ def test_join_and_leave_under_writes_with_kill_9_during_the_handoff_lose_no_ackn
     assert check(history).ok
     r = validate(cfg.trace_dir())
     assert r.ok, r.summary()
+
+
+def test_a_planted_drop_before_ack_run_for_real_is_caught_by_trace_validation(tmp_path: Path) -> None:
+    cfg = sharded_cluster(str(tmp_path / "bug"), 2, 1, trace=True, fsync=False,
+                          params=SERVICE.variant("drop-before-ack"))
+    cfg.save()
+    cfg = load_cluster(cfg.directory, as_node=True)
+
+    async def main() -> list[str | None]:
+        nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
+        for nd in nodes:
+            await nd.start()
+        c = ShardedClient(cfg)
+        try:
+            for i in range(20):
+                await c.put(f"k{i}", f"v{i}")
+            change_membership(cfg.directory, range(3), True, None)
+            await settle(cfg, 1, budget=30)
+            return [await c.get(f"k{i}") for i in range(20)]
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(main())
+    r = validate(cfg.trace_dir())
+    assert not r.ok and "stream" in str(r.problems[0]), r.summary()
+
+
+def test_a_planted_route_reads_early_returns_a_stale_read_that_validation_and_lincheck_catch(
+        tmp_path: Path) -> None:
+    cfg = sharded_cluster(str(tmp_path / "early"), 3, 1, trace=True, fsync=False,
+                          params=SERVICE.variant("route-reads-early"))
+    cfg.save()
+    cfg = load_cluster(cfg.directory, as_node=True)
+    keys = [f"k{i}" for i in range(60)]
+    history: list[Op] = []
+
+    async def main(cluster: Cluster) -> None:
+        c = ShardedClient(cfg, budget=10)
+        try:
+            for k in keys:
+                t0 = time.monotonic()
+                await c.put(k, f"v-{k}")
+                history.append(Op(0, "put", k, f"v-{k}", t0, time.monotonic()))
+            doc = read_rings(cfg.directory)
+            old = owners(doc["versions"][0], doc["buckets"], doc["vnodes"])
+            change_membership(cfg.directory, range(4), True, None)
+            moving = sorted(moved_by_ring(cfg, keys, 0, 1))
+            src = old[bucket_of(moving[0], doc["buckets"])]
+            cluster.pause(src)  # the old owner holds the key back: the new owner must wait for it
+            for i in (3, len(cfg.nodes) - 1):
+                while (await c.status(i)).ver < 1:
+                    await asyncio.sleep(0.05)
+            t0 = time.monotonic()
+            got = await c.get(moving[0])
+            history.append(Op(0, "get", moving[0], got, t0, time.monotonic()))
+            cluster.resume(src)
+        finally:
+            await c.close()
+
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        asyncio.run(main(cluster))
+    assert not check(history).ok  # the read missed the acknowledged write
+    assert not validate(cfg.trace_dir()).ok
