@@ -36,7 +36,6 @@ import asyncio
 import json
 import sqlite3
 import time
-import uuid
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -57,10 +56,10 @@ from ..models.handoff_nodes import (
     node_configs,
 )
 from ..models.schema import Bool, Int, OneOf, Record, Type, Union, message
-from .client import Endpoint, NoReply
+from .client import NoReply
 from .cluster import ClusterConfig
 from .codec import Frame, Text
-from .kv import Reply, Request, check_kv_args, kv_arguments, kv_main
+from .kv import KVClient, Reply, Request, check_kv_args, kv_arguments, kv_main
 from .service import ClientCommand, Option, Service, ServiceSpec
 from .sharded_ring import (
     BIG,
@@ -359,37 +358,21 @@ class ShardedNode(Service):
             self.data.close()
 
 
-class ShardedClient:
-    """``put``/``get`` through the router (retried with the same id: the router answers a repeat)."""
+class ShardedClient(KVClient):
+    """``put``/``get`` through the router (retried with the same id: the router answers a repeat),
+    and any node's ``Status``."""
 
-    def __init__(self, cfg: ClusterConfig, client_id: int | None = None, timeout: float = 2.0,
-                 budget: float = 60.0) -> None:
-        self.cfg = cfg
-        self.router = len(cfg.nodes) - 1
-        self.ep = Endpoint(cfg, wire_type(int(cfg.params["buckets"])), client_id)
-        self.timeout, self.budget = timeout, budget
+    def wire(self) -> Type:
+        return wire_type(int(self.cfg.params["buckets"]))
 
-    async def _run(self, cmd: dict[str, Any]) -> str | None:
-        cid = cmd["id"] = uuid.uuid4().hex
-        text = json.dumps(cmd)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.budget
-        while loop.time() < deadline:
-            try:
-                f = await self.ep.request(self.router, 0, Request(text),
-                                          lambda f: type(f.msg) is Reply and f.msg.cid == cid, self.timeout)
-            except (TimeoutError, OSError):
-                await asyncio.sleep(0.05)
-                continue
-            result: str | None = f.msg.result
-            return result
-        raise NoReply(f"the router did not answer {cmd['op']} {cmd['k']!r} within {self.budget}s")
+    @property
+    def node(self) -> int:
+        """Every request goes to the router (the last node), the model's one client."""
+        return len(self.cfg.nodes) - 1
 
-    async def put(self, key: str, value: str) -> None:
-        await self._run({"op": "put", "k": key, "v": value})
-
-    async def get(self, key: str) -> str | None:
-        return await self._run({"op": "get", "k": key})
+    @node.setter
+    def node(self, _other: int) -> None:
+        pass  # a retry after a timeout goes to the router again, not to the next node
 
     async def status(self, node: int) -> Status:
         f = await self.ep.request(node, 0, StatusReq(), lambda f: f.src == node and type(f.msg) is Status,
@@ -397,8 +380,6 @@ class ShardedClient:
         st: Status = f.msg
         return st
 
-    async def close(self) -> None:
-        await self.ep.close()
 
 
 async def _kv(args: Any, cfg: ClusterConfig) -> int:

@@ -18,6 +18,7 @@ from protoproof.impl.service import spec_for
 from protoproof.impl.sharded import SERVICE, ShardedClient, ShardedNode, settle, sharded_cluster
 from protoproof.impl.sharded_ring import bucket_of, change_membership, owners, read_rings
 from protoproof.impl.validate import validate
+from protoproof.models.hashring import Ring
 
 
 def new_cluster(tmp_path: Path, nodes: int = 3, spares: int = 1, buckets: int = 64) -> ClusterConfig:
@@ -39,6 +40,20 @@ def test_the_sharded_store_runs_the_handoff_protocol() -> None:
     assert spec_for("sharded") is SERVICE
     assert spec_for("handoff") is SERVICE
     assert SERVICE.names({"nodes": 2, "spares": 1}) == ["s0", "s1", "s2", "config", "router"]
+
+
+def test_the_fraction_of_keys_a_join_moves_matches_the_rings_share_for_the_joiner() -> None:
+    """Buckets quantize the ring: the keys moved on a join are the joiner's share of the ring
+    within the buckets' and the keys' sampling error (3 sigma)."""
+    buckets, vnodes, n = 1024, 64, 4
+    keys = [f"user{i}" for i in range(20000)]
+    before, after = owners(range(n), buckets, vnodes), owners(range(n + 1), buckets, vnodes)
+    moved = [k for k in keys if before[bucket_of(k, buckets)] != after[bucket_of(k, buckets)]]
+    assert all(after[bucket_of(k, buckets)] == n for k in moved)  # only to the joiner
+    share = Ring.of(range(n + 1), vnodes=vnodes).shares()[n]
+    sigma = (share * (1 - share) / buckets) ** 0.5 + (share * (1 - share) / len(keys)) ** 0.5
+    assert abs(len(moved) / len(keys) - share) < 3 * sigma
+    assert abs(share - 1 / (n + 1)) < 0.05  # and the share is near the ideal 1/(n+1) with 64 vnodes
 
 
 def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_every_write(
