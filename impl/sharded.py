@@ -26,8 +26,9 @@ Every state change is a model step (``models/handoff_nodes.py``); the service ad
   retries its pending operation (``retry``, with its payload) while it waits.
 
 Replication factor 1: the model's.  The router and the config service keep no state on disk (the
-model's client and config service do not crash): killing them loses the cluster's op counter and
-ring version; storage nodes may be killed at any time.
+model's client and config service do not crash): either refuses to start a second time
+(``started_once``), since a router counting operations from 0 again would lose writes.  Storage
+nodes may be killed and restarted at any time.
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ class Status:
     keys: int
 
 
+def started_once(cfg: ClusterConfig, node_id: int, role: str) -> None:
+    """Refuse a second start of the router or the config service: their state is the model's
+    volatile client and config service (they do not crash in the model), so a restarted router
+    would number operations from 0 again, and storage nodes acknowledge an operation number they
+    hold already without applying it: acknowledged writes would be lost.  One-line error."""
+    mark = cfg.node_dir(node_id) / "started"
+    if mark.exists():
+        raise ValueError(f"the {role} of the sharded cluster in {cfg.directory} has run before and keeps its "
+                         "state in memory only (the model's client and config service never crash): restarting "
+                         "it could lose acknowledged writes; copy the data out and create a new cluster")
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text("")
+
+
 def wire_type(buckets: int) -> Type:
     model = run_message_type(buckets)
     assert isinstance(model, Union)
@@ -148,6 +163,8 @@ class ShardedNode(Service):
         self.params: RunParams = run_params(cfg.directory, self.storage)
         self.node_cfg = node_configs(self.storage, self.params)[node_id]
         self.role = "storage" if node_id < self.storage else "config" if node_id == self.storage else "router"
+        if self.role != "storage":
+            started_once(cfg, node_id, self.role)
         super().__init__(cfg, node_id, **kw)
         self._ticker: asyncio.TimerHandle | None = None
         self.data: sqlite3.Connection | None = None

@@ -120,6 +120,12 @@ def test_a_sharded_cluster_joins_a_node_from_the_cli_and_kv_reads_through_it(tmp
         assert run("kv", "--cluster", str(d), "get", "key3").stdout.strip() == "val3"
         r = run("cluster", "sharded", "--dir", str(d), "--join")
         assert r.returncode == 2 and "every storage node is in the ring already" in r.stderr
+        # A storage node restarts; the router, whose operation counter is volatile (the model's
+        # client never crashes), refuses to.
+        assert run("cluster", "restart", "--dir", str(d), "--node", "0").returncode == 0
+        assert run("kv", "--cluster", str(d), "get", "key4").stdout.strip() == "val4"
+        r = run("cluster", "restart", "--dir", str(d), "--node", "4")
+        assert r.returncode == 1 and "could lose acknowledged writes" in r.stderr
     finally:
         run("cluster", "stop", "--dir", str(d))
 
