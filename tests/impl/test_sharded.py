@@ -102,14 +102,15 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
     assert r.ok, r.summary()
 
 
-def test_a_sharded_cluster_joins_a_node_from_the_cli_and_kv_reads_through_it(tmp_path: Path) -> None:
+def test_a_sharded_cluster_joins_a_node_from_the_cli_kv_reads_through_it_and_its_trace_validates(tmp_path: Path) -> None:
     d = tmp_path / "cli"
     pp = [sys.executable, "-m", "protoproof"]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*pp, *args], capture_output=True, text=True, timeout=90)
 
-    r = run("cluster", "sharded", "--dir", str(d), "--nodes", "2", "--spares", "1", "--detach", "--no-fsync")
+    r = run("cluster", "sharded", "--dir", str(d), "--nodes", "2", "--spares", "1", "--detach", "--no-fsync",
+            "--trace")
     assert r.returncode == 0, r.stderr
     try:
         for i in range(10):
@@ -128,6 +129,8 @@ def test_a_sharded_cluster_joins_a_node_from_the_cli_and_kv_reads_through_it(tmp
         assert r.returncode == 1 and "could lose acknowledged writes" in r.stderr
     finally:
         run("cluster", "stop", "--dir", str(d))
+    r = run("validate", str(d / "trace"))
+    assert r.returncode == 0 and "trace fits the model" in r.stdout, r.stdout
 
 
 async def unsettled(cfg: ClusterConfig, node: int, ver: int) -> bool:
