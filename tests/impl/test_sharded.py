@@ -102,7 +102,8 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
     assert r.ok, r.summary()
 
 
-def test_a_sharded_cluster_joins_a_node_from_the_cli_kv_reads_through_it_and_its_trace_validates(tmp_path: Path) -> None:
+def test_a_sharded_cluster_joins_a_node_from_the_cli_kv_reads_through_it_and_its_trace_validates(
+        tmp_path: Path) -> None:
     d = tmp_path / "cli"
     pp = [sys.executable, "-m", "protoproof"]
 
