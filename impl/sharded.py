@@ -13,9 +13,10 @@ Every state change is a model step (``models/handoff_nodes.py``); the service ad
   number of its latest write.  The user's key and value travel beside the model's messages:
   the router sends ``Payload(op, key, value)`` to every storage node before the model's
   ``Write``/``Read`` of operation ``op``; a node that applies a write stores the row
-  ``(bucket, key, op, value)`` durably *before* the model's step persists and acknowledges it,
-  and a row counts only when its op is at most the bucket's model value (a row written just
-  before a crash, of a write never acknowledged, is invisible);
+  ``(bucket, key, op, value)`` durably *before* the model's step persists and acknowledges it
+  (beside the key's older row, dropped after that step); a key's value is its latest row whose
+  op is at most the bucket's model value (a row written just before a crash, of a write never
+  acknowledged, is invisible, and the acknowledged row before it still there);
 - **handoff**: before each ``stream`` step of a bucket the old owner sends the bucket's rows
   (``Rows``); the new owner stores them durably and only then lets the model's ``Transfer`` in
   (which persists and acknowledges it); without the rows the transfer is dropped and comes
@@ -172,8 +173,10 @@ class ShardedNode(Service):
             self.data = sqlite3.connect(str(cfg.node_dir(node_id) / "data.sqlite3"), isolation_level=None)
             self.data.execute("PRAGMA journal_mode=WAL")
             self.data.execute(f"PRAGMA synchronous={'FULL' if cfg.fsync else 'OFF'}")
+            # A key's rows by operation: the latest one at or below the bucket's model value is its
+            # value; a newer row (its write applied, not yet persisted by the model) stays beside it.
             self.data.execute("CREATE TABLE IF NOT EXISTS rows (bucket INTEGER, key TEXT, op INTEGER, value TEXT,"
-                              " PRIMARY KEY (bucket, key))")
+                              " PRIMARY KEY (bucket, key, op))")
         #: Storage: the payloads of recent operations (op -> (key, value)); rows received (ver, bucket) -> val.
         self.payloads: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
         self.staged: dict[tuple[int, int], int] = {}
@@ -256,7 +259,7 @@ class ShardedNode(Service):
     def _rows(self, bucket: int, upto: int) -> list[tuple[str, int, str]]:
         assert self.data is not None
         return [(k, op, v) for k, op, v in self.data.execute(
-            "SELECT key, op, value FROM rows WHERE bucket = ? AND op <= ?", (bucket, upto))]
+            "SELECT key, MAX(op), value FROM rows WHERE bucket = ? AND op <= ? GROUP BY key", (bucket, upto))]
 
     def on_frame(self, f: Frame) -> None:
         if self.halted is not None:
@@ -271,12 +274,16 @@ class ShardedNode(Service):
                     return  # the router sends the payload again with its retry
                 assert self.data is not None
                 self.data.execute("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)", (m.key, p[0], m.op, p[1]))
+                super().on_frame(f)  # the model's step: persisted, then acknowledged
+                if self.st().val[m.key] >= m.op:  # the older versions of the key are no longer needed
+                    self.data.execute("DELETE FROM rows WHERE bucket = ? AND key = ? AND op < ?", (m.key, p[0], m.op))
+                return
             elif t is Read and node.answers(s, m.key):
                 p = self.payloads.get(m.op)
                 if p is None:
                     return
-                got = self.data.execute("SELECT value FROM rows WHERE bucket = ? AND key = ? AND op <= ?",
-                                        (m.key, p[0], s.val[m.key])).fetchone() if self.data else None
+                got = self.data.execute("SELECT value FROM rows WHERE bucket = ? AND key = ? AND op <= ? ORDER BY op "
+                                        "DESC LIMIT 1", (m.key, p[0], s.val[m.key])).fetchone() if self.data else None
                 self.reply(self.params.client, 0, ReadData(m.op, None if got is None else got[0]))
             elif t is Transfer and s.st[m.key] != OWN and self.staged.get((m.ver, m.key)) != m.val:
                 return  # its rows are not here (yet): the old owner sends both again
@@ -330,7 +337,7 @@ class ShardedNode(Service):
     def _held(self) -> Any:
         assert self.data is not None
         s: StoreState = self.st()
-        for b, key, op in self.data.execute("SELECT bucket, key, op FROM rows"):
+        for b, key, op in self.data.execute("SELECT bucket, key, MIN(op) FROM rows GROUP BY bucket, key"):
             if s.st[b] == OWN and op <= s.val[b]:
                 yield key
 

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from protoproof.impl.cluster import ClusterConfig, load_cluster
+from protoproof.impl.codec import Frame
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.linearizability import Op, check
-from protoproof.impl.service import spec_for
+from protoproof.impl.service import Service, spec_for
 from protoproof.impl.sharded import SERVICE, ShardedClient, ShardedNode, settle, sharded_cluster
 from protoproof.impl.sharded_ring import bucket_of, change_membership, owners, read_rings
 from protoproof.impl.validate import validate
+from protoproof.models.handoff_nodes import Write
 from protoproof.models.hashring import Ring
 
 
@@ -100,6 +102,39 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
     assert held[1][3] >= moved[0] and not held[2][0]  # the joiner got them; the leaver kept none
     r = validate(cfg.trace_dir())
     assert r.ok, r.summary()
+
+
+def test_a_crash_between_a_writes_row_and_its_model_step_leaves_the_acknowledged_value_readable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = sharded_cluster(str(tmp_path / "crash"), 2, 0, fsync=False)
+    cfg.save()
+    cfg = load_cluster(cfg.directory, as_node=True)
+    router = len(cfg.nodes) - 1
+
+    async def main() -> str | None:
+        nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
+        for nd in nodes:
+            await nd.start()
+        c = ShardedClient(cfg)
+        try:
+            await c.put("k", "acked")
+            b = bucket_of("k", int(cfg.params["buckets"]))
+            owner = nodes[0].params.owner(0, b)
+            nd = nodes[owner]
+            nd.payloads[99] = ("k", "never-acked")
+            with monkeypatch.context() as m:  # the process dies right after the row, before the model's step
+                m.setattr(Service, "on_frame", lambda self, f: None)
+                nd.on_frame(Frame(router, owner, 0, Write(b, 99)))
+            await nd.stop()
+            nodes[owner] = ShardedNode(cfg, owner)
+            await nodes[owner].start()
+            return await c.get("k")
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    assert asyncio.run(main()) == "acked"
 
 
 def test_a_sharded_cluster_joins_a_node_from_the_cli_kv_reads_through_it_and_its_trace_validates(
