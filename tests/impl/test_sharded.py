@@ -13,6 +13,7 @@ import pytest
 
 from protoproof.impl.cluster import ClusterConfig, load_cluster
 from protoproof.impl.codec import Frame
+from protoproof.impl.faults import FaultInjector, FaultPlan
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.linearizability import Op, check
 from protoproof.impl.service import Service, spec_for
@@ -286,6 +287,44 @@ def test_a_planted_drop_before_ack_run_for_real_is_caught_by_trace_validation(tm
     asyncio.run(main())
     r = validate(cfg.trace_dir())
     assert not r.ok and "stream" in str(r.problems[0]), r.summary()
+
+
+def test_a_planted_stale_version_write_is_applied_by_the_old_owner_and_caught_by_trace_validation(
+        tmp_path: Path) -> None:
+    cfg = sharded_cluster(str(tmp_path / "stale"), 2, 1, trace=True, fsync=False,
+                          params=SERVICE.variant("stale-version-write"))
+    cfg.save()
+    cfg = load_cluster(cfg.directory, as_node=True)
+    config, router, joiner = 3, 4, 2
+    buckets = int(cfg.params["buckets"])
+    before, after = owners([0, 1], buckets, 64), owners([0, 1, 2], buckets, 64)
+    key = next(f"k{i}" for i in range(1000) if after[bucket_of(f"k{i}", buckets)] == joiner)
+    old = before[bucket_of(key, buckets)]
+    # The router never hears of ring 1 (a stale client), and the old owner's transfer never gets
+    # through: the key stays SENDING at the old owner, where the stale router's write goes.
+    plans = {config: FaultPlan(blocked=frozenset({(config, router)}), kinds=frozenset({"NewRing"})),
+             old: FaultPlan(blocked=frozenset({(old, joiner)}), kinds=frozenset({"Transfer"}))}
+
+    async def main() -> None:
+        nodes = [ShardedNode(cfg, i, faults=FaultInjector(plans.get(i, FaultPlan())))
+                 for i in range(len(cfg.nodes))]
+        for nd in nodes:
+            await nd.start()
+        c = ShardedClient(cfg, budget=5)
+        try:
+            await c.put(key, "before")
+            change_membership(cfg.directory, range(3), True, None)
+            assert await unsettled(cfg, old, 1)
+            # The correct old owner forwards it, to wait at the joiner: no ack (NoReply after 5 s).
+            await c.put(key, "after")
+        finally:
+            await c.close()
+            for nd in nodes:
+                await nd.stop()
+
+    asyncio.run(main())
+    r = validate(cfg.trace_dir())
+    assert not r.ok, r.summary()
 
 
 def test_a_planted_route_reads_early_returns_a_stale_read_that_validation_and_lincheck_catch(
