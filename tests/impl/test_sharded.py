@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,11 +26,30 @@ from protoproof.models.handoff_nodes import Write
 from protoproof.models.hashring import Ring
 
 
-def new_cluster(tmp_path: Path, nodes: int = 3, spares: int = 1, buckets: int = 64) -> ClusterConfig:
-    cfg = sharded_cluster(str(tmp_path / "sh"), nodes, spares, trace=True, fsync=False,
-                          params={"buckets": buckets})
+def new_cluster(tmp_path: Path, nodes: int = 3, spares: int = 1, variant: str | None = None,
+                trace: bool = True) -> ClusterConfig:
+    """A saved cluster (64 buckets), loaded as its nodes load it; ``variant``: a planted bug."""
+    params = SERVICE.variant(variant) if variant else {}
+    cfg = sharded_cluster(str(tmp_path / "sh"), nodes, spares, trace=trace, fsync=False, params=params)
     cfg.save()
     return load_cluster(cfg.directory, as_node=True)
+
+
+@contextlib.asynccontextmanager
+async def in_process(cfg: ClusterConfig, plans: dict[int, FaultPlan] | None = None,
+                     budget: float = 60.0) -> AsyncIterator[tuple[list[ShardedNode], ShardedClient]]:
+    """Every node of ``cfg`` started in this process (``plans``: a node's faults), and a client."""
+    nodes = [ShardedNode(cfg, i, faults=FaultInjector((plans or {}).get(i, FaultPlan())))
+             for i in range(len(cfg.nodes))]
+    for nd in nodes:
+        await nd.start()
+    c = ShardedClient(cfg, budget=budget)
+    try:
+        yield nodes, c
+    finally:
+        await c.close()
+        for nd in nodes:
+            await nd.stop()
 
 
 def moved_by_ring(cfg: ClusterConfig, keys: list[str], old: int, new: int) -> set[str]:
@@ -65,12 +86,8 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
     keys = [f"k{i}" for i in range(120)]
 
     async def main() -> tuple[list[set[str]], list[list[set[str]]], list[str | None]]:
-        nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
-        for nd in nodes:
-            await nd.start()
-        c = ShardedClient(cfg)
         held: list[list[set[str]]] = []
-        try:
+        async with in_process(cfg) as (nodes, c):
             for k in keys[:80]:
                 await c.put(k, f"v-{k}")
             held.append([set(nd._held()) for nd in nodes[:4]])
@@ -83,10 +100,6 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
             await settle(cfg, 2, budget=30)
             held.append([set(nd._held()) for nd in nodes[:4]])
             got = [await c.get(k) for k in keys]
-        finally:
-            await c.close()
-            for nd in nodes:
-                await nd.stop()
         moved = []
         for before, after in itertools.pairwise(held):
             where = [{k: i for i, ks in enumerate(h) for k in ks} for h in (before, after)]
@@ -107,17 +120,11 @@ def test_in_process_join_and_leave_move_exactly_the_keys_the_ring_says_and_keep_
 
 def test_a_crash_between_a_writes_row_and_its_model_step_leaves_the_acknowledged_value_readable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = sharded_cluster(str(tmp_path / "crash"), 2, 0, fsync=False)
-    cfg.save()
-    cfg = load_cluster(cfg.directory, as_node=True)
+    cfg = new_cluster(tmp_path, 2, 0, trace=False)
     router = len(cfg.nodes) - 1
 
     async def main() -> str | None:
-        nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
-        for nd in nodes:
-            await nd.start()
-        c = ShardedClient(cfg)
-        try:
+        async with in_process(cfg) as (nodes, c):
             await c.put("k", "acked")
             b = bucket_of("k", int(cfg.params["buckets"]))
             owner = nodes[0].params.owner(0, b)
@@ -130,10 +137,6 @@ def test_a_crash_between_a_writes_row_and_its_model_step_leaves_the_acknowledged
             nodes[owner] = ShardedNode(cfg, owner)
             await nodes[owner].start()
             return await c.get("k")
-        finally:
-            await c.close()
-            for nd in nodes:
-                await nd.stop()
 
     assert asyncio.run(main()) == "acked"
 
@@ -263,26 +266,14 @@ def test_join_and_leave_under_writes_with_kill_9_during_the_handoff_lose_no_ackn
 
 
 def test_a_planted_drop_before_ack_run_for_real_is_caught_by_trace_validation(tmp_path: Path) -> None:
-    cfg = sharded_cluster(str(tmp_path / "bug"), 2, 1, trace=True, fsync=False,
-                          params=SERVICE.variant("drop-before-ack"))
-    cfg.save()
-    cfg = load_cluster(cfg.directory, as_node=True)
+    cfg = new_cluster(tmp_path, 2, 1, "drop-before-ack")
 
-    async def main() -> list[str | None]:
-        nodes = [ShardedNode(cfg, i) for i in range(len(cfg.nodes))]
-        for nd in nodes:
-            await nd.start()
-        c = ShardedClient(cfg)
-        try:
+    async def main() -> None:
+        async with in_process(cfg) as (_nodes, c):
             for i in range(20):
                 await c.put(f"k{i}", f"v{i}")
             change_membership(cfg.directory, range(3), True, None)
             await settle(cfg, 1, budget=30)
-            return [await c.get(f"k{i}") for i in range(20)]
-        finally:
-            await c.close()
-            for nd in nodes:
-                await nd.stop()
 
     asyncio.run(main())
     r = validate(cfg.trace_dir())
@@ -291,10 +282,7 @@ def test_a_planted_drop_before_ack_run_for_real_is_caught_by_trace_validation(tm
 
 def test_a_planted_stale_version_write_is_applied_by_the_old_owner_and_caught_by_trace_validation(
         tmp_path: Path) -> None:
-    cfg = sharded_cluster(str(tmp_path / "stale"), 2, 1, trace=True, fsync=False,
-                          params=SERVICE.variant("stale-version-write"))
-    cfg.save()
-    cfg = load_cluster(cfg.directory, as_node=True)
+    cfg = new_cluster(tmp_path, 2, 1, "stale-version-write")
     config, router, joiner = 3, 4, 2
     buckets = int(cfg.params["buckets"])
     before, after = owners([0, 1], buckets, 64), owners([0, 1, 2], buckets, 64)
@@ -306,21 +294,12 @@ def test_a_planted_stale_version_write_is_applied_by_the_old_owner_and_caught_by
              old: FaultPlan(blocked=frozenset({(old, joiner)}), kinds=frozenset({"Transfer"}))}
 
     async def main() -> None:
-        nodes = [ShardedNode(cfg, i, faults=FaultInjector(plans.get(i, FaultPlan())))
-                 for i in range(len(cfg.nodes))]
-        for nd in nodes:
-            await nd.start()
-        c = ShardedClient(cfg, budget=5)
-        try:
+        async with in_process(cfg, plans, budget=5) as (_nodes, c):
             await c.put(key, "before")
             change_membership(cfg.directory, range(3), True, None)
             assert await unsettled(cfg, old, 1)
             # The correct old owner forwards it, to wait at the joiner: no ack (NoReply after 5 s).
             await c.put(key, "after")
-        finally:
-            await c.close()
-            for nd in nodes:
-                await nd.stop()
 
     asyncio.run(main())
     r = validate(cfg.trace_dir())
@@ -329,10 +308,7 @@ def test_a_planted_stale_version_write_is_applied_by_the_old_owner_and_caught_by
 
 def test_a_planted_route_reads_early_returns_a_stale_read_that_validation_and_lincheck_catch(
         tmp_path: Path) -> None:
-    cfg = sharded_cluster(str(tmp_path / "early"), 3, 1, trace=True, fsync=False,
-                          params=SERVICE.variant("route-reads-early"))
-    cfg.save()
-    cfg = load_cluster(cfg.directory, as_node=True)
+    cfg = new_cluster(tmp_path, 3, 1, "route-reads-early")
     keys = [f"k{i}" for i in range(60)]
     history: list[Op] = []
 
