@@ -75,6 +75,10 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--stop", action="store_true", help="stop the cluster in --dir (as `cluster stop`)")
     p.add_argument("--node", type=int, default=None, metavar="I",
                    help="with stop or restart: only node I; with rejoin: the node to rejoin")
+    p.add_argument("--join", action="store_true",
+                   help="add a spare node to the running cluster's ring and wait until its keys have moved")
+    p.add_argument("--leave", type=int, default=None, metavar="I",
+                   help="take node I out of the running cluster's ring and wait until its keys have moved")
 
     for name, offered in _client_commands().items():
         c = offered[0][1]
@@ -175,6 +179,14 @@ def _cluster(args: argparse.Namespace) -> int:
     from .launcher import Cluster
 
     d = Path(args.dir).resolve()
+    if args.join or args.leave is not None:
+        cfg = _existing(d)
+        change = service_of(cfg).membership
+        if change is None:
+            raise ValueError(f"a {cfg.protocol} cluster has no membership changes (--join/--leave)")
+        if args.join and args.leave is not None:
+            raise ValueError("give --join or --leave, not both")
+        return asyncio.run(change(cfg, args.join, args.leave))
     action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
     if action == "rejoin" and args.node is None:
         raise ValueError("rejoin needs the node: protoproof cluster rejoin --dir D --node I")

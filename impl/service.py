@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,9 @@ class ServiceSpec:
     #: Planted bugs the runtime can run (``cluster NAME --variant V``), as the options they set:
     #: the model's variant of the same name is what the runtime then shows for real.
     variants: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: ``cluster NAME --dir D --join`` / ``--leave I`` on a running cluster: ``(cfg, join, node)
+    #: -> exit status`` (None: the service's membership is fixed).
+    membership: Callable[[ClusterConfig, bool, int | None], Coroutine[Any, Any, int]] | None = None
 
     def variant(self, name: str) -> dict[str, int]:
         """The option values of variant ``name``; a one-line error naming the known ones."""
@@ -130,6 +133,10 @@ def spec_for(name: str) -> ServiceSpec:
     try:
         p = lookup(name)
     except RegistryError as e:
+        # A service may be named apart from the protocol it runs.
+        named = [s for s in known_specs() if s.name == name]
+        if named:
+            return named[0]
         raise ValueError(str(e)) from None
     if p.service is None:
         runs = ", ".join(sorted(n for n, q in registered().items() if q.service is not None))

@@ -312,4 +312,5 @@ __all__ = [
 
 PROTOCOL = Protocol("handoff", f"{__name__}:Handoff",
                     summary="moving keys between storage nodes across ring changes without losing a write",
-                    strengthening="protoproof.proofs.handoff:strengthening")
+                    strengthening="protoproof.proofs.handoff:strengthening",
+                    service="protoproof.impl.sharded:SERVICE")

@@ -11,7 +11,7 @@ from protoproof.models.registry import registered
 ROOT = Path(__file__).resolve().parents[1]
 #: A protocol's own runtime modules may name it; nothing else in impl/ may.
 OWN_RUNTIME_MODULES = {"kv.py", "kv_catchup.py", "lease.py", "raft.py", "raft_snapshot.py", "replog.py",
-                       "threephase.py", "tx.py"}
+                       "sharded.py", "sharded_ring.py", "threephase.py", "tx.py"}
 GENERIC = [ROOT / "cli.py", ROOT / "proofs" / "__init__.py", *sorted((ROOT / "checker").rglob("*.py")),
            *(f for f in sorted((ROOT / "impl").glob("*.py")) if f.name not in OWN_RUNTIME_MODULES),
            *(f for f in sorted((ROOT / "explorer").rglob("*")) if f.suffix in (".py", ".js", ".html", ".css"))]

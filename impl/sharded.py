@@ -1,0 +1,496 @@
+"""The sharded key-value store: the key-handoff model's nodes on real processes.
+
+``protoproof cluster sharded --dir D --nodes N --spares S --buckets B --vnodes V`` runs storage
+nodes ``s0..s{N+S-1}`` (the first ``N`` in ring version 0, the spares outside it), the model's
+config service and a **router** that runs the model's ``Client``.  A router, not smart clients:
+the model has one sequential client whose operation numbers order the writes of a key, so the
+router is that client; external ``protoproof kv --cluster D put/get`` clients talk to it and
+it serves their requests one at a time, in arrival order.
+
+Every state change is a model step (``models/handoff_nodes.py``); the service adds:
+
+- **values**: a model key is a bucket (``impl/sharded_ring.py``) and its value the operation
+  number of its latest write.  The user's key and value travel beside the model's messages:
+  the router sends ``Payload(op, key, value)`` to every storage node before the model's
+  ``Write``/``Read`` of operation ``op``; a node that applies a write stores the row
+  ``(bucket, key, op, value)`` durably *before* the model's step persists and acknowledges it
+  (beside the key's older row, dropped after that step); a key's value is its latest row whose
+  op is at most the bucket's model value (a row written just before a crash, of a write never
+  acknowledged, is invisible, and the acknowledged row before it still there);
+- **handoff**: before each ``stream`` step of a bucket the old owner sends the bucket's rows
+  (``Rows``); the new owner stores them durably and only then lets the model's ``Transfer`` in
+  (which persists and acknowledges it); without the rows the transfer is dropped and comes
+  again.  On the ack the old owner's model drops the bucket, then the service its rows;
+- **scheduling**: storage nodes retransmit (``stream``) and report (``report``) every tick;
+  the config service publishes the next version (``change``) once it is in ``rings.json`` and
+  the model lets it, and repeats its last ``NewRing`` (a node that was down gets it); the router
+  retries its pending operation (``retry``, with its payload) while it waits.
+
+Replication factor 1: the model's.  The router and the config service keep no state on disk (the
+model's client and config service do not crash): either refuses to start a second time
+(``started_once``), since a router counting operations from 0 again would lose writes.  Storage
+nodes may be killed and restarted at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections import OrderedDict, deque
+from typing import Any
+
+from ..models.actors import Node
+from ..models.handoff import DropBeforeAck, RouteReadsEarly, StaleVersionWrite
+from ..models.handoff_nodes import (
+    IDLE,
+    OWN,
+    SENDING,
+    Client,
+    ClientState,
+    Read,
+    Storage,
+    StoreState,
+    Transfer,
+    TransferAck,
+    Write,
+    node_configs,
+)
+from ..models.schema import Bool, Int, OneOf, Record, Type, Union, message
+from .client import NoReply
+from .cluster import ClusterConfig
+from .codec import Frame, Text
+from .kv import KVClient, Reply, Request, check_kv_args, kv_arguments, kv_main
+from .service import ClientCommand, Option, Service, ServiceSpec
+from .sharded_ring import (
+    BIG,
+    RINGS_FILE,
+    RunConfigService,
+    RunParams,
+    bucket_of,
+    change_membership,
+    init_rings,
+    owners,
+    read_rings,
+    run_message_type,
+    run_params,
+)
+
+VALUE = Text(8192)
+ROWS = Text(1 << 20)
+
+
+@message
+class Payload:
+    """Router -> storage: operation ``op`` is on user key ``key`` (a write of ``value``; a read: None)."""
+
+    op: int
+    key: str
+    value: str | None
+
+
+@message
+class Rows:
+    """Old owner -> new owner, before ``Transfer(ver, bucket, val)``: the bucket's rows (JSON)."""
+
+    ver: int
+    bucket: int
+    val: int
+    rows: str
+
+
+@message
+class ReadData:
+    """Storage -> router, before the model's ``ReadReply``: the user key's value (None: absent)."""
+
+    op: int
+    value: str | None
+
+
+@message
+class StatusReq:
+    pass
+
+
+@message
+class Status:
+    """A node's ring version and whether its handoffs are done (storage: and the keys it holds)."""
+
+    ver: int
+    settled: bool
+    keys: int
+
+
+def started_once(cfg: ClusterConfig, node_id: int, role: str) -> None:
+    """Refuse a second start of the router or the config service: their state is the model's
+    volatile client and config service (they do not crash in the model), so a restarted router
+    would number operations from 0 again, and storage nodes acknowledge an operation number they
+    hold already without applying it: acknowledged writes would be lost.  One-line error."""
+    mark = cfg.node_dir(node_id) / "started"
+    if mark.exists():
+        raise ValueError(f"the {role} of the sharded cluster in {cfg.directory} has run before and keeps its "
+                         "state in memory only (the model's client and config service never crash): restarting "
+                         "it could lose acknowledged writes; copy the data out and create a new cluster")
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text("")
+
+
+def wire_type(buckets: int) -> Type:
+    model = run_message_type(buckets)
+    assert isinstance(model, Union)
+    opt = Union(OneOf(None), VALUE)
+    return Union(*model.alts, Record(Request, cmd=Text(16384)), Record(Reply, cid=Text(64), result=opt),
+                 Record(Payload, op=Int(0, BIG), key=VALUE, value=opt),
+                 Record(Rows, ver=Int(0, BIG), bucket=Int(0, buckets - 1), val=Int(0, BIG), rows=ROWS),
+                 Record(ReadData, op=Int(0, BIG), value=opt), Record(StatusReq),
+                 Record(Status, ver=Int(0, BIG), settled=Bool, keys=Int(0, BIG)))
+
+
+def storage_count(cfg: ClusterConfig) -> int:
+    return len(cfg.nodes) - 2
+
+
+class ShardedNode(Service):
+    """A storage node, the config service or the router of a sharded cluster."""
+
+    tick = 0.1
+    max_inflight = 64
+
+    def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
+        self.storage = storage_count(cfg)
+        self.buckets = int(cfg.params["buckets"])
+        init_rings(cfg.directory, range(int(cfg.params["nodes"])), self.buckets, int(cfg.params["vnodes"]))
+        self.params: RunParams = run_params(cfg.directory, self.storage)
+        self.node_cfg = node_configs(self.storage, self.params)[node_id]
+        self.role = "storage" if node_id < self.storage else "config" if node_id == self.storage else "router"
+        if self.role != "storage":
+            started_once(cfg, node_id, self.role)
+        super().__init__(cfg, node_id, **kw)
+        self._ticker: asyncio.TimerHandle | None = None
+        self.data: sqlite3.Connection | None = None
+        if self.role == "storage":
+            self.data = sqlite3.connect(str(cfg.node_dir(node_id) / "data.sqlite3"), isolation_level=None)
+            self.data.execute("PRAGMA journal_mode=WAL")
+            self.data.execute(f"PRAGMA synchronous={'FULL' if cfg.fsync else 'OFF'}")
+            # A key's rows by operation: the latest one at or below the bucket's model value is its
+            # value; a newer row (its write applied, not yet persisted by the model) stays beside it.
+            self.data.execute("CREATE TABLE IF NOT EXISTS rows (bucket INTEGER, key TEXT, op INTEGER, value TEXT,"
+                              " PRIMARY KEY (bucket, key, op))")
+        #: Storage: the payloads of recent operations (op -> (key, value)); rows received (ver, bucket) -> val.
+        self.payloads: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
+        self.staged: dict[tuple[int, int], int] = {}
+        #: Router: queued requests (client, cid, op, key, value), the one in progress, answers given.
+        self.queue: deque[tuple[int, str, str, str, str | None]] = deque()
+        self.current: tuple[int, str, str, str, str | None] | None = None
+        self.since = 0.0
+        self.read_values: dict[int, str | None] = {}
+        self.answered: OrderedDict[str, str | None] = OrderedDict()
+        self.last_resend = 0.0
+
+    def make_node(self) -> Node[Any]:
+        if self.role == "storage":
+            return PLANTED[int(self.cfg.params.get("planted", 0))](self.node_cfg)
+        return RunConfigService(self.node_cfg) if self.role == "config" else Client(self.node_cfg)
+
+    def state_type(self) -> Type | None:
+        t: Type = self.make_node().state_type()
+        return t
+
+    def disk_type(self) -> Type | None:
+        return self.state_type() if self.role == "storage" else None
+
+    def model_message_type(self) -> Type:
+        return run_message_type(self.buckets)
+
+    def wire_type(self) -> Type:
+        return wire_type(self.buckets)
+
+    def st(self) -> Any:
+        return self.host.state(0)
+
+    # ----- ticking -----
+    def on_recovered(self, insts: list[int]) -> None:
+        self.host.state(0)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        self._ticker = asyncio.get_running_loop().call_later(self.tick, self._on_tick)
+
+    def _on_tick(self) -> None:
+        if self.halted is None:
+            getattr(self, f"_tick_{self.role}")()
+            self._schedule()
+
+    def _tick_storage(self) -> None:
+        s: StoreState = self.st()
+        for k in self.params.keys:
+            if s.st[k] == SENDING:
+                dst = self.params.owner(s.ver, k)
+                if dst != self.id:
+                    rows = json.dumps(self._rows(k, s.val[k]))
+                    self.reply(dst, 0, Rows(s.ver, k, s.val[k], rows))
+                    self.host.step(0, "stream", k=k)
+        self.host.step(0, "report")
+
+    def _tick_config(self) -> None:
+        s = self.st()
+        self.host.step(0, "change")
+        now = time.monotonic()
+        if s.ver > 0 and now - self.last_resend > 1.0:  # a node that was down learns the ring
+            self.last_resend = now
+            for dst in (*range(self.storage), self.storage + 1):
+                self.host.resend(dst, 0, self._ring_msg(self.st().ver))
+
+    @staticmethod
+    def _ring_msg(ver: int) -> Any:
+        from ..models.handoff_nodes import NewRing
+        return NewRing(ver)
+
+    def _tick_router(self) -> None:
+        s: ClientState = self.st()
+        if s.op != IDLE and time.monotonic() - self.since > 0.5 and self.current is not None:
+            self.since = time.monotonic()
+            self._send_payload(s.n, self.current)
+            self.host.step(0, "retry", k=s.key)
+        self._next()
+
+    # ----- storage -----
+    def _rows(self, bucket: int, upto: int) -> list[tuple[str, int, str]]:
+        assert self.data is not None
+        return [(k, op, v) for k, op, v in self.data.execute(
+            "SELECT key, MAX(op), value FROM rows WHERE bucket = ? AND op <= ? GROUP BY key", (bucket, upto))]
+
+    def on_frame(self, f: Frame) -> None:
+        if self.halted is not None:
+            return
+        m, t = f.msg, type(f.msg)
+        if self.role == "storage" and f.src in self.transport.addrs and not self.learner:
+            s: StoreState = self.st()
+            node: Any = self.host.node
+            if t is Write and node.applies(s, m.key) and m.op > s.val[m.key]:
+                p = self.payloads.get(m.op)
+                if p is None or p[1] is None:
+                    return  # the router sends the payload again with its retry
+                assert self.data is not None
+                self.data.execute("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)", (m.key, p[0], m.op, p[1]))
+                super().on_frame(f)  # the model's step: persisted, then acknowledged
+                if self.st().val[m.key] >= m.op:  # the older versions of the key are no longer needed
+                    self.data.execute("DELETE FROM rows WHERE bucket = ? AND key = ? AND op < ?", (m.key, p[0], m.op))
+                return
+            elif t is Read and node.answers(s, m.key):
+                p = self.payloads.get(m.op)
+                if p is None:
+                    return
+                got = self.data.execute("SELECT value FROM rows WHERE bucket = ? AND key = ? AND op <= ? ORDER BY op "
+                                        "DESC LIMIT 1", (m.key, p[0], s.val[m.key])).fetchone() if self.data else None
+                self.reply(self.params.client, 0, ReadData(m.op, None if got is None else got[0]))
+            elif t is Transfer and s.st[m.key] != OWN and self.staged.get((m.ver, m.key)) != m.val:
+                return  # its rows are not here (yet): the old owner sends both again
+            elif t is TransferAck:
+                before = s.st[m.key]
+                super().on_frame(f)
+                if before == SENDING and self.st().st[m.key] != SENDING and self.data is not None:
+                    self.data.execute("DELETE FROM rows WHERE bucket = ?", (m.key,))
+                return
+        super().on_frame(f)
+        if self.role == "router" and t in self.model_kinds:
+            self._router_after()
+
+    def on_service(self, f: Frame) -> None:
+        m, t = f.msg, type(f.msg)
+        if t is StatusReq:
+            s = self.st()
+            settled = self.role != "storage" or self.node.settledat(s)
+            held = sum(1 for _ in self._held()) if self.role == "storage" else 0
+            self.reply(f.src, 0, Status(s.ver, settled, held))
+        elif self.role == "storage" and t is Payload and f.src == self.params.client:
+            self.payloads[m.op] = (m.key, m.value)
+            while len(self.payloads) > 4096:
+                self.payloads.popitem(last=False)
+        elif self.role == "storage" and t is Rows and f.src in self.transport.addrs:
+            s = self.st()
+            if s.st[m.bucket] == OWN or s.st[m.bucket] == SENDING or m.ver < s.ver:
+                return
+            assert self.data is not None
+            rows = json.loads(m.rows)
+            self.data.execute("BEGIN")
+            self.data.execute("DELETE FROM rows WHERE bucket = ?", (m.bucket,))
+            self.data.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", [(m.bucket, *r) for r in rows])
+            self.data.execute("COMMIT")
+            self.staged[(m.ver, m.bucket)] = m.val
+        elif self.role == "router" and t is ReadData and f.src in self.transport.addrs:
+            self.read_values[m.op] = m.value
+        elif self.role == "router" and t is Request and f.src in self.cfg.client_ids:
+            cmd = json.loads(m.cmd)
+            cid = str(cmd["id"])
+            if cid in self.answered:
+                self.reply(f.src, 0, Reply(cid, self.answered[cid]))
+            elif not any(q[1] == cid for q in self.queue) and (self.current is None or self.current[1] != cid):
+                self.queue.append((f.src, cid, str(cmd["op"]), str(cmd["k"]), cmd.get("v")))
+                self._next()
+
+    @property
+    def node(self) -> Any:
+        return self.host.node
+
+    def _held(self) -> Any:
+        assert self.data is not None
+        s: StoreState = self.st()
+        for b, key, op in self.data.execute("SELECT bucket, key, MIN(op) FROM rows GROUP BY bucket, key"):
+            if s.st[b] == OWN and op <= s.val[b]:
+                yield key
+
+    # ----- router -----
+    def open_requests(self) -> int:
+        return len(self.queue)
+
+    def _send_payload(self, op: int, req: tuple[int, str, str, str, str | None]) -> None:
+        _src, _cid, kind, key, value = req
+        for dst in range(self.storage):
+            self.reply(dst, 0, Payload(op, key, value if kind == "put" else None))
+
+    def _next(self) -> None:
+        s: ClientState = self.st()
+        if self.current is not None or not self.queue or s.op != IDLE:
+            return
+        req = self.current = self.queue.popleft()
+        _src, _cid, kind, key, _value = req
+        self._send_payload(s.n + 1, req)
+        self.since = time.monotonic()
+        self.host.step(0, "write" if kind == "put" else "read", k=bucket_of(key, self.buckets))
+
+    def _router_after(self) -> None:
+        s: ClientState = self.st()
+        if self.current is None or s.op != IDLE:
+            return
+        src, cid, kind, _key, _value = self.current
+        result = self.read_values.pop(s.n, None) if kind == "get" else None
+        self.read_values.clear()
+        self.current = None
+        self.answered[cid] = result
+        while len(self.answered) > 10000:
+            self.answered.popitem(last=False)
+        self.reply(src, 0, Reply(cid, result))
+        self._next()
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        await super().stop()
+        if self.data is not None:
+            self.data.close()
+
+
+class ShardedClient(KVClient):
+    """``put``/``get`` through the router (retried with the same id: the router answers a repeat),
+    and any node's ``Status``."""
+
+    def wire(self) -> Type:
+        return wire_type(int(self.cfg.params["buckets"]))
+
+    @property
+    def node(self) -> int:
+        """Every request goes to the router (the last node), the model's one client."""
+        return len(self.cfg.nodes) - 1
+
+    @node.setter
+    def node(self, _other: int) -> None:
+        pass  # a retry after a timeout goes to the router again, not to the next node
+
+    async def status(self, node: int) -> Status:
+        f = await self.ep.request(node, 0, StatusReq(), lambda f: f.src == node and type(f.msg) is Status,
+                                  self.timeout)
+        st: Status = f.msg
+        return st
+
+
+
+async def _kv(args: Any, cfg: ClusterConfig) -> int:
+    return await kv_main(ShardedClient(cfg, budget=args.timeout), args)
+
+
+async def settle(cfg: ClusterConfig, ver: int, budget: float = 120.0) -> list[Status]:
+    """Wait until every storage node is at ring version ``ver`` or later with its handoffs done."""
+    c = ShardedClient(cfg, timeout=1.0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    try:
+        while True:
+            got: list[Status | None] = []
+            for i in range(storage_count(cfg)):
+                try:
+                    got.append(await c.status(i))
+                except (TimeoutError, OSError):
+                    got.append(None)
+            done = [s for s in got if s is not None and s.ver >= ver and s.settled]
+            if len(done) == len(got):
+                return done
+            if loop.time() > deadline:
+                behind = [cfg.nodes[i].name for i, s in enumerate(got) if s is None or s not in done]
+                raise NoReply(f"the handoff to ring version {ver} did not finish within {budget:.0f}s "
+                              f"(not done: {', '.join(behind)})")
+            await asyncio.sleep(0.1)
+    finally:
+        await c.close()
+
+
+async def _membership(cfg: ClusterConfig, join: bool, node: int | None) -> int:
+    """``cluster sharded --join`` / ``--leave I``: append the next ring version, wait for its handoff."""
+    if not (cfg.directory / RINGS_FILE).exists():
+        raise ValueError(f"{cfg.directory} has no {RINGS_FILE}: start the cluster first")
+    doc = read_rings(cfg.directory)
+    before = doc["versions"][-1]
+    after = change_membership(cfg.directory, range(storage_count(cfg)), join, node)
+    ver = len(doc["versions"])
+    b, v = int(doc["buckets"]), int(doc["vnodes"])
+    moved = sum(x != y for x, y in zip(owners(before, b, v), owners(after, b, v), strict=True))
+    names = ", ".join(cfg.nodes[i].name for i in after)
+    print(f"ring version {ver}: {names}; {moved} of {b} buckets move", flush=True)
+    await settle(cfg, ver)
+    print(f"handoff to ring version {ver} done")
+    return 0
+
+
+#: The storage node's class: the model's, or one of its planted bugs (``--variant``), which the
+#: runtime then runs for real (trace validation against the correct model names the bad step).
+PLANTED: tuple[type[Storage], ...] = (Storage, DropBeforeAck.storage_class, RouteReadsEarly.storage_class,
+                                      StaleVersionWrite.storage_class)
+PLANTED_NAMES = ("none", "drop-before-ack", "route-reads-early", "stale-version-write")
+
+
+def _names(p: Any) -> list[str]:
+    return [f"s{i}" for i in range(p["nodes"] + p["spares"])] + ["config", "router"]
+
+
+def _model(cfg: ClusterConfig) -> tuple[str, dict[str, Any]]:
+    return (f"{ShardedRun.__module__}:ShardedRun",
+            {"nodes": storage_count(cfg), "keys": int(cfg.params["buckets"]), "directory": str(cfg.directory)})
+
+
+from .sharded_ring import ShardedRun  # noqa: E402  (named in _model only)
+
+#: The sharded store as a runtime service (``protoproof cluster sharded``, ``protoproof kv``).
+SERVICE = ServiceSpec(
+    name="sharded",
+    ref=f"{__name__}:SERVICE",
+    node=ShardedNode,
+    names=_names,
+    model=_model,
+    options=(Option("nodes", 3, 1, 16, "storage nodes in the first ring"),
+             Option("spares", 1, 0, 16, "storage nodes outside the first ring (--join adds them)"),
+             Option("buckets", 64, 1, 4096, "buckets: the ring's unit of placement and handoff"),
+             Option("vnodes", 64, 1, 1000, "virtual nodes per storage node"),
+             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)")),
+    commands=(ClientCommand("kv", "put/get on a sharded KV cluster", kv_arguments, _kv, check_kv_args),),
+    membership=_membership,
+    variants={name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
+)
+
+
+def sharded_cluster(directory: str, nodes: int = 3, spares: int = 1, **kw: Any) -> ClusterConfig:
+    params = {"nodes": nodes, "spares": spares, **kw.pop("params", {})}
+    return SERVICE.new_cluster(directory, params, **kw)
+
+
+__all__ = ["SERVICE", "ShardedClient", "ShardedNode", "settle", "sharded_cluster", "wire_type"]
