@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from ..checker import render
 from ..checker.lasso import lasso_violation
 from ..checker.path import Path, _short
+from ..checker.render_files import DOT_TIMEOUT_S, layout
 from ..cli import UsageError, _build
 from ..models.actors import ActorSystem
 from ..models.base import LIVENESS, Action, Model
@@ -29,8 +30,6 @@ from ..models.registry import RegistryError, protocol_for, registered, where_rai
 
 #: Query keys that are not model parameters (``steps`` and ``seed`` are random walks').
 RESERVED = ("model", "variant", "path", "loop", "steps", "seed")
-#: Seconds ``dot`` may take to draw one chart before the page shows the steps as text only.
-CHART_TIMEOUT_S = 20.0
 #: Paths longer than this are shown as steps only (a chart of them is unreadable and slow to draw).
 CHART_MAX_STEPS = 150
 #: Paths longer than this are refused (a permalink is replayed on every request).
@@ -278,16 +277,15 @@ def chart(path: Path, title: str) -> dict[str, Any]:
         return {"svg": None, "note": "graphviz 'dot' is not installed: the path is shown as steps"}
     try:
         src = render.sequence_chart(path, title=title)
-        done = subprocess.run([dot, "-Tsvg"], input=src, text=True, capture_output=True,
-                              timeout=CHART_TIMEOUT_S, check=False)
+        done = layout(src, "svg")  # arrows routed around the boxes, as `check --graph` draws them
     except subprocess.TimeoutExpired:
-        return {"svg": None, "note": f"dot took more than {CHART_TIMEOUT_S:g} s: the path is shown as steps"}
+        return {"svg": None, "note": f"dot took more than {DOT_TIMEOUT_S:g} s: the path is shown as steps"}
     except Exception as e:
         return {"svg": None, "note": f"the chart could not be drawn: {where_raised(e)}"}
     if done.returncode != 0:
-        why = done.stderr.strip().splitlines()
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
         return {"svg": None, "note": f"dot failed: {why[0] if why else 'no message'}"}
-    svg = done.stdout
+    svg = done.stdout.decode("utf-8", "replace")
     return {"svg": svg[svg.find("<svg"):], "note": ""}
 
 

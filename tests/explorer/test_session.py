@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from protoproof.checker.path import replay
+from protoproof.checker.render_files import ROUTE_MARK
 from protoproof.cli import main
 from protoproof.explorer.session import (
     ExplorerError,
@@ -159,3 +160,20 @@ def test_a_liveness_counterexample_loads_as_a_lasso_that_violates_the_property()
         assert all("loop" not in a["query"] for a in lasso["actions"])  # a step of one's own leaves the lasso
     with pytest.raises(ExplorerError, match="loop '5'"):
         _page("model=twophase&path=0.0&loop=5")
+
+
+def test_the_explorer_chart_routes_its_arrows_as_check_graph_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's chart goes through the same two-pass drawing as ``check --graph`` (arrows around boxes)."""
+    import protoproof.explorer.session as session
+
+    drawn: list[str] = []
+    real = session.layout
+
+    def spy(src: str, fmt: str) -> Any:
+        drawn.append(src)
+        return real(src, fmt)
+
+    monkeypatch.setattr(session, "layout", spy)
+    v = view(_page("model=twophase&variant=commit-on-majority&rms=3&path=0.0.3.4.2.2"))
+    assert v["chart"]["svg"] is not None, v["chart"]["note"]
+    assert len(drawn) == 1 and ROUTE_MARK in drawn[0]
