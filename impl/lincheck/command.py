@@ -56,6 +56,8 @@ def _spec(args: argparse.Namespace, fmt: str) -> Sequential:
         raise CommandError(f"a {fmt} history needs --model ({', '.join(sorted(SPECS))}, or file.py:Class)")
     if args.model:
         found = _find(args.model)
+        if args.initial is None and fmt in DEFAULT_SPEC and found is type(DEFAULT_SPEC[fmt]):
+            found = DEFAULT_SPEC[fmt]  # the format's own initial value (EDN: a missing key reads "")
     else:
         found = DEFAULT_SPEC[fmt] if args.initial is None else type(DEFAULT_SPEC[fmt])
     if isinstance(found, type):

@@ -32,6 +32,14 @@ def test_a_key_value_log_is_checked_per_key_from_the_cli() -> None:
     assert code == 0 and "in 10 partition(s)" in out
 
 
+def test_naming_the_kv_model_on_an_edn_log_keeps_the_formats_initial_value() -> None:
+    """``--model kv`` is the default for EDN logs: a missing key reads "" there too, not null."""
+    code, out, _ = run(str(DATA / "kv" / "c10-ok.txt"), "--model", "kv")
+    assert code == 0 and "in 10 partition(s)" in out
+    code, out, _ = run(str(DATA / "kv" / "c10-ok.txt"), "--model", "kv", "--initial", "null")
+    assert code == 1 and out.startswith("illegal: ")
+
+
 def test_a_json_history_with_a_model_is_checked_from_the_cli(tmp_path: Path) -> None:
     h = [{"client": 0, "input": ["enq", 1], "output": None, "call": 0, "return": 1},
          {"client": 1, "input": ["deq"], "output": 2, "call": 2, "return": 3}]
