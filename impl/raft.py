@@ -78,7 +78,17 @@ from ..models.raft import (
 from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
 from .cluster import ClusterConfig
 from .codec import MAX_FRAME, Frame, Log, Text, from_base
-from .kv import KVClient, Reply, Request, check_kv_args, execute, kv_arguments, kv_main, parse_command
+from .kv import (
+    KVClient,
+    Reply,
+    Request,
+    check_kv_args,
+    execute,
+    kv_arguments,
+    kv_main,
+    owned_by,
+    parse_command,
+)
 from .raft_snapshot import InstallSnapshot, SnapLog, as_request, compact, from_snapshot, install, snapshot_text
 from .service import ClientCommand, Option, Service, ServiceSpec
 
@@ -475,8 +485,8 @@ class RaftKVNode(Service):
         if type(m) is not Request or f.src not in self.cfg.client_ids:
             return
         cmd = parse_command(m.cmd)
-        if cmd is None:
-            self.transport._reject(f.src, "malformed KV command")
+        if cmd is None or not owned_by(cmd, f.src):
+            self.transport._reject(f.src, "malformed KV command, or a command id of another client")
             return
         cid = cmd["id"]
         if cid in self.results:
