@@ -48,6 +48,7 @@ async def until(cond: Any, timeout: float, what: str) -> float:
     return time.monotonic() - t0
 
 
+@pytest.mark.slow
 def test_a_raft_leader_killed_and_wiped_under_load_rejoins_and_then_counts_for_a_quorum(tmp_path: Path) -> None:
     cfg = raft_cluster(str(tmp_path / "raft"), 3)
     cfg.save()
