@@ -198,8 +198,11 @@ def _cluster(args: argparse.Namespace) -> int:
         return asyncio.run(change(cfg, args.join, args.leave))
     action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
     name = getattr(args, "client_name", None) or getattr(args, "client_flag", None)
-    if (action == "add-client") != (name is not None):
-        raise ValueError("a client name goes with add-client only: protoproof cluster add-client NAME --dir D")
+    if action == "add-client" and name is None:
+        raise ValueError("add-client needs the client's name: protoproof cluster add-client NAME --dir D")
+    if action != "add-client" and name is not None:
+        raise ValueError(f"{name!r}: a client name goes with add-client only "
+                         "(protoproof cluster add-client NAME --dir D)")
     if action == "add-client":
         if not (d / CLUSTER_FILE).exists():
             _existing(d)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protoproof.impl.__main__ import main
 from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClientKeyOutdated, ClusterConfig, add_client, load_cluster, load_credentials
 from protoproof.impl.codec import LEGACY_LABEL, Codec, Frame, FrameError, Keys, derive
@@ -155,23 +156,34 @@ def test_a_cluster_file_with_the_old_shared_client_key_gets_one_line_and_add_cli
     assert load_cluster(d).keys.pool == cfg.keys.pool
 
 
-def test_add_client_and_kv_with_its_credentials_work_end_to_end(tmp_path: Path) -> None:
+def test_add_client_and_kv_with_its_credentials_work_end_to_end(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    async def body(cfg: ClusterConfig, nodes: list[KVNode]) -> None:
+        d = str(cfg.directory)
+
+        async def cli(*args: str) -> tuple[int, str]:  # the commands, in a thread (each runs its own loop)
+            rc = await asyncio.to_thread(main, list(args))
+            return rc, capsys.readouterr().out
+
+        rc, out = await cli("cluster", "add-client", "alice", "--dir", d)
+        assert rc == 0 and "id 1256" in out, out
+        cred = str(cfg.directory / "clients" / "alice.json")
+        assert await cli("kv", "--cluster", d, "--credentials", cred, "put", "k", "v") == (0, "ok\n")
+        assert await cli("kv", "--cluster", d, "get", "k") == (0, "v\n")  # the default pool still works
+        assert any('"id": "1256:' in v for nd in nodes for v in nd.log.values())
+
+    run_cluster(tmp_path, body)
+
+
+def test_add_client_and_credentials_mistakes_get_one_line_and_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = tmp_path / "c"
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*PY, *args], capture_output=True, text=True, timeout=60)
-
-    assert run("cluster", "paxos", "--dir", str(d), "--detach").returncode == 0
-    try:
-        r = run("cluster", "add-client", "alice", "--dir", str(d))
-        assert r.returncode == 0 and "id 1256" in r.stdout, r.stdout + r.stderr
-        cred = str(d / "clients" / "alice.json")
-        assert run("kv", "--cluster", str(d), "--credentials", cred, "put", "k", "v").returncode == 0
-        r = run("kv", "--cluster", str(d), "get", "k")  # the default pool credentials still work
-        assert r.returncode == 0 and r.stdout.strip() == "v", r.stderr
-        r = run("kv", "--cluster", str(d), "--credentials", str(d / "nope.json"), "get", "k")
-        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such credentials file" in r.stderr
-        r = run("cluster", "status", "alice", "--dir", str(d))
-        assert r.returncode == 2 and "add-client only" in r.stderr
-    finally:
-        run("cluster", "stop", "--dir", str(d))
+    paxos_cluster(str(d), 3).save()
+    for args, says in ((["kv", "--cluster", str(d), "--credentials", str(d / "nope.json"), "get", "k"],
+                        "no such credentials file"),
+                       (["cluster", "status", "alice", "--dir", str(d)], "add-client only"),
+                       (["cluster", "add-client", "--dir", str(d)], "needs the client's name"),
+                       (["cluster", "add-client", "a b", "--dir", str(d)], "client name")):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
