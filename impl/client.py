@@ -1,7 +1,8 @@
 """The client side of the wire: a client id from the cluster file, one connection per node.
 
-Clients sign their frames with the client key (the only key a client's view of the cluster
-holds: it cannot sign a frame between nodes), and read replies on the connection they opened
+Clients sign their frames with their own key, bound to their id (a pool id's, derived from the
+pool key in ``cluster.json``, or one issued by ``cluster add-client``: it cannot sign a frame
+between nodes nor one of another client), and read replies on the connection they opened
 (clients listen nowhere).  A node too busy to take a request answers ``Busy``; the request is
 then sent again after a growing, jittered pause, within a budget; a request whose connection
 the node closed (a cap on connections, an idle timeout) is sent again on a new one.
@@ -44,10 +45,14 @@ class Endpoint:
 
     def __init__(self, cfg: ClusterConfig, wire: Type, client_id: int | None = None) -> None:
         self.cfg = cfg
-        ids = cfg.client_ids
+        if cfg.credentials is not None:  # a client issued its own id and key (``cluster add-client``)
+            if client_id is not None and client_id != cfg.credentials[0]:
+                raise ValueError(f"these credentials are client {cfg.credentials[0]}'s, not {client_id}'s")
+            client_id = cfg.credentials[0]
+        ids = cfg.pool_ids
         self.id = client_id if client_id is not None else random.randrange(ids.start, ids.stop)
-        if self.id not in ids:
-            raise ValueError(f"client id {self.id} is not in the cluster's client range {ids}")
+        if self.id not in cfg.client_ids:
+            raise ValueError(f"client id {self.id} is not in the cluster's client range {cfg.client_ids}")
         self.codec = Codec(wire, cfg.keys.client_view(), cfg.all_ids)
         self.conns: dict[int, tuple[asyncio.StreamWriter, asyncio.Task[None], Link]] = {}
         self.waiters: list[tuple[Callable[[Frame], bool], asyncio.Future[Frame]]] = []

@@ -9,10 +9,11 @@ could have sent.
 
 Who signs what (``Keys``): a frame between two nodes is signed with the *sender's* node key,
 ``HMAC(master, "node:<id>")``, so a node message verifies only as coming from the id whose key
-signed it; every frame to or from a client is signed with the client key, which cannot sign a
-frame between nodes.  The MAC also covers the connection's nonce (chosen by the accepting side),
-the direction and the frame's position on the connection (``Link``): a recorded frame replayed on
-another connection, or out of order on the same one, does not verify.
+signed it; every frame to or from a client is signed with that client's own key, bound to its
+id, which cannot sign a frame between nodes nor one of another client.  The MAC also covers the
+connection's nonce (chosen by the accepting side), the direction and the frame's position on
+the connection (``Link``): a recorded frame replayed on another connection, or out of order on
+the same one, does not verify.
 """
 
 from __future__ import annotations
@@ -345,38 +346,80 @@ def widen(t: Type, field: Callable[[str, Type], Type | None]) -> Type:
 
 
 def derive(master: bytes, label: str) -> bytes:
-    """A key derived from the cluster's master secret (``label``: ``"node:3"``, ``"client"``)."""
+    """A key derived from the cluster's master secret (``label``: ``"node:3"``, ``"client:2000"``)."""
     return hmac.digest(master, label.encode(), "sha256")
 
 
-class Keys:
-    """The keys one process holds: every node key (derived from the master secret; nodes only)
-    and the client key (everyone).  ``master=None`` is a client's view: it cannot sign or check a
-    frame between two nodes."""
+#: What the client keys of the default pool derive from (``Keys.pool``), itself derived from the master.
+POOL_LABEL = "client-pool"
+#: The one client key every client shared before client keys were bound to ids (refused now).
+LEGACY_LABEL = "client"
 
-    def __init__(self, nodes: Iterable[int], client: bytes, master: bytes | None = None) -> None:
-        if len(client) < 16 or (master is not None and len(master) < 16):
-            raise ValueError("the cluster secret must be at least 16 bytes")
+
+class Keys:
+    """The keys one process holds, each bound to the id it signs for.
+
+    A frame between two nodes is signed with the sender's node key ``HMAC(master, "node:<id>")``;
+    a frame between a node and client ``c`` with ``c``'s own key, so a client's frames verify
+    only as coming from the id its key was issued for.  Client keys: for an id of the default pool
+    (``pool_ids``), ``HMAC(pool, "client:<c>")`` where ``pool`` = ``HMAC(master, "client-pool")``
+    is what ``cluster.json`` hands to every holder of it; for any other client id (issued by
+    ``cluster add-client``), ``HMAC(master, "client:<c>")``, which only its credentials file
+    holds.  Nodes hold the master and derive every key on demand.  ``master=None`` is a
+    client's view: ``pool`` and/or ``own`` (one ``(id, key)``), no node key."""
+
+    def __init__(self, nodes: Iterable[int], pool: bytes | None, master: bytes | None = None, *,
+                 pool_ids: Iterable[int] = (), own: tuple[int, bytes] | None = None) -> None:
+        for k in (pool, master, None if own is None else own[1]):
+            if k is not None and len(k) < 16:
+                raise ValueError("the cluster secret must be at least 16 bytes")
         self.nodes = frozenset(nodes)
-        self.client = client
         self.master = master
+        self.pool = pool if pool is not None or master is None else derive(master, POOL_LABEL)
+        self.pool_ids = frozenset(pool_ids)
+        self.own = own
         self._node: dict[int, bytes] = {}
+        self._client: dict[int, bytes] = {}
 
     @classmethod
-    def from_master(cls, master: bytes, nodes: Iterable[int]) -> Keys:
-        return cls(nodes, derive(master, "client"), master)
+    def from_master(cls, master: bytes, nodes: Iterable[int], pool_ids: Iterable[int] = ()) -> Keys:
+        return cls(nodes, None, master, pool_ids=pool_ids)
 
     def client_view(self) -> Keys:
-        return Keys(self.nodes, self.client)
+        """What a holder of the cluster file has: the pool's key (and its own, if any)."""
+        return Keys(self.nodes, self.pool, pool_ids=self.pool_ids, own=self.own)
+
+    def client_key(self, c: int) -> bytes | None:
+        """Client ``c``'s key, if this process holds it (None: it cannot sign or check as ``c``)."""
+        if self.own is not None and self.own[0] == c:
+            return self.own[1]
+        k = self._client.get(c)
+        if k is None:
+            if c in self.pool_ids and self.pool is not None:
+                k = derive(self.pool, f"client:{c}")
+            elif self.master is not None:
+                k = derive(self.master, f"client:{c}")
+            else:
+                return None
+            if len(self._client) < 65536:
+                self._client[c] = k
+        return k
+
+    def legacy(self) -> bytes | None:
+        """The shared client key of clusters from before client keys were bound to ids (nodes
+        only, to say why such a client's frames are refused)."""
+        return None if self.master is None else derive(self.master, LEGACY_LABEL)
 
     def for_frame(self, src: int, dst: int) -> bytes | None:
         """The key a frame from ``src`` to ``dst`` is signed with (None: not held here)."""
-        if src in self.nodes and dst in self.nodes:
+        if src in self.nodes:
+            if dst not in self.nodes:
+                return self.client_key(dst)
             k = self._node.get(src)
             if k is None and self.master is not None:
                 k = self._node[src] = derive(self.master, f"node:{src}")
             return k
-        return self.client
+        return self.client_key(src)
 
 
 class Link:
@@ -474,6 +517,11 @@ class Codec:
             raise FrameError(f"a frame between nodes {src} and {dst}, which this process holds no key for")
         mac, body = data[ADDR.size : PREFIX], data[PREFIX:]
         if not hmac.compare_digest(mac, hmac.digest(key, tag + data[: ADDR.size] + body, "sha256")):
+            old = self.keys.legacy() if src not in self.keys.nodes else None
+            if old is not None and hmac.compare_digest(mac, hmac.digest(old, tag + data[: ADDR.size] + body,
+                                                                        "sha256")):
+                raise FrameError(f"client {src} signs with the shared client key of an older protoproof; "
+                                 "clients now need a key bound to their id (upgrade the client)")
             raise FrameError("bad HMAC (not signed with the sender's key for this connection)")
         try:
             j = json.loads(body)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..models.types import SchemaError
 from .client import NoReply
-from .cluster import CLUSTER_FILE, ClusterConfig, load_cluster
+from .cluster import CLUSTER_FILE, ClusterConfig, add_client, load_cluster, load_credentials
 from .service import ClientCommand, ServiceSpec, known_specs, service_of, spec_for
 
 #: The generic commands; each service adds its client commands (``commands()`` lists them all).
@@ -55,7 +55,12 @@ def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser("cluster", help="run a cluster of real nodes on loopback (foreground)")
     p.add_argument("protocol", help=f"a protocol ({', '.join(s.name for s in specs)}) or "
                                     "package.module:SERVICE / file.py:SERVICE to start; or stop, restart, "
-                                    "status: act on the cluster in --dir")
+                                    "status, rejoin, add-client: act on the cluster in --dir")
+    p.add_argument("client_name", nargs="?", default=None, metavar="NAME",
+                   help="with add-client (before the options): the client to issue an id and its own key "
+                        "(DIR/clients/NAME.json)")
+    p.add_argument("--name", dest="client_flag", default=None, metavar="NAME",
+                   help="with add-client: the client's name (as NAME, anywhere on the line)")
     seen: dict[str, list[str]] = {}
     for spec in specs:
         for o in spec.options:
@@ -86,6 +91,8 @@ def add_commands(subparsers: Any) -> None:
             f"{spec.name}: {cmd.help}" for spec, cmd in offered))
         which = " or ".join(spec.name for spec, _c in offered)
         p.add_argument("--cluster", required=True, help=f"cluster directory (a {which} cluster)")
+        p.add_argument("--credentials", default=None, metavar="FILE",
+                       help="act as the client issued FILE by `cluster add-client` (default: a pool id)")
         c.add_arguments(p)
 
     p = subparsers.add_parser("validate", help="replay a recorded run through the model")
@@ -126,6 +133,8 @@ async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, Cli
     from .lifecycle import refusing
 
     cfg = _existing(Path(args.cluster).resolve())
+    if getattr(args, "credentials", None) is not None:
+        cfg = load_credentials(cfg, args.credentials)
     ref = service_of(cfg).ref
     for spec, c in offered:
         if spec.ref == ref:
@@ -164,7 +173,7 @@ def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
 
 
 #: Words in the protocol's place that act on the cluster already in ``--dir``.
-ACTIONS = ("stop", "restart", "status", "rejoin")
+ACTIONS = ("stop", "restart", "status", "rejoin", "add-client")
 
 
 def _existing(d: Path) -> ClusterConfig:
@@ -188,6 +197,19 @@ def _cluster(args: argparse.Namespace) -> int:
             raise ValueError("give --join or --leave, not both")
         return asyncio.run(change(cfg, args.join, args.leave))
     action = "stop" if args.stop else args.protocol if args.protocol in ACTIONS else None
+    name = getattr(args, "client_name", None) or getattr(args, "client_flag", None)
+    if action == "add-client" and name is None:
+        raise ValueError("add-client needs the client's name: protoproof cluster add-client NAME --dir D")
+    if action != "add-client" and name is not None:
+        raise ValueError(f"{name!r}: a client name goes with add-client only "
+                         "(protoproof cluster add-client NAME --dir D)")
+    if action == "add-client":
+        if not (d / CLUSTER_FILE).exists():
+            _existing(d)
+        cid, path = add_client(load_cluster(d, as_node=True), str(name))
+        print(f"client {name}: id {cid}, its key in {path} (mode 0600); use it with: "
+              f"protoproof kv --cluster {args.dir} --credentials {path} ...")
+        return 0
     if action == "rejoin" and args.node is None:
         raise ValueError("rejoin needs the node: protoproof cluster rejoin --dir D --node I")
     if args.node is not None and action not in ("stop", "restart", "rejoin"):

@@ -452,8 +452,8 @@ class KVNode(Service, CatchUp):
             if self.learner:
                 return  # it serves once it has rejoined; the client tries another node
             cmd = parse_command(m.cmd)
-            if cmd is None:
-                self.transport._reject(f.src, "malformed KV command")
+            if cmd is None or not owned_by(cmd, f.src):
+                self.transport._reject(f.src, "malformed KV command, or a command id of another client")
                 return
             if cmd["id"] in self.results:
                 self.reply(f.src, 0, Reply(cmd["id"], self.results[cmd["id"]]))
@@ -474,6 +474,13 @@ class KVNode(Service, CatchUp):
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await super().stop()
+
+
+def owned_by(cmd: dict[str, Any], client: int) -> bool:
+    """A command id names the client that sent it (``"<client id>:<unique>"``): a client, whose
+    frames are signed with a key bound to its id, cannot reuse another's command ids (to read its
+    results or to make a retry of it look done)."""
+    return str(cmd["id"]).startswith(f"{client}:")
 
 
 class KVClient:
@@ -503,7 +510,7 @@ class KVClient:
         """An answer other than ``Reply`` came: choose ``self.node`` for the next try."""
 
     async def _run(self, cmd: dict[str, Any]) -> str | None:
-        cid = cmd["id"] = uuid.uuid4().hex
+        cid = cmd["id"] = f"{self.ep.id}:{uuid.uuid4().hex}"  # bound to this client (``owned_by``)
         text = json.dumps(cmd)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget

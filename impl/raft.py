@@ -78,7 +78,17 @@ from ..models.raft import (
 from ..models.schema import Int, OneOf, Record, Seq, Tuple, Type, Union, Vec, message
 from .cluster import ClusterConfig
 from .codec import MAX_FRAME, Frame, Log, Text, from_base
-from .kv import KVClient, Reply, Request, check_kv_args, execute, kv_arguments, kv_main, parse_command
+from .kv import (
+    KVClient,
+    Reply,
+    Request,
+    check_kv_args,
+    execute,
+    kv_arguments,
+    kv_main,
+    owned_by,
+    parse_command,
+)
 from .raft_snapshot import InstallSnapshot, SnapLog, as_request, compact, from_snapshot, install, snapshot_text
 from .service import ClientCommand, Option, Service, ServiceSpec
 
@@ -221,13 +231,32 @@ class Redirect:
     leader: int
 
 
+@message
+class TermReq:
+    """A rejoining learner (its store was lost) asks a peer for its term and commit index."""
+
+
+@message
+class TermRep:
+    """A voter's answer to ``TermReq``: its current term and commit index."""
+
+    term: int
+    commit: int
+
+
 def wire_type(model: Type, n: int) -> Type:
     assert isinstance(model, Union)
     big = Int(0, BIG)
     return Union(*model.alts, Record(Request, cmd=VALUE), Record(Reply, cid=Text(64), result=Union(OneOf(None), VALUE)),
                  Record(Redirect, cid=Text(64), leader=Int(-1, n - 1)),
                  Record(InstallSnapshot, term=big, index=big, runs=Log(Tuple(big, big)), state=Text(MAX_FRAME),
-                        commit=big))
+                        commit=big),
+                 Record(TermReq), Record(TermRep, term=big, commit=big))
+
+
+#: The store's meta key of the highest term a rejoined server may have voted in before it lost
+#: its store: it grants no vote in that term or any earlier one.
+VOTE_FLOOR = "vote_floor"
 
 
 # ----- the server ---------------------------------------------------------------------------
@@ -237,6 +266,8 @@ class RaftKVNode(Service):
     """One server of the Raft KV store: the model's ``Server``, its timers, its state machine."""
 
     group_commit = True
+    #: A server that lost its store rejoins as a learner (``cluster rejoin``): see ``on_frame``.
+    rejoins = True
     election_s = (0.3, 0.6)
     heartbeat_s = 0.05
     resend_s = 0.2
@@ -270,6 +301,20 @@ class RaftKVNode(Service):
         self.replicate_soon = False
         self._tick: asyncio.TimerHandle | None = None
         self.was_leader = False
+        #: No vote is granted in a term at or below this one (``VOTE_FLOOR``; -1: none).
+        self.vote_floor = int(self.store.meta_get(VOTE_FLOOR) or -1)
+        if self.learner and self.n == 1:
+            self.store.close()
+            raise ValueError("a single Raft server that lost its store has no peer to rejoin from; "
+                             "restore its store from a backup")
+        #: A learner's rejoin: the peers' answers to ``TermReq`` (term, commit index), the
+        #: highest term they report once they cover every quorum (None: not yet), and the task
+        #: that makes it a voter once it holds the leader's log.
+        self.term_reports: dict[int, tuple[int, int]] = {}
+        self.rejoin_term: int | None = None
+        self.rejoin_commit = 0
+        self.probe_sent = -1e9
+        self._rejoining: asyncio.Task[None] | None = None
 
     def make_node(self) -> Node[Any]:
         return KVServer(self.model.node(self.id).config)
@@ -427,6 +472,13 @@ class RaftKVNode(Service):
                 elif not out and now - self.last_sent.get(j, 0.0) >= self.heartbeat_s:
                     self._append_entries(j)
             return
+        if self.learner:  # it starts no election until it has rejoined
+            if self.rejoin_term is None and now - self.probe_sent > self.resend_s:
+                self.probe_sent = now
+                for j in self.peer_ids:
+                    if j not in self.term_reports:
+                        self.reply(j, 0, TermReq())
+            return
         if now >= self.deadline:
             self._reset_deadline()
             if self._step("timeout"):
@@ -467,16 +519,92 @@ class RaftKVNode(Service):
                 self._append_entries(j)
         self._after_step()
 
+    # ----- rejoining after a lost store -----
+    def on_frame(self, f: Frame) -> None:
+        """A server that lost its store (a learner, ``recovery``) forgot its term, its vote and the
+        entries it acknowledged.  It must not vote in a term it may have voted in, nor acknowledge
+        a stale leader's entries, nor elect a candidate lacking entries it helped commit.  So it
+        first asks its peers for their terms (``TermReq``) until the peers that answered meet
+        every quorum it belongs to (in 3 servers: both others); the highest term M they report is
+        at least any term it ever voted or acknowledged in (that quorum's other members knew it).
+        Then it takes AppendEntries (and snapshots) of terms >= M only, by the model's own
+        handler, so each acknowledgement it sends is one its disk keeps, and never a vote; once
+        it holds a leader's whole log (every entry committed before, by Leader Completeness) it
+        records M as ``VOTE_FLOOR`` durably and votes again, never in a term <= M."""
+        m = f.msg
+        if f.src in self.transport.addrs and type(m) in self.model_kinds:
+            if type(m) is RequestVoteRequest and m.term <= self.vote_floor:
+                return  # it may have voted in that term before it lost its store
+            if self.learner:
+                if self.halted is None and self.rejoin_term is not None and type(m) is AppendEntriesRequest \
+                        and m.term >= self.rejoin_term:
+                    self.host.deliver(f.src, f.inst, m)
+                    self.after_deliver(f)
+                    self._caught_up(m)
+                return
+        super().on_frame(f)
+
+    def _term_report(self, src: int, m: Any) -> None:
+        if not self.learner or self.rejoin_term is not None:
+            return
+        self.term_reports[src] = (m.term, m.commit)
+        # every majority quorum holding this server meets the peers that answered
+        if len(self.term_reports) <= self.n - (self.n // 2 + 1):
+            return
+        self.rejoin_term = max(t for t, _c in self.term_reports.values())
+        self.rejoin_commit = max(c for _t, c in self.term_reports.values())
+        log.warning("node %s: rejoining; peers %s report term %s and commit index %s; it takes entries of "
+                    "term >= %s and votes only in later terms", self.id, sorted(self.term_reports),
+                    self.rejoin_term, self.rejoin_commit, self.rejoin_term)
+
+    def _caught_up(self, m: Any) -> None:
+        """Whether the learner now holds the whole log of the leader that sent ``m`` (it carried
+        the leader's last entries: fewer than ``max_entries``), committed as far as the peers
+        reported: then it becomes a voter."""
+        s = self.s
+        if self._rejoining is not None or m.term != s.current_term or len(m.entries) >= self.max_entries:
+            return
+        idx = m.prev_log_index
+        node = self.host.node
+        assert isinstance(node, Server)
+        if len(s.log) < idx + len(m.entries) or not node.log_ok_for_append(s, m):
+            return
+        if idx + len(m.entries) > from_base(s.log) and any(
+                s.log[idx + p].term != e.term for p, e in enumerate(m.entries) if idx + p >= from_base(s.log)):
+            return
+        if s.commit_index < self.rejoin_commit:
+            return
+        self._rejoining = asyncio.get_running_loop().create_task(self._become_voter())
+
+    async def _become_voter(self) -> None:
+        await self.host.settle()  # nothing of the store is in the commit thread's hands now
+        assert self.rejoin_term is not None
+        self.store.meta_put(VOTE_FLOOR, str(self.rejoin_term))  # durable before it may vote
+        self.vote_floor = self.rejoin_term
+        self.rejoined()
+        self._reset_deadline()
+        log.warning("node %s: caught up to index %s (commit %s) in term %s; it votes in terms > %s",
+                    self.id, len(self.s.log), self.s.commit_index, self.s.current_term, self.vote_floor)
+
     def on_service(self, f: Frame) -> None:
         m = f.msg
+        if type(m) is TermReq and f.src in self.transport.addrs and f.src != self.id:
+            if not self.learner:
+                self.reply(f.src, 0, TermRep(self.s.current_term, self.s.commit_index))
+            return
+        if type(m) is TermRep and f.src in self.transport.addrs:
+            self._term_report(f.src, m)
+            return
         if type(m) is InstallSnapshot and f.src in self.transport.addrs and f.src != self.id:
+            if self.learner and (self.rejoin_term is None or m.term < self.rejoin_term):
+                return  # a learner takes a leader's snapshot only in a term it knows is current
             self._install(f.src, m)
             return
         if type(m) is not Request or f.src not in self.cfg.client_ids:
             return
         cmd = parse_command(m.cmd)
-        if cmd is None:
-            self.transport._reject(f.src, "malformed KV command")
+        if cmd is None or not owned_by(cmd, f.src):
+            self.transport._reject(f.src, "malformed KV command, or a command id of another client")
             return
         cid = cmd["id"]
         if cid in self.results:
@@ -511,6 +639,9 @@ class RaftKVNode(Service):
     async def stop(self) -> None:
         if self._tick is not None:
             self._tick.cancel()
+        if self._rejoining is not None:
+            self._rejoining.cancel()
+            await asyncio.gather(self._rejoining, return_exceptions=True)
         await super().stop()
 
 

@@ -26,6 +26,18 @@ WIRE = wire_type(3)
 CMD = json.dumps({"id": "forged", "op": "put", "k": "bank", "v": "stolen"})
 
 
+class SignsWith(Keys):
+    """A forger's keys: every frame signed with one key, whatever its addresses."""
+
+    def __init__(self, key: bytes | None) -> None:
+        assert key is not None
+        super().__init__([], key)
+        self.key = key
+
+    def for_frame(self, src: int, dst: int) -> bytes | None:
+        return self.key
+
+
 def run_cluster(tmp_path: Path, body: Callable[[ClusterConfig, list[KVNode]], Awaitable[None]]) -> None:
     async def main() -> None:
         cfg = paxos_cluster(str(tmp_path / "kv"), 3, fsync=False)
@@ -50,7 +62,7 @@ def test_the_cluster_file_holds_only_the_client_key_and_the_master_is_readable_b
     assert cfg.secret.hex() not in text and "secret" not in json.loads(text)
     assert stat.S_IMODE(os.stat(tmp_path / "kv" / KEYS_FILE).st_mode) == 0o600
     client = load_cluster(tmp_path / "kv")
-    assert client.secret == b"" and client.keys.master is None and client.keys.client == cfg.keys.client
+    assert client.secret == b"" and client.keys.master is None and client.keys.pool == cfg.keys.pool
     assert load_cluster(tmp_path / "kv", as_node=True).secret == cfg.secret
     with pytest.raises(ValueError, match="master secret"):
         KVNode(client, 0)  # a client's view cannot run a node
@@ -62,15 +74,15 @@ def test_the_cluster_file_holds_only_the_client_key_and_the_master_is_readable_b
 def test_a_cluster_file_from_before_the_split_gives_clients_the_client_key_only(tmp_path: Path) -> None:
     cfg = paxos_cluster(str(tmp_path / "kv"), 3)
     j = cfg.to_json()
-    del j["client_key"]
+    del j["client_pool_key"]
     j["secret"] = cfg.secret.hex()  # what cluster.json held before
     (tmp_path / "kv").mkdir()
     (tmp_path / "kv" / "cluster.json").write_text(json.dumps(j))
     client, node = load_cluster(tmp_path / "kv"), load_cluster(tmp_path / "kv", as_node=True)
-    assert client.secret == b"" and client.keys.client == cfg.keys.client and node.secret == cfg.secret
+    assert client.secret == b"" and client.keys.pool == cfg.keys.pool and node.secret == cfg.secret
     del j["secret"]
     (tmp_path / "kv" / "cluster.json").write_text(json.dumps(j))
-    with pytest.raises(ValueError, match="no client key"):
+    with pytest.raises(ValueError, match="no client key"):  # neither key nor master
         load_cluster(tmp_path / "kv")
 
 
@@ -81,7 +93,7 @@ def test_a_client_key_cannot_sign_a_frame_between_nodes() -> None:
         client.encode(Frame(1, 0, 0, Decide(CMD)))
     node = Codec(WIRE, keys, [0, 1, 2, 1000])
     # signed with the client key (a codec that takes every id for a client) as if from node 1
-    forged = Codec(WIRE, Keys([], keys.client), [0, 1, 2, 1000]).encode(Frame(1, 0, 0, Decide(CMD)))
+    forged = Codec(WIRE, SignsWith(keys.pool), [0, 1, 2, 1000]).encode(Frame(1, 0, 0, Decide(CMD)))
     with pytest.raises(FrameError, match="HMAC"):
         node.decode(forged)
     # node 2's key does not sign for node 1
@@ -89,7 +101,7 @@ def test_a_client_key_cannot_sign_a_frame_between_nodes() -> None:
         def for_frame(self, src: int, dst: int) -> bytes | None:
             return super().for_frame(2, dst)
 
-    as_two = Codec(WIRE, NodeTwo([0, 1, 2], keys.client, b"m" * 32), [0, 1, 2, 1000])
+    as_two = Codec(WIRE, NodeTwo([0, 1, 2], None, b"m" * 32), [0, 1, 2, 1000])
     with pytest.raises(FrameError, match="HMAC"):
         node.decode(as_two.encode(Frame(1, 0, 0, Decide(CMD))))
     assert node.decode(node.encode(Frame(1, 0, 0, Decide(CMD)))).msg == Decide(CMD)
@@ -116,7 +128,7 @@ def test_a_forged_decide_from_a_client_is_rejected_and_not_learned(tmp_path: Pat
         addr = cfg.node(0)
         # 1. as node 1, signed with the client key: rejected (bad MAC), connection closed after three
         r, w, link, _back = await connect(addr.host, addr.port)
-        forger = Codec(WIRE, Keys([], view.keys.client), view.all_ids)
+        forger = Codec(WIRE, SignsWith(view.keys.pool), view.all_ids)
         for _ in range(3):
             w.write(forger.encode(Frame(1, 0, 0, Decide(CMD)), link))
         await w.drain()
@@ -150,7 +162,7 @@ def test_two_thousand_signed_logreqs_from_a_client_leave_the_node_responsive(tmp
         sent_before = nodes[0].transport.sent
         for k in range(2000):  # as itself: a catch-up request is a node's, and is ignored
             await ep.send(0, k % 300, LogReq())
-        forger = Codec(WIRE, Keys([], view.keys.client), view.all_ids)
+        forger = Codec(WIRE, SignsWith(view.keys.pool), view.all_ids)
         addr = cfg.node(0)
         sent = 0
         while sent < 2000:  # as node 1, signed with the client key: closed after three each time

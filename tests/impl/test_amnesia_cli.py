@@ -1,14 +1,16 @@
 """No amnesia from the command line, and for the Raft KV (generic: every service's store is checked).
 
 ``protoproof cluster rejoin --dir D --node I`` is the recovery the refusal names; a Raft server
-that lost its log, term and vote refuses to start too (Raft has no learner rejoin yet, and says so).
+that lost its log, term and vote refuses to start too, and rejoins the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,15 @@ PY = [sys.executable, "-m", "protoproof.impl"]
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*PY, *args], capture_output=True, text=True, timeout=60)
+
+
+def rejoined(directory: Path) -> bool:
+    db = sqlite3.connect(directory / "state.sqlite3")
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'rejoining'").fetchone()
+    finally:
+        db.close()
+    return row is not None and row[0] == "0"
 
 
 def wipe(directory: Path) -> None:
@@ -60,25 +71,35 @@ def test_cluster_rejoin_brings_back_a_kv_node_that_lost_its_store(tmp_path: Path
             cli("cluster", "stop", "--dir", d, "--node", "1")
 
 
-def test_a_raft_server_that_lost_its_log_and_vote_refuses_to_start(tmp_path: Path) -> None:
+def test_a_raft_server_that_lost_its_log_and_vote_refuses_to_start_then_rejoins_as_a_learner(tmp_path: Path) -> None:
     cfg = raft_cluster(str(tmp_path / "raft"), 3)
     cfg.save()
 
-    async def writes() -> None:
-        kv = RaftKVClient(cfg, client_id=1000, timeout=0.5, budget=20)
+    async def writes(prefer: int, n: int, check: int) -> list[str | None]:
+        kv = RaftKVClient(cfg, client_id=1000, prefer=prefer, timeout=0.5, budget=20)
         try:
-            for k in range(5):
+            for k in range(n):
                 await kv.put(f"k{k}", "v")
+            return [await kv.get(f"k{k}") for k in range(check)]
         finally:
             await kv.close()
 
     with Cluster(cfg) as cl:
         cl.start_all()
-        asyncio.run(writes())
+        asyncio.run(writes(0, 5, 0))
         cl.kill(1)
         wipe(cfg.node_dir(1))
         with pytest.raises(RuntimeError, match="must not vote"):
             cl.start(1)
         assert cl.procs[1].returncode == REFUSED
-    r = cli("cluster", "rejoin", "--dir", str(cfg.directory), "--node", "1")
-    assert r.returncode == 2 and "cannot rejoin as a learner" in r.stderr
+        try:
+            r = cli("cluster", "rejoin", "--dir", str(cfg.directory), "--node", "1")
+            assert r.returncode == 0 and "node 1 rejoining as a learner" in r.stdout, r.stderr
+            deadline = time.monotonic() + 20
+            while not rejoined(cfg.node_dir(1)):  # caught up: it votes again
+                assert time.monotonic() < deadline, "the learner did not rejoin"
+                time.sleep(0.1)
+            cl.kill(2)  # the rejoined server is now needed for every quorum
+            assert asyncio.run(writes(1, 7, 7)) == ["v"] * 7
+        finally:
+            cli("cluster", "stop", "--dir", str(cfg.directory), "--node", "1")
