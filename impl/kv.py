@@ -594,5 +594,5 @@ SERVICE = ServiceSpec(
 )
 
 
-def paxos_cluster(directory: str, nodes: int, **kw: Any) -> ClusterConfig:
-    return SERVICE.new_cluster(directory, {"nodes": nodes}, **kw)
+def paxos_cluster(directory: str, nodes: int, group_commit: bool = True, **kw: Any) -> ClusterConfig:
+    return SERVICE.new_cluster(directory, {"nodes": nodes, "group_commit": int(group_commit)}, **kw)
