@@ -265,7 +265,7 @@ class Host(Generic[L]):
 
     def forget(self, below: int) -> int:
         """Drop the in-memory states of instances below ``below`` (their disk goes with the
-        service's own compaction, ``Store.compact_below``); returns how many were dropped."""
+        service's own compaction, ``Store.compact_statements``); returns how many were dropped."""
         gone = [i for i in self.states if i < below]
         for i in [i for i in self._pending if i < below]:
             del self._pending[i]  # not written after the compaction that drops its row

@@ -226,7 +226,12 @@ class Proposal:
 
 
 class KVNode(Service, CatchUp):
-    """One node of the KV store: acceptor for every slot, proposer, learner, state machine."""
+    """One node of the KV store: acceptor for every slot, proposer, learner, state machine.
+
+    With group commit (the default) the acceptor's Persists of one event-loop turn, the slots it
+    learned and its compactions are one transaction (``Host.stage``), and everything it sends
+    waits for that commit (``reply``): a message never reveals a state a crash could still lose.
+    """
 
     rejoins = True
     phase_timeout = 0.3
