@@ -145,7 +145,7 @@ def test_kill_9_under_a_load_that_fills_group_commits_loses_no_acknowledged_writ
 
 
 def test_a_paxos_kv_cluster_without_group_commit_keeps_every_acknowledged_write_too(tmp_path: Path) -> None:
-    run_soak(tmp_path, writes=120, clients=4, kill_every=40, pace=0.03, seed=4, group_commit=False)
+    run_soak(tmp_path, writes=200, clients=4, kill_every=30, pace=0.05, seed=4, group_commit=False)
 
 
 @pytest.mark.slow
