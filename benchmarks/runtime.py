@@ -6,10 +6,12 @@ Each row does the same writes (unique keys, 16-byte values) from ``--clients`` c
 clients, each waiting for its put before the next, against real node processes over TCP on
 127.0.0.1 with fsync on (sqlite ``synchronous=FULL``).  The Raft KV batches the commands of one
 event-loop turn into one AppendEntries and one group commit (impl/raft.py); the Paxos KV runs a
-full single-decree instance per command.  ``failover``: with 8 clients writing, kill -9 of the
-node the clients use (Raft: the leader), then the time until a put sent after the kill is
-acknowledged.  ``abuse`` (Paxos, fsync on): a flood of 1,100 idle connections to a node limited
-to 1,024 file descriptors, then how fast that node still answers; a burst of 500 concurrent
+full single-decree instance per command, its writes of one event-loop turn in one group commit
+("group commit"; the row before it: one commit per write, ``--group-commit 0``).
+``failover``: with 8 clients writing, kill -9 of the node the clients use (Raft: the leader),
+then the time until a put sent after the kill is acknowledged.  ``abuse`` (Paxos, fsync on): a
+flood of 1,100 idle connections to a node limited to 1,024 file descriptors, then how fast that
+node still answers; a burst of 500 concurrent
 requests to one node, answered with a value or "busy", and 500 concurrent puts through the
 retrying client (``--abuse-only``: these figures alone).  ``--baseline`` adds the earlier
 table: Paxos without fsync and a single local sqlite file (no network, one transaction per
@@ -47,8 +49,13 @@ from protoproof.impl.raft import RaftKVClient, raft_cluster
 Client = Callable[[ClusterConfig, int], Any]
 CLIENTS: dict[str, Client] = {
     "paxos": lambda cfg, c: KVClient(cfg, client_id=1000 + c, prefer=0),
+    "paxos-ungrouped": lambda cfg, c: KVClient(cfg, client_id=1000 + c, prefer=0),
     "raft": lambda cfg, c: RaftKVClient(cfg, client_id=1000 + c),
 }
+
+
+NAMES = {"paxos-ungrouped": "3-node Paxos KV, a commit per write", "paxos": "3-node Paxos KV, group commit",
+         "raft": "3-node Raft KV"}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -57,7 +64,10 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def make_cluster(kind: str, d: Path, fsync: bool) -> ClusterConfig:
-    cfg = (paxos_cluster if kind == "paxos" else raft_cluster)(str(d), 3, fsync=fsync)
+    if kind.startswith("paxos"):
+        cfg = paxos_cluster(str(d), 3, group_commit=kind == "paxos", fsync=fsync)
+    else:
+        cfg = raft_cluster(str(d), 3, fsync=fsync)
     cfg.save()
     return cfg
 
@@ -344,13 +354,15 @@ def main(argv: list[str] | None = None) -> int:
             print(head, flush=True)
         for c in [] if a.only_catchup else a.clients:
             got = {}
-            for kind in ("paxos", "raft"):
+            for kind in ("paxos-ungrouped", "paxos", "raft"):
                 el, lat = bench(kind, tmp, a.writes, c)
                 got[kind] = len(lat) / el
-                print(row(f"3-node {'Paxos' if kind == 'paxos' else 'Raft'} KV", c, el, lat), flush=True)
-            ratios.append((c, got["raft"] / got["paxos"]))
+                print(row(NAMES[kind], c, el, lat), flush=True)
+            ratios.append((c, got["raft"] / got["paxos"], got["paxos"] / got["paxos-ungrouped"]))
         if ratios:
-            print("Raft/Paxos throughput: " + ", ".join(f"{r:.1f}x at {c} client(s)" for c, r in ratios))
+            print("Raft/Paxos throughput: " + ", ".join(f"{r:.1f}x at {c} client(s)" for c, r, _g in ratios))
+            print("Paxos group commit/one commit per write: "
+                  + ", ".join(f"{g:.1f}x at {c} client(s)" for c, _r, g in ratios))
         if not a.no_failover and not a.only_catchup:
             for kind in ("paxos", "raft"):
                 print(f"failover after kill -9 ({kind}, 8 clients writing): {failover(kind, tmp):.2f} s", flush=True)

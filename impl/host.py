@@ -17,7 +17,8 @@ With ``group_commit`` the Persists of one event-loop turn are committed together
 transaction, one fsync, in the host's worker thread while the loop goes on; the steps taken
 meanwhile form the next batch) and every send and trace line from the first pending Persist on
 waits for that commit: what the model allows, since a crash before it is a crash before those
-steps.  While a commit runs, nothing else may use the host's store.
+steps.  While a commit runs, nothing else may use the host's store: a service's own
+writes go into the next group's transaction (``stage``).
 
 Every step can be recorded (``Tracer``): received message, state before, state after and
 effects, which is what ``validate`` replays through the model.
@@ -156,6 +157,8 @@ class Host(Generic[L]):
         self._held_traces: list[dict[str, Any]] = []
         self._held_sends: list[tuple[int, int, Any]] = []
         self._held_after: list[Callable[[], None]] = []
+        #: The service's own writes (a decided log, a snapshot) for the next group's transaction.
+        self._staged: list[tuple[str, list[tuple[Any, ...]]]] = []
         self._flush_handle: asyncio.Handle | None = None
         self._committing: asyncio.Future[None] | None = None
         self._worker: ThreadPoolExecutor | None = None
@@ -262,8 +265,10 @@ class Host(Generic[L]):
 
     def forget(self, below: int) -> int:
         """Drop the in-memory states of instances below ``below`` (their disk goes with the
-        service's own compaction, ``Store.compact_below``); returns how many were dropped."""
+        service's own compaction, ``Store.compact_statements``); returns how many were dropped."""
         gone = [i for i in self.states if i < below]
+        for i in [i for i in self._pending if i < below]:
+            del self._pending[i]  # not written after the compaction that drops its row
         for i in gone:
             del self.states[i]
             for name in self.log_fields:
@@ -303,7 +308,11 @@ class Host(Generic[L]):
         if after != before or any(isinstance(e, Persist) for e in effects):
             raise ValueError(f"{type(self.node).__name__}.{name} changes the state; run it with step()")
         self.steps += 1
-        self._trace(self._record(inst, "local", name, before, after, effects, args=args, **clk))
+        rec = self._record(inst, "local", name, before, after, effects, args=args, **clk)
+        if rec is not None and self.group_commit and self._holding():
+            self._held_traces.append(rec)  # after the held lines of earlier steps, in order
+        else:
+            self._trace(rec)
         return effects
 
     def deliver_now(self, inst: int, action: str, args: Mapping[str, Any], msg: Any) -> bool:
@@ -493,7 +502,19 @@ class Host(Generic[L]):
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
 
     def _holding(self) -> bool:
-        return bool(self._pending) or self._committing is not None
+        return bool(self._pending) or bool(self._staged) or self._committing is not None
+
+    def stage(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """A service's own durable write (``Store``'s ``*_statements``: a decided slot, a
+        snapshot): with group commit, part of the next group's transaction, and every send and
+        ``after_commit`` from now on waits for that commit; without it, committed now (one
+        transaction, one fsync).  Never a write of its own beside a group commit: the store's
+        one connection may be in the worker's transaction."""
+        if self.group_commit and not self.send_before_persist:
+            self._staged.extend(statements)
+            self._schedule_flush()
+        else:
+            self.store.write_batch(statements)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once what the steps so far persisted is on disk (now, if nothing is pending):
@@ -509,7 +530,7 @@ class Host(Generic[L]):
         is done, write the held trace lines and send the held messages, in the order the steps
         produced them."""
         self._flush_handle = None
-        if self.closed or not self._pending or self._committing is not None:
+        if self.closed or not (self._pending or self._staged) or self._committing is not None:
             return
         items = []
         for inst, st in self._pending.items():
@@ -521,7 +542,8 @@ class Host(Generic[L]):
         self._held_traces, self._held_sends, self._held_after = [], [], []
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"commit-{self.id}")
-        statements = self.store.batch(items, traces)  # serialised here: the thread holds the GIL little
+        statements = self.store.batch(items, traces) + self._staged  # serialised here: the thread holds the GIL little
+        self._staged = []
         fut = asyncio.get_running_loop().run_in_executor(self._worker, self.store.write_batch, statements)
         self._committing = fut
         fut.add_done_callback(lambda f: self._committed(f, held))
@@ -537,7 +559,7 @@ class Host(Generic[L]):
             return
         self.commits += 1
         self._release(*held)
-        if self._pending:
+        if self._pending or self._staged:
             self.flush()
         else:  # steps that persisted nothing waited only for this commit
             held = (self._held_traces, self._held_sends, self._held_after)
@@ -559,7 +581,7 @@ class Host(Generic[L]):
         while True:
             if self._committing is not None:
                 await asyncio.wait([self._committing])
-            elif self._pending and not self.closed:
+            elif (self._pending or self._staged) and not self.closed:
                 self.flush()
             else:
                 return

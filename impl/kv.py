@@ -43,6 +43,7 @@ from .cluster import ClusterConfig
 from .codec import Frame, Text, widen
 from .kv_catchup import CatchUp, catchup_types
 from .service import ClientCommand, Option, Service, ServiceSpec
+from .storage import Store
 
 log = logging.getLogger("protoproof.impl")
 
@@ -225,7 +226,12 @@ class Proposal:
 
 
 class KVNode(Service, CatchUp):
-    """One node of the KV store: acceptor for every slot, proposer, learner, state machine."""
+    """One node of the KV store: acceptor for every slot, proposer, learner, state machine.
+
+    With group commit (the default) the acceptor's Persists of one event-loop turn, the slots it
+    learned and its compactions are one transaction (``Host.stage``), and everything it sends
+    waits for that commit (``reply``): a message never reveals a state a crash could still lose.
+    """
 
     rejoins = True
     phase_timeout = 0.3
@@ -234,6 +240,8 @@ class KVNode(Service, CatchUp):
 
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.n = len(cfg.nodes)
+        #: One transaction per event-loop turn (``--group-commit 0``: one per write, the old way).
+        self.group_commit = bool(int(cfg.params.get("group_commit", 1)))
         self.node_cfg = node_config(self.n, node_id)
         self.quorums = self.node_cfg.params.quorums
         super().__init__(cfg, node_id, **kw)
@@ -264,6 +272,13 @@ class KVNode(Service, CatchUp):
     def open_requests(self) -> int:
         return len(self.tasks)
 
+    def reply(self, dst: int, inst: int, msg: Any) -> None:
+        """Every message the service sends itself (a proposer's 1a/2a to its peers, ``Decide``, a
+        client's ``Reply``, catch-up) leaves once what was persisted or staged before it is
+        committed: a 1a or 2a never before its own acceptor's promise or vote, a reply never
+        before the decided slot is on disk (``Host.after_commit``)."""
+        self.host.after_commit(lambda: Service.reply(self, dst, inst, msg))
+
     # ----- learning and applying -----
     def on_recovered(self, insts: list[int]) -> None:
         self.load_snapshot()
@@ -287,7 +302,7 @@ class KVNode(Service, CatchUp):
                 self.halt(f"slot {slot} decided twice: {old!r} then {val!r}")
             return
         self.log[slot] = val
-        self.store.log_put(slot, val)
+        self.host.stage(Store.log_statements([(slot, val)]))  # in the group's transaction
         p = self.proposals.get(slot)
         if p is not None:
             p.preempted = True
@@ -584,10 +599,12 @@ SERVICE = ServiceSpec(
     node=KVNode,
     names=lambda p: [f"a{i}" for i in range(p["nodes"])],
     model=lambda cfg: (f"{__name__}:KVPaxos", {"acceptors": len(cfg.nodes)}),
-    options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),),
+    options=(Option("nodes", 3, 1, 9, "number of nodes (acceptors and proposers)"),
+             Option("group_commit", 1, 0, 1, "1: the writes of one event-loop turn in one transaction (one "
+                    "fsync), their messages sent after it; 0: one transaction per write")),
     commands=(ClientCommand("kv", "put/get on a Paxos KV cluster", kv_arguments, _kv, check_kv_args),),
 )
 
 
-def paxos_cluster(directory: str, nodes: int, **kw: Any) -> ClusterConfig:
-    return SERVICE.new_cluster(directory, {"nodes": nodes}, **kw)
+def paxos_cluster(directory: str, nodes: int, group_commit: bool = True, **kw: Any) -> ClusterConfig:
+    return SERVICE.new_cluster(directory, {"nodes": nodes, "group_commit": int(group_commit)}, **kw)

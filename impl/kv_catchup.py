@@ -29,6 +29,7 @@ from typing import Any
 from ..models.paxos import Acc
 from ..models.schema import Bool, Int, OneOf, Record, Seq, Type, Union, message
 from .codec import Frame, Text
+from .storage import Store
 
 log = logging.getLogger("protoproof.impl")
 
@@ -109,6 +110,8 @@ class CatchUp:
     def catchup_init(self) -> None:
         #: Slots below ``base`` are in the snapshot: no log entry, no acceptor state.
         self.base = 0
+        #: The snapshot as stored (kept here: the store is not read while a group commit runs).
+        self.snapshot_text: str | None = None
         self.caught_up = asyncio.Event()
         self._snap_parts: dict[int, list[str | None]] = {}
         self._reports: dict[int, dict[int, AccState]] = {}
@@ -131,6 +134,7 @@ class CatchUp:
     def load_snapshot(self) -> None:
         j = self.store.meta_get("snapshot")
         if j is not None:
+            self.snapshot_text = j
             self._install(json.loads(j))
 
     def _install(self, snap: dict[str, Any]) -> None:
@@ -159,7 +163,7 @@ class CatchUp:
         slot not decided here) after the snapshot if ``first`` is below it.  Returns the slot
         after the last one sent."""
         if first < self.base:
-            snap = self.store.meta_get("snapshot")
+            snap = self.snapshot_text
             if snap is not None:
                 parts = [snap[k:k + SNAP_CHUNK] for k in range(0, len(snap), SNAP_CHUNK)]
                 base = int(json.loads(snap)["base"])
@@ -231,7 +235,7 @@ class CatchUp:
                 self.halt(f"slot {slot} decided twice: {old!r} then {v!r}")
                 return
         if new:
-            self.store.log_put_many(new)
+            self.host.stage(Store.log_statements(new))  # one transaction (the group's)
             self._apply()
 
     def _snap_part(self, m: Snap) -> None:
@@ -244,7 +248,8 @@ class CatchUp:
         if all(p is not None for p in got):
             del self._snap_parts[m.base]
             text = "".join(p for p in got if p is not None)
-            self.store.compact_below(m.base, {"snapshot": text})
+            self.host.stage(Store.compact_statements(m.base, {"snapshot": text}))
+            self.snapshot_text = text
             self._install(json.loads(text))
             self._apply()
 
@@ -257,7 +262,8 @@ class CatchUp:
         if len(self.results) > DEDUP:
             self.results = dict(list(self.results.items())[-DEDUP:])
         snap = json.dumps({"base": base, "kv": self.kv, "results": self.results})
-        self.store.compact_below(base, {"snapshot": snap})
+        self.host.stage(Store.compact_statements(base, {"snapshot": snap}))
+        self.snapshot_text = snap
         for s in [s for s in self.log if s < base]:
             del self.log[s]
         for s in [s for s in self.seen if s < base]:

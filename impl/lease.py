@@ -173,6 +173,10 @@ class LeaseNode(Service):
         self.silent = 0
         self.elected: Host[Any] | None = None
 
+    def open_requests(self) -> int:
+        """A client node's writes sent to the storage and not yet acknowledged (``WriteReq``s)."""
+        return sum(len(ws) for ws in self.writers.values())
+
     @property
     def role(self) -> str:
         if self.id == 0:

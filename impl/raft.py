@@ -268,6 +268,9 @@ class RaftKVNode(Service):
     group_commit = True
     #: A server that lost its store rejoins as a learner (``cluster rejoin``): see ``on_frame``.
     rejoins = True
+    #: Commands waiting to be applied (``open_requests``) before a new one is answered ``Busy``:
+    #: the batches of one turn make a higher cap than the Paxos KV's pay.
+    max_inflight = 64
     election_s = (0.3, 0.6)
     heartbeat_s = 0.05
     resend_s = 0.2
@@ -618,6 +621,10 @@ class RaftKVNode(Service):
                 self.reply(f.src, 0, Redirect(cid, -1))
         else:
             self.waiting[cid] = f.src  # a retry while the first copy is in the log: answer when applied
+
+    def open_requests(self) -> int:
+        """Commands taken and not yet applied and answered (a retry of one is not another)."""
+        return len(self.waiting)
 
     def _install(self, src: int, m: Any) -> None:
         """A leader's snapshot: the model's handling of the AppendEntries it stands for, to its end

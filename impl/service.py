@@ -277,7 +277,8 @@ class Service:
     def rejoined(self) -> None:
         """A learner has caught up and rebuilt what it needs to vote safely: from now on it votes
         (the mark is cleared durably, so a restart after this is a normal one)."""
-        self.store.meta_put(REJOINING, "0")
+        # staged: committed with (or after) the rebuilt states ``adopt`` wrote, never before them
+        self.host.stage(Store.meta_statements({REJOINING: "0"}))
         self.learner = False
         log.warning("node %s: rejoined the cluster as a voter", self.id)
 

@@ -130,6 +130,22 @@ class Store:
             out.append(("INSERT INTO traced VALUES (?, ?)", [(0, json.dumps(traces))]))
         return out
 
+    @staticmethod
+    def log_statements(items: list[tuple[int, str]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Decided slots, as statements for ``write_batch`` (or a host's group commit, ``Host.stage``)."""
+        return [("INSERT OR REPLACE INTO log VALUES (?, ?)", list(items))]
+
+    @staticmethod
+    def meta_statements(meta: dict[str, str]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        return [("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))]
+
+    @staticmethod
+    def compact_statements(base: int, meta: dict[str, str]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """``compact_below``'s statements: the meta (the snapshot), then every row below ``base`` gone."""
+        return Store.meta_statements(meta) + [(f"DELETE FROM {t} WHERE {c} < ?", [(base,)])
+                                              for t, c in (("log", "slot"), ("durable", "inst"),
+                                                           ("entries", "inst"), ("fronts", "inst"))]
+
     def write_batch(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         """Run ``batch``'s statements in one transaction (one fsync)."""
         self.claim()
@@ -197,14 +213,7 @@ class Store:
     def compact_below(self, base: int, meta: dict[str, str]) -> None:
         """Forget instances and decided slots below ``base`` (what stands for them goes in
         ``meta``, in the same transaction: a snapshot)."""
-        self.claim()
-        with self._transaction():
-            for k, v in meta.items():
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, v))
-            self.db.execute("DELETE FROM log WHERE slot < ?", (base,))
-            self.db.execute("DELETE FROM durable WHERE inst < ?", (base,))
-            self.db.execute("DELETE FROM entries WHERE inst < ?", (base,))
-            self.db.execute("DELETE FROM fronts WHERE inst < ?", (base,))
+        self.write_batch(self.compact_statements(base, meta))
 
     def log_load(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT slot, value FROM log"))

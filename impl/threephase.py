@@ -83,6 +83,8 @@ class ThreePhaseNode(Service):
     """The coordinator (node ``rms``) or a participant (nodes ``0..rms-1``) of a 3PC cluster."""
 
     ask_every = 0.2
+    #: Transactions a client waits on (``open_requests``) before a new ``Begin`` is answered ``Busy``.
+    max_inflight = 32
 
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.rms = int(cfg.params.get("rms", len(cfg.nodes) - 1))
@@ -104,6 +106,10 @@ class ThreePhaseNode(Service):
     @property
     def is_tm(self) -> bool:
         return self.id == self.tm
+
+    def open_requests(self) -> int:
+        """The coordinator's undecided transactions with a client waiting."""
+        return sum(1 for cs in self.waiting.values() if cs)
 
     def make_node(self) -> Node[Any]:
         c = node_configs(self.rms)[self.id]

@@ -101,6 +101,8 @@ class TxNode(Service):
 
     decide_timeout = 1.5
     inquire_every = 0.5
+    #: Transactions a client waits on (``open_requests``) before a new ``Begin`` is answered ``Busy``.
+    max_inflight = 32
 
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.rms = int(cfg.params.get("rms", len(cfg.nodes) - 1))
@@ -125,6 +127,10 @@ class TxNode(Service):
 
     def wire_type(self) -> Type:
         return wire_type(self.rms)
+
+    def open_requests(self) -> int:
+        """The TM's undecided transactions with a client waiting (its retries are not more)."""
+        return sum(1 for cs in self.waiting.values() if cs)
 
     # ----- TM -----
     def _decided(self, inst: int) -> str | None:

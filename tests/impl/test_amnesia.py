@@ -163,7 +163,12 @@ def test_a_rejoining_learner_that_crashes_before_it_caught_up_is_still_a_learner
     a.store.close()  # a crash before ``rejoined``
     b = KVNode(cfg, 1)
     assert b.learner
-    b.rejoined()
+
+    async def rejoin() -> None:  # the mark is cleared in the next group commit
+        b.rejoined()
+        await b.host.settle()
+
+    asyncio.run(rejoin())
     b.store.close()
     assert not KVNode(cfg, 1).learner
 
@@ -172,15 +177,20 @@ def test_a_learner_rebuilds_each_undecided_slot_from_the_highest_promise_and_vot
         tmp_path: Path) -> None:
     cfg = paxos_cluster(str(tmp_path / "kv"), 3)
     node = KVNode(cfg, 1, as_learner=True)
-    node.on_catchup(Frame(0, 1, 5, AccState(7, 4, "A")))
-    node.on_catchup(Frame(0, 1, 6, AccState(3, -1, None)))
-    node.on_catchup(Frame(0, 1, 0, StateEnd(0)))
-    assert node.learner  # node 0 alone: a quorum {1, 2} would have no witness
-    node.on_catchup(Frame(2, 1, 5, AccState(9, 6, "B")))
-    node.on_catchup(Frame(2, 1, 0, StateEnd(0)))
-    assert not node.learner
-    assert node.host.states[5] == Acc(9, 6, "B") and node.host.states[6] == Acc(3, -1, None)
-    assert node.store.load()[5] == {"max_bal": 9, "max_vbal": 6, "max_val": "B"}  # durable before it votes
+
+    async def main() -> None:
+        node.on_catchup(Frame(0, 1, 5, AccState(7, 4, "A")))
+        node.on_catchup(Frame(0, 1, 6, AccState(3, -1, None)))
+        node.on_catchup(Frame(0, 1, 0, StateEnd(0)))
+        assert node.learner  # node 0 alone: a quorum {1, 2} would have no witness
+        node.on_catchup(Frame(2, 1, 5, AccState(9, 6, "B")))
+        node.on_catchup(Frame(2, 1, 0, StateEnd(0)))
+        assert not node.learner
+        assert node.host.states[5] == Acc(9, 6, "B") and node.host.states[6] == Acc(3, -1, None)
+        await node.host.settle()  # the group commit its votes wait for
+        assert node.store.load()[5] == {"max_bal": 9, "max_vbal": 6, "max_val": "B"}
+
+    asyncio.run(main())
     node.store.close()
     again = KVNode(cfg, 1)
     assert not again.learner

@@ -187,3 +187,31 @@ def test_a_kept_message_is_delivered_again_until_a_step_consumes_it(tmp_path: Pa
         h.store.close()
 
     asyncio.run(main())
+
+
+def test_a_staged_write_is_in_the_groups_one_commit_and_what_follows_it_waits_for_that_commit(tmp_path: Path) -> None:
+    async def main() -> None:
+        h, w = host(tmp_path / "n.sqlite3")
+        h.stage(Store.log_statements([(0, "decided")]))  # a service's own write: no store write of its own
+        replied: list[int] = []
+        h.after_commit(lambda: replied.append(len(w.frames)))
+        assert h.step(0, "append", entry="e")
+        assert h.store.writes == 0 and replied == [] and w.frames == []
+        h.flush()  # committing in the worker thread
+        h.stage(Store.log_statements([(1, "later")]))  # while it runs: the next group's
+        h.after_commit(lambda: replied.append(-1))
+        await h.settle()
+        assert h.store.writes == 2 and h.commits == 2
+        assert replied == [1, -1] and [f.msg for f in w.frames] == ["e"]
+        assert h.store.log_load() == {0: "decided", 1: "later"}
+        h.close()
+        h.store.close()
+
+    asyncio.run(main())
+
+
+def test_without_group_commit_a_staged_write_is_committed_at_once(tmp_path: Path) -> None:
+    h: Host[Rep] = Host(Appender(0), Store(tmp_path / "n.sqlite3"), Text(64))
+    h.stage(Store.log_statements([(3, "v")]))
+    assert h.store.writes == 1 and h.store.log_load() == {3: "v"}
+    h.store.close()

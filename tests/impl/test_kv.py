@@ -92,9 +92,10 @@ async def final_reads(cfg, keys: list[str]) -> list[Op]:  # type: ignore[no-unty
     return out
 
 
-def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: int, pace: float, seed: int) -> None:
+def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: int, pace: float, seed: int,
+             group_commit: bool = True) -> None:
     n = 3
-    cfg = paxos_cluster(str(tmp_path / "kv"), n, trace=True)
+    cfg = paxos_cluster(str(tmp_path / "kv"), n, group_commit=group_commit, trace=True)
     cfg.save()
     stop = threading.Event()
     history: list[Op] = []
@@ -134,6 +135,17 @@ def run_soak(tmp_path: Path, writes: int, clients: int, kill_every: int, pace: f
 
 def test_a_killed_and_restarted_paxos_kv_cluster_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     run_soak(tmp_path, writes=200, clients=4, kill_every=50, pace=0.03, seed=1)
+
+
+@pytest.mark.slow  # about 21 s measured under load
+def test_kill_9_under_a_load_that_fills_group_commits_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    # 12 clients with short pauses: each commit carries the steps of several proposals, and a kill
+    # lands between a group's steps and its commit
+    run_soak(tmp_path, writes=720, clients=12, kill_every=60, pace=0.1, seed=3)
+
+
+def test_a_paxos_kv_cluster_without_group_commit_keeps_every_acknowledged_write_too(tmp_path: Path) -> None:
+    run_soak(tmp_path, writes=200, clients=4, kill_every=30, pace=0.05, seed=4, group_commit=False)
 
 
 @pytest.mark.slow
