@@ -82,7 +82,7 @@ def test_a_burst_at_the_raft_leader_gets_busy_answers_and_retried_puts_all_succe
             leader.max_inflight = 2
 
             async def put(ep: Endpoint, k: int) -> Frame:
-                cid = uuid.uuid4().hex
+                cid = f"{ep.id}:{uuid.uuid4().hex}"  # command ids are bound to their client
                 cmd = json.dumps({"id": cid, "op": "put", "k": f"k{k}", "v": "v"})
                 return await ep.request(leader.id, 0, Request(cmd), lambda f: type(f.msg) is Reply and f.msg.cid == cid,
                                         5.0, busy_retry=False)
