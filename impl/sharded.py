@@ -197,7 +197,9 @@ class ShardedNode(Service):
     def make_node(self) -> Node[Any]:
         if self.role == "storage":
             return PLANTED[int(self.cfg.params.get("planted", 0))](self.node_cfg)
-        return RunConfigService(self.node_cfg) if self.role == "config" else RunClient(self.node_cfg)
+        if self.role == "config":
+            return RunConfigService(self.node_cfg)
+        return (VolatileRouter if self.cfg.params.get("volatile_router") else RunClient)(self.node_cfg)
 
     def state_type(self) -> Type | None:
         t: Type = self.make_node().state_type()
@@ -502,6 +504,16 @@ async def _membership(cfg: ClusterConfig, join: bool, node: int | None) -> int:
     return 0
 
 
+class VolatileRouter(RunClient):
+    """Planted bug ``volatile-router``: the router comes back from a restart with its start state
+    (operation numbers from 0 again, as the router before issue 14 would have), so storage nodes
+    take its next writes for ones they applied already and acknowledge them without applying:
+    acknowledged writes are lost.  Trace validation names the recovery; reads see old values."""
+
+    def on_recover(self, disk: ClientState) -> tuple[ClientState, Any]:
+        return self.on_start()
+
+
 #: The storage node's class: the model's, or one of its planted bugs (``--variant``), which the
 #: runtime then runs for real (trace validation against the correct model names the bad step).
 PLANTED: tuple[type[Storage], ...] = (Storage, DropBeforeAck.storage_class, RouteReadsEarly.storage_class,
@@ -536,10 +548,12 @@ SERVICE = ServiceSpec(
              Option("buckets", 64, 1, 4096, "buckets: the ring's unit of placement and handoff"),
              Option("vnodes", 64, 1, 1000, "virtual nodes per storage node"),
              Option("replicas", 1, 1, 5, "replicas of each bucket (its preference list; a put waits for all)"),
-             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)")),
+             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)"),
+             Option("volatile_router", 0, 0, 1, "planted bug: the router forgets its state on a restart")),
     commands=(ClientCommand("kv", "put/get on a sharded KV cluster", kv_arguments, _kv, check_kv_args),),
     membership=_membership,
-    variants={name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
+    variants={**{name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
+              "volatile-router": {"volatile_router": 1}},
 )
 
 

@@ -1,0 +1,140 @@
+"""The sharded KV store with R > 1 replicas and a restartable router and config service (issue 14)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from protoproof.impl.cluster import ClusterConfig, load_cluster
+from protoproof.impl.launcher import Cluster
+from protoproof.impl.linearizability import Op, check
+from protoproof.impl.sharded import SERVICE, ShardedClient, ShardedNode, settle, sharded_cluster
+from protoproof.impl.sharded_ring import bucket_of, change_membership, read_rings, slot_of, slot_owners
+from protoproof.impl.validate import validate
+
+from .test_sharded import in_process, unsettled, write_load
+
+
+def new_cluster(tmp_path: Path, nodes: int = 3, spares: int = 1, replicas: int = 2, trace: bool = True,
+                **params: int) -> ClusterConfig:
+    """A saved cluster of 64 buckets with ``replicas`` replicas each, loaded as its nodes load it."""
+    cfg = sharded_cluster(str(tmp_path / "sh"), nodes, spares, trace=trace, fsync=False,
+                          params={"replicas": replicas, **params})
+    cfg.save()
+    return load_cluster(cfg.directory, as_node=True)
+
+
+def slots_by_ring(cfg: ClusterConfig, keys: list[str], ver: int) -> set[tuple[int, int, str]]:
+    """(node, slot, key) for each replica slot of each key, as ring version ``ver`` places them."""
+    doc = read_rings(cfg.directory)
+    b, r = doc["buckets"], doc["replicas"]
+    own = slot_owners(doc["versions"][:ver + 1], b, doc["vnodes"], r)[ver]
+    return {(own[slot_of(p, bucket_of(k, b), b)], slot_of(p, bucket_of(k, b), b), k) for k in keys for p in range(r)}
+
+
+def held(nodes: list[ShardedNode], storage: int) -> set[tuple[int, int, str]]:
+    return {(i, s, k) for i in range(storage) for s, k in nodes[i].held_slots()}
+
+
+async def restart(nodes: list[ShardedNode], cfg: ClusterConfig, i: int) -> None:
+    """Stop node ``i`` (its memory is gone, as with a kill) and start it again from its disk."""
+    await nodes[i].stop()
+    nodes[i] = ShardedNode(cfg, i)
+    await nodes[i].start()
+
+
+def test_two_replicas_join_and_leave_with_the_router_and_config_restarted_mid_handoff_keep_every_write(
+        tmp_path: Path) -> None:
+    """R = 2: every key on the two nodes of its slots; a join and a leave move exactly the slots
+    the ring's preference lists predict, while the router and the config service are restarted
+    during the join's handoff and writes go on; afterwards every write reads back and the trace
+    fits the model."""
+    cfg = new_cluster(tmp_path)
+    config, router = 4, 5
+    keys = [f"k{i}" for i in range(60)]
+
+    async def main() -> tuple[list[set[tuple[int, int, str]]], list[str | None]]:
+        seen = []
+        async with in_process(cfg) as (nodes, c):
+            for k in keys[:40]:
+                await c.put(k, f"v-{k}")
+            seen.append(held(nodes, 4))
+            change_membership(cfg.directory, range(4), True, None)  # s3 joins
+            async def more() -> None:  # written while the handoff runs and the router restarts
+                for k in keys[40:]:
+                    await c.put(k, f"v-{k}")
+
+            writes = asyncio.create_task(more())
+            await asyncio.sleep(0.3)
+            await restart(nodes, cfg, router)
+            await restart(nodes, cfg, config)
+            await writes
+            await settle(cfg, 1, budget=60)
+            seen.append(held(nodes, 4))
+            change_membership(cfg.directory, range(4), False, 0)  # s0 leaves
+            await asyncio.sleep(0.2)
+            await restart(nodes, cfg, config)
+            await settle(cfg, 2, budget=60)
+            seen.append(held(nodes, 4))
+            got = [await c.get(k) for k in keys]
+        return seen, got
+
+    seen, got = asyncio.run(main())
+    assert got == [f"v-{k}" for k in keys]
+    assert seen == [slots_by_ring(cfg, keys[:40], 0), slots_by_ring(cfg, keys, 1), slots_by_ring(cfg, keys, 2)]
+    for s in seen:  # each key on two distinct nodes
+        assert all(len({n for n, _s, k2 in s if k2 == k}) == 2 for k in {k for _n, _s, k in s})
+    where = [{(s, k): n for n, s, k in h} for h in seen]
+    moved = [{sk: (a[sk], b[sk]) for sk in a if a[sk] != b[sk]} for a, b in zip(where, where[1:])]
+    # Minimal movement: the join moves slots only to the joiner, the leave only away from the leaver.
+    assert moved[0] and all(new == 3 for _old, new in moved[0].values())
+    assert moved[1] and all(old == 0 for old, _new in moved[1].values())
+    assert not any(n == 0 for n, _s, _k in seen[2])
+    r = validate(cfg.trace_dir())
+    assert r.ok, r.summary()
+
+
+def test_a_planted_volatile_router_loses_an_acknowledged_write_after_its_restart(tmp_path: Path) -> None:
+    """The router before issue 14 kept its state in memory: restarted, it numbers operations from
+    1 again, the storage nodes acknowledge its next write as one they hold already, and a read
+    returns the older value.  The linearizability checker and trace validation both catch it."""
+    cfg = new_cluster(tmp_path, 2, 0, **SERVICE.variant("volatile-router"))
+    router = 3
+    history: list[Op] = []
+
+    async def main() -> None:
+        async with in_process(cfg) as (nodes, c):
+            for v in ("a", "b", "c"):
+                t0 = time.monotonic()
+                await c.put("k", v)
+                history.append(Op(0, "put", "k", v, t0, time.monotonic()))
+            await restart(nodes, cfg, router)
+            t0 = time.monotonic()
+            await c.put("k", "d")
+            history.append(Op(0, "put", "k", "d", t0, time.monotonic()))
+            t0 = time.monotonic()
+            history.append(Op(0, "get", "k", await c.get("k"), t0, time.monotonic()))
+
+    asyncio.run(main())
+    assert history[-1].value != "d"
+    assert not check(history).ok
+    assert not validate(cfg.trace_dir()).ok
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"nodes": 2, "replicas": 3}, "--replicas 3: a bucket's preference list needs that many nodes"),
+    ({"nodes": 2, "replicas": 6}, "--replicas must be between 1 and 5"),
+])
+def test_more_replicas_than_nodes_is_a_one_line_error(tmp_path: Path, params: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SERVICE.new_cluster(tmp_path / "x", params)
+
+
+def test_a_leave_that_would_leave_fewer_members_than_replicas_is_refused(tmp_path: Path) -> None:
+    cfg = new_cluster(tmp_path, 2, 0, trace=False)
+    ShardedNode(cfg, 0)  # writes ring version 0
+    with pytest.raises(ValueError, match="fewer members than the 2 replicas"):
+        change_membership(cfg.directory, range(2), False, 0)
