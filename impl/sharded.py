@@ -26,10 +26,24 @@ Every state change is a model step (``models/handoff_nodes.py``); the service ad
   the model lets it, and repeats its last ``NewRing`` (a node that was down gets it); the router
   retries its pending operation (``retry``, with its payload) while it waits.
 
-Replication factor 1: the model's.  The router and the config service keep no state on disk (the
-model's client and config service do not crash): either refuses to start a second time
-(``started_once``), since a router counting operations from 0 again would lose writes.  Storage
-nodes may be killed and restarted at any time.
+Replication (``--replicas R``, default 1): a model key is a **slot**, replica ``p`` of bucket
+``b`` (``slot_of``), owned in each ring version by position ``p`` of the bucket's preference list
+of R distinct nodes with stable slots (``sharded_ring.slot_owners``: a node that stays keeps its
+slot, a newcomer takes a leaver's).  Each slot is handed off by the model's protocol on its own,
+so a membership change moves, per bucket, exactly the slots whose node changed (one when the
+preference set changes by one node), and the old holder drops a slot only on the new one's
+durable ack.  The router makes a put R model writes, slot 0 first, and acknowledges it only once
+all R acknowledged durably (W = R); a get is one model read of slot 0 (R_q = 1, so R_q + W > R:
+slot 0 holds every acknowledged write, and reads are per-key linearizable as the model's reads of
+slot 0 are).  The price: a put costs R sequential round trips, and a put waits while any of its
+R nodes is down (no sloppy quorum, no hinted handoff).
+
+The router and the config service are durable (``RunClient``, ``RunConfigService``: every state
+change persisted before what depends on it is sent); the router also keeps its request in
+progress and its recent answers in ``router.sqlite3``.  Either may be killed and restarted
+(``cluster restart --node``) at any time, during a handoff too: it comes back in the state of its
+last step, which to the other nodes is a pause.  Storage nodes may be killed and restarted at any
+time.  ``--variant volatile-router`` plants the old, volatile router: restarted, it loses writes.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from protoproof.impl.cluster import ClusterConfig, load_cluster
 from protoproof.impl.launcher import Cluster
@@ -205,3 +207,26 @@ def test_two_replicas_join_and_leave_under_writes_with_kill_9_of_storage_router_
     assert counts == predicted_counts(cfg, [k for k, v in final.items() if v is not None], 2)
     r = validate(cfg.trace_dir())
     assert r.ok, r.summary()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.integers(0, 30), min_size=3, max_size=8), st.integers(1, 3), st.data())
+def test_a_join_or_leave_moves_at_most_one_replica_slot_of_each_bucket_to_the_joiner_or_from_the_leaver(
+        members: set[int], r: int, data: st.DataObject) -> None:
+    """Preference lists on the ring change by at most one node per membership change, so with
+    stable slots at most one of a bucket's R slots moves, and only to the joiner / from the leaver."""
+    buckets = 32
+    before = sorted(members)
+    if data.draw(st.booleans()):
+        changed = data.draw(st.integers(31, 40))
+        after = sorted([*before, changed])
+    else:
+        changed = data.draw(st.sampled_from(before))
+        after = [n for n in before if n != changed]
+    assume(len(after) >= r)  # a leave below R is refused (change_membership)
+    old, new = slot_owners([before, after], buckets, 16, r)
+    for b in range(buckets):
+        moves = [(old[slot_of(p, b, buckets)], new[slot_of(p, b, buckets)]) for p in range(r)]
+        moves = [m for m in moves if m[0] != m[1]]
+        assert len(moves) <= 1 and all(changed in m for m in moves)
+        assert len({new[slot_of(p, b, buckets)] for p in range(r)}) == r  # R distinct nodes
