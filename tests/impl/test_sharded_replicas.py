@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from protoproof.impl.cluster import ClusterConfig, load_cluster
+from protoproof.impl.faults import FaultPlan
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.linearizability import Op, check
 from protoproof.impl.sharded import SERVICE, ShardedClient, ShardedNode, settle, sharded_cluster
@@ -96,6 +97,35 @@ def test_two_replicas_join_and_leave_with_the_router_and_config_restarted_mid_ha
     assert moved[0] and all(new == 3 for _old, new in moved[0].values())
     assert moved[1] and all(old == 0 for old, _new in moved[1].values())
     assert not any(n == 0 for n, _s, _k in seen[2])
+    r = validate(cfg.trace_dir())
+    assert r.ok, r.summary()
+
+
+def test_a_router_killed_between_the_replicas_of_a_put_finishes_it_after_its_restart(tmp_path: Path) -> None:
+    """The router's request in progress is durable: a put whose write to replica 1 cannot get
+    through is in progress (replica 0 acknowledged) when the router stops; the restarted router
+    writes replica 1 and answers the client's retry (not running the put again: exactly once),
+    and both replicas then hold the value."""
+    cfg = new_cluster(tmp_path, 2, 0)
+    router, b = 3, bucket_of("k", 64)
+    own = slot_owners([[0, 1]], 64, 64, 2)[0]
+    second = own[slot_of(1, b, 64)]
+    plans = {router: FaultPlan(blocked=frozenset({(router, second)}), kinds=frozenset({"Write"}))}
+
+    async def main() -> tuple[str | None, set[tuple[int, int, str]], int]:
+        async with in_process(cfg, plans) as (nodes, c):
+            put = asyncio.create_task(c.put("k", "v"))
+            while nodes[router].st().n < 2:  # replica 0's write acknowledged, replica 1's begun
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            assert not put.done()
+            await restart(nodes, cfg, router)  # without the fault: the new router gets through
+            await put
+            return await c.get("k"), held(nodes, 2), nodes[router].st().n
+
+    got, where, ops = asyncio.run(main())
+    assert got == "v" and ops == 3  # the put's two model writes, then the get's read
+    assert where == {(own[slot_of(p, b, 64)], slot_of(p, b, 64), "k") for p in range(2)}
     r = validate(cfg.trace_dir())
     assert r.ok, r.summary()
 
