@@ -26,10 +26,24 @@ Every state change is a model step (``models/handoff_nodes.py``); the service ad
   the model lets it, and repeats its last ``NewRing`` (a node that was down gets it); the router
   retries its pending operation (``retry``, with its payload) while it waits.
 
-Replication factor 1: the model's.  The router and the config service keep no state on disk (the
-model's client and config service do not crash): either refuses to start a second time
-(``started_once``), since a router counting operations from 0 again would lose writes.  Storage
-nodes may be killed and restarted at any time.
+Replication (``--replicas R``, default 1): a model key is a **slot**, replica ``p`` of bucket
+``b`` (``slot_of``), owned in each ring version by position ``p`` of the bucket's preference list
+of R distinct nodes with stable slots (``sharded_ring.slot_owners``: a node that stays keeps its
+slot, a newcomer takes a leaver's).  Each slot is handed off by the model's protocol on its own,
+so a membership change moves, per bucket, exactly the slots whose node changed (one when the
+preference set changes by one node), and the old holder drops a slot only on the new one's
+durable ack.  The router makes a put R model writes, slot 0 first, and acknowledges it only once
+all R acknowledged durably (W = R); a get is one model read of slot 0 (R_q = 1, so R_q + W > R:
+slot 0 holds every acknowledged write, and reads are per-key linearizable as the model's reads of
+slot 0 are).  The price: a put costs R sequential round trips, and a put waits while any of its
+R nodes is down (no sloppy quorum, no hinted handoff).
+
+The router and the config service are durable (``RunClient``, ``RunConfigService``: every state
+change persisted before what depends on it is sent); the router also keeps its request in
+progress and its recent answers in ``router.sqlite3``.  Either may be killed and restarted
+(``cluster restart --node``) at any time, during a handoff too: it comes back in the state of its
+last step, which to the other nodes is a pause.  Storage nodes may be killed and restarted at any
+time.  ``--variant volatile-router`` plants the old, volatile router: restarted, it loses writes.
 """
 
 from __future__ import annotations
@@ -47,7 +61,6 @@ from ..models.handoff_nodes import (
     IDLE,
     OWN,
     SENDING,
-    Client,
     ClientState,
     Read,
     Storage,
@@ -66,6 +79,7 @@ from .service import ClientCommand, Option, Service, ServiceSpec
 from .sharded_ring import (
     BIG,
     RINGS_FILE,
+    RunClient,
     RunConfigService,
     RunParams,
     bucket_of,
@@ -75,6 +89,8 @@ from .sharded_ring import (
     read_rings,
     run_message_type,
     run_params,
+    slot_of,
+    slot_owners,
 )
 
 VALUE = Text(8192)
@@ -122,27 +138,14 @@ class Status:
     keys: int
 
 
-def started_once(cfg: ClusterConfig, node_id: int, role: str) -> None:
-    """Refuse a second start of the router or the config service: their state is the model's
-    volatile client and config service (they do not crash in the model), so a restarted router
-    would number operations from 0 again, and storage nodes acknowledge an operation number they
-    hold already without applying it: acknowledged writes would be lost.  One-line error."""
-    mark = cfg.node_dir(node_id) / "started"
-    if mark.exists():
-        raise ValueError(f"the {role} of the sharded cluster in {cfg.directory} has run before and keeps its "
-                         "state in memory only (the model's client and config service never crash): restarting "
-                         "it could lose acknowledged writes; copy the data out and create a new cluster")
-    mark.parent.mkdir(parents=True, exist_ok=True)
-    mark.write_text("")
-
-
-def wire_type(buckets: int) -> Type:
-    model = run_message_type(buckets)
+def wire_type(slots: int) -> Type:
+    """The model's messages over ``slots`` model keys (buckets x replicas), and the service's."""
+    model = run_message_type(slots)
     assert isinstance(model, Union)
     opt = Union(OneOf(None), VALUE)
     return Union(*model.alts, Record(Request, cmd=Text(16384)), Record(Reply, cid=Text(64), result=opt),
                  Record(Payload, op=Int(0, BIG), key=VALUE, value=opt),
-                 Record(Rows, ver=Int(0, BIG), bucket=Int(0, buckets - 1), val=Int(0, BIG), rows=ROWS),
+                 Record(Rows, ver=Int(0, BIG), bucket=Int(0, slots - 1), val=Int(0, BIG), rows=ROWS),
                  Record(ReadData, op=Int(0, BIG), value=opt), Record(StatusReq),
                  Record(Status, ver=Int(0, BIG), settled=Bool, keys=Int(0, BIG)))
 
@@ -160,12 +163,13 @@ class ShardedNode(Service):
     def __init__(self, cfg: ClusterConfig, node_id: int, **kw: Any) -> None:
         self.storage = storage_count(cfg)
         self.buckets = int(cfg.params["buckets"])
-        init_rings(cfg.directory, range(int(cfg.params["nodes"])), self.buckets, int(cfg.params["vnodes"]))
+        self.replicas = int(cfg.params.get("replicas", 1))
+        self.slots = self.buckets * self.replicas
+        init_rings(cfg.directory, range(int(cfg.params["nodes"])), self.buckets, int(cfg.params["vnodes"]),
+                   self.replicas)
         self.params: RunParams = run_params(cfg.directory, self.storage)
         self.node_cfg = node_configs(self.storage, self.params)[node_id]
         self.role = "storage" if node_id < self.storage else "config" if node_id == self.storage else "router"
-        if self.role != "storage":
-            started_once(cfg, node_id, self.role)
         super().__init__(cfg, node_id, **kw)
         self._ticker: asyncio.TimerHandle | None = None
         self.data: sqlite3.Connection | None = None
@@ -180,31 +184,49 @@ class ShardedNode(Service):
         #: Storage: the payloads of recent operations (op -> (key, value)); rows received (ver, bucket) -> val.
         self.payloads: OrderedDict[int, tuple[str, str | None]] = OrderedDict()
         self.staged: dict[tuple[int, int], int] = {}
-        #: Router: queued requests (client, cid, op, key, value), the one in progress, answers given.
+        #: Router: queued requests (client, cid, op, key, value), the one in progress (durable, in
+        #: ``router.sqlite3``, with ``first``: the model operation number it began at), answers given.
         self.queue: deque[tuple[int, str, str, str, str | None]] = deque()
         self.current: tuple[int, str, str, str, str | None] | None = None
+        self.first = 0
         self.since = 0.0
         self.read_values: dict[int, str | None] = {}
         self.answered: OrderedDict[str, str | None] = OrderedDict()
         self.last_resend = 0.0
+        self.rdb: sqlite3.Connection | None = None
+        if self.role == "router":
+            self.rdb = sqlite3.connect(str(cfg.node_dir(node_id) / "router.sqlite3"), isolation_level=None)
+            self.rdb.execute(f"PRAGMA synchronous={'FULL' if cfg.fsync else 'OFF'}")
+            self.rdb.execute("CREATE TABLE IF NOT EXISTS current (id INTEGER PRIMARY KEY CHECK (id = 0), src INTEGER,"
+                             " cid TEXT, kind TEXT, key TEXT, value TEXT, first INTEGER)")
+            self.rdb.execute("CREATE TABLE IF NOT EXISTS answered (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             " cid TEXT UNIQUE, result TEXT)")
+            for cid, res in self.rdb.execute("SELECT cid, result FROM answered ORDER BY seq DESC LIMIT 10000"):
+                self.answered[cid] = json.loads(res)
+                self.answered.move_to_end(cid, last=False)
+            row = self.rdb.execute("SELECT src, cid, kind, key, value, first FROM current").fetchone()
+            if row is not None:
+                self.current, self.first = (int(row[0]), row[1], row[2], row[3], row[4]), int(row[5])
 
     def make_node(self) -> Node[Any]:
         if self.role == "storage":
             return PLANTED[int(self.cfg.params.get("planted", 0))](self.node_cfg)
-        return RunConfigService(self.node_cfg) if self.role == "config" else Client(self.node_cfg)
+        if self.role == "config":
+            return RunConfigService(self.node_cfg)
+        return (VolatileRouter if self.cfg.params.get("volatile_router") else RunClient)(self.node_cfg)
 
     def state_type(self) -> Type | None:
         t: Type = self.make_node().state_type()
         return t
 
     def disk_type(self) -> Type | None:
-        return self.state_type() if self.role == "storage" else None
+        return self.state_type()  # every role's state is durable (``RunClient``, ``RunConfigService``)
 
     def model_message_type(self) -> Type:
-        return run_message_type(self.buckets)
+        return run_message_type(self.slots)
 
     def wire_type(self) -> Type:
-        return wire_type(self.buckets)
+        return wire_type(self.slots)
 
     def st(self) -> Any:
         return self.host.state(0)
@@ -213,6 +235,8 @@ class ShardedNode(Service):
     def on_recovered(self, insts: list[int]) -> None:
         self.host.state(0)
         self._schedule()
+        if self.role == "router":
+            self._advance()  # a request in progress when the router was killed goes on
 
     def _schedule(self) -> None:
         self._ticker = asyncio.get_running_loop().call_later(self.tick, self._on_tick)
@@ -249,9 +273,10 @@ class ShardedNode(Service):
 
     def _tick_router(self) -> None:
         s: ClientState = self.st()
-        if s.op != IDLE and time.monotonic() - self.since > 0.5 and self.current is not None:
+        if s.op != IDLE and time.monotonic() - self.since > 0.5:
             self.since = time.monotonic()
-            self._send_payload(s.n, self.current)
+            if self.current is not None:
+                self._send_payload(s.n, self.current)
             self.host.step(0, "retry", k=s.key)
         self._next()
 
@@ -334,12 +359,16 @@ class ShardedNode(Service):
     def node(self) -> Any:
         return self.host.node
 
-    def _held(self) -> Any:
+    def held_slots(self) -> Any:
+        """The (slot, user key) pairs this node holds as the slot's authority."""
         assert self.data is not None
         s: StoreState = self.st()
         for b, key, op in self.data.execute("SELECT bucket, key, MIN(op) FROM rows GROUP BY bucket, key"):
             if s.st[b] == OWN and op <= s.val[b]:
-                yield key
+                yield b, key
+
+    def _held(self) -> Any:
+        return (key for _b, key in self.held_slots())
 
     # ----- router -----
     def open_requests(self) -> int:
@@ -351,22 +380,51 @@ class ShardedNode(Service):
             self.reply(dst, 0, Payload(op, key, value if kind == "put" else None))
 
     def _next(self) -> None:
+        """Take the next queued request: durably the current one (``router.sqlite3``), then its first step."""
         s: ClientState = self.st()
         if self.current is not None or not self.queue or s.op != IDLE:
             return
-        req = self.current = self.queue.popleft()
-        _src, _cid, kind, key, _value = req
-        self._send_payload(s.n + 1, req)
-        self.since = time.monotonic()
-        self.host.step(0, "write" if kind == "put" else "read", k=bucket_of(key, self.buckets))
+        self.current, self.first = self.queue.popleft(), s.n + 1
+        assert self.rdb is not None
+        self.rdb.execute("INSERT OR REPLACE INTO current VALUES (0, ?, ?, ?, ?, ?, ?)", (*self.current, self.first))
+        self._advance()
 
-    def _router_after(self) -> None:
+    def _advance(self) -> None:
+        """The current request's next model operation, or its answer once it has none left.
+
+        A put is ``replicas`` model writes, one per slot in slot order (operations ``first``,
+        ``first + 1``, ...): it is acknowledged once every replica acknowledged it durably (W = R).
+        A get is one model read of slot 0 (R_q = 1; R_q + W > R: slot 0 holds every acknowledged
+        write), made again if its value was lost with a restart of the router."""
         s: ClientState = self.st()
         if self.current is None or s.op != IDLE:
             return
-        src, cid, kind, _key, _value = self.current
-        result = self.read_values.pop(s.n, None) if kind == "get" else None
+        _src, _cid, kind, key, _value = self.current
+        b = bucket_of(key, self.buckets)
+        done = max(0, s.n - self.first + 1)  # model operations of this request completed
+        if kind == "put" and done < self.replicas:
+            self._send_payload(s.n + 1, self.current)
+            self.since = time.monotonic()
+            self.host.step(0, "write", k=slot_of(done, b, self.buckets))
+        elif kind != "put" and (done == 0 or s.n not in self.read_values):
+            self._send_payload(s.n + 1, self.current)
+            self.since = time.monotonic()
+            self.host.step(0, "read", k=slot_of(0, b, self.buckets))
+        else:
+            self._answer(self.read_values.pop(s.n, None) if kind != "put" else None)
+
+    def _router_after(self) -> None:
+        self._advance()
+
+    def _answer(self, result: str | None) -> None:
+        assert self.current is not None and self.rdb is not None
+        src, cid, _kind, _key, _value = self.current
         self.read_values.clear()
+        self.rdb.execute("BEGIN")
+        self.rdb.execute("INSERT OR REPLACE INTO answered (cid, result) VALUES (?, ?)", (cid, json.dumps(result)))
+        self.rdb.execute("DELETE FROM current")
+        self.rdb.execute("DELETE FROM answered WHERE seq <= (SELECT MAX(seq) FROM answered) - 10000")
+        self.rdb.execute("COMMIT")
         self.current = None
         self.answered[cid] = result
         while len(self.answered) > 10000:
@@ -380,6 +438,8 @@ class ShardedNode(Service):
         await super().stop()
         if self.data is not None:
             self.data.close()
+        if self.rdb is not None:
+            self.rdb.close()
 
 
 class ShardedClient(KVClient):
@@ -387,7 +447,7 @@ class ShardedClient(KVClient):
     and any node's ``Status``."""
 
     def wire(self) -> Type:
-        return wire_type(int(self.cfg.params["buckets"]))
+        return wire_type(int(self.cfg.params["buckets"]) * int(self.cfg.params.get("replicas", 1)))
 
     @property
     def node(self) -> int:
@@ -443,13 +503,29 @@ async def _membership(cfg: ClusterConfig, join: bool, node: int | None) -> int:
     before = doc["versions"][-1]
     after = change_membership(cfg.directory, range(storage_count(cfg)), join, node)
     ver = len(doc["versions"])
-    b, v = int(doc["buckets"]), int(doc["vnodes"])
-    moved = sum(x != y for x, y in zip(owners(before, b, v), owners(after, b, v), strict=True))
+    b, v, r = int(doc["buckets"]), int(doc["vnodes"]), int(doc.get("replicas", 1))
     names = ", ".join(cfg.nodes[i].name for i in after)
-    print(f"ring version {ver}: {names}; {moved} of {b} buckets move", flush=True)
+    if r == 1:
+        moved = sum(x != y for x, y in zip(owners(before, b, v), owners(after, b, v), strict=True))
+        print(f"ring version {ver}: {names}; {moved} of {b} buckets move", flush=True)
+    else:
+        *_, old, new = slot_owners([*doc["versions"], after], b, v, r)
+        moved = sum(x != y for x, y in zip(old, new, strict=True))
+        print(f"ring version {ver}: {names}; {moved} of {b * r} replica slots ({b} buckets x {r}) move",
+              flush=True)
     await settle(cfg, ver)
     print(f"handoff to ring version {ver} done")
     return 0
+
+
+class VolatileRouter(RunClient):
+    """Planted bug ``volatile-router``: the router comes back from a restart with its start state
+    (operation numbers from 0 again, as the router before issue 14 would have), so storage nodes
+    take its next writes for ones they applied already and acknowledge them without applying:
+    acknowledged writes are lost.  Trace validation names the recovery; reads see old values."""
+
+    def on_recover(self, disk: ClientState) -> tuple[ClientState, Any]:
+        return self.on_start()
 
 
 #: The storage node's class: the model's, or one of its planted bugs (``--variant``), which the
@@ -460,12 +536,16 @@ PLANTED_NAMES = ("none", "drop-before-ack", "route-reads-early", "stale-version-
 
 
 def _names(p: Any) -> list[str]:
+    if p.get("replicas", 1) > p["nodes"]:
+        raise ValueError(f"--replicas {p['replicas']}: a bucket's preference list needs that many nodes in the "
+                         f"first ring (--nodes {p['nodes']})")
     return [f"s{i}" for i in range(p["nodes"] + p["spares"])] + ["config", "router"]
 
 
 def _model(cfg: ClusterConfig) -> tuple[str, dict[str, Any]]:
     return (f"{ShardedRun.__module__}:ShardedRun",
-            {"nodes": storage_count(cfg), "keys": int(cfg.params["buckets"]), "directory": str(cfg.directory)})
+            {"nodes": storage_count(cfg), "keys": int(cfg.params["buckets"]) * int(cfg.params.get("replicas", 1)),
+             "directory": str(cfg.directory)})
 
 
 from .sharded_ring import ShardedRun  # noqa: E402  (named in _model only)
@@ -481,10 +561,13 @@ SERVICE = ServiceSpec(
              Option("spares", 1, 0, 16, "storage nodes outside the first ring (--join adds them)"),
              Option("buckets", 64, 1, 4096, "buckets: the ring's unit of placement and handoff"),
              Option("vnodes", 64, 1, 1000, "virtual nodes per storage node"),
-             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)")),
+             Option("replicas", 1, 1, 5, "replicas of each bucket (its preference list; a put waits for all)"),
+             Option("planted", 0, 0, len(PLANTED) - 1, "a planted bug of the model, by number (see --variant)"),
+             Option("volatile_router", 0, 0, 1, "planted bug: the router forgets its state on a restart")),
     commands=(ClientCommand("kv", "put/get on a sharded KV cluster", kv_arguments, _kv, check_kv_args),),
     membership=_membership,
-    variants={name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
+    variants={**{name: {"planted": k} for k, name in enumerate(PLANTED_NAMES) if k},
+              "volatile-router": {"volatile_router": 1}},
 )
 
 

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from ..models.actors import Envelope
-from ..models.base import Refinement
+from ..models.actors import Effect, Envelope, Faults, Node, Persist
+from ..models.base import Refinement, transition
 from ..models.handoff import Handoff, HandoffConfig
 from ..models.handoff_nodes import (
+    Client,
+    ClientState,
     ConfigService,
     ConfigState,
     HandoffParams,
@@ -41,6 +43,8 @@ from ..models.handoff_nodes import (
     TransferAck,
     Write,
     WriteAck,
+    node_configs,
+    replica_slots,
 )
 from ..models.hashring import Ring, position
 from ..models.schema import Int, Record, SetOf, Type, Union
@@ -65,6 +69,33 @@ def owners(members: Sequence[int], buckets: int, vnodes: int) -> tuple[int, ...]
     return tuple(ring.owner(bucket_point(b)) for b in range(buckets))
 
 
+def preferences(members: Sequence[int], buckets: int, vnodes: int, replicas: int) -> list[tuple[int, ...]]:
+    """Each bucket's preference list: the ``replicas`` distinct nodes after its point on the ring."""
+    ring = Ring.of(members, vnodes=vnodes)
+    return [ring.preference_list(bucket_point(b), replicas) for b in range(buckets)]
+
+
+def slot_of(replica: int, bucket: int, buckets: int) -> int:
+    """The model key of replica ``replica`` of ``bucket``: slot ``replica * buckets + bucket``."""
+    return replica * buckets + bucket
+
+
+def slot_owners(versions: Sequence[Sequence[int]], buckets: int, vnodes: int,
+                replicas: int) -> list[tuple[int, ...]]:
+    """The owner of each slot (``slot_of``) in each ring version: the buckets' preference lists
+    with stable slots (``replica_slots``: a node that stays keeps its slot).  With one replica,
+    ``owners`` of each version."""
+    if replicas == 1:
+        return [owners(m, buckets, vnodes) for m in versions]
+    out: list[tuple[int, ...]] = []
+    prev: list[tuple[int, ...] | None] = [None] * buckets
+    for m in versions:
+        prev = [replica_slots(a, pref) for a, pref in zip(prev, preferences(m, buckets, vnodes, replicas),
+                                                            strict=True)]
+        out.append(tuple(prev[b][p] for p in range(replicas) for b in range(buckets)))  # type: ignore[index]
+    return out
+
+
 def write_rings(directory: Path, doc: dict[str, Any]) -> None:
     """Replace ``rings.json`` atomically (readers see the old or the new file, never a torn one)."""
     tmp = directory / f".{RINGS_FILE}.{os.getpid()}"
@@ -72,10 +103,11 @@ def write_rings(directory: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, directory / RINGS_FILE)
 
 
-def init_rings(directory: Path, members: Sequence[int], buckets: int, vnodes: int) -> None:
+def init_rings(directory: Path, members: Sequence[int], buckets: int, vnodes: int, replicas: int = 1) -> None:
     """Write version 0 if there is no ``rings.json`` yet (every node calls this at start)."""
     if not (directory / RINGS_FILE).exists():
-        write_rings(directory, {"buckets": buckets, "vnodes": vnodes, "versions": [list(members)]})
+        write_rings(directory, {"buckets": buckets, "vnodes": vnodes, "replicas": replicas,
+                                "versions": [list(members)]})
 
 
 def read_rings(directory: Path) -> dict[str, Any]:
@@ -101,6 +133,9 @@ def change_membership(directory: Path, storage: Sequence[int], join: bool, node:
             raise ValueError(f"--leave {node}: not a member of the ring (members: {cur})")
         if len(cur) == 1:
             raise ValueError("the last member of the ring cannot leave")
+        if len(cur) <= int(doc.get("replicas", 1)):
+            raise ValueError(f"--leave {node}: the ring would have fewer members than the {doc['replicas']} "
+                             "replicas of each bucket")
         new = [i for i in cur if i != node]
     doc["versions"].append(new)
     write_rings(directory, doc)
@@ -116,6 +151,7 @@ class RingHistory(Sequence[tuple[int, ...]]):
         self._members: list[list[int]] = []
         self._owners: dict[int, tuple[int, ...]] = {}
         self.buckets = self.vnodes = 0
+        self.replicas = 1
         self._load()
 
     def _load(self) -> None:
@@ -125,6 +161,7 @@ class RingHistory(Sequence[tuple[int, ...]]):
             return
         doc = read_rings(self.directory)
         self.buckets, self.vnodes = int(doc["buckets"]), int(doc["vnodes"])
+        self.replicas = int(doc.get("replicas", 1))
         members = [list(m) for m in doc["versions"]]
         if members[:len(self._members)] != self._members:
             self._owners.clear()  # only appends are expected; anything else: start over
@@ -152,7 +189,10 @@ class RingHistory(Sequence[tuple[int, ...]]):
             ver += len(self)
         out = self._owners.get(ver)
         if out is None:
-            out = self._owners[ver] = owners(self.members(ver), self.buckets, self.vnodes)
+            self.members(ver)
+            for v, o in enumerate(slot_owners(self._members[:ver + 1], self.buckets, self.vnodes, self.replicas)):
+                self._owners[v] = o  # slots depend on the versions before (``replica_slots``)
+            out = self._owners[ver]
         return out
 
     def __iter__(self) -> Iterator[tuple[int, ...]]:
@@ -168,7 +208,9 @@ class RunParams(HandoffParams):
 
     @property
     def keys(self) -> range:
-        return range(self.rings.buckets) if isinstance(self.rings, RingHistory) else super().keys
+        if isinstance(self.rings, RingHistory):
+            return range(self.rings.buckets * self.rings.replicas)
+        return super().keys
 
     @property
     def version(self) -> Type:
@@ -185,12 +227,59 @@ class ShardedConfig(HandoffConfig):
     directory: str = ""  # the cluster directory (its rings.json)
 
 
+def persisted(out: Any, before: Any) -> Any:
+    """A handler's result with a ``Persist`` first whenever it changes the state."""
+    if out is None or out[0] == before:
+        return out
+    return out[0], (Persist(), *out[1])
+
+
+class RunClient(Client):
+    """The model's client made durable for the router: every state change is persisted before
+    anything that depends on it is sent, so a kill -9 and restart leaves the state the node had
+    after its last step, with every message it sent still in the network (the model's network is
+    a grow-only set): to the other nodes indistinguishable from a pause.  The checked model's
+    client does not crash; this is why the runtime's may."""
+
+    def disk_type(self) -> Type:
+        return self.state_type()
+
+    def durable(self, s: ClientState) -> ClientState:
+        return s
+
+    def on_recover(self, disk: ClientState) -> tuple[ClientState, Sequence[Effect]]:
+        return disk, ()
+
+    def begin(self, s: ClientState, kind: str, k: int) -> Any:
+        return persisted(super().begin(s, kind, k), s)
+
+    def on_message(self, s: ClientState, src: int, msg: Any) -> Any:
+        return persisted(super().on_message(s, src, msg), s)
+
+
 class RunConfigService(ConfigService):
-    """The config service with its report set typed for any number of ring versions (the model's
-    type says "no reports" while there are two versions; at run time a third may come)."""
+    """The config service made durable (as ``RunClient``: persisted before it sends), with its
+    report set typed for any number of ring versions (the model's type says "no reports" while
+    there are two versions; at run time a third may come)."""
 
     def state_type(self) -> Type:
         return Record(ConfigState, ver=self.p.version, done=SetOf(Int(0, len(self.storage) - 1)))
+
+    def disk_type(self) -> Type:
+        return self.state_type()
+
+    def durable(self, s: ConfigState) -> ConfigState:
+        return s
+
+    def on_recover(self, disk: ConfigState) -> tuple[ConfigState, Sequence[Effect]]:
+        return disk, ()
+
+    @transition()
+    def change(self, s: ConfigState) -> Any:
+        return persisted(super().change(s), s)
+
+    def on_message(self, s: ConfigState, src: int, msg: Any) -> Any:
+        return persisted(super().on_message(s, src, msg), s)
 
 
 class ShardedRun(Handoff):
@@ -207,6 +296,15 @@ class ShardedRun(Handoff):
     def message_type(self) -> Type:
         return run_message_type(self.config.keys)
 
+    def nodes(self) -> list[Node[Any]]:
+        """The model's nodes, with the durable client (the router) and config service."""
+        *rest, _client = super().nodes()
+        return [*rest, RunClient(node_configs(self.config.nodes, self.params())[-1])]
+
+    def faults(self) -> Faults:
+        """Any node may crash and recover: the router's and config service's state is durable too."""
+        return Faults(max_crashes=self.config.max_crashes, crash_roles=("storage", "config", "client"))
+
     def envelopes(self) -> list[Envelope]:
         return []  # unbounded: a replay adds what was sent, nothing is enumerated
 
@@ -222,5 +320,6 @@ def run_message_type(buckets: int) -> Type:
                  Record(Settled, ver=ver))
 
 
-__all__ = ["BIG", "RINGS_FILE", "RingHistory", "RunConfigService", "RunParams", "ShardedRun", "bucket_of",
-           "bucket_point", "change_membership", "init_rings", "owners", "read_rings", "run_message_type", "run_params"]
+__all__ = ["BIG", "RINGS_FILE", "RingHistory", "RunClient", "RunConfigService", "RunParams", "ShardedRun", "bucket_of",
+           "bucket_point", "change_membership", "init_rings", "owners", "persisted", "preferences", "read_rings",
+           "run_message_type", "run_params", "slot_of", "slot_owners"]

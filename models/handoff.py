@@ -23,6 +23,16 @@ service publishes the next ring only once every node reported its handoffs of th
 done (``Settled``; one handoff at a time), and transfers and their acks carry the ring version,
 so that a late copy of an earlier handoff is neither taken (``unversioned-transfer``) nor counted.
 
+Replication (``--replicas R``): each key has R *slots*, slot ``p`` being its ``p``-th replica, and
+each slot is one key of this protocol with its own owner per version (``replica_versions``: the
+key's preference list of R distinct nodes, a node that stays keeping its slot, a newcomer taking
+a leaver's, so a change that alters the preference set by one node moves one slot).  What is
+checked for R > 1 is therefore exactly the R = 1 protocol over R x keys slots: single authority
+*per slot*, no acknowledged write of a slot lost, a read of a slot sees that slot's latest
+acknowledged write.  That a replicated write is acknowledged only once every one of its R slots
+acknowledged it, and that reads go to slot 0 (R_q = 1, W = R), is the runtime's composition
+(``impl/sharded.py``), not a step of this model.
+
 The ring is abstract: ``keys`` keys (a key stands for its range), owned in each version as
 ``ring_versions`` says: on ``--change join`` the last storage node joins and takes the last key,
 on ``leave`` it leaves and gives its keys away; the other keys stay (minimal movement, which
@@ -76,6 +86,7 @@ from .handoff_nodes import (
     WriteAck,
     at,
     node_configs,
+    replica_versions,
     ring_versions,
 )
 from .registry import Protocol
@@ -90,6 +101,7 @@ class HandoffConfig:
     changes: int = 1  # how many changes (after the first, the last node leaves and joins in turn)
     max_ops: int = 2  # the client's operations (reads and writes)
     max_crashes: int = 0  # storage-node crashes (each may recover)
+    replicas: int = 1  # replicas of each key: R slots per key, each a key of the protocol (``replica_versions``)
 
 
 class Handoff(ActorSystem):
@@ -107,12 +119,16 @@ class Handoff(ActorSystem):
             raise ValueError("--nodes must be at least 2, --keys and --max-ops at least 1")
         if c.max_crashes < 0 or c.changes < 1:
             raise ValueError("--max-crashes must be at least 0, --changes at least 1")
+        if not 1 <= c.replicas <= c.nodes - 1:
+            raise ValueError(f"--replicas {c.replicas}: give 1 to {c.nodes - 1} (the smaller ring's members)")
         if c.change not in ("join", "leave"):
             raise ValueError(f"--change {c.change}: give join or leave")
 
     def params(self) -> HandoffParams:
         c = self.config
-        return HandoffParams(ring_versions(c.nodes, c.keys, c.change, c.changes), c.nodes + 1, c.max_ops)
+        rings = (ring_versions(c.nodes, c.keys, c.change, c.changes) if c.replicas == 1
+                 else replica_versions(c.nodes, c.keys, c.change, c.changes, c.replicas))
+        return HandoffParams(rings, c.nodes + 1, c.max_ops)
 
     def faults(self) -> Faults:
         return Faults(max_crashes=self.config.max_crashes, crash_roles=("storage",))
@@ -159,7 +175,8 @@ class Handoff(ActorSystem):
         return range(self.config.nodes)
 
     def key_ids(self) -> range:
-        return range(self.config.keys)
+        """The protocol's keys: ``keys`` keys, times ``replicas`` slots each."""
+        return range(self.config.keys * self.config.replicas)
 
     def client_state(self, s: Any) -> ClientState:
         cs: ClientState = s.nodes[self.config.nodes + 1]

@@ -160,6 +160,42 @@ def ring_versions(nodes: int, keys: int, change: str, changes: int = 1) -> tuple
     return tuple(pair[v % 2] for v in range(changes + 1))
 
 
+def replica_slots(prev: Sequence[int] | None, pref: Sequence[int]) -> tuple[int, ...]:
+    """The nodes of a key's ``len(pref)`` replica slots, given its preference list ``pref`` and
+    the slots of the version before (``prev``; None: the first version, slots in preference
+    order).  A node in both keeps its slot and a newcomer takes a leaver's, so a membership change
+    that changes the preference *set* by one node moves exactly one slot (one handoff) rather than
+    shifting every position behind the newcomer."""
+    if prev is None:
+        return tuple(pref)
+    if len(prev) != len(pref):
+        raise ValueError(f"a preference list of {len(pref)} nodes for {len(prev)} replica slots")
+    new = iter([n for n in pref if n not in prev])
+    return tuple(n if n in pref else next(new) for n in prev)
+
+
+def replica_versions(nodes: int, keys: int, change: str, changes: int, replicas: int) -> tuple[tuple[int, ...], ...]:
+    """Owner of each *slot* in each ring version, for ``replicas`` replicas of each of ``keys`` keys:
+    slot ``p * keys + k`` is replica ``p`` of key ``k`` (``replica_slots`` of its preference list:
+    the owner ``ring_versions`` gives, then the next members in id order, cyclically).  Each slot is
+    one key of the handoff protocol, so R replicas are R independent single-authority keys."""
+    owner = ring_versions(nodes, keys, change, changes)
+    members = (tuple(range(nodes - 1)), tuple(range(nodes)))
+    without_first = change == "join"
+    out: list[tuple[int, ...]] = []
+    prev: list[tuple[int, ...] | None] = [None] * keys
+    for v, ring in enumerate(owner):
+        m = members[(v % 2) if without_first else 1 - v % 2]
+        row: list[tuple[int, ...]] = []
+        for k in range(keys):
+            i = m.index(ring[k])
+            pref = tuple(m[(i + j) % len(m)] for j in range(replicas))
+            prev[k] = replica_slots(prev[k], pref)
+            row.append(prev[k])  # type: ignore[arg-type]
+        out.append(tuple(row[k][p] for p in range(replicas) for k in range(keys)))
+    return tuple(out)
+
+
 def at(t: tuple[Any, ...], k: int, x: Any) -> tuple[Any, ...]:
     """``t`` with position ``k`` replaced by ``x``."""
     return t[:k] + (x,) + t[k + 1:]
@@ -396,5 +432,6 @@ class ConfigService(Node[ConfigState]):
 __all__ = [
     "IDLE", "NONE", "NO_READ", "OWN", "READING", "SENDING", "WRITING", "Client", "ClientState", "ConfigService",
     "ConfigState", "HandoffParams", "KeyState", "NewRing", "OpKind", "Read", "ReadReply", "Settled", "Storage",
-    "StoreState", "Transfer", "TransferAck", "Write", "WriteAck", "at", "node_configs", "ring_versions",
+    "StoreState", "Transfer", "TransferAck", "Write", "WriteAck", "at", "node_configs", "replica_slots",
+    "replica_versions", "ring_versions",
 ]

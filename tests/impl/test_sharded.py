@@ -161,12 +161,14 @@ def test_a_sharded_cluster_joins_a_node_from_the_cli_kv_reads_through_it_and_its
         assert run("kv", "--cluster", str(d), "get", "key3").stdout.strip() == "val3"
         r = run("cluster", "sharded", "--dir", str(d), "--join")
         assert r.returncode == 2 and "every storage node is in the ring already" in r.stderr
-        # A storage node restarts; the router, whose operation counter is volatile (the model's
-        # client never crashes), refuses to.
+        # A storage node restarts, and so do the router and the config service (their state is durable).
         assert run("cluster", "restart", "--dir", str(d), "--node", "0").returncode == 0
         assert run("kv", "--cluster", str(d), "get", "key4").stdout.strip() == "val4"
-        r = run("cluster", "restart", "--dir", str(d), "--node", "4")
-        assert r.returncode == 1 and "could lose acknowledged writes" in r.stderr
+        for node in ("4", "3"):
+            r = run("cluster", "restart", "--dir", str(d), "--node", node)
+            assert r.returncode == 0, r.stderr
+        assert run("kv", "--cluster", str(d), "put", "key4", "new4").returncode == 0
+        assert run("kv", "--cluster", str(d), "get", "key4").stdout.strip() == "new4"
     finally:
         run("cluster", "stop", "--dir", str(d))
     r = run("validate", str(d / "trace"))
@@ -242,7 +244,7 @@ def test_join_and_leave_under_writes_with_kill_9_during_the_handoff_lose_no_ackn
         cluster.start(3)
         await settle(cfg, 2, budget=60)
         assert mid == [True]
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)  # the load goes on after the handoffs (> 100 operations under load too)
         stop.set()
         await load
         c = ShardedClient(cfg)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protoproof.checker.explore import explore
 from protoproof.checker.verdict import EXHAUSTED, VIOLATED
@@ -33,6 +35,7 @@ from protoproof.models.handoff import (
     WriteAck,
     ring_versions,
 )
+from protoproof.models.handoff_nodes import replica_slots, replica_versions
 
 
 def test_the_handoff_is_exhausted_with_its_pinned_counts_and_settles_under_fairness() -> None:
@@ -229,7 +232,37 @@ def test_a_handoff_that_never_streams_is_safe_but_never_settles() -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     ({"nodes": 1}, "--nodes must be at least 2"),
     ({"change": "swap"}, "--change swap: give join or leave"),
+    ({"nodes": 2, "replicas": 2}, "--replicas 2: give 1 to 1"),
 ])
 def test_a_bad_configuration_is_a_one_line_error(argv: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Handoff(**argv)
+
+
+def test_with_two_replicas_each_key_is_two_slots_and_a_join_moves_one_of_them() -> None:
+    # 3 nodes, 1 key, R = 2: slots (replica 0, replica 1); node 2 joins at the front of the
+    # preference list (2, 0): node 0 keeps its slot, node 2 takes node 1's.
+    assert replica_versions(3, 1, "join", 1, 2) == ((0, 1), (0, 2))
+    assert replica_versions(3, 1, "leave", 1, 2) == ((2, 0), (1, 0))
+    r = explore(Handoff(nodes=3, replicas=2, max_ops=1), properties=SAFETY_AND_SETTLED)
+    assert r.verdict == EXHAUSTED and "settled" in r.liveness
+    assert (r.stats.distinct_states, r.stats.transitions, r.stats.depth) == (2277, 14101, 15)
+
+
+def test_with_two_replicas_drop_before_ack_still_loses_a_write() -> None:
+    r = explore(DropBeforeAck(nodes=3, replicas=2))
+    assert r.verdict == VIOLATED and r.property == "no_acked_write_lost"
+
+
+@given(st.lists(st.integers(0, 9), min_size=3, max_size=6, unique=True), st.integers(1, 3), st.data())
+def test_a_preference_set_changed_by_one_node_moves_exactly_one_replica_slot(
+        members: list[int], r: int, data: st.DataObject) -> None:
+    pref = data.draw(st.permutations(members).map(lambda p: tuple(p[:r])))
+    slots = replica_slots(None, pref)
+    assert slots == pref
+    out = data.draw(st.sampled_from(pref))
+    new = data.draw(st.integers(10, 20))
+    after = data.draw(st.permutations([*(n for n in pref if n != out), new]))
+    moved = replica_slots(slots, tuple(after))
+    assert sorted(moved) == sorted([*(n for n in pref if n != out), new])
+    assert sum(a != b for a, b in zip(slots, moved, strict=True)) == 1 and moved[slots.index(out)] == new
