@@ -121,6 +121,7 @@ class Options:
     measure_memory: bool = False
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
+    code_views: bool = True  # on packed codes, evaluate refinements and properties per the bits they read
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
     interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
     engine: str = "auto"  # auto (vector where it applies) | vector (refused where it does not) | scalar
@@ -213,7 +214,9 @@ class _Run:
         """Refinements and properties evaluated on codes (per the bits they read) where successors
         are found on codes and every step check is a refinement; None: on decoded states."""
         checks = self.checks
-        if self.expand_code is None or not all(isinstance(c, RefinementCheck) for _n, c in checks.step_checks):
+        if not self.o.code_views or self.expand_code is None:
+            return None
+        if not all(isinstance(c, RefinementCheck) for _n, c in checks.step_checks):
             return None
         layout = code_layout_of(self.model.state_type)
         if layout is None:
