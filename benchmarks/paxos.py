@@ -15,8 +15,9 @@ in under 30 s.
 
 ``--part check`` (issue 17): the default check (agreement, value_chosen, the refinement of Consensus) in
 fresh processes, with the refinement mapping and the properties evaluated on packed codes per the bits they
-read (``checker/code_view.py``) and, in the same run, on decoded states (``code_views=False``): wall and CPU
-seconds of the search (imports excluded), states/s, peak RSS and bytes per state = (peak RSS - the RSS of a 73-state run) / states.
+read (``checker/code_view.py``) and, in the same run, on decoded states (``code_views=False``): wall and
+CPU seconds of the search (imports excluded), states/s, peak RSS and bytes per state = (peak RSS - the RSS
+of a 73-state run) / states.
 """
 
 from __future__ import annotations
