@@ -92,7 +92,10 @@ class CodeView:
         return k
 
     def value(self, code: int) -> Any:
-        k = self.key(code)
+        if self.nodes:
+            k = self.key(code)
+        else:  # messages only (Paxos's chosen): the key inline
+            k = code // self.lay.ns & self.mask
         try:
             return self.cache[k]
         except KeyError:
