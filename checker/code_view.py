@@ -2,9 +2,9 @@
 
 The scalar engine on packed codes (``models.fastpath.packed_expander``) never decodes a state
 to find its successors; decoding a successor only to evaluate a property or a refinement mapping
-was most of its time and memory on Paxos (a 173-bit code decodes into a frozenset of envelopes).
-A property or mapping of an actor system usually reads a few nodes and asks whether a few
-messages were sent (Paxos's ``chosen``: the 2b messages, 18 of its 153 message bits).
+was most of its time and memory on wide codes (a 173-bit code decodes into a frozenset of
+envelopes).  A property or mapping of an actor system usually reads a few nodes and asks whether a
+few messages were sent (the value an agreement protocol chose: its vote messages, 18 of 153 bits).
 
 So such a function is run on a real state whose nodes record which ones are read
 (``vector_props._Tracked``) and whose network answers ``envelope in net`` from the code's bits
@@ -94,7 +94,7 @@ class CodeView:
     def value(self, code: int) -> Any:
         if self.nodes:
             k = self.key(code)
-        else:  # messages only (Paxos's chosen): the key inline
+        else:  # messages only: the key inline
             k = code // self.lay.ns & self.mask
         try:
             return self.cache[k]
