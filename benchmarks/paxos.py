@@ -12,11 +12,19 @@ symmetry on the checker's general path (``on_codes=False``), which symmetry also
 
 Targets (issue 4): agreement at 5 acceptors, 3 values, ballots 0..3 in under 60 s; the parameterized proof
 in under 30 s.
+
+``--part check`` (issue 17): the default check (agreement, value_chosen, the refinement of Consensus) in
+fresh processes, with the refinement mapping and the properties evaluated on packed codes per the bits they
+read (``checker/code_view.py``) and, in the same run, on decoded states (``code_views=False``): wall and
+CPU seconds of the search (imports excluded), states/s, peak RSS and bytes per state = (peak RSS - the RSS
+of a 73-state run) / states.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 
 from protoproof.checker.bmc import bmc
@@ -84,14 +92,56 @@ def bmcs() -> None:
     print()
 
 
+_CHILD = """
+import json, resource, sys, time
+from protoproof.checker.explore import explore
+from protoproof.models.paxos import Paxos
+n, v, b, views = json.loads(sys.argv[1])
+t, u0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+r = explore(Paxos(acceptors=n, values=v, max_ballot=b), code_views=views)
+u = resource.getrusage(resource.RUSAGE_SELF)
+cpu = u.ru_utime + u.ru_stime - u0.ru_utime - u0.ru_stime
+print(json.dumps({"states": r.stats.distinct_states, "transitions": r.stats.transitions, "verdict": r.verdict,
+                  "wall": time.perf_counter() - t, "cpu": cpu, "rss": u.ru_maxrss * 1024}))
+"""
+
+
+def _child(n: int, v: int, b: int, views: bool) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([n, v, b, views])], capture_output=True,
+                         text=True, check=True)
+    got: dict[str, float] = json.loads(out.stdout)
+    return got
+
+
+def check(sizes: list[tuple[int, int, int]]) -> None:
+    print("## The default check on codes and on decoded states (fresh processes, same run)\n")
+    base = _child(3, 2, 0, True)["rss"]
+    print(f"baseline: the RSS of a {3}-acceptor, ballots 0..0 run is {base / 2**20:.0f} MiB\n")
+    print("| acceptors | values | ballots | states | checks on | verdict | wall s | CPU s | states/s (CPU) "
+          "| peak RSS MiB | bytes/state | CPU × on states |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, v, b in sizes:
+        rows = [(what, _child(n, v, b, views)) for what, views in (("codes", True), ("states", False))]
+        ref = rows[1][1]["cpu"]
+        for what, r in rows:
+            per = (r["rss"] - base) / r["states"]
+            print(f"| {n} | {v} | 0..{b} | {r['states']:,} | {what} | {r['verdict']} | {r['wall']:.1f} | "
+                  f"{r['cpu']:.1f} | {r['states'] / r['cpu']:,.0f} | {r['rss'] / 2**20:.0f} | {per:,.0f} | "
+                  f"{r['cpu'] / ref:.2f} |")
+            sys.stdout.flush()
+    print()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="a smaller sweep")
-    ap.add_argument("--part", choices=["all", "explicit", "proofs", "bmc", "parameterized"], default="all",
+    ap.add_argument("--part", choices=["all", "explicit", "check", "proofs", "bmc", "parameterized"], default="all",
                     help="run one part only")
     args = ap.parse_args(argv)
     if args.part in ("all", "explicit"):
         explicit(EXPLICIT_QUICK if args.quick else EXPLICIT_FULL)
+    if args.part in ("all", "check"):
+        check([(3, 2, 1)] if args.quick else [(3, 2, 1), (3, 2, 2)])
     if args.part in ("all", "proofs"):
         proofs(QUICK if args.quick else FULL)
     if args.part in ("all", "bmc"):

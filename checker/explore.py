@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..models.base import Action, Disabled, Model
 from ..models.schema import SchemaError
 from . import interrupt, liveness
-from .checks import DEADLOCK, OWN, Checks, first_failing, note_examples
+from .checks import DEADLOCK, OWN, Checks, RefinementCheck, first_failing, note_examples
+from .code_view import GaveUp, Views, code_layout_of
 from .errors import ModelError, Nondeterminism, model_error
 from .frontiers import frontier
 from .liveness import EdgeStore
@@ -120,6 +121,7 @@ class Options:
     measure_memory: bool = False
     check_determinism: int = 200  # re-expand this many states and compare
     on_codes: bool = True  # expand packed codes where the model offers it (Model.code_expander)
+    code_views: bool = True  # on packed codes, evaluate refinements and properties per the bits they read
     liveness: bool = True  # check the model's liveness properties (keeps the graph's edges)
     interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
     engine: str = "auto"  # auto (vector where it applies) | vector (refused where it does not) | scalar
@@ -206,6 +208,21 @@ class _Run:
         self.live_ran = False
         self.vacuous: list[str] = []  # @leads_to properties whose premise no stored state satisfied
         self.liveness_note = self._liveness_plan()
+        self.views = self._views()
+
+    def _views(self) -> Views | None:
+        """Refinements and properties evaluated on codes (per the bits they read) where successors
+        are found on codes and every step check is a refinement; None: on decoded states."""
+        checks = self.checks
+        if not self.o.code_views or self.expand_code is None:
+            return None
+        if not all(isinstance(c, RefinementCheck) for _n, c in checks.step_checks):
+            return None
+        layout = code_layout_of(self.model.state_type)
+        if layout is None:
+            return None
+        refs = [c for _n, c in checks.step_checks]
+        return Views(layout, self.unpack, refs, [*checks.invariants, *checks.sometimes], self.o.check_determinism)
 
     def start(self) -> Result | None:
         """Store and check the initial states; a violation among them ends the run at once."""
@@ -296,6 +313,14 @@ class _Run:
         States at the depth bound are checked (deadlock, steps out of them) but their new
         successors are not stored: the run is then bounded.
         """
+        views = self.views
+        if views is not None and states is None and self.graph_states is None:
+            try:
+                refs = views.steps(code, [c for _a, c in pairs])
+            except GaveUp:
+                refs = self.views = None
+            if refs is not None:
+                return self._visit_codes(code, depth, s, pairs, refs)
         if depth > self.stats.depth:
             self.stats.depth = depth
         if self.live is not None:
@@ -351,6 +376,76 @@ class _Run:
         if not at_bound:
             self.frontier.successors(depth, fresh, every)
         return None
+
+    def _visit_codes(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]],
+                     refs: list[tuple[str, Any, Any, list[Any]]]) -> Result | None:
+        """``visit`` with the refinements' abstract values and the properties taken on codes
+        (``Views``): no state is decoded unless a check fails or a view cannot say."""
+        if depth > self.stats.depth:
+            self.stats.depth = depth
+        if self.live is not None:
+            self.live.add(code, pairs)
+        if not pairs and self.checks.deadlock and not self._terminal(code, s):
+            return self.finish(VIOLATED, DEADLOCK, self.path_to(code))
+        self.stats.transitions += len(pairs)
+        at_bound = self.o.max_depth is not None and depth >= self.o.max_depth
+        parent, cov = self.parent, self.cov
+        invariants = self.checks.invariants
+        fresh: list[int] = []
+        every: list[int] = []
+        for j, (a, c) in enumerate(pairs):
+            cov[a.family] += 1
+            every.append(c)
+            for name, chk, x, ys in refs:
+                y = ys[j]
+                if x != y and not self._allows(chk, x, y, code, a):
+                    return self.finish(VIOLATED, name, _extend(self.model, self.key, self.path_to(code), c, chk))
+            if at_bound and c not in parent:
+                self.hit_depth_bound = True
+                continue
+            if c in parent:
+                continue
+            parent[c] = code
+            fresh.append(c)
+            if invariants:
+                bad = self._failing_on_code(c, a)
+                if bad is not None:
+                    return self.finish(VIOLATED, bad, self.path_to(c))
+            if self.pending:
+                self._note_on_code(c)
+        if not at_bound:
+            self.frontier.successors(depth, fresh, every)
+        return None
+
+    def _allows(self, chk: RefinementCheck, x: Any, y: Any, code: int, a: Action) -> bool:
+        try:
+            return chk.allows(x, y)
+        except ModelError:
+            return chk.allows(x, y, self.unpack(code), a)  # raises again, with the state to report
+
+    def _failing_on_code(self, c: int, a: Action) -> str | None:
+        """``first_failing`` of the invariants on the state of ``c``, decoded only if one may fail."""
+        views = self.views
+        assert views is not None
+        if all(views.holds(p.name, c) for p in self.checks.invariants):
+            return None
+        return first_failing(self.checks.invariants, self.unpack(c), a)
+
+    def _note_on_code(self, c: int) -> None:
+        """``note_examples`` on the state of ``c``, decoded only if a view cannot say."""
+        views = self.views
+        assert views is not None
+        got = [views.holds(p.name, c) for p in self.pending]
+        if None in got:
+            self.pending = note_examples(self.pending, self.examples, self.unpack(c), c)
+            return
+        left = []
+        for p, ok in zip(self.pending, got, strict=True):
+            if ok:
+                self.examples[p.name] = c
+            else:
+                left.append(p)
+        self.pending = left
 
     def _record_edge(self, code: int, a: Action, c: int, states: list[Any] | None, j: int) -> dict[int, Any] | None:
         """Keep the edge in the state graph; the graph, or None once it grew beyond ``record_graph``."""
