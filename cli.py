@@ -641,7 +641,8 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     strengthening = strengthening_for(model, protocol) or []  # its conjuncts are formulas `prove` relies on
     twin_domain = twin_domain_for(model, protocol)
     r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
-                                  strengthening=strengthening, twin_domain=twin_domain, progress=reporter(err)),
+                                  strengthening=strengthening, twin_domain=twin_domain, progress=reporter(err),
+                                  timeout=args.timeout),
                   model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
@@ -749,6 +750,9 @@ def _parser() -> _Parser:
     cf.add_argument("--max-states", type=_positive, default=20_000,
                     help="reachable states to compare (the first ones in BFS order); fewer than the "
                          "instance has makes the verdict unknown")
+    cf.add_argument("--timeout", type=_positive_float, default=None,
+                    help="seconds; when they run out the comparison ends with what it compared so far "
+                         "(verdict unknown, saying so)")
     cf.add_argument("--json", action="store_true")
 
     ex = sub.add_parser("explore", help="step through a model in a web page on 127.0.0.1", allow_abbrev=False)
