@@ -4,6 +4,33 @@ Generated from the JSON of each search; each is replayed in ``test_raft_search.p
 """
 
 FOUND: dict[str, list[str]] = {
+    "stale-leader": [  # election_safety, 25 steps
+        "timeout(node='s2')",
+        "request_vote(node='s2', j=1)",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "request_vote(node='s2', j=0)",
+        "deliver(src='s2', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "request_vote(node='s2', j=1)",
+        "deliver(src='s2', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "timeout(node='s1')",
+        "request_vote(node='s1', j=0)",
+        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "request_vote(node='s1', j=0)",
+        "become_leader(node='s2')",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s1', j=1)",
+        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "request_vote(node='s1', j=1)",
+        "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "become_leader(node='s1')",
+    ],
     "volatile-vote": [  # election_safety, 23 steps
         "timeout(node='s3')",
         "request_vote(node='s3', j=2)",
