@@ -1,7 +1,7 @@
 """Raft's planted bugs: each breaks its property on a scenario that the correct Raft refuses.
 
-The scenarios are written step by step (``SCENARIOS``); a breadth-first search finds the shortest
-ones where it can reach their depth (``test_raft.py``), the others are too deep for it.
+The scenarios are written step by step (``SCENARIOS``), at each variant's defaults; the bugs a search
+finds (random walks: they are too deep for breadth-first search here) are in ``test_raft_search.py``.
 """
 
 from __future__ import annotations
