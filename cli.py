@@ -59,19 +59,30 @@ def _name(model: Model[Any]) -> str:
     return model.name or type(model).__name__
 
 
+_BOOLS = ("true", "false", "1", "0", "yes", "no")
+
+
 def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
     """Parse ``--param value`` pairs against the model's Config dataclass."""
     fields = {f.name: f for f in config_fields(cls)}
     by_opt = {option_name(n): n for n in fields}
+    flags = {n for n, f in fields.items() if type(f.default) is bool}  # --NAME / --no-NAME also work
+    negated = {"--no-" + option_name(n)[2:]: n for n in flags}
     out: dict[str, Any] = {}
     args = list(rest)
     while args:
         tok = args.pop(0)
         opt, eq, val = tok.partition("=")
+        if opt in negated and not eq:
+            out[negated[opt]] = False
+            continue
         if opt not in by_opt:
             valid = ", ".join(sorted(by_opt)) or "none"
             raise UsageError(f"unknown option {opt!r} for model {cls.name}; its parameters: {valid}")
         name = by_opt[opt]
+        if not eq and name in flags and (not args or args[0].lower() not in _BOOLS):
+            out[name] = True
+            continue
         if not eq:
             if not args:
                 raise UsageError(f"{opt} needs a value")
@@ -80,7 +91,7 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
         kind = type(default) if default is not dataclasses.MISSING else str
         try:
             if kind is bool:
-                if val.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                if val.lower() not in _BOOLS:
                     raise ValueError
                 out[name] = val.lower() in ("true", "1", "yes")
             else:
@@ -630,7 +641,8 @@ def cmd_conform(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
     strengthening = strengthening_for(model, protocol) or []  # its conjuncts are formulas `prove` relies on
     twin_domain = twin_domain_for(model, protocol)
     r = _symbolic(lambda: conform(model, args.random, args.seed, max_reachable=args.max_states,
-                                  strengthening=strengthening, twin_domain=twin_domain, progress=reporter(err)),
+                                  strengthening=strengthening, twin_domain=twin_domain, progress=reporter(err),
+                                  timeout=args.timeout),
                   model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
@@ -738,6 +750,9 @@ def _parser() -> _Parser:
     cf.add_argument("--max-states", type=_positive, default=20_000,
                     help="reachable states to compare (the first ones in BFS order); fewer than the "
                          "instance has makes the verdict unknown")
+    cf.add_argument("--timeout", type=_positive_float, default=None,
+                    help="seconds; when they run out the comparison ends with what it compared so far "
+                         "(verdict unknown, saying so)")
     cf.add_argument("--json", action="store_true")
 
     ex = sub.add_parser("explore", help="step through a model in a web page on 127.0.0.1", allow_abbrev=False)

@@ -116,6 +116,8 @@ class ConformanceResult:
     #: Whether the reachable states compared are all of the instance's (not cut by ``max_reachable``).
     reachable_complete: bool = True
     interrupted: bool = False  # Ctrl-C ended the comparison: the counts say how far it got
+    #: ``timeout`` seconds ran out before everything was compared (the counts say how far it got).
+    timed_out: float | None = None
     random_states: int = 0
     twins: list[TwinCheck] = field(default_factory=list)
     twins_checked: bool = True
@@ -139,7 +141,8 @@ class ConformanceResult:
     def verdict(self) -> str:
         if not self.ok:
             return ERROR
-        if self.skipped or not self.twins_checked or not self.reachable_complete or self.gave_up or self.interrupted:
+        if (self.skipped or not self.twins_checked or not self.reachable_complete or self.gave_up or self.interrupted
+                or self.timed_out is not None):
             return UNKNOWN
         return CONFORMS
 
@@ -159,7 +162,11 @@ class ConformanceResult:
         if self.interrupted:
             why.append(f"interrupted (Ctrl-C) after {self.reachable_states} reachable and {self.random_states} "
                        "random states were compared")
-        if not self.reachable_complete:
+        if self.timed_out is not None:
+            why.append(f"the time ran out (--timeout {self.timed_out:g} s) after {self.reachable_states} reachable "
+                       f"and {self.random_states} random states were compared"
+                       + (", during the twin checks" if self.twins else ", before the twin checks"))
+        if not self.reachable_complete and self.timed_out is None:
             why.append(f"only the first {self.reachable_states} reachable states were compared (--max-states)")
         if self.skipped:
             why.append(f"{len(self.skipped)} of {len(self.twins)} twin checks skipped")
@@ -203,6 +210,7 @@ class ConformanceResult:
             "reachable_states": self.reachable_states,
             "reachable_complete": self.reachable_complete,
             "interrupted": self.interrupted,
+            "timed_out": self.timed_out,
             "random_states": self.random_states,
             "mismatches": [
                 {"source": m.source, "state": repr(m.state), "action": m.action, "concrete": repr(m.concrete),
@@ -258,7 +266,8 @@ class Checker:
 
 
 def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: int | None = None,
-                twin_domain: Sequence[Callable[[Any], Any]] | None = None) -> list[TwinCheck]:
+                twin_domain: Sequence[Callable[[Any], Any]] | None = None,
+                deadline: float | None = None) -> list[TwinCheck]:
     """z3-equivalence of every action's and property's twin with the forking run of the original.
 
     The forking run of a function may have exponentially many paths (a leader reading its
@@ -316,6 +325,9 @@ def check_twins(model: Model[Any], sm: SymbolicModel | None = None, max_paths: i
         pairs.append((m.name, m.formula, functools.partial(forked_mapping, m, ref.mapping)))
     for name, f1, mk in pairs:
         t0 = time.perf_counter()
+        if deadline is not None and t0 >= deadline:
+            out.append(TwinCheck(name, f"skipped: {OUT_OF_TIME}", 0.0))
+            continue
         restricted = False
         try:
             f2, n = mk(False)
@@ -378,6 +390,7 @@ def conform(
     twin_max_paths: int | None = None,
     twin_domain: Sequence[Callable[[Any], Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> ConformanceResult:
     """Compare the symbolic side with the Python on reachable and random states.
 
@@ -391,10 +404,13 @@ def conform(
     conjunct or mapping name -> function) makes the symbolic side run another function than
     the model's, which is how the tests show that the check can fail.
     ``progress`` gets a line per phase and every few seconds; Ctrl-C ends the comparison with
-    what was compared so far (verdict ``unknown`` unless a mismatch was already found).
+    what was compared so far (verdict ``unknown`` unless a mismatch was already found), and so
+    does ``timeout`` seconds running out (checked between states and between twins, beside the
+    Ctrl-C check: a single z3 query is not cut short).
     """
     note = progress or (lambda _line: None)
     t0 = time.perf_counter()
+    deadline = None if timeout is None else t0 + timeout
     note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
     with recording() as fallbacks:  # every function that runs without a twin, listed in the report
         sm = SymbolicModel(model)
@@ -407,31 +423,59 @@ def conform(
     fchk = FormulaChecker(sm, items)
     res = ConformanceResult(model, formulas=[it.label for it in items], twins_checked=twins, fallbacks=fallbacks)
     note(f"built in {time.perf_counter() - t0:.1f}s; collecting up to {max_reachable:,} reachable states")
-    reach = reachable_states(model, max_reachable + 1)
-    res.reachable_complete = len(reach) <= max_reachable
-    reach = reach[:max_reachable]
+    try:
+        _check_time(deadline)
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.001)
+        reach = reachable_states(model, max_reachable + 1, timeout=left)
+        _check_time(deadline)  # the collection may have been cut short: not all of them, maybe
+        res.reachable_complete = len(reach) <= max_reachable
+        reach = reach[:max_reachable]
+    except _OutOfTime:
+        res.reachable_complete, res.timed_out, res.twins_checked = False, timeout, False
+        res.elapsed_s = time.perf_counter() - t0
+        return res
     rand = random_states_of(model, random_states, seed)
     try:
-        _compare(res, chk, fchk, sm, len(items), (("reachable", reach), ("random", rand)), note)
+        _compare(res, chk, fchk, sm, len(items), (("reachable", reach), ("random", rand)), note, deadline)
         if twins:
             note("comparing each twin with its forking version")
-            res.twins = check_twins(model, sm, twin_max_paths, twin_domain)
+            res.twins = check_twins(model, sm, twin_max_paths, twin_domain, deadline=deadline)
+            if any(t.result == f"skipped: {OUT_OF_TIME}" for t in res.twins):
+                res.timed_out = timeout
     except KeyboardInterrupt:
         res.interrupted = True
+        res.twins_checked = res.twins_checked and bool(res.twins)
+    except _OutOfTime:
+        res.timed_out = timeout
         res.twins_checked = res.twins_checked and bool(res.twins)
     res.gave_up = chk.gave_up
     res.elapsed_s = time.perf_counter() - t0
     return res
 
 
+OUT_OF_TIME = "the time ran out (--timeout)"
+
+
+class _OutOfTime(Exception):
+    """``conform``'s ``timeout`` ran out (raised between states or twins, as Ctrl-C is)."""
+
+
+def _check_time(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() >= deadline:
+        raise _OutOfTime
+
+
 def _compare(res: ConformanceResult, chk: Checker, fchk: FormulaChecker, sm: SymbolicModel, n_items: int,
-             sources: Sequence[tuple[str, Sequence[Any]]], note: Callable[[str], None]) -> None:
-    """Compare actions and formulas on each state; the counts in ``res`` stay true if interrupted."""
+             sources: Sequence[tuple[str, Sequence[Any]]], note: Callable[[str], None],
+             deadline: float | None = None) -> None:
+    """Compare actions and formulas on each state; the counts in ``res`` stay true if interrupted
+    or out of time (``deadline``, a ``time.perf_counter()`` value)."""
     total = sum(len(states) for _src, states in sources)
     done, next_note = 0, time.perf_counter() + 2.0
     for source, states in sources:
         for s in states:
             interrupt.check()
+            _check_time(deadline)
             fix = pin(sm, s)
             res.mismatches += chk.check(s, source, fix)
             res.checks += len(chk.encoded)

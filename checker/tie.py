@@ -223,13 +223,15 @@ class FormulaChecker:
         return bad
 
 
-def reachable_states(model: Model[Any], limit: int) -> list[Any]:
-    """The first ``limit`` reachable states of an instance (BFS order), from the explicit checker."""
+def reachable_states(model: Model[Any], limit: int, timeout: float | None = None) -> list[Any]:
+    """The first ``limit`` reachable states of an instance (BFS order), from the explicit checker
+    (fewer if ``timeout`` seconds run out first: the caller compares the clock)."""
     from .explore import Options
     from .explore import explore as search
 
     # The recorded graph also holds the successors of the last states expanded (all reachable).
-    res = search(model, Options(properties=[], record_graph=limit * 1000, max_states=limit, check_determinism=0))
+    res = search(model, Options(properties=[], record_graph=limit * 1000, max_states=limit, check_determinism=0,
+                                timeout=timeout))
     if res.graph is None:
         raise ValueError(f"could not record {limit} reachable states of {model.name}")
     return list(res.graph.states.values())[:limit]

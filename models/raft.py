@@ -30,6 +30,12 @@ neither counted nor expanded nor checked; ``ActorSystem.constraint``).  With ``-
 TLC on raft.tla with the history variables (and ``mlog``) removed, ``Server`` of N servers,
 ``Value`` of V values and CONSTRAINT as above must give the same distinct states and depth.
 
+``--no-lossy``, ``--no-duplicating`` and ``--no-restarts`` (``lossy``, ``duplicating``,
+``restarts`` False) take raft.tla's ``DropMessage``, ``DuplicateMessage`` and ``Restart``
+disjuncts out of ``Next``: the TLC configuration is then ``Next`` without them (e.g.
+``\\/ \\E m \\in DOMAIN messages : Receive(m)`` but no ``DropMessage(m)`` disjunct), the rest as
+above.  The planted bugs' variants default to the smallest such configuration that shows them.
+
 ``max_entries`` (1 by default: exactly raft.tla) is how many entries an AppendEntries request
 carries; the runtime batches more.  A follower handles k >= 1 entries as raft.tla handles one
 (see ``Server.accept``).
@@ -148,6 +154,9 @@ class RaftConfig:
     max_log: int = 1
     max_copies: int = 1
     max_entries: int = 1
+    lossy: bool = True
+    duplicating: bool = True
+    restarts: bool = True
 
 
 class Raft(ActorSystem):
@@ -171,7 +180,8 @@ class Raft(ActorSystem):
     def network(self) -> UnorderedBag:
         # One copy of room beyond the bound: the successor that exceeds it is built, then
         # discarded by the constraint (as TLC does), instead of raising BoundExceeded.
-        return UnorderedBag(max_copies=self.config.max_copies + 1, lossy=True, duplicating=True)
+        c = self.config
+        return UnorderedBag(max_copies=c.max_copies + 1, lossy=c.lossy, duplicating=c.duplicating)
 
     def constraint(self, s: SysState) -> bool:
         c = self.config
@@ -205,7 +215,7 @@ class Raft(ActorSystem):
             next_index=Vec(Int(1, c.max_log + 1), n, index="node"), match_index=Vec(Int(0, c.max_log), n, index="node"),
         )
         disk = Record(Disk, current_term=term, voted_for=voted, log=log)
-        params = RaftParams(range(c.values), c.max_entries, state, disk)
+        params = RaftParams(range(c.values), c.max_entries, state, disk, restarts=c.restarts)
         ids = peers(server=range(n))
         return [self.server_class(NodeConfig(i, f"s{i + 1}", ids, params)) for i in range(n)]
 

@@ -8,7 +8,7 @@ received message in flight where raft.tla's receive step leaves ``messages`` unc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -86,13 +86,16 @@ class RaftParams:
 
     ``values``: the client values a leader may append (the model's domain of
     ``client_request``); ``max_entries``: entries per AppendEntries request; ``state_type`` and
-    ``disk_type``: the server's bounded types (the model's; the runtime does not bound them).
+    ``disk_type``: the server's bounded types (the model's; the runtime does not bound them);
+    ``restarts``: whether ``restart`` is one of the server's steps (raft.tla's Restart; a model
+    may leave it out of Next).
     """
 
     values: Sequence[Any]
     max_entries: int = 1
     state_type: Type | None = None
     disk_type: Type | None = None
+    restarts: bool = True
 
 
 def last_term(log: tuple[Entry, ...]) -> int:
@@ -115,6 +118,11 @@ class Server(Node[ServerState]):
 
     def values(self) -> Sequence[Any]:
         return self.params.values
+
+    def steps(self) -> list[tuple[str, Callable[..., Any], list[tuple[tuple[str, Any], ...]]]]:
+        """The own steps, without ``restart`` where the model leaves raft.tla's Restart out of Next."""
+        out = super().steps()
+        return out if self.params.restarts else [st for st in out if st[0] != "restart"]
 
     def quorum(self, voters: frozenset[int]) -> bool:
         """A majority of the servers (raft.tla's Quorum)."""

@@ -284,3 +284,55 @@ def test_a_conformance_check_z3_gives_up_on_is_unknown_never_conforms(monkeypatc
     assert r.ok and r.verdict == UNKNOWN and r.gave_up, r.to_lines()
     assert all(g.startswith("decide_abort(rm=1) on ") and g.endswith("z3 gave up (timeout)") for g in r.gave_up)
     assert "z3 gave up on" in r.reason and r.to_json()["gave_up"] == r.gave_up
+
+
+# ----- --timeout: the comparison ends with what it compared, verdict unknown -------------------
+
+
+def test_conform_out_of_time_before_comparing_is_unknown_and_says_the_time_ran_out() -> None:
+    r = conform(TCommit(rms=2), random_states=10, timeout=1e-6)
+    assert r.ok and r.verdict == UNKNOWN and r.timed_out == 1e-6, r.to_lines()
+    assert r.reachable_states == r.random_states == 0 and not r.reachable_complete and not r.twins_checked
+    assert "the time ran out (--timeout 1e-06 s)" in r.reason and r.to_json()["timed_out"] == 1e-6
+
+
+def test_conform_out_of_time_mid_comparison_keeps_its_counts_and_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoproof.checker import conformance
+
+    calls: list[float | None] = []
+
+    def runs_out_at_the_sixth_state(deadline: float | None) -> None:
+        calls.append(deadline)
+        if len(calls) > 2 + 5:  # two checks around collecting the reachable states, then one per state
+            raise conformance._OutOfTime
+
+    monkeypatch.setattr(conformance, "_check_time", runs_out_at_the_sixth_state)
+    r = conform(TCommit(rms=2), random_states=10, timeout=3600.0)
+    assert r.verdict == UNKNOWN and r.timed_out == 3600.0 and r.reachable_states == 5 and r.random_states == 0
+    assert r.checks == 5 * len(TCommit(rms=2).actions()) and not r.twins_checked
+    assert "after 5 reachable and 0 random states were compared, before the twin checks" in r.reason
+
+
+def test_twins_left_when_the_time_runs_out_are_skipped_never_equivalent() -> None:
+    from protoproof.checker.conformance import OUT_OF_TIME
+
+    twins = check_twins(TCommit(rms=2), deadline=0.0)  # long past
+    assert twins and all(t.result == f"skipped: {OUT_OF_TIME}" for t in twins)
+
+
+def test_conform_within_its_timeout_conforms_as_without_one() -> None:
+    r = conform(TCommit(rms=2), random_states=20, timeout=3600.0)
+    assert r.verdict == "conforms" and r.timed_out is None, r.to_lines()
+
+
+def test_conform_timeout_from_the_cli_exits_unknown_saying_why() -> None:
+    import io
+
+    from protoproof import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["conform", "tcommit", "--rms", "2", "--timeout", "0.000001", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    assert code == 3 and got["verdict"] == UNKNOWN and got["timed_out"] == 1e-6
+    assert "the time ran out" in got["reason"]
+    assert cli.main(["conform", "tcommit", "--timeout", "-1"], io.StringIO(), io.StringIO()) == 2

@@ -61,10 +61,13 @@ def at(f: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 class Raft:
     """raft.tla for Server = 0..n-1 and Value = 0..values-1."""
 
-    def __init__(self, servers: int, values: int, mlog: bool = False) -> None:
+    def __init__(self, servers: int, values: int, mlog: bool = False, drop: bool = True, duplicate: bool = True,
+                 restart: bool = True) -> None:
         self.Server = range(servers)
         self.Value = range(values)
         self.mlog = mlog
+        # Next with (True) or without (False) its DropMessage / DuplicateMessage / Restart disjuncts.
+        self.drop, self.duplicate, self.restart = drop, duplicate, restart
 
     # ---- helpers
     def Quorum(self, s: frozenset[int]) -> bool:
@@ -273,7 +276,7 @@ class Raft:
         """(action family, successor) for every disjunct of Next enabled in s."""
         S, msgs = self.Server, tuple(s["messages"])
         steps: list[tuple[str, Callable[..., list[Rec]], tuple[Any, ...]]] = (
-            [("Restart", self.Restart, (i,)) for i in S]
+            [("Restart", self.Restart, (i,)) for i in S if self.restart]
             + [("Timeout", self.Timeout, (i,)) for i in S]
             + [("RequestVote", self.RequestVote, (i, j)) for i in S for j in S]
             + [("BecomeLeader", self.BecomeLeader, (i,)) for i in S]
@@ -281,8 +284,8 @@ class Raft:
             + [("AdvanceCommitIndex", self.AdvanceCommitIndex, (i,)) for i in S]
             + [("AppendEntries", self.AppendEntries, (i, j)) for i in S for j in S]
             + [("Receive", self.Receive, (m,)) for m in msgs]
-            + [("DuplicateMessage", self.DuplicateMessage, (m,)) for m in msgs]
-            + [("DropMessage", self.DropMessage, (m,)) for m in msgs]
+            + [("DuplicateMessage", self.DuplicateMessage, (m,)) for m in msgs if self.duplicate]
+            + [("DropMessage", self.DropMessage, (m,)) for m in msgs if self.drop]
         )
         for name, action, args in steps:
             for t in action(s, *args):
@@ -290,9 +293,10 @@ class Raft:
 
 
 def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies: int,
-             mlog: bool = False) -> tuple[int, int]:
-    """TLC's BFS of raft.tla under the CONSTRAINT in the module docstring: (distinct states, depth)."""
-    spec = Raft(servers, values, mlog)
+             mlog: bool = False, drop: bool = True, duplicate: bool = True, restart: bool = True) -> tuple[int, int]:
+    """TLC's BFS of raft.tla under the CONSTRAINT in the module docstring: (distinct states, depth).
+    ``drop``/``duplicate``/``restart`` False: Next without DropMessage/DuplicateMessage/Restart."""
+    spec = Raft(servers, values, mlog, drop, duplicate, restart)
 
     def constraint(s: Rec) -> bool:
         return (all(s["currentTerm"][i] <= max_term and len(s["log"][i]) <= max_log for i in spec.Server)
@@ -314,8 +318,10 @@ def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies:
     return len(seen), depth
 
 
-if __name__ == "__main__":  # python tests/models/raft_tla.py N V T L C
+if __name__ == "__main__":  # python tests/models/raft_tla.py N V T L C [no-drop] [no-duplicate] [no-restart]
     import sys
 
     n, v, t, lg, c = (int(a) for a in sys.argv[1:6])
-    print(tla_raft(n, v, t, lg, c))
+    off = set(sys.argv[6:])
+    print(tla_raft(n, v, t, lg, c, drop="no-drop" not in off, duplicate="no-duplicate" not in off,
+                   restart="no-restart" not in off))

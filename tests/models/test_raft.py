@@ -169,6 +169,68 @@ def test_raft_has_exactly_the_states_and_depth_of_raft_tla_at_larger_sizes(cfg: 
     assert RAFT_TLA_SLOW[cfg] == tla_raft(*cfg)
 
 
+#: (servers, values, max_term, max_log, max_copies), (lossy, duplicating, restarts) -> (distinct states, depth):
+#: raft.tla whose Next omits DropMessage / DuplicateMessage / Restart where the switch is False.
+RAFT_TLA_SWITCHED = {
+    ((1, 2, 3, 2, 1), (False, True, True)): (1684, 19),
+    ((1, 2, 3, 2, 1), (True, True, False)): (481, 15),
+    ((1, 2, 3, 2, 1), (False, False, False)): (463, 15),
+    ((1, 1, 3, 2, 2), (True, False, True)): (6901, 27),
+    ((1, 1, 3, 2, 2), (False, False, False)): (1532, 22),
+}
+RAFT_TLA_SWITCHED_SLOW = {
+    ((1, 1, 3, 2, 2), (False, True, True)): (19705, 30),
+    ((2, 1, 2, 0, 1), (False, False, False)): (10881, 27),
+    ((2, 1, 2, 0, 1), (True, True, False)): (15895, 27),
+}
+Switches = tuple[bool, bool, bool]
+
+
+def _switched(cfg: tuple[int, int, int, int, int], sw: Switches) -> tuple[str, int, int, tuple[int, int]]:
+    n, v, t, lg, c = cfg
+    lossy, dup, restarts = sw
+    r = explore(Raft(servers=n, values=v, max_term=t, max_log=lg, max_copies=c, lossy=lossy, duplicating=dup,
+                     restarts=restarts), properties=["election_safety"])
+    tla = tla_raft(*cfg, drop=lossy, duplicate=dup, restart=restarts)
+    return r.verdict, r.stats.distinct_states, r.stats.depth, tla
+
+
+@pytest.mark.parametrize(("cfg", "sw"), sorted(RAFT_TLA_SWITCHED))
+def test_raft_without_loss_duplication_or_restarts_has_the_states_of_raft_tla_without_them(
+        cfg: tuple[int, int, int, int, int], sw: Switches) -> None:
+    want = RAFT_TLA_SWITCHED[(cfg, sw)]
+    assert _switched(cfg, sw) == (EXHAUSTED, *want, want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("cfg", "sw"), sorted(RAFT_TLA_SWITCHED_SLOW))
+def test_raft_without_loss_duplication_or_restarts_has_the_states_of_raft_tla_at_larger_sizes(
+        cfg: tuple[int, int, int, int, int], sw: Switches) -> None:
+    want = RAFT_TLA_SWITCHED_SLOW[(cfg, sw)]
+    assert _switched(cfg, sw) == (EXHAUSTED, *want, want)
+
+
+def test_switched_off_faults_leave_their_actions_out() -> None:
+    fams = Raft(lossy=False, duplicating=False, restarts=False).action_families
+    assert "drop" not in fams and "duplicate" not in fams and "server.restart" not in fams
+    assert {"drop", "duplicate", "server.restart"} <= set(Raft().action_families)
+
+
+def test_fault_switches_are_cli_flags_with_a_negated_form() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--values", "2", "--max-term", "3", "--max-log", "2",
+                     "--no-restarts", "--lossy", "--duplicating", "false", "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    want = RAFT_TLA_SWITCHED[((1, 2, 3, 2, 1), (True, True, False))]
+    assert code == 0 and (got["distinct_states"], got["depth"]) == want
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--no-lossy", "--no-duplicating", "--no-restarts",
+                     "--values", "2", "--max-term", "3", "--max-log", "2", "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    want = RAFT_TLA_SWITCHED[((1, 2, 3, 2, 1), (False, False, False))]
+    assert code == 0 and (got["distinct_states"], got["depth"]) == want
+
+
 def test_every_action_fires_and_every_example_is_reached() -> None:
     r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_copies=2))
     assert r.verdict == EXHAUSTED and r.unreached() == []
