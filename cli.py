@@ -172,6 +172,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         seed=args.seed,
         walks=args.walks,
         walk_depth=args.walk_depth,
+        walk_fresh=args.walk_fresh,
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
         progress=progress_stream(err, args.quiet),
         liveness=not args.no_liveness,
@@ -680,6 +681,8 @@ def _parser() -> _Parser:
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
     ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")
+    ck.add_argument("--walk-fresh", action="store_true",
+                    help="each step of a random walk takes a successor never seen before where there is one")
     ck.add_argument("--engine", choices=ENGINES, default="auto",
                     help="vector: whole BFS levels at once on packed codes (numpy); scalar: one state at a time; "
                     "auto (default): vector where it applies")

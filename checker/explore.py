@@ -114,6 +114,7 @@ class Options:
     seed: int = 0
     walks: int = 100
     walk_depth: int = 100
+    walk_fresh: bool = False  # a walk's step prefers successors never seen before (``frontiers.Walks``)
     record_graph: int = 0  # keep the whole graph if it has at most this many states
     progress: TextIO | None = None
     progress_every: float = 2.0
@@ -225,7 +226,7 @@ class _Run:
             if self.graph_states is not None:
                 self.graph_states[c] = s
         o = self.o
-        self.frontier = frontier(o.strategy, o.seed, o.walks, o.walk_depth, self.inits)
+        self.frontier = frontier(o.strategy, o.seed, o.walks, o.walk_depth, self.inits, o.walk_fresh)
         for c in self.inits:
             s = by_code[c]
             bad = self.checks.initial_failing(s)

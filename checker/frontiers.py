@@ -49,11 +49,17 @@ class DFS:
 
 
 class Walks:
-    """Seeded random walks: each step follows one random successor, seen or not."""
+    """Seeded random walks: each step follows one random successor, seen or not.
 
-    def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int]) -> None:
+    With ``fresh``, a step follows a random successor never seen before where there is one (a
+    seen one otherwise): walks then spend less of their length on states already explored,
+    which reaches deep bugs sooner where most steps lead back (a restart, a re-sent message).
+    Either way a walk only samples: finding nothing is ``bounded``."""
+
+    def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int], fresh: bool = False) -> None:
         self.rng = random.Random(seed)
         self.left, self.walk_depth, self.inits = walks, walk_depth, inits
+        self.fresh = fresh
         self.next: tuple[int, int] | None = None
 
     def push(self, code: int, depth: int) -> None:
@@ -70,18 +76,19 @@ class Walks:
 
     def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
         if every and depth + 1 <= self.walk_depth:
-            self.next = (self.rng.choice(every), depth + 1)
+            self.next = (self.rng.choice(fresh if self.fresh and fresh else every), depth + 1)
 
 
 Frontier = BFS | DFS | Walks
 
 
-def frontier(strategy: str, seed: int, walks: int, walk_depth: int, inits: list[int]) -> Frontier:
-    """The frontier of ``strategy`` (bfs, dfs or random)."""
+def frontier(strategy: str, seed: int, walks: int, walk_depth: int, inits: list[int],
+             walk_fresh: bool = False) -> Frontier:
+    """The frontier of ``strategy`` (bfs, dfs or random; ``walk_fresh``: see ``Walks``)."""
     if strategy == "bfs":
         return BFS()
     if strategy == "dfs":
         return DFS()
     if strategy == "random":
-        return Walks(seed, walks, walk_depth, inits)
+        return Walks(seed, walks, walk_depth, inits, walk_fresh)
     raise ValueError(f"unknown strategy {strategy!r}: bfs, dfs or random")

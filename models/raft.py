@@ -348,12 +348,18 @@ PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader
 
 
 # ----- planted bugs --------------------------------------------------------------------
+# Each variant's defaults are the smallest bounds that show its bug, with message loss,
+# duplication and restarts off where the bug does not need them (they only widen the search);
+# README "### Raft" gives the search that finds each one.
 
 
 @dataclass(frozen=True)
 class Figure8Config(RaftConfig):
     servers: int = 3
     max_term: int = 5
+    lossy: bool = False
+    duplicating: bool = False
+    restarts: bool = False
 
 
 class _Figure8Server(Server):
@@ -381,6 +387,9 @@ class _NoLogCheckServer(Server):
 class VoteWithoutLogCheckConfig(RaftConfig):
     servers: int = 3
     max_term: int = 3
+    lossy: bool = False
+    duplicating: bool = False
+    restarts: bool = False
 
 
 @variant("vote-without-log-check", breaks=("leader_completeness", "state_machine_safety"))
@@ -400,6 +409,8 @@ class _VolatileVoteServer(Server):
 class VolatileVoteConfig(RaftConfig):
     servers: int = 3
     max_log: int = 0
+    lossy: bool = False
+    duplicating: bool = False  # restarts stay: the bug needs one
 
 
 @variant("volatile-vote", breaks=("election_safety",))
@@ -419,6 +430,9 @@ class _NoPrevCheckServer(Server):
 class NoPrevCheckConfig(RaftConfig):
     servers: int = 3
     max_term: int = 3
+    lossy: bool = False
+    duplicating: bool = False
+    restarts: bool = False
 
 
 @variant("no-prev-check", breaks=("state_machine_safety", "log_matching"))
@@ -439,6 +453,9 @@ class _StaleLeaderServer(Server):
 class StaleLeaderConfig(RaftConfig):
     max_term: int = 3
     max_log: int = 0
+    lossy: bool = False
+    duplicating: bool = False
+    restarts: bool = False
 
 
 @variant("stale-leader", breaks=("election_safety",))

@@ -91,6 +91,8 @@ def test_text_output_shows_only_changed_fields() -> None:
         (["check", "twophase", "--rmz", "3"],
          "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
+        (["check", "raft", "--no-servers"], "unknown option '--no-servers' for model raft"),  # only flags negate
+        (["check", "raft", "--lossy=maybe"], "--lossy takes bool values, not 'maybe'"),
         (["check", "twophase", "--rms", "0"], "--rms must be at least 1"),
         (["check", "twophase", "--rms", "13"], "--rms 13 is too many to enumerate"),
         (["check", "twophase", "--max-crashes", "-1"], "--max-crashes must be at least 0"),

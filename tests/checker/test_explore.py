@@ -231,6 +231,28 @@ def test_random_walks_report_a_violation_with_a_real_path() -> None:
         assert replay(r.model, r.path.action_reprs()).states == r.path.states
 
 
+#: A chain 0 -a-> 1 -a-> ... -a-> 12 where every state also steps back to 0 (b and c): as a restart does.
+LADDER = " ".join(f"{i}a{i + 1} {i}b0 {i}c0" for i in range(12))
+
+
+def test_fresh_walks_reach_a_deep_state_that_plain_walks_of_the_same_budget_miss() -> None:
+    fresh = [explore(lit(LADDER, bad=(12,)), strategy="random", seed=s, walks=3, walk_depth=12, walk_fresh=True)
+             for s in range(3)]
+    assert all(r.verdict == "violated" and r.path is not None and len(r.path.states) == 13 for r in fresh)
+    plain = [explore(lit(LADDER, bad=(12,)), strategy="random", seed=s, walks=3, walk_depth=12) for s in range(3)]
+    assert all(r.verdict == "bounded" for r in plain)  # each walk climbs with chance 3**-12
+
+
+def test_a_fresh_walk_takes_a_seen_successor_when_no_unseen_one_is_left() -> None:
+    from protoproof.checker.frontiers import Walks
+
+    w = Walks(0, 1, 5, [0], fresh=True)
+    w.successors(0, [7], [3, 7, 9])
+    assert w.pop() == (7, 1)
+    w.successors(1, [], [3, 9])
+    assert w.pop() in ((3, 2), (9, 2))
+
+
 # ----- deadlock ----------------------------------------------------------------------------
 
 
