@@ -208,7 +208,14 @@ def _(ty: SetOf, v: Any, perm: Perm) -> Any:
 
 @permute_symbolic.register
 def _(ty: Seq, v: Any, perm: Perm) -> Any:
-    raise SymmetryError(f"{ty.describe()} has no symbolic encoding")
+    from .symbolic.seqs import SymSeq
+
+    if ty.size == 1 or not (ty.spaces() & perm.keys()):
+        return v if ty.size != 1 else ty.permute(v, perm)
+    if not isinstance(v, SymSeq):
+        raise SymmetryError(f"no symbolic renaming for {ty.describe()} holding {v!r}")
+    # Positions do not move (a sequence is not indexed by ids): each slot is renamed, the length kept.
+    return SymSeq([permute_symbolic(ty.elem, x, perm) for x in v.slots], v.n, f"π({v.name})")
 
 
 @permute_symbolic.register

@@ -208,13 +208,13 @@ class UnorderedBag(Network):
         return self._universe
 
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
-        bump = getattr(net, "bump", None)
-        if bump is not None:  # the z3 backend's bag (checker/symbolic/bags.py): counts by formulas
-            return bump(self._universe, env, by, self.max_copies, self._index)
-        try:
-            k = self._index[env]
-        except KeyError:
-            raise SchemaError(f"{env!r} is not in the declared message universe") from None
+        if type(net) is not BagNet:
+            bump = getattr(net, "bump", None)
+            if bump is not None:  # the z3 backend's bag (checker/symbolic/bags.py): counts by formulas
+                return bump(self._universe, env, by, self.max_copies, self._index)
+        k = self._index.get(env)
+        if k is None:
+            raise SchemaError(f"{env!r} is not in the declared message universe")
         c = net[k] + by
         if c > self.max_copies:
             raise BoundExceeded(

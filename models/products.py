@@ -216,21 +216,41 @@ class BagOf(Vec):
         self.item, self.universe = elem, tuple(universe)
         self._pos = {x: k for k, x in enumerate(self.universe)}
 
+    def _moves(self, perm: Perm) -> list[int | None]:
+        """Where ``perm`` takes each universe position (None: outside the universe), computed
+        once per renaming: symmetry reduction renames every state by the same few renamings."""
+        key = tuple(sorted((space, tuple(ids)) for space, ids in perm.items()))
+        tables: dict[Any, list[int | None]] = self.__dict__.setdefault("_move_tables", {})
+        moves = tables.get(key)
+        if moves is None:
+            moves = [self._pos.get(self.item.permute(x, perm)) for x in self.universe]
+            if len(tables) >= _MEMO_LIMIT:
+                tables.clear()
+            tables[key] = moves
+        return moves
+
     def permute(self, v: Any, perm: Perm) -> Any:
         out = [0] * self.n
-        for x, c in zip(self.universe, v[:], strict=True):
+        moves = self._moves(perm)
+        for k, c in enumerate(v[:]):
             if c:
-                y = self.item.permute(x, perm)
-                if y not in self._pos:
-                    raise SchemaError(f"{y!r} (a renaming of {x!r}) is not in the declared universe")
-                out[self._pos[y]] = c
+                to = moves[k]
+                if to is None:
+                    x = self.universe[k]
+                    raise SchemaError(f"{self.item.permute(x, perm)!r} (a renaming of {x!r}) is not in the "
+                                      "declared universe")
+                out[to] = c
         return self._make(out)
 
     def spaces(self) -> frozenset[str]:
         return self.item.spaces()
 
     def view(self, v: Any, space: str, i: int) -> Any:
-        return tuple(sorted((self.item.view(x, space, i), c) for x, c in zip(self.universe, v[:], strict=True) if c))
+        views: dict[tuple[str, int], list[Any]] = self.__dict__.setdefault("_view_tables", {})
+        mine = views.get((space, i))
+        if mine is None:  # each element's view, once per (space, id)
+            mine = views[(space, i)] = [self.item.view(x, space, i) for x in self.universe]
+        return tuple(sorted((mine[k], c) for k, c in enumerate(v[:]) if c))
 
     def describe(self) -> str:
         return f"BagOf({self.item.describe()}, {len(self.universe)} elements, max {self.elem.size - 1})"

@@ -47,7 +47,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
-from .actors import ActorSystem, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
+from .actors import ActorSystem, BagNet, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
 from .base import Model, Refinement, always, explains, sometimes, transition, variant
 from .raft_nodes import (
     CANDIDATE,
@@ -188,7 +188,15 @@ class Raft(ActorSystem):
         for ls in s.nodes:
             if ls.current_term > c.max_term or len(ls.log) > c.max_log:
                 return False
-        return all(k <= c.max_copies for k in s.net[:])  # the bag holds at most max_copies + 1 (see network())
+        net = s.net
+        if net is self.__dict__.get("_net_ok"):  # a local step keeps its state's bag: checked already
+            return True
+        if type(net) is BagNet:  # counts are at most max_copies + 1 (see network()): one scan in C
+            if tuple.__contains__(net, c.max_copies + 1):
+                return False
+            self.__dict__["_net_ok"] = net
+            return True
+        return all(k <= c.max_copies for k in net[:])  # the z3 backend's bag: counts may be formulas
 
     # ----- types and the message universe ------------------------------------------------
     def entry_type(self) -> Type:

@@ -39,6 +39,7 @@ from protoproof.models.actors import (
 )
 from protoproof.models.base import Action, Model, Property, Refinement, always, require, sometimes, step, transition
 from protoproof.models.paxos import Paxos
+from protoproof.models.raft import Raft
 from protoproof.models.registry import Protocol, registration
 from protoproof.models.schema import Enum, Id, OneOf, Perm, Record, SetOf, Type, Union, Vec
 from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, TCommit
@@ -549,6 +550,9 @@ PERM_MODELS: dict[str, Callable[[], Model[Any]]] = {
     "locks, two id spaces": lambda: LockTable(procs=3, res=2),
     "election": Election,
     "election on a bag": lambda: Election(UnorderedBag),
+    # logs (Seq) whose entries hold value ids: each slot is renamed, the length kept
+    "raft logs, two value ids": lambda: Raft(servers=2, values=2, max_term=2, max_log=1, lossy=False,
+                                             duplicating=False, restarts=False),
 }
 _PERM_BUILT: dict[str, tuple[Model[Any], Any, list[Perm]]] = {}
 

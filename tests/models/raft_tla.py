@@ -293,9 +293,12 @@ class Raft:
 
 
 def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies: int,
-             mlog: bool = False, drop: bool = True, duplicate: bool = True, restart: bool = True) -> tuple[int, int]:
+             mlog: bool = False, drop: bool = True, duplicate: bool = True, restart: bool = True,
+             max_depth: int | None = None) -> tuple[int, int]:
     """TLC's BFS of raft.tla under the CONSTRAINT in the module docstring: (distinct states, depth).
-    ``drop``/``duplicate``/``restart`` False: Next without DropMessage/DuplicateMessage/Restart."""
+    ``drop``/``duplicate``/``restart`` False: Next without DropMessage/DuplicateMessage/Restart.
+    ``max_depth``: only the states within that many steps of Init (TLC's ``-depth`` is for
+    simulation; this is BFS cut after that many levels), for sizes whose whole space is too large."""
     spec = Raft(servers, values, mlog, drop, duplicate, restart)
 
     def constraint(s: Rec) -> bool:
@@ -305,7 +308,7 @@ def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies:
     init = spec.Init()
     assert constraint(init)
     seen, level, depth = {init}, [init], 0
-    while level:
+    while level and (max_depth is None or depth < max_depth):
         nxt = []
         for s in level:
             for _, t in spec.Next(s):

@@ -210,6 +210,25 @@ def test_raft_without_loss_duplication_or_restarts_has_the_states_of_raft_tla_at
     assert _switched(cfg, sw) == (EXHAUSTED, *want, want)
 
 
+#: Three servers, cut at a depth (their whole spaces take minutes): (cfg, switches, depth) -> (distinct, depth).
+RAFT_TLA_THREE = {
+    ((3, 1, 2, 0, 1), (False, False, False), 6): (1130, 6),
+    ((3, 1, 2, 1, 1), (True, True, True), 5): (719, 5),
+}
+
+
+@pytest.mark.parametrize(("cfg", "sw", "depth"), sorted(RAFT_TLA_THREE))
+def test_three_servers_have_the_states_of_raft_tla_within_a_depth(cfg: tuple[int, int, int, int, int],
+                                                                 sw: Switches, depth: int) -> None:
+    n, v, t, lg, c = cfg
+    lossy, dup, restarts = sw
+    r = explore(Raft(servers=n, values=v, max_term=t, max_log=lg, max_copies=c, lossy=lossy, duplicating=dup,
+                     restarts=restarts), max_depth=depth)
+    want = RAFT_TLA_THREE[(cfg, sw, depth)]
+    assert (r.verdict, r.stats.distinct_states, r.stats.depth) == (BOUNDED, *want)
+    assert tla_raft(*cfg, drop=lossy, duplicate=dup, restart=restarts, max_depth=depth) == want
+
+
 def test_switched_off_faults_leave_their_actions_out() -> None:
     fams = Raft(lossy=False, duplicating=False, restarts=False).action_families
     assert "drop" not in fams and "duplicate" not in fams and "server.restart" not in fams
