@@ -181,7 +181,7 @@ def explore(
 
     ``errors``: a feasible path that raises is kept as a disabled path with ``raised`` set
     instead of refusing the function: the engines then must show no reachable state takes it
-    (a step of ``raft`` indexes its log by ``next_index``, which only the invariant bounds).
+    (a step that indexes a log by a field only the invariant bounds).
     """
     prefix: list[bool] = []
     prev: list[z3.BoolRef] = []
