@@ -163,6 +163,16 @@ def log_strengthening(model: Raft) -> list[Predicate]:
                    or m.prev_log_index + len(m.entries) <= len(s.nodes[i].log) or not model.in_flight(s, m, i, j)
                    for m in requests for i, j in pairs)
 
+    def appends_from_leaders(s: Any) -> bool:
+        """A request of term t (and a success response to it) is from (to) the leader of t: its
+        server is past t, or in t and no candidate."""
+        def led(i: int, t: int) -> bool:
+            ni = s.nodes[i]
+            return ni.current_term > t or (ni.current_term == t and ni.role != CANDIDATE)
+
+        return (all(led(i, m.term) or not model.in_flight(s, m, i, j) for m in requests for i, j in pairs)
+                and all(led(i, m.term) or not model.in_flight(s, m, j, i) for m in successes for i, j in pairs))
+
     def leader_has_its_entries(s: Any) -> bool:
         """The leader of term t holds every entry of term t that exists, at its index."""
         return all(s.nodes[ld].role != LEADER or s.nodes[ld].current_term != t or not exists(s, t, k, v)
@@ -181,8 +191,8 @@ def log_strengthening(model: Raft) -> list[Predicate]:
                    or 2 * sum(1 for j in servers if locked(s, j, t, c)) > n
                    for t in terms for c in servers)
 
-    return [log_terms_bounded, next_index_bounded, success_within_leader_log, request_within_leader_log,
-            leader_has_its_entries, entries_unique, no_second_leader]
+    return [log_terms_bounded, next_index_bounded, appends_from_leaders, success_within_leader_log,
+            request_within_leader_log, leader_has_its_entries, entries_unique, no_second_leader]
 
 
 __all__ = ["election_strengthening", "log_strengthening", "strengthening"]
