@@ -7,8 +7,14 @@ at most the voter's, is the voter's ``voted_for`` in its current term, and names
 per voter and term; a leader holds a majority of votes.  ``prove raft`` checks that they and
 the ``@always`` properties asked for are inductive on every action instance of the instance's
 bounds (terms, logs and copies bounded by the model's CONSTRAINT), so what is proved is the
-instance, never more.  LogMatching and StateMachineSafety have no strengthening here: ``prove``
-reports their counterexample to induction, and ``bmc`` bounds them.
+instance, never more.
+
+With logs (``--max-log`` > 0) the log conjuncts of ``log_strengthening`` join them: they are
+written for logs of one entry (entry uniqueness: one term and index name one value, the part
+of LogMatching such logs can break); with longer logs LogMatching also needs the requests'
+``prev_log_term`` to agree with the logs, which is not here, so ``prove`` reports a
+counterexample to induction.  StateMachineSafety has no strengthening (it needs
+LeaderCompleteness and what commit indices and match indices say): ``bmc`` bounds it.
 """
 
 from __future__ import annotations
