@@ -12,8 +12,7 @@ instance, never more.
 With logs (``--max-log`` > 0) the log conjuncts of ``log_strengthening`` join them: they are
 written for logs of one entry (entry uniqueness: one term and index name one value, the part
 of LogMatching such logs can break); with longer logs LogMatching also needs the requests'
-``prev_log_term`` to agree with the logs, which is not here, so ``prove`` reports a
-counterexample to induction.  StateMachineSafety has no strengthening (it needs
+``prev_log_term`` to agree with the logs, which is not here.  StateMachineSafety has no strengthening (it needs
 LeaderCompleteness and what commit indices and match indices say): ``bmc`` bounds it.
 """
 
