@@ -184,6 +184,10 @@ class DuplicatingSet(Network):
         return any(e in net for e in self.matching(msg, src, dst))
 
 
+class NotInUniverse(SchemaError):
+    """A send of an envelope outside the network's declared universe (a model error when reached)."""
+
+
 class UnorderedBag(Network):
     """A multiset: a delivered message is consumed; at most ``max_copies`` of one in flight."""
 
@@ -214,7 +218,7 @@ class UnorderedBag(Network):
                 return bump(self._universe, env, by, self.max_copies, self._index)
         k = self._index.get(env)
         if k is None:
-            raise SchemaError(f"{env!r} is not in the declared message universe")
+            raise NotInUniverse(f"{env!r} is not in the declared message universe")
         c = net[k] + by
         if c > self.max_copies:
             raise BoundExceeded(
@@ -283,7 +287,7 @@ class FifoChannels(Network):
         for e in envs:
             k = self._chan.get((e.src, e.dst))
             if k is None:
-                raise SchemaError(f"{e!r} is not in the declared message universe")
+                raise NotInUniverse(f"{e!r} is not in the declared message universe")
             q = net[k]
             if len(q) >= self.capacity:
                 raise BoundExceeded(

@@ -65,6 +65,7 @@ from .logic import (
 )
 from .relation import (
     BAG_BOUND,
+    STEP_TOTAL,
     Conjunct,
     Encoded,
     Instance,
@@ -105,6 +106,7 @@ from .sets import (
 
 __all__ = [
     "BAG_BOUND",
+    "STEP_TOTAL",
     "BoolLike",
     "DynSet",
     "GList",

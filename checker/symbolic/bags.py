@@ -6,6 +6,13 @@ formula per envelope, no fork).  The bound is decided once per send, on one form
 matching count would exceed ``max_copies``"): on that path the bump raises ``BoundExceeded``
 exactly as the explicit bag does, and the path explorer turns it into an overflow obligation
 the engines check (``SymPath.overflow``), never a silently dropped successor.
+
+A send whose symbolic fields may fall outside the declared universe is treated the same way:
+on the path where it does, the bump raises ``OutsideMessageUniverse`` (a ``BoundExceeded``),
+so "no reachable step sends outside the universe" joins the ``bag_bound`` obligation.  The
+explicit bag raises ``NotInUniverse`` there, so a reachable such step is a model error either
+way; but a type-correct state no execution reaches (a log entry of a term above its server's,
+which induction must consider) no longer stops the encoding: the strengthening must exclude it.
 """
 
 from __future__ import annotations
@@ -16,9 +23,13 @@ from typing import Any
 from ...models.effects import BoundExceeded
 from ...models.schema import SchemaError
 from .leaves import _as_int, _hashable
-from .logic import BoolLike, b_and, b_or
-from .search import decide
+from .logic import BoolLike, b_and, b_not, b_or
+from .search import decide, possible
 from .sets import has_sym, match
+
+
+class OutsideMessageUniverse(BoundExceeded):
+    """On this symbolic path a send leaves the declared message universe (an obligation, see above)."""
 
 
 class SymBag(tuple[Any, ...]):
@@ -31,8 +42,8 @@ class SymBag(tuple[Any, ...]):
         if has_sym(env) or not _hashable(env):
             hits: list[BoolLike] = [match(env, u) for u in universe]
             inside = b_or(*hits)
-            if inside is not True and not decide(inside):
-                raise SchemaError(f"{env!r} may lie outside the declared message universe")
+            if inside is not True and possible(b_not(inside)) and not decide(inside):
+                raise OutsideMessageUniverse(f"{env!r} lies outside the declared message universe")
         else:
             k = index.get(env)
             if k is None:

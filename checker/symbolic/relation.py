@@ -12,6 +12,7 @@ import z3
 from ...models.actors import ActorSystem
 from ...models.base import Action, Disabled, Model
 from ...models.effects import BoundExceeded
+from ...models.networks import NotInUniverse
 from ...models.schema import Type
 from ..interrupt import request
 from .encoding import decode, domain, eq, fresh, variables
@@ -21,6 +22,9 @@ from .sets import truth
 
 #: The obligation that no reachable step sends more copies than a bag's ``max_copies``.
 BAG_BOUND = "bag_bound"
+#: The obligation that no reachable step raises (a model whose steps are total only on the
+#: states its invariant allows, e.g. ``log[next_index - 2]``).
+STEP_TOTAL = "steps_total"
 
 
 def predicate_formula(paths: Sequence[SymPath]) -> BoolLike:
@@ -129,7 +133,8 @@ class SymbolicModel:
 
     def encode(self, inst: Instance, fn: Callable[[Any], Any] | None = None) -> Encoded:
         t0 = time.perf_counter()
-        paths = explore(fn or inst.symbolic, (self.x,), repr(inst.action), self.max_paths, self.dom_x)
+        paths = explore(fn or inst.symbolic, (self.x,), repr(inst.action), self.max_paths, self.dom_x,
+                        errors=True)
         f = relation_formula(self.ty, paths, self.y)
         en = b_or(*(p.cond for p in paths if p.enabled))
         return Encoded(inst, paths, f, en, time.perf_counter() - t0)
@@ -161,22 +166,39 @@ class SymbolicModel:
         return decode(self.ty, v, m)
 
     def bound_conjuncts(self) -> list[Conjunct]:
-        """``BAG_BOUND`` when some step can send into a full bag: the explicit checker stops with
-        ``BoundExceeded`` there, so the engines must show no reachable state takes that path."""
+        """``BAG_BOUND`` when some step can send into a full bag or outside the declared message
+        universe: the explicit checker stops with ``BoundExceeded``/``NotInUniverse`` there, so
+        the engines must show no reachable state takes that path."""
         over = [p.cond for e in self.actions for p in e.paths if p.overflow]
-        if not over:
-            return []
         steps = [e.inst.concrete for e in self.actions if any(p.overflow for p in e.paths)]
 
         def no_overflow(s: Any) -> bool:
             for step in steps:
                 try:
                     step(s)
-                except BoundExceeded:
+                except (BoundExceeded, NotInUniverse):
                     return False
+                except Exception:
+                    pass  # steps_total's concern
             return True
 
-        return [Conjunct(BAG_BOUND, no_overflow, b_not(b_or(*over)), len(over))]
+        out = [Conjunct(BAG_BOUND, no_overflow, b_not(b_or(*over)), len(over))] if over else []
+        raising = [p.cond for e in self.actions for p in e.paths if p.raised]
+        if raising:
+            fns = [e.inst.concrete for e in self.actions if any(p.raised for p in e.paths)]
+
+            def total(s: Any) -> bool:
+                for step in fns:
+                    try:
+                        step(s)
+                    except (BoundExceeded, NotInUniverse):
+                        pass  # bag_bound's concern
+                    except Exception:
+                        return False
+                return True
+
+            out.append(Conjunct(STEP_TOTAL, total, b_not(b_or(*raising)), len(raising)))
+        return out
 
     def path_counts(self) -> dict[str, int]:
         return {e.name: len(e.paths) for e in self.actions}

@@ -24,11 +24,12 @@ from .logic import BoolLike, Nondeterminism, PathExplosion, SymbolicError, b_and
 class _Oracle:
     """Answers truth questions for one run of a function (a replay prefix, then True)."""
 
-    __slots__ = ("conds", "keep", "label", "memo", "prefix", "prev", "solver", "values")
+    __slots__ = ("background", "conds", "keep", "label", "memo", "prefix", "prev", "solver", "values")
 
     def __init__(self, label: str, prefix: Sequence[bool], prev: Sequence[z3.BoolRef],
-                 solver: z3.Solver | None = None) -> None:
+                 solver: z3.Solver | None = None, background: BoolLike = True) -> None:
         self.label = label
+        self.background = background  # the type invariant: what ``int_range`` may assume
         self.prefix = prefix
         self.prev = prev
         self.conds: list[z3.BoolRef] = []
@@ -97,6 +98,39 @@ def decide(c: BoolLike) -> bool:
     return _ORACLE[-1].decide(c)
 
 
+def possible(c: BoolLike) -> bool:
+    """Whether ``c`` holds on some type-correct state (the exploration's background); a question
+    that cannot be answered True there need not fork."""
+    if isinstance(c, bool):
+        return c
+    s = z3.Solver()
+    if _ORACLE:
+        s.add(to_z3(_ORACLE[-1].background))
+    s.add(to_z3(c))
+    return s.check() != z3.unsat
+
+
+def int_range(t: z3.ArithRef, name: str) -> tuple[int, int]:
+    """The least and greatest values of the integer term ``t`` on type-correct states (the
+    exploration's background), so that code may fork on its concrete value (``range(len(log))``).
+    A term unbounded there is refused."""
+    if not _ORACLE:
+        raise SymbolicError(f"range() over symbolic {t} outside a symbolic exploration")
+    bg = to_z3(_ORACLE[-1].background)
+    out = []
+    for goal in ("min", "max"):
+        o = z3.Optimize()
+        o.add(bg)
+        h = o.minimize(t) if goal == "min" else o.maximize(t)
+        if o.check() != z3.sat:
+            raise _err("range() over a symbolic bound the type invariant does not bound", name)
+        v = o.lower(h) if goal == "min" else o.upper(h)
+        if not z3.is_int_value(v):
+            raise _err("range() over a symbolic bound the type invariant does not bound", name)
+        out.append(v.as_long())
+    return out[0], out[1]
+
+
 def _err(msg: str, name: str) -> SymbolicError:
     return SymbolicError(f"{msg} (field {name}, in {current_function()})")
 
@@ -112,6 +146,7 @@ class SymPath:
     result: Any
     enabled: bool
     overflow: bool = False  # the path raised BoundExceeded: reachable, it is an error (engines check)
+    raised: str = ""  # with ``explore(errors=True)``: the exception this path raised (engines check)
 
     @property
     def cond(self) -> BoolLike:
@@ -129,6 +164,7 @@ def explore(
     background: BoolLike = True,
     *,
     prune: bool = False,
+    errors: bool = False,
 ) -> list[SymPath]:
     """Every path of ``fn(*args)``: run it, then re-run it flipping the last open decision.
 
@@ -142,6 +178,10 @@ def explore(
     and together cover every state satisfying ``background`` -- the function's meaning *on
     those states*, which is what a relation restricted to ``background`` needs.  It costs a
     solver call per question; without it, infeasible paths are explored and are harmless.
+
+    ``errors``: a feasible path that raises is kept as a disabled path with ``raised`` set
+    instead of refusing the function: the engines then must show no reachable state takes it
+    (a step that indexes a log by a field only the invariant bounds).
     """
     prefix: list[bool] = []
     prev: list[z3.BoolRef] = []
@@ -162,9 +202,10 @@ def explore(
             )
         if solver is not None and solver.num_scopes():
             solver.pop(solver.num_scopes())
-        oracle = _Oracle(label, prefix, prev, solver)
+        oracle = _Oracle(label, prefix, prev, solver, background)
         _ORACLE.append(oracle)
         dropped = overflow = False
+        raised = ""
         try:
             try:
                 result = fn(*args)
@@ -179,18 +220,22 @@ def explore(
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
             s = z3.Solver()
             s.add(to_z3(background), *pc)
-            if s.check() != z3.unsat:
+            feasible = s.check() != z3.unsat
+            if feasible and errors:
+                result, enabled, raised = None, False, f"{type(e).__name__}: {e}"
+            elif feasible:
                 raise SymbolicError(
                     f"{label} raised {type(e).__name__}: {e} on a symbolic path "
                     f"({' & '.join(map(str, pc)) or 'unconditionally'}); functions must be total on "
                     "every type-correct state"
                 ) from e
-            result, enabled, dropped = None, False, True
+            else:
+                result, enabled, dropped = None, False, True
         finally:
             _ORACLE.pop()
         if not dropped:
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
-            paths.append(SymPath(pc, result, enabled, overflow))
+            paths.append(SymPath(pc, result, enabled, overflow, raised))
         j = len(oracle.values) - 1
         while j >= 0 and (not oracle.values[j] or (solver is not None and not _flippable(solver, oracle, j))):
             j -= 1

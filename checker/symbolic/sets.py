@@ -534,8 +534,12 @@ class GList(Collection):
         return NotImplemented
 
     def __getitem__(self, k: Any) -> Any:
-        raise SymbolicError(f"indexing a list whose length is symbolic ({self.name}, in {current_function()}); "
-                            "use all/any/sum/max/min over it")
+        """``xs[k]`` with a concrete index or slice: forks on which elements are present (as plain
+        iteration does; sound, exponential in the number of guarded elements)."""
+        if isinstance(k, bool) or not isinstance(k, (int, slice)):
+            raise SymbolicError(f"indexing a list whose length is symbolic ({self.name}, in {current_function()}) "
+                                "by a symbolic index; use all/any/sum/max/min over it")
+        return [v for g, v in self.items if g is True or decide(g)][k]  # no __len__: it would fork too
 
     def __hash__(self) -> int:
         raise SymbolicError(f"a symbolic list cannot be hashed ({self.name}, in {current_function()})")

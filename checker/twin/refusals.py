@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..symbolic import Collection, Sym, SymbolicError, current_function, has_sym
-from .runtime import _all, _any, _bool, _fold, _frozenset, _len, _list, _set, _show, _sum
+from .runtime import _all, _any, _bool, _fold, _frozenset, _len, _list, _range, _set, _show, _sum
 
 
 def _leaf_name(v: Any) -> str:
@@ -95,6 +95,7 @@ _BUILTINS: dict[int, Callable[..., Any]] = {
     id(builtins.any): _any,
     id(builtins.sum): _sum,
     id(builtins.len): _len,
+    id(builtins.range): _range,
     id(builtins.frozenset): _frozenset,
     id(builtins.set): _set,
     id(builtins.list): _list,

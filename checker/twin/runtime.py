@@ -32,6 +32,7 @@ from ..symbolic import (
     to_z3,
     truth,
 )
+from ..symbolic.search import int_range
 
 # ----- runtime helpers called by twins ---------------------------------------------------
 
@@ -421,6 +422,22 @@ def _len(x: Any) -> Any:
     if isinstance(x, _Gen):
         return GList(x.pairs()).card()
     return len(x)
+
+
+def _concrete_int(v: Any) -> Any:
+    """A symbolic int as the concrete value of this path: one fork per value the type invariant
+    allows (``range(1, len(log) + 1)`` runs once per possible length, as Python would)."""
+    if not (isinstance(v, Sym) and v.kind == INT):
+        return v
+    lo, hi = int_range(v.t, v.name)
+    for k in range(lo, hi):
+        if decide(v.t == k):
+            return k
+    return hi
+
+
+def _range(*args: Any) -> range:
+    return range(*(_concrete_int(a) for a in args))
 
 
 def _frozenset(*args: Any) -> Any:

@@ -74,3 +74,19 @@ def test_a_send_with_symbolic_fields_bumps_the_matching_count_by_a_formula() -> 
     s = z3.Solver()
     s.add(dom, *map(to_z3, over.pc), counts[2].t <= 1, v.t == 2)
     assert s.check() == z3.unsat  # overflow only when the matching count is already 2
+
+
+def test_a_send_that_may_leave_the_universe_is_an_obligation_on_that_path_only() -> None:
+    universe = [Envelope(0, 1, Val(k)) for k in range(2)]  # Val(2) is not declared
+    net = UnorderedBag(max_copies=1)
+    ty = net.type(universe, Record(Val, v=Int(0, 2)))
+    counts, v = fresh(ty, "net"), fresh(Int(0, 2), "v")
+    dom = to_z3(b_and(domain(ty, counts), domain(Int(0, 2), v)))
+    paths = paths_of(lambda c, x: net.add(c, [Envelope(0, 1, Val(x))]), (counts, v), "send", 64, dom)
+    outside = [p for p in paths if p.overflow]
+    s = z3.Solver()
+    s.add(dom, z3.Or(*(z3.And(*map(to_z3, p.pc)) for p in outside)), v.t != 2, counts[0].t == 0, counts[1].t == 0)
+    assert s.check() == z3.unsat  # with room in the bag, only Val(2) takes an obligation path
+    s = z3.Solver()
+    s.add(dom, z3.Or(*(z3.And(*map(to_z3, p.pc)) for p in outside)), v.t == 2)
+    assert s.check() == z3.sat

@@ -153,7 +153,10 @@ def test_a_twin_comprehension_over_a_symbolic_set_builds_guarded_values_without_
 def test_guarded_collections_are_explicit_about_what_they_cannot_do() -> None:
     g = GList([(z3.Bool("p"), 1), (True, 2)])
     with pytest.raises(SymbolicError, match="indexing a list whose length is symbolic"):
-        _ = g[0]
+        _ = g[fresh(Int(0, 1), "k")]
+    # a concrete index forks on which elements are present, as Python's indexing would read them
+    assert sorted(p.result for p in explore(lambda g: g[-1], (g,), "last")) == [2, 2]
+    assert sorted(p.result for p in explore(lambda g: g[0], (g,), "first")) == [1, 2]
     with pytest.raises(SymbolicError, match="set of symbolic values"):
         DynSet.make([(True, fresh(Int(0, 1), "x"))])
     assert DynSet.make([(True, 1), (True, 2)]) == frozenset({1, 2})

@@ -134,7 +134,17 @@ def p_loop(s: S) -> bool:
     return k == s.i
 
 
-PREDICATES = [p_len, p_index_symbolic, p_index_negative, p_index_concrete_guarded, p_slice_stop, p_slice_start,
+def p_range_over_len(s: S) -> bool:
+    return sum(s.a[k - 1] for k in range(1, len(s.a) + 1)) == s.i
+
+
+def p_last_of_filtered(s: S) -> bool:
+    kept = [k for k in range(len(s.b)) if s.b[k] == 1]
+    return bool(kept) and kept[-1] == s.i
+
+
+PREDICATES = [p_range_over_len, p_last_of_filtered,
+              p_len, p_index_symbolic, p_index_negative, p_index_concrete_guarded, p_slice_stop, p_slice_start,
               p_slice_negative, p_slice_len, p_append, p_concat, p_concat_tuple_left, p_in, p_all_any, p_prefix,
               p_bool, p_sum_and_count, p_if_expression, p_loop]
 
@@ -204,6 +214,17 @@ def test_an_index_that_may_be_out_of_range_is_a_model_error_naming_the_function(
     x = fresh(STY, "x")
     with pytest.raises(SymbolicError, match="unguarded raised IndexError"):
         explore(twin(_unguarded), (x,), "unguarded", background=domain(STY, x))
+
+
+def test_with_errors_kept_a_raising_path_is_a_path_that_says_so() -> None:
+    x = fresh(STY, "x")
+    paths = explore(twin(_unguarded), (x,), "unguarded", background=domain(STY, x), errors=True)
+    raising = [p for p in paths if p.raised]
+    assert raising and all("IndexError" in p.raised and not p.enabled for p in raising)
+    s = z3.Solver()
+    s.add(to_z3(domain(STY, x)), z3.Or(*(z3.And(*map(to_z3, p.pc)) for p in raising)), x.i.t >= 0,
+          x.i.t < x.a.n)
+    assert s.check() == z3.unsat  # only an index past the end raises
 
 
 def _stepped(s: S) -> bool:
