@@ -141,7 +141,7 @@ def failover(kind: str, tmp: Path) -> float:
 
 
 async def _put_to_node0(ep: Endpoint, key: str, busy_retry: bool = True) -> float:
-    cid = uuid.uuid4().hex
+    cid = f"{ep.id}:{uuid.uuid4().hex}"  # command ids are bound to their client
     cmd = json.dumps({"id": cid, "op": "put", "k": key, "v": "v"})
     t0 = time.perf_counter()
     await ep.request(0, 0, Request(cmd), lambda f: type(f.msg) is Reply and f.msg.cid == cid, 20,

@@ -18,12 +18,14 @@ import pytest
 
 from protoproof.impl.client import Endpoint, Overloaded
 from protoproof.impl.cluster import ClusterConfig, NodeAddr, free_ports, load_cluster
-from protoproof.impl.codec import HEADER, MAX_FRAME, Codec, Frame, Text
+from protoproof.impl.codec import HEADER, MAX_FRAME, Codec, Frame, Keys, Text
 from protoproof.impl.kv import KVClient, Reply, Request, paxos_cluster, wire_type
 from protoproof.impl.launcher import Cluster
 from protoproof.impl.transport import Limits, RejectLog, Transport, connect
 
 SECRET = b"s" * 32
+#: The keys of a node 0 whose default client pool is 1000..1009, as ``ClusterConfig(..., clients=10)`` derives them.
+KEYS = Keys.from_master(SECRET, [0], pool_ids=range(1000, 1010))
 
 
 def with_transport(limits: Limits, body: Callable[[Transport, tuple[str, int]], Awaitable[None]],
@@ -32,7 +34,7 @@ def with_transport(limits: Limits, body: Callable[[Transport, tuple[str, int]], 
 
     async def main() -> None:
         addrs = {0: ("127.0.0.1", free_ports(1)[0])}
-        codec = Codec(Text(64), SECRET, [0, *range(1000, 1010)], nodes=[0])
+        codec = Codec(Text(64), KEYS, [0, *range(1000, 1010)])
         t: Transport
 
         def on_frame(f: Frame) -> None:
@@ -50,7 +52,7 @@ def with_transport(limits: Limits, body: Callable[[Transport, tuple[str, int]], 
 
 
 async def ping(addr: tuple[str, int], client: int = 1000) -> str:
-    codec = Codec(Text(64), SECRET, [0, *range(1000, 1010)], nodes=[0])
+    codec = Codec(Text(64), KEYS, [0, *range(1000, 1010)])
     r, w, out, back = await connect(*addr)
     w.write(codec.encode(Frame(client, 0, 0, "ping"), out))
     head = await asyncio.wait_for(r.readexactly(HEADER.size), 5)
@@ -85,7 +87,7 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_auth_timeout_and_a_
     async def body(t: Transport, addr: tuple[str, int]) -> None:
         r, w, _o, _b = await connect(*addr)
         assert await closed_within(r, 3) and t.timed_out == 1
-        codec = Codec(Text(64), SECRET, [0, *range(1000, 1010)], nodes=[0])
+        codec = Codec(Text(64), KEYS, [0, *range(1000, 1010)])
         r, w, out, _b = await connect(*addr)
         w.write(codec.encode(Frame(1000, 0, 0, "ping"), out))
         assert await closed_within(r, 4) and t.timed_out == 2  # authenticated, then silent
@@ -118,7 +120,7 @@ def test_unauthenticated_connections_beyond_the_cap_close_the_oldest_and_clients
 
 def test_client_connections_beyond_the_cap_close_the_least_recently_active() -> None:
     async def body(t: Transport, addr: tuple[str, int]) -> None:
-        codec = Codec(Text(64), SECRET, [0, *range(1000, 1010)], nodes=[0])
+        codec = Codec(Text(64), KEYS, [0, *range(1000, 1010)])
         conns = []
         for c in range(6):
             r, w, out, _b = await connect(*addr)
@@ -205,7 +207,7 @@ def test_rejections_are_logged_once_per_source_and_reason_then_summed_per_window
 
 async def put_to(ep: Endpoint, node: int, key: str, timeout: float = 10, busy_retry: bool = True) -> Frame:
     """A KV put sent to ``node`` only (no failing over to another node): its reply."""
-    cid = uuid.uuid4().hex
+    cid = f"{ep.id}:{uuid.uuid4().hex}"  # command ids are bound to their client
     cmd = json.dumps({"id": cid, "op": "put", "k": key, "v": "v"})
     return await ep.request(node, 0, Request(cmd), lambda f: type(f.msg) is Reply and f.msg.cid == cid, timeout,
                             busy_retry=busy_retry)
