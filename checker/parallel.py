@@ -357,7 +357,8 @@ class _Search:
             old = None
         try:
             found = self._resume() if sc.resume else self._start()
-            if found is not None:
+            if found is not None:  # a violation among the initial states
+                found.engine = f"{self.kind_note}, partitioned over {sc.workers} worker(s) ({self.workers.name})"
                 return found
             return self._levels()
         finally:
