@@ -39,6 +39,11 @@ _MIX = 0x9E3779B97F4A7C15
 _M64 = (1 << 64) - 1
 
 
+#: A batch of successors for another worker: pickled bytes (wide codes), or int64 arrays (codes,
+#: parents) that travel as their bytes, codes first.
+Batch = bytes | tuple[np.ndarray, np.ndarray]
+
+
 def owner(code: int, n: int) -> int:
     """The worker that stores ``code``: a multiplicative hash of its 64-bit folding (``owners``
     computes the same on an int64 array)."""
@@ -110,24 +115,26 @@ class PartitionWorker:
         self.shipped = 0
 
     def expand(self) -> tuple[list[bytes | str | None], dict[str, Any]]:
-        """``_routes``, each batch written to a file when ``use_files`` asked for it."""
+        """``_routes``, each batch as bytes, or written to a file when ``use_files`` asked for it."""
         routes, summary = self._routes()
         folder = getattr(self, "exchange", None)
-        if folder is None:
-            return routes, summary  # type: ignore[return-value]
         out: list[bytes | str | None] = []
         for j, b in enumerate(routes):
-            if b is None:
-                out.append(None)
+            if b is None or folder is None:
+                out.append(b if not isinstance(b, tuple) else b[0].tobytes() + b[1].tobytes())
                 continue
             self.shipped += 1
             path = os.path.join(folder, f"batch-{self.index}-{j}-{self.shipped}")
             with open(path, "wb") as f:
-                f.write(b)
+                if isinstance(b, tuple):
+                    for a in b:
+                        a.tofile(f)  # written from the array's own memory: no copy
+                else:
+                    f.write(b)
             out.append(path)
         return out, summary
 
-    def _routes(self) -> tuple[list[bytes | None], dict[str, Any]]:
+    def _routes(self) -> tuple[list[Batch | None], dict[str, Any]]:
         """Expand the frontier: per worker, the successors it owns (pickled code -> parent), and a
         summary: transitions, the least deadlocked code, the least failing step."""
         n, me, run = self.n, self.index, self.run
@@ -166,14 +173,14 @@ class PartitionWorker:
             self.local = (codes, parents)
             return [None], summary
         dest = owners(codes, n)
-        routes: list[bytes | None] = []
+        routes: list[Batch | None] = []
         for j in range(n):
             sel = dest == j
             if j == me:
                 self.local = (codes[sel], parents[sel])
                 routes.append(None)
             else:
-                routes.append(codes[sel].tobytes() + parents[sel].tobytes())
+                routes.append((codes[sel], parents[sel]))
         return routes, summary
 
     def _steps(self, code: int, s: Any, pairs: list[tuple[Any, int]], states: list[Any] | None,
@@ -289,6 +296,21 @@ def landed(batches: tuple[bytes | str | None, ...]) -> tuple[bytes | None, ...]:
         else:
             out.append(b)
     return tuple(out)
+
+
+def landed_arrays(batches: tuple[bytes | str | None, ...]) -> list[np.ndarray]:
+    """The int64 batches as (2, k) arrays of codes and parents, files read straight into arrays."""
+    out = []
+    for b in batches:
+        if isinstance(b, str):
+            a = np.fromfile(b, np.int64)
+            os.remove(b)
+        elif b:
+            a = np.frombuffer(b, np.int64)
+        else:
+            continue
+        out.append(a.reshape(2, -1))
+    return out
 
 
 def _failing_step(step_checks: list[tuple[str, Any]], s: Any, a: Any, t: Any) -> str | None:

@@ -27,7 +27,7 @@ from ..models.fastpath import code_layout
 from . import checkpoint as ckpt
 from .checks import Checks, first_failing
 from .explore import Options, _check_deterministic
-from .parallel import PartitionWorker, landed, owners
+from .parallel import Batch, PartitionWorker, landed_arrays, owners
 from .vector import CHUNK, Declined, Part, Tables, declined
 from .vector_props import Fallback, PropertyValues, RefinementTable
 from .vector_set import EMPTY, CodeSet
@@ -171,7 +171,7 @@ class VectorPartitionWorker(PartitionWorker):
         self.visited.add(mine, np.full(len(mine), -1, np.int64))
         self.frontier_codes = mine
 
-    def _routes(self) -> tuple[list[bytes | None], dict[str, Any]]:
+    def _routes(self) -> tuple[list[Batch | None], dict[str, Any]]:
         if self.fell_back is None:
             try:
                 return self._expand()
@@ -180,7 +180,7 @@ class VectorPartitionWorker(PartitionWorker):
                 self.run.cov = list(self.cov_before)
         return super()._routes()
 
-    def _expand(self) -> tuple[list[bytes | None], dict[str, Any]]:
+    def _expand(self) -> tuple[list[Batch | None], dict[str, Any]]:
         n, me, run = self.n, self.index, self.run
         self.cov_before = list(run.cov)
         cov = np.zeros(len(run.cov), np.int64)
@@ -189,8 +189,8 @@ class VectorPartitionWorker(PartitionWorker):
         dead: int | None = None
         bad_f: int | None = None
         deadlock = self.checks.deadlock
-        out_c: list[list[np.ndarray]] = [[] for _ in range(n)]
-        out_p: list[list[np.ndarray]] = [[] for _ in range(n)]
+        out_c: list[np.ndarray] = []
+        out_p: list[np.ndarray] = []
         for lo in range(0, len(front), CHUNK):
             chunk = front[lo : lo + CHUNK]
             parts = self.t.expand(chunk)
@@ -209,15 +209,8 @@ class VectorPartitionWorker(PartitionWorker):
                     succ, par = part.succ, chunk[part.idx]
                 else:
                     succ, par = part.succ[part.moved], chunk[part.idx[part.moved]]
-                if n == 1:
-                    out_c[0].append(succ)
-                    out_p[0].append(par)
-                    continue
-                dest = owners(succ, n)
-                for j in range(n):
-                    sel = dest == j
-                    out_c[j].append(succ[sel])
-                    out_p[j].append(par[sel])
+                out_c.append(succ)
+                out_p.append(par)
         run.cov = [a + int(b) for a, b in zip(run.cov, cov.tolist(), strict=True)]
         step = None
         if bad_f is not None:  # that parent's steps on the scalar path: the scalar workers' answer
@@ -227,15 +220,19 @@ class VectorPartitionWorker(PartitionWorker):
             if step is None:
                 raise Fallback("the refinement tables and the states disagree")
         summary = {"transitions": transitions, "deadlock": dead, "step": step}
-        routes: list[bytes | None] = []
+        routes: list[Batch | None] = []
+        succ = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
+        par = np.concatenate(out_p) if out_p else np.zeros(0, np.int64)
+        del out_c, out_p
+        dest = owners(succ, n) if n > 1 else None
         for j in range(n):
-            c = np.concatenate(out_c[j]) if out_c[j] else np.zeros(0, np.int64)
-            p = np.concatenate(out_p[j]) if out_p[j] else np.zeros(0, np.int64)
+            sel = None if dest is None else dest == j
+            c, p = (succ, par) if sel is None else (succ[sel], par[sel])
             if j == me:
                 self.local = (c, p)
                 routes.append(None)
             else:  # sent as they are: the owner filters and sorts them once with its own
-                routes.append(c.tobytes() + p.tobytes())
+                routes.append((c, p))
         return routes, summary
 
     def _deadlock(self, chunk: np.ndarray, parts: list[Part]) -> int | None:
@@ -266,7 +263,7 @@ class VectorPartitionWorker(PartitionWorker):
     def receive(self, store: bool, *batches: bytes | str | None) -> dict[str, Any]:
         if self.fell_back is not None:
             return super().receive(store, *batches)
-        codes, parents = self._fresh(landed(batches))
+        codes, parents = self._fresh(landed_arrays(batches))
         summary: dict[str, Any] = {"new": len(codes), "invariant": None, "examples": {}}
         if not store:
             return summary
@@ -282,12 +279,11 @@ class VectorPartitionWorker(PartitionWorker):
             summary["invariant"], summary["examples"] = self._check_states(codes)
         return summary
 
-    def _fresh(self, batches: tuple[bytes | None, ...]) -> Any:
+    def _fresh(self, sent: list[np.ndarray]) -> Any:  # type: ignore[override]
         """The successors of this worker's codes and those sent here, each once with its least
         parent, less the visited ones, ascending.  Duplicates go first (a 2PC state is reached
         from about 7 parents): the hash set then looks up each distinct code once."""
         (codes, parents), self.local = self.local, None
-        sent = [np.frombuffer(b, np.int64).reshape(2, -1) for b in batches if b]
         if sent:
             codes = np.concatenate([codes, *(x[0] for x in sent)])
             parents = np.concatenate([parents, *(x[1] for x in sent)])
