@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import tempfile
 from typing import Any
@@ -77,6 +78,7 @@ def _serve(conn: Any, theirs: Any, model: Model[Any], o: Options, i: int, n: int
         while True:
             while not conn.poll(1.0):
                 if os.getppid() != boss:  # the coordinator was killed (SIGKILL): nothing to wait for
+                    _orphaned(w)
                     return
             msg = conn.recv()
             if msg is None:
@@ -86,10 +88,17 @@ def _serve(conn: Any, theirs: Any, model: Model[Any], o: Options, i: int, n: int
                 conn.send(("ok", getattr(w, method)(*args)))
             except BaseException as e:  # sent back and raised by the coordinator
                 conn.send(("error", _picklable(e)))
-    except EOFError:  # the coordinator is gone
-        pass
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # the coordinator is gone
+        _orphaned(w)
     finally:
         w.close()
+
+
+def _orphaned(w: PartitionWorker) -> None:
+    """The coordinator died without removing the batch files' folder: its workers do."""
+    folder = getattr(w, "exchange", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _picklable(e: BaseException) -> BaseException:
