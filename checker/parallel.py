@@ -15,6 +15,7 @@ restores a search between levels.
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import resource
 import signal
@@ -38,6 +39,11 @@ _MIX = 0x9E3779B97F4A7C15
 _M64 = (1 << 64) - 1
 
 
+#: A batch of successors for another worker: pickled bytes (wide codes), or int64 arrays (codes,
+#: parents) that travel as their bytes, codes first.
+Batch = bytes | tuple[np.ndarray, np.ndarray]
+
+
 def owner(code: int, n: int) -> int:
     """The worker that stores ``code``: a multiplicative hash of its 64-bit folding (``owners``
     computes the same on an int64 array)."""
@@ -49,7 +55,8 @@ def owner(code: int, n: int) -> int:
 
 def owners(codes: np.ndarray, n: int) -> np.ndarray:
     """``owner`` of each code of an int64 array (the product wraps modulo 2**64 as in ``owner``)."""
-    return ((codes.view(np.uint64) * np.uint64(_MIX)) >> np.uint64(40)) % np.uint64(n)
+    h = (codes.view(np.uint64) * np.uint64(_MIX)) >> np.uint64(40)
+    return h & np.uint64(n - 1) if n & (n - 1) == 0 else h % np.uint64(n)  # a mask is a cheaper modulo
 
 
 @dataclass
@@ -69,7 +76,6 @@ def declined(model: Model[Any], o: Options) -> str | None:
     reasons = [
         (o.strategy != "bfs", f"--strategy {o.strategy} (the partitioned search is breadth-first)"),
         (bool(o.record_graph), "a state graph is recorded (--graph-kind states)"),
-        (o.engine == "vector", "--engine vector (each worker expands its codes one at a time)"),
     ]
     return next((why for bad, why in reasons if bad), None)
 
@@ -102,7 +108,33 @@ class PartitionWorker:
         else:
             self.visited.add(np.fromiter(d, np.int64, len(d)), np.fromiter(d.values(), np.int64, len(d)))
 
-    def expand(self) -> tuple[list[bytes | None], dict[str, Any]]:
+    def use_files(self, folder: str) -> None:
+        """Hand batches over as files in ``folder`` (a memory-backed one: /dev/shm), the pipes
+        carrying only their names: a pipe copies a batch several times, a file once each way."""
+        self.exchange = folder
+        self.shipped = 0
+
+    def expand(self) -> tuple[list[bytes | str | None], dict[str, Any]]:
+        """``_routes``, each batch as bytes, or written to a file when ``use_files`` asked for it."""
+        routes, summary = self._routes()
+        folder = getattr(self, "exchange", None)
+        out: list[bytes | str | None] = []
+        for j, b in enumerate(routes):
+            if b is None or folder is None:
+                out.append(b if not isinstance(b, tuple) else b[0].tobytes() + b[1].tobytes())
+                continue
+            self.shipped += 1
+            path = os.path.join(folder, f"batch-{self.index}-{j}-{self.shipped}")
+            with open(path, "wb") as f:
+                if isinstance(b, tuple):
+                    for a in b:
+                        a.tofile(f)  # written from the array's own memory: no copy
+                else:
+                    f.write(b)
+            out.append(path)
+        return out, summary
+
+    def _routes(self) -> tuple[list[Batch | None], dict[str, Any]]:
         """Expand the frontier: per worker, the successors it owns (pickled code -> parent), and a
         summary: transitions, the least deadlocked code, the least failing step."""
         n, me, run = self.n, self.index, self.run
@@ -141,14 +173,14 @@ class PartitionWorker:
             self.local = (codes, parents)
             return [None], summary
         dest = owners(codes, n)
-        routes: list[bytes | None] = []
+        routes: list[Batch | None] = []
         for j in range(n):
             sel = dest == j
             if j == me:
                 self.local = (codes[sel], parents[sel])
                 routes.append(None)
             else:
-                routes.append(codes[sel].tobytes() + parents[sel].tobytes())
+                routes.append((codes[sel], parents[sel]))
         return routes, summary
 
     def _steps(self, code: int, s: Any, pairs: list[tuple[Any, int]], states: list[Any] | None,
@@ -169,10 +201,10 @@ class PartitionWorker:
         routes, summary = self.expand()
         return (*routes, summary)
 
-    def receive(self, store: bool, *batches: bytes | None) -> dict[str, Any]:
+    def receive(self, store: bool, *batches: bytes | str | None) -> dict[str, Any]:
         """Keep the unvisited successors sent to this worker (if ``store``) as the next frontier;
         the count, the least code failing an invariant, and new ``@sometimes`` examples."""
-        new = self._fresh(batches)
+        new = self._fresh(landed(batches))
         summary: dict[str, Any] = {"new": len(new) if self.wide else len(new[0]), "invariant": None, "examples": {}}
         if not store:
             return summary
@@ -245,8 +277,40 @@ class PartitionWorker:
         if cov is not None:
             self.run.cov = list(cov)
 
+    def engine_note(self) -> str | None:
+        """Why this worker left the vector tables for the scalar expander (None: it did not)."""
+        return None
+
     def close(self) -> None:
         self.visited.close()
+
+
+def landed(batches: tuple[bytes | str | None, ...]) -> tuple[bytes | None, ...]:
+    """The batches' bytes, those handed over as files read and removed."""
+    out: list[bytes | None] = []
+    for b in batches:
+        if isinstance(b, str):
+            with open(b, "rb") as f:
+                out.append(f.read())
+            os.remove(b)
+        else:
+            out.append(b)
+    return tuple(out)
+
+
+def landed_arrays(batches: tuple[bytes | str | None, ...]) -> list[np.ndarray]:
+    """The int64 batches as (2, k) arrays of codes and parents, files read straight into arrays."""
+    out = []
+    for b in batches:
+        if isinstance(b, str):
+            a = np.fromfile(b, np.int64)
+            os.remove(b)
+        elif b:
+            a = np.frombuffer(b, np.int64)
+        else:
+            continue
+        out.append(a.reshape(2, -1))
+    return out
 
 
 def _failing_step(step_checks: list[tuple[str, Any]], s: Any, a: Any, t: Any) -> str | None:
@@ -274,6 +338,21 @@ def partitioned(model: Model[Any], o: Options) -> Result:
     return _Search(model, o, sc, backend).go()
 
 
+def worker_kind(model: Model[Any], o: Options) -> tuple[type[PartitionWorker], str]:
+    """The workers' class -- on the vector tables where the model qualifies and the engine allows --
+    and what the result's ``engine`` line says of it."""
+    from .parallel_vector import VectorPartitionWorker, vector_reason
+
+    if o.engine == "scalar":
+        return PartitionWorker, "scalar (asked for)"
+    why = vector_reason(model, o)
+    if why is None:
+        return VectorPartitionWorker, "vector"
+    if o.engine == "vector":
+        raise KeyError(f"--engine vector cannot run this check: {why}; use --engine auto or scalar")
+    return PartitionWorker, f"scalar ({why})"
+
+
 class _Search:
     """The coordinator: runs the levels, picks the verdict, rebuilds paths, writes checkpoints."""
 
@@ -283,7 +362,8 @@ class _Search:
         self.liveness = _liveness_note(self.run, o)
         self.fingerprint = ckpt.fingerprint(model, o)
         budget = None if sc.memory_mb is None else int(sc.memory_mb * 2**20 / sc.workers)
-        self.workers = make_backend(model, _quiet(o), sc, budget)
+        self.kind, self.kind_note = worker_kind(model, o)
+        self.workers = make_backend(model, _quiet(o), sc, budget, self.kind)
         self.distinct = self.transitions = self.depth = 0
         self.examples: dict[str, int | None] = {p.name: None for p in self.run.checks.sometimes}
         self.interrupted = False
@@ -299,7 +379,8 @@ class _Search:
             old = None
         try:
             found = self._resume() if sc.resume else self._start()
-            if found is not None:
+            if found is not None:  # a violation among the initial states
+                found.engine = f"{self.kind_note}, partitioned over {sc.workers} worker(s) ({self.workers.name})"
                 return found
             return self._levels()
         finally:
@@ -457,7 +538,10 @@ class _Search:
         result.stats.peak_rss_bytes = max(result.stats.peak_rss_bytes,
                                           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
         result.liveness = self.liveness
-        result.engine = f"partitioned over {self.sc.workers} worker(s) ({self.workers.name})"
+        result.engine = f"{self.kind_note}, partitioned over {self.sc.workers} worker(s) ({self.workers.name})"
+        notes = sorted({w for w in self.workers.call("engine_note") if w})
+        if notes:
+            result.engine += f"; the scalar expander took over where the vector tables stopped: {notes[0]}"
         if any(t[2] for t in totals):
             result.engine += f"; visited codes past --memory {self.sc.memory_mb:g} MB kept on disk"
         return result

@@ -2,8 +2,8 @@
 
 Each backend offers the same calls to the coordinator (``parallel._Search``): ``expand`` (every
 worker's level, returning its batches for the others), ``receive`` (each worker gets the batches
-addressed to it), ``call`` on every worker and ``call_one``.  Processes get their batches through
-the coordinator's pipes (pickled bytes, never unpickled on the way); Ray actors pass them to each
+addressed to it), ``call`` on every worker and ``call_one``.  Processes hand their batches over as
+files in /dev/shm (memory), the coordinator's pipes carrying their names only; Ray actors pass them to each
 other through Ray's object store, the coordinator only holding references.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import tempfile
 from typing import Any
@@ -23,16 +24,17 @@ from .parallel import PartitionWorker, Scale
 Batches = list[list[Any]]  # batches[i][j]: from worker i to worker j
 
 
-def backend(model: Model[Any], o: Options, sc: Scale, budget: int | None) -> Any:
-    """The backend ``sc`` asks for."""
+def backend(model: Model[Any], o: Options, sc: Scale, budget: int | None,
+            kind: type[PartitionWorker] = PartitionWorker) -> Any:
+    """The backend ``sc`` asks for, its workers of class ``kind``."""
     if sc.workers < 1:
         raise KeyError(f"--workers {sc.workers}: give at least 1")
     spill = tempfile.gettempdir() if sc.checkpoint is None else sc.checkpoint
     if sc.ray is not None:
-        return RayWorkers(model, o, sc, budget, spill)
+        return RayWorkers(model, o, sc, budget, spill, kind)
     if sc.workers == 1:
-        return Inline(model, o, sc, budget, spill)
-    return Processes(model, o, sc, budget, spill)
+        return Inline(model, o, sc, budget, spill, kind)
+    return Processes(model, o, sc, budget, spill, kind)
 
 
 class Inline:
@@ -40,8 +42,9 @@ class Inline:
 
     name = "in this process"
 
-    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None) -> None:
-        self.w = [PartitionWorker(model, o, i, sc.workers, budget, spill) for i in range(sc.workers)]
+    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None,
+                 kind: type[PartitionWorker] = PartitionWorker) -> None:
+        self.w = [kind(model, o, i, sc.workers, budget, spill) for i in range(sc.workers)]
 
     def expand(self) -> tuple[Batches, list[dict[str, Any]]]:
         got = [w.expand() for w in self.w]
@@ -65,16 +68,17 @@ class Inline:
 
 
 def _serve(conn: Any, theirs: Any, model: Model[Any], o: Options, i: int, n: int, budget: int | None,
-           spill: str | None) -> None:
+           spill: str | None, kind: type[PartitionWorker] = PartitionWorker) -> None:
     """A worker process: run the calls the coordinator sends until it sends None, or dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     theirs.close()  # the coordinator's end, inherited by the fork: its death must end this pipe
     boss = os.getppid()
-    w = PartitionWorker(model, o, i, n, budget, spill)
+    w = kind(model, o, i, n, budget, spill)
     try:
         while True:
             while not conn.poll(1.0):
                 if os.getppid() != boss:  # the coordinator was killed (SIGKILL): nothing to wait for
+                    _orphaned(w)
                     return
             msg = conn.recv()
             if msg is None:
@@ -84,10 +88,17 @@ def _serve(conn: Any, theirs: Any, model: Model[Any], o: Options, i: int, n: int
                 conn.send(("ok", getattr(w, method)(*args)))
             except BaseException as e:  # sent back and raised by the coordinator
                 conn.send(("error", _picklable(e)))
-    except EOFError:  # the coordinator is gone
-        pass
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # the coordinator is gone
+        _orphaned(w)
     finally:
         w.close()
+
+
+def _orphaned(w: PartitionWorker) -> None:
+    """The coordinator died without removing the batch files' folder: its workers do."""
+    folder = getattr(w, "exchange", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _picklable(e: BaseException) -> BaseException:
@@ -103,17 +114,23 @@ def _picklable(e: BaseException) -> BaseException:
 class Processes:
     """One process per worker (forked where the platform allows: the model is not pickled)."""
 
-    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None) -> None:
+    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None,
+                 kind: type[PartitionWorker] = PartitionWorker) -> None:
         ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.name = f"{sc.workers} processes"
         self.conns, self.procs = [], []
         for i in range(sc.workers):
             here, there = ctx.Pipe()
-            p = ctx.Process(target=_serve, args=(there, here, model, o, i, sc.workers, budget, spill), daemon=True)
+            args = (there, here, model, o, i, sc.workers, budget, spill, kind)
+            p = ctx.Process(target=_serve, args=args, daemon=True)
             p.start()
             there.close()
             self.conns.append(here)
             self.procs.append(p)
+        # Batches go from worker to worker as files in memory (/dev/shm where there is one).
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        self.files = tempfile.TemporaryDirectory(prefix="protoproof-batches-", dir=shm)
+        self.call("use_files", self.files.name)
 
     def _send(self, j: int, method: str, args: tuple[Any, ...]) -> None:
         self.conns[j].send((method, args))
@@ -156,12 +173,14 @@ class Processes:
             p.join(timeout=10)
             if p.is_alive():
                 p.kill()
+        self.files.cleanup()
 
 
 class RayWorkers:
     """One Ray actor per worker: the batches go from actor to actor through Ray's object store."""
 
-    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None) -> None:
+    def __init__(self, model: Model[Any], o: Options, sc: Scale, budget: int | None, spill: str | None,
+                 kind: type[PartitionWorker] = PartitionWorker) -> None:
         try:
             import ray
         except ImportError:
@@ -176,7 +195,7 @@ class RayWorkers:
             else:
                 ray.init(address=sc.ray, log_to_driver=False, runtime_env=env)
         self.name = f"{sc.workers} Ray actors"
-        actor = ray.remote(num_cpus=1)(PartitionWorker)
+        actor = ray.remote(num_cpus=1)(kind)
         self.n = sc.workers
         self.w: list[Any] = [actor.remote(model, o, i, sc.workers, budget, spill) for i in range(sc.workers)]
 

@@ -34,7 +34,9 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> None:
 def test_a_search_killed_with_sigkill_resumes_with_the_same_counts_depth_and_verdict(tmp_path: Path) -> None:
     folder = str(tmp_path / "ck")
     manifest = os.path.join(folder, "manifest.json")
-    args = ["--rms", "6", "--workers", "2", "--checkpoint", folder, "--checkpoint-every", "0.001"]
+    # The scalar workers take seconds here (the vector ones a fraction of one: the run could end before
+    # the kill); the resumed run below is on the vector workers, so a checkpoint crosses engines too.
+    args = ["--rms", "6", "--workers", "2", "--engine", "scalar", "--checkpoint", folder, "--checkpoint-every", "0.001"]
     p = subprocess.Popen([*CHECK, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 200
@@ -78,7 +80,7 @@ def survivors(word: str, wait: float = 10.0) -> list[int]:
 
 def test_ctrl_c_writes_a_checkpoint_at_the_end_of_the_level_and_resumes(tmp_path: Path) -> None:
     folder = str(tmp_path / "ck")
-    p = subprocess.Popen([*CHECK, "--rms", "6", "--workers", "2", "--checkpoint", folder],
+    p = subprocess.Popen([*CHECK, "--rms", "6", "--workers", "2", "--engine", "scalar", "--checkpoint", folder],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while len(survivors(folder, wait=0)) < 3 and time.monotonic() < deadline:  # the workers are forked:
