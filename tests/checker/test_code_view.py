@@ -15,21 +15,7 @@ from protoproof.models.base import Model, always
 from protoproof.models.paxos import Paxos, TwoB
 from protoproof.models.registry import registered
 
-
-def same(a: Result, b: Result) -> None:
-    sa, sb = a.stats, b.stats
-    assert (a.verdict, a.property, a.bound) == (b.verdict, b.property, b.bound)
-    assert (sa.distinct_states, sa.transitions, sa.depth) == (sb.distinct_states, sb.transitions, sb.depth)
-    assert sa.coverage == sb.coverage
-    assert (a.path is None) == (b.path is None)
-    if a.path is not None and b.path is not None:
-        assert a.path.actions == b.path.actions and a.path.states == b.path.states
-    assert a.examples.keys() == b.examples.keys()
-    for k, p in a.examples.items():
-        q = b.examples[k]
-        assert (p is None) == (q is None)
-        if p is not None and q is not None:
-            assert p.states == q.states
+from .test_vector import same_run
 
 
 def both(model: Model[Any], **kw: Any) -> tuple[Result, Result]:
@@ -45,7 +31,7 @@ def every_model() -> list[Any]:
 @pytest.mark.parametrize(("name", "variant"), every_model())
 def test_checks_on_codes_give_the_decoded_states_result_on_every_model(name: str, variant: str | None) -> None:
     model = registered()[name].model_class()().with_variant(variant)
-    same(*both(model, max_states=2000, liveness=False))
+    same_run(*both(model, max_states=2000, liveness=False))
 
 
 @pytest.mark.parametrize("variant", [None, "ignore-votes", "accept-below-promise", "propose-twice",
@@ -56,7 +42,7 @@ def test_paxos_and_its_planted_bugs_give_the_same_result_on_codes(variant: str |
     a, b = both(Paxos(max_ballot=1).with_variant(variant), properties=props, max_states=20000)
     if variant is not None and props != ["value_chosen"]:
         assert a.verdict == "violated"
-    same(a, b)
+    same_run(a, b)
 
 
 def paxos_view(fn_name: str) -> tuple[Paxos, CodeView, Any]:
@@ -111,10 +97,10 @@ def test_a_property_iterating_the_network_is_checked_on_decoded_states() -> None
         view.value(0)
     a, b = both(m, properties=["few_2bs"])
     assert a.verdict == "violated" and a.property == "few_2bs"
-    same(a, b)
+    same_run(a, b)
 
 
 def test_a_property_telling_a_view_from_a_real_network_is_caught_and_checked_on_states() -> None:
     a, b = both(_TellsViewsApart(max_ballot=1))
     assert a.verdict == "exhausted"
-    same(a, b)
+    same_run(a, b)

@@ -19,7 +19,7 @@ from protoproof.models.base import Model
 from protoproof.models.registry import registered
 from protoproof.models.twophase import TwoPhase
 
-from .test_vector import SLOW, _NetProps, _RaisingHandler
+from .test_vector import _NetProps, _RaisingHandler, every_model
 
 
 def figures(r: Result) -> tuple[Any, ...]:
@@ -35,15 +35,6 @@ def workers(model: Model[Any], n: int, processes: bool = False, **kw: Any) -> Re
     if processes:
         return explore(model, o)
     return _Search(model, o, o.scale, lambda m, q, sc, b, k: Inline(m, q, sc, b, None, k)).go()  # type: ignore[arg-type]
-
-
-def every_model() -> list[Any]:
-    out = []
-    for name, p in sorted(registered().items()):
-        m = p.model_class()()
-        out += [pytest.param(name, v, marks=[pytest.mark.slow] if (name, v) in SLOW else [])
-                for v in [None, *sorted(m.variants())]]
-    return out
 
 
 @pytest.mark.parametrize(("name", "variant"), every_model())

@@ -18,6 +18,11 @@ from protoproof.models.twophase import Abort, ResourceManager, TwoPhase
 def same(a: Result, b: Result) -> None:
     """``a`` (vector) and ``b`` (scalar) report the same run."""
     assert a.engine == "vector" and b.engine.startswith("scalar")
+    same_run(a, b)
+
+
+def same_run(a: Result, b: Result) -> None:
+    """``a`` and ``b`` report the same run: verdict, counts, coverage, counterexample and examples."""
     sa, sb = a.stats, b.stats
     assert (a.verdict, a.property, a.bound) == (b.verdict, b.property, b.bound)
     assert (sa.distinct_states, sa.transitions, sa.depth) == (sb.distinct_states, sb.transitions, sb.depth)

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from protoproof.impl.client import Endpoint, Overloaded
 from protoproof.impl.codec import Frame
 from protoproof.impl.kv import Reply, Request
@@ -108,37 +110,22 @@ def _begin(tm: int) -> Ask:
     return ask
 
 
-def test_a_burst_of_2pc_transactions_gets_busy_answers_and_retried_ones_all_commit(tmp_path: Path) -> None:
-    cfg = twophase_cluster(str(tmp_path / "tx"), 2, fsync=False, params={"decide_delay": 0.3})
+@pytest.mark.parametrize("protocol", ["2pc", "3pc"])
+def test_a_burst_of_transactions_gets_busy_answers_and_retried_ones_all_commit(tmp_path: Path, protocol: str) -> None:
+    if protocol == "2pc":  # the TM: each transaction waits 0.3 s for its decision
+        cfg = twophase_cluster(str(tmp_path / "tx"), 2, fsync=False, params={"decide_delay": 0.3})
+        node, wire, client = TxNode, tx_wire(2), TxClient
+    else:  # the coordinator: each transaction pauses 0.3 s before its phases
+        cfg = threephase_cluster(str(tmp_path / "3pc"), 2, fsync=False, params={"pause_ms": 300})
+        node, wire, client = ThreePhaseNode, threephase_wire(2), ThreePhaseClient  # type: ignore[assignment]
 
     async def main() -> None:
-        nodes = [TxNode(cfg, i) for i in range(3)]
-        nodes[2].max_inflight = 2  # the TM: each transaction waits 0.3 s for its decision
+        nodes = [node(cfg, i) for i in range(3)]
+        nodes[2].max_inflight = 2
         await started(nodes)  # type: ignore[arg-type]
         try:
-            flooded(await burst(cfg, tx_wire(2), _begin(2), 10), 10)
-            cs = [TxClient(cfg, client_id=1100 + k) for k in range(6)]
-            outcomes = await asyncio.gather(*(c.commit(tx=100 + k) for k, c in enumerate(cs)))
-            assert [d for _tx, d, _st in outcomes] == ["committed"] * 6
-            assert sum(c.ep.busy for c in cs) > 0
-            for c in cs:
-                await c.close()
-        finally:
-            await stopped(nodes)  # type: ignore[arg-type]
-
-    asyncio.run(main())
-
-
-def test_a_burst_of_3pc_transactions_gets_busy_answers_and_retried_ones_all_commit(tmp_path: Path) -> None:
-    cfg = threephase_cluster(str(tmp_path / "3pc"), 2, fsync=False, params={"pause_ms": 300})
-
-    async def main() -> None:
-        nodes = [ThreePhaseNode(cfg, i) for i in range(3)]
-        nodes[2].max_inflight = 2  # the coordinator: each transaction pauses 0.3 s before its phases
-        await started(nodes)  # type: ignore[arg-type]
-        try:
-            flooded(await burst(cfg, threephase_wire(2), _begin(2), 10), 10)
-            cs = [ThreePhaseClient(cfg, client_id=1100 + k) for k in range(6)]
+            flooded(await burst(cfg, wire, _begin(2), 10), 10)
+            cs = [client(cfg, client_id=1100 + k) for k in range(6)]
             outcomes = await asyncio.gather(*(c.commit(tx=100 + k) for k, c in enumerate(cs)))
             assert [d for _tx, d, _st in outcomes] == ["committed"] * 6
             assert sum(c.ep.busy for c in cs) > 0
