@@ -322,13 +322,9 @@ class _Run:
                 refs = self.views = None
             if refs is not None:
                 return self._visit_codes(code, depth, s, pairs, refs)
-        if depth > self.stats.depth:
-            self.stats.depth = depth
-        if self.live is not None:
-            self.live.add(code, pairs)
-        if not pairs and self.checks.deadlock and not self._terminal(code, s):
-            return self.finish(VIOLATED, DEADLOCK, self.path_to(code))
-        self.stats.transitions += len(pairs)
+        arrived = self._arrive(code, depth, s, pairs)
+        if arrived is not None:
+            return arrived
         at_bound = self.o.max_depth is not None and depth >= self.o.max_depth
         parent, cov, unpack = self.parent, self.cov, self.unpack
         step_checks, invariants, pending = self.checks.step_checks, self.checks.invariants, self.pending
@@ -378,10 +374,8 @@ class _Run:
             self.frontier.successors(depth, fresh, every)
         return None
 
-    def _visit_codes(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]],
-                     refs: list[tuple[str, Any, Any, list[Any]]]) -> Result | None:
-        """``visit`` with the refinements' abstract values and the properties taken on codes
-        (``Views``): no state is decoded unless a check fails or a view cannot say."""
+    def _arrive(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]]) -> Result | None:
+        """What every visited state does first, on either path: depth, the liveness graph, deadlock."""
         if depth > self.stats.depth:
             self.stats.depth = depth
         if self.live is not None:
@@ -389,6 +383,15 @@ class _Run:
         if not pairs and self.checks.deadlock and not self._terminal(code, s):
             return self.finish(VIOLATED, DEADLOCK, self.path_to(code))
         self.stats.transitions += len(pairs)
+        return None
+
+    def _visit_codes(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]],
+                     refs: list[tuple[str, Any, Any, list[Any]]]) -> Result | None:
+        """``visit`` with the refinements' abstract values and the properties taken on codes
+        (``Views``): no state is decoded unless a check fails or a view cannot say."""
+        arrived = self._arrive(code, depth, s, pairs)
+        if arrived is not None:
+            return arrived
         at_bound = self.o.max_depth is not None and depth >= self.o.max_depth
         parent, cov = self.parent, self.cov
         invariants = self.checks.invariants
