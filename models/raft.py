@@ -27,6 +27,11 @@ neither counted nor expanded nor checked; ``ActorSystem.constraint``).  With ``-
     (\\A i \\in Server : currentTerm[i] <= T /\\ Len(log[i]) <= L)
       /\\ (\\A m \\in DOMAIN messages : messages[m] <= C)
 
+and, with ``--max-messages M`` (no such conjunct without it), also
+``/\\ BagCardinality(messages) <= M`` (the messages in flight, every copy counted; module Bags).
+Only explicit-state search applies the constraint; ``bmc``/``prove`` bound terms and logs by
+their types and leave ``--max-messages`` out (a larger space, so a bug they find is real).
+
 TLC on raft.tla with the history variables (and ``mlog``) removed, ``Server`` of N servers,
 ``Value`` of V values and CONSTRAINT as above must give the same distinct states and depth.
 
@@ -153,6 +158,7 @@ class RaftConfig:
     max_term: int = 2
     max_log: int = 1
     max_copies: int = 1
+    max_messages: int | None = None  # messages in flight, all copies counted; None: no bound
     max_entries: int = 1
     lossy: bool = True
     duplicating: bool = True
@@ -176,6 +182,8 @@ class Raft(ActorSystem):
         for name, (lo, hi) in self.RANGES.items():
             if not lo <= getattr(self.config, name) <= hi:
                 raise ValueError(f"--{name.replace('_', '-')} must be between {lo} and {hi}")
+        if self.config.max_messages is not None and not 0 <= self.config.max_messages <= 64:
+            raise ValueError("--max-messages must be between 0 and 64")
 
     def network(self) -> UnorderedBag:
         # One copy of room beyond the bound: the successor that exceeds it is built, then
@@ -188,7 +196,8 @@ class Raft(ActorSystem):
         for ls in s.nodes:
             if ls.current_term > c.max_term or len(ls.log) > c.max_log:
                 return False
-        return all(k <= c.max_copies for k in s.net[:])  # the bag holds at most max_copies + 1 (see network())
+        counts = s.net[:]  # the bag holds at most max_copies + 1 of each (see network())
+        return all(k <= c.max_copies for k in counts) and (c.max_messages is None or sum(counts) <= c.max_messages)
 
     # ----- types and the message universe ------------------------------------------------
     def entry_type(self) -> Type:
