@@ -350,8 +350,10 @@ PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader
 
 # ----- planted bugs --------------------------------------------------------------------
 # Each variant's defaults are the smallest bounds that show its bug, with message loss,
-# duplication and restarts off where the bug does not need them (they only widen the search);
-# README "### Raft" gives the search that finds each one.
+# duplication and restarts off where the bug does not need them (they only widen the search),
+# and, where breadth-first search then finds it, one message in flight at a time (``max_messages``:
+# each bug's written scenario in tests/models/test_raft_bugs.py can be ordered so); README
+# "### Raft" gives the search that finds each one.
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ class _VolatileVoteServer(Server):
 class VolatileVoteConfig(RaftConfig):
     servers: int = 3
     max_log: int = 0
+    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
     lossy: bool = False
     duplicating: bool = False  # restarts stay: the bug needs one
 
@@ -454,6 +457,7 @@ class _StaleLeaderServer(Server):
 class StaleLeaderConfig(RaftConfig):
     max_term: int = 3
     max_log: int = 0
+    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
     lossy: bool = False
     duplicating: bool = False
     restarts: bool = False
