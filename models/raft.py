@@ -39,7 +39,8 @@ TLC on raft.tla with the history variables (and ``mlog``) removed, ``Server`` of
 ``restarts`` False) take raft.tla's ``DropMessage``, ``DuplicateMessage`` and ``Restart``
 disjuncts out of ``Next``: the TLC configuration is then ``Next`` without them (e.g.
 ``\\/ \\E m \\in DOMAIN messages : Receive(m)`` but no ``DropMessage(m)`` disjunct), the rest as
-above.  The planted bugs' variants default to the smallest such configuration that shows them.
+above.  The planted bugs' variants default to the smallest such configuration that shows them
+(three of them also to ``--max-messages 1``).
 
 ``max_entries`` (1 by default: exactly raft.tla) is how many entries an AppendEntries request
 carries; the runtime batches more.  A follower handles k >= 1 entries as raft.tla handles one
@@ -390,6 +391,7 @@ class _NoLogCheckServer(Server):
 class VoteWithoutLogCheckConfig(RaftConfig):
     servers: int = 3
     max_term: int = 3
+    max_messages: int | None = 1  # one message in flight at a time: a seeded walk finds it
     lossy: bool = False
     duplicating: bool = False
     restarts: bool = False

@@ -1,7 +1,7 @@
 """The paths the documented searches found (README "### Raft"), as ``check --json`` printed them.
 
-Generated from the JSON of each search (``check raft --variant V --json``, breadth-first at the
-variant's defaults); each is replayed in ``test_raft_search.py``.
+Generated from the JSON of each search (``check raft --variant V --json`` at the variant's
+defaults: breadth-first, or the seeded walk ``SEARCHES`` names); each is replayed in ``test_raft_search.py``.
 """
 
 FOUND: dict[str, list[str]] = {
@@ -44,5 +44,44 @@ FOUND: dict[str, list[str]] = {
         "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
         "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
         "become_leader(node='s3')",
+    ],
+    "vote-without-log-check": [  # leader_completeness, 35 steps (a seeded walk: not the shortest)
+        "timeout(node='s3')",
+        "request_vote(node='s3', j=0)",
+        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "timeout(node='s2')",
+        "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s3', j=1)",
+        "deliver(src='s3', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s2', j=1)",
+        "become_leader(node='s3')",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=False))",
+        "client_request(node='s3', v=0)",
+        "append_entries(node='s3', j=0)",
+        "deliver(src='s3', dst='s1', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "timeout(node='s2')",
+        "deliver(src='s3', dst='s1', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "timeout(node='s1')",
+        "deliver(src='s1', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "request_vote(node='s2', j=1)",
+        "advance_commit_index(node='s3')",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "request_vote(node='s1', j=0)",
+        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "request_vote(node='s1', j=1)",
+        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=False))",
+        "request_vote(node='s2', j=2)",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "become_leader(node='s2')",
     ],
 }
