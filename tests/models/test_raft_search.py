@@ -86,7 +86,7 @@ def test_the_correct_raft_at_a_variants_defaults_is_not_found_violating_by_a_sho
 @pytest.mark.parametrize("variant", sorted(FOUND))
 def test_the_documented_search_finds_the_planted_bug(variant: str) -> None:
     prop, opts = SEARCHES[variant]
-    r = _search(_variant(variant), 900.0, prop, **opts)
+    r = _search(_variant(variant), 1200.0, prop, **opts)  # the walk took 485 s in pytest under load
     assert r.verdict == VIOLATED and r.property == prop, r.verdict  # the one README names
     assert r.path is not None and not getattr(r.model, r.property)(r.path.last)
     if not opts:  # breadth-first: a shortest path, as long as the one recorded
