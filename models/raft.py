@@ -352,8 +352,8 @@ PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader
 # ----- planted bugs --------------------------------------------------------------------
 # Each variant's defaults are the smallest bounds that show its bug, with message loss,
 # duplication and restarts off where the bug does not need them (they only widen the search),
-# and, where breadth-first search then finds it, one message in flight at a time (``max_messages``:
-# each bug's written scenario in tests/models/test_raft_bugs.py can be ordered so); README
+# and, where a search then finds it, one message in flight at a time (``max_messages``: the
+# written scenarios in tests/models/test_raft_bugs.py of those variants need no more); README
 # "### Raft" gives the search that finds each one.
 
 
