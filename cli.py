@@ -88,7 +88,9 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
                 raise UsageError(f"{opt} needs a value")
             val = args.pop(0)
         default = fields[name].default
-        kind = type(default) if default is not dataclasses.MISSING else str
+        kind = type(default) if default not in (dataclasses.MISSING, None) else str
+        if default is None and str(fields[name].type).startswith("int"):
+            kind = int  # an optional bound (``int | None = None``): given, it is an int
         try:
             if kind is bool:
                 if val.lower() not in _BOOLS:

@@ -294,16 +294,22 @@ class Raft:
 
 def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies: int,
              mlog: bool = False, drop: bool = True, duplicate: bool = True, restart: bool = True,
-             max_depth: int | None = None) -> tuple[int, int]:
+             max_depth: int | None = None, max_messages: int | None = None) -> tuple[int, int]:
     """TLC's BFS of raft.tla under the CONSTRAINT in the module docstring: (distinct states, depth).
     ``drop``/``duplicate``/``restart`` False: Next without DropMessage/DuplicateMessage/Restart.
     ``max_depth``: only the states within that many steps of Init (TLC's ``-depth`` is for
-    simulation; this is BFS cut after that many levels), for sizes whose whole space is too large."""
+    simulation; this is BFS cut after that many levels), for sizes whose whole space is too large.
+    ``max_messages`` M: the CONSTRAINT also has ``BagCardinality(messages) <= M`` (Bags: the sum of
+    the counts)."""
     spec = Raft(servers, values, mlog, drop, duplicate, restart)
+
+    def BagCardinality(b: Rec) -> int:
+        return sum(b.values())
 
     def constraint(s: Rec) -> bool:
         return (all(s["currentTerm"][i] <= max_term and len(s["log"][i]) <= max_log for i in spec.Server)
-                and all(c <= max_copies for c in s["messages"].values()))
+                and all(c <= max_copies for c in s["messages"].values())
+                and (max_messages is None or BagCardinality(s["messages"]) <= max_messages))
 
     init = spec.Init()
     assert constraint(init)
@@ -321,10 +327,11 @@ def tla_raft(servers: int, values: int, max_term: int, max_log: int, max_copies:
     return len(seen), depth
 
 
-if __name__ == "__main__":  # python tests/models/raft_tla.py N V T L C [no-drop] [no-duplicate] [no-restart]
+if __name__ == "__main__":  # python tests/models/raft_tla.py N V T L C [no-drop] [no-duplicate] [no-restart] [M]
     import sys
 
     n, v, t, lg, c = (int(a) for a in sys.argv[1:6])
     off = set(sys.argv[6:])
+    bound = [int(a) for a in off if a.isdigit()]
     print(tla_raft(n, v, t, lg, c, drop="no-drop" not in off, duplicate="no-duplicate" not in off,
-                   restart="no-restart" not in off))
+                   restart="no-restart" not in off, max_messages=bound[0] if bound else None))

@@ -229,6 +229,44 @@ def test_three_servers_have_the_states_of_raft_tla_within_a_depth(cfg: tuple[int
     assert tla_raft(*cfg, drop=lossy, duplicate=dup, restart=restarts, max_depth=depth) == want
 
 
+#: (servers, values, max_term, max_log, max_copies), (lossy, duplicating, restarts), max_messages ->
+#: (distinct states, depth): raft.tla whose CONSTRAINT also bounds BagCardinality(messages).
+RAFT_TLA_IN_FLIGHT = {
+    ((1, 2, 3, 2, 1), (True, True, True), 1): (169, 14),
+    ((1, 2, 3, 2, 2), (True, True, True), 2): (2300, 20),
+    ((1, 1, 3, 2, 2), (True, True, True), 2): (859, 20),
+    ((2, 1, 2, 0, 1), (True, True, True), 2): (7741, 22),
+    ((2, 1, 2, 1, 1), (False, False, False), 2): (3576, 31),
+    ((2, 1, 3, 1, 1), (False, False, False), 1): (2152, 35),
+}
+
+
+@pytest.mark.parametrize(("cfg", "sw", "most"), sorted(RAFT_TLA_IN_FLIGHT))
+def test_raft_bounding_the_messages_in_flight_has_the_states_of_raft_tla_with_bag_cardinality_bounded(
+        cfg: tuple[int, int, int, int, int], sw: Switches, most: int) -> None:
+    n, v, t, lg, c = cfg
+    r = explore(Raft(servers=n, values=v, max_term=t, max_log=lg, max_copies=c, lossy=sw[0], duplicating=sw[1],
+                     restarts=sw[2], max_messages=most), properties=["election_safety"])
+    want = RAFT_TLA_IN_FLIGHT[(cfg, sw, most)]
+    assert (r.verdict, r.stats.distinct_states, r.stats.depth) == (EXHAUSTED, *want)
+    assert tla_raft(*cfg, drop=sw[0], duplicate=sw[1], restart=sw[2], max_messages=most) == want
+
+
+def test_a_bound_on_messages_in_flight_is_a_cli_option_and_none_leaves_the_space_unbounded() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["check", "raft", "--servers", "1", "--values", "2", "--max-term", "3", "--max-log", "2",
+                     "--max-messages", "1", "--quiet", "--json"], out, err)
+    got = json.loads(out.getvalue())
+    assert code == 0 and (got["distinct_states"], got["depth"]) == RAFT_TLA_IN_FLIGHT[((1, 2, 3, 2, 1),
+                                                                                         (True, True, True), 1)]
+    assert Raft(servers=1, values=2, max_term=3, max_log=2).config.max_messages is None
+    r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_messages=None))
+    assert (r.stats.distinct_states, r.stats.depth) == RAFT_TLA[(1, 2, 3, 2, 1)]
+    for bad in ("-1", "65", "x"):
+        code = cli.main(["check", "raft", "--max-messages", bad], io.StringIO(), err := io.StringIO())
+        assert code == 2 and "--max-messages" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
 def test_switched_off_faults_leave_their_actions_out() -> None:
     fams = Raft(lossy=False, duplicating=False, restarts=False).action_families
     assert "drop" not in fams and "duplicate" not in fams and "server.restart" not in fams

@@ -1,7 +1,7 @@
 """Raft's planted bugs: each breaks its property on a scenario that the correct Raft refuses.
 
 The scenarios are written step by step (``SCENARIOS``), at each variant's defaults; the bugs a search
-finds (random walks: they are too deep for breadth-first search here) are in ``test_raft_search.py``.
+finds are in ``test_raft_search.py``.
 """
 
 from __future__ import annotations
@@ -108,5 +108,5 @@ def test_a_planted_bug_breaks_its_property_where_raft_does_not(variant: str) -> 
 
 def _params(model: Raft) -> dict[str, Any]:
     c = model.config
-    return {f: getattr(c, f) for f in ("servers", "values", "max_term", "max_log", "max_copies", "max_entries",
-                                       "lossy", "duplicating", "restarts")}
+    return {f: getattr(c, f) for f in ("servers", "values", "max_term", "max_log", "max_copies", "max_messages",
+                                       "max_entries", "lossy", "duplicating", "restarts")}
