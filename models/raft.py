@@ -203,7 +203,7 @@ class Raft(ActorSystem):
         if type(net) is BagNet:  # counts are at most max_copies + 1 (see network()): one scan in C
             if tuple.__contains__(net, c.max_copies + 1):
                 return False
-            if c.max_messages is not None and sum(net) > c.max_messages:
+            if c.max_messages is not None and sum(net[:]) > c.max_messages:
                 return False
             self.__dict__["_net_ok"] = net
             return True
