@@ -443,11 +443,14 @@ def _depth_words(result: Result) -> str:
     return f"expanded to {d} step{'' if d == 1 else 's'} from the start"
 
 
-def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> int:
+def _report_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO,
+                  with_traceback: bool = True) -> int:
     state = getattr(e, "state", None)
     action = getattr(e, "action", None)
     tb = getattr(e, "traceback", None)
-    if tb is None:
+    if not with_traceback:
+        tb = ""
+    elif tb is None:
         tb = "".join(traceback.format_exception(e))
     if as_json:
         print(json.dumps({
@@ -533,7 +536,9 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
             raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
                              f"properties with its own encoding (the symbolic engine: {e})") from None
-        _report_error(model, e, as_json, out, err)
+        # Only a ModelError's traceback is the model's code; the others' would be the engine's
+        # internals, so they are the one-line message alone.
+        _report_error(model, e, as_json, out, err, with_traceback=isinstance(e, ModelError))
         return None
 
 

@@ -586,6 +586,25 @@ def test_a_declared_strengthening_that_raises_or_cannot_be_found_is_one_line(
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no module named 'protoproof.proofs.nosuch'" in err
 
 
+def _strengthening_with_a_partial_conjunct(model: Model[Any]) -> list[Any]:
+    def divides_by_zero(s: Any) -> bool:
+        return 1 // 0 == 0
+
+    return [divides_by_zero]
+
+
+def test_a_symbolic_model_error_in_prove_is_one_line_without_a_traceback(
+        add_protocol: Callable[..., Protocol]) -> None:
+    add_protocol("twophase-partial-proof", TwoPhase, strengthening=_strengthening_with_a_partial_conjunct)
+    code, out, err = run("prove", "twophase-partial-proof", "--rms", "2")
+    assert code == 4 and out == "" and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("MODEL ERROR in twophase") and "ZeroDivisionError" in lines[0]
+    code, out, _ = run("prove", "twophase-partial-proof", "--rms", "2", "--json")
+    d = json.loads(out)
+    assert code == 4 and d["verdict"] == "error" and "ZeroDivisionError" in d["error"] and not d["traceback"]
+
+
 @pytest.mark.parametrize("flag,target", [("--graph", "missing-dir/cex.svg"), ("--replay", "missing-dir/replay.py"),
                                          ("--replay", ".")])
 def test_an_output_file_that_cannot_be_written_is_refused_before_the_run(

@@ -11,6 +11,9 @@ import pytest
 from protoproof.checker.conformance import reachable_states
 from protoproof.checker.induction import prove
 from protoproof.checker.symbolic import BAG_BOUND, STEP_TOTAL
+from protoproof.checker.symbolic.encoding import domain, fresh
+from protoproof.checker.symbolic.search import explore
+from protoproof.checker.twin import twin
 from protoproof.checker.verdict import PROVED, UNKNOWN
 from protoproof.cli import main
 from protoproof.models.raft import Raft
@@ -67,6 +70,17 @@ def test_the_log_strengthening_holds_on_every_reachable_state_it_meets() -> None
     conjuncts = log_strengthening(model)
     assert len(conjuncts) == 8
     assert all(f(s) for s in states for f in conjuncts)
+
+
+def test_the_log_conjuncts_that_read_entries_are_one_formula_each_at_three_servers() -> None:
+    """Read as ``len(log) >= k and log[k - 1] == e``, an entry forks the exploration on the log's
+    length, and ``entries_unique`` exploded at 3 servers; the slice spelling is one path."""
+    model = Raft(**{**LOGS, "servers": 3})
+    ty = model.state_type
+    x = fresh(ty, "x")
+    paths = {f.__name__: len(explore(twin(f), (x,), f.__name__, background=domain(ty, x)))
+             for f in log_strengthening(model) if f.__name__ != "log_terms_bounded"}
+    assert paths == dict.fromkeys(paths, 1) and "entries_unique" in paths and "no_second_leader" in paths
 
 
 def test_the_log_conjuncts_join_the_strengthening_only_when_there_are_logs() -> None:
