@@ -398,3 +398,11 @@ def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
     got = json.loads(out.getvalue())
     assert code == 0 and got["verdict"] == EXHAUSTED
     assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
+
+
+def test_three_servers_with_one_message_in_flight_have_the_states_of_raft_tla_exhausted() -> None:
+    """The 3-server space is exhausted whole once BagCardinality(messages) <= 1 (about 7 s each side)."""
+    r = explore(Raft(servers=3, values=1, max_term=2, max_log=0, max_copies=1, lossy=False, duplicating=False,
+                     restarts=False, max_messages=1), properties=["election_safety"])
+    assert (r.verdict, r.stats.distinct_states, r.stats.depth) == (EXHAUSTED, 61805, 39)
+    assert tla_raft(3, 1, 2, 0, 1, drop=False, duplicate=False, restart=False, max_messages=1) == (61805, 39)
