@@ -16,7 +16,7 @@ ln -s "$PWD" "$typeroot/protoproof"
 echo "== pytest"
 # Two workers (pytest-xdist); the runtime tests stay on one of them (tests/conftest.py).
 # PP_TEST_WORKERS=0 runs everything in this process.
-par=(-n "${PP_TEST_WORKERS:-2}" --dist loadgroup)
+par=(-n "${PP_TEST_WORKERS:-2}" --dist loadgroup --durations=25)  # the slowest tests listed, to keep the suite short
 if [ "${1:-}" = "--all" ]; then
     "$V/python" -m pytest -q "${par[@]}"
 else
