@@ -16,7 +16,8 @@ from protoproof.checker.symbolic.search import explore
 from protoproof.checker.twin import twin
 from protoproof.checker.verdict import PROVED, UNKNOWN
 from protoproof.cli import main
-from protoproof.models.raft import Raft
+from protoproof.models.actors import Envelope
+from protoproof.models.raft import AppendEntriesRequest, Entry, Raft
 from protoproof.proofs import strengthening_for
 from protoproof.proofs.raft import log_strengthening, strengthening
 
@@ -106,3 +107,46 @@ def test_removing_a_log_conjunct_gives_a_counterexample_to_induction(drop: str) 
     weak = [f for f in strengthening(model) if f.__name__ != drop]
     r = prove(model, weak, properties=["log_matching"])
     assert r.verdict == UNKNOWN and r.reason.startswith("not inductive")
+
+
+# ----- LogMatching with logs of two entries: predecessors_agree ----------------------------------
+
+LOGS2: dict[str, Any] = {"servers": 2, "values": 2, "max_term": 2, "max_log": 2}
+
+
+def _deliver(model: Raft, s: Any, src: int, dst: int) -> Any:
+    return next(t for a, t in model.successors(s)
+                if a.name == "deliver" and dict(a.args).get("src") == model.node_list[src].name
+                and dict(a.args).get("dst") == model.node_list[dst].name)
+
+
+def test_without_predecessors_agree_a_follower_accepts_an_entry_after_the_wrong_predecessor() -> None:
+    """The CTI the conjunct rules out, replayed on the Python: s1 restarted after leading term 2
+    with ((1,0), (2,0)); s2 holds (2,1) at index 1 and a request of term 2 puts (2,0) after a
+    predecessor of term 2.  Every other conjunct holds, and accepting it breaks LogMatching."""
+    model = Raft(**LOGS2)
+    (s,) = model.initial_states()
+    nodes = list(s.nodes)
+    nodes[0] = nodes[0]._replace(current_term=2, voted_for=0, log=(Entry(1, 0), Entry(2, 0)))
+    nodes[1] = nodes[1]._replace(current_term=2, voted_for=0, log=(Entry(2, 1),))
+    req = AppendEntriesRequest(2, 1, 2, (Entry(2, 0),), 0)
+    x = s._replace(nodes=tuple(nodes), net=model._net.add(s.net, [Envelope(0, 1, req)]))
+    conjuncts = {f.__name__: f for f in strengthening(model)}
+    assert [n for n, f in conjuncts.items() if not f(x)] == ["predecessors_agree"]
+    assert model.log_matching(x)
+    y = _deliver(model, x, 0, 1)
+    assert y.nodes[1].log == (Entry(2, 1), Entry(2, 0)) and not model.log_matching(y)
+
+
+def test_predecessors_agree_holds_on_the_reachable_states_with_two_entry_logs() -> None:
+    model = Raft(**LOGS2)
+    states = reachable_states(model, 20_000)  # the first two-entry logs appear after about 15,000
+    states = [s for s in states if any(len(ls.log) == 2 for ls in s.nodes)]
+    assert len(states) > 100
+    assert all(f(s) for s in states for f in log_strengthening(model))
+
+
+def test_predecessors_agree_joins_only_logs_of_two_entries_or_more() -> None:
+    names = [f.__name__ for f in log_strengthening(Raft(**LOGS2))]
+    assert names[-1] == "predecessors_agree" and len(names) == 9
+    assert "predecessors_agree" not in [f.__name__ for f in log_strengthening(Raft(**LOGS))]
