@@ -332,6 +332,67 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
                                           or any(sent(s, r) for r in carrying.get(m.term, [])))
                    for m in stale)
 
+    def candidates_hold_older_entries(s: Any) -> bool:
+        """A candidate's log holds only entries of earlier terms than its own (entries of its term
+        are made by that term's leader), and so do its vote requests."""
+        return (all(s.nodes[i].role != CANDIDATE or last_term(s.nodes[i].log) < s.nodes[i].current_term
+                    for i in servers)
+                and all(m.last_log_term < m.term or not model.in_flight(s, m, i, j)
+                        for m in vote_requests for i in servers for j in servers))
+
+    def protected_vote_requests(s: Any) -> bool:
+        """A vote request in flight whose log looks as up to date as a protected entry comes from a
+        server holding it (a protector's up-to-date check reads the request, not the log)."""
+        return all(not protected(s, t) or not model.in_flight(s, m, i, j) or (m.last_log_term == t and holds(s, i, t))
+                   for t in terms for m in vote_requests if m.last_log_index >= 1 and m.last_log_term >= t
+                   for i in servers for j in servers)
+
+    def could_lead(s: Any, cand: int, t: int) -> bool:
+        nc = s.nodes[cand]
+        return nc.current_term < t or (nc.current_term == t and nc.role == CANDIDATE)
+
+    def locked(s: Any, j: int, t: int, cand: int) -> bool:
+        """j can never give cand its vote of term t (as in ``log_strengthening``)."""
+        nj, nc = s.nodes[j], s.nodes[cand]
+        counted = (nc.role == CANDIDATE or nc.role == LEADER) and nc.current_term == t and j in nc.votes_granted
+        return (not granted(s, j, t, cand) and not counted
+                and (nj.current_term > t or (nj.current_term == t and nj.voted_for not in (None, cand))))
+
+    def led(s: Any, t: int) -> bool:
+        """Term t has a leader, or had one: a request of term t is in flight."""
+        return (any(s.nodes[i].role == LEADER and s.nodes[i].current_term == t for i in servers)
+                or any(sent(s, m) for m in requests if m.term == t))
+
+    def led_terms_locked(s: Any) -> bool:
+        """Once term t has had a leader, anyone who could still win t is locked out by a majority
+        (``no_second_leader``'s lock, from the election on rather than from the first entry)."""
+        return all(not led(s, t) or not could_lead(s, cand, t)
+                   or 2 * sum(1 for j in servers if locked(s, j, t, cand)) > n
+                   for t in terms for cand in servers)
+
+    def requests_from_the_leader(s: Any) -> bool:
+        """A request of term t in flight is from the leader of t, if t has one now."""
+        return all(not model.in_flight(s, m, i, j) or s.nodes[ld].role != LEADER or s.nodes[ld].current_term != m.term
+                   for m in requests for i, j in pairs for ld in servers if ld != i)
+
+    def one_sender_per_term(s: Any) -> bool:
+        """The requests of one term in flight come from one server (the term's leader)."""
+        by_term = [[m for m in requests if m.term == t] for t in terms]
+        return all(not model.in_flight(s, m1, i1, j1) or not model.in_flight(s, m2, i2, j2)
+                   for ms in by_term for m1 in ms for m2 in ms for i1, j1 in pairs for i2, j2 in pairs if i1 < i2)
+
+    def requests_of_a_term_agree(s: Any) -> bool:
+        """The requests of one term in flight that say what index 1 holds say the same term (the
+        leader's first entry, once there, stays)."""
+        said = [m for m in requests if first_term(m) is not None]
+        return all(not sent(s, m1) or not sent(s, m2)
+                   for m1 in said for m2 in said if m1.term == m2.term and first_term(m1) < first_term(m2))  # type: ignore[operator]
+
+    def match_index_bounded(s: Any) -> bool:
+        """A leader's match_index is at most its log's length."""
+        return all(s.nodes[i].role != LEADER or s.nodes[i].match_index[j] <= len(s.nodes[i].log)
+                   for i in servers for j in servers)
+
     def acked_are_protectors(s: Any) -> bool:
         """A server the leader of t counts as holding its entry of term t (match_index, or a success
         response in flight) protects it."""
@@ -365,7 +426,9 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
                    if m.term >= t and first_term(m) is not None and first_term(m) != t)
 
     return [vote_requests_not_future, grants_not_future, vote_requests_describe_the_log, requests_describe_the_log,
-            stale_requests, acked_are_protectors, committed_is_protected, protected_is_newest, protected_in_leaders,
+            stale_requests, candidates_hold_older_entries, protected_vote_requests, led_terms_locked,
+            requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, match_index_bounded,
+            acked_are_protectors, committed_is_protected, protected_is_newest, protected_in_leaders,
             protected_not_overwritten]
 
 

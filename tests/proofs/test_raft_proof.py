@@ -150,3 +150,13 @@ def test_predecessors_agree_joins_only_logs_of_two_entries_or_more() -> None:
     names = [f.__name__ for f in log_strengthening(Raft(**LOGS2))]
     assert names[-1] == "predecessors_agree" and len(names) == 9
     assert "predecessors_agree" not in [f.__name__ for f in log_strengthening(Raft(**LOGS))]
+
+
+@pytest.mark.slow
+def test_log_matching_is_proved_by_induction_with_logs_of_two_entries_from_the_cli() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", "2",
+                 "--property", "log_matching", "--json"], out, err)
+    r = json.loads(out.getvalue())
+    assert code == 0 and r["verdict"] == PROVED, r
+    assert {"predecessors_agree", "entries_unique", "no_second_leader"} <= set(r["conjuncts"])
