@@ -37,8 +37,11 @@ Predicate = Callable[[Any], bool]
 
 
 def strengthening(model: Raft) -> list[Predicate]:
-    """ElectionSafety's strengthening, and with logs (``max_log > 0``) LogMatching's on top of it."""
-    return election_strengthening(model) + (log_strengthening(model) if model.config.max_log > 0 else [])
+    """ElectionSafety's strengthening, with logs (``max_log > 0``) LogMatching's on top of it, and
+    with logs of one entry StateMachineSafety's and LeaderCompleteness's (``commit_strengthening``)."""
+    c = model.config
+    return (election_strengthening(model) + (log_strengthening(model) if c.max_log > 0 else [])
+            + (commit_strengthening(model) if c.max_log == 1 else []))
 
 
 def election_strengthening(model: Raft) -> list[Predicate]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from protoproof.cli import main
 from protoproof.models.actors import Envelope
 from protoproof.models.raft import AppendEntriesRequest, Entry, Raft
 from protoproof.proofs import strengthening_for
-from protoproof.proofs.raft import log_strengthening, strengthening
+from protoproof.proofs.raft import commit_strengthening, log_strengthening, strengthening
 
 SMALL: dict[str, Any] = {"servers": 2, "max_term": 2, "max_log": 0}
 
@@ -86,7 +87,7 @@ def test_the_log_conjuncts_that_read_entries_are_one_formula_each_at_three_serve
 
 def test_the_log_conjuncts_join_the_strengthening_only_when_there_are_logs() -> None:
     assert len(strengthening(Raft(**SMALL))) == 8
-    assert len(strengthening(Raft(**LOGS))) == 16
+    assert len(strengthening(Raft(**LOGS))) == 16 + len(commit_strengthening(Raft(**LOGS)))
 
 
 @pytest.mark.slow
@@ -160,3 +161,70 @@ def test_log_matching_is_proved_by_induction_with_logs_of_two_entries_from_the_c
     r = json.loads(out.getvalue())
     assert code == 0 and r["verdict"] == PROVED, r
     assert {"predecessors_agree", "entries_unique", "no_second_leader"} <= set(r["conjuncts"])
+
+
+# ----- StateMachineSafety and LeaderCompleteness with logs of one entry: commit_strengthening -----
+
+COMMITS: dict[str, Any] = {"servers": 2, "values": 1, "max_term": 2, "max_log": 1}
+
+
+def _walk_states(model: Raft, walks: int, steps: int, seed: int) -> set[Any]:
+    """States of seeded random walks that mostly take the servers' own steps and deliveries (so
+    that entries get committed), now and then a drop, duplicate, restart or timeout."""
+    rng = random.Random(seed)
+    noise = {"drop", "duplicate", "restart", "timeout"}
+    seen: set[Any] = set()
+    for _ in range(walks):
+        (s,) = model.initial_states()
+        for _ in range(steps):
+            succ = list(model.successors(s))
+            if not succ:
+                break
+            calm = [x for x in succ if x[0].name not in noise]
+            s = rng.choice(calm if calm and rng.random() < 0.9 else succ)[1]
+            seen.add(s)
+    return seen
+
+
+@pytest.mark.parametrize("config", [COMMITS, {**COMMITS, "servers": 3, "values": 2, "max_term": 3}])
+def test_the_commit_strengthening_holds_on_states_where_entries_are_committed(config: dict[str, Any]) -> None:
+    model = Raft(**config)
+    states = _walk_states(model, 40 if config["servers"] == 2 else 12, 50, seed=1)
+    committed = [s for s in states if any(ls.commit_index for ls in s.nodes)]
+    assert len(committed) > 10
+    conjuncts = commit_strengthening(model)
+    assert [f.__name__ for f in conjuncts if not all(f(s) for s in states)] == []
+
+
+def test_the_commit_conjuncts_join_only_logs_of_one_entry() -> None:
+    names = {f.__name__ for f in commit_strengthening(Raft(**COMMITS))}
+    assert {"committed_is_protected", "acked_are_protectors", "protected_in_leaders"} <= names
+    assert names <= {f.__name__ for f in strengthening(Raft(**COMMITS))}
+    assert not names & {f.__name__ for f in strengthening(Raft(**LOGS2))}
+
+
+@pytest.mark.slow
+def test_state_machine_safety_is_proved_by_induction_from_the_cli() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", "1",
+                 "--property", "state_machine_safety,leader_completeness,log_matching", "--json"], out, err)
+    r = json.loads(out.getvalue())
+    assert code == 0 and r["verdict"] == PROVED, r
+    assert {"state_machine_safety", "leader_completeness", "committed_is_protected"} <= set(r["conjuncts"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drop", ["acked_are_protectors", "requests_of_a_term_agree", "led_terms_locked"])
+def test_removing_a_commit_conjunct_gives_a_counterexample_to_induction(drop: str) -> None:
+    model = Raft(**COMMITS)
+    weak = [f for f in strengthening(model) if f.__name__ != drop]
+    r = prove(model, weak, properties=["state_machine_safety", "leader_completeness"])
+    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive"), r.reason
+
+
+@pytest.mark.slow
+def test_a_follower_that_skips_the_prev_check_is_not_proved_state_machine_safe() -> None:
+    buggy = Raft.variants_of()["no-prev-check"](**COMMITS)
+    assert isinstance(buggy, Raft)
+    r = prove(buggy, strengthening(buggy), properties=["state_machine_safety"])
+    assert r.verdict != PROVED
