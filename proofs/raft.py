@@ -11,9 +11,10 @@ instance, never more.
 
 With logs (``--max-log`` > 0) the log conjuncts of ``log_strengthening`` join them: they are
 written for logs of one entry (entry uniqueness: one term and index name one value, the part
-of LogMatching such logs can break); with longer logs LogMatching also needs the requests'
-``prev_log_term`` to agree with the logs, which is not here.  StateMachineSafety has no strengthening (it needs
-LeaderCompleteness and what commit indices and match indices say): ``bmc`` bounds it.
+of LogMatching such logs can break); from two entries on, ``predecessors_agree`` adds the other
+half (an entry's term and index fix its predecessor's term).  With logs of one entry the
+conjuncts of ``commit_strengthening`` (StateMachineSafety, LeaderCompleteness) join too; with
+longer logs StateMachineSafety has no strengthening here.
 """
 
 from __future__ import annotations

@@ -220,11 +220,3 @@ def test_removing_a_commit_conjunct_gives_a_counterexample_to_induction(drop: st
     weak = [f for f in strengthening(model) if f.__name__ != drop]
     r = prove(model, weak, properties=["state_machine_safety", "leader_completeness"])
     assert r.verdict == UNKNOWN and r.reason.startswith("not inductive"), r.reason
-
-
-@pytest.mark.slow
-def test_a_follower_that_skips_the_prev_check_is_not_proved_state_machine_safe() -> None:
-    buggy = Raft.variants_of()["no-prev-check"](**COMMITS)
-    assert isinstance(buggy, Raft)
-    r = prove(buggy, strengthening(buggy), properties=["state_machine_safety"])
-    assert r.verdict != PROVED
