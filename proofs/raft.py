@@ -392,6 +392,11 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
         return all(not sent(s, m1) or not sent(s, m2)
                    for m1 in said for m2 in said if m1.term == m2.term and first_term(m1) < first_term(m2))  # type: ignore[operator]
 
+    def commit_within_log(s: Any) -> bool:
+        """A commit index is at most its log's length (part of ``state_machine_safety``, here too so
+        that the conjuncts stay inductive when only another property is asked)."""
+        return all(s.nodes[i].commit_index <= len(s.nodes[i].log) for i in servers)
+
     def match_index_bounded(s: Any) -> bool:
         """A leader's match_index is at most its log's length."""
         return all(s.nodes[i].role != LEADER or s.nodes[i].match_index[j] <= len(s.nodes[i].log)
@@ -431,7 +436,7 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
 
     return [vote_requests_not_future, grants_not_future, vote_requests_describe_the_log, requests_describe_the_log,
             stale_requests, candidates_hold_older_entries, protected_vote_requests, led_terms_locked,
-            requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, match_index_bounded,
+            requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, commit_within_log, match_index_bounded,
             acked_are_protectors, committed_is_protected, protected_is_newest, protected_in_leaders,
             protected_not_overwritten]
 
