@@ -437,8 +437,8 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
     return [vote_requests_not_future, grants_not_future, vote_requests_describe_the_log, requests_describe_the_log,
             stale_requests, candidates_hold_older_entries, protected_vote_requests, led_terms_locked,
             requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, commit_within_log,
-            match_index_bounded, acked_are_protectors, committed_is_protected, protected_is_newest, protected_in_leaders,
-            protected_not_overwritten]
+            match_index_bounded, acked_are_protectors, committed_is_protected, protected_is_newest,
+            protected_in_leaders, protected_not_overwritten]
 
 
 __all__ = ["commit_strengthening", "election_strengthening", "log_strengthening", "strengthening"]
