@@ -11,9 +11,10 @@ instance, never more.
 
 With logs (``--max-log`` > 0) the log conjuncts of ``log_strengthening`` join them: they are
 written for logs of one entry (entry uniqueness: one term and index name one value, the part
-of LogMatching such logs can break); with longer logs LogMatching also needs the requests'
-``prev_log_term`` to agree with the logs, which is not here.  StateMachineSafety has no strengthening (it needs
-LeaderCompleteness and what commit indices and match indices say): ``bmc`` bounds it.
+of LogMatching such logs can break); from two entries on, ``predecessors_agree`` adds the other
+half (an entry's term and index fix its predecessor's term).  With logs of one entry the
+conjuncts of ``commit_strengthening`` (StateMachineSafety, LeaderCompleteness) join too; with
+longer logs StateMachineSafety has no strengthening here.
 """
 
 from __future__ import annotations
@@ -28,15 +29,20 @@ from ..models.raft import (
     AppendEntriesResponse,
     Entry,
     Raft,
+    RequestVoteRequest,
     RequestVoteResponse,
+    last_term,
 )
 
 Predicate = Callable[[Any], bool]
 
 
 def strengthening(model: Raft) -> list[Predicate]:
-    """ElectionSafety's strengthening, and with logs (``max_log > 0``) LogMatching's on top of it."""
-    return election_strengthening(model) + (log_strengthening(model) if model.config.max_log > 0 else [])
+    """ElectionSafety's strengthening, with logs (``max_log > 0``) LogMatching's on top of it, and
+    with logs of one entry StateMachineSafety's and LeaderCompleteness's (``commit_strengthening``)."""
+    c = model.config
+    return (election_strengthening(model) + (log_strengthening(model) if c.max_log > 0 else [])
+            + (commit_strengthening(model) if c.max_log == 1 else []))
 
 
 def election_strengthening(model: Raft) -> list[Predicate]:
@@ -127,6 +133,14 @@ def log_strengthening(model: Raft) -> list[Predicate]:
         for p, e in enumerate(m.entries):
             carried.setdefault((e.term, m.prev_log_index + 1 + p, e.value), []).append(m)
     successes = [m for m in model.messages() if isinstance(m, AppendEntriesResponse) and m.success]
+    # (term, index, term of the entry before it) -> requests carrying such an entry after such a predecessor
+    preceded: dict[tuple[int, int, int], list[Any]] = {}
+    for m in requests:
+        for p, e in enumerate(m.entries):
+            k = m.prev_log_index + 1 + p
+            if k >= 2:
+                before = m.prev_log_term if p == 0 else m.entries[p - 1].term
+                preceded.setdefault((e.term, k, before), []).append(m)
 
     def exists(s: Any, t: int, k: int, v: int) -> bool:
         """Entry (t, v) is at index k of some log or of some request in flight.
@@ -200,8 +214,231 @@ def log_strengthening(model: Raft) -> list[Predicate]:
                    or 2 * sum(1 for j in servers if locked(s, j, t, c)) > n
                    for t in terms for c in servers)
 
-    return [log_terms_bounded, next_index_bounded, appends_from_leaders, success_within_leader_log,
-            request_within_leader_log, leader_has_its_entries, entries_unique, no_second_leader]
+    def follows(s: Any, t: int, k: int, p: int) -> bool:
+        """An entry of term t at index k >= 2 follows one of term p, in some log or request in flight."""
+        return (any(Entry(p, u) in s.nodes[i].log[k - 2:k - 1] and Entry(t, v) in s.nodes[i].log[k - 1:k]
+                    for i in servers for u in values for v in values)
+                or any(model.in_flight(s, m, i, j) for m in preceded.get((t, k, p), []) for i, j in pairs))
+
+    def predecessors_agree(s: Any) -> bool:
+        """An entry's term and index fix its predecessor's term (the second half of LogMatching:
+        the leader of t appends after its own last entry, and a follower accepts only after a
+        matching ``prev_log_term``)."""
+        return all(not follows(s, t, k, p1) or not follows(s, t, k, p2)
+                   for t in terms for k in indices if k >= 2 for p1 in terms for p2 in terms if p1 < p2)
+
+    out = [log_terms_bounded, next_index_bounded, appends_from_leaders, success_within_leader_log,
+           request_within_leader_log, leader_has_its_entries, entries_unique, no_second_leader]
+    return out + ([predecessors_agree] if c.max_log > 1 else [])
 
 
-__all__ = ["election_strengthening", "log_strengthening", "strengthening"]
+def commit_strengthening(model: Raft) -> list[Predicate]:
+    """StateMachineSafety's and LeaderCompleteness's conjuncts, for logs of one entry (``max_log == 1``).
+
+    An entry of term t at index 1 is *protected* when a majority of servers are its protectors:
+    each holds it and has granted no vote of a later term to a candidate without it (no granting
+    response in flight, not counted).  A protected entry cannot be lost: every vote of a later
+    term goes to a log holding it (the voter's up-to-date check reads the request, and a
+    candidate's requests describe its log), so every leader of term >= t holds it, no entry of a
+    later term can be made (the leader's one slot is taken), and no request of term >= t carries
+    another entry at index 1, so no holder truncates it.  What makes it protected is the
+    commit: a commit index, or a request's commit index, of 1 on an entry of term t
+    (``committed``) implies a majority of protectors, because the leader of t commits only its
+    own term's entry with a majority of ``match_index`` >= 1, and a success response or a
+    match_index of the leader of t comes from a server that held the leader's entry in term t
+    (``acked_are_protectors``).  That last step holds at 2 and 3 servers, where the leader and
+    one server that acknowledged are a majority; with 5 a minority of protectors may lose the
+    entry, so this is a strengthening for these sizes, proved only where ``prove`` says so.
+    """
+    c = model.config
+    n = c.servers
+    servers = range(n)
+    terms = range(1, c.max_term + 1)
+    values = range(c.values)
+    pairs = [(i, j) for i in servers for j in servers if i != j]
+    msgs = model.messages()
+    requests = [m for m in msgs if isinstance(m, AppendEntriesRequest)]
+    vote_requests = [m for m in msgs if isinstance(m, RequestVoteRequest)]
+
+    def first_term(m: AppendEntriesRequest) -> int | None:
+        """The term the request says its sender holds at index 1 (None: it says nothing)."""
+        if m.prev_log_index >= 1:
+            return m.prev_log_term
+        return m.entries[0].term if m.entries else None
+
+    def first_entry(m: AppendEntriesRequest) -> Entry | None:
+        return m.entries[0] if m.prev_log_index == 0 and m.entries else None
+
+    def holds(s: Any, j: int, t: int) -> bool:
+        """j's log holds an entry of term t at index 1."""
+        return any(Entry(t, v) in s.nodes[j].log[0:1] for v in values)
+
+    def granted(s: Any, j: int, t: int, cand: int) -> bool:
+        return model.in_flight(s, RequestVoteResponse(t, True), j, cand)
+
+    def sent(s: Any, m: Any) -> bool:
+        return any(model.in_flight(s, m, i, j) for i, j in pairs)
+
+    def protector(s: Any, j: int, t: int) -> bool:
+        """j holds the entry of term t and has given no candidate without it a vote of a later term."""
+        def gave(cand: int, tt: int) -> bool:
+            nc = s.nodes[cand]
+            return granted(s, j, tt, cand) or (nc.current_term == tt and nc.role == CANDIDATE
+                                                and j in nc.votes_granted)
+        return holds(s, j, t) and all(holds(s, cand, t) or not gave(cand, tt)
+                                      for tt in terms if tt > t for cand in servers)
+
+    def protected(s: Any, t: int) -> bool:
+        return 2 * sum(1 for j in servers if protector(s, j, t)) > n
+
+    def committed(s: Any, t: int) -> bool:
+        """A commit index of 1 on an entry of term t, at a server or in a request in flight."""
+        return (any(s.nodes[i].commit_index >= 1 and holds(s, i, t) for i in servers)
+                or any(sent(s, m) for m in requests if m.commit_index >= 1 and first_term(m) == t))
+
+    def vote_requests_not_future(s: Any) -> bool:
+        """A vote request's term is at most its candidate's current term."""
+        return all(m.term <= s.nodes[i].current_term or not model.in_flight(s, m, i, j)
+                   for m in vote_requests for i in servers for j in servers)
+
+    def grants_not_future(s: Any) -> bool:
+        """A granting response's term is at most its candidate's current term."""
+        return all(t <= s.nodes[cand].current_term or not granted(s, j, t, cand)
+                   for t in terms for j in servers for cand in servers)
+
+    def vote_requests_describe_the_log(s: Any) -> bool:
+        """A candidate's vote requests of its term carry its log's last term and length."""
+        return all(s.nodes[i].current_term != m.term or s.nodes[i].role != CANDIDATE
+                   or (len(s.nodes[i].log) == m.last_log_index and last_term(s.nodes[i].log) == m.last_log_term)
+                   or not model.in_flight(s, m, i, j)
+                   for m in vote_requests for i in servers for j in servers)
+
+    def requests_describe_the_log(s: Any) -> bool:
+        """A request of its leader's current term says what the leader holds at index 1."""
+        def agrees(i: int, m: AppendEntriesRequest) -> bool:
+            e, t = first_entry(m), first_term(m)
+            if e is not None:
+                return e in s.nodes[i].log[0:1]
+            return t is None or holds(s, i, t)
+        return all(s.nodes[i].role != LEADER or s.nodes[i].current_term != m.term or agrees(i, m)
+                   or not model.in_flight(s, m, i, j) for m in requests for i, j in pairs)
+
+    stale = [m for m in requests if (ft := first_term(m)) is not None and ft < m.term]
+    carrying: dict[int, list[AppendEntriesRequest]] = {}  # term -> requests carrying an entry of it at index 1
+    for m in requests:
+        if (e := first_entry(m)) is not None:
+            carrying.setdefault(e.term, []).append(m)
+
+    def stale_requests(s: Any) -> bool:
+        """A request of term T that says index 1 is of an earlier term: no entry of term T is at index 1
+        (the leader of T holds its own entry from its creation on, and its requests say so)."""
+        return all(not sent(s, m) or not (any(holds(s, i, m.term) for i in servers)
+                                          or any(sent(s, r) for r in carrying.get(m.term, [])))
+                   for m in stale)
+
+    def candidates_hold_older_entries(s: Any) -> bool:
+        """A candidate's log holds only entries of earlier terms than its own (entries of its term
+        are made by that term's leader), and so do its vote requests."""
+        return (all(s.nodes[i].role != CANDIDATE or last_term(s.nodes[i].log) < s.nodes[i].current_term
+                    for i in servers)
+                and all(m.last_log_term < m.term or not model.in_flight(s, m, i, j)
+                        for m in vote_requests for i in servers for j in servers))
+
+    def protected_vote_requests(s: Any) -> bool:
+        """A vote request in flight whose log looks as up to date as a protected entry comes from a
+        server holding it (a protector's up-to-date check reads the request, not the log)."""
+        return all(not protected(s, t) or not model.in_flight(s, m, i, j) or (m.last_log_term == t and holds(s, i, t))
+                   for t in terms for m in vote_requests if m.last_log_index >= 1 and m.last_log_term >= t
+                   for i in servers for j in servers)
+
+    def could_lead(s: Any, cand: int, t: int) -> bool:
+        nc = s.nodes[cand]
+        return nc.current_term < t or (nc.current_term == t and nc.role == CANDIDATE)
+
+    def locked(s: Any, j: int, t: int, cand: int) -> bool:
+        """j can never give cand its vote of term t (as in ``log_strengthening``)."""
+        nj, nc = s.nodes[j], s.nodes[cand]
+        counted = (nc.role == CANDIDATE or nc.role == LEADER) and nc.current_term == t and j in nc.votes_granted
+        return (not granted(s, j, t, cand) and not counted
+                and (nj.current_term > t or (nj.current_term == t and nj.voted_for not in (None, cand))))
+
+    def led(s: Any, t: int) -> bool:
+        """Term t has a leader, or had one: a request of term t is in flight."""
+        return (any(s.nodes[i].role == LEADER and s.nodes[i].current_term == t for i in servers)
+                or any(sent(s, m) for m in requests if m.term == t))
+
+    def led_terms_locked(s: Any) -> bool:
+        """Once term t has had a leader, anyone who could still win t is locked out by a majority
+        (``no_second_leader``'s lock, from the election on rather than from the first entry)."""
+        return all(not led(s, t) or not could_lead(s, cand, t)
+                   or 2 * sum(1 for j in servers if locked(s, j, t, cand)) > n
+                   for t in terms for cand in servers)
+
+    def requests_from_the_leader(s: Any) -> bool:
+        """A request of term t in flight is from the leader of t, if t has one now."""
+        return all(not model.in_flight(s, m, i, j) or s.nodes[ld].role != LEADER or s.nodes[ld].current_term != m.term
+                   for m in requests for i, j in pairs for ld in servers if ld != i)
+
+    def one_sender_per_term(s: Any) -> bool:
+        """The requests of one term in flight come from one server (the term's leader)."""
+        by_term = [[m for m in requests if m.term == t] for t in terms]
+        return all(not model.in_flight(s, m1, i1, j1) or not model.in_flight(s, m2, i2, j2)
+                   for ms in by_term for m1 in ms for m2 in ms for i1, j1 in pairs for i2, j2 in pairs if i1 < i2)
+
+    def requests_of_a_term_agree(s: Any) -> bool:
+        """The requests of one term in flight that say what index 1 holds say the same term (the
+        leader's first entry, once there, stays)."""
+        said = [m for m in requests if first_term(m) is not None]
+        return all(not sent(s, m1) or not sent(s, m2)
+                   for m1 in said for m2 in said if m1.term == m2.term and first_term(m1) < first_term(m2))  # type: ignore[operator]
+
+    def commit_within_log(s: Any) -> bool:
+        """A commit index is at most its log's length (part of ``state_machine_safety``, here too so
+        that the conjuncts stay inductive when only another property is asked)."""
+        return all(s.nodes[i].commit_index <= len(s.nodes[i].log) for i in servers)
+
+    def match_index_bounded(s: Any) -> bool:
+        """A leader's match_index is at most its log's length."""
+        return all(s.nodes[i].role != LEADER or s.nodes[i].match_index[j] <= len(s.nodes[i].log)
+                   for i in servers for j in servers)
+
+    def acked_are_protectors(s: Any) -> bool:
+        """A server the leader of t counts as holding its entry of term t (match_index, or a success
+        response in flight) protects it."""
+        def acked(i: int, j: int, t: int) -> bool:
+            return (s.nodes[i].match_index[j] >= 1
+                    or model.in_flight(s, AppendEntriesResponse(t, True, 1), j, i))
+        return all(s.nodes[i].role != LEADER or s.nodes[i].current_term != t or not holds(s, i, t)
+                   or not acked(i, j, t) or protector(s, j, t)
+                   for t in terms for i, j in pairs)
+
+    def committed_is_protected(s: Any) -> bool:
+        """An entry committed anywhere is protected."""
+        return all(not committed(s, t) or protected(s, t) for t in terms)
+
+    def protected_is_newest(s: Any) -> bool:
+        """Nothing at index 1 is of a later term than a protected entry."""
+        return all(not protected(s, t) or not (
+                       any(holds(s, i, tt) for i in servers)
+                       or any(sent(s, m) for m in requests if first_term(m) == tt))
+                   for t in terms for tt in terms if tt > t)
+
+    def protected_in_leaders(s: Any) -> bool:
+        """Every leader of a term >= t holds a protected entry of term t."""
+        return all(not protected(s, t) or s.nodes[ld].role != LEADER or s.nodes[ld].current_term < t
+                   or holds(s, ld, t) for t in terms for ld in servers)
+
+    def protected_not_overwritten(s: Any) -> bool:
+        """No request of term >= t says index 1 holds another term than a protected entry's t."""
+        return all(not protected(s, t) or not sent(s, m)
+                   for t in terms for m in requests
+                   if m.term >= t and first_term(m) is not None and first_term(m) != t)
+
+    return [vote_requests_not_future, grants_not_future, vote_requests_describe_the_log, requests_describe_the_log,
+            stale_requests, candidates_hold_older_entries, protected_vote_requests, led_terms_locked,
+            requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, commit_within_log,
+            match_index_bounded, acked_are_protectors, committed_is_protected, protected_is_newest,
+            protected_in_leaders, protected_not_overwritten]
+
+
+__all__ = ["commit_strengthening", "election_strengthening", "log_strengthening", "strengthening"]
