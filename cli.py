@@ -695,8 +695,9 @@ def _parser() -> _Parser:
     ck.add_argument("--shorten", type=non_negative_float, default=10.0, metavar="SECONDS",
                     help="seconds to shorten a counterexample of --strategy dfs/random/novelty by dropping steps "
                     "(delta debugging; 0: off; default 10)")
-    ck.add_argument("--width", type=int, choices=(1, 2), default=2,
-                    help="atoms per novel set for --strategy novelty (IW(1) or IW(2))")
+    ck.add_argument("--width", type=_positive, default=2,
+                    help="--strategy novelty expands a state only if some set of at most this many atoms (a "
+                    "component's state, a message in flight) is new in it: IW(k) (default 2)")
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
     ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")

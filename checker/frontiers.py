@@ -116,21 +116,19 @@ class Novelty(BFS):
 
     def __init__(self, width: int, describe: Callable[[int], dict[str, Any]]) -> None:
         super().__init__()
-        if width not in (1, 2):
-            raise ValueError(f"--width must be 1 or 2, not {width}")
+        if width < 1:
+            raise ValueError(f"--width must be at least 1, not {width}")
         self.width, self.describe = width, describe
         self.ids: dict[Hashable, int] = {}
-        self.seen: set[int] = set()
+        self.seen: set[tuple[int, ...]] = set()
         self.pruned = 0
 
     def novel(self, code: int) -> bool:
-        """Whether the state of ``code`` has a new atom (or pair of atoms); records them."""
+        """Whether the state of ``code`` has a new set of at most ``width`` atoms; records them."""
         ids, seen = self.ids, self.seen
         mine = sorted({ids.setdefault(a, len(ids)) for a in atoms(self.describe(code))})
-        keys = [-1 - i for i in mine]  # single atoms: negative keys
-        if self.width == 2:
-            keys += [i * (1 << 32) + j for i, j in itertools.combinations(mine, 2)]
-        new = [k for k in keys if k not in seen]
+        new = [t for k in range(1, min(self.width, len(mine)) + 1) for t in itertools.combinations(mine, k)
+               if t not in seen]
         seen.update(new)
         return bool(new)
 

@@ -2,9 +2,9 @@
 
 Delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", TSE
 2002) on the path's actions: drop a chunk of consecutive steps, replay the rest from the same
-initial state, and keep the shorter sequence if every step is still enabled where it is taken and
-the property is still broken -- at its end, or already at an earlier step, where the path is then
-cut.  Chunks halve down to single steps; the result is 1-minimal (no single step can be dropped)
+initial state, skipping the steps that are no longer enabled (the send of a dropped request takes
+its delivery with it), and keep what was taken if the property is still broken -- at its end, or
+already at an earlier step, where the path is then cut.  What is kept is a real run of the model.  Chunks halve down to single steps; the result is 1-minimal (no single step can be dropped)
 when the time budget allows, but not proved shortest: only breadth-first search proves that.
 """
 
@@ -26,16 +26,17 @@ def _breaks(model: Model[Any], prev: Any, a: Action | None, t: Any, prop: str) -
 
 
 def _replay(model: Model[Any], init: Any, actions: list[Action], prop: str) -> Path | None:
-    """The path of ``actions`` from ``init``, cut at the first step that breaks ``prop``; None if
-    a step is not enabled or ``prop`` is never broken."""
-    states = [init]
-    for k, a in enumerate(actions):
+    """The path of those of ``actions`` that are enabled where they come, from ``init``, cut at
+    the first step that breaks ``prop``; None if ``prop`` is never broken."""
+    states, taken = [init], []
+    for a in actions:
         t = model.step(states[-1], a)
         if t is None:
-            return None
+            continue
         states.append(t)
+        taken.append(a)
         if _breaks(model, states[-2], a, t, prop):
-            return Path(model, states, actions[: k + 1])
+            return Path(model, states, taken)
     return None
 
 
@@ -53,7 +54,7 @@ def shorten(model: Model[Any], path: Path, prop: str, budget_s: float) -> Path:
     deadline = time.perf_counter() + budget_s
     init = path.states[0]
     best = _replay(model, init, list(path.actions), prop)
-    if best is None:  # the path does not replay by single steps (it should): leave it as it is
+    if best is None or len(best.actions) > len(path.actions):  # it should replay: leave it as it is
         return path
     n = 2
     while len(best.actions) >= 2:
