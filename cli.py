@@ -409,7 +409,9 @@ def _print_result(result: Result, out: TextIO) -> None:
                 print(f"a fair behaviour that never satisfies it: {k} step{'' if k == 1 else 's'}, then "
                       + (f"a loop of {loop} steps repeated forever:" if loop else "stopped forever:"), file=out)
             elif result.shortened_from is not None:
-                print(f"counterexample ({len(result.path)} steps; shortened from {result.shortened_from} steps in "
+                how = (f"shortened from {result.shortened_from} steps" if result.shortened_from > len(result.path)
+                       else "no step could be dropped")
+                print(f"counterexample ({len(result.path)} steps; {how} by delta debugging in "
                       f"{result.shorten_s:.1f} s; not proved shortest):", file=out)
             else:
                 print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"

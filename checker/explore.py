@@ -555,8 +555,9 @@ class _Run:
             if o.strategy == "random":
                 return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
             if pruned:
+                atoms = f"{o.width} atom{'' if o.width == 1 else 's'}"
                 return self.finish(BOUNDED, bound=f"a novelty search of width {o.width}: {pruned:,} states that "
-                                   f"made no set of {o.width} atom{'' if o.width == 1 else 's'} new were not expanded")
+                                   f"made no set of at most {atoms} new were not expanded")
             return self.finish(BOUNDED, bound=f"depth {o.max_depth}")
         unreached = [k for k, v in self.examples.items() if v is None]
         if unreached:

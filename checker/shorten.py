@@ -4,8 +4,9 @@ Delta debugging (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Indu
 2002) on the path's actions: drop a chunk of consecutive steps, replay the rest from the same
 initial state, skipping the steps that are no longer enabled (the send of a dropped request takes
 its delivery with it), and keep what was taken if the property is still broken -- at its end, or
-already at an earlier step, where the path is then cut.  What is kept is a real run of the model.  Chunks halve down to single steps; the result is 1-minimal (no single step can be dropped)
-when the time budget allows, but not proved shortest: only breadth-first search proves that.
+already at an earlier step, where the path is then cut.  What is kept is a real run of the model.
+Chunks halve down to single steps; the result is 1-minimal (no single step can be dropped) when the
+time budget allows, but not proved shortest: only breadth-first search proves that.
 """
 
 from __future__ import annotations
