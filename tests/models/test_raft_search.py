@@ -31,8 +31,8 @@ SEARCHES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 #: The searches that finish in about a second (measured under load: 0.4 s).
 FAST = ("stale-leader",)
-# no-prev-check and figure-8 are not found by a search yet (README "### Raft");
-# test_raft_bugs.py shows each by a written scenario.
+# no-prev-check and figure-8: README "### Raft" gives the searches tried and what they reached;
+# test_raft_bugs.py shows each by a written scenario with one message in flight.
 
 
 def _variant(name: str) -> Raft:
