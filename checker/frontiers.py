@@ -111,8 +111,9 @@ class Novelty(BFS):
     generated before; the others are stored and checked, but not expanded.  IW(k) expands at most
     O(atoms^k) states, so it reaches depths that plain breadth-first search cannot, along paths
     on which each step makes some pair new (two servers' states never seen together, or a
-    server's state with a message).  Every state it reports is reached by a real path;
-    pruning makes it incomplete, so finding nothing is ``bounded``, never ``exhausted``."""
+    server's state with a message).  Every state it reports is reached by a real path; pruning
+    makes it incomplete, so a run that pruned a state and found nothing is ``bounded``, never
+    ``exhausted`` (one that pruned none visited what breadth-first search visits)."""
 
     def __init__(self, width: int, describe: Callable[[int], dict[str, Any]]) -> None:
         super().__init__()
