@@ -33,7 +33,7 @@ from .checker.verdict import (
 )
 from .cli_describe import config_fields, describe, lines, model_help, option_name
 from .cli_progress import progress_stream, reporter
-from .impl.argtypes import non_negative, positive, positive_float
+from .impl.argtypes import non_negative, non_negative_float, positive, positive_float
 from .models.actors import ActorSystem
 from .models.base import Model, ModelDefinitionError
 from .models.registry import Protocol, RegistryError, protocol_for, protocol_of, registered, where_raised
@@ -175,6 +175,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         walks=args.walks,
         walk_depth=args.walk_depth,
         walk_fresh=args.walk_fresh,
+        width=args.width,
+        shorten=args.shorten,
         record_graph=GRAPH_LIMIT if want_state_graph else 0,
         progress=progress_stream(err, args.quiet),
         liveness=not args.no_liveness,
@@ -364,6 +366,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         out["path"] = result.path.to_json()
         out["loop_start"] = result.path.loop_start
         out["replay"] = replay
+        out["shortened_from"] = result.shortened_from
     if result.liveness:
         out["liveness"] = {"note": result.liveness, "edges": st.edges_stored, "edge_bytes": st.edge_bytes,
                            "bytes_per_edge": round(st.bytes_per_edge, 2), "store_bytes": st.liveness_bytes,
@@ -405,6 +408,11 @@ def _print_result(result: Result, out: TextIO) -> None:
                 loop = len(result.path) - k
                 print(f"a fair behaviour that never satisfies it: {k} step{'' if k == 1 else 's'}, then "
                       + (f"a loop of {loop} steps repeated forever:" if loop else "stopped forever:"), file=out)
+            elif result.shortened_from is not None:
+                how = (f"shortened from {result.shortened_from} steps" if result.shortened_from > len(result.path)
+                       else "no step could be dropped")
+                print(f"counterexample ({len(result.path)} steps; {how} by delta debugging in "
+                      f"{result.shorten_s:.1f} s; not proved shortest):", file=out)
             else:
                 print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"
                       else f"counterexample ({len(result.path)} steps):", file=out)
@@ -684,7 +692,14 @@ def _parser() -> _Parser:
     ck.add_argument("model", help=MODEL_HELP)
     ck.add_argument("--variant", help="a planted bug (see `protoproof list`)")
     ck.add_argument("--property", action="append", help="check only these properties (repeat or comma-separate)")
-    ck.add_argument("--strategy", choices=("bfs", "dfs", "random"), default="bfs")
+    ck.add_argument("--strategy", choices=("bfs", "dfs", "random", "novelty"), default="bfs",
+                    help="novelty: breadth-first, expanding only states that make some --width atoms new (IW(k))")
+    ck.add_argument("--shorten", type=non_negative_float, default=10.0, metavar="SECONDS",
+                    help="seconds to shorten a counterexample of --strategy dfs/random/novelty by dropping steps "
+                    "(delta debugging; 0: off; default 10)")
+    ck.add_argument("--width", type=_positive, default=2,
+                    help="--strategy novelty expands a state only if some set of at most this many atoms (a "
+                    "component's state, a message in flight) is new in it: IW(k) (default 2)")
     ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
     ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")

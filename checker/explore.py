@@ -85,6 +85,8 @@ class Result:
     expansion: str = ""  # "packed codes", or "general: <why the packed path was declined>"
     liveness: str = ""  # which liveness properties were checked, or why they were not
     engine: str = "scalar"  # "vector", or "scalar" with why the vector engine did not run
+    shortened_from: int | None = None  # a non-BFS counterexample's length before ``shorten`` (None: not shortened)
+    shorten_s: float = 0.0  # the time ``shorten`` took
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -105,7 +107,7 @@ class Graph:
 
 @dataclass
 class Options:
-    strategy: str = "bfs"  # bfs | dfs | random
+    strategy: str = "bfs"  # bfs | dfs | random | novelty
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
@@ -116,6 +118,8 @@ class Options:
     walks: int = 100
     walk_depth: int = 100
     walk_fresh: bool = False  # a walk's step prefers successors never seen before (``frontiers.Walks``)
+    width: int = 2  # strategy novelty: expand a state only if it makes some set of this many atoms new
+    shorten: float = 10.0  # seconds to shorten a counterexample of a non-BFS search (``shorten.py``); 0: off
     record_graph: int = 0  # keep the whole graph if it has at most this many states
     progress: TextIO | None = None
     progress_every: float = 2.0
@@ -170,7 +174,24 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
             raise
         found = run.finish(BOUNDED, bound=f"{time.perf_counter() - run.t0:.1f}s (interrupted by Ctrl-C)")
     found.engine = f"scalar ({why})"
+    if found.verdict == VIOLATED and found.path is not None and o.strategy != "bfs" and o.shorten > 0:
+        _shorten(found, o.shorten)
     return found
+
+
+def _shorten(found: Result, budget_s: float) -> None:
+    """Replace a non-BFS counterexample by a shorter one that breaks the same property (``shorten.py``)."""
+    from .shorten import shorten, shortenable
+
+    path, prop = found.path, found.property
+    assert path is not None and prop is not None
+    if not shortenable(found.model, path, prop):
+        return
+    t = time.perf_counter()
+    short = shorten(found.model, path, prop, budget_s)
+    found.shorten_s = time.perf_counter() - t
+    found.shortened_from = len(path)
+    found.path = short
 
 
 class _Run:
@@ -243,7 +264,9 @@ class _Run:
             if self.graph_states is not None:
                 self.graph_states[c] = s
         o = self.o
-        self.frontier = frontier(o.strategy, o.seed, o.walks, o.walk_depth, self.inits, o.walk_fresh)
+        unpack, describe = self.unpack, self.model.describe_state
+        self.frontier = frontier(o.strategy, o.seed, o.walks, o.walk_depth, self.inits, o.walk_fresh, o.width,
+                                 lambda c: describe(unpack(c)))
         for c in self.inits:
             s = by_code[c]
             bad = self.checks.initial_failing(s)
@@ -524,12 +547,17 @@ class _Run:
     def end(self) -> Result:
         """The verdict of a run whose frontier emptied."""
         o = self.o
-        if o.strategy == "random" or self.hit_depth_bound:
+        pruned = getattr(self.frontier, "pruned", 0)  # novelty: states stored but not expanded
+        if o.strategy == "random" or self.hit_depth_bound or pruned:
             live = self._liveness()
             if live is not None:
                 return live
             if o.strategy == "random":
                 return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
+            if pruned:
+                atoms = f"{o.width} atom{'' if o.width == 1 else 's'}"
+                return self.finish(BOUNDED, bound=f"a novelty search of width {o.width}: {pruned:,} states that "
+                                   f"made no set of at most {atoms} new were not expanded")
             return self.finish(BOUNDED, bound=f"depth {o.max_depth}")
         unreached = [k for k, v in self.examples.items() if v is None]
         if unreached:

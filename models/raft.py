@@ -375,6 +375,7 @@ PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader
 class Figure8Config(RaftConfig):
     servers: int = 3
     max_term: int = 5
+    max_messages: int | None = 1  # one message in flight at a time (the written scenario needs no more)
     lossy: bool = False
     duplicating: bool = False
     restarts: bool = False
@@ -390,7 +391,10 @@ class Figure8(Raft):
     """A leader commits an entry of an earlier term once a quorum holds it (Figure 8 of the paper).
 
     A later leader without the entry overwrites it.  Needs 3 servers and terms up to 5: the entry
-    of term 2, a rival entry of term 3, the commit in term 4, the rival's leader in term 5."""
+    of term 2, a rival entry of term 3, the commit in term 4, the rival's leader in term 5.  Four
+    terms do not show it: the committed entry's term, the rival entry's term (newer, or the rival
+    loses the vote of the server holding the entry), the commit's term (later than the entry's: the
+    bug) and the rival's election are four leaders' terms, and term 1 has no leader."""
 
     server_class = _Figure8Server
     Config = Figure8Config
@@ -450,6 +454,7 @@ class _NoPrevCheckServer(Server):
 class NoPrevCheckConfig(RaftConfig):
     servers: int = 3
     max_term: int = 3
+    max_messages: int | None = 1  # one message in flight at a time (the written scenario needs no more)
     lossy: bool = False
     duplicating: bool = False
     restarts: bool = False

@@ -46,11 +46,23 @@ def test_property_deadlock_checks_for_deadlocks_instead_of_nothing() -> None:
     (["check", "twophase", "--strategy", "random", "--walk-depth", "0"], "--walk-depth: expected a positive integer"),
     (["check", "twophase", "--timeout", "nan"], "--timeout: expected a positive number"),
     (["conform", "twophase", "--random", "-5"], "--random: expected a whole number"),
+    (["check", "twophase", "--strategy", "novelty", "--width", "0"], "--width: expected a positive integer"),
+    (["check", "twophase", "--strategy", "random", "--shorten", "-1"], "--shorten: expected a number of at least 0"),
 ])
 def test_a_wrong_option_is_refused_in_one_line_before_the_run(argv: list[str], needle: str) -> None:
     code, out, err = run(*argv)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert needle in err
+
+
+def test_a_novelty_searchs_counterexample_is_shortened_and_not_called_shortest() -> None:
+    code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--strategy", "novelty")
+    assert code == 1 and "VIOLATED: refines_tcommit" in out
+    assert "counterexample (6 steps; no step could be dropped by delta debugging" in out
+    assert "not proved shortest" in out and "shortest counterexample" not in out
+    code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--strategy", "novelty", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["strategy"] == "novelty" and d["shortened_from"] == 6 and len(d["path"]) == 7
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,15 +74,20 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
                                elect("s1", "s2") + REPLICATE_AND_COMMIT
                                + elect("s3", "s2", "timeout s3;")[:-len(" lead s3;")], "lead s3"),
     "no-prev-check": ("state_machine_safety",
-                      elect("s1", "s2") + REPLICATE_AND_COMMIT + "ae s1 s2; recv s1 s2 AEQ;"
+                      elect("s1", "s2") + REPLICATE_AND_COMMIT + "ae s1 s2; recv s1 s2 AEQ; recv s2 s1 AEP;"
                       + elect("s2", "s3") + "ae s2 s3;", "recv s2 s3 AEQ"),
-    # Without restarts (the variant's default) a leader steps down on its successor's AppendEntries.
+    # Without restarts (the variant's default) a leader steps down on a message of a later term;
+    # each message is received before the next is sent (one in flight at a time).  Term 2: s1
+    # leads and appends (2,0); term 3: s3 leads with s2's vote, tells s1 its term, appends (3,0);
+    # term 4: s1 leads again, repairs s2's log and commits (2,0), an entry of term 2 (the bug),
+    # then tells s3 its term; term 5: s3, whose last entry (3,0) is newer, wins s2's vote.
     "figure-8": ("leader_completeness",
                  elect("s1", "s2") + "client s1;"
-                 + elect("s3", "s2", "timeout s3;") + "client s3; ae s3 s1; recv s3 s1 AEQ;"
+                 + elect("s3", "s2", "timeout s3;")[:-len(" lead s3;")]
+                 + " rv s3 s1; recv s3 s1 RVQ; recv s3 s1 RVQ; recv s1 s3 RVP; lead s3; client s3;"
                  + elect("s1", "s2")
                  + "ae s1 s2; recv s1 s2 AEQ; recv s2 s1 AEP; ae s1 s2; recv s1 s2 AEQ; recv s1 s2 AEQ; "
-                 "recv s2 s1 AEP; commit s1; ae s1 s3; recv s1 s3 AEQ;"
+                 "recv s2 s1 AEP; commit s1; ae s1 s3; recv s1 s3 AEQ; recv s1 s3 AEQ; recv s3 s1 AEP;"
                  + elect("s3", "s2")[:-len(" lead s3;")], "lead s3"),
 }
 
