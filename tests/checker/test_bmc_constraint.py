@@ -1,4 +1,4 @@
-"""BMC applies a model's state constraint (TLC's CONSTRAINT, ``ActorSystem.constraint``) exactly as the
+"""BMC (and induction) apply a model's state constraint (TLC's CONSTRAINT, ``ActorSystem.constraint``) exactly as the
 explicit checker does: a step whose successor violates it is not enabled, so BMC's shortest violation
 has the length of breadth-first search's, and a property only the constraint keeps is not violated."""
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from protoproof.checker.bmc import bmc
 from protoproof.checker.explore import explore
-from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
+from protoproof.checker.induction import prove
+from protoproof.checker.verdict import BOUNDED, EXHAUSTED, PROVED, VIOLATED
 from protoproof.models.actors import SysState
 from protoproof.models.base import always
 from protoproof.models.raft import Raft
@@ -40,3 +41,10 @@ def test_bmc_finds_no_state_the_constraint_excludes() -> None:
     assert explore(m, properties=["one_in_flight"]).verdict == EXHAUSTED
     r = bmc(m, 4, ["one_in_flight"], tie=0)  # without the constraint: violated at depth 3
     assert r.verdict == BOUNDED and r.depth_reached == 4
+
+
+def test_prove_applies_the_constraint_too() -> None:
+    """The constraint is part of each step, so induction proves what only the constraint keeps
+    (ignoring it, ``request_vote`` with a message in flight would break ``one_in_flight``)."""
+    r = prove(OneInFlight(**SMALL, max_messages=1), None, 1, ["one_in_flight"], tie=0)
+    assert r.verdict == PROVED
