@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import z3
+
 from protoproof.checker.bmc import bmc
 from protoproof.checker.explore import explore
 from protoproof.checker.induction import prove
+from protoproof.checker.symbolic import SymbolicModel, to_z3
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, PROVED, VIOLATED
 from protoproof.models.actors import SysState
 from protoproof.models.base import always
@@ -48,3 +51,16 @@ def test_prove_applies_the_constraint_too() -> None:
     (ignoring it, ``request_vote`` with a message in flight would break ``one_in_flight``)."""
     r = prove(OneInFlight(**SMALL, max_messages=1), None, 1, ["one_in_flight"], tie=0)
     assert r.verdict == PROVED
+
+
+def test_the_constraint_conjoined_once_is_the_same_relation_as_inlined_in_every_step() -> None:
+    """``SymbolicModel(split_constraint=True)`` (what ``bmc`` uses) encodes the steps without the
+    constraint and conjoins it once on Y: z3 finds no (X, Y) on which it and the inlined relation differ."""
+    m = Raft(**SMALL, max_messages=1)
+    inlined = SymbolicModel(m)
+    split = SymbolicModel(m, split_constraint=True)
+    assert split.constraint_y is not True and inlined.constraint_y is True
+    s = z3.Solver()
+    s.add(to_z3(inlined.dom_x), to_z3(inlined.dom_y))
+    s.add(to_z3(inlined.transition()) != to_z3(split.transition()))
+    assert s.check() == z3.unsat
