@@ -27,7 +27,6 @@ from .symbolic import (
     BoolLike,
     Conjunct,
     SymbolicModel,
-    b_and,
     b_not,
     b_or,
     check_reason,
@@ -137,9 +136,9 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
     note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
-    sm = SymbolicModel(model)
+    sm = SymbolicModel(model, split_constraint=True)
     props = predicates(sm, PROPERTY, safety_properties(model, properties), overrides)
-    trans = b_and(b_or(*(e.formula for e in sm.actions)), sm.dom_y)
+    trans = sm.transition()
     build_s = time.perf_counter() - t_start
     if tie:
         note(f"built in {build_s:.1f}s; tying the properties' formulas to their Python on {tie} + {tie} states")

@@ -29,8 +29,9 @@ neither counted nor expanded nor checked; ``ActorSystem.constraint``).  With ``-
 
 and, with ``--max-messages M`` (no such conjunct without it), also
 ``/\\ BagCardinality(messages) <= M`` (the messages in flight, every copy counted; module Bags).
-Only explicit-state search applies the constraint; ``bmc``/``prove`` bound terms and logs by
-their types and leave ``--max-messages`` out (a larger space, so a bug they find is real).
+The constraint is part of every step (``ActorSystem`` disables a step whose successor fails
+it), so ``check``, ``bmc`` and ``prove`` all apply it, ``--max-messages`` included, with the same
+meaning (``tests/checker/test_bmc_constraint.py``).
 
 TLC on raft.tla with the history variables (and ``mlog``) removed, ``Server`` of N servers,
 ``Value`` of V values and CONSTRAINT as above must give the same distinct states and depth.

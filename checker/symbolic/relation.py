@@ -60,13 +60,21 @@ def _call_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[Any],
     return run
 
 
-def instances(model: Model[Any], use_twin: bool = True) -> list[Instance]:
-    """Every action instance of ``model`` with its concrete and symbolic functions."""
+def has_constraint(model: Model[Any]) -> bool:
+    """Whether ``model`` has a state constraint (TLC's CONSTRAINT, ``ActorSystem.constraint``)."""
+    return isinstance(model, ActorSystem) and type(model).constraint is not ActorSystem.constraint
+
+
+def instances(model: Model[Any], use_twin: bool = True, unconstrained: bool = False) -> list[Instance]:
+    """Every action instance of ``model`` with its concrete and symbolic functions.
+
+    ``unconstrained``: an actor system's steps without its state constraint (the caller conjoins
+    the constraint on the successor once, see ``SymbolicModel.split_constraint``)."""
     from ..twin import twin
 
     out: list[Instance] = []
     if isinstance(model, ActorSystem):
-        for a, f in model._compiled():
+        for a, f in (model._instances() if unconstrained and has_constraint(model) else model._compiled()):
             out.append(Instance(a, f, twin(f) if use_twin else f, f))
         return out
     acts = getattr(model, "_actions", None)
@@ -111,6 +119,13 @@ class SymbolicModel:
     model: Model[Any]
     use_twin: bool = True
     max_paths: int = DEFAULT_MAX_PATHS
+    #: Encode an actor system's steps without its state constraint and the constraint once, as
+    #: ``constraint_y`` over Y: the same relation (a step is enabled iff its successor satisfies
+    #: it), but one formula per step instead of one per path of every action (Raft's
+    #: ``--max-messages`` sums the bag's counts: thousands of ``+`` terms otherwise).  Only for
+    #: engines that use the whole relation (``bmc``): each ``actions[i].formula`` alone then
+    #: lacks the constraint.
+    split_constraint: bool = False
     ty: Type = field(init=False)
     x: Any = field(init=False)
     y: Any = field(init=False)
@@ -128,8 +143,28 @@ class SymbolicModel:
         self.yvars = variables(self.ty, self.y)
         self.dom_x = domain(self.ty, self.x)
         self.dom_y = domain(self.ty, self.y)
-        self.actions = [self.encode(i) for i in instances(self.model, self.use_twin)]
+        self.constraint_y: BoolLike = True
+        if self.split_constraint and isinstance(self.model, ActorSystem) and has_constraint(self.model):
+            raw = instances(self.model, self.use_twin, unconstrained=True)
+            self.actions = [self._encode_split(r, i) for r, i in
+                            zip(raw, instances(self.model, self.use_twin), strict=True)]
+            c = self.predicate("constraint", self.model.constraint, use_twin=False)
+            self.constraint_y = self.at(c.formula, self.yvars)
+        else:
+            self.actions = [self.encode(i) for i in instances(self.model, self.use_twin)]
         self.build_s = time.perf_counter() - t0
+
+    def transition(self) -> BoolLike:
+        """The whole relation ``T(X, Y)``: some action's step, into the type, and the constraint."""
+        return b_and(b_or(*(e.formula for e in self.actions)), self.dom_y, self.constraint_y)
+
+    def _encode_split(self, raw: Instance, constrained: Instance) -> Encoded:
+        """The step without the constraint, or with it where some successor leaves the state's type
+        (a log beyond ``--max-log``): only the constraint's check makes that path disabled."""
+        try:
+            return self.encode(raw)
+        except SymbolicError:
+            return self.encode(constrained)
 
     def encode(self, inst: Instance, fn: Callable[[Any], Any] | None = None) -> Encoded:
         t0 = time.perf_counter()
