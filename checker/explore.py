@@ -223,7 +223,7 @@ class _Run:
         if layout is None:
             return None
         refs = [c for _n, c in checks.step_checks]
-        return Views(layout, self.unpack, refs, [*checks.invariants, *checks.sometimes], self.o.check_determinism)
+        return Views(layout, self.unpack, refs, [*checks.invariants, *checks.sometimes])
 
     def start(self) -> Result | None:
         """Store and check the initial states; a violation among them ends the run at once."""
