@@ -161,13 +161,21 @@ def check_symmetric(
     """Successors (and step checks) of ``s`` must not depend on id names, under each renaming in ``perms``.
 
     ``mine`` is ``expand(s)`` where the caller has it.  State properties are justified before the
-    run (``symmetry_proof.justify``), not here.
+    run (``symmetry_proof.justify``), not here.  A renaming that maps ``s`` to itself, or to a
+    state an earlier one gave, is skipped: the search needs every successor of every *member* of
+    the orbit to have its orbit among those of ``s`` (and a step check to agree with the step of
+    ``s`` it corresponds to), one renaming per member shows that, and ``s`` itself is expanded.
     """
     stype = model.state_type
     if mine is None:
         mine = expand(s)
+    members = {stype.pack(s)}
     for p in perms:
         t = stype.permute(s, p)
+        k = stype.pack(t)
+        if k in members:
+            continue
+        members.add(k)
         renamed = expand(t)
         theirs = {stype.pack(y): (b, y) for b, y in renamed}
         if sorted(stype.pack(stype.permute(x, p)) for _a, x in mine) != sorted(stype.pack(y) for _b, y in renamed):
