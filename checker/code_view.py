@@ -21,10 +21,10 @@ function read.  Another code ``c'`` with the same bits answers every read the sa
 deterministic function takes the same path on its view and returns the same value.  What the
 view cannot intercept is a function telling it from a real state without reading it (``type(s.net)``,
 ``is``, ``id``): so *every* miss also runs the function on the decoded state and gives up on a
-difference (the state is decoded on a miss anyway: one more call, a few thousand per run;
-3,245 misses in the 185,369 states of ``Paxos(max_ballot=2)`` on the scalar engine).  Comparing only the first
-evaluations would not do: a function that tells the view apart only on deep states (``_TellsViewsApartLate``
-in ``tests/checker/test_code_view.py``) was exhausted on codes where the decoded run violates it.
+difference (the state is decoded on a miss anyway: one more call; misses are rare, a few
+thousand in a run of 185,369 states, see the README).  Comparing only the first evaluations would
+not do: a function that tells the view apart only on deep states (``_TellsViewsApartLate`` in
+``tests/checker/test_code_view.py``) was exhausted on codes where the decoded run violates it.
 What remains assumed: the function is deterministic, and one that tells the view apart returns
 the real value on every miss where it does.
 """
