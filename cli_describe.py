@@ -35,6 +35,9 @@ def parameters(cls: type[Model[Any]]) -> list[dict[str, Any]]:
     for f in config_fields(cls):
         row: dict[str, Any] = {"name": f.name, "option": option_name(f.name), "default": f.default,
                                "type": type(f.default).__name__}
+        if f.default is None:  # an optional parameter: its type is the annotation's, and None has a meaning
+            row["type"] = _optional_type(f.type)
+            row["default_means"] = f.metadata.get("none") or "not set"
         lo, hi = param_range(f)
         if lo is not None or hi is not None:
             row["min"], row["max"] = lo, hi
@@ -42,6 +45,14 @@ def parameters(cls: type[Model[Any]]) -> list[dict[str, Any]]:
             row["help"] = f.metadata["help"]
         out.append(row)
     return out
+
+
+def _optional_type(annotation: Any) -> str:
+    """``int`` for ``int | None`` (a string under ``from __future__ import annotations``)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = [t.strip() for t in text.replace("Optional[", "").rstrip("]").split("|")]
+    named = [t for t in parts if t not in ("None", "NoneType", "")]
+    return named[0] if len(named) == 1 else text
 
 
 def _range(p: dict[str, Any]) -> str:
@@ -52,7 +63,11 @@ def _range(p: dict[str, Any]) -> str:
 
 
 def parameter_line(p: dict[str, Any]) -> str:
+    """``--rms 3 (resource managers; 1..12)``; an optional parameter says what its unset default
+    means (``--max-messages (default: no bound; ...)``), not ``None``, which is no value to type."""
     extra = "; ".join(x for x in (p.get("help", ""), _range(p)) if x)
+    if p["default"] is None:
+        return f"{p['option']} (default: {p['default_means']}" + (f"; {extra})" if extra else ")")
     return f"{p['option']} {p['default']}" + (f" ({extra})" if extra else "")
 
 

@@ -106,9 +106,11 @@ class SymmetryGuard:
     """What a symmetric run checks besides its properties (``symmetry_proof`` says why it suffices).
 
     Properties z3 proved invariant run as they are; the others are replaced by versions that
-    evaluate every renaming of each state (or step) they are given.  ``perms`` are the renamings
-    the transitions are spot-checked under (also when z3 proved them symmetric), at the first
-    ``first`` expanded states, or at ``every_state`` when a ``@step`` property is checked.
+    evaluate every renaming of each state (or step) they are given.  The transitions are
+    compared under ``perms``: every renaming at ``every_state`` (when z3 did not prove them
+    symmetric, or a ``@step`` property is checked), else every generator at the first ``first``
+    expanded states (a guard behind the proof, not a justification).  ``assumed`` says why the
+    run cannot be exhausted: z3 did not prove the transitions and the group is too large to check.
     """
 
     def __init__(self, model: Model[Any], canon: Canonicalizer, first: int, invariants: list[Property],
@@ -118,16 +120,27 @@ class SymmetryGuard:
         j = justify(model, canon, [*invariants, *sometimes], [r.ref for r in ref_checks], step_props)
         self.justification = j
         fallback = j.checked
-        whole = group_elements(canon) if fallback else []
+        enumerable = group_size(canon) <= GROUP_LIMIT
+        whole = group_elements(canon) if fallback or (enumerable and (step_props or not j.transitions_proved)) else []
         # Even a z3 proof of the relation is about its formulas (tied by `conform`, not by every run),
         # so the Python successors are compared under every generator on the first expanded states too.
         self.perms: list[Any] = generators(canon)
-        if self.perms:
-            j.transitions += f"; checked under every generator on the first {first} expanded states"
-        self.every_state = bool(step_props)
+        #: Why a reduced search may have missed orbits (None: the transitions' symmetry was discharged).
+        self.assumed: str | None = None
+        self.every_state = bool(step_props) or (not j.transitions_proved and enumerable)
         if self.every_state:
             self.perms = whole
-            j.transitions += "; checked under every renaming at every expanded state (a @step property)"
+            j.transitions_checked = not j.transitions_proved
+            why = "a @step property" if step_props else "so every reachable orbit is reached"
+            j.transitions += f"; checked under every renaming at every expanded state ({why})"
+        elif self.perms:
+            if not j.transitions_proved:
+                self.assumed = (f"a symmetry-reduced search that assumes the transitions symmetric: they are "
+                                f"{j.transitions}, and the group's {group_size(canon):,} renamings are more than "
+                                f"the {GROUP_LIMIT} checked on every state (symmetry assumed, not proved)")
+            j.transitions += f"; checked under every generator on the first {first} expanded states"
+            if self.assumed:
+                j.transitions += "; assumed beyond that, so the run cannot be exhausted"
 
         cross = whole or (group_elements(canon) if group_size(canon) <= GROUP_LIMIT else generators(canon))
 

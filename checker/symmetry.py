@@ -63,6 +63,16 @@ def space_sizes(t: Type) -> dict[str, int]:
     return sizes
 
 
+def describe_perm(perm: Perm, identity: dict[str, list[int]]) -> str:
+    """``node 0↔1`` style: the ids a renaming moves, by space."""
+    parts = []
+    for space, p in perm.items():
+        moved = [(i, j) for i, j in enumerate(p) if i != j and i < len(identity.get(space, ()))]
+        if moved:
+            parts.append(f"{space} " + ", ".join(f"{i}→{j}" for i, j in moved))
+    return "; ".join(parts) or "identity"
+
+
 def renamings(identity: Mapping[str, list[int]],
               per_group: Sequence[Sequence[tuple[str, Sequence[int], Sequence[int]]]]) -> list[Perm]:
     """One renaming per choice of a ``(space, olds, news)`` for each group (``olds[k]`` of
@@ -146,21 +156,32 @@ def check_symmetric(
     model: Model[Any], canon: Canonicalizer, s: Any, perms: Sequence[Perm],
     expand: Callable[[Any], list[tuple[Any, Any]]],
     step_checks: Sequence[tuple[str, Callable[[Any, Any, Any], bool]]] = (),
+    mine: list[tuple[Any, Any]] | None = None,
 ) -> None:
     """Successors (and step checks) of ``s`` must not depend on id names, under each renaming in ``perms``.
 
-    State properties are justified before the run (``symmetry_proof.justify``), not here.
+    ``mine`` is ``expand(s)`` where the caller has it.  State properties are justified before the
+    run (``symmetry_proof.justify``), not here.  A renaming that maps ``s`` to itself, or to a
+    state an earlier one gave, is skipped: the search needs every successor of every *member* of
+    the orbit to have its orbit among those of ``s`` (and a step check to agree with the step of
+    ``s`` it corresponds to), one renaming per member shows that, and ``s`` itself is expanded.
     """
     stype = model.state_type
-    mine = expand(s)
+    if mine is None:
+        mine = expand(s)
+    members = {stype.pack(s)}
     for p in perms:
         t = stype.permute(s, p)
+        k = stype.pack(t)
+        if k in members:
+            continue
+        members.add(k)
         renamed = expand(t)
         theirs = {stype.pack(y): (b, y) for b, y in renamed}
         if sorted(stype.pack(stype.permute(x, p)) for _a, x in mine) != sorted(stype.pack(y) for _b, y in renamed):
             raise SymmetryError(
-                f"the transitions of {model.name} are not symmetric at {s!r}: renaming ids changes "
-                "the successors; symmetry reduction would be unsound"
+                f"the transitions of {model.name} are not symmetric at {s!r}: renaming "
+                f"{describe_perm(p, canon.identity)} changes the successors; symmetry reduction would be unsound"
             )
         for a, x in mine:
             b, y = theirs[stype.pack(stype.permute(x, p))]

@@ -36,10 +36,24 @@ confirms it on the decoded state, the run is refused with that state and renamin
 Condition 1 is proved the same way where the model has a symbolic encoding: with ``T`` the
 disjunction of every action's relation (``SymbolicModel``), ``T(X, Y) == T(gX, gY)`` is valid
 for each generator.  A confirmed counterexample refuses the run.  Where the relation cannot be
-built or z3 does not decide, the declaration (``symmetric = True`` nodes, ``Model.symmetry()``)
-is assumed and spot-checked on the first expanded states under every generator (the report
-says "assumed").  When a ``@step`` property is checked, its action argument can only be renamed
-by matching successors, so every expanded state is checked under every renaming.
+built, part of it runs without a twin (then only a counterexample confirmed in Python is used),
+or z3 does not decide, condition 1 is **checked on every
+expanded state** instead: ``succ(π c) == π succ(c)`` for every ``π`` of the whole group at every
+state ``c`` the search expands (``checks.SymmetryGuard``).  That suffices: the search expands the
+representative ``c = σ r`` of each orbit it reaches; with ``π = σ⁻¹`` the check gives
+``succ(r) = σ⁻¹ succ(c)``, so every successor of every member of the orbit has its orbit's
+representative among ``succ(c)``, and by induction on a path from an initial state (all of which
+are stored) every reachable orbit is reached.  Generators would not do: ``succ(g c) == g succ(c)``
+relates ``c`` to its neighbour ``g c``, which the search never expands, so it says nothing about
+``succ(g1 g2 c)``; a model whose one asymmetric step fires only at ``(g1 g2) c`` passes every
+generator at every expanded state (``tests/checker/test_symmetry.py``, ``Backwards``).  Where the
+group is too large to enumerate (``GROUP_LIMIT``), the declaration (``symmetric = True`` nodes,
+``Model.symmetry()``) is assumed, spot-checked under every generator on the first expanded
+states, and the run cannot be ``exhausted``: it ends ``bounded`` with "symmetry assumed, not
+proved" (a reduced search could have missed orbits, so neither "every state was checked" nor "no
+state satisfies this @sometimes" would be a promise).  When a ``@step`` property is checked, its
+action argument can only be renamed by matching successors, so every expanded state is checked
+under every renaming even where the transitions are proved.
 
 The z3 proofs assume that a function's formula means what its Python means: ``conform`` checks
 that for actions, property conformance for predicates and mappings.  As a guard (not a
@@ -60,7 +74,7 @@ import z3
 
 from ..models.base import Model, Property, Refinement
 from ..models.schema import BagOf, Channels, Perm, Record, Seq, SetOf, Tuple, Type, Vec, move_positions
-from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError, renamings
+from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError, describe_perm, renamings
 
 #: The largest group whose every element the fallback enumerates (6! = 720 renamings per state).
 GROUP_LIMIT = 720
@@ -69,16 +83,6 @@ QUERY_TIMEOUT_MS = 20_000
 
 
 # ----- the group ----------------------------------------------------------------------
-
-
-def describe_perm(perm: Perm, identity: dict[str, list[int]]) -> str:
-    """``node 0↔1`` style: the ids a renaming moves, by space."""
-    parts = []
-    for space, p in perm.items():
-        moved = [(i, j) for i, j in enumerate(p) if i != j and i < len(identity.get(space, ()))]
-        if moved:
-            parts.append(f"{space} " + ", ".join(f"{i}→{j}" for i, j in moved))
-    return "; ".join(parts) or "identity"
 
 
 def generators(canon: Canonicalizer) -> list[Perm]:
@@ -234,6 +238,8 @@ class Justification:
     checked: dict[str, str] = field(default_factory=dict)  # name -> why z3 did not prove it
     transitions: str = ""
     transitions_proved: bool = False
+    #: Not proved, and checked under every renaming at every expanded state (see the module docstring).
+    transitions_checked: bool = False
     group: int = 0
     seconds: float = 0.0
 
@@ -247,7 +253,13 @@ class Justification:
 
     def to_json(self) -> dict[str, Any]:
         return {"proved": self.proved, "checked_on_every_state": self.checked, "transitions": self.transitions,
-                "group_size": self.group}
+                "transitions_justified": self.transitions_status, "group_size": self.group}
+
+    @property
+    def transitions_status(self) -> str:
+        """``proved`` (z3), ``checked`` (on every expanded state) or ``assumed`` (the run cannot be exhausted)."""
+        return "proved" if self.transitions_proved else "checked" if self.transitions_checked else "assumed"
+
 
 
 class _Prover:
@@ -466,13 +478,15 @@ def _prove_refinement(pr: _Prover, gens: list[Perm], r: Refinement) -> str | Non
 def _prove_transitions(model: Model[Any], canon: Canonicalizer, gens: list[Perm]) -> tuple[bool, str]:
     """``T(X, Y) == T(gX, gY)`` for each generator: (proved, how the report puts it)."""
     from .symbolic import SymbolicModel, decode, variables
+    from .twin import recording
 
     try:
-        sm = SymbolicModel(model)
+        with recording() as fallbacks:
+            sm = SymbolicModel(model)
         rel = z3.Or(*[_z3(a.formula) for a in sm.actions])
         renamed = [tuple(variables(sm.ty, permute_symbolic(sm.ty, v, g)) for v in (sm.x, sm.y)) for g in gens]
     except Exception as e:
-        return False, f"assumed symmetric as declared (z3 cannot encode them: {_reason(e)})"
+        return False, f"not proved (z3 cannot encode them: {_reason(e)})"
     for g, (gx, gy) in zip(gens, renamed, strict=True):
         s = z3.Solver()
         s.set("timeout", QUERY_TIMEOUT_MS)
@@ -481,7 +495,7 @@ def _prove_transitions(model: Model[Any], canon: Canonicalizer, gens: list[Perm]
         if r == z3.unsat:
             continue
         if r != z3.sat:
-            return False, "assumed symmetric as declared (z3 answered unknown)"
+            return False, "not proved (z3 answered unknown)"
         m = s.model()
         x, y = decode(sm.ty, sm.x, m), decode(sm.ty, sm.y, m)
         ty = model.state_type
@@ -490,14 +504,17 @@ def _prove_transitions(model: Model[Any], canon: Canonicalizer, gens: list[Perm]
             step = any(t == y for _a, t in model.successors(x))
             renamed_step = any(t == gy_c for _a, t in model.successors(gx_c))
         except Exception as e:
-            return False, f"assumed symmetric as declared (z3's counterexample raises in Python: {_reason(e)})"
+            return False, f"not proved (z3's counterexample raises in Python: {_reason(e)})"
         if step != renamed_step:
             which = "is a step, but not" if step else "is not a step, but is one"
             raise SymmetryError(
                 f"the transitions of {model.name} are not symmetric: {model.describe_state(x)!r} -> "
                 f"{model.describe_state(y)!r} {which} after renaming {describe_perm(g, canon.identity)} "
                 "(a type-correct state, possibly unreachable); symmetry reduction would be unsound")
-        return False, "assumed symmetric as declared (z3's counterexample does not reproduce in Python)"
+        return False, "not proved (z3's counterexample does not reproduce in Python)"
+    if fallbacks:  # `is`, isinstance, ... ran as plain Python on z3 values: the formulas may not be the model's
+        return False, ("not proved (z3 proved their formulas symmetric, but part of them runs without a twin: "
+                       f"{', '.join(sorted(fallbacks))})")
     return True, "proved symmetric (z3)"
 
 

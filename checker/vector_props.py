@@ -10,6 +10,12 @@ digits of the function's dependencies, the nodes it has been seen to read; a new
 the cache start again.  A property that reads the network is evaluated per state from then on; a
 refinement mapping that does sends the run back to the scalar engine.  Any model code that
 raises sends the run back to the scalar engine too, which reports it with its state and action.
+
+What tracking cannot see is a function telling the tracked state from a real one without reading
+it (``type(s.net)``, ``is``, ``id``).  So every evaluation (one per new key) also runs the function
+on the decoded state, and a difference counts as reading the network (``Digits.call``): comparing
+none, ``type(s.net) is not frozenset`` on deep states was exhausted here where the decoded run
+violates it (``tests/checker/test_vector.py``).
 """
 
 from __future__ import annotations
@@ -128,7 +134,8 @@ class Digits:
 
     def call(self, fn: Callable[..., Any], code: int) -> Any:
         """``fn`` on the state of ``code`` with its nodes tracked and its network poisoned; a node
-        read outside the dependencies adds it, the network read is noted: both raise ``_Restart``."""
+        read outside the dependencies adds it, the network read (or a value that differs from
+        ``fn`` on the real state) is noted: both raise ``_Restart``."""
         s = self.unpack(code)
         reads: set[int] = set()
         try:
@@ -139,6 +146,9 @@ class Digits:
         new = reads.difference(self.deps)
         if new:
             self._set([*self.deps, *new])
+            raise _Restart
+        if fn(s) != v:  # told the tracked state from the real one: trust it on real states only
+            self.reads_net = True
             raise _Restart
         return v
 

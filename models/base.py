@@ -207,11 +207,12 @@ def variant(name: str, breaks: str | Sequence[str],
     return register
 
 
-def param(default: Any, lo: int | None = None, hi: int | None = None, help: str = "") -> Any:
+def param(default: Any, lo: int | None = None, hi: int | None = None, help: str = "", none: str = "") -> Any:
     """A Config field with its range and meaning, declared once: the model refuses a value
     outside ``lo..hi`` (``--rms must be between 1 and 12``), and ``protoproof list`` and
-    ``check MODEL --help`` show them."""
-    return dataclasses.field(default=default, metadata={"lo": lo, "hi": hi, "help": help})
+    ``check MODEL --help`` show them.  ``none`` says what an optional parameter left at ``None``
+    means (``no bound``): printed instead of a bare ``None``."""
+    return dataclasses.field(default=default, metadata={"lo": lo, "hi": hi, "help": help, "none": none})
 
 
 def param_range(f: dataclasses.Field[Any]) -> tuple[int | None, int | None]:
@@ -223,6 +224,8 @@ def _check_ranges(config: Any) -> None:
     for f in dataclasses.fields(config):
         lo, hi = param_range(f)
         v = getattr(config, f.name)
+        if v is None:  # an optional parameter left unset
+            continue
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             opt = "--" + f.name.replace("_", "-")
             raise ValueError(f"{opt} must be between {lo} and {hi}" if lo is not None and hi is not None

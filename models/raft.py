@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from .actors import ActorSystem, BagNet, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
-from .base import Model, Refinement, always, explains, sometimes, transition, variant
+from .base import Model, Refinement, always, explains, param, sometimes, transition, variant
 from .raft_nodes import (
     CANDIDATE,
     FOLLOWER,
@@ -160,7 +160,7 @@ class RaftConfig:
     max_term: int = 2
     max_log: int = 1
     max_copies: int = 1
-    max_messages: int | None = None  # messages in flight, all copies counted; None: no bound
+    max_messages: int | None = param(None, 0, 64, "messages in flight, all copies counted", none="no bound")
     max_entries: int = 1
     lossy: bool = True
     duplicating: bool = True

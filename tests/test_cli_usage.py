@@ -4,12 +4,19 @@ found with their defaults, and what a newcomer can discover from ``--help``, ``l
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from protoproof import __version__
 from protoproof.impl.kv import paxos_cluster
+from protoproof.models.base import Model, sometimes, transition
+from protoproof.models.registry import Protocol
+from protoproof.models.schema import Int, Record, Type
 from protoproof.tests.test_cli import run
 
 
@@ -115,3 +122,57 @@ def test_list_shows_properties_ranges_and_variant_defaults_without_rst_markup() 
 def test_a_parameter_outside_its_declared_range_is_refused_in_one_line() -> None:
     code, out, err = run("check", "paxos", "--max-ballot", "7")
     assert code == 2 and out == "" and err == "protoproof: error: --max-ballot must be between 0 and 6\n"
+
+
+def test_list_says_what_an_optional_parameter_left_unset_means_never_none() -> None:
+    code, out, _ = run("list")
+    assert code == 0
+    assert re.search(r"--[a-z-]+ None\b", out) is None, out
+    raft = next(ln for ln in out.splitlines() if ln.startswith("  parameters: --servers"))
+    assert "--max-messages (default: no bound; messages in flight, all copies counted; 0..64)" in raft
+    code, out, _ = run("check", "raft", "--help")
+    assert code == 0 and "  --max-messages (default: no bound; " in out
+    code, out, _ = run("list", "--json")
+    param = next(p for m in json.loads(out)["models"] if m["name"] == "raft" for p in m["parameters"]
+                 if p["name"] == "max_messages")
+    assert param["default"] is None and param["default_means"] == "no bound" and param["type"] == "int"
+
+
+class _Unbounded(NamedTuple):
+    x: int
+
+
+@dataclass(frozen=True)
+class _UnboundedConfig:
+    stop: int | None = None  # no declared meaning for None
+
+
+class _StopsSomewhere(Model[_Unbounded]):
+    """Counts up to ``stop`` (or 3)."""
+
+    name = "stops-somewhere"
+    Config = _UnboundedConfig
+
+    def schema(self) -> Type:
+        return Record(_Unbounded, x=Int(0, 3))
+
+    def init(self) -> list[_Unbounded]:
+        return [_Unbounded(0)]
+
+    @transition()
+    def inc(self, s: _Unbounded) -> _Unbounded | None:
+        stop = 3 if self.config.stop is None else self.config.stop
+        return _Unbounded(s.x + 1) if s.x < stop else None
+
+    @sometimes
+    def counted(self, s: _Unbounded) -> bool:
+        return s.x >= 1
+
+
+def test_an_optional_parameter_without_a_declared_meaning_is_shown_as_not_set(
+    add_protocol: Callable[..., Protocol],
+) -> None:
+    add_protocol("stops-somewhere", _StopsSomewhere)
+    code, out, _ = run("list", "stops-somewhere")
+    assert code == 0 and "  parameters: --stop (default: not set)" in out, out
+    assert run("check", "stops-somewhere", "--stop", "2", "--quiet")[0] == 0

@@ -52,7 +52,7 @@ def paxos_view(fn_name: str) -> tuple[Paxos, CodeView, Any]:
     assert layout is not None
     unpack = stype.unpacker(memo=False)
     fn = m.refinements()[0].mapping if fn_name == "mapping" else getattr(m, fn_name)
-    return m, CodeView(fn, layout, unpack, verify=0), unpack
+    return m, CodeView(fn, layout, unpack, verify=False), unpack
 
 
 @pytest.mark.parametrize("fn_name", ["mapping", "agreement", "value_chosen"])
@@ -103,4 +103,21 @@ def test_a_property_iterating_the_network_is_checked_on_decoded_states() -> None
 def test_a_property_telling_a_view_from_a_real_network_is_caught_and_checked_on_states() -> None:
     a, b = both(_TellsViewsApart(max_ballot=1))
     assert a.verdict == "exhausted"
+    same_run(a, b)
+
+
+class _TellsViewsApartLate(Paxos):
+    @always
+    def all_voted_in_2_only_on_views(self, s: Any) -> bool:
+        """Planted: reads every node (thousands of cache keys); once every acceptor voted in ballot 2,
+        false on a real network and true on a view's (which is no frozenset)."""
+        if s.nodes[:] and not all(a.max_vbal == 2 for a in s.nodes[:3]):
+            return True
+        return type(s.net) is not frozenset
+
+
+def test_a_property_telling_a_view_apart_only_on_deep_states_is_caught_by_checking_every_evaluation() -> None:
+    # Compared only on the first 200 evaluations, the view was exhausted (185,369 states) here.
+    a, b = both(_TellsViewsApartLate(max_ballot=2), properties=["all_voted_in_2_only_on_views"])
+    assert b.verdict == "violated" and b.stats.distinct_states == 1710
     same_run(a, b)

@@ -116,6 +116,13 @@ def test_workers_check_a_symmetry_reduced_search_as_the_ordinary_one() -> None:
     assert figures(r) == figures(plain) and r.symmetry
 
 
+def test_workers_do_not_exhaust_a_search_whose_transition_symmetry_is_assumed() -> None:
+    from protoproof.tests.checker.test_symmetry import Backwards
+
+    r = explore(Backwards(rms=7), Options(symmetry=True, properties=["atomicity"], scale=Scale(workers=2)))
+    assert r.verdict == "bounded" and r.bound is not None and "symmetry assumed, not proved" in r.bound
+
+
 @dataclass(frozen=True)
 class CountConfig:
     top: int = 6

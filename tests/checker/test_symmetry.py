@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from protoproof.checker.explore import explore
 from protoproof.checker.path import replay
 from protoproof.checker.symbolic import decode, eq, fresh, to_z3
-from protoproof.checker.symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError, space_sizes
+from protoproof.checker.symmetry import (
+    AsymmetricDefinition,
+    Canonicalizer,
+    SymmetryError,
+    check_symmetric,
+    space_sizes,
+)
 from protoproof.checker.symmetry_proof import (
     checked_on_every_state,
     generators,
@@ -753,12 +759,106 @@ def test_transitions_asymmetric_on_a_single_state_are_refused() -> None:
         explore(LateLopsided(rms=5), symmetry=True)
 
 
-def test_a_model_z3_cannot_encode_is_justified_by_checking_and_its_transitions_are_assumed() -> None:
+def test_a_model_z3_cannot_encode_is_exhausted_with_its_transitions_checked_on_every_state() -> None:
     r = explore(Election(lambda: FifoChannels(capacity=1)), symmetry=True)  # FIFO queues have no z3 encoding
     assert r.verdict == "exhausted" and r.justification is not None
     assert sorted(r.justification.checked) == ["acked_only_counted", "all_acked"] and not r.justification.proved
-    assert not r.justification.transitions_proved
-    assert r.justification.transitions.startswith("assumed symmetric as declared (z3 cannot encode them")
+    assert not r.justification.transitions_proved and r.justification.transitions_status == "checked"
+    assert r.justification.transitions.startswith("not proved (z3 cannot encode them")
+    assert "checked under every renaming at every expanded state" in r.justification.transitions
+
+
+#: Looking a state field up in a dict: z3 cannot encode an action that does (no symbolic hashing).
+_RANK = {WORKING: 0, PREPARED: 1, COMMITTED: 2, ABORTED: 3}
+
+
+class Backwards(TCommit):
+    """A planted asymmetry: RM 2 commits while RM 0 has aborted, only where RMs 0..2 are (a, w, p).
+
+    The canonical representative of that orbit is (w, p, a), and its generator renamings are
+    (p, w, a) and (w, a, p): only the 3-cycle reaches (a, w, p), so comparing successors under
+    the generators, even at every expanded state, passes, and the reduced search never fires it.
+    """
+
+    @transition()
+    def glitch(self, s: TC) -> TC:
+        require([_RANK[x] for x in s.rm[:3]] == [3, 0, 1])
+        return self._set(s, 2, COMMITTED)
+
+    @sometimes
+    def mixed(self, s: TC) -> bool:
+        """Symmetric: one RM committed and another aborted (only the glitch gets there)."""
+        return COMMITTED in s.rm and ABORTED in s.rm
+
+
+class Harmless(TCommit):
+    """Symmetric, but z3 cannot encode its extra action (a stutter while every RM works)."""
+
+    @transition()
+    def idle(self, s: TC) -> TC:
+        require(all(_RANK[x] == 0 for x in s.rm))
+        return s
+
+
+def test_generators_agreeing_on_every_expanded_state_do_not_make_the_transitions_symmetric() -> None:
+    """Why the transitions are compared under the whole group: the generators pass at every orbit's
+    representative of Backwards, the whole group does not."""
+    m = Backwards(rms=3)
+    canon = Canonicalizer(m)
+    t, expand = m.state_type, m.expander()
+    reps = {canon.key(s) for s in reachable(m)}
+    for c in reps:
+        check_symmetric(m, canon, t.unpack(c), generators(canon), expand)
+    with pytest.raises(SymmetryError, match=r"transitions of tcommit are not symmetric at TC\(rm=\('working', "
+                       r"'prepared', 'aborted'\)\): renaming rm 0→1, 1→2, 2→0 changes the successors"):
+        for c in sorted(reps):
+            check_symmetric(m, canon, t.unpack(c), group_elements(canon), expand)
+
+
+def test_an_asymmetry_the_assumed_symmetry_hid_is_caught_when_z3_cannot_prove_the_transitions() -> None:
+    m = Backwards(rms=3)
+    assert explore(m, properties=["atomicity"]).verdict == "violated"  # the full search, after the glitch
+    with pytest.raises(SymmetryError, match="transitions of tcommit are not symmetric"):
+        explore(m, properties=["atomicity"], symmetry=True)  # was exhausted: 13 orbits, the glitch never fired
+
+
+def test_a_symmetric_model_z3_cannot_encode_is_exhausted_with_every_orbit() -> None:
+    m = Harmless(rms=3)
+    r = explore(m, symmetry=True)
+    assert r.verdict == "exhausted" and r.justification is not None
+    assert r.justification.transitions_status == "checked"
+    assert r.stats.distinct_states == len(orbits_of(m, reachable(m)))
+
+
+def test_a_group_too_large_to_check_ends_bounded_where_the_transitions_are_assumed() -> None:
+    m = Backwards(rms=7)  # 5,040 renamings: more than GROUP_LIMIT
+    assert explore(m, properties=["atomicity"]).verdict == "violated"
+    r = explore(m, properties=["atomicity"], symmetry=True)
+    assert r.verdict == "bounded" and r.property is None and r.justification is not None
+    assert r.justification.transitions_status == "assumed"
+    assert r.bound is not None and "(symmetry assumed, not proved)" in r.bound and "5,040 renamings" in r.bound
+
+
+def test_an_unreached_sometimes_is_not_called_violated_where_the_transitions_are_assumed() -> None:
+    m = Backwards(rms=7)
+    assert explore(m, properties=["mixed"]).verdict == "exhausted"  # the full search reaches it
+    r = explore(m, properties=["mixed"], symmetry=True)  # the reduced one does not: no promise either way
+    assert r.verdict == "bounded" and r.unreached() == ["mixed"]
+
+
+def test_a_symmetric_model_too_large_to_check_is_bounded_not_exhausted_in_the_cli() -> None:
+    from protoproof.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with registration(Protocol("harmless", Harmless)):
+        code = cli_main(["check", "harmless", "--rms", "7", "--symmetry"], out, err)
+        assert code == 3, err.getvalue()
+        assert "BOUNDED: no violation found within a symmetry-reduced search that assumes the transitions " \
+               "symmetric" in out.getvalue()
+        out = io.StringIO()
+        assert cli_main(["check", "harmless", "--rms", "3", "--symmetry", "--json"], out, err) == 0
+    d = json.loads(out.getvalue())
+    assert d["verdict"] == "exhausted" and d["symmetry_justification"]["transitions_justified"] == "checked"
 
 
 class SpellsRmsWithIs(TwoPhase):

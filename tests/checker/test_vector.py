@@ -11,7 +11,7 @@ from protoproof.checker.explore import ModelError, Options, Result, explore
 from protoproof.checker.vector import declined
 from protoproof.models.base import Model, always
 from protoproof.models.registry import registered
-from protoproof.models.tcommit import ABORTED, PREPARED
+from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED
 from protoproof.models.twophase import Abort, ResourceManager, TwoPhase
 
 
@@ -215,3 +215,22 @@ def test_a_timeout_ends_a_vector_run_as_bounded() -> None:
 def test_max_states_cuts_the_vector_engine_where_it_cuts_the_scalar_one(cap: int) -> None:
     same(*both(TwoPhase(rms=3), max_states=cap))
     same(*both(TwoPhase(rms=3).with_variant("commit-on-majority"), max_states=cap))
+
+
+class _TellsTrackedStatesApart(TwoPhase):
+    @always
+    def never_all_committed_on_a_real_network(self, s: Any) -> bool:
+        """Planted: reads every node; once every RM committed, false on a real network (a frozenset)
+        and true on the vector engine's poisoned one, which no read of a node can reveal."""
+        if s.nodes[:] and not all(r == COMMITTED for r in self.rm_states(s)):
+            return True
+        return type(s.net) is not frozenset
+
+
+def test_a_property_telling_a_tracked_state_apart_is_checked_on_real_states_on_the_vector_engine() -> None:
+    # Without comparing its evaluations with the decoded state's, the vector engine exhausted it (288 states).
+    m = _TellsTrackedStatesApart(rms=3)
+    a, b = explore(m, engine="vector", properties=["never_all_committed_on_a_real_network"]), explore(
+        m, engine="scalar", code_views=False, properties=["never_all_committed_on_a_real_network"])
+    assert a.engine == "vector" and b.verdict == "violated"
+    same_run(a, b)
