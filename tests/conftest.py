@@ -24,18 +24,3 @@ def add_protocol() -> Iterator[Callable[..., Protocol]]:
     yield add
     for name in added:
         unregister(name)
-
-
-#: Runtime test files that start no cluster (pure computation): they may run on either worker.
-CPU_ONLY = frozenset({"test_codec.py", "test_lincheck.py", "test_lincheck_command.py", "test_lincheck_porcupine.py",
-                      "test_linearizability.py", "test_model_based.py"})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` the runtime tests (real processes, sockets, timeouts)
-    run one after another on one worker, so two clusters never compete for the two cores while
-    the CPU-bound checker tests share the other worker."""
-    for item in items:
-        path = str(item.path).replace("\\", "/")
-        if "/tests/impl/" in path and item.path.name not in CPU_ONLY:
-            item.add_marker(pytest.mark.xdist_group("runtime"))

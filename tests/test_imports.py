@@ -1,0 +1,32 @@
+"""The package's public names are imported on first use, so a node process loads only the runtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import protoproof
+
+
+def test_a_node_process_imports_neither_the_checker_nor_numpy_nor_z3() -> None:
+    code = ("import sys, protoproof.impl.launcher\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'z3')"
+            " or m.startswith(('protoproof.checker', 'protoproof.proofs', 'protoproof.cli')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == []
+
+
+@pytest.mark.parametrize("name", protoproof.__all__)
+def test_each_public_name_is_the_object_its_module_defines(name: str) -> None:
+    from protoproof.checker import explore
+    from protoproof.models import base
+
+    module = explore if name in ("Options", "Result", "explore") else base
+    assert getattr(protoproof, name) is getattr(module, name)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'explorer_of_doom'"):
+        _ = protoproof.explorer_of_doom
