@@ -90,14 +90,20 @@ def test_the_log_conjuncts_join_the_strengthening_only_when_there_are_logs() -> 
     assert len(strengthening(Raft(**LOGS))) == 16 + len(commit_strengthening(Raft(**LOGS)))
 
 
+def _proved_from_the_cli(max_log: int, properties: str) -> dict[str, Any]:
+    """``prove raft`` at 2 servers, 2 values, terms 1..2: its JSON, asserted proved."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", str(max_log),
+                 "--property", properties, "--json"], out, err)
+    r: dict[str, Any] = json.loads(out.getvalue())
+    assert code == 0 and r["verdict"] == PROVED, r
+    return r
+
+
 @pytest.mark.slow
 def test_log_matching_is_proved_by_induction_from_the_cli() -> None:
     """23 minutes wall at a load average of 13 to 23 on 2 cores (79 s of CPU)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", "1",
-                 "--property", "log_matching", "--json"], out, err)
-    r = json.loads(out.getvalue())
-    assert code == 0 and r["verdict"] == PROVED, r
+    r = _proved_from_the_cli(1, "log_matching")
     assert {BAG_BOUND, STEP_TOTAL, "no_second_leader"} <= set(r["conjuncts"])
 
 
@@ -155,11 +161,7 @@ def test_predecessors_agree_joins_only_logs_of_two_entries_or_more() -> None:
 
 @pytest.mark.slow
 def test_log_matching_is_proved_by_induction_with_logs_of_two_entries_from_the_cli() -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", "2",
-                 "--property", "log_matching", "--json"], out, err)
-    r = json.loads(out.getvalue())
-    assert code == 0 and r["verdict"] == PROVED, r
+    r = _proved_from_the_cli(2, "log_matching")
     assert {"predecessors_agree", "entries_unique", "no_second_leader"} <= set(r["conjuncts"])
 
 
@@ -205,11 +207,7 @@ def test_the_commit_conjuncts_join_only_logs_of_one_entry() -> None:
 
 @pytest.mark.slow
 def test_state_machine_safety_is_proved_by_induction_from_the_cli() -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["prove", "raft", "--servers", "2", "--values", "2", "--max-term", "2", "--max-log", "1",
-                 "--property", "state_machine_safety,leader_completeness,log_matching", "--json"], out, err)
-    r = json.loads(out.getvalue())
-    assert code == 0 and r["verdict"] == PROVED, r
+    r = _proved_from_the_cli(1, "state_machine_safety,leader_completeness,log_matching")
     assert {"state_machine_safety", "leader_completeness", "committed_is_protected"} <= set(r["conjuncts"])
 
 
