@@ -121,8 +121,8 @@ class SymbolicModel:
     max_paths: int = DEFAULT_MAX_PATHS
     #: Encode an actor system's steps without its state constraint and the constraint once, as
     #: ``constraint_y`` over Y: the same relation (a step is enabled iff its successor satisfies
-    #: it), but one formula per step instead of one per path of every action (Raft's
-    #: ``--max-messages`` sums the bag's counts: thousands of ``+`` terms otherwise).  Only for
+    #: it), but one formula per step instead of one per path of every action (a bound on
+    #: the messages in flight sums the bag's counts: thousands of ``+`` terms otherwise).  Only for
     #: engines that use the whole relation (``bmc``): each ``actions[i].formula`` alone then
     #: lacks the constraint.
     split_constraint: bool = False
