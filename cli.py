@@ -21,7 +21,7 @@ from typing import Any, NoReturn, TextIO
 from . import __version__
 from .checker.checks import explain_refinement, property_doc
 from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
-from .checker.interrupt import on_sigint
+from .checker.interrupt import cause, on_sigint
 from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
@@ -802,7 +802,7 @@ _positive, _non_negative, _positive_float = positive, non_negative, positive_flo
 def _interrupted_before_a_result(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Ctrl-C before an engine had a partial result to report (while setting up, or in a part
     that keeps none): say so, as a verdict that claims nothing."""
-    reason = "interrupted (Ctrl-C) before a result"
+    reason = f"interrupted ({cause()}) before a result"
     if args.json:
         print(json.dumps({"model": args.model, "engine": args.command, "verdict": UNKNOWN, "reason": reason}),
               file=out)

@@ -165,7 +165,7 @@ def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], tra
 def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_start: float) -> BmcResult:
     """The honest end of an interrupted search: bounded by the depths fully checked, if any."""
     done = len(per_depth) - 1
-    why = f"interrupted (Ctrl-C) while checking depth {done + 1}"
+    why = f"interrupted ({interrupt.cause()}) while checking depth {done + 1}"
     if done < 0:
         return BmcResult(model, UNKNOWN, None, None, 0, per_depth, build_s, time.perf_counter() - t_start,
                          reason=why + "; no depth was checked")

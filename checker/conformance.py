@@ -160,8 +160,8 @@ class ConformanceResult:
             return "the symbolic side disagrees with the Python: " + "; ".join(parts)
         why = []
         if self.interrupted:
-            why.append(f"interrupted (Ctrl-C) after {self.reachable_states} reachable and {self.random_states} "
-                       "random states were compared")
+            why.append(f"interrupted ({interrupt.cause()}) after {self.reachable_states} reachable and "
+                       f"{self.random_states} random states were compared")
         if self.timed_out is not None:
             why.append(f"the time ran out (--timeout {self.timed_out:g} s) after {self.reachable_states} reachable "
                        f"and {self.random_states} random states were compared"

@@ -172,7 +172,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     except KeyboardInterrupt:
         if not o.interruptible:
             raise
-        found = run.finish(BOUNDED, bound=f"{time.perf_counter() - run.t0:.1f}s (interrupted by Ctrl-C)")
+        found = run.finish(BOUNDED, bound=f"{time.perf_counter() - run.t0:.1f}s (interrupted by {interrupt.cause()})")
     found.engine = f"scalar ({why})"
     if found.verdict == VIOLATED and found.path is not None and o.strategy != "bfs" and o.shorten > 0:
         _shorten(found, o.shorten)

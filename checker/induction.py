@@ -226,8 +226,9 @@ def prove(
     try:
         return _prove(model, strengthening, k, properties, tie, overrides, note, res)
     except KeyboardInterrupt:
-        res.obligations.append(Obligation("interrupted (Ctrl-C)", None, GAVE_UP, 0.0,
-                                          reason="interrupted (Ctrl-C): the remaining obligations were not checked"))
+        why = f"interrupted ({interrupt.cause()})"
+        res.obligations.append(Obligation(why, None, GAVE_UP, 0.0,
+                                          reason=f"{why}: the remaining obligations were not checked"))
         res.elapsed_s = time.perf_counter() - t_start
         return res
 

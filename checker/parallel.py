@@ -366,15 +366,17 @@ class _Search:
         self.workers = make_backend(model, _quiet(o), sc, budget, self.kind)
         self.distinct = self.transitions = self.depth = 0
         self.examples: dict[str, int | None] = {p.name: None for p in self.run.checks.sometimes}
-        self.interrupted = False
+        self.interrupted: str | None = None  # "Ctrl-C" or "SIGTERM" once asked to stop
         self.elapsed_before = 0.0
 
     def go(self) -> Result:
         sc = self.sc
         self.t0 = time.perf_counter()
         old = signal.getsignal(signal.SIGINT)
+        old_term = signal.getsignal(signal.SIGTERM)
         try:
             signal.signal(signal.SIGINT, self._interrupt)
+            signal.signal(signal.SIGTERM, self._interrupt)
         except ValueError:  # not the main thread: no Ctrl-C to catch
             old = None
         try:
@@ -386,13 +388,14 @@ class _Search:
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
+                signal.signal(signal.SIGTERM, old_term)
             self.workers.close()
 
-    def _interrupt(self, _sig: int, _frame: Any) -> None:
-        """Ctrl-C: end (and save) the search at the end of this level; a second one stops at once."""
+    def _interrupt(self, sig: int, _frame: Any) -> None:
+        """Ctrl-C or SIGTERM: end (and save) the search at the end of this level; a second one stops at once."""
         if self.interrupted or not (self.sc.checkpoint or self.o.interruptible):
             raise KeyboardInterrupt
-        self.interrupted = True
+        self.interrupted = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
         if self.o.progress is not None:
             what = "the checkpoint is written" if self.sc.checkpoint else "the run stops"
             print(f"  interrupted: {what} at the end of this level (Ctrl-C again to stop now)",
@@ -459,7 +462,7 @@ class _Search:
                 last_save = time.perf_counter()
             if self.interrupted:
                 where = f"checkpoint in {sc.checkpoint}" if sc.checkpoint else "no checkpoint"
-                return self._finish(BOUNDED, bound=f"interrupted by Ctrl-C ({where})")
+                return self._finish(BOUNDED, bound=f"interrupted by {self.interrupted} ({where})")
             if timeout:
                 return self._finish(BOUNDED, bound=f"timeout {o.timeout:g}s")
             if full:

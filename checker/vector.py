@@ -206,6 +206,7 @@ class _Search:
 
     # ----- the search -----
     def go(self) -> Any:
+        from .interrupt import cause
         from .verdict import BOUNDED
 
         try:
@@ -214,7 +215,7 @@ class _Search:
             if not getattr(self.o, "interruptible", False) or not self.levels:
                 raise
             # The levels finished so far are the partial result (the one under way is dropped).
-            return self._finish(BOUNDED, bound=f"{time.perf_counter() - self.t0:.1f}s (interrupted by Ctrl-C)")
+            return self._finish(BOUNDED, bound=f"{time.perf_counter() - self.t0:.1f}s (interrupted by {cause()})")
 
     def _go(self) -> Any:
         from .verdict import BOUNDED, EXHAUSTED, VIOLATED

@@ -21,8 +21,9 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty and SIGINT")
 
 
-def interrupt_when(tmp_path: Path, needle: str, *argv: str, wait: float = 240) -> tuple[int, str, str]:
-    """Run ``protoproof ARGV`` with stderr on a pty; SIGINT once ``needle`` shows on it.
+def interrupt_when(tmp_path: Path, needle: str, *argv: str, wait: float = 240,
+                   sig: int = signal.SIGINT) -> tuple[int, str, str]:
+    """Run ``protoproof ARGV`` with stderr on a pty; ``sig`` (SIGINT) once ``needle`` shows on it.
     (exit status, stdout, what the terminal showed)."""
     master, slave = pty.openpty()
     with (tmp_path / "stdout").open("w+") as out:
@@ -44,7 +45,7 @@ def interrupt_when(tmp_path: Path, needle: str, *argv: str, wait: float = 240) -
             elif p.poll() is not None:
                 break
             if not sent and (needle.encode() in seen or time.monotonic() > deadline):
-                p.send_signal(signal.SIGINT)
+                p.send_signal(sig)
                 sent = True
         os.close(master)
         p.wait(timeout=60)
@@ -65,6 +66,22 @@ def test_ctrl_c_on_check_json_gives_a_bounded_json_object(tmp_path: Path) -> Non
     d: dict[str, Any] = json.loads(out)
     assert code == 3 and d["verdict"] == "bounded" and d["bound"].endswith("(interrupted by Ctrl-C)")
     assert 0 < d["distinct_states"] < 185_369 and d["transitions"] > 0
+
+
+def test_sigterm_on_check_ends_it_as_ctrl_c_does_and_names_the_signal(tmp_path: Path) -> None:
+    """``timeout 600 protoproof check ...`` (or a supervisor) keeps what was checked."""
+    code, out, _ = interrupt_when(tmp_path, "states/s", "check", "paxos", "--max-ballot", "2", "--json",
+                                  sig=signal.SIGTERM)
+    d: dict[str, Any] = json.loads(out)
+    assert code == 3 and d["verdict"] == "bounded" and d["bound"].endswith("(interrupted by SIGTERM)"), d
+    assert 0 < d["distinct_states"] < 185_369
+
+
+def test_sigterm_on_the_vector_engine_keeps_the_levels_finished(tmp_path: Path) -> None:
+    code, out, _ = interrupt_when(tmp_path, "(vector)", "check", "twophase", "--rms", "9", "--json",
+                                  sig=signal.SIGTERM)
+    d: dict[str, Any] = json.loads(out)
+    assert code == 3 and d["verdict"] == "bounded" and d["bound"].endswith("(interrupted by SIGTERM)"), d
 
 
 def test_bmc_prints_each_depth_as_it_ends_and_ctrl_c_keeps_the_depths_checked(tmp_path: Path) -> None:
