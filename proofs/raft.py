@@ -39,10 +39,14 @@ Predicate = Callable[[Any], bool]
 
 def strengthening(model: Raft) -> list[Predicate]:
     """ElectionSafety's strengthening, with logs (``max_log > 0``) LogMatching's on top of it, and
-    with logs of one entry StateMachineSafety's and LeaderCompleteness's (``commit_strengthening``)."""
+    with logs of one entry at 2 servers StateMachineSafety's and LeaderCompleteness's
+    (``commit_strengthening``).  At 3 servers the commit conjuncts are not inductive (measured:
+    ``restart`` breaks ``protected_is_newest``, and ``become_leader`` and AppendEntries deliveries
+    fail too), and with them every ``--max-log 1`` proof would fail: they are left out there, so
+    LogMatching keeps its proved invariant and StateMachineSafety ends ``unknown``."""
     c = model.config
     return (election_strengthening(model) + (log_strengthening(model) if c.max_log > 0 else [])
-            + (commit_strengthening(model) if c.max_log == 1 else []))
+            + (commit_strengthening(model) if c.max_log == 1 and c.servers <= 2 else []))
 
 
 def election_strengthening(model: Raft) -> list[Predicate]:

@@ -198,6 +198,12 @@ def test_the_commit_strengthening_holds_on_states_where_entries_are_committed(co
     assert [f.__name__ for f in conjuncts if not all(f(s) for s in states)] == []
 
 
+def test_the_commit_conjuncts_are_left_out_at_three_servers_where_they_are_not_inductive() -> None:
+    three = {f.__name__ for f in strengthening(Raft(**{**COMMITS, "servers": 3}))}
+    commit = {f.__name__ for f in commit_strengthening(Raft(**COMMITS))}
+    assert "no_second_leader" in three and "committed_is_protected" in commit and not three & commit
+
+
 def test_the_commit_conjuncts_join_only_logs_of_one_entry() -> None:
     names = {f.__name__ for f in commit_strengthening(Raft(**COMMITS))}
     assert {"committed_is_protected", "acked_are_protectors", "protected_in_leaders"} <= names
