@@ -32,6 +32,14 @@ def test_election_safety_is_proved_by_induction_with_the_bag_bound() -> None:
     assert BAG_BOUND in r.conjuncts  # a send into a full bag is proved unreachable too
 
 
+def _not_inductive_without(model: Raft, drop: str, properties: list[str]) -> Any:
+    """``prove`` with the strengthening less ``drop``: its result, asserted a counterexample to induction."""
+    weak = [f for f in strengthening(model) if f.__name__ != drop]
+    r = prove(model, weak, properties=properties)
+    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive"), r.reason
+    return r
+
+
 @pytest.mark.slow
 def test_election_safety_is_proved_by_induction_at_three_servers() -> None:
     model = Raft(servers=3, max_term=2, max_log=0)
@@ -41,9 +49,7 @@ def test_election_safety_is_proved_by_induction_at_three_servers() -> None:
 @pytest.mark.parametrize("drop", ["leader_has_majority", "counted_is_vote", "response_is_vote"])
 def test_removing_a_conjunct_gives_a_counterexample_to_induction(drop: str) -> None:
     model = Raft(**SMALL)
-    weak = [f for f in strengthening(model) if f.__name__ != drop]
-    r = prove(model, weak, properties=["election_safety"])
-    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive")
+    r = _not_inductive_without(model, drop, ["election_safety"])
     assert r.cti is not None and r.cti.action is not None
     assert model.apply(r.cti.state, r.cti.action) == r.cti.next_state
 
@@ -111,9 +117,7 @@ def test_log_matching_is_proved_by_induction_from_the_cli() -> None:
 @pytest.mark.parametrize("drop", ["no_second_leader", "leader_has_its_entries", "log_terms_bounded"])
 def test_removing_a_log_conjunct_gives_a_counterexample_to_induction(drop: str) -> None:
     model = Raft(**LOGS)
-    weak = [f for f in strengthening(model) if f.__name__ != drop]
-    r = prove(model, weak, properties=["log_matching"])
-    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive")
+    _not_inductive_without(model, drop, ["log_matching"])
 
 
 # ----- LogMatching with logs of two entries: predecessors_agree ----------------------------------
@@ -221,6 +225,4 @@ def test_state_machine_safety_is_proved_by_induction_from_the_cli() -> None:
 @pytest.mark.parametrize("drop", ["acked_are_protectors", "requests_of_a_term_agree", "led_terms_locked"])
 def test_removing_a_commit_conjunct_gives_a_counterexample_to_induction(drop: str) -> None:
     model = Raft(**COMMITS)
-    weak = [f for f in strengthening(model) if f.__name__ != drop]
-    r = prove(model, weak, properties=["state_machine_safety", "leader_completeness"])
-    assert r.verdict == UNKNOWN and r.reason.startswith("not inductive"), r.reason
+    _not_inductive_without(model, drop, ["state_machine_safety", "leader_completeness"])
