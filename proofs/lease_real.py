@@ -32,7 +32,6 @@ values, and the formula of lease safety agrees with the model's on every reachab
 from __future__ import annotations
 
 import ast
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -404,15 +403,15 @@ class SmallestMargin:
     """The least margin that keeps lease safety, per drift: z3's supremum of the margins that
     still have a breaking run, and whether ``margin >= k*drift`` is then proved by induction."""
 
-    sups: list[tuple[int, str]]  # (drift, supremum of unsafe margins, as z3 prints it)
-    coefficient: Fraction | None  # k with sup = k*drift - epsilon at every drift tried
+    sups: list[tuple[int, str]]  # (drift, supremum of unsafe margins: "4 (not reached)", "unbounded")
+    coefficient: Fraction | None  # k with sup = k*drift at every drift tried
     proved: bool  # margin >= k*drift proved by induction for every lease, drift, delay
     depth: int
 
     def to_lines(self) -> list[str]:
         out = [f"smallest safe margin (z3 Optimize over runs of at most {self.depth} steps, every lease value):"]
-        out += [f"  drift {d}: a run breaks lease safety for every margin below {sup.replace(' + -1*epsilon', '')}"
-                + (" (the supremum is not reached)" if "epsilon" in sup else "") for d, sup in self.sups]
+        out += [f"  drift {d}: a run breaks lease safety for every margin below "
+                + sup.replace(" (not reached)", " (the supremum is not reached)") for d, sup in self.sups]
         if self.coefficient is None:
             out.append("  the suprema are not one multiple of the drift: no closed form claimed")
         else:
@@ -445,10 +444,9 @@ def smallest_margin(n: int = 2, drifts: Sequence[int] = (1, 2), *, depth: int = 
         opt.add(z3.Not(lease_safety(Z3Ops, states[-1])))
         h = opt.maximize(p.margin)
         res = opt.check()
-        sup = str(opt.upper(h)) if res == z3.sat else f"unknown ({res})"
+        sup, value = _supremum(opt, h) if res == z3.sat else (f"unknown ({res})", None)
         sups.append((d, sup))
-        m = re.fullmatch(r"(-?\d+(?:/\d+)?)(?: \+ -1\*epsilon)?", sup)
-        ks.add(None if m is None else Fraction(m.group(1)) / d)  # None: unbounded or unknown
+        ks.add(None if value is None else value / d)  # None: unbounded or unknown
     k = ks.pop() if len(ks) == 1 else None
     proved = False
     if k is not None:
@@ -456,6 +454,28 @@ def smallest_margin(n: int = 2, drifts: Sequence[int] = (1, 2), *, depth: int = 
                 else f"{k.denominator}*margin >= {k.numerator}*drift")
         proved = prove_formulas(n, cond, timeout_s=timeout_s)[1]
     return SmallestMargin(sups, k, proved, depth)
+
+
+def _supremum(opt: z3.Optimize, h: Any) -> tuple[str, Fraction | None]:
+    """The supremum as text ("4", "4 (not reached)") and its value, read from z3's
+    (infinity, value, epsilon) triple, not from its printed form, which varies between runs:
+    the same open bound 8 prints as ``8 + -1*epsilon`` or ``8 + -2*epsilon``."""
+    triple = [_number(opt.upper_values(h)[i]) for i in range(3)]
+    if None in triple:
+        return f"not a number ({opt.upper(h)})", None
+    inf, value, eps = triple
+    if inf != 0:
+        return "unbounded", None
+    assert value is not None and eps is not None
+    return str(value) + (" (not reached)" if eps < 0 else ""), value
+
+
+def _number(v: Any) -> Fraction | None:
+    if z3.is_int_value(v):
+        return Fraction(v.as_long())
+    if z3.is_rational_value(v):
+        return Fraction(v.numerator_as_long(), v.denominator_as_long())
+    return None
 
 
 def _check(goal_negation: Any, timeout_s: float) -> tuple[str, z3.ModelRef | None]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
 
 import pytest
+import z3
 
 from protoproof.checker.explore import explore
 from protoproof.checker.verdict import EXHAUSTED, PROVED, PROVED_FORMULAS_ONLY, VIOLATED
@@ -12,6 +16,7 @@ from protoproof.cli import main
 from protoproof.models.lease import FailoverWithoutGrace, Lease, NoFencing, NoMargin, RenewAfterExpiry
 from protoproof.proofs.lease_real import (
     ConditionError,
+    _supremum,
     find_counterexample,
     parse_condition,
     prove_formulas,
@@ -114,8 +119,24 @@ def test_z3_finds_the_smallest_safe_margin_four_drifts_and_proves_it_from_the_cl
     assert main(["prove", "lease", "--parameterized", "--no-tie", "--smallest-margin"], out=out, err=err) == 3
     text = out.getvalue()
     assert "drift 1: a run breaks lease safety for every margin below 4 (the supremum is not reached)" in text
-    assert "drift 2: a run breaks lease safety for every margin below 8" in text
+    assert "drift 2: a run breaks lease safety for every margin below 8 (the supremum is not reached)" in text
     assert "the least safe margin is 4*drift: margin >= 4*drift is proved by induction" in text
     bad = io.StringIO()
     assert main(["prove", "lease", "--smallest-margin"], out=io.StringIO(), err=bad) == 2
     assert "--smallest-margin only applies to --parameterized" in bad.getvalue()
+
+
+BOUNDS: list[tuple[Callable[[Any], Any], str, Fraction | None]] = [
+    (lambda x: x < 8, "8 (not reached)", Fraction(8)), (lambda x: 2 * x < 8, "4 (not reached)", Fraction(4)),
+    (lambda x: x <= Fraction(15, 2), "15/2", Fraction(15, 2)), (lambda x: x > 0, "unbounded", None)]
+
+
+@pytest.mark.parametrize("bound,text,value", BOUNDS)
+def test_the_supremum_is_read_from_z3s_triple_not_its_printed_form(bound: Callable[[Any], Any], text: str,
+                                                                    value: Fraction | None) -> None:
+    x = z3.Real("x")
+    opt = z3.Optimize()
+    opt.add(bound(x))
+    h = opt.maximize(x)
+    assert opt.check() == z3.sat
+    assert _supremum(opt, h) == (text, value)
