@@ -269,7 +269,8 @@ class Model(Generic[S]):
                     f"{type(self).__name__} has no parameter {unknown[0]!r}; "
                     f"parameters: {', '.join(sorted(known)) or 'none'}"
                 )
-            config = cfg_cls(**params)
+            # A buggy variant built by its class alone shows its bug, as on the command line.
+            config = cfg_cls(**{**type(self).variant_defaults, **params})
         elif params:
             raise TypeError("pass either a config or keyword parameters, not both")
         self.config = config

@@ -528,6 +528,16 @@ def test_with_variant_builds_the_variant_with_the_same_config() -> None:
         m.with_variant("no-such-variant")
 
 
+def test_a_variant_built_by_its_class_alone_gets_the_parameters_its_bug_needs() -> None:
+    assert VolatileVote.variant_defaults == {"max_crashes": 1}
+    assert VolatileVote().config.max_crashes == 1  # as `check twophase --variant volatile-vote`
+    assert TwoPhase.variants_of()["volatile-vote"]().config.max_crashes == 1
+    assert VolatileVote(max_crashes=2).config.max_crashes == 2  # a given parameter wins
+    assert TwoPhase().config.max_crashes == 0
+    r = explore(VolatileVote())
+    assert r.verdict == "violated"
+
+
 def test_a_variant_breaks_what_it_says_and_the_correct_model_does_not() -> None:
     assert explore(Switchboard()).verdict == "exhausted"
     r = explore(Switchboard().with_variant("reset-counts"))
