@@ -192,6 +192,7 @@ def test_bmc_finds_nothing_in_correct_paxos_below_the_first_bugs_depth() -> None
 # ----- conformance --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 10 s; CI: test_conformance.py's conform of this instance with its twins
 def test_conformance_passes_on_a_small_paxos_instance() -> None:
     r = conform(Paxos(acceptors=2, values=2, max_ballot=1), random_states=100, max_reachable=250, twins=False)
     assert r.ok and not r.mismatches
