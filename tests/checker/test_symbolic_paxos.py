@@ -199,6 +199,7 @@ def test_conformance_passes_on_a_small_paxos_instance() -> None:
     assert r.reachable_states > 50 and r.random_states == 100
 
 
+@pytest.mark.slow  # about 15 s; CI: conform catching a mutated action of 2PC and of TCommit (test_conformance.py)
 def test_conformance_fails_when_an_action_accepts_below_its_promise() -> None:
     model = Paxos(acceptors=2, values=2, max_ballot=1)
     bad = Paxos(acceptors=2, values=2, max_ballot=1).with_variant("accept-below-promise")
