@@ -401,6 +401,7 @@ def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
     assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
 
 
+@pytest.mark.slow  # about 15 s; CI: three servers against Raft.tla within a depth, the bag bound at two servers
 def test_three_servers_with_one_message_in_flight_have_the_states_of_raft_tla_exhausted() -> None:
     """The 3-server space is exhausted whole once BagCardinality(messages) <= 1 (about 7 s each side)."""
     r = explore(Raft(servers=3, values=1, max_term=2, max_log=0, max_copies=1, lossy=False, duplicating=False,
