@@ -1,7 +1,8 @@
 """The mutation score: how many planted mistakes in 2PC and Paxos the engines catch.
 
 Run: ``python benchmarks/mutants.py`` (every engine at full depth; several minutes) or
-``--fast`` (the CI subset: bmc only where it is cheap); ``--ignore-caps`` unrolls bmc to every
+``--fast`` (every engine, bmc only where it is cheap; CI runs fewer:
+``CI_ENGINES`` in ``tests/mutation/test_mutants.py``); ``--ignore-caps`` unrolls bmc to every
 bug's depth, beyond the per-mutant caps (tens of minutes).  ``--only NAME`` (repeatable) runs the
 named mutants only.  Prints one row per mutant and engine (``tests/mutation/catalogue.py`` says
 what each mutant changes and ``tests/mutation/runner.py`` what counts as a catch), the mutants
@@ -29,7 +30,7 @@ from protoproof.tests.mutation.runner import (
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    ap.add_argument("--fast", action="store_true", help="the CI subset: bmc only where Mutant.bmc_in_ci")
+    ap.add_argument("--fast", action="store_true", help="bmc only where Mutant.bmc_in_ci")
     ap.add_argument("--ignore-caps", action="store_true",
                     help="unroll bmc to every bug's depth, beyond the mutants' caps (tens of minutes)")
     ap.add_argument("--only", action="append", default=[], help="run only this mutant (repeatable)")

@@ -137,6 +137,7 @@ class SentinelTwoPhase(TwoPhase):
         return not (any(r is ABORTED for r in rms) and any(r is COMMITTED for r in rms))
 
 
+@pytest.mark.slow  # about 15 s; CI: the same model through check, prove, bmc and conform in tests/test_cli.py
 def test_a_property_written_with_is_is_never_silently_true() -> None:
     # On z3 values `r is ABORTED` is False, and the property's formula became True: every engine agreed.
     model = SentinelTwoPhase(rms=3)
@@ -192,6 +193,7 @@ def test_a_state_that_cannot_be_pinned_is_an_error_not_an_agreement() -> None:
 # ----- twins compared on a proved twin domain ------------------------------------------------
 
 
+@pytest.mark.slow  # about 25 s; CI: the same twins at 2 acceptors in test_conform_names_the_twin_domain_...
 def test_every_paxos_twin_is_proved_equivalent_with_the_twin_domain_named_where_used() -> None:
     from protoproof.models.paxos import Paxos
     from protoproof.proofs.paxos import twin_domain
@@ -209,10 +211,11 @@ def test_every_paxos_twin_is_proved_equivalent_with_the_twin_domain_named_where_
     assert max(t.paths for t in checks if t.domain) <= 65
 
 
-def test_a_twin_domain_that_is_not_inductive_does_not_make_a_twin_equivalent() -> None:
+@pytest.mark.parametrize("max_ballot", [0, pytest.param(1, marks=pytest.mark.slow)])  # ballot 0: a third of the time
+def test_a_twin_domain_that_is_not_inductive_does_not_make_a_twin_equivalent(max_ballot: int) -> None:
     from protoproof.models.paxos import OneB, Paxos
 
-    model = Paxos(acceptors=2)  # a 1a is answered with a 1b at any size; 2 acceptors take half the time of 3
+    model = Paxos(acceptors=2, max_ballot=max_ballot)  # a 1a is answered with a 1b at any size
     one_bs = [e for e in model.envelopes() if type(e.msg) is OneB]
 
     def no_acceptor_sent_a_1b(s: Any) -> bool:  # true initially, but a 1a is answered with a 1b
@@ -249,6 +252,11 @@ def test_conform_names_the_twin_domain_and_ties_its_formulas() -> None:
                                  "(proved inductive)") for line in lines)
     d = json.loads(json.dumps(r.to_json()))
     assert {tuple(t["domain"]) for t in d["twins"]} == {(), ("acceptor_vote_below_promise", "one_b_once_per_ballot")}
+    # as at 3 acceptors (slow, above): only phase2a needs the domain, phase1a has one path, path counts stay small
+    assert {t["name"] for t in d["twins"] if t["domain"]} == {
+        f"phase2a(node='b{b}', v={v})" for b in (0, 1) for v in (0, 1)}
+    assert all(t["paths"] == 1 for t in d["twins"] if t["name"].startswith("phase1a"))
+    assert max(t["paths"] for t in d["twins"] if t["domain"]) <= 65
 
 
 class _GivesUp:

@@ -166,7 +166,9 @@ def test_guarded_collections_are_explicit_about_what_they_cannot_do() -> None:
 
 # ----- BMC on the planted bugs -------------------------------------------------------------------
 
-BUGS = [("ignore-votes", 12), ("accept-below-promise", 12), ("propose-twice", 9), ("minority-quorums", 8)]
+#: The two at depth 12 take 15-20 s each: slow (CI: the same test at depths 9 and 8).
+BUGS = [pytest.param("ignore-votes", 12, marks=pytest.mark.slow),
+        pytest.param("accept-below-promise", 12, marks=pytest.mark.slow), ("propose-twice", 9), ("minority-quorums", 8)]
 
 
 @pytest.mark.parametrize(("variant", "depth"), BUGS)
@@ -190,12 +192,14 @@ def test_bmc_finds_nothing_in_correct_paxos_below_the_first_bugs_depth() -> None
 # ----- conformance --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 10 s; CI: test_conformance.py's conform of this instance with its twins
 def test_conformance_passes_on_a_small_paxos_instance() -> None:
     r = conform(Paxos(acceptors=2, values=2, max_ballot=1), random_states=100, max_reachable=250, twins=False)
     assert r.ok and not r.mismatches
     assert r.reachable_states > 50 and r.random_states == 100
 
 
+@pytest.mark.slow  # about 15 s; CI: conform catching a mutated action of 2PC and of TCommit (test_conformance.py)
 def test_conformance_fails_when_an_action_accepts_below_its_promise() -> None:
     model = Paxos(acceptors=2, values=2, max_ballot=1)
     bad = Paxos(acceptors=2, values=2, max_ballot=1).with_variant("accept-below-promise")

@@ -43,7 +43,8 @@ def both(model: Model[Any], **kw: Any) -> tuple[Result, Result]:
 
 
 #: Exhaustive runs of half a minute or more (on both engines).
-SLOW = {("replog-nodes", None), ("replog-nodes", "volatile-follower"), ("replog-nodes", "keep-retracted")}
+SLOW = {("replog-nodes", None), ("replog-nodes", "volatile-follower"), ("replog-nodes", "keep-retracted"),
+        ("hashring", None)}  # hashring: about 10 s; CI: its variants mod-n and no-skip
 
 
 def every_model() -> list[Any]:

@@ -288,8 +288,9 @@ def test_fault_switches_are_cli_flags_with_a_negated_form() -> None:
     assert code == 0 and (got["distinct_states"], got["depth"]) == want
 
 
-def test_every_action_fires_and_every_example_is_reached() -> None:
-    r = explore(Raft(servers=1, values=2, max_term=3, max_log=2, max_copies=2))
+@pytest.mark.parametrize("max_term", [2, pytest.param(3, marks=pytest.mark.slow)])  # 970 states; 3: 10 s or more
+def test_every_action_fires_and_every_example_is_reached(max_term: int) -> None:
+    r = explore(Raft(servers=1, values=2, max_term=max_term, max_log=2, max_copies=2))
     assert r.verdict == EXHAUSTED and r.unreached() == []
     assert [f for f in r.stats.never_fired if f != "server.append_entries"] == []  # no peer to send to
 
@@ -400,6 +401,7 @@ def test_raft_is_checked_from_the_cli_with_its_bounds() -> None:
     assert (got["distinct_states"], got["depth"]) == RAFT_TLA[(1, 2, 3, 2, 1)]
 
 
+@pytest.mark.slow  # about 15 s; CI: three servers against Raft.tla within a depth, the bag bound at two servers
 def test_three_servers_with_one_message_in_flight_have_the_states_of_raft_tla_exhausted() -> None:
     """The 3-server space is exhausted whole once BagCardinality(messages) <= 1 (about 7 s each side)."""
     r = explore(Raft(servers=3, values=1, max_term=2, max_log=0, max_copies=1, lossy=False, duplicating=False,

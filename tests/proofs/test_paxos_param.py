@@ -223,8 +223,9 @@ def test_a_wrong_vote_selection_passes_the_tie_below_three_ballots(cls: type[Pax
     assert conform_paxos_param(3, 2, 1, scope=EDGES, model_class=cls).ok
 
 
-@pytest.mark.parametrize("cls", WRONG_VOTE_SELECTION)
+@pytest.mark.parametrize("cls", [LowestVotePaxos, pytest.param(AnyVotePaxos, marks=pytest.mark.slow)])
 def test_a_leader_not_taking_the_highest_reported_vote_fails_the_tie_and_is_not_proved(cls: type[Paxos]) -> None:
+    """About 25 s each: CI runs the lowest vote (the any-vote leader fails on the same phase2a edges)."""
     r = prove_paxos_param(model_class=cls, instances=(TWO_VOTE_BALLOTS,))
     assert r.verdict == ERROR and r.formulas == PROVED, "\n".join(r.to_lines())
     assert r.reason.startswith("the tie failed") and cls.__qualname__ in r.reason
