@@ -5,6 +5,7 @@ seed, and finding nothing is ``bounded``, never ``exhausted``, even where every 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -56,8 +57,8 @@ def test_swarm_walks_climb_where_steps_that_undo_progress_defeat_plain_walks() -
 
 
 def test_swarm_walks_are_reproducible_from_the_seed() -> None:
-    runs = [explore(Raft.variants_of()["stale-leader"](), strategy="swarm", seed=s, walks=3000, walk_depth=40,
-                    shorten=0) for s in (5, 5, 6)]
+    runs = [explore(TwoPhase.variants_of()["commit-on-majority"](), strategy="swarm", seed=s, walks=3000,
+                    walk_depth=40, shorten=0) for s in (5, 5, 6)]
     assert all(r.verdict == VIOLATED and r.path is not None for r in runs)
     paths = [r.path.action_reprs() for r in runs if r.path is not None]
     assert paths[0] == paths[1] and paths[0] != paths[2]
@@ -112,3 +113,14 @@ def test_an_actions_kind_is_its_family_with_its_scalar_arguments_not_its_message
     b = Action("deliver", (("src", "s1"), ("dst", "s2"), ("msg", ("RequestVote", 3))), family=6)
     assert kind(a) == kind(b) == (6, "s1", "s2")
     assert kind(Action("timeout", (("node", "s1"),), family=0)) != kind(Action("timeout", (("node", "s2"),)))
+
+
+def test_the_command_line_runs_swarm_walks_and_says_bounded_when_they_find_nothing() -> None:
+    from protoproof.tests.test_cli import run
+
+    code, out, _ = run("check", "twophase", "--variant", "commit-on-majority", "--strategy", "swarm", "--walks", "500",
+                       "--walk-depth", "20", "--json")
+    d = json.loads(out)
+    assert code == 1 and d["strategy"] == "swarm" and d["verdict"] == "violated"
+    code, out, _ = run("check", "twophase", "--strategy", "swarm", "--walks", "50", "--walk-depth", "20")
+    assert code == 3 and "BOUNDED: no violation found within 50 swarm walks of depth 20" in out
