@@ -166,8 +166,10 @@ class Swarm(Walks):
     drawn log-uniformly from ``2**-spread .. 2**spread``; a step follows a successor with
     probability proportional to its action's weight (among the never-seen ones first, with
     ``fresh``).  Weights are drawn in the order kinds are met, from the run's one seeded generator,
-    so a run is reproducible from ``--seed``.  Like every walk it samples: finding nothing is
-    ``bounded``."""
+    so a run is reproducible from ``--seed``.  ``changes``: that many random depths of each walk at
+    which a new configuration is drawn, as PCT's priority-change points (Burckhardt et al., ASPLOS
+    2010); 0 by default and not on the command line, as it found Raft's figure-8 no more than plain
+    swarm walks did (README "### Raft").  Like every walk it samples: finding nothing is ``bounded``."""
 
     def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int], fresh: bool = False,
                  omit: float = 0.5, spread: float = 4.0, changes: int = 0) -> None:
