@@ -168,8 +168,9 @@ class Swarm(Walks):
     ``fresh``).  Weights are drawn in the order kinds are met, from the run's one seeded generator,
     so a run is reproducible from ``--seed``.  ``changes``: that many random depths of each walk at
     which a new configuration is drawn, as PCT's priority-change points (Burckhardt et al., ASPLOS
-    2010); 0 by default and not on the command line, as it found Raft's figure-8 no more than plain
-    swarm walks did (README "### Raft").  Like every walk it samples: finding nothing is ``bounded``."""
+    2010); 0 by default and not on the command line: in the measurements the README gives, they
+    found no bug that plain swarm walks missed.  Like every walk it samples: finding nothing is
+    ``bounded``."""
 
     def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int], fresh: bool = False,
                  omit: float = 0.5, spread: float = 4.0, changes: int = 0) -> None:
