@@ -692,17 +692,18 @@ def _parser() -> _Parser:
     ck.add_argument("model", help=MODEL_HELP)
     ck.add_argument("--variant", help="a planted bug (see `protoproof list`)")
     ck.add_argument("--property", action="append", help="check only these properties (repeat or comma-separate)")
-    ck.add_argument("--strategy", choices=("bfs", "dfs", "random", "novelty"), default="bfs",
-                    help="novelty: breadth-first, expanding only states that make some --width atoms new (IW(k))")
+    ck.add_argument("--strategy", choices=("bfs", "dfs", "random", "swarm", "novelty"), default="bfs",
+                    help="novelty: breadth-first, expanding only states that make some --width atoms new (IW(k)); "
+                    "swarm: random walks, each leaving out a random set of action kinds and weighting the rest")
     ck.add_argument("--shorten", type=non_negative_float, default=10.0, metavar="SECONDS",
-                    help="seconds to shorten a counterexample of --strategy dfs/random/novelty by dropping steps "
+                    help="seconds to shorten a counterexample of --strategy dfs/random/swarm/novelty by dropping steps "
                     "(delta debugging; 0: off; default 10)")
     ck.add_argument("--width", type=_positive, default=2,
                     help="--strategy novelty expands a state only if some set of at most this many atoms (a "
                     "component's state, a message in flight) is new in it: IW(k) (default 2)")
-    ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
-    ck.add_argument("--walks", type=_positive, default=100, help="number of random walks")
-    ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random walk")
+    ck.add_argument("--seed", type=int, default=0, help="seed of --strategy random or swarm")
+    ck.add_argument("--walks", type=_positive, default=100, help="number of random (or swarm) walks")
+    ck.add_argument("--walk-depth", type=_positive, default=100, help="steps per random (or swarm) walk")
     ck.add_argument("--walk-fresh", action="store_true",
                     help="each step of a random walk takes a successor never seen before where there is one")
     ck.add_argument("--engine", choices=ENGINES, default="auto",

@@ -36,6 +36,8 @@ from .verdict import BOUNDED, EXHAUSTED, VIOLATED
 if TYPE_CHECKING:
     from .parallel import Scale
 
+#: The strategies that sample by walks: ending without a violation is ``bounded``.
+WALKS = ("random", "swarm")
 #: ``Options.engine``: the vector engine where it applies, or one of them for sure.
 ENGINES = ("auto", "vector", "scalar")
 
@@ -107,7 +109,7 @@ class Graph:
 
 @dataclass
 class Options:
-    strategy: str = "bfs"  # bfs | dfs | random | novelty
+    strategy: str = "bfs"  # bfs | dfs | random | swarm | novelty
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
@@ -138,7 +140,7 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     o = options or Options(**kw)
     if o.engine not in ENGINES:
         raise KeyError(f"unknown engine {o.engine!r}; engines: {', '.join(ENGINES)}")
-    unbounded = o.max_states is None and o.max_depth is None and o.timeout is None and o.strategy != "random"
+    unbounded = o.max_states is None and o.max_depth is None and o.timeout is None and o.strategy not in WALKS
     too_big = model.enumeration_refusal() if unbounded else None
     if too_big is not None:
         raise KeyError(f"{too_big} (or bound the run: --max-states, --max-depth, --timeout)")
@@ -395,7 +397,7 @@ class _Run:
                 if pending:
                     pending = self.pending = note_examples(pending, self.examples, t, c)
         if not at_bound:
-            self.frontier.successors(depth, fresh, every)
+            self.frontier.successors(depth, fresh, every, pairs)
         return None
 
     def _arrive(self, code: int, depth: int, s: Any, pairs: list[tuple[Action, int]]) -> Result | None:
@@ -442,7 +444,7 @@ class _Run:
             if self.pending:
                 self._note_on_code(c)
         if not at_bound:
-            self.frontier.successors(depth, fresh, every)
+            self.frontier.successors(depth, fresh, every, pairs)
         return None
 
     def _allows(self, chk: RefinementCheck, x: Any, y: Any, code: int, a: Action) -> bool:
@@ -549,12 +551,13 @@ class _Run:
         """The verdict of a run whose frontier emptied."""
         o = self.o
         pruned = getattr(self.frontier, "pruned", 0)  # novelty: states stored but not expanded
-        if o.strategy == "random" or self.hit_depth_bound or pruned:
+        if o.strategy in WALKS or self.hit_depth_bound or pruned:
             live = self._liveness()
             if live is not None:
                 return live
-            if o.strategy == "random":
-                return self.finish(BOUNDED, bound=f"{o.walks} random walks of depth {o.walk_depth}")
+            if o.strategy in WALKS:
+                how = "swarm walks" if o.strategy == "swarm" else "random walks"
+                return self.finish(BOUNDED, bound=f"{o.walks} {how} of depth {o.walk_depth}")
             if pruned:
                 atoms = f"{o.width} atom{'' if o.width == 1 else 's'}"
                 return self.finish(BOUNDED, bound=f"a novelty search of width {o.width}: {pruned:,} states that "

@@ -1,5 +1,5 @@
-"""The frontiers of the explicit search: breadth-first, depth-first, seeded random walks and
-novelty-pruned breadth-first search.
+"""The frontiers of the explicit search: breadth-first, depth-first, seeded random walks (plain or
+swarm) and novelty-pruned breadth-first search.
 
 The search loop is the same for all of them; only the order in which states are taken (and, for
 the novelty search, which states are expanded at all) differs.
@@ -11,6 +11,11 @@ import itertools
 import random
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
+
+from ..models.base import Action
+
+#: A step out of a state: the action and its successor's code (the search's ``pairs``).
+Steps = list[tuple[Action, int]]
 
 
 class BFS:
@@ -35,7 +40,7 @@ class BFS:
         self.pos += 1
         return code, self.depth
 
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+    def successors(self, depth: int, fresh: list[int], every: list[int], steps: Steps | None = None) -> None:
         self.nxt.extend(fresh)
 
 
@@ -49,7 +54,7 @@ class DFS:
     def pop(self) -> tuple[int, int] | None:
         return self.stack.pop() if self.stack else None
 
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+    def successors(self, depth: int, fresh: list[int], every: list[int], steps: Steps | None = None) -> None:
         self.stack.extend((c, depth + 1) for c in reversed(fresh))
 
 
@@ -79,7 +84,7 @@ class Walks:
         item, self.next = self.next, None
         return item
 
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+    def successors(self, depth: int, fresh: list[int], every: list[int], steps: Steps | None = None) -> None:
         if every and depth + 1 <= self.walk_depth:
             self.next = (self.rng.choice(fresh if self.fresh and fresh else every), depth + 1)
 
@@ -137,12 +142,75 @@ class Novelty(BFS):
         self.novel(code)
         super().push(code, depth)
 
-    def successors(self, depth: int, fresh: list[int], every: list[int]) -> None:
+    def successors(self, depth: int, fresh: list[int], every: list[int], steps: Steps | None = None) -> None:
         for c in fresh:
             if self.novel(c):
                 self.nxt.append(c)
             else:
                 self.pruned += 1
+
+
+def kind(a: Action) -> tuple[Hashable, ...]:
+    """An action's kind for swarm walks: its family (the receive of a message type is a family of
+    its own) with its scalar arguments (which node, which peer), without its message's contents."""
+    return (a.family, *(v for _k, v in a.args if isinstance(v, (str, int, bool))))
+
+
+class Swarm(Walks):
+    """Swarm random walks (Groce et al., "Swarm Testing", ISSTA 2012; Holzmann's swarm
+    verification): each walk draws its own configuration, so that walks differ in what they do,
+    not only in their coin flips.  A kind of action (``kind``: e.g. one server's timeout, the
+    delivery of one message type from one node to another) is, for the whole walk, left out with
+    probability ``omit`` (taken only where nothing else is enabled: an always-enabled step, such as
+    a timeout, then no longer crowds out the slow progress of a protocol) or else given a weight
+    drawn log-uniformly from ``2**-spread .. 2**spread``; a step follows a successor with
+    probability proportional to its action's weight (among the never-seen ones first, with
+    ``fresh``).  Weights are drawn in the order kinds are met, from the run's one seeded generator,
+    so a run is reproducible from ``--seed``.  ``changes``: that many random depths of each walk at
+    which a new configuration is drawn, as PCT's priority-change points (Burckhardt et al., ASPLOS
+    2010); 0 by default and not on the command line: in the measurements the README gives, they
+    found no bug that plain swarm walks missed.  Like every walk it samples: finding nothing is
+    ``bounded``."""
+
+    def __init__(self, seed: int, walks: int, walk_depth: int, inits: list[int], fresh: bool = False,
+                 omit: float = 0.5, spread: float = 4.0, changes: int = 0) -> None:
+        super().__init__(seed, walks, walk_depth, inits, fresh)
+        self.omit, self.spread, self.changes = omit, spread, changes
+        self.weights: dict[tuple[Hashable, ...], float] = {}
+        self.change_at: set[int] = set()
+
+    def pop(self) -> tuple[int, int] | None:
+        if self.next is None:
+            self.weights = {}  # a new walk: a new configuration
+            if self.changes:
+                depths = range(1, self.walk_depth)
+                self.change_at = set(self.rng.sample(depths, min(self.changes, len(depths))))
+        return super().pop()
+
+    def weight(self, a: Action) -> float:
+        k = kind(a)
+        w = self.weights.get(k)
+        if w is None:
+            rng = self.rng
+            w = self.weights[k] = 0.0 if rng.random() < self.omit else 2.0 ** rng.uniform(-self.spread, self.spread)
+        return w
+
+    def successors(self, depth: int, fresh: list[int], every: list[int], steps: Steps | None = None) -> None:
+        if not every or depth + 1 > self.walk_depth:
+            return
+        if steps is None:  # no actions to weigh: a plain walk's step
+            super().successors(depth, fresh, every)
+            return
+        if depth + 1 in self.change_at:
+            self.weights = {}  # a change point: a new configuration from here on
+        new = set(fresh) if self.fresh and fresh else None
+        cands = [(a, c) for a, c in steps if new is None or c in new]
+        ws = [self.weight(a) for a, _c in cands]
+        if sum(ws) > 0:
+            pick = self.rng.choices(cands, weights=ws)[0]
+        else:  # only left-out kinds are enabled
+            pick = self.rng.choice(cands)
+        self.next = (pick[1], depth + 1)
 
 
 Frontier = BFS | DFS | Walks | Novelty
@@ -151,7 +219,7 @@ Frontier = BFS | DFS | Walks | Novelty
 def frontier(strategy: str, seed: int, walks: int, walk_depth: int, inits: list[int],
              walk_fresh: bool = False, width: int = 2,
              describe: Callable[[int], dict[str, Any]] | None = None) -> Frontier:
-    """The frontier of ``strategy`` (bfs, dfs, random or novelty; ``walk_fresh``: see ``Walks``;
+    """The frontier of ``strategy`` (bfs, dfs, random, swarm or novelty; ``walk_fresh``: see ``Walks``;
     ``width`` and ``describe``, a state's fields by its code: see ``Novelty``)."""
     if strategy == "bfs":
         return BFS()
@@ -159,8 +227,10 @@ def frontier(strategy: str, seed: int, walks: int, walk_depth: int, inits: list[
         return DFS()
     if strategy == "random":
         return Walks(seed, walks, walk_depth, inits, walk_fresh)
+    if strategy == "swarm":
+        return Swarm(seed, walks, walk_depth, inits, walk_fresh)
     if strategy == "novelty":
         if describe is None:
             raise ValueError("the novelty search needs the states' fields")
         return Novelty(width, describe)
-    raise ValueError(f"unknown strategy {strategy!r}: bfs, dfs, random or novelty")
+    raise ValueError(f"unknown strategy {strategy!r}: bfs, dfs, random, swarm or novelty")
