@@ -167,7 +167,7 @@ class Intervals:
             todo.pop()
         return self.memo[i]
 
-    def width(self, more: Iterable[Interval] = ()) -> int:
+    def width(self, more: Iterable[Interval] = (), max_width: int = MAX_WIDTH) -> int:
         """The smallest signed width holding every integer term met and ``more`` (at least 2)."""
         ivs = [*self.memo.values(), *more]
         lo = min((a for a, _b in ivs), default=0)
@@ -175,8 +175,12 @@ class Intervals:
         w = 2
         while not _fits((lo, hi), w):
             w += 1
-        if w > MAX_WIDTH:
-            raise BvRefused(f"a term ranges over {lo}..{hi}: more than {MAX_WIDTH} bits")
+        if w > max_width:
+            term = next((t for t in self.keep if z3.is_int(t) and not _fits(self.memo[t.get_id()], max_width)), None)
+            what = _short(term) if term is not None else "a state variable"
+            if term is not None:
+                lo, hi = self.memo[term.get_id()]
+            raise BvRefused(f"{what} ranges over {lo}..{hi} (over {max_width} bits, signed)")
         return w
 
 
@@ -308,8 +312,10 @@ class BvPlan:
 
 
 def plan(formulas: Iterable[BoolLike], var_ranges: Mapping[int, Interval], relation: BoolLike,
-         next_vars: Sequence[z3.ExprRef]) -> BvPlan:
-    """Check (a) on ``formulas`` (the relation among them) and (b) on ``relation``; ``BvRefused`` if not."""
+         next_vars: Sequence[z3.ExprRef], max_width: int = MAX_WIDTH) -> BvPlan:
+    """Check (a) on ``formulas`` (the relation among them) and (b) on ``relation``; ``BvRefused`` if not.
+
+    ``var_ranges``: the declared range of every integer variable, current and next (``ranges``)."""
     iv = Intervals(var_ranges)
     for f in formulas:
         iv.check(to_z3(f))
@@ -327,7 +333,7 @@ def plan(formulas: Iterable[BoolLike], var_ranges: Mapping[int, Interval], relat
         if not (want[0] <= have[0] and have[1] <= want[1]):
             raise BvRefused(f"the next value of {v} may be {have[0]}..{have[1]}, outside its declared range "
                             f"{want[0]}..{want[1]}")
-    w = iv.width(var_ranges.values())  # every state variable's own range fits too
+    w = iv.width(var_ranges.values(), max_width)  # every state variable's own range fits too
     bits = {sid: max(1, (s.num_constructors() - 1).bit_length()) for sid, s in iv.enums.items()}
     return BvPlan(w, bits)
 
