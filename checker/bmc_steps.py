@@ -76,7 +76,7 @@ class BvSteps(IntSteps):
 
     def step(self, tag: str) -> tuple[Any, list[z3.ExprRef], list[z3.ExprRef]]:
         v, vs = self.sm.step_vars(tag)
-        return v, vs, [self.tr.var(x) for x in vs]
+        return v, vs, [self.tr.var(x, like=g) for x, g in zip(vs, self.sm.xvars, strict=True)]
 
     def formula(self, f: BoolLike, xs: Sequence[z3.ExprRef], ys: Sequence[z3.ExprRef] | None = None) -> z3.BoolRef:
         g = self.tr(to_z3(f))
@@ -106,7 +106,8 @@ def choose(model: Model[Any], sm: SymbolicModel, formulas: Sequence[BoolLike], t
     if outside:
         return IntSteps(sm), f"integers: an initial state lies outside the state type: {outside[0]!r}"
     try:
-        p = plan(formulas, {**ranges(sm.ty, sm.x), **ranges(sm.ty, sm.y)}, trans, sm.yvars)
+        p = plan(formulas, {**ranges(sm.ty, sm.x), **ranges(sm.ty, sm.y)}, trans, sm.yvars,
+                 current_vars=sm.xvars)
     except BvRefused as e:
         return IntSteps(sm), f"integers: no sound bit-vector width ({e})"
     return BvSteps(sm, p), ""

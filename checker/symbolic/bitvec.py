@@ -68,6 +68,14 @@ def _fits(iv: Interval, w: int) -> bool:
     return -(1 << (w - 1)) <= iv[0] and iv[1] < (1 << (w - 1))
 
 
+def _bits(iv: Interval) -> int:
+    """The smallest signed width holding ``iv``."""
+    w = 1
+    while not _fits(iv, w):
+        w += 1
+    return w
+
+
 def _hull(a: Interval, b: Interval) -> Interval:
     return (min(a[0], b[0]), max(a[1], b[1]))
 
@@ -302,24 +310,34 @@ def next_bounds(f: z3.ExprRef, nxt: Mapping[int, Interval], iv: Intervals) -> di
 
 @dataclass
 class BvPlan:
-    """The accepted translation: the integer width and each enumeration sort's code width."""
+    """The accepted translation: the widest integer term, each enumeration sort's code width, and
+    every integer term's range (each term is computed at its own width, see ``Translator``)."""
 
     width: int
     enum_bits: dict[int, int]
+    intervals: Intervals
+
+    def bits(self, e: z3.ExprRef) -> int:
+        """The signed width of the integer term ``e`` (one of the analysed formulas' terms)."""
+        r = self.intervals.memo.get(e.get_id())
+        if r is None:
+            raise BvRefused(f"internal error: {_short(e)} was not analysed")
+        return _bits(r)
 
     def describe(self) -> str:
-        return f"bit-vectors ({self.width}-bit integers)"
+        return f"bit-vectors (integers of at most {self.width} bits)"
 
 
 def plan(formulas: Iterable[BoolLike], var_ranges: Mapping[int, Interval], relation: BoolLike,
-         next_vars: Sequence[z3.ExprRef], max_width: int = MAX_WIDTH) -> BvPlan:
+         next_vars: Sequence[z3.ExprRef], max_width: int = MAX_WIDTH,
+         current_vars: Sequence[z3.ExprRef] = ()) -> BvPlan:
     """Check (a) on ``formulas`` (the relation among them) and (b) on ``relation``; ``BvRefused`` if not.
 
     ``var_ranges``: the declared range of every integer variable, current and next (``ranges``)."""
     iv = Intervals(var_ranges)
     for f in formulas:
         iv.check(to_z3(f))
-    for v in next_vars:  # a variable the formulas never mention is still a state variable
+    for v in [*current_vars, *next_vars]:  # a variable the formulas never mention is still a state variable
         iv.check(v)
     nxt = {v.get_id(): var_ranges[v.get_id()] for v in next_vars if z3.is_int(v)}
     got = next_bounds(to_z3(relation), nxt, iv)
@@ -335,20 +353,34 @@ def plan(formulas: Iterable[BoolLike], var_ranges: Mapping[int, Interval], relat
                             f"{want[0]}..{want[1]}")
     w = iv.width(var_ranges.values(), max_width)  # every state variable's own range fits too
     bits = {sid: max(1, (s.num_constructors() - 1).bit_length()) for sid, s in iv.enums.items()}
-    return BvPlan(w, bits)
+    return BvPlan(w, bits, iv)
 
 
 class Translator:
-    """Formulas over integers and enumerations, rewritten on bit-vectors by a ``BvPlan`` (memoised)."""
+    """Formulas over integers and enumerations, rewritten on bit-vectors by a ``BvPlan`` (memoised).
+
+    Each integer term is computed at the width of its own range (a term count of 0..3 in 3 bits,
+    not the widest term's): operands are sign-extended to it, or cut to its low bits, which keeps
+    ``+``, ``-`` and ``*`` exact modulo ``2**width``, and the result's range fits that width;
+    comparisons and equalities extend both sides to the wider one."""
 
     def __init__(self, p: BvPlan) -> None:
         self.plan = p
         self.memo: dict[int, z3.ExprRef] = {}
         self.keep: list[z3.ExprRef] = []  # the memo's keys stay alive (z3 reuses the ids of freed terms)
+        self.steps: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # a step's variable -> its bit-vector
 
-    def var(self, v: z3.ExprRef) -> z3.ExprRef:
-        """The translation of a state variable (the same name, on bit-vectors)."""
-        return self(v)
+    def var(self, v: z3.ExprRef, like: z3.ExprRef | None = None) -> z3.ExprRef:
+        """The translation of a state variable (the same name, on bit-vectors); with ``like``, of a
+        step's copy of the analysed variable ``like`` (at its width)."""
+        if like is None:
+            return self(v)
+        g = self(like)
+        if not z3.is_bv(g):
+            return v
+        b = z3.BitVec(v.decl().name(), g.size())
+        self.steps[v.get_id()] = (v, b)
+        return b
 
     def range_of(self, v: z3.ExprRef) -> BoolLike:
         """What the encoding itself needs of a translated variable: an enumeration code below its size."""
@@ -362,7 +394,8 @@ class Translator:
 
     def back(self, v: z3.ExprRef, m: z3.ModelRef) -> z3.ExprRef:
         """The value of the original variable ``v`` in a model of the translation."""
-        r = m.eval(self(v), model_completion=True)
+        got = self.steps.get(v.get_id())
+        r = m.eval(got[1] if got is not None else self(v), model_completion=True)
         s = v.sort()
         if s.kind() == z3.Z3_INT_SORT:
             return z3.IntVal(r.as_signed_long())
@@ -390,9 +423,14 @@ class Translator:
         return self.memo[f.get_id()]
 
     def _node(self, e: z3.ExprRef, a: list[z3.ExprRef]) -> z3.ExprRef:
-        w = self.plan.width
         s = e.sort()
         k = e.decl().kind()
+        if s.kind() == z3.Z3_INT_SORT:
+            w = self.plan.bits(e)
+            a = [_fit(x, w) for x in a] if k != z3.Z3_OP_ITE else [a[0], *(_fit(x, w) for x in a[1:])]
+        elif k in _CMP or (k in (z3.Z3_OP_EQ, z3.Z3_OP_DISTINCT) and a and z3.is_bv(a[0])):
+            w = max(x.size() for x in a)
+            a = [_fit(x, w) for x in a]
         if z3.is_int_value(e):
             return z3.BitVecVal(e.as_long(), w)
         if _is_var(e):
@@ -439,6 +477,14 @@ class Translator:
         if k in (z3.Z3_OP_TRUE, z3.Z3_OP_FALSE):
             return e
         raise BvRefused(f"the operator {e.decl().name()} has no bit-vector translation")  # plan() refused it first
+
+
+def _fit(x: z3.ExprRef, w: int) -> z3.ExprRef:
+    """``x`` at width ``w``: sign-extended, or its low ``w`` bits (the same value modulo ``2**w``)."""
+    n = x.size()
+    if n == w:
+        return x
+    return z3.SignExt(w - n, x) if n < w else z3.Extract(w - 1, 0, x)
 
 
 def _fold(op: Any, a: list[z3.ExprRef]) -> z3.ExprRef:

@@ -108,14 +108,14 @@ def test_an_accepted_term_has_its_integer_value_on_bit_vectors(term: Any, spans:
     ranges = {v.get_id(): (lo, lo + n) for v, (lo, n) in zip(VARS, spans, strict=True)}
     f = term == term
     try:
-        p = plan([f], ranges, True, [], max_width=max_width)
+        p = plan([f], ranges, True, [], max_width=max_width, current_vars=VARS)
     except BvRefused:
         return
     values = [data.draw(st.integers(lo, lo + n)) for lo, n in spans]
     want = z3.simplify(z3.substitute(term, *zip(VARS, map(z3.IntVal, values), strict=True))).as_long()
     tr = Translator(p)
     bv = [tr.var(v) for v in VARS]
-    pairs = [(b, z3.BitVecVal(x, p.width)) for b, x in zip(bv, values, strict=True)]
+    pairs = [(b, z3.BitVecVal(x, b.size())) for b, x in zip(bv, values, strict=True)]
     got = z3.simplify(z3.substitute(tr(term), *pairs))
     assert got.as_signed_long() == want
     assert p.width <= max_width
