@@ -101,15 +101,15 @@ def choose(model: Model[Any], sm: SymbolicModel, formulas: Sequence[BoolLike], t
            encoding: str) -> tuple[IntSteps, str]:
     """The encoding to unroll with, and why integers were kept (empty when bit-vectors were taken)."""
     if encoding == INTS:
-        return IntSteps(sm), "integers as asked (--encoding int)"
+        return IntSteps(sm), "as asked: --encoding int"
     outside = [s for s in model.initial_states() if not sm.ty.contains(s)]
     if outside:
-        return IntSteps(sm), f"integers: an initial state lies outside the state type: {outside[0]!r}"
+        return IntSteps(sm), f"an initial state lies outside the state type: {outside[0]!r}"
     try:
         p = plan(formulas, {**ranges(sm.ty, sm.x), **ranges(sm.ty, sm.y)}, trans, sm.yvars,
                  current_vars=sm.xvars)
     except BvRefused as e:
-        return IntSteps(sm), f"integers: no sound bit-vector width ({e})"
+        return IntSteps(sm), f"no sound bit-vector width: {e}"
     return BvSteps(sm, p), ""
 
 

@@ -60,8 +60,8 @@ def test_a_refused_interval_argument_falls_back_to_integers_and_says_why(monkeyp
     monkeypatch.setattr(bmc_steps, "plan", refuse)
     r = bmc(TwoPhase(rms=3).with_variant("commit-on-majority"), 8, tie=0)
     assert r.verdict == VIOLATED and r.depth_reached == 7
-    assert r.encoding == "integers" and "no sound bit-vector width (the next value of y" in r.encoding_note
-    assert "  encoding: integers (integers: no sound bit-vector width" in "\n".join(r.to_lines())
+    assert r.encoding == "integers" and "no sound bit-vector width: the next value of y" in r.encoding_note
+    assert "  encoding: integers (no sound bit-vector width: the next value" in "\n".join(r.to_lines())
     d = json.loads(json.dumps(r.to_json()))
     assert d["encoding"] == "integers" and "outside its declared range" in d["encoding_note"]
 
