@@ -571,7 +571,8 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
     if args.graph:
         _check_graph_name(args.graph)
     note = reporter(err)
-    r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note), model, args.json, out, err)
+    r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding), model,
+                  args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, err, args.graph)
@@ -745,6 +746,9 @@ def _parser() -> _Parser:
     bm.add_argument("--variant")
     bm.add_argument("--property", action="append")
     bm.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
+    bm.add_argument("--encoding", choices=("auto", "int"), default="auto",
+                    help="auto (default): bit-vectors when an interval analysis proves no value leaves their "
+                         "width, else integers (the result says why); int: always integers")
     bm.add_argument("--json", action="store_true")
 
     pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)

@@ -22,6 +22,7 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
+from .bmc_steps import AUTO, IntSteps, choose, initial_formula
 from .path import Path
 from .symbolic import (
     BoolLike,
@@ -65,6 +66,10 @@ class BmcResult:
     elapsed_s: float = 0.0
     reason: str = ""
     tie: TieReport | None = None
+    #: How the states were written for z3 ("integers", "bit-vectors (6-bit integers)"), and why
+    #: integers were kept when bit-vectors were not proved sound.
+    encoding: str = ""
+    encoding_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +82,8 @@ class BmcResult:
             "build_s": round(self.build_s, 6),
             "elapsed_s": round(self.elapsed_s, 6),
             "reason": self.reason or None,
+            "encoding": self.encoding or None,
+            "encoding_note": self.encoding_note or None,
             "path": self.path.to_json() if self.path is not None else None,
         }
 
@@ -85,15 +92,17 @@ class BmcResult:
         if self.verdict == VIOLATED:
             head += f" ({self.property} at depth {self.depth_reached})"
         elif self.verdict == BOUNDED:
-            head += f" (no violation up to depth {self.depth_reached}; not a proof)"
+            head += f" (no violation up to depth {self.depth_reached} on {self.encoding}; not a proof)"
             if self.reason:
                 head += f" [{self.reason}]"
             if self.tie is None:
                 head += " [formulas not tied to the model]"
         else:
             head += f" ({self.reason})"
-        lines = [head, "  " + tie_line(self.model, self.tie),
-                 f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s"]
+        lines = [head, "  " + tie_line(self.model, self.tie)]
+        if self.encoding:
+            lines.append(f"  encoding: {self.encoding}" + (f" ({self.encoding_note})" if self.encoding_note else ""))
+        lines.append(f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s")
         if self.tie is not None:
             lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
         lines += [f"  depth {k:>3}: {t:.3f}s" for k, t in enumerate(self.per_depth_s)]
@@ -123,7 +132,7 @@ def replay_states(model: Model[Any], states: Sequence[Any]) -> Path:
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
-        progress: Callable[[str], None] | None = None) -> BmcResult:
+        progress: Callable[[str], None] | None = None, encoding: str = AUTO) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
@@ -132,6 +141,8 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     ``overrides`` (property name -> function) replaces a property's symbolic side (for tests).
     ``progress`` gets a line per phase and per depth as it ends.  Ctrl-C (or z3 interrupted from
     the keyboard) ends the run ``bounded`` at the last depth fully checked.
+    ``encoding``: ``auto`` unrolls on bit-vectors when ``symbolic.bitvec`` proves that no value
+    leaves their width (else on integers, and the result says why); ``int`` always on integers.
     """
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
@@ -146,18 +157,23 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     if rep is not None and rep.mismatches:
         return BmcResult(model, ERROR, None, None, 0, [], build_s, time.perf_counter() - t_start,
                          reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
-    result = _search(model, sm, [*props, *sm.bound_conjuncts()], trans, depth, build_s, t_start, note)
+    checked = [*props, *sm.bound_conjuncts()]
+    init = initial_formula(model, sm)
+    steps, why = choose(model, sm, [init, trans, *(p.formula for p in checked)], trans, encoding)
+    note(f"unrolling on {steps.description}" + (f" ({why})" if why else ""))
+    result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note)
     result.tie = rep
+    result.encoding, result.encoding_note = steps.description, why
     if result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
     return result
 
 
-def _search(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], trans: BoolLike, depth: int,
-            build_s: float, t_start: float, note: Callable[[str], None]) -> BmcResult:
+def _search(model: Model[Any], steps: IntSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
+            depth: int, build_s: float, t_start: float, note: Callable[[str], None]) -> BmcResult:
     per_depth: list[float] = []
     try:
-        return _unroll(model, sm, props, trans, depth, build_s, t_start, note, per_depth)
+        return _unroll(model, steps, props, trans, init, depth, build_s, t_start, note, per_depth)
     except KeyboardInterrupt:
         return _interrupted(model, per_depth, build_s, t_start)
 
@@ -173,23 +189,24 @@ def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_st
                      reason=why)
 
 
-def _unroll(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], trans: BoolLike, depth: int,
-            build_s: float, t_start: float, note: Callable[[str], None], per_depth: list[float]) -> BmcResult:
-    solver = z3.Solver()
-    v0, vars0 = sm.step_vars("s0")
-    solver.add(to_z3(b_or(*(sm.state_eq(v0, s) for s in model.initial_states()))))
+def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
+            depth: int, build_s: float, t_start: float, note: Callable[[str], None],
+            per_depth: list[float]) -> BmcResult:
+    solver = enc.solver()
+    v0, _orig0, vars0 = enc.step("s0")
+    solver.add(enc.formula(init, vars0), to_z3(enc.state_ok(_orig0)))
     steps: list[tuple[Any, list[z3.ExprRef]]] = [(v0, vars0)]
     for k in range(depth + 1):
         interrupt.check()
         t0 = time.perf_counter()
         _vk, varsk = steps[-1]
-        bad: list[BoolLike] = [b_not(sm.at(p.formula, varsk)) for p in props]
+        bad: list[BoolLike] = [b_not(enc.formula(p.formula, varsk)) for p in props]
         solver.push()
         solver.add(to_z3(b_or(*bad)))
         r = solver.check()
         if r == z3.sat:
             m = solver.model()
-            states = [sm.decode(v, m) for v, _vs in steps]
+            states = [enc.decode(v, m) for v, _vs in steps]
             solver.pop()
             per_depth.append(time.perf_counter() - t0)
             path = replay_states(model, states)
@@ -208,8 +225,8 @@ def _unroll(model: Model[Any], sm: SymbolicModel, props: Sequence[Conjunct], tra
             return BmcResult(model, UNKNOWN, None, None, k, per_depth, build_s, time.perf_counter() - t_start,
                              reason=check_reason(solver))
         if k < depth:
-            nv, nvars = sm.step_vars(f"s{k + 1}")
-            solver.add(to_z3(sm.at(trans, varsk, nvars)))
+            nv, norig, nvars = enc.step(f"s{k + 1}")
+            solver.add(enc.formula(trans, varsk, nvars), to_z3(enc.state_ok(norig)))
             steps.append((nv, nvars))
         per_depth.append(time.perf_counter() - t0)
         note(f"depth {k}: no violation ({per_depth[-1]:.3f}s)")

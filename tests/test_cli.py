@@ -102,6 +102,7 @@ def test_text_output_shows_only_changed_fields() -> None:
         (["check", "twophase", "--max-states", "-1"], "expected a positive integer"),
         (["check", "twophase", "--graph", "out.jpg"], "must end in .dot, .svg, .png or .pdf"),
         (["check", "tcommit", "--strategy", "sideways"], "invalid choice"),
+        (["bmc", "twophase", "--depth", "2", "--encoding", "real"], "invalid choice"),
         ([], "a command is needed"),
     ],
 )
@@ -300,6 +301,14 @@ def test_bmc_finds_a_planted_bug_at_its_shortest_depth_and_replays_it() -> None:
 def test_bmc_without_violation_is_bounded_not_verified() -> None:
     code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "4")
     assert code == 3 and "not a proof" in out
+
+
+def test_bmc_names_its_encoding_and_int_forces_integers() -> None:
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "4")
+    assert code == 3 and "no violation up to depth 4 on bit-vectors (integers of at most" in out
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "4", "--encoding", "int", "--json")
+    d = json.loads(out)
+    assert code == 3 and d["encoding"] == "integers" and d["encoding_note"] == "as asked: --encoding int"
 
 
 def test_prove_prints_one_line_per_obligation_and_exits_0() -> None:
