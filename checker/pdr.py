@@ -142,7 +142,7 @@ def _pdr(model: Model[Any], properties: Sequence[str] | None, timeout_s: float |
     note("asking Spacer (IC3/PDR over Horn clauses)")
     t0 = time.perf_counter()
     fp, inv, bad = _clauses(sm, init, trans, good, timeout_s)
-    answer, why = _query(fp, bad)
+    answer, why = _query(fp, bad, timeout_s)
     res.query_s = time.perf_counter() - t0
     if answer == z3.sat:
         note(f"Spacer: a violation ({res.query_s:.1f}s); finding its states and replaying them")
@@ -174,12 +174,16 @@ def _clauses(sm: SymbolicModel, init: BoolLike, trans: BoolLike, good: BoolLike,
     return fp, inv, bad()
 
 
-def _query(fp: z3.Fixedpoint, bad: z3.BoolRef) -> tuple[z3.CheckSatResult, str]:
-    """Spacer's answer; z3 catches SIGINT itself during the query and raises "canceled"."""
+def _query(fp: z3.Fixedpoint, bad: z3.BoolRef, timeout_s: float | None) -> tuple[z3.CheckSatResult, str]:
+    """Spacer's answer; z3 catches SIGINT itself during the query and raises "canceled", as it does
+    when the timeout runs out (told apart by the time spent)."""
+    t0 = time.perf_counter()
     try:
         r = fp.query(bad)
     except z3.Z3Exception as e:
         msg = str(e.value if hasattr(e, "value") else e)
+        if timeout_s is not None and time.perf_counter() - t0 >= timeout_s and not interrupt.requested():
+            return z3.unknown, f"the timeout ran out ({timeout_s:g} s; z3: {msg})"
         if "canceled" in msg or "interrupted" in msg:
             interrupt.request()
             raise KeyboardInterrupt from None
