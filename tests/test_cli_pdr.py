@@ -48,9 +48,10 @@ def test_pdr_draws_its_path_like_bmc(tmp_path: Path) -> None:
     (["--engine", "pdr", "--property", "agreement"], "no @always property 'agreement'"),
     (["--engine", "ic3"], "invalid choice"),
 ])
-def test_bad_pdr_input_is_one_line_and_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_pdr_input_is_one_line_and_exit_2(argv: list[str], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     try:
-        code, out, err = run("bmc", "twophase", *argv)
+        code, _out, err = run("bmc", "twophase", *argv)
     except SystemExit as e:  # argparse's own errors
         code, err = int(e.code or 0), capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
