@@ -19,8 +19,13 @@ or ``unsat`` (with an inductive invariant), or gives up.  Neither answer is take
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +118,8 @@ def pdr(model: Model[Any], properties: Sequence[str] | None = None, *, timeout_s
     try:
         return _pdr(model, properties, timeout_s, tie, overrides, invariant_hook, note, res, t_start)
     except KeyboardInterrupt:
+        if res.query_s < 0:  # interrupted during Spacer's query: the time it ran
+            res.query_s += time.perf_counter()
         res.verdict, res.path, res.property = UNKNOWN, None, None
         res.reason = f"interrupted ({interrupt.cause()}); no answer from PDR"
         res.elapsed_s = time.perf_counter() - t_start
@@ -141,6 +148,7 @@ def _pdr(model: Model[Any], properties: Sequence[str] | None, timeout_s: float |
     interrupt.check()
     note("asking Spacer (IC3/PDR over Horn clauses)")
     t0 = time.perf_counter()
+    res.query_s = -t0
     fp, inv, bad = _clauses(sm, init, trans, good, timeout_s)
     answer, why = _query(fp, bad, timeout_s)
     res.query_s = time.perf_counter() - t0
@@ -174,12 +182,51 @@ def _clauses(sm: SymbolicModel, init: BoolLike, trans: BoolLike, good: BoolLike,
     return fp, inv, bad()
 
 
+@contextlib.contextmanager
+def _stop_on_signal(ctx: z3.Context) -> Iterator[None]:
+    """Interrupt z3 when a signal arrives during the query: Python runs its handlers (SIGTERM's,
+    ``interrupt.on_sigint``) only once the C call returns, which a PDR query may never do in time.
+    The signal's byte on the wakeup fd wakes a thread that interrupts the context."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    rd, wr = os.pipe()
+    os.set_blocking(wr, False)
+    try:
+        old = signal.set_wakeup_fd(wr)
+    except ValueError:
+        os.close(rd)
+        os.close(wr)
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            ready, _, _ = select.select([rd], [], [], 0.2)
+            if ready and os.read(rd, 64) and not done.is_set():
+                ctx.interrupt()
+                return
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        signal.set_wakeup_fd(old)
+        t.join()
+        os.close(rd)
+        os.close(wr)
+
+
 def _query(fp: z3.Fixedpoint, bad: z3.BoolRef, timeout_s: float | None) -> tuple[z3.CheckSatResult, str]:
     """Spacer's answer; z3 catches SIGINT itself during the query and raises "canceled", as it does
     when the timeout runs out (told apart by the time spent)."""
     t0 = time.perf_counter()
     try:
-        r = fp.query(bad)
+        with _stop_on_signal(fp.ctx):
+            r = fp.query(bad)
     except z3.Z3Exception as e:
         msg = str(e.value if hasattr(e, "value") else e)
         if timeout_s is not None and time.perf_counter() - t0 >= timeout_s and not interrupt.requested():

@@ -7,6 +7,7 @@ import json
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,15 @@ def test_ctrl_c_during_spacer_ends_unknown_and_names_the_interrupt(tmp_path: Pat
                                   "--variant", "volatile-vote", "--engine", "pdr", "--json", sig=signal.SIGINT)
     d = json.loads(out)
     assert code == 3 and d["verdict"] == "unknown" and d["reason"].startswith("interrupted (Ctrl-C)"), d
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGTERM")
+def test_sigterm_during_spacer_ends_unknown_and_names_the_signal(tmp_path: Path) -> None:
+    """Python runs the SIGTERM handler only after z3's call returns: the query is interrupted for it
+    (uninterrupted, this query runs for about 50 s of CPU)."""
+    t0 = time.monotonic()
+    code, out, _ = interrupt_when(tmp_path, "asking Spacer", "bmc", "twophase", "--max-crashes", "1",
+                                  "--variant", "volatile-vote", "--engine", "pdr", "--json", sig=signal.SIGTERM)
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "unknown" and d["reason"].startswith("interrupted (SIGTERM)"), d
+    assert time.monotonic() - t0 < 30
