@@ -566,17 +566,30 @@ def _note_unchecked(model: Model[Any], engine: str, args: argparse.Namespace, ou
 
 def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
     from .checker.bmc import bmc
+    from .checker.pdr import pdr
 
+    if args.engine == "pdr" and args.depth is not None:
+        raise UsageError("--depth: not used by --engine pdr (it does not unroll)")
+    if args.engine == "bmc" and args.depth is None:
+        raise UsageError("--depth is required (steps to unroll) unless --engine pdr")
+    if args.engine == "bmc" and args.timeout is not None:
+        raise UsageError("--timeout: only for --engine pdr")
+    if args.engine == "pdr" and args.encoding != "auto":
+        raise UsageError("--encoding: only for --engine bmc (pdr runs on integers)")
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
     note = reporter(err)
-    r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding), model,
-                  args.json, out, err)
+    if args.engine == "pdr":
+        r = _symbolic(lambda: pdr(model, _props(args), timeout_s=args.timeout, progress=note), model, args.json,
+                      out, err)
+    else:
+        r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding), model,
+                      args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, err, args.graph)
-    _note_unchecked(model, "bmc", args, out, err)
+    _note_unchecked(model, args.engine, args, out, err)
     return EXIT_BY_VERDICT[r.verdict]
 
 
@@ -742,7 +755,11 @@ def _parser() -> _Parser:
 
     bm = sub.add_parser("bmc", help="bounded model checking with z3 from the same transitions", allow_abbrev=False)
     bm.add_argument("model", help=MODEL_HELP)
-    bm.add_argument("--depth", type=_positive, required=True, help="steps to unroll")
+    bm.add_argument("--depth", type=_positive, help="steps to unroll (required by the default engine)")
+    bm.add_argument("--engine", choices=("bmc", "pdr"), default="bmc",
+                    help="bmc: unroll to --depth (default); pdr: z3's Spacer (IC3/PDR), no depth: a violation "
+                         "it finds is replayed, an invariant it returns is re-checked before `proved`")
+    bm.add_argument("--timeout", type=_positive, help="seconds for Spacer's query (--engine pdr)")
     bm.add_argument("--variant")
     bm.add_argument("--property", action="append")
     bm.add_argument("--graph", help="write the counterexample as .dot, .svg, .png or .pdf")
