@@ -148,7 +148,9 @@ class SymbolicModel:
             raw = instances(self.model, self.use_twin, unconstrained=True)
             self.actions = [self._encode_split(r, i) for r, i in
                             zip(raw, instances(self.model, self.use_twin), strict=True)]
-            c = self.predicate("constraint", self.model.constraint, use_twin=False)
+            # With its twin: run plainly, every ``all(...)`` over a bag's counts forks a path per count
+            # and the run is repeated on each (minutes of the build, over 4,096 paths at larger bounds).
+            c = self.predicate("constraint", self.model.constraint)
             self.constraint_y = self.at(c.formula, self.yvars)
         else:
             self.actions = [self.encode(i) for i in instances(self.model, self.use_twin)]
