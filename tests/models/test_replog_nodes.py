@@ -94,7 +94,7 @@ def test_check_finds_a_follower_that_keeps_retracted_entries() -> None:
 
 
 def test_a_follower_that_acknowledges_before_persisting_is_found_only_with_crashes() -> None:
-    assert explore(VolatileFollower(followers=1)).verdict == EXHAUSTED
+    assert explore(VolatileFollower(followers=1, max_crashes=0)).verdict == EXHAUSTED
     r = explore(VolatileFollower(followers=1, max_crashes=1))
     assert r.verdict == VIOLATED and r.property == "followers_agree_on_committed"
     assert r.path is not None and "crash" in [a.name for a in r.path.actions]
