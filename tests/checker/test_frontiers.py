@@ -12,24 +12,14 @@ from protoproof.checker.explore import explore
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
 from protoproof.models.base import Model
 from protoproof.models.raft import Raft
-from protoproof.models.twophase import TwoPhase
 
 from .climb import Climb
-
-BUGS: list[tuple[type[Model[Any]], str]] = [(TwoPhase, "commit-without-votes"), (TwoPhase, "commit-on-majority"),
-        (Raft, "stale-leader")]
+from .planted import BUGS, finds_what_breadth_first_search_finds
 
 
 @pytest.mark.parametrize(("cls", "variant"), BUGS, ids=[v for _c, v in BUGS])
-def test_the_novelty_search_finds_a_planted_bug_breadth_first_search_finds(cls: type[Model[Any]],
-                                                                          variant: str) -> None:
-    bfs = explore(cls.variants_of()[variant](), timeout=60.0)
-    iw = explore(cls.variants_of()[variant](), strategy="novelty", timeout=60.0)
-    assert bfs.verdict == VIOLATED and iw.verdict == VIOLATED
-    assert iw.property is not None and iw.property == bfs.property
-    assert iw.path is not None and bfs.path is not None
-    assert iw.path.violation(iw.property) is not None  # a real run breaking it, replayed
-    assert len(iw.path) >= len(bfs.path)  # breadth-first search's is a shortest one
+def test_the_novelty_search_finds_a_planted_bug_breadth_first_search_finds(cls: type[Model[Any]], variant: str) -> None:
+    finds_what_breadth_first_search_finds(cls, variant, strategy="novelty")
 
 
 def test_a_state_the_novelty_search_does_not_expand_is_still_checked() -> None:

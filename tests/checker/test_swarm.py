@@ -14,25 +14,16 @@ from protoproof.checker.explore import explore
 from protoproof.checker.frontiers import Swarm, kind
 from protoproof.checker.verdict import BOUNDED, VIOLATED
 from protoproof.models.base import Action, Model
-from protoproof.models.raft import Raft
 from protoproof.models.twophase import TwoPhase
 
 from .climb import Climb
+from .planted import BUGS, finds_what_breadth_first_search_finds
 from .test_explore import lit
-
-BUGS: list[tuple[type[Model[Any]], str]] = [(TwoPhase, "commit-without-votes"), (TwoPhase, "commit-on-majority"),
-        (Raft, "stale-leader")]
 
 
 @pytest.mark.parametrize(("cls", "variant"), BUGS, ids=[v for _c, v in BUGS])
 def test_swarm_walks_find_a_planted_bug_breadth_first_search_finds(cls: type[Model[Any]], variant: str) -> None:
-    bfs = explore(cls.variants_of()[variant](), timeout=60.0)
-    sw = explore(cls.variants_of()[variant](), strategy="swarm", walks=3000, walk_depth=40, timeout=60.0)
-    assert bfs.verdict == VIOLATED and sw.verdict == VIOLATED
-    assert sw.property is not None and sw.property == bfs.property
-    assert sw.path is not None and bfs.path is not None
-    assert sw.path.violation(sw.property) is not None  # a real run breaking it, replayed
-    assert len(sw.path) >= len(bfs.path)  # breadth-first search's is a shortest one
+    finds_what_breadth_first_search_finds(cls, variant, strategy="swarm", walks=3000, walk_depth=40)
 
 
 def test_swarm_walks_that_find_nothing_are_bounded_even_when_they_saw_every_state() -> None:
