@@ -16,6 +16,7 @@ import z3
 
 from ...models.base import Disabled
 from ...models.effects import BoundExceeded
+from .. import interrupt
 from .logic import BoolLike, Nondeterminism, PathExplosion, SymbolicError, b_and, to_z3
 
 # ----- the path oracle -------------------------------------------------------------------
@@ -62,7 +63,7 @@ class _Oracle:
         elif self.solver is not None:
             self.solver.push()
             self.solver.add(c)
-            v = self.solver.check() != z3.unsat  # unknown: keep the branch (sound, not pruned)
+            v = maybe(self.solver)  # unknown: keep the branch (sound, not pruned)
             self.solver.pop()
         else:
             v = True
@@ -107,7 +108,19 @@ def possible(c: BoolLike) -> bool:
     if _ORACLE:
         s.add(to_z3(_ORACLE[-1].background))
     s.add(to_z3(c))
-    return s.check() != z3.unsat
+    return maybe(s)
+
+
+def maybe(s: z3.Solver) -> bool:
+    """Whether ``s`` may be satisfiable (unsat: no; sat or unknown: yes).  z3 takes Ctrl-C during
+    its check and answers unknown: that is raised as the interrupt, or a long build would go on."""
+    r = s.check()
+    if r == z3.unknown:
+        why = s.reason_unknown()
+        if "interrupted" in why or "canceled" in why:
+            interrupt.request()
+            raise KeyboardInterrupt
+    return r != z3.unsat
 
 
 def int_range(t: z3.ArithRef, name: str) -> tuple[int, int]:
@@ -191,7 +204,7 @@ def explore(
     if prune:
         solver = z3.Solver()
         solver.add(to_z3(background))
-        if solver.check() == z3.unsat:
+        if not maybe(solver):
             return []  # no state satisfies the background: no path
     while True:
         runs += 1
@@ -220,7 +233,7 @@ def explore(
             pc = [c if v else z3.Not(c) for c, v in zip(oracle.conds, oracle.values, strict=True)]
             s = z3.Solver()
             s.add(to_z3(background), *pc)
-            feasible = s.check() != z3.unsat
+            feasible = maybe(s)
             if feasible and errors:
                 result, enabled, raised = None, False, f"{type(e).__name__}: {e}"
             elif feasible:

@@ -327,3 +327,30 @@ def test_symbolic_successors_and_properties_equal_the_concrete_ones_on_generated
     for name, fn, f in PROTO_INV:
         m = _solve(fix, f)
         assert (m is not None) == bool(fn(s)), name
+
+
+class _InterruptedSolver:
+    """A solver whose check z3 cut short, as when Ctrl-C arrives inside it."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def check(self) -> z3.CheckSatResult:
+        return z3.unknown
+
+    def reason_unknown(self) -> str:
+        return self.why
+
+
+@pytest.mark.parametrize("why", ["canceled", "interrupted from keyboard"])
+def test_ctrl_c_inside_a_feasibility_check_is_the_interrupt_not_a_feasible_branch(why: str) -> None:
+    from protoproof.checker import interrupt
+    from protoproof.checker.symbolic.search import maybe
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            maybe(_InterruptedSolver(why))
+        assert interrupt.requested()  # the engine's next check() ends the run too
+    finally:
+        interrupt._requested = False  # reset the flag for the next tests
+    assert maybe(_InterruptedSolver("timeout")) is True  # any other unknown keeps the branch (sound)
