@@ -22,7 +22,7 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
-from .bmc_steps import AUTO, IntSteps, choose, initial_formula
+from .bmc_steps import AUTO, IntSteps, choose
 from .path import Path
 from .symbolic import (
     BoolLike,
@@ -158,7 +158,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
         return BmcResult(model, ERROR, None, None, 0, [], build_s, time.perf_counter() - t_start,
                          reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
     checked = [*props, *sm.bound_conjuncts()]
-    init = initial_formula(model, sm)
+    init = sm.initial()
     steps, why = choose(model, sm, [init, trans, *(p.formula for p in checked)], trans, encoding)
     note(f"unrolling on {steps.description}" + (f" ({why})" if why else ""))
     result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note)

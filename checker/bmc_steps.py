@@ -14,7 +14,7 @@ from typing import Any
 import z3
 
 from ..models.base import Model
-from .symbolic import BoolLike, SymbolicModel, b_and, b_or, to_z3
+from .symbolic import BoolLike, SymbolicModel, b_and, to_z3
 from .symbolic.bitvec import BvPlan, BvRefused, Translator, plan, ranges
 
 #: ``--encoding`` values: bit-vectors when the interval argument holds, else integers; integers.
@@ -92,11 +92,6 @@ class BvSteps(IntSteps):
         return self.sm.decode(v, _Back(self.tr, m))
 
 
-def initial_formula(model: Model[Any], sm: SymbolicModel) -> BoolLike:
-    """The initial states as one formula over the generic state X."""
-    return b_or(*(sm.state_eq(sm.x, s) for s in model.initial_states()))
-
-
 def choose(model: Model[Any], sm: SymbolicModel, formulas: Sequence[BoolLike], trans: BoolLike,
            encoding: str) -> tuple[IntSteps, str]:
     """The encoding to unroll with, and why integers were kept (empty when bit-vectors were taken)."""
@@ -113,4 +108,4 @@ def choose(model: Model[Any], sm: SymbolicModel, formulas: Sequence[BoolLike], t
     return BvSteps(sm, p), ""
 
 
-__all__ = ["AUTO", "ENCODINGS", "INTS", "BvSteps", "IntSteps", "choose", "initial_formula"]
+__all__ = ["AUTO", "ENCODINGS", "INTS", "BvSteps", "IntSteps", "choose"]

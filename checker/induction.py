@@ -281,7 +281,7 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
     # Init => Inv
     t0 = time.perf_counter()
     s = z3.Solver()
-    s.add(to_z3(b_or(*(sm.state_eq(sm.x, i) for i in model.initial_states()))), to_z3(b_not(inv)))
+    s.add(to_z3(sm.initial()), to_z3(b_not(inv)))
     o = record("init => inv", None, s.check(), t0, s)
     if o.result == FAILED:
         x = sm.decode(sm.x, s.model())

@@ -143,7 +143,7 @@ def _pdr(model: Model[Any], properties: Sequence[str] | None, timeout_s: float |
             res.reason = f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}"
             res.elapsed_s = time.perf_counter() - t_start
             return res
-    init = b_or(*(sm.state_eq(sm.x, s) for s in model.initial_states()))
+    init = sm.initial()
     good = b_and(*(p.formula for p in props))
     interrupt.check()
     note("asking Spacer (IC3/PDR over Horn clauses)")

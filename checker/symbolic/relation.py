@@ -183,6 +183,10 @@ class SymbolicModel:
         paths = explore(tw, (self.x,), name, self.max_paths, self.dom_x)
         return Conjunct(name, fn, predicate_formula(paths), len(paths))
 
+    def initial(self) -> BoolLike:
+        """The model's initial states as one formula over the generic state X."""
+        return b_or(*(self.state_eq(self.x, s) for s in self.model.initial_states()))
+
     def at(self, f: BoolLike, xs: Sequence[z3.ExprRef], ys: Sequence[z3.ExprRef] | None = None) -> BoolLike:
         """``f`` with X renamed to ``xs`` (and Y to ``ys``)."""
         if isinstance(f, bool):
