@@ -155,7 +155,9 @@ def test_a_forged_decide_from_a_client_is_rejected_and_not_learned(tmp_path: Pat
 def test_two_thousand_signed_logreqs_from_a_client_leave_the_node_responsive(tmp_path: Path) -> None:
     async def body(cfg: ClusterConfig, nodes: list[KVNode]) -> None:
         view = load_cluster(cfg.directory)
-        c = KVClient(view, prefer=0)
+        # A long try: the flooded node may take seconds to drain its queue on a loaded machine; a
+        # retry would go to another node and no longer show that this one answers.
+        c = KVClient(view, prefer=0, timeout=10.0)
         for k in range(300):  # a log for LogReq to ask for
             await c.put(f"k{k}", "v")
         ep = Endpoint(view, WIRE, 1001)
@@ -176,7 +178,7 @@ def test_two_thousand_signed_logreqs_from_a_client_leave_the_node_responsive(tmp
         t0 = time.monotonic()
         await c.put("after", "flood")
         assert await c.get("after") == "flood"
-        assert time.monotonic() - t0 < 5 and c.retries == 0
+        assert time.monotonic() - t0 < 10 and c.retries == 0
         # the node answered none of them (a catch-up request is a node's)
         assert nodes[0].transport.sent - sent_before < 200
         await c.close()
