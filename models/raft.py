@@ -410,7 +410,7 @@ class _NoLogCheckServer(Server):
 class VoteWithoutLogCheckConfig(RaftConfig):
     servers: int = 3
     max_term: int = 3
-    max_messages: int | None = 1  # one message in flight at a time: the novelty search finds it
+    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
     lossy: bool = False
     duplicating: bool = False
     restarts: bool = False

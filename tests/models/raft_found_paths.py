@@ -1,7 +1,7 @@
 """The paths the documented searches found (README "### Raft"), as ``check --json`` printed them.
 
 Generated from the JSON of each search (``check raft --variant V --json`` at the variant's
-defaults: breadth-first, or the novelty search or swarm walks ``SEARCHES`` names); each is replayed in
+defaults: breadth-first, or the swarm walks ``SEARCHES`` names); each is replayed in
 ``test_raft_search.py``.  ``WALKED``: a path a seeded walk found (``--strategy random --walk-fresh
 --seed 0 --walks 1000000 --walk-depth 36``, before ``--shorten`` existed), which the tests shorten.
 """
@@ -86,34 +86,32 @@ FOUND: dict[str, list[str]] = {
         "deliver(src='s2', dst='s1', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
         "prev_log_term=2, entries=(), commit_index=1))",
     ],
-    "vote-without-log-check": [  # leader_completeness, 25 steps (the novelty search, IW(2); not proved shortest)
+    "vote-without-log-check": [  # leader_completeness, 25 steps (breadth-first: shortest within the bounds)
+        "timeout(node='s1')",
         "timeout(node='s1')",
         "request_vote(node='s1', j=0)",
-        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
-        "request_vote(node='s1', j=1)",
-        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-        "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "timeout(node='s2')",
+        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "request_vote(node='s2', j=1)",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s2', j=2)",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "become_leader(node='s2')",
+        "client_request(node='s2', v=0)",
+        "append_entries(node='s2', j=2)",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "timeout(node='s3')",
+        "deliver(src='s3', dst='s2', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "request_vote(node='s1', j=2)",
+        "advance_commit_index(node='s2')",
+        "deliver(src='s1', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+        "deliver(src='s3', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
         "become_leader(node='s1')",
-        "client_request(node='s1', v=0)",
-        "append_entries(node='s1', j=1)",
-        "timeout(node='s3')",
-        "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
-        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "timeout(node='s3')",
-        "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
-        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
-        "advance_commit_index(node='s1')",
-        "request_vote(node='s3', j=0)",
-        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
-        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
-        "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=3, vote_granted=True))",
-        "request_vote(node='s3', j=2)",
-        "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
-        "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=3, vote_granted=True))",
-        "become_leader(node='s3')",
     ],
 }
 
