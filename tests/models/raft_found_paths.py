@@ -1,7 +1,7 @@
 """The paths the documented searches found (README "### Raft"), as ``check --json`` printed them.
 
-Generated from the JSON of each search (``check raft --variant V --json`` at the variant's
-defaults: breadth-first, or the swarm walks ``SEARCHES`` names); each is replayed in
+Copied from the counterexample each search printed (``check raft --variant V`` at the variant's
+defaults: breadth-first search; ``SWARMED``: swarm walks); each is replayed in
 ``test_raft_search.py``.  ``WALKED``: a path a seeded walk found (``--strategy random --walk-fresh
 --seed 0 --walks 1000000 --walk-depth 36``, before ``--shorten`` existed), which the tests shorten.
 """
@@ -47,43 +47,39 @@ FOUND: dict[str, list[str]] = {
         "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
         "become_leader(node='s3')",
     ],
-    "no-prev-check": [  # state_machine_safety, 31 steps (swarm walks, shortened from 41; not proved shortest)
-        "timeout(node='s3')",
-        "request_vote(node='s3', j=2)",
-        "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-        "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
-        "request_vote(node='s3', j=0)",
+    "no-prev-check": [  # state_machine_safety, 29 steps (breadth-first: shortest within the bounds)
         "timeout(node='s1')",
-        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-        "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
-        "become_leader(node='s3')",
-        "client_request(node='s3', v=0)",
-        "append_entries(node='s3', j=1)",
-        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "request_vote(node='s1', j=0)",
+        "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s1', j=1)",
+        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "become_leader(node='s1')",
+        "client_request(node='s1', v=0)",
+        "append_entries(node='s1', j=1)",
+        "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
         "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
         "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
-        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "deliver(src='s2', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
-        "advance_commit_index(node='s3')",
-        "append_entries(node='s3', j=1)",
-        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=1, "
+        "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "advance_commit_index(node='s1')",
+        "append_entries(node='s1', j=1)",
+        "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=1, "
         "prev_log_term=2, entries=(), commit_index=1))",
         "timeout(node='s2')",
-        "deliver(src='s2', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "request_vote(node='s2', j=1)",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
         "request_vote(node='s2', j=2)",
         "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
         "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
         "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
-        "request_vote(node='s2', j=1)",
-        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
-        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
         "become_leader(node='s2')",
-        "append_entries(node='s2', j=0)",
-        "deliver(src='s2', dst='s1', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
-        "prev_log_term=2, entries=(), commit_index=1))",
-        "deliver(src='s2', dst='s1', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
+        "append_entries(node='s2', j=2)",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
         "prev_log_term=2, entries=(), commit_index=1))",
     ],
     "vote-without-log-check": [  # leader_completeness, 25 steps (breadth-first: shortest within the bounds)
@@ -103,8 +99,10 @@ FOUND: dict[str, list[str]] = {
         "become_leader(node='s2')",
         "client_request(node='s2', v=0)",
         "append_entries(node='s2', j=2)",
-        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
         "timeout(node='s3')",
         "deliver(src='s3', dst='s2', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
         "request_vote(node='s1', j=2)",
@@ -154,5 +152,49 @@ WALKED: dict[str, list[str]] = {
         "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
         "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
         "become_leader(node='s2')",
+    ],
+}
+
+#: A path swarm walks found (``--strategy swarm --walk-fresh --walks 1000000 --walk-depth 60``, seed 0),
+#: shortened by delta debugging: quicker than breadth-first search, not a shortest path.
+SWARMED: dict[str, list[str]] = {
+    "no-prev-check": [  # state_machine_safety, 31 steps (swarm walks, shortened from 41; not proved shortest)
+        "timeout(node='s3')",
+        "request_vote(node='s3', j=2)",
+        "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "request_vote(node='s3', j=0)",
+        "timeout(node='s1')",
+        "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+        "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+        "become_leader(node='s3')",
+        "client_request(node='s3', v=0)",
+        "append_entries(node='s3', j=1)",
+        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+        "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "advance_commit_index(node='s3')",
+        "append_entries(node='s3', j=1)",
+        "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=1, "
+        "prev_log_term=2, entries=(), commit_index=1))",
+        "timeout(node='s2')",
+        "deliver(src='s2', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+        "request_vote(node='s2', j=2)",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "request_vote(node='s2', j=1)",
+        "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
+        "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
+        "become_leader(node='s2')",
+        "append_entries(node='s2', j=0)",
+        "deliver(src='s2', dst='s1', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
+        "prev_log_term=2, entries=(), commit_index=1))",
+        "deliver(src='s2', dst='s1', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
+        "prev_log_term=2, entries=(), commit_index=1))",
     ],
 }
