@@ -38,9 +38,14 @@ class _OpaqueNet(tuple[Any, ...]):
 
 
 class BagNet(_OpaqueNet):
-    """An ``UnorderedBag``'s net: one count per envelope of the universe."""
+    """An ``UnorderedBag``'s net: one count per envelope of the universe.
 
-    __slots__ = ()
+    No ``__slots__``: a bag built by ``UnorderedBag._bump`` carries ``_tally`` (its total and
+    how many envelopes are at ``max_copies``, see ``UnorderedBag.tally``), so a state constraint
+    on them costs O(1) per successor instead of a scan of every count of the universe.  Equality
+    and hashing are the tuple's: the tally is a cache, not part of the value.
+    """
+
     network = "an UnorderedBag (one count per envelope)"
 
 
@@ -211,6 +216,18 @@ class UnorderedBag(Network):
     def universe(self) -> Sequence[Envelope]:
         return self._universe
 
+    def tally(self, net: BagNet) -> tuple[int, int]:
+        """(messages in flight, every copy counted; envelopes with ``max_copies`` copies) of ``net``.
+
+        Kept by ``_bump`` from its argument's tally in O(1); counted once (and kept) for a bag
+        built otherwise (the initial one, a decoded or renamed state).
+        """
+        got: tuple[int, int] | None = net.__dict__.get("_tally")
+        if got is None:
+            counts = net[:]
+            got = net.__dict__["_tally"] = (sum(counts), counts.count(self.max_copies))
+        return got
+
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
         if type(net) is not BagNet:
             bump = getattr(net, "bump", None)
@@ -219,12 +236,15 @@ class UnorderedBag(Network):
         k = self._index.get(env)
         if k is None:
             raise NotInUniverse(f"{env!r} is not in the declared message universe")
-        c = net[k] + by
-        if c > self.max_copies:
-            raise BoundExceeded(
-                f"{env!r} would have {c} copies in flight (max_copies={self.max_copies}); raise the bound"
-            )
-        return _bag(net[:k] + (c,) + net[k + 1 :])
+        old = net[k]
+        c = old + by
+        top = self.max_copies
+        if c > top:
+            raise BoundExceeded(f"{env!r} would have {c} copies in flight (max_copies={top}); raise the bound")
+        total, full = self.tally(net)
+        out = _bag(net[:k] + (c,) + net[k + 1 :])
+        out.__dict__["_tally"] = (total + by, full + (c == top) - (old == top))
+        return out
 
     def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
         for e in envs:

@@ -201,10 +201,12 @@ class Raft(ActorSystem):
         net = s.net
         if net is self.__dict__.get("_net_ok"):  # a local step keeps its state's bag: checked already
             return True
-        if type(net) is BagNet:  # counts are at most max_copies + 1 (see network()): one scan in C
-            if tuple.__contains__(net, c.max_copies + 1):
-                return False
-            if c.max_messages is not None and sum(net[:]) > c.max_messages:
+        bag = self._net
+        if type(net) is BagNet and isinstance(bag, UnorderedBag) and bag.max_copies == c.max_copies + 1:
+            # Counts are at most max_copies + 1 (see network()): the bag's tally says, in O(1),
+            # whether one is above the bound and how many messages are in flight.
+            total, over = bag.tally(net)
+            if over or (c.max_messages is not None and total > c.max_messages):
                 return False
             self.__dict__["_net_ok"] = net
             return True
