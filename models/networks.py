@@ -56,6 +56,10 @@ class FifoNet(_OpaqueNet):
     network = "FifoChannels (one queue per channel)"
 
 
+#: ``UnorderedBag._bump`` keeps at most this many bumped bags (each holds a count per envelope).
+_BUMPS_KEPT = 1 << 12
+
+
 def _bag(items: Any) -> BagNet:
     return tuple.__new__(BagNet, items)
 
@@ -200,6 +204,10 @@ class UnorderedBag(Network):
         self.max_copies, self.lossy, self.duplicating = max_copies, lossy, duplicating
         self._index: dict[Envelope, int] = {}
         self._universe: Sequence[Envelope] = ()
+        self._bumps: dict[tuple[int, int, int], tuple[BagNet, BagNet]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_bumps": {}}  # a cache: not sent to another process
 
     def describe(self) -> str:
         extra = (", lossy" if self.lossy else "") + (", duplicating" if self.duplicating else "")
@@ -222,10 +230,15 @@ class UnorderedBag(Network):
         Kept by ``_bump`` from its argument's tally in O(1); counted once (and kept) for a bag
         built otherwise (the initial one, a decoded or renamed state).
         """
-        got: tuple[int, int] | None = net.__dict__.get("_tally")
+        try:
+            got: tuple[int, int] | None = net.__dict__.get("_tally")
+        except AttributeError:  # a plain tuple of counts (a state replayed from the z3 backend's model)
+            got = None
         if got is None:
             counts = net[:]
-            got = net.__dict__["_tally"] = (sum(counts), counts.count(self.max_copies))
+            got = (sum(counts), counts.count(self.max_copies))
+            if type(net) is BagNet:
+                net.__dict__["_tally"] = got
         return got
 
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
@@ -236,6 +249,14 @@ class UnorderedBag(Network):
         k = self._index.get(env)
         if k is None:
             raise NotInUniverse(f"{env!r} is not in the declared message universe")
+        # The bags of the states being expanded are mostly the same few objects (a decoded
+        # state's bag is the unpacker's memo), so the bumps are kept by the bag's identity: the
+        # entry holds the bag, so its id is not reused while the entry lives.
+        key = (id(net), k, by)
+        bumps = self._bumps
+        got = bumps.get(key)
+        if got is not None and got[0] is net:
+            return got[1]
         old = net[k]
         c = old + by
         top = self.max_copies
@@ -244,6 +265,9 @@ class UnorderedBag(Network):
         total, full = self.tally(net)
         out = _bag(net[:k] + (c,) + net[k + 1 :])
         out.__dict__["_tally"] = (total + by, full + (c == top) - (old == top))
+        if len(bumps) >= _BUMPS_KEPT:
+            bumps.clear()
+        bumps[key] = (net, out)
         return out
 
     def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
