@@ -224,7 +224,7 @@ class UnorderedBag(Network):
     def universe(self) -> Sequence[Envelope]:
         return self._universe
 
-    def tally(self, net: BagNet) -> tuple[int, int]:
+    def tally(self, net: tuple[int, ...]) -> tuple[int, int]:
         """(messages in flight, every copy counted; envelopes with ``max_copies`` copies) of ``net``.
 
         Kept by ``_bump`` from its argument's tally in O(1); counted once (and kept) for a bag
