@@ -1,6 +1,8 @@
 """The fast paths of an actor system's successors: cached by network value, or on packed codes.
 
-``state_expander`` looks deliveries up once per distinct network value.  ``packed_expander``
+``state_expander`` looks deliveries up once per distinct network value, and keeps a plain node's
+handler results per local state, building a step that only changes the node and sends from the kept
+result instead of running the handler again.  ``packed_expander``
 works on packed codes: on a ``DuplicatingSet`` without crashes or timers a step changes one
 node's local state and sets bits of the message set, so its effect on the code is ``code +
 (new digit - old digit) * weight + new bits``.  That effect depends only on the node's own digit (and, for
