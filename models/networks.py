@@ -228,18 +228,20 @@ class UnorderedBag(Network):
         """(messages in flight, every copy counted; envelopes with ``max_copies`` copies) of ``net``.
 
         Kept by ``_bump`` from its argument's tally in O(1); counted once (and kept) for a bag
-        built otherwise (the initial one, a decoded or renamed state).
+        built otherwise (the initial one, a decoded or renamed state).  Kept with the bound it
+        counted at, so a bag read by a network of another bound is counted again.
         """
+        top = self.max_copies
         try:
-            got: tuple[int, int] | None = net.__dict__.get("_tally")
+            got: tuple[int, int, int] | None = net.__dict__.get("_tally")
         except AttributeError:  # a plain tuple of counts (a state replayed from the z3 backend's model)
             got = None
-        if got is None:
+        if got is None or got[0] != top:
             counts = net[:]
-            got = (sum(counts), counts.count(self.max_copies))
+            got = (top, sum(counts), counts.count(top))
             if type(net) is BagNet:
                 net.__dict__["_tally"] = got
-        return got
+        return got[1], got[2]
 
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
         if type(net) is not BagNet:
@@ -264,7 +266,7 @@ class UnorderedBag(Network):
             raise BoundExceeded(f"{env!r} would have {c} copies in flight (max_copies={top}); raise the bound")
         total, full = self.tally(net)
         out = _bag(net[:k] + (c,) + net[k + 1 :])
-        out.__dict__["_tally"] = (total + by, full + (c == top) - (old == top))
+        out.__dict__["_tally"] = (top, total + by, full + (c == top) - (old == top))
         if len(bumps) >= _BUMPS_KEPT:
             bumps.clear()
         bumps[key] = (net, out)

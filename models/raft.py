@@ -200,15 +200,12 @@ class Raft(ActorSystem):
             if ls.current_term > max_term or len(ls.log) > max_log:
                 return False
         net = s.net
-        if type(net) is BagNet:
-            bag: UnorderedBag | bool | None = self.__dict__.get("_tallied")
-            if bag is None:  # counts are at most max_copies + 1 (see network()), unless a subclass says otherwise
-                net_sem = self._net
-                ours = isinstance(net_sem, UnorderedBag) and net_sem.max_copies == c.max_copies + 1
-                bag = self.__dict__["_tallied"] = net_sem if isinstance(net_sem, UnorderedBag) and ours else False
-            if isinstance(bag, UnorderedBag):  # its tally says in O(1) if a count is above the bound, and how many fly
-                total, over = bag.tally(net)
-                return not over and (c.max_messages is None or total <= c.max_messages)
+        bag = self._net
+        if type(net) is BagNet and type(bag) is UnorderedBag and bag.max_copies == c.max_copies + 1:
+            # Counts are at most max_copies + 1 (see network()): the bag's tally says in O(1)
+            # whether one is above the bound, and how many messages are in flight.
+            total, over = bag.tally(net)
+            return not over and (c.max_messages is None or total <= c.max_messages)
         counts = net[:]  # the z3 backend's bag: counts may be formulas
         return all(k <= c.max_copies for k in counts) and (c.max_messages is None or sum(counts) <= c.max_messages)
 

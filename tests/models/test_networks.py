@@ -77,3 +77,11 @@ def test_the_kept_bumps_are_not_sent_to_another_process() -> None:
     net = _bag(1)
     net._bump(net.empty(), UNIVERSE[0], 1)
     assert net._bumps and pickle.loads(pickle.dumps(net))._bumps == {}
+
+
+def test_a_bag_read_by_a_network_of_another_bound_is_counted_at_that_bound() -> None:
+    two, one = _bag(2), _bag(1)
+    bag = two._bump(two.empty(), UNIVERSE[0], 1)
+    assert two.tally(bag) == (1, 0)
+    assert one.tally(bag) == (1, 1)
+    assert two.tally(bag) == (1, 0)
