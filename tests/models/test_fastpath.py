@@ -63,3 +63,26 @@ def test_a_kept_result_that_forgets_a_send_is_caught(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(fastpath, "_planner", forgetful)
     assert first_mismatch(Raft(), 300) is not None
+
+
+def test_a_handler_that_answers_differently_each_time_is_still_caught() -> None:
+    """The kept results must not hide a nondeterministic handler: the checker's second look at
+    its first states runs every action instance again."""
+    import itertools
+
+    from protoproof.checker.explore import Nondeterminism, explore
+    from protoproof.models.actors import Send
+    from protoproof.models.networks import UnorderedBag
+
+    from .test_actors import Ping, Pinger, PingPong
+
+    calls = itertools.count()
+
+    class Flaky(Pinger):
+        def ping(self, s: Any) -> Any:
+            if s.sent >= self.pings:
+                return None
+            return s._replace(sent=s.sent + 1), (Send(self.peer, Ping(next(calls) % 2)),)
+
+    with pytest.raises(Nondeterminism, match="is not deterministic"):
+        explore(PingPong(UnorderedBag, pinger=Flaky))
