@@ -209,6 +209,10 @@ class _Run:
         self.expand_states = model.expander()
         # Successors computed on codes where the model offers it (exact codes only: no symmetry).
         self.expand_code = model.code_expander() if canon is None and o.on_codes else None
+        # The second look at the first states: the states' expander behind codes, else every action
+        # instance run again (an expander may keep handlers' results: a second call would not run them).
+        self.recheck: Callable[[Any], list[tuple[Action, Any]]] = (
+            self.expand_states if self.expand_code is not None else lambda s: list(model.successors(s)))
         self.expansion = "packed codes" if self.expand_code is not None else "general: " + (
             "symmetry reduction" if canon is not None else "packed codes turned off" if not o.on_codes
             else model.general_path_reason() or "the model declined")
@@ -302,7 +306,7 @@ class _Run:
         if self.expanded < self.o.check_determinism:
             if s is None:
                 s = self.unpack(code)
-            _check_deterministic(self.model, self.expand_states, self.key, s, pairs, self.expand_code is not None)
+            _check_deterministic(self.model, self.recheck, self.key, s, pairs, self.expand_code is not None)
             if guard is not None and guard.perms and not guard.every_state:
                 check_symmetric(self.model, guard.canon, s, guard.perms, self.expand_states)
         if guard is not None and guard.every_state:

@@ -1,6 +1,8 @@
 """The fast paths of an actor system's successors: cached by network value, or on packed codes.
 
-``state_expander`` looks deliveries up once per distinct network value.  ``packed_expander``
+``state_expander`` looks deliveries up once per distinct network value, and keeps a plain node's
+handler results per local state, building a step that only changes the node and sends from the kept
+result instead of running the handler again.  ``packed_expander``
 works on packed codes: on a ``DuplicatingSet`` without crashes or timers a step changes one
 node's local state and sets bits of the message set, so its effect on the code is ``code +
 (new digit - old digit) * weight + new bits``.  That effect depends only on the node's own digit (and, for
@@ -56,15 +58,25 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
     assert all(a.name == "drop" for a, _f in drops) and all(a.name == "duplicate" for a, _f in dups)
     # Whether a node's own step is enabled depends on its local state only (a node that reads
     # neither its inbox nor a clock): the enabled ones are looked up per local state.
-    live: list[tuple[int, bool, list[int], Callable[[Any], list[int]]]] = []
+    # For such a node the handler's result is kept too (handlers are pure): a step that only
+    # changes the node's state and sends is then built here without running its handler again.
+    from .actors import ActorSystem, SysState
+
+    cls = type(system)
+    plans = cls._local is ActorSystem._local and cls._apply_effects is ActorSystem._apply_effects
+    live: list[tuple[int, bool, list[int], Callable[[Any], list[tuple[int, Plan | None]]]]] = []
     pos = 0
     for n in system._nodes:
         steps = [(fn, tuple(v for _k, v in args)) for _name, fn, insts in n.steps() for args in insts]
         if steps:
             positions = list(range(pos, pos + len(steps)))
             plain = not n.reads_inbox and not n.reads_clock
-            live.append((n.id, plain, positions, _enabled_by_local_state(steps, positions)))
+            plan_of = _planner(system, n.id) if plans else None
+            live.append((n.id, plain, positions, _enabled_by_local_state(steps, positions, plan_of)))
         pos += len(steps)
+    ok = system.constraint if cls.constraint is not ActorSystem.constraint else None
+    add = net_sem.add
+    new = tuple.__new__
     position = {e: p for p, e in enumerate(universe)}
     deliver_at = {position[e]: d for e, d in zip(system._deliverable, deliveries, strict=True)}
     cache: dict[Any, list[tuple[Action, Step]]] = {}
@@ -85,9 +97,23 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
         out = []
         nodes = s[0]
         for i, plain, every, enabled in live:
-            for p in enabled(nodes[i]) if plain and not s[3] else every:
+            if not plain or s[3]:  # a node down, or a step that reads more than the node's state
+                for p in every:
+                    a, f = before[p]
+                    t = f(s)
+                    if t is not None:
+                        out.append((a, t))
+                continue
+            for p, plan in enabled(nodes[i]):
                 a, f = before[p]
-                t = f(s)
+                if plan is None:
+                    t = f(s)
+                else:  # what ``ActorSystem._local`` (then the constraint) makes of the kept result
+                    ls, sent = plan
+                    t = new(SysState, (nodes[:i] + (ls,) + nodes[i + 1 :], add(s[1], sent) if sent else s[1],
+                                       s[2], s[3], s[4], s[5], s[6]))
+                    if ok is not None and not ok(t):
+                        t = None
                 if t is not None:
                     out.append((a, t))
         net = s[1]
@@ -107,27 +133,61 @@ def state_expander(system: ActorSystem) -> Callable[[SysState], list[tuple[Actio
     return expand
 
 
-def _enabled_by_local_state(steps: list[tuple[Callable[..., Any], tuple[Any, ...]]],
-                            positions: list[int]) -> Callable[[Any], list[int]]:
-    """The positions of the steps whose handler does not refuse a local state (cached per state).
+#: A local step's kept result: the node's next state and the envelopes it sends.
+Plan = tuple[Any, tuple[Envelope, ...]]
 
-    A handler that raises is kept: running the step reports it with its state and action.
+
+def _planner(system: ActorSystem, i: int) -> Callable[[Any], Plan | None]:
+    """What node ``i``'s handler result does, where it only changes the node's state and sends
+    (None otherwise: timers, a disk that is read, sends that age on a clock, a malformed result;
+    the step itself then runs, and reports what it must)."""
+    skip = (Keep,) if system._faults.keeps_disk else (Keep, Persist)  # a disk never read is not written
+    aging = system._aging
+
+    def plan(r: Any) -> Plan | None:
+        if type(r) is not tuple or len(r) != 2 or type(r[1]) not in (tuple, list):
+            return None
+        sent: list[Envelope] = []
+        for e in r[1]:
+            t = type(e)
+            if t is Send:
+                sent.append(Envelope(i, e.dst, e.msg))
+            elif t is Broadcast:
+                sent.extend([Envelope(i, d, e.msg) for d in e.dsts])
+            elif t not in skip:
+                return None
+        if sent and aging:
+            return None
+        return r[0], tuple(sent)
+
+    return plan
+
+
+def _enabled_by_local_state(steps: list[tuple[Callable[..., Any], tuple[Any, ...]]], positions: list[int],
+                            plan_of: Callable[[Any], Plan | None] | None = None,
+                            ) -> Callable[[Any], list[tuple[int, Plan | None]]]:
+    """The positions of the steps whose handler does not refuse a local state, each with what
+    its result does (``plan_of``; None: run the step), cached per state.
+
+    A handler that raises is kept, without a plan: running the step reports it with its state and action.
     """
-    cache: dict[Any, list[int]] = {}
+    cache: dict[Any, list[tuple[int, Plan | None]]] = {}
 
-    def enabled(ls: Any) -> list[int]:
+    def enabled(ls: Any) -> list[tuple[int, Plan | None]]:
         got = cache.get(ls)
         if got is None:
             got = []
             for p, (fn, args) in zip(positions, steps, strict=True):
                 try:
-                    if fn(ls, *args) is None:
+                    r = fn(ls, *args)
+                    if r is None:
                         continue
                 except Disabled:
                     continue
                 except Exception:
-                    pass
-                got.append(p)
+                    got.append((p, None))
+                    continue
+                got.append((p, None if plan_of is None else plan_of(r)))
             if len(cache) >= CACHE_LIMIT:
                 cache.clear()
             cache[ls] = got

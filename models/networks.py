@@ -38,9 +38,14 @@ class _OpaqueNet(tuple[Any, ...]):
 
 
 class BagNet(_OpaqueNet):
-    """An ``UnorderedBag``'s net: one count per envelope of the universe."""
+    """An ``UnorderedBag``'s net: one count per envelope of the universe.
 
-    __slots__ = ()
+    No ``__slots__``: a bag built by ``UnorderedBag._bump`` carries ``_tally`` (its total and
+    how many envelopes are at ``max_copies``, see ``UnorderedBag.tally``), so a state constraint
+    on them costs O(1) per successor instead of a scan of every count of the universe.  Equality
+    and hashing are the tuple's: the tally is a cache, not part of the value.
+    """
+
     network = "an UnorderedBag (one count per envelope)"
 
 
@@ -49,6 +54,10 @@ class FifoNet(_OpaqueNet):
 
     __slots__ = ()
     network = "FifoChannels (one queue per channel)"
+
+
+#: ``UnorderedBag._bump`` keeps at most this many bumped bags (each holds a count per envelope).
+_BUMPS_KEPT = 1 << 12
 
 
 def _bag(items: Any) -> BagNet:
@@ -195,6 +204,10 @@ class UnorderedBag(Network):
         self.max_copies, self.lossy, self.duplicating = max_copies, lossy, duplicating
         self._index: dict[Envelope, int] = {}
         self._universe: Sequence[Envelope] = ()
+        self._bumps: dict[tuple[int, int, int], tuple[BagNet, BagNet]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_bumps": {}}  # a cache: not sent to another process
 
     def describe(self) -> str:
         extra = (", lossy" if self.lossy else "") + (", duplicating" if self.duplicating else "")
@@ -211,6 +224,25 @@ class UnorderedBag(Network):
     def universe(self) -> Sequence[Envelope]:
         return self._universe
 
+    def tally(self, net: tuple[int, ...]) -> tuple[int, int]:
+        """(messages in flight, every copy counted; envelopes with ``max_copies`` copies) of ``net``.
+
+        Kept by ``_bump`` from its argument's tally in O(1); counted once (and kept) for a bag
+        built otherwise (the initial one, a decoded or renamed state).  Kept with the bound it
+        counted at, so a bag read by a network of another bound is counted again.
+        """
+        top = self.max_copies
+        try:
+            got: tuple[int, int, int] | None = net.__dict__.get("_tally")
+        except AttributeError:  # a plain tuple of counts (a state replayed from the z3 backend's model)
+            got = None
+        if got is None or got[0] != top:
+            counts = net[:]
+            got = (top, sum(counts), counts.count(top))
+            if type(net) is BagNet:
+                net.__dict__["_tally"] = got
+        return got[1], got[2]
+
     def _bump(self, net: Any, env: Envelope, by: int) -> Any:
         if type(net) is not BagNet:
             bump = getattr(net, "bump", None)
@@ -219,12 +251,26 @@ class UnorderedBag(Network):
         k = self._index.get(env)
         if k is None:
             raise NotInUniverse(f"{env!r} is not in the declared message universe")
-        c = net[k] + by
-        if c > self.max_copies:
-            raise BoundExceeded(
-                f"{env!r} would have {c} copies in flight (max_copies={self.max_copies}); raise the bound"
-            )
-        return _bag(net[:k] + (c,) + net[k + 1 :])
+        # The bags of the states being expanded are mostly the same few objects (a decoded
+        # state's bag is the unpacker's memo), so the bumps are kept by the bag's identity: the
+        # entry holds the bag, so its id is not reused while the entry lives.
+        key = (id(net), k, by)
+        bumps = self._bumps
+        got = bumps.get(key)
+        if got is not None and got[0] is net:
+            return got[1]
+        old = net[k]
+        c = old + by
+        top = self.max_copies
+        if c > top:
+            raise BoundExceeded(f"{env!r} would have {c} copies in flight (max_copies={top}); raise the bound")
+        total, full = self.tally(net)
+        out = _bag(net[:k] + (c,) + net[k + 1 :])
+        out.__dict__["_tally"] = (top, total + by, full + (c == top) - (old == top))
+        if len(bumps) >= _BUMPS_KEPT:
+            bumps.clear()
+        bumps[key] = (net, out)
+        return out
 
     def add(self, net: Any, envs: Sequence[Envelope]) -> Any:
         for e in envs:

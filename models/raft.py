@@ -195,19 +195,17 @@ class Raft(ActorSystem):
 
     def constraint(self, s: SysState) -> bool:
         c = self.config
+        max_term, max_log = c.max_term, c.max_log
         for ls in s.nodes:
-            if ls.current_term > c.max_term or len(ls.log) > c.max_log:
+            if ls.current_term > max_term or len(ls.log) > max_log:
                 return False
         net = s.net
-        if net is self.__dict__.get("_net_ok"):  # a local step keeps its state's bag: checked already
-            return True
-        if type(net) is BagNet:  # counts are at most max_copies + 1 (see network()): one scan in C
-            if tuple.__contains__(net, c.max_copies + 1):
-                return False
-            if c.max_messages is not None and sum(net[:]) > c.max_messages:
-                return False
-            self.__dict__["_net_ok"] = net
-            return True
+        bag = self._net
+        if type(net) is BagNet and type(bag) is UnorderedBag and bag.max_copies == c.max_copies + 1:
+            # Counts are at most max_copies + 1 (see network()): the bag's tally says in O(1)
+            # whether one is above the bound, and how many messages are in flight.
+            total, over = bag.tally(net)
+            return not over and (c.max_messages is None or total <= c.max_messages)
         counts = net[:]  # the z3 backend's bag: counts may be formulas
         return all(k <= c.max_copies for k in counts) and (c.max_messages is None or sum(counts) <= c.max_messages)
 
