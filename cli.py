@@ -869,9 +869,9 @@ def cmd_explore(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = _parser()
     args: argparse.Namespace | None = None
     try:
+        parser = _parser()  # loads the registry and the services: Ctrl-C may come here
         help_text = _model_help(parser, list(sys.argv[1:] if argv is None else argv))
         if help_text is not None:
             print(help_text, file=out)
