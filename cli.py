@@ -144,7 +144,17 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 # ----- check --------------------------------------------------------------------------
 
 
+def max_local_workers() -> int:
+    """The most worker processes ``--workers`` may start on this machine (4 per core, at least 8):
+    more only slow the search, and a typo such as ``--workers 100000`` would fork until the
+    machine stalls. ``--ray HOST:PORT`` places its actors on a cluster's cores: no limit there."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
 def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    if args.workers is not None and args.ray in (None, "local") and args.workers > max_local_workers():
+        raise UsageError(f"--workers {args.workers}: at most {max_local_workers()} processes on this machine "
+                         f"({os.cpu_count()} cores); --ray HOST:PORT runs more on a Ray cluster")
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
@@ -647,6 +657,10 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         _emit(r, args.json, out, err)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
+        if args.k != 1:
+            raise UsageError(f"--k {args.k}: not used by --explicit (it checks that the invariant is closed under "
+                             "one step: 1-induction)")
+
         def run() -> Any:
             try:
                 return check_inductive(model, strengthening, properties=_props(args))

@@ -37,3 +37,27 @@ def test_ctrl_c_while_the_parser_loads_the_registry_is_one_line_and_exit_130(
     monkeypatch.setattr(cli, "_parser", interrupted)
     code, out, err = run("check", "twophase")
     assert (code, out, err) == (130, "", "protoproof: interrupted\n")
+
+
+def _one_line(argv: list[str], needle: str, code: int = 2) -> None:
+    got, out, err = run(*argv)
+    assert got == code and out == "" and len(err.strip().splitlines()) == 1, (got, out, err)
+    assert err.startswith("protoproof: error: ") and needle in err, err
+
+
+def test_more_local_workers_than_the_machine_can_run_are_refused_before_any_fork() -> None:
+    # `--workers 100000` forked until the load average passed 500.
+    n = cli.max_local_workers() + 1
+    _one_line(["check", "twophase", "--workers", str(n)], f"--workers {n}: at most {n - 1} processes")
+    _one_line(["check", "twophase", "--workers", str(n), "--ray", "local"], f"--workers {n}: at most")
+
+
+def test_a_ray_address_ray_cannot_use_is_one_line() -> None:
+    pytest.importorskip("ray")
+    _one_line(["check", "twophase", "--ray", "not-an-address", "--workers", "2"],
+              "--ray not-an-address: cannot start or join Ray there")
+
+
+def test_k_is_refused_with_explicit_which_checks_one_step_only() -> None:
+    # It was ignored: `prove twophase --explicit --k 2` said "proved" of 1-induction.
+    _one_line(["prove", "twophase", "--explicit", "--k", "2"], "--k 2: not used by --explicit")
