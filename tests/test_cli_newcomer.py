@@ -4,12 +4,14 @@ status, never a traceback (bad numbers, flags that do nothing together, Ctrl-C w
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from protoproof import __main__ as entry
 from protoproof import cli
+from protoproof.impl.kv import paxos_cluster
 from protoproof.tests.test_cli import run
 
 
@@ -61,3 +63,48 @@ def test_a_ray_address_ray_cannot_use_is_one_line() -> None:
 def test_k_is_refused_with_explicit_which_checks_one_step_only() -> None:
     # It was ignored: `prove twophase --explicit --k 2` said "proved" of 1-induction.
     _one_line(["prove", "twophase", "--explicit", "--k", "2"], "--k 2: not used by --explicit")
+
+
+def test_a_model_file_that_exits_when_imported_is_named_not_taken_for_a_verdict(tmp_path: Path) -> None:
+    # Its status was the command's: `sys.exit(3)` at import read as "bounded".
+    f = tmp_path / "script.py"
+    f.write_text("import sys\nsys.exit(3)\n")
+    _one_line(["check", f"{f}:Model"], "importing it called sys.exit(3)")
+
+
+def test_a_model_named_by_a_colon_and_no_file_is_told_what_goes_before_the_colon() -> None:
+    _one_line(["check", ":TwoPhase"], "':TwoPhase': name the file or module before the colon")
+
+
+def _runtime_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    """The runtime's commands print their errors on sys.stderr."""
+    code = cli.main(argv)
+    cap = capsys.readouterr()
+    assert code == 2 and cap.out == "" and len(cap.err.strip().splitlines()) == 1, (code, cap)
+    assert cap.err.startswith("protoproof: error: ") and needle in cap.err, cap.err
+
+
+def test_a_cluster_parameter_the_service_does_not_have_is_refused_and_nothing_is_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `--param foo=3` was stored in cluster.json and never read.
+    d = tmp_path / "c"
+    _runtime_one_line(capsys, ["cluster", "paxos", "--dir", str(d), "--param", "foo=3", "--detach"],
+                      "--param foo: not a parameter of paxos (its parameters: group_commit, nodes)")
+    assert not d.exists()
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--nodes", "5"], "--nodes 5 (it has 3)"),
+    (["--param", "nodes=5"], "--nodes 5 (it has 3)"),
+    (["--trace"], "--trace (it was made without)"),
+])
+def test_parameters_other_than_an_existing_clusters_are_refused_before_any_node_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], needle: str,
+) -> None:
+    # They were ignored: `cluster paxos --dir D --nodes 5` started D's 3 nodes.
+    d = tmp_path / "c"
+    paxos_cluster(str(d), 3).save()
+    _runtime_one_line(capsys, ["cluster", "paxos", "--dir", str(d), *extra, "--detach"],
+                      f"already holds a paxos cluster made with other parameters: {needle}")
+    assert not list(d.glob("node*/node.pid"))
