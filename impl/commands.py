@@ -192,6 +192,8 @@ def _cluster(args: argparse.Namespace) -> int:
     from .launcher import Cluster
 
     d = Path(args.dir).resolve()
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"--dir {args.dir}: a file, not a directory")
     if args.join or args.leave is not None:
         cfg = _existing(d)
         change = service_of(cfg).membership

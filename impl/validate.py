@@ -108,6 +108,10 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     d = Path(trace_dir)
     meta_file = d / "meta.json"
     if not meta_file.exists():
+        if (d / "cluster.json").exists():  # the cluster's directory, not its trace's
+            hint = (f"the trace of the cluster in {d} is {d / 'trace'}" if (d / "trace" / "meta.json").exists()
+                    else f"the cluster in {d} was started without --trace")
+            raise TraceError(f"{meta_file}: no such file; {hint}")
         raise TraceError(f"{meta_file}: no such file; is {d} a trace directory (cluster --trace)?")
     try:
         meta = json.loads(meta_file.read_bytes())

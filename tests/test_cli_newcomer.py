@@ -108,3 +108,27 @@ def test_parameters_other_than_an_existing_clusters_are_refused_before_any_node_
     _runtime_one_line(capsys, ["cluster", "paxos", "--dir", str(d), *extra, "--detach"],
                       f"already holds a paxos cluster made with other parameters: {needle}")
     assert not list(d.glob("node*/node.pid"))
+
+
+def test_a_file_given_as_the_cluster_directory_is_named_as_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    f = tmp_path / "notes.txt"
+    f.write_text("")
+    _runtime_one_line(capsys, ["cluster", "paxos", "--dir", str(f), "--detach"], "a file, not a directory")
+
+
+def test_a_cluster_file_missing_a_field_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cluster.json").write_text('{"protocol": "paxos"}')
+    _runtime_one_line(capsys, ["kv", "--cluster", str(tmp_path), "get", "k"], "not a cluster file (no 'nodes' field)")
+
+
+def test_validate_of_a_cluster_directory_says_where_its_trace_is_or_that_it_has_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    d = tmp_path / "c"
+    paxos_cluster(str(d), 3).save()
+    _runtime_one_line(capsys, ["validate", str(d)], "was started without --trace")
+    (d / "trace").mkdir()
+    (d / "trace" / "meta.json").write_text("{}")
+    _runtime_one_line(capsys, ["validate", str(d)], f"the trace of the cluster in {d} is {d / 'trace'}")
