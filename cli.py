@@ -210,7 +210,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
     except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
-        return _report_error(model, e, args.json, out, err)
+        # A definition error's message names the author's line: the engine's frames are noise.
+        return _report_error(model, e, args.json, out, err, with_traceback=not isinstance(e, ModelDefinitionError))
     except SymmetryError as e:
         raise UsageError(str(e)) from None
 

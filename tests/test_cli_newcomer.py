@@ -132,3 +132,40 @@ def test_validate_of_a_cluster_directory_says_where_its_trace_is_or_that_it_has_
     (d / "trace").mkdir()
     (d / "trace" / "meta.json").write_text("{}")
     _runtime_one_line(capsys, ["validate", str(d)], f"the trace of the cluster in {d} is {d / 'trace'}")
+
+
+_RAISING_INIT = '''
+from dataclasses import dataclass
+from protoproof.models.base import Model, sometimes, transition
+from protoproof.models.schema import Int, Record
+
+@dataclass(frozen=True)
+class S:
+    x: int
+
+class NoStart(Model[S]):
+    def schema(self):
+        return Record(S, x=Int(0, 1))
+
+    def init(self):
+        raise RuntimeError("no start")
+
+    @transition()
+    def inc(self, s):
+        return None
+
+    @sometimes
+    def one(self, s):
+        return s.x == 1
+'''
+
+
+@pytest.mark.parametrize("argv", [["check"], ["check", "--workers", "2"], ["bmc", "--depth", "2"], ["prove"],
+                                  ["conform"]])
+def test_a_model_whose_init_raises_is_a_model_error_in_one_line(tmp_path: Path, argv: list[str]) -> None:
+    # The exception escaped: a traceback and exit 1, the status of a violation.
+    f = tmp_path / "nostart.py"
+    f.write_text(_RAISING_INIT)
+    code, out, err = run(argv[0], f"{f}:NoStart", *argv[1:])
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
+    assert f"NoStart.init() raised RuntimeError: no start (at {f}:" in err
