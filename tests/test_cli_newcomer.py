@@ -4,6 +4,7 @@ status, never a traceback (bad numbers, flags that do nothing together, Ctrl-C w
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +13,8 @@ import pytest
 from protoproof import __main__ as entry
 from protoproof import cli
 from protoproof.impl.kv import paxos_cluster
+from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.schema import Int, Record, Type
 from protoproof.tests.test_cli import run
 
 
@@ -134,6 +137,33 @@ def test_validate_of_a_cluster_directory_says_where_its_trace_is_or_that_it_has_
     _runtime_one_line(capsys, ["validate", str(d)], f"the trace of the cluster in {d} is {d / 'trace'}")
 
 
+@dataclass(frozen=True)
+class _N:
+    x: int
+
+
+class _Counter(Model[_N]):
+    """Counts to 2: a model without a ``name``."""
+
+    def schema(self) -> Type:
+        return Record(_N, x=Int(0, 2))
+
+    def init(self) -> list[_N]:
+        return [_N(0)]
+
+    @transition()
+    def inc(self, s: _N) -> _N | None:
+        return _N(s.x + 1) if s.x < 2 else None
+
+    @always
+    def bounded(self, s: _N) -> bool:
+        return s.x <= 2
+
+    @sometimes
+    def two(self, s: _N) -> bool:
+        return s.x == 2
+
+
 _RAISING_INIT = '''
 from dataclasses import dataclass
 from protoproof.models.base import Model, sometimes, transition
@@ -169,3 +199,24 @@ def test_a_model_whose_init_raises_is_a_model_error_in_one_line(tmp_path: Path, 
     code, out, err = run(argv[0], f"{f}:NoStart", *argv[1:])
     assert code == 4 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
     assert f"NoStart.init() raised RuntimeError: no start (at {f}:" in err
+
+
+_RAISING_SCHEMA = _RAISING_INIT.replace('''    def schema(self):
+        return Record(S, x=Int(0, 1))''', '''    def schema(self):
+        raise KeyError("boom")''')
+
+
+def test_list_of_a_model_whose_schema_raises_is_one_line_as_check_says_it(tmp_path: Path) -> None:
+    # `list` built the model unguarded: a traceback and exit 1.
+    f = tmp_path / "noschema.py"
+    f.write_text(_RAISING_SCHEMA)
+    for command in ("list", "check"):
+        code, out, err = run(command, f"{f}:NoStart")
+        assert (code, out) == (4, "") and len(err.strip().splitlines()) == 1, (code, out, err)
+        assert f"building NoStart raised KeyError: 'boom' (at {f}:" in err
+
+
+def test_a_user_models_z3_verdict_names_its_class() -> None:
+    # The head line read "prove : proved" for a model without a `name`.
+    code, out, _ = run("prove", "protoproof.tests.test_cli_newcomer:_Counter")
+    assert code == 0 and out.startswith("prove _Counter: proved"), out
