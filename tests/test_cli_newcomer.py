@@ -220,3 +220,10 @@ def test_a_user_models_z3_verdict_names_its_class() -> None:
     # The head line read "prove : proved" for a model without a `name`.
     code, out, _ = run("prove", "protoproof.tests.test_cli_newcomer:_Counter")
     assert code == 0 and out.startswith("prove _Counter: proved"), out
+
+
+def test_a_condition_that_does_not_parse_is_refused_before_the_ties_work() -> None:
+    # It was parsed after the tie had explored two lease models (seconds), whose lines it printed.
+    code, out, err = run("prove", "lease", "--parameterized", "--condition", "margin >= ")
+    assert (code, out) == (2, "") and err.strip().splitlines() == [
+        "protoproof: error: --condition: cannot parse the condition 'margin >= '; write e.g. 'margin >= 4*drift'"]
