@@ -144,7 +144,17 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 # ----- check --------------------------------------------------------------------------
 
 
+def max_local_workers() -> int:
+    """The most worker processes ``--workers`` may start on this machine (4 per core, at least 8):
+    more only slow the search, and a typo such as ``--workers 100000`` would fork until the
+    machine stalls. ``--ray HOST:PORT`` places its actors on a cluster's cores: no limit there."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
 def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
+    if args.workers is not None and args.ray in (None, "local") and args.workers > max_local_workers():
+        raise UsageError(f"--workers {args.workers}: at most {max_local_workers()} processes on this machine "
+                         f"({os.cpu_count()} cores); --ray HOST:PORT runs more on a Ray cluster")
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
@@ -200,7 +210,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
     except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
-        return _report_error(model, e, args.json, out, err)
+        # A definition error's message names the author's line: the engine's frames are noise.
+        return _report_error(model, e, args.json, out, err, with_traceback=not isinstance(e, ModelDefinitionError))
     except SymmetryError as e:
         raise UsageError(str(e)) from None
 
@@ -647,6 +658,10 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         _emit(r, args.json, out, err)
         return EXIT_BY_VERDICT[r.verdict]
     if args.explicit:
+        if args.k != 1:
+            raise UsageError(f"--k {args.k}: not used by --explicit (it checks that the invariant is closed under "
+                             "one step: 1-induction)")
+
         def run() -> Any:
             try:
                 return check_inductive(model, strengthening, properties=_props(args))
@@ -869,9 +884,9 @@ def cmd_explore(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = _parser()
     args: argparse.Namespace | None = None
     try:
+        parser = _parser()  # loads the registry and the services: Ctrl-C may come here
         help_text = _model_help(parser, list(sys.argv[1:] if argv is None else argv))
         if help_text is not None:
             print(help_text, file=out)

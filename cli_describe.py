@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from .models.base import LIVENESS, Model, ModelDefinitionError, param_range
-from .models.registry import Protocol
+from .models.registry import Protocol, where_raised
 
 
 def plain(doc: str) -> str:
@@ -73,7 +73,12 @@ def parameter_line(p: dict[str, Any]) -> str:
 
 def properties(cls: type[Model[Any]]) -> list[dict[str, str]]:
     """The properties of the model at its default parameters (those decide which exist)."""
-    model = cls()
+    try:
+        model = cls()
+    except (ModelDefinitionError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the author's schema() or Config raised: one line, as `check` says it
+        raise ModelDefinitionError(f"building {cls.__name__} raised {where_raised(e)}") from None
     rows = [{"name": p.name, "kind": p.kind, "doc": plain(p.doc)} for p in model.properties]
     rows += [{"name": r.name, "kind": "refines", "doc": f"refines {r.abstract.name or type(r.abstract).__name__}"}
              for r in model.refinements()]

@@ -88,7 +88,7 @@ class BmcResult:
         }
 
     def to_lines(self) -> list[str]:
-        head = f"bmc {self.model.name}: {self.verdict}"
+        head = f"bmc {self.model.name or type(self.model).__name__}: {self.verdict}"
         if self.verdict == VIOLATED:
             head += f" ({self.property} at depth {self.depth_reached})"
         elif self.verdict == BOUNDED:

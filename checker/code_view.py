@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models.schema import Record, SetOf, Tuple
-from .vector_props import _Poison, _Read, _Tracked
+from .tracking import _Poison, _Read, _Tracked
 
 #: Entries a view caches before it starts again (values per distinct dependency bits).
 CACHE_LIMIT = 1 << 20

@@ -177,7 +177,8 @@ class ConformanceResult:
         return "; ".join(why)
 
     def to_lines(self) -> list[str]:
-        head = f"conform {self.model.name}: {self.verdict}" + (f" ({self.reason})" if self.reason else "")
+        head = (f"conform {self.model.name or type(self.model).__name__}: {self.verdict}"
+                + (f" ({self.reason})" if self.reason else ""))
         lines = [head,
                  f"  actions: {self.checks} (state, action) checks over {self.reachable_states} reachable and "
                  f"{self.random_states} random states, {len(self.mismatches)} mismatches",

@@ -153,7 +153,7 @@ class ProofResult:
         return verdict_of(self.obligations)[1]
 
     def to_lines(self) -> list[str]:
-        head = f"prove {self.model.name}: {self.verdict}"
+        head = f"prove {self.model.name or type(self.model).__name__}: {self.verdict}"
         if self.reason:
             head += f" ({self.reason})"
         lines = [head, "  " + tie_line(self.model, self.tie), f"  invariant: {' & '.join(self.conjuncts)}",

@@ -190,10 +190,15 @@ class RayWorkers:
         if self.started:
             here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}}
-            if sc.ray == "local":
-                ray.init(num_cpus=sc.workers, include_dashboard=False, log_to_driver=False, runtime_env=env)
-            else:
-                ray.init(address=sc.ray, log_to_driver=False, runtime_env=env)
+            try:
+                if sc.ray == "local":
+                    ray.init(num_cpus=sc.workers, include_dashboard=False, log_to_driver=False, runtime_env=env)
+                else:
+                    ray.init(address=sc.ray, log_to_driver=False, runtime_env=env)
+            except (ValueError, ConnectionError, RuntimeError) as e:  # a bad address, no cluster there
+                raise KeyError(f"--ray {sc.ray}: cannot start or join Ray there ({type(e).__name__}: "
+                               f"{(str(e) or repr(e)).splitlines()[0]}); give local, auto or HOST:PORT "
+                               "of a running cluster") from None
         self.name = f"{sc.workers} Ray actors"
         actor = ray.remote(num_cpus=1)(kind)
         self.n = sc.workers

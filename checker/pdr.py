@@ -83,7 +83,7 @@ class PdrResult:
         }
 
     def to_lines(self) -> list[str]:
-        head = f"pdr {self.model.name}: {self.verdict}"
+        head = f"pdr {self.model.name or type(self.model).__name__}: {self.verdict}"
         if self.verdict == VIOLATED:
             head += f" ({self.property} after {self.depth} steps; not proved shortest)"
         elif self.reason:

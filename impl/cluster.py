@@ -203,7 +203,9 @@ def load_cluster(directory: str | Path, as_node: bool = False) -> ClusterConfig:
                             str(j.get("service", "")), client)
     except ClientKeyOutdated:
         raise
-    except (KeyError, TypeError, ValueError) as e:
+    except KeyError as e:  # str(KeyError) is the bare name: "('nodes')" told a reader nothing
+        raise ValueError(f"{path}: not a cluster file (no {e} field)") from None
+    except (TypeError, ValueError) as e:
         raise ValueError(f"{path}: not a cluster file ({e})") from None
     for k, n in enumerate(cfg.nodes):
         if n.id != k:

@@ -162,6 +162,10 @@ def _given(args: argparse.Namespace, spec: ServiceSpec) -> dict[str, Any]:
         if not eq:
             raise ValueError(f"--param {item!r}: expected NAME=INTEGER")
     own = {o.name for o in spec.options}
+    for name in out:
+        if name not in own:  # it was stored and never read: the cluster ran without it
+            raise ValueError(f"--param {name}: not a parameter of {spec.name} "
+                             f"(its parameters: {', '.join(sorted(own)) or 'none'})")
     for key, v in vars(args).items():
         if key.startswith("opt_") and v is not None:
             name = key[4:]
@@ -188,6 +192,8 @@ def _cluster(args: argparse.Namespace) -> int:
     from .launcher import Cluster
 
     d = Path(args.dir).resolve()
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"--dir {args.dir}: a file, not a directory")
     if args.join or args.leave is not None:
         cfg = _existing(d)
         change = service_of(cfg).membership
@@ -247,6 +253,14 @@ def _cluster(args: argparse.Namespace) -> int:
         cfg = load_cluster(d)
         if service_of(cfg).ref != spec.ref:
             raise ValueError(f"{d} holds a {cfg.protocol} cluster, not {spec.name}")
+        differ = [f"--{k.replace('_', '-')} {v} (it has {cfg.params.get(k)})" for k, v in given.items()
+                  if cfg.params.get(k) != v]
+        differ += [f"{flag} (it was made without)" for flag, given_flag, has in
+                   (("--trace", args.trace, cfg.trace), ("--no-fsync", args.no_fsync, not cfg.fsync))
+                   if given_flag and not has]
+        if differ:  # its parameters were fixed when it was created: the given ones would be ignored
+            raise ValueError(f"{d} already holds a {spec.name} cluster made with other parameters: "
+                             f"{', '.join(differ)}; drop them to start it as it is, or use a new --dir")
     else:
         cfg = spec.new_cluster(d, given, fsync=not args.no_fsync, trace=args.trace)
         cfg.save()

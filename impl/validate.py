@@ -49,7 +49,8 @@ from typing import Any
 
 from ..models.actors import ActorSystem, Envelope, Keep, SysState
 from ..models.environment import EnvState
-from ..models.registry import RegistryError, resolve
+from ..models.registry import RegistryError, resolve, where_raised
+from ..models.types import SchemaError
 from .codec import Log, from_wire, to_wire
 from .faults import ENVIRONMENT
 
@@ -107,17 +108,30 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
     d = Path(trace_dir)
     meta_file = d / "meta.json"
     if not meta_file.exists():
+        if (d / "cluster.json").exists():  # the cluster's directory, not its trace's
+            hint = (f"the trace of the cluster in {d} is {d / 'trace'}" if (d / "trace" / "meta.json").exists()
+                    else f"the cluster in {d} was started without --trace")
+            raise TraceError(f"{meta_file}: no such file; {hint}")
         raise TraceError(f"{meta_file}: no such file; is {d} a trace directory (cluster --trace)?")
-    meta = json.loads(meta_file.read_text())
+    try:
+        meta = json.loads(meta_file.read_bytes())
+    except ValueError as e:  # not UTF-8 (UnicodeDecodeError is a ValueError) or not JSON
+        raise TraceError(f"{meta_file}: not JSON ({e}); the trace is damaged") from None
+    if not isinstance(meta, dict):
+        raise TraceError(f"{meta_file}: a JSON object is expected, not {type(meta).__name__}; the trace is damaged")
+    nodes = sorted(d.glob("node*.jsonl"))
+    if not nodes:
+        raise TraceError(f"{d}: no node traces (node*.jsonl) next to meta.json: nothing to validate")
     recs: list[dict[str, Any]] = []
     torn: list[str] = []
-    for f in [*sorted(d.glob("node*.jsonl")), *sorted(d.glob(ENVIRONMENT))]:
-        lines = f.read_text().split("\n")
-        for k, line in enumerate(lines, 1):
+    for f in [*nodes, *sorted(d.glob(ENVIRONMENT))]:
+        lines = f.read_bytes().split(b"\n")
+        for k, raw in enumerate(lines, 1):
+            line = raw.decode("utf-8", errors="replace")
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = json.loads(raw)  # bytes that are not UTF-8 make it fail like any damage
             except ValueError:
                 if k == len(lines):  # the last line, without its newline: cut by kill -9
                     torn.append(f"{f.name}: {line[:60]!r}")
@@ -126,6 +140,10 @@ def load(trace_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], l
             missing = [n for n in RECORD_FIELDS if n not in rec] if isinstance(rec, dict) else list(RECORD_FIELDS)
             if missing:
                 raise TraceError(f"{f}:{k}: the record lacks {', '.join(missing)} ({line[:60]!r}); "
+                                 "the trace is damaged")
+            wrong = [n for n in ("t", "node", "seq") if type(rec[n]) is not int]
+            if wrong:  # the merge sorts by them
+                raise TraceError(f"{f}:{k}: the record's {', '.join(wrong)} must be integers ({line[:60]!r}); "
                                  "the trace is damaged")
             recs.append(rec)
     recs.sort(key=lambda r: (r["t"], r["node"], r["seq"]))
@@ -144,7 +162,16 @@ def model_of(meta: dict[str, Any], crashes: int, fewer: int | None = None) -> Ac
         raise TraceError(str(e)) from None
     if not (isinstance(cls, type) and issubclass(cls, ActorSystem)):
         raise TraceError(f"{ref} is not an ActorSystem: only node protocols have traces")
-    params = dict(meta.get("params", {}))
+    params = meta.get("params", {})
+    if not isinstance(params, dict):
+        raise TraceError(f"meta.json: params must be a JSON object, not {params!r}")
+    try:
+        return _configured(cls, params, crashes, fewer)
+    except (TypeError, ValueError) as e:  # a hand-edited meta.json: unknown names, wrong types or ranges
+        raise TraceError(f"meta.json: the parameters {params} do not configure {ref}: {e}") from None
+
+
+def _configured(cls: type[ActorSystem], params: dict[str, Any], crashes: int, fewer: int | None) -> ActorSystem:
     fields = getattr(cls.Config, "__dataclass_fields__", {})
     if "max_crashes" not in fields:
         return cls(**params)
@@ -173,7 +200,15 @@ def validate(trace_dir: str | Path) -> Report:
     replay = Replay(model)
     for inst, events in _by_instance(recs):
         report.instances += 1
-        prob = replay.run(inst, events)
+        try:
+            prob = replay.run(inst, events)
+        except SchemaError as e:  # a recorded state or message that is no value of the model's types
+            k, i = replay.at
+            prob = Problem(k, i, inst, f"the record holds a value the model does not have: {e}")
+        except (KeyError, IndexError, TypeError, AttributeError) as e:  # a record of the wrong shape
+            k, i = replay.at
+            raise TraceError(f"step {k} (node {i}, instance {inst}): replaying the record raised "
+                             f"{where_raised(e)}; is the trace damaged?") from None
         if prob is not None:
             report.problems.append(prob)
     return report
@@ -251,6 +286,8 @@ class Replay:
 
     def __init__(self, model: ActorSystem) -> None:
         self.model = model
+        #: The record being replayed: (step, node), for an error that names it.
+        self.at: tuple[int, int] = (0, -1)
         self.nodes = model.node_list
         self.names = [n.name for n in self.nodes]
         self.types = [n.state_type() for n in self.nodes]
@@ -314,6 +351,10 @@ class Replay:
         clocks: dict[int, dict[str, Any]] = {}  # per clock-reading node, its clock as its last boot recorded it
         for pos, (k, r) in enumerate(events):
             i, kind = r["node"], r["kind"]
+            self.at = (k, i)
+            if not 0 <= i < len(self.nodes) and kind != "env":  # env: the environment's own may name none
+                return Problem(k, i, inst, f"node {i} recorded a {kind} step, but the model has nodes "
+                                           f"0..{len(self.nodes) - 1}")
             if kind == "crash":
                 t = m._crash(self.nodes[i])(s)
                 if t is None:

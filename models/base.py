@@ -377,7 +377,16 @@ class Model(Generic[S]):
         return [name for name, _fn, _insts in self._actions]
 
     def initial_states(self) -> list[S]:
-        states = list(self.init())
+        try:
+            states = list(self.init())
+        except (ModelDefinitionError, SchemaError):
+            raise
+        except Exception as e:  # the author's init(): a model error (exit 4), never a crash read as a verdict
+            at = e.__traceback__
+            while at is not None and at.tb_next is not None:
+                at = at.tb_next
+            where = f" (at {at.tb_frame.f_code.co_filename}:{at.tb_lineno})" if at is not None else ""
+            raise ModelDefinitionError(f"{type(self).__name__}.init() raised {type(e).__name__}: {e}{where}") from None
         if not states:
             raise ModelDefinitionError(f"{type(self).__name__}.init() returned no state")
         for s in states:

@@ -15,6 +15,9 @@ from typing import Any
 from .sets import Seq
 from .types import _MEMO_LIMIT, Int, Perm, SchemaError, Type, _Finite, _has_numbers, _same_kind, shown
 
+#: Terms per statement in a generated ``pack`` (see ``_Product.packer``).
+_SUM_TERMS = 256
+
 
 class _Product(Type):
     """Fixed-shape containers: mixed-radix code over their components."""
@@ -114,8 +117,15 @@ class _Product(Type):
                     body.append("        raise bad(v)")
             else:
                 ns[f"P{k}"] = t.packer(True)
-                terms.append(f"P{k}({self._getter(k)})" + (f" * {r}" if r != 1 else ""))
-        body.append(f"    code = {' + '.join(terms) or '0'}")
+                if r.bit_length() > 4096:  # too long a literal for int -> str (and the source)
+                    ns[f"R{k}"] = r
+                terms.append(f"P{k}({self._getter(k)})" + (f" * R{k}" if r.bit_length() > 4096
+                                                           else f" * {r}" if r != 1 else ""))
+        # One sum per statement of at most _SUM_TERMS terms: a single `a + b + ...` of thousands of
+        # components (2PC at --rms 3000) nests too deep for Python's compiler (RecursionError).
+        chunks = [terms[k:k + _SUM_TERMS] for k in range(0, len(terms), _SUM_TERMS)] or [["0"]]
+        body.append(f"    code = {' + '.join(chunks[0])}")
+        body += [f"    code += {' + '.join(c)}" for c in chunks[1:]]
         if memo:
             body.append("    if len(MEMO) < LIMIT:")
             body.append("        MEMO[v] = code")

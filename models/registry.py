@@ -195,6 +195,9 @@ def load_module(where: str) -> ModuleType:
         raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
     except SyntaxError as e:
         raise RegistryError(_syntax(e)) from None
+    except SystemExit as e:
+        raise RegistryError(f"importing {where} called sys.exit({e.code!r}); a model's module must not exit "
+                            "when imported") from None
     except Exception as e:
         raise RegistryError(f"importing {where} failed: {where_raised(e)}") from None
 
@@ -222,6 +225,10 @@ def _load_file(path: str) -> ModuleType:
     except SyntaxError as e:
         del sys.modules[name]
         raise RegistryError(_syntax(e)) from None
+    except SystemExit as e:  # a script's `sys.exit()` at import: its status would pass for a verdict
+        del sys.modules[name]
+        raise RegistryError(f"{path}: importing it called sys.exit({e.code!r}); put the script's code under "
+                            "`if __name__ == \"__main__\":`") from None
     except Exception as e:
         del sys.modules[name]
         raise RegistryError(f"{path}: importing it raised {where_raised(e)}") from None
@@ -273,6 +280,9 @@ def protocol_for(spec: str) -> Protocol:
     if not is_spec(spec):
         return lookup(spec)
     where, _colon, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    if not where:
+        raise RegistryError(f"{spec!r}: name the file or module before the colon, e.g. path/to/file.py{spec} "
+                            f"or package.module{spec}")
     module = load_module(where)
     declared = _declared(module)
     if not attr:

@@ -593,6 +593,7 @@ def prove_lease_param(timeout_s: float = 60, *, tie: bool = True, model_class: t
 
     t0 = time.perf_counter()
     cond = condition or DEFAULT_CONDITION
+    parse_condition(cond, symbolic_params())  # a condition that does not parse fails before the tie's work
     tied = tie_lease_real(model_class, progress=progress) if tie else None
     obs: list[Obligation] = []
     ok = True

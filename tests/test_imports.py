@@ -18,6 +18,13 @@ def test_a_node_process_imports_neither_the_checker_nor_numpy_nor_z3() -> None:
     assert out.stdout.split() == []
 
 
+def test_the_command_line_loads_without_numpy() -> None:
+    # `protoproof --help` builds the parser: numpy (about 0.2 s) waits for a check that needs it.
+    code = "import sys, protoproof.cli\nprint('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("name", protoproof.__all__)
 def test_each_public_name_is_the_object_its_module_defines(name: str) -> None:
     from protoproof.checker import explore

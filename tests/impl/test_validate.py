@@ -146,3 +146,60 @@ def test_kv_proposer_steps_are_replayed_through_the_models_leader(tmp_path: Path
     report = validate(d)
     assert not report.ok
     assert "never sent TwoA" in report.summary(), report.summary()
+
+
+def _edit_first(f: Path, kind: str, change: Callable[[dict[str, object]], object]) -> None:
+    """Apply ``change`` to the first record of ``kind`` in ``f``."""
+    lines = f.read_text().splitlines()
+    k = next(i for i, x in enumerate(lines) if f'"kind":"{kind}"' in x)
+    rec = json.loads(lines[k])
+    change(rec)
+    lines[k] = json.dumps(rec, separators=(",", ":"))
+    f.write_text("\n".join(lines) + "\n")
+
+
+def _not_utf8(d: Path) -> None:
+    f = d / "node1.jsonl"
+    lines = f.read_bytes().split(b"\n")
+    lines[1] = b"\xb6\xff" + lines[1]
+    f.write_bytes(b"\n".join(lines))
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (lambda d: (d / "meta.json").write_text("[1]"), r"meta.json: a JSON object is expected, not list"),
+    (lambda d: (d / "meta.json").write_text("{not json"), r"meta.json: not JSON"),
+    (lambda d: (d / "meta.json").write_text(json.dumps({**json.loads((d / "meta.json").read_text()),
+                                                       "params": {"pings": "x"}})),
+     r"meta.json: the parameters \{'pings': 'x'\} do not configure"),
+    (_not_utf8, r"node1.jsonl:2: not a JSON record"),
+    (lambda d: [f.unlink() for f in d.glob("node*.jsonl")], r"no node traces \(node\*.jsonl\)"),
+    (lambda d: _edit_first(d / "node1.jsonl", "deliver", lambda r: r.pop("src")),
+     r"step \d+ \(node 1, instance \d+\): replaying the record raised KeyError: 'src'"),
+    (lambda d: _edit_first(d / "node1.jsonl", "deliver", lambda r: r.update(t=str(r["t"]))),
+     r"node1.jsonl:\d+: the record's t must be integers"),
+])
+def test_a_damaged_trace_or_meta_is_a_one_line_error_not_a_traceback(
+    tmp_path: Path, damage: Callable[[Path], object], needle: str,
+) -> None:
+    # Each of these raised an exception from inside the replay (AttributeError, TypeError,
+    # UnicodeDecodeError) or, without node files, said the trace fits.
+    d = pingpong_trace(tmp_path, rounds=1)
+    damage(d)
+    with pytest.raises(TraceError, match=needle) as e:
+        validate(d)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("change,needle", [
+    (lambda r: r.update(after="x"), "the record holds a value the model does not have: "),
+    (lambda r: r.update(node=7), "node 7 recorded a deliver step, but the model has nodes 0..1"),
+])
+def test_a_record_outside_the_model_is_a_misfit_at_its_step(
+    tmp_path: Path, change: Callable[[dict[str, object]], object], needle: str,
+) -> None:
+    # A state no value of the model's types was reported as "the request does not fit the
+    # protocol's messages" (exit 2); a record of a node the model lacks was skipped.
+    d = pingpong_trace(tmp_path, rounds=1)
+    _edit_first(d / "node1.jsonl", "deliver", change)
+    report = validate(d)
+    assert not report.ok and needle in report.summary(), report.summary()

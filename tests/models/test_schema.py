@@ -627,3 +627,19 @@ def test_spaces_lists_every_id_space_a_type_mentions() -> None:
     assert SetOf(MSG).spaces() == {"p"}
     assert SetOf(["a", "b"]).spaces() == frozenset()
     assert Seq(Id("r", 2), 2).spaces() == {"r"}
+
+
+@given(st.integers(0, 2**32))
+@settings(max_examples=2, deadline=None)
+def test_a_vec_of_thousands_of_components_packs_like_the_sum_of_its_digits(seed: int) -> None:
+    # The generated `a + b * 3 + ...` of 12,000 terms was too deep for Python's compiler
+    # (RecursionError: 2PC at --rms 3000), and its radix literals too long for int -> str.
+    rng = random.Random(seed)
+    v = tuple(rng.randrange(3) for _ in range(12_000))
+    t = Vec(Int(0, 2), 12_000)
+    code = t.packer(memo=False)(v)
+    horner = 0
+    for d in reversed(v):
+        horner = horner * 3 + d
+    assert code == horner  # v holds the base-3 digits of the code
+    assert t.unpacker(memo=False)(code) == v
