@@ -26,6 +26,7 @@ from .checker.symmetry import AsymmetricDefinition, SymmetryError
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
+    EXIT_INTERNAL,
     EXIT_MODEL_ERROR,
     EXIT_USAGE,
     UNKNOWN,
@@ -924,3 +925,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         # The reader went away (`protoproof check ... | head`): stop quietly.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
         return 141
+    except Exception as e:  # the last resort: a crash must not read as a verdict
+        # The traceback is for the report; the last line says what the status means.
+        traceback.print_exc(file=err)
+        print(f"protoproof: internal error (a bug in protoproof, not a verdict; please report it with the "
+              f"traceback above): {type(e).__name__}: {e}", file=err)
+        return EXIT_INTERNAL

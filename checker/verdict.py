@@ -29,6 +29,8 @@ EXIT_VIOLATED = 1
 EXIT_USAGE = 2
 EXIT_BOUNDED = 3
 EXIT_MODEL_ERROR = 4
+#: An exception nothing expected: a bug in protoproof.  Not 1, which a script reads as "violated".
+EXIT_INTERNAL = 5
 
 EXIT_BY_VERDICT = {
     EXHAUSTED: EXIT_OK,

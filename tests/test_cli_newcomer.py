@@ -227,3 +227,16 @@ def test_a_condition_that_does_not_parse_is_refused_before_the_ties_work() -> No
     code, out, err = run("prove", "lease", "--parameterized", "--condition", "margin >= ")
     assert (code, out) == (2, "") and err.strip().splitlines() == [
         "protoproof: error: --condition: cannot parse the condition 'margin >= '; write e.g. 'margin >= 4*drift'"]
+
+
+def test_a_crash_inside_a_command_exits_5_not_the_status_of_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*_args: object) -> int:
+        raise RuntimeError("an internal slip")
+
+    monkeypatch.setattr(cli, "cmd_check", crash)
+    code, out, err = run("check", "twophase", "--rms", "2")
+    assert code == 5 and out == ""
+    assert "Traceback" in err  # kept for the report
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("protoproof: internal error (a bug in protoproof, not a verdict")
+    assert last.endswith("RuntimeError: an internal slip")
