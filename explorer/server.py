@@ -158,7 +158,9 @@ def serve(model: str, variant: str | None, rest: Sequence[str], port: int, out: 
         cls = protocol_for(model).model_class()
         params = tuple(sorted((k, str(v)) for k, v in _parse_params(cls, rest).items()))
         home = Page(model, variant, params, ())
-        build(home.model, home.variant, home.params)
+        # Its initial states too: a model whose init() raises is refused here (a model error, exit 4),
+        # not served as a page that can only show that error.
+        build(home.model, home.variant, home.params).initial_states()
     except ExplorerError as e:
         raise UsageError(str(e)) from None
     try:

@@ -240,3 +240,19 @@ def test_a_crash_inside_a_command_exits_5_not_the_status_of_a_violation(monkeypa
     last = err.strip().splitlines()[-1]
     assert last.startswith("protoproof: internal error (a bug in protoproof, not a verdict")
     assert last.endswith("RuntimeError: an internal slip")
+
+
+def test_explore_refuses_a_model_whose_init_raises_before_it_serves(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # It started the server, whose page could only show the error.
+    from protoproof.explorer import server
+
+    def stop_at_once(self: server.ExplorerServer) -> None:
+        raise KeyboardInterrupt  # a server that did start ends here, instead of serving forever
+
+    monkeypatch.setattr(server.ExplorerServer, "serve_forever", stop_at_once)
+    f = tmp_path / "nostart.py"
+    f.write_text(_RAISING_INIT)
+    code, out, err = run("explore", f"{f}:NoStart", "--port", "0")
+    assert code == 4 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
+    assert f"NoStart.init() raised RuntimeError: no start (at {f}:" in err
