@@ -14,6 +14,7 @@ from ...models.base import Action, Disabled, Model
 from ...models.effects import BoundExceeded
 from ...models.networks import NotInUniverse
 from ...models.schema import Type
+from ..interrupt import check as check_interrupt
 from ..interrupt import request
 from .encoding import decode, domain, eq, fresh, variables
 from .logic import BoolLike, SymbolicError, b_and, b_not, b_or
@@ -169,6 +170,9 @@ class SymbolicModel:
             return self.encode(constrained)
 
     def encode(self, inst: Instance, fn: Callable[[Any], Any] | None = None) -> Encoded:
+        # A Ctrl-C whose exception was swallowed (raised inside a z3 object's ``__del__``) ends the
+        # build here, not minutes later: building a large model's relation takes that long.
+        check_interrupt()
         t0 = time.perf_counter()
         paths = explore(fn or inst.symbolic, (self.x,), repr(inst.action), self.max_paths, self.dom_x,
                         errors=True)

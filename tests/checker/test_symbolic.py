@@ -354,3 +354,16 @@ def test_ctrl_c_inside_a_feasibility_check_is_the_interrupt_not_a_feasible_branc
     finally:
         interrupt._requested = False  # reset the flag for the next tests
     assert maybe(_InterruptedSolver("timeout")) is True  # any other unknown keeps the branch (sound)
+
+
+def test_a_ctrl_c_whose_exception_was_swallowed_ends_the_relations_build() -> None:
+    # Building a large model's relation takes minutes; a Ctrl-C lost inside a z3 __del__ left it running.
+    from protoproof.checker import interrupt
+
+    interrupt.request()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            SymbolicModel(TwoPhase(rms=2))
+    finally:
+        interrupt._requested = False  # reset the flag for the next tests
+    assert SymbolicModel(TwoPhase(rms=2)).path_counts()  # and builds as before once it is cleared
