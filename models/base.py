@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -241,6 +242,13 @@ def config_fields(config_cls: type) -> list[dataclasses.Field[Any]]:
     return list(dataclasses.fields(config_cls))
 
 
+
+def where_raised(e: BaseException) -> str:
+    """``ValueError: boom (at file.py:12)``: the innermost frame, one line."""
+    frames = traceback.extract_tb(e.__traceback__)
+    at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(e).__name__}: {e}{at}"
+
 class Model(Generic[S]):
     """A protocol: a state schema, initial states, actions and properties."""
 
@@ -382,11 +390,7 @@ class Model(Generic[S]):
         except (ModelDefinitionError, SchemaError):
             raise
         except Exception as e:  # the author's init(): a model error (exit 4), never a crash read as a verdict
-            at = e.__traceback__
-            while at is not None and at.tb_next is not None:
-                at = at.tb_next
-            where = f" (at {at.tb_frame.f_code.co_filename}:{at.tb_lineno})" if at is not None else ""
-            raise ModelDefinitionError(f"{type(self).__name__}.init() raised {type(e).__name__}: {e}{where}") from None
+            raise ModelDefinitionError(f"{type(self).__name__}.init() raised {where_raised(e)}") from None
         if not states:
             raise ModelDefinitionError(f"{type(self).__name__}.init() returned no state")
         for s in states:

@@ -18,14 +18,13 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from .base import Model
+from .base import Model, where_raised
 
 #: Installed packages register protocols here; an entry point loads to a Protocol or a Model class.
 ENTRY_POINT_GROUP = "protoproof.protocols"
@@ -238,13 +237,6 @@ def _load_file(path: str) -> ModuleType:
 
 def _syntax(e: SyntaxError) -> str:
     return f"{e.filename}:{e.lineno}: syntax error: {e.msg}"
-
-
-def where_raised(e: BaseException) -> str:
-    """``ValueError: boom (at file.py:12)``: the innermost frame, one line."""
-    frames = traceback.extract_tb(e.__traceback__)
-    at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(e).__name__}: {e}{at}"
 
 
 def dotted_path(obj: Any) -> str:
