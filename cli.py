@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .checker.checks import explain_refinement, property_doc
+from .checker.errors import ConstraintFailed
 from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
 from .checker.interrupt import cause, on_sigint
 from .checker.symmetry import AsymmetricDefinition, SymmetryError
@@ -194,6 +195,7 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         interruptible=True,
         engine=args.engine,
         scale=_scale(args),
+        constraint=args.constraint,
     )
     note = reporter(err, args.quiet)
     if note is not None:
@@ -210,6 +212,8 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             result = explore(model, opts)
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
+    except ConstraintFailed as e:
+        raise UsageError(e.message) from None
     except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
         # A definition error's message names the author's line: the engine's frames are noise.
         return _report_error(model, e, args.json, out, err, with_traceback=not isinstance(e, ModelDefinitionError))
@@ -356,6 +360,7 @@ def _result_json(result: Result, replay: str | None, graph_msg: str | None) -> d
         "symmetry_justification": result.justification.to_json() if result.justification else None,
         "expansion": result.expansion,
         "engine": result.engine,
+        "constraint": result.constraint,
         "distinct_states": st.distinct_states,
         "transitions": st.transitions,
         "depth": st.depth,
@@ -398,6 +403,11 @@ def _model_reason(result: Result) -> str | None:
     return result.model.explain(result.property, result.path.states[k]) if k is not None else None
 
 
+def _under(result: Result) -> str:
+    """Where a BFS path is shortest: among the states a --constraint allows, if there is one."""
+    return f" among the states --constraint {result.constraint!r} allows" if result.constraint else ""
+
+
 def _print_result(result: Result, out: TextIO) -> None:
     model = result.model
     st = result.stats
@@ -426,8 +436,8 @@ def _print_result(result: Result, out: TextIO) -> None:
                 print(f"counterexample ({len(result.path)} steps; {how} by delta debugging in "
                       f"{result.shorten_s:.1f} s; not proved shortest):", file=out)
             else:
-                print(f"shortest counterexample ({len(result.path)} steps):" if result.strategy == "bfs"
-                      else f"counterexample ({len(result.path)} steps):", file=out)
+                print(f"shortest counterexample ({len(result.path)} steps{_under(result)}):"
+                      if result.strategy == "bfs" else f"counterexample ({len(result.path)} steps):", file=out)
             print(result.path.to_text(), file=out)
     elif result.verdict == "exhausted":
         print("no violation: every reachable state was visited (exhausted)", file=out)
@@ -739,6 +749,10 @@ def _parser() -> _Parser:
     ck.add_argument("--engine", choices=ENGINES, default="auto",
                     help="vector: whole BFS levels at once on packed codes (numpy); scalar: one state at a time; "
                     "auto (default): vector where it applies")
+    ck.add_argument("--constraint", metavar="EXPR",
+                    help="explore only successors satisfying this Python expression over the state s (as TLC's "
+                    "CONSTRAINT; names of the model's module are in scope): a violation found is a real run, a "
+                    "search without one ends bounded, never exhausted")
     ck.add_argument("--max-states", type=_positive, default=None)
     ck.add_argument("--max-depth", type=_positive, default=None)
     ck.add_argument("--timeout", type=_positive_float, default=None, help="seconds")

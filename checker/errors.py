@@ -28,10 +28,20 @@ class ModelError(Exception):
         return f"{self.message}\n  in {where}\n  from state {self.state!r}"
 
 
+class ConstraintError(Exception):
+    """The user's ``--constraint`` expression raised on a state (``checker/constraint.py``)."""
+
+
+class ConstraintFailed(ModelError):
+    """A ``ConstraintError`` met while stepping: the user's expression is at fault, not the model."""
+
+
 class Nondeterminism(Exception):
     """Re-running the model did not reproduce a transition it produced before."""
 
 
 def model_error(what: str, e: Exception, s: Any, a: Action | None) -> ModelError:
     """``e``, raised by the model code ``what`` (e.g. ``property safe``) in ``s`` (by ``a``), as a model error."""
+    if isinstance(e, ConstraintError):
+        return ConstraintFailed(str(e), s, a, "")
     return ModelError(f"{what} raised {type(e).__name__}: {e}", s, a, "".join(traceback.format_exception(e)))

@@ -12,6 +12,7 @@ a whole BFS level at a time, with the same result; ``Result.engine`` says which 
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 import traceback
@@ -25,7 +26,7 @@ from ..models.schema import SchemaError
 from . import interrupt, liveness
 from .checks import DEADLOCK, OWN, Checks, RefinementCheck, first_failing, note_examples
 from .code_view import GaveUp, Views, code_layout_of
-from .errors import ModelError, Nondeterminism, model_error
+from .errors import ConstraintError, ModelError, Nondeterminism, model_error
 from .frontiers import frontier
 from .liveness import EdgeStore
 from .path import Path
@@ -89,6 +90,7 @@ class Result:
     engine: str = "scalar"  # "vector", or "scalar" with why the vector engine did not run
     shortened_from: int | None = None  # a non-BFS counterexample's length before ``shorten`` (None: not shortened)
     shorten_s: float = 0.0  # the time ``shorten`` took
+    constraint: str | None = None  # the user's ``Options.constraint``: only the states it allows were explored
 
     def unreached(self) -> list[str]:
         """``@sometimes`` properties no visited state satisfied."""
@@ -133,6 +135,9 @@ class Options:
     interruptible: bool = False  # Ctrl-C ends the run as bounded, with what was reached (the CLI's choice)
     engine: str = "auto"  # auto (vector where it applies) | vector (refused where it does not) | scalar
     scale: Scale | None = None  # workers, Ray, checkpoint/resume, memory budget: the partitioned search
+    #: A Python expression over the state ``s`` (``checker/constraint.py``): successors failing it are
+    #: discarded, as by a TLC CONSTRAINT; the search is then partial, never ``exhausted``.
+    constraint: str | None = None
 
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
@@ -144,11 +149,13 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     too_big = model.enumeration_refusal() if unbounded else None
     if too_big is not None:
         raise KeyError(f"{too_big} (or bound the run: --max-states, --max-depth, --timeout)")
+    if o.constraint is not None:
+        model, o = _constrain(model, o)
     if o.scale is not None:
         from .parallel import partitioned
 
         return partitioned(model, o)
-    why = "asked for" if o.engine == "scalar" else ""
+    why = "--constraint" if o.constraint is not None else "asked for" if o.engine == "scalar" else ""
     if o.engine != "scalar":
         from . import vector
 
@@ -179,6 +186,26 @@ def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Res
     if found.verdict == VIOLATED and found.path is not None and o.strategy != "bfs" and o.shorten > 0:
         _shorten(found, o.shorten)
     return found
+
+
+def _constrain(model: Model[Any], o: Options) -> tuple[Model[Any], Options]:
+    """The model with the user's constraint, and the options it allows (``KeyError``: a conflict).
+
+    One process, the scalar engine, no symmetry (the constraint need not be symmetric), no
+    deadlocks (a state whose successors the constraint discards is no deadlock of the model) and
+    no liveness (a step the constraint discards would look disabled to fairness)."""
+    from .constraint import constrained
+
+    assert o.constraint is not None
+    for on, flag in ((o.scale is not None, "--workers/--ray/--checkpoint/--resume/--memory"),
+                     (o.symmetry, "--symmetry"), (o.deadlock, "--deadlock"), (o.engine == "vector", "--engine vector")):
+        if on:
+            raise KeyError(f"--constraint cannot be combined with {flag}")
+    try:
+        m = constrained(model, o.constraint)
+    except ValueError as e:
+        raise KeyError(str(e)) from None
+    return m, dataclasses.replace(o, engine="scalar", liveness=False)
 
 
 def _shorten(found: Result, budget_s: float) -> None:
@@ -526,6 +553,8 @@ class _Run:
         if not props:
             return ""
         names = ", ".join(p.name for p in props)
+        if self.o.constraint is not None:
+            return f"not checked under --constraint (a discarded step would look disabled to fairness): {names}"
         if not self.o.liveness:
             return f"not checked (turned off): {names}"
         if self.o.symmetry and self.o.properties is not None:
@@ -583,6 +612,9 @@ class _Run:
             # A reduced search under an assumed symmetry may have missed orbits: neither "every reachable
             # state was checked" nor "no reachable state satisfies this @sometimes" is then a promise.
             verdict, prop, bound = BOUNDED, None, guard.assumed
+        if o.constraint is not None and (verdict == EXHAUSTED or (verdict == VIOLATED and path is None)):
+            # Only the states the constraint allows were seen: neither promise above holds either.
+            verdict, prop, bound = BOUNDED, None, f"the states --constraint {o.constraint!r} allows"
         stats.elapsed_s = time.perf_counter() - self.t0
         stats.distinct_states = len(self.parent)
         stats.coverage = dict(zip(self.families, self.cov, strict=True))
@@ -598,7 +630,8 @@ class _Run:
         if self.graph_states is not None and len(self.graph_states) <= o.record_graph:
             graph = Graph(self.graph_states, self.edges, self.inits)
         return Result(self.model, verdict, stats, prop, path, bound, ex, o.strategy, o.symmetry, graph,
-                      self.checks.justification, self.expansion, self._liveness_verdict(verdict, prop))
+                      self.checks.justification, self.expansion, self._liveness_verdict(verdict, prop),
+                      constraint=o.constraint)
 
     def _liveness_verdict(self, verdict: str, prop: str | None) -> str:
         """``liveness`` of the result: what was checked, qualified by how the run ended."""
@@ -627,6 +660,8 @@ def _initial(model: Model[Any]) -> list[Any]:
 
 def _locate(model: Model[Any], s: Any, err: Exception) -> ModelError:
     """Re-run the actions one by one to find which one raised, so the report names it."""
+    if isinstance(err, ConstraintError):
+        return model_error("", err, s, None)  # the user's expression: its message says it all
     try:
         _successors_one_by_one(model, s)
     except _Raised as r:

@@ -1,0 +1,80 @@
+"""A user's state constraint on a search (TLC's ``CONSTRAINT``, a P test driver's restriction).
+
+Deep bugs are reached by guiding the search, not only by enumerating: a TLC user adds a
+``CONSTRAINT``, a P user writes a test driver that serialises what may happen.  ``--constraint``
+is that guidance, as a Python expression over the state ``s``: a successor that does not satisfy
+it is discarded (neither counted, nor checked, nor expanded), exactly as a model's own
+``ActorSystem.constraint``.  Every step of a path found this way is the model's own step, so a
+violation is a real run; but the search saw only part of the state space, so "every reachable
+state was checked" is no longer true and an exhausted search ends ``bounded`` (``explore``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import CodeType
+from typing import Any
+
+from ..models.actors import ActorSystem, SysState
+from ..models.base import Model
+from .errors import ConstraintError
+
+
+def compile_constraint(text: str) -> CodeType:
+    """The expression compiled once; ``ValueError`` with one line saying what is wrong."""
+    if not text.strip():
+        raise ValueError("--constraint: the expression is empty")
+    try:
+        return compile(text, "<--constraint>", "eval")
+    except SyntaxError as e:
+        raise ValueError(f"--constraint {text!r} is not a Python expression: {e.msg}") from None
+
+
+def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
+    """``text`` as a predicate on states; names resolve in the model's module (its constants)."""
+    code = compile_constraint(text)
+    module = sys.modules.get(type(model).__module__)
+    scope: dict[str, Any] = dict(vars(module)) if module is not None else {}
+    for k in ("__loader__", "__spec__", "__file__"):  # else a traceback shows the module's lines as the expression's
+        scope.pop(k, None)
+
+    def ok(s: Any) -> bool:
+        try:
+            return bool(eval(code, scope, {"s": s}))
+        except Exception as e:
+            raise ConstraintError(f"--constraint {text!r} raised {type(e).__name__}: {e}; on the state {s!r}") from e
+
+    return ok
+
+
+def constrained(model: Model[Any], text: str) -> Model[Any]:
+    """A copy of ``model`` whose steps are disabled where the successor fails ``text``."""
+    ok = predicate(model, text)
+    base = type(model)
+    attrs: dict[str, Any] = {"__module__": base.__module__, "__doc__": base.__doc__, "__qualname__": base.__qualname__,
+                             "code_expander": lambda self: None,
+                             "general_path_reason": lambda self: "--constraint"}
+    if isinstance(model, ActorSystem):
+        own = type(model).constraint
+
+        def constraint(self: ActorSystem, s: SysState) -> bool:
+            return bool(own(self, s)) and ok(s)
+
+        attrs["constraint"] = constraint
+    cls = type(base.__name__, (base,), attrs)
+    m: Model[Any] = cls(model.config)
+    if not isinstance(model, ActorSystem):
+        m._actions = [(name, _filtered(fn, ok), insts) for name, fn, insts in m._actions]
+    return m
+
+
+def _filtered(fn: Callable[..., Any], ok: Callable[[Any], bool]) -> Callable[..., Any]:
+    def step(s: Any, *args: Any) -> Any:
+        t = fn(s, *args)
+        return t if t is not None and ok(t) else None
+
+    return step
+
+
+__all__ = ["ConstraintError", "compile_constraint", "constrained", "predicate"]
