@@ -198,3 +198,68 @@ SWARMED: dict[str, list[str]] = {
         "prev_log_term=2, entries=(), commit_index=1))",
     ],
 }
+
+#: A path breadth-first search found under a user constraint (``check --constraint``): shortest among the
+#: states the constraint allows, not proved shortest overall.  figure-8's driver: one server at a time
+#: stands for election, and s2 never does (the servers are interchangeable: naming s2 singles out no particular one).
+CONSTRAINED: dict[str, tuple[str, list[str]]] = {
+    "figure-8": (
+        "sum(n.role == 'candidate' for n in s.nodes) <= 1 and s.nodes[1].role != 'candidate'",
+        [  # leader_completeness, 51 steps
+            "timeout(node='s1')",
+            "request_vote(node='s1', j=0)",
+            "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
+            "request_vote(node='s1', j=2)",
+            "deliver(src='s1', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s1', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
+            "become_leader(node='s1')",
+            "client_request(node='s1', v=0)",
+            "timeout(node='s3')",
+            "request_vote(node='s3', j=1)",
+            "deliver(src='s3', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s2', dst='s3', msg=RequestVoteResponse(term=3, vote_granted=True))",
+            "request_vote(node='s3', j=2)",
+            "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=3, vote_granted=True))",
+            "request_vote(node='s3', j=0)",
+            "become_leader(node='s3')",
+            "client_request(node='s3', v=0)",
+            "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "timeout(node='s1')",
+            "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=4, vote_granted=False))",
+            "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=4, vote_granted=False))",
+            "request_vote(node='s1', j=0)",
+            "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=4, last_log_term=2, last_log_index=1))",
+            "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=4, vote_granted=True))",
+            "request_vote(node='s1', j=1)",
+            "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=4, last_log_term=2, last_log_index=1))",
+            "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=4, last_log_term=2, last_log_index=1))",
+            "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=4, vote_granted=True))",
+            "become_leader(node='s1')",
+            "append_entries(node='s1', j=1)",
+            "timeout(node='s3')",
+            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=4, prev_log_index=1, "
+            "prev_log_term=2, entries=(), commit_index=0))",
+            "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=4, success=False, match_index=0))",
+            "append_entries(node='s1', j=1)",
+            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=4, prev_log_index=0, "
+            "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=4, prev_log_index=0, "
+            "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
+            "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=4, success=True, match_index=1))",
+            "advance_commit_index(node='s1')",
+            "request_vote(node='s3', j=0)",
+            "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=5, last_log_term=3, last_log_index=1))",
+            "deliver(src='s3', dst='s1', msg=RequestVoteRequest(term=5, last_log_term=3, last_log_index=1))",
+            "deliver(src='s1', dst='s3', msg=RequestVoteResponse(term=5, vote_granted=True))",
+            "request_vote(node='s3', j=2)",
+            "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=5, last_log_term=3, last_log_index=1))",
+            "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=5, vote_granted=True))",
+            "become_leader(node='s3')",
+        ],
+    ),
+}

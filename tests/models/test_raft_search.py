@@ -21,7 +21,7 @@ from protoproof.checker.shorten import shorten
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
 from protoproof.models.raft import Raft
 
-from .raft_found_paths import FOUND, SWARMED, WALKED
+from .raft_found_paths import CONSTRAINED, FOUND, SWARMED, WALKED
 
 #: variant -> (the property its search finds broken, the search's options; {}: breadth-first search).
 SEARCHES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -29,6 +29,8 @@ SEARCHES: dict[str, tuple[str, dict[str, Any]]] = {
     "volatile-vote": ("election_safety", {}),
     "vote-without-log-check": ("leader_completeness", {}),  # 25 steps, depth 24 expanded: minutes
     "no-prev-check": ("state_machine_safety", {}),  # 29 steps, depth 28 expanded: minutes
+    # 51 steps under a driver (``check --constraint``): plain BFS reaches depth 16 of them in 2 minutes
+    "figure-8": ("leader_completeness", {"constraint": CONSTRAINED["figure-8"][0]}),
 }
 #: Quicker searches than breadth-first that find a longer path (README's table), variant -> options.
 SWARM: dict[str, dict[str, Any]] = {
@@ -38,8 +40,8 @@ SWARM: dict[str, dict[str, Any]] = {
 }
 #: The searches that finish in about a second (measured under load: 0.4 s).
 FAST = ("stale-leader",)
-# figure-8: README "### Raft" gives the searches tried and what they reached; test_raft_bugs.py
-# shows it by a written scenario with one message in flight.
+# figure-8: README "### Raft" gives the searches tried and what they reached; BFS finds it under a
+# user constraint (CONSTRAINED); test_raft_bugs.py shows it by a written scenario too.
 
 
 def _variant(name: str) -> Raft:
@@ -129,3 +131,44 @@ def test_swarm_walks_find_the_planted_bug_by_the_recorded_path(variant: str) -> 
     r = _search(_variant(variant), 1200.0, prop, **SWARM[variant])
     assert r.verdict == VIOLATED and r.property == prop, r.verdict
     assert r.path is not None and r.path.action_reprs() == SWARMED[variant]  # seeded: deterministic
+
+
+@pytest.mark.parametrize("variant", sorted(CONSTRAINED))
+def test_the_path_found_under_a_constraint_keeps_it_and_breaks_the_property_only_at_its_end(variant: str) -> None:
+    from protoproof.checker.constraint import predicate
+
+    text, actions = CONSTRAINED[variant]
+    prop, opts = SEARCHES[variant]
+    assert opts["constraint"] == text
+    buggy = _variant(variant)
+    path = replay(buggy, actions)  # the model's own steps: the constraint only chose among them
+    allowed = predicate(buggy, text)
+    assert all(allowed(s) for s in path.states)
+    check = getattr(buggy, prop)
+    assert all(check(s) for s in path.states[:-1]) and not check(path.last)
+    try:
+        state = replay(Raft(buggy.config), actions).last
+    except ReplayError:
+        return  # the correct Raft cannot take these steps
+    assert getattr(Raft(buggy.config), prop)(state)
+
+
+@pytest.mark.parametrize("variant", sorted(CONSTRAINED))
+def test_a_constrained_search_that_sees_all_it_may_is_bounded_where_the_plain_one_is_exhausted(variant: str) -> None:
+    _prop, opts = SEARCHES[variant]
+    small = Raft(servers=2, max_term=3, max_log=0, max_messages=1, lossy=False, duplicating=False, restarts=False)
+    plain = explore(small, properties=["election_safety"])
+    assert plain.verdict == EXHAUSTED
+    two_servers = opts["constraint"].replace("s.nodes[1]", "s.nodes[0]")  # s1 only votes
+    r = explore(small, properties=["election_safety"], constraint=two_servers)
+    assert r.verdict == BOUNDED and r.property is None and r.constraint is not None
+    assert 0 < r.stats.distinct_states < plain.stats.distinct_states
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(CONSTRAINED))
+def test_breadth_first_search_under_the_constraint_finds_the_recorded_path(variant: str) -> None:
+    prop, opts = SEARCHES[variant]
+    r = _search(_variant(variant), 2400.0, prop, **opts)  # figure-8: about 5 minutes on a quiet core
+    assert r.verdict == VIOLATED and r.property == prop, r.verdict
+    assert r.path is not None and r.path.action_reprs() == CONSTRAINED[variant][1]
