@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _name(model: Model[Any]) -> str:
     """The model's display name: its ``name``, or its class's for a user model without one."""
-    return model.name or type(model).__name__
+    return model.display_name
 
 
 _BOOLS = ("true", "false", "1", "0", "yes", "no")

@@ -80,7 +80,7 @@ def properties(cls: type[Model[Any]]) -> list[dict[str, str]]:
     except Exception as e:  # the author's schema() or Config raised: one line, as `check` says it
         raise ModelDefinitionError(f"building {cls.__name__} raised {where_raised(e)}") from None
     rows = [{"name": p.name, "kind": p.kind, "doc": plain(p.doc)} for p in model.properties]
-    rows += [{"name": r.name, "kind": "refines", "doc": f"refines {r.abstract.name or type(r.abstract).__name__}"}
+    rows += [{"name": r.name, "kind": "refines", "doc": f"refines {r.abstract.display_name}"}
              for r in model.refinements()]
     return rows
 

@@ -113,7 +113,7 @@ def assert_proved(model: Model[Any], strengthening: Sequence[Callable[[Any], Any
 def _title(model: Model[Any]) -> str:
     params = ", ".join(f"{f.name}={getattr(model.config, f.name)!r}" for f in dataclasses.fields(model.config))
     variant = f", variant {model.variant_name}" if model.variant_name else ""
-    return f"{model.name or type(model).__name__}({params}{variant})"
+    return f"{model.display_name}({params}{variant})"
 
 
 def _violation_text(r: Result) -> str:

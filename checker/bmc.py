@@ -88,7 +88,7 @@ class BmcResult:
         }
 
     def to_lines(self) -> list[str]:
-        head = f"bmc {self.model.name or type(self.model).__name__}: {self.verdict}"
+        head = f"bmc {self.model.display_name}: {self.verdict}"
         if self.verdict == VIOLATED:
             head += f" ({self.property} at depth {self.depth_reached})"
         elif self.verdict == BOUNDED:
@@ -146,7 +146,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     """
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
-    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
+    note(f"building the z3 relation of {model.display_name} from its transitions")
     sm = SymbolicModel(model, split_constraint=True)
     props = predicates(sm, PROPERTY, safety_properties(model, properties), overrides)
     trans = sm.transition()

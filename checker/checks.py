@@ -80,7 +80,7 @@ class RefinementCheck:
             except OWN:
                 raise
             except Exception as e:
-                what = f"the abstract model {self.abstract.name or type(self.abstract).__name__} of {self.name}"
+                what = f"the abstract model {self.abstract.display_name} of {self.name}"
                 raise model_error(what, e, s, a) from e
             self.memo[x] = succ
         return y in succ
@@ -196,9 +196,9 @@ class Checks:
 
 def refinement_doc(model: Model[Any], ref: Refinement) -> str:
     """What a refinement claims, in words (it has no docstring of its own)."""
-    abstract = ref.abstract.name or type(ref.abstract).__name__
+    abstract = ref.abstract.display_name
     how = (getattr(ref.mapping, "__doc__", None) or "").strip().split("\n")[0]
-    return (f"every step of {model.name or type(model).__name__} maps to a step of {abstract} or to no change "
+    return (f"every step of {model.display_name} maps to a step of {abstract} or to no change "
             f"of it, and every initial state to one of its initial states" + (f" (mapping: {how})" if how else ""))
 
 
@@ -222,7 +222,7 @@ def explain_refinement(model: Model[Any], name: str, path: Path) -> str | None:
     if ref is None:
         return None
     abstract = ref.abstract
-    aname = abstract.name or type(abstract).__name__
+    aname = abstract.display_name
     show = abstract.describe_state
     y = ref.mapping(path.last)
     if not path.actions:

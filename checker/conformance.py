@@ -177,7 +177,7 @@ class ConformanceResult:
         return "; ".join(why)
 
     def to_lines(self) -> list[str]:
-        head = (f"conform {self.model.name or type(self.model).__name__}: {self.verdict}"
+        head = (f"conform {self.model.display_name}: {self.verdict}"
                 + (f" ({self.reason})" if self.reason else ""))
         lines = [head,
                  f"  actions: {self.checks} (state, action) checks over {self.reachable_states} reachable and "
@@ -412,7 +412,7 @@ def conform(
     note = progress or (lambda _line: None)
     t0 = time.perf_counter()
     deadline = None if timeout is None else t0 + timeout
-    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
+    note(f"building the z3 relation of {model.display_name} from its transitions")
     with recording() as fallbacks:  # every function that runs without a twin, listed in the report
         sm = SymbolicModel(model)
         chk = Checker(sm, overrides)

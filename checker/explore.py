@@ -701,7 +701,7 @@ def _check_deterministic(model: Model[Any], expand: Callable[[Any], list[Any]], 
     if again != pairs:
         how = "on packed codes and on states" if on_codes else "twice"
         raise Nondeterminism(
-            f"{model.name or type(model).__name__} is not deterministic: expanding {s!r} {how} gave "
+            f"{model.display_name} is not deterministic: expanding {s!r} {how} gave "
             f"different successors ({pairs!r} then {again!r}); transitions must not use randomness, "
             "clocks, I/O or set iteration order"
         )
@@ -729,7 +729,7 @@ def path_from_chain(model: Model[Any], key: Callable[[Any], int], chain: list[in
                 break
         else:
             raise Nondeterminism(
-                f"re-running {model.name or type(model).__name__} from {states[-1]!r} did not reproduce a "
+                f"re-running {model.display_name} from {states[-1]!r} did not reproduce a "
                 "transition found during the search; transitions must be deterministic"
             )
     return Path(model, states, actions)

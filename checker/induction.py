@@ -153,7 +153,7 @@ class ProofResult:
         return verdict_of(self.obligations)[1]
 
     def to_lines(self) -> list[str]:
-        head = f"prove {self.model.name or type(self.model).__name__}: {self.verdict}"
+        head = f"prove {self.model.display_name}: {self.verdict}"
         if self.reason:
             head += f" ({self.reason})"
         lines = [head, "  " + tie_line(self.model, self.tie), f"  invariant: {' & '.join(self.conjuncts)}",
@@ -242,7 +242,7 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
     if strengthening is None:
         strengthening = []  # the caller looks one up (proofs.strengthening_for): proofs sit above checker
     safety = safety_properties(model, properties)
-    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
+    note(f"building the z3 relation of {model.display_name} from its transitions")
     sm = SymbolicModel(model)
     props = predicates(sm, PROPERTY, safety, overrides)
     extra = predicates(sm, STRENGTHENING, _named(strengthening), overrides)

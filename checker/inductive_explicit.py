@@ -35,7 +35,7 @@ class ExplicitInductionResult:
 
     def to_lines(self) -> list[str]:
         lines = [
-            f"inductive (explicit) {self.model.name or type(self.model).__name__}: {self.verdict}"
+            f"inductive (explicit) {self.model.display_name}: {self.verdict}"
             + (f" ({self.reason})" if self.reason else ""),
             f"  {self.type_correct_states:,} type-correct states, {self.invariant_states:,} satisfy the invariant, "
             f"{self.transitions:,} transitions checked in {self.elapsed_s:.2f}s",

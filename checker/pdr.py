@@ -83,7 +83,7 @@ class PdrResult:
         }
 
     def to_lines(self) -> list[str]:
-        head = f"pdr {self.model.name or type(self.model).__name__}: {self.verdict}"
+        head = f"pdr {self.model.display_name}: {self.verdict}"
         if self.verdict == VIOLATED:
             head += f" ({self.property} after {self.depth} steps; not proved shortest)"
         elif self.reason:
@@ -130,7 +130,7 @@ def _pdr(model: Model[Any], properties: Sequence[str] | None, timeout_s: float |
          overrides: Mapping[str, Callable[[Any], Any]] | None,
          invariant_hook: Callable[[z3.BoolRef], z3.BoolRef] | None, note: Callable[[str], None],
          res: PdrResult, t_start: float) -> PdrResult:
-    note(f"building the z3 relation of {model.name or type(model).__name__} from its transitions")
+    note(f"building the z3 relation of {model.display_name} from its transitions")
     sm = SymbolicModel(model, split_constraint=True)
     props = [*predicates(sm, PROPERTY, safety_properties(model, properties), overrides), *sm.bound_conjuncts()]
     trans = sm.transition()

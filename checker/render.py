@@ -165,7 +165,7 @@ def sequence_chart(path: Path, title: str | None = None, in_flight: str = "note"
     befores = path.states[:-1]
     infos: list[StepInfo] = [model.step_info(s, a) for s, a in zip(befores, path.actions, strict=True)]
     lines = _header(
-        f"sequence chart of {model.name or type(model).__name__}",
+        f"sequence chart of {model.display_name}",
         title,
         ROUTE_MARK,
         "rankdir=TB",
@@ -452,7 +452,7 @@ def state_graph(graph: Graph, path: Path | None, model: Model[Any], max_nodes: i
         violating = path_codes[path.loop_start]  # a lasso: the loop's first state is marked
     initial = set(graph.initial)
     lines = _header(
-        f"state graph of {model.name or type(model).__name__}",
+        f"state graph of {model.display_name}",
         title,
         "rankdir=TB",
         'node [shape=box, style=rounded, fontname="Helvetica", fontsize=10]',

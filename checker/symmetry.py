@@ -94,7 +94,7 @@ class Canonicalizer:
         sym = model.symmetry()
         if not sym:
             raise SymmetryError(
-                f"model {model.name or type(model).__name__} declares no symmetry, so --symmetry "
+                f"model {model.display_name} declares no symmetry, so --symmetry "
                 "cannot be used; it needs interchangeable node ids (Model.symmetry())"
             )
         self.type = model.state_type

@@ -187,7 +187,7 @@ def view(page: Page) -> dict[str, Any]:
         succ, stuck = [], str(e)
     props = properties(path)
     violated = next((p for p in props if p["value"] is False), None)
-    title = f"{model.name or type(model).__name__}: step {len(path)}"
+    title = f"{model.display_name}: step {len(path)}"
     if violated is not None:
         title += f", {violated['name']} violated"
     return {

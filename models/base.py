@@ -258,6 +258,12 @@ class Model(Generic[S]):
     Config: ClassVar[type] = NoConfig
     #: Set by ``@variant`` on buggy subclasses.
     variant_name: ClassVar[str | None] = None
+
+    @property
+    def display_name(self) -> str:
+        """How reports name the model: its command-line name, else its class's (a user model may have none)."""
+        return self.name or type(self).__name__
+
     breaks: ClassVar[tuple[str, ...]] = ()
     #: The parameters a buggy variant needs to show its bug (``@variant(..., defaults=...)``).
     variant_defaults: ClassVar[dict[str, Any]] = {}
