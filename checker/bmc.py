@@ -25,6 +25,8 @@ from . import interrupt
 from .bmc_steps import AUTO, IntSteps, choose
 from .path import Path
 from .symbolic import (
+    BAG_BOUND,
+    STEP_TOTAL,
     BoolLike,
     Conjunct,
     SymbolicModel,
@@ -130,6 +132,20 @@ def replay_states(model: Model[Any], states: Sequence[Any]) -> Path:
     return Path(model, list(states), actions)
 
 
+def step_error(model: Model[Any], prop: str, s: Any) -> str | None:
+    """The model error a broken ``bag_bound``/``steps_total`` stands for, as ``check`` reports it (exit 4):
+    a reachable state in which a step raises, or sends beyond the bag's bound, is a bug in the model,
+    not a violated property.  None for any other property."""
+    if prop not in (BAG_BOUND, STEP_TOTAL):
+        return None
+    for a in model.actions():
+        try:
+            model.step(s, a)
+        except Exception as e:
+            return f"the model raised {type(e).__name__}: {e} in action {a!r} at the last state of this path"
+    return f"{prop} is broken at the last state of this path"
+
+
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
         progress: Callable[[str], None] | None = None, encoding: str = AUTO) -> BmcResult:
@@ -215,8 +231,9 @@ def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: 
                 raise SymbolicMismatch(
                     f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
                 )
-            return BmcResult(model, VIOLATED, broken[0], path, k, per_depth, build_s,
-                             time.perf_counter() - t_start)
+            error = step_error(model, broken[0], path.last)
+            return BmcResult(model, VIOLATED if error is None else ERROR, broken[0], path, k, per_depth, build_s,
+                             time.perf_counter() - t_start, reason=error or "")
         solver.pop()
         if r == z3.unknown and interrupted(solver):
             raise KeyboardInterrupt  # z3 caught the Ctrl-C itself: end as the user asked

@@ -33,7 +33,7 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
-from .bmc import header_json, replay_states
+from .bmc import header_json, replay_states, step_error
 from .induction import FAILED, GAVE_UP, OK, Obligation, verdict_of
 from .path import Path
 from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
@@ -274,6 +274,9 @@ def _counterexample(sm: SymbolicModel, fp: z3.Fixedpoint, init: BoolLike, trans:
         raise SymbolicMismatch(f"internal error: the solver's trace ends in a state satisfying every property: "
                                f"{path.last!r}")
     res.verdict, res.property, res.path, res.depth = VIOLATED, broken[0], path, k
+    error = step_error(sm.model, broken[0], path.last)
+    if error is not None:
+        res.verdict, res.reason = ERROR, error
 
 
 def _recheck_answer(sm: SymbolicModel, fp: z3.Fixedpoint, inv: z3.FuncDeclRef, init: BoolLike, trans: BoolLike,

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import pytest
 
 from protoproof.checker.bmc import SymbolicMismatch, bmc, replay_states
+from protoproof.checker.errors import ModelError
 from protoproof.checker.explore import explore
 from protoproof.checker.path import replay
-from protoproof.checker.verdict import BOUNDED, VIOLATED
+from protoproof.checker.pdr import pdr
+from protoproof.checker.verdict import BOUNDED, ERROR, VIOLATED
+from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.schema import Int, Record
 from protoproof.models.tcommit import TCommit
 from protoproof.models.twophase import TwoPhase
+
+
+class _Count(NamedTuple):
+    x: int
 
 
 @pytest.mark.parametrize(("variant", "depth"), [("commit-without-votes", 3), ("commit-on-majority", 7)])
@@ -79,3 +88,36 @@ def test_bmc_is_not_bounded_clean_when_a_property_formula_is_not_its_python() ->
     assert clean.verdict == "bounded" and clean.tie is not None and clean.tie.ok
     assert "tied to the model: property conformance on" in "\n".join(clean.to_lines())
     assert "formulas not tied" in bmc(TwoPhase(rms=2), 2, tie=0).to_lines()[0]
+
+
+class _Raising(Model[_Count]):
+    """Counts up; its step raises at x == 3: a bug in the model, which every engine must call one."""
+
+    def schema(self) -> Record:
+        return Record(_Count, x=Int(0, 5))
+
+    def init(self) -> list[_Count]:
+        return [_Count(0)]
+
+    @transition()
+    def inc(self, s: _Count) -> _Count | None:
+        if s.x >= 5:
+            return None
+        return _Count((1, 2, 3)[s.x])  # IndexError at x == 3
+
+    @always
+    def small(self, s: _Count) -> bool:
+        return s.x <= 5
+
+    @sometimes
+    def moved(self, s: _Count) -> bool:
+        return s.x > 0
+
+
+def test_a_reachable_raising_step_is_a_model_error_for_bmc_and_pdr_as_for_check() -> None:
+    with pytest.raises(ModelError, match="IndexError"):
+        explore(_Raising())
+    for r in (bmc(_Raising(), 6), pdr(_Raising(), timeout_s=60)):
+        assert r.verdict == ERROR, r.verdict
+        assert "raised IndexError" in r.reason and "inc()" in r.reason
+        assert r.path is not None and r.path.last == _Count(3)
