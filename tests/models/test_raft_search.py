@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from protoproof.checker.explore import explore
-from protoproof.checker.path import ReplayError, replay
+from protoproof.checker.path import Path, ReplayError, replay
 from protoproof.checker.shorten import shorten
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
 from protoproof.models.raft import Raft
@@ -58,17 +58,24 @@ def _search(model: Raft, timeout: float, prop: str, **opts: Any) -> Any:
                                            *((v, SWARMED) for v in sorted(SWARMED))])
 def test_the_path_its_search_found_breaks_the_property_at_its_last_step(variant: str,
                                                                         found: dict[str, list[str]]) -> None:
+    _breaks_at_its_end_where_raft_does_not(variant, found[variant])
+
+
+def _breaks_at_its_end_where_raft_does_not(variant: str, actions: list[str]) -> Path:
+    """The variant's run of ``actions``, checked: its property fails at the last state only, and the
+    correct Raft at the same parameters refuses a step or keeps the property."""
     prop, _search_opts = SEARCHES[variant]
     buggy = _variant(variant)
     assert prop in buggy.breaks
-    path = replay(buggy, found[variant])
+    path = replay(buggy, actions)
     check = getattr(buggy, prop)
     assert all(check(s) for s in path.states[:-1]) and not check(path.last)
     try:
-        state = replay(Raft(buggy.config), found[variant]).last
+        state = replay(Raft(buggy.config), actions).last
     except ReplayError:
-        return  # the correct Raft cannot take these steps
+        return path  # the correct Raft cannot take these steps
     assert getattr(Raft(buggy.config), prop)(state)
+    return path
 
 
 @pytest.mark.parametrize("variant", sorted(WALKED))
@@ -138,19 +145,11 @@ def test_the_path_found_under_a_constraint_keeps_it_and_breaks_the_property_only
     from protoproof.checker.constraint import predicate
 
     text, actions = CONSTRAINED[variant]
-    prop, opts = SEARCHES[variant]
+    _prop, opts = SEARCHES[variant]
     assert opts["constraint"] == text
-    buggy = _variant(variant)
-    path = replay(buggy, actions)  # the model's own steps: the constraint only chose among them
-    allowed = predicate(buggy, text)
-    assert all(allowed(s) for s in path.states)
-    check = getattr(buggy, prop)
-    assert all(check(s) for s in path.states[:-1]) and not check(path.last)
-    try:
-        state = replay(Raft(buggy.config), actions).last
-    except ReplayError:
-        return  # the correct Raft cannot take these steps
-    assert getattr(Raft(buggy.config), prop)(state)
+    path = _breaks_at_its_end_where_raft_does_not(variant, actions)  # the model's own steps
+    allowed = predicate(path.model, text)
+    assert all(allowed(s) for s in path.states)  # the constraint only chose among them
 
 
 @pytest.mark.parametrize("variant", sorted(CONSTRAINED))
