@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 import z3
 
 from protoproof.checker.bmc import bmc
+from protoproof.checker.errors import ModelError
 from protoproof.checker.explore import explore
 from protoproof.checker.symbolic import BAG_BOUND, b_and, domain, fresh, to_z3
 from protoproof.checker.symbolic import explore as paths_of
@@ -43,9 +45,11 @@ class ChattyTalk(Talk):
         return [Chatty(k, self.config.n) for k in range(self.config.n)]
 
 
-def test_a_reachable_send_into_a_full_bag_is_a_bmc_violation_of_the_bag_bound() -> None:
+def test_a_reachable_send_into_a_full_bag_is_a_model_error_in_bmc_as_in_check() -> None:
+    with pytest.raises(ModelError, match="BoundExceeded"):
+        explore(ChattyTalk(n=2, partitions=0))
     r = bmc(ChattyTalk(n=2, partitions=0), 4)
-    assert r.verdict == "violated" and r.property == BAG_BOUND
+    assert r.verdict == "error" and r.property == BAG_BOUND and "BoundExceeded" in r.reason
     assert r.path is not None and [a.name for a in r.path.actions] == ["hello"]
 
 
