@@ -25,8 +25,6 @@ from . import interrupt
 from .bmc_steps import AUTO, IntSteps, choose
 from .path import Path
 from .symbolic import (
-    BAG_BOUND,
-    STEP_TOTAL,
     BoolLike,
     Conjunct,
     SymbolicModel,
@@ -50,7 +48,7 @@ def config_json(model: Model[Any]) -> dict[str, Any]:
 
 def header_json(model: Model[Any], engine: str, verdict: str) -> dict[str, Any]:
     """The fields every engine's JSON starts with (as ``protoproof check --json``)."""
-    return {"model": model.name, "params": config_json(model), "variant": model.variant_name,
+    return {"model": model.display_name, "params": config_json(model), "variant": model.variant_name,
             "engine": engine, "verdict": verdict}
 
 
@@ -132,18 +130,19 @@ def replay_states(model: Model[Any], states: Sequence[Any]) -> Path:
     return Path(model, list(states), actions)
 
 
-def step_error(model: Model[Any], prop: str, s: Any) -> str | None:
-    """The model error a broken ``bag_bound``/``steps_total`` stands for, as ``check`` reports it (exit 4):
-    a reachable state in which a step raises, or sends beyond the bag's bound, is a bug in the model,
-    not a violated property.  None for any other property."""
-    if prop not in (BAG_BOUND, STEP_TOTAL):
+def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
+    """The model error a broken engine obligation (``bag_bound``, ``steps_total``) stands for, as ``check``
+    reports it (exit 4): a reachable state in which a step raises, or sends beyond the bag's bound, is a
+    bug in the model, not a violated property.  None for a property of the model's, whatever its name,
+    and when no step raises in ``s``."""
+    if not broken.engine:
         return None
     for a in model.actions():
         try:
             model.step(s, a)
         except Exception as e:
             return f"the model raised {type(e).__name__}: {e} in action {a!r} at the last state of this path"
-    return f"{prop} is broken at the last state of this path"
+    return None
 
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
@@ -226,14 +225,14 @@ def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: 
             solver.pop()
             per_depth.append(time.perf_counter() - t0)
             path = replay_states(model, states)
-            broken = [p.name for p in props if not p.fn(path.last)]
+            broken = [p for p in props if not p.fn(path.last)]
             if not broken:
                 raise SymbolicMismatch(
                     f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
                 )
             error = step_error(model, broken[0], path.last)
-            return BmcResult(model, VIOLATED if error is None else ERROR, broken[0], path, k, per_depth, build_s,
-                             time.perf_counter() - t_start, reason=error or "")
+            return BmcResult(model, VIOLATED if error is None else ERROR, broken[0].name, path, k, per_depth,
+                             build_s, time.perf_counter() - t_start, reason=error or "")
         solver.pop()
         if r == z3.unknown and interrupted(solver):
             raise KeyboardInterrupt  # z3 caught the Ctrl-C itself: end as the user asked

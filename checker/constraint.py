@@ -40,10 +40,14 @@ def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
         scope.pop(k, None)
 
     def ok(s: Any) -> bool:
+        scope["s"] = s  # a global, not a local: a comprehension or generator in the expression sees it too
         try:
-            return bool(eval(code, scope, {"s": s}))
+            v = eval(code, scope)
         except Exception as e:
             raise ConstraintError(f"--constraint {text!r} raised {type(e).__name__}: {e}; on the state {s!r}") from e
+        if not isinstance(v, (bool, int)):  # a method not called, a lambda: always true, and surely a slip
+            raise ConstraintError(f"--constraint {text!r} gave {v!r}, not a truth value; on the state {s!r}")
+        return bool(v)
 
     return ok
 

@@ -197,8 +197,10 @@ def _constrain(model: Model[Any], o: Options) -> tuple[Model[Any], Options]:
     from .constraint import constrained
 
     assert o.constraint is not None
+    deadlock = o.deadlock or DEADLOCK in (o.properties or ())
     for on, flag in ((o.scale is not None, "--workers/--ray/--checkpoint/--resume/--memory"),
-                     (o.symmetry, "--symmetry"), (o.deadlock, "--deadlock"), (o.engine == "vector", "--engine vector")):
+                     (o.symmetry, "--symmetry"), (deadlock, "--deadlock (or --property deadlock)"),
+                     (o.engine == "vector", "--engine vector")):
         if on:
             raise KeyError(f"--constraint cannot be combined with {flag}")
     try:
@@ -217,7 +219,10 @@ def _shorten(found: Result, budget_s: float) -> None:
     if not shortenable(found.model, path, prop):
         return
     t = time.perf_counter()
-    short = shorten(found.model, path, prop, budget_s)
+    try:
+        short = shorten(found.model, path, prop, budget_s)
+    except ConstraintError:
+        return  # the user's --constraint raised on a state the search never reached: keep the path found
     found.shorten_s = time.perf_counter() - t
     found.shortened_from = len(path)
     found.path = short

@@ -269,11 +269,11 @@ def _counterexample(sm: SymbolicModel, fp: z3.Fixedpoint, init: BoolLike, trans:
                                "breaks a property")
     m = s.model()
     path = replay_states(sm.model, [sm.decode(v, m) for v, _vs in steps])
-    broken = [p.name for p in props if not p.fn(path.last)]
+    broken = [p for p in props if not p.fn(path.last)]
     if not broken:
         raise SymbolicMismatch(f"internal error: the solver's trace ends in a state satisfying every property: "
                                f"{path.last!r}")
-    res.verdict, res.property, res.path, res.depth = VIOLATED, broken[0], path, k
+    res.verdict, res.property, res.path, res.depth = VIOLATED, broken[0].name, path, k
     error = step_error(sm.model, broken[0], path.last)
     if error is not None:
         res.verdict, res.reason = ERROR, error

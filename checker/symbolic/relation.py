@@ -111,6 +111,9 @@ class Conjunct:
     fn: Callable[[Any], Any]
     formula: BoolLike
     paths: int
+    #: One of the engines' own obligations (``bound_conjuncts``), not a property of the model's: a
+    #: state breaking it is a model error (a step raises there), whatever the model's names.
+    engine: bool = False
 
 
 @dataclass
@@ -227,7 +230,7 @@ class SymbolicModel:
                     pass  # steps_total's concern
             return True
 
-        out = [Conjunct(BAG_BOUND, no_overflow, b_not(b_or(*over)), len(over))] if over else []
+        out = [Conjunct(BAG_BOUND, no_overflow, b_not(b_or(*over)), len(over), engine=True)] if over else []
         raising = [p.cond for e in self.actions for p in e.paths if p.raised]
         if raising:
             fns = [e.inst.concrete for e in self.actions if any(p.raised for p in e.paths)]
@@ -242,7 +245,7 @@ class SymbolicModel:
                         return False
                 return True
 
-            out.append(Conjunct(STEP_TOTAL, total, b_not(b_or(*raising)), len(raising)))
+            out.append(Conjunct(STEP_TOTAL, total, b_not(b_or(*raising)), len(raising), engine=True))
         return out
 
     def path_counts(self) -> dict[str, int]:

@@ -121,3 +121,20 @@ def test_a_reachable_raising_step_is_a_model_error_for_bmc_and_pdr_as_for_check(
         assert r.verdict == ERROR, r.verdict
         assert "raised IndexError" in r.reason and "inc()" in r.reason
         assert r.path is not None and r.path.last == _Count(3)
+
+
+class _Named(_Raising):
+    """No raising step (``inc`` stops at 3), and a property of its own called ``steps_total``."""
+
+    @transition()
+    def inc(self, s: _Count) -> _Count | None:
+        return _Count(s.x + 1) if s.x < 3 else None
+
+    @always
+    def steps_total(self, s: _Count) -> bool:
+        return s.x < 3
+
+
+def test_a_property_of_the_model_named_like_an_engine_obligation_is_still_a_violation() -> None:
+    for r in (bmc(_Named(), 6, ["steps_total"]), pdr(_Named(), ["steps_total"], timeout_s=60)):
+        assert r.verdict == VIOLATED and r.property == "steps_total", r.verdict

@@ -69,7 +69,8 @@ def test_a_constraint_that_discards_a_violations_path_hides_it() -> None:
     assert r.verdict == BOUNDED
 
 
-@pytest.mark.parametrize("opts", [{"symmetry": True}, {"deadlock": True}, {"engine": "vector"}])
+@pytest.mark.parametrize("opts", [{"symmetry": True}, {"deadlock": True}, {"properties": ["deadlock"]},
+                                  {"engine": "vector"}])
 def test_a_constraint_is_refused_where_its_answer_would_be_wrong(opts: dict[str, object]) -> None:
     with pytest.raises(KeyError, match="--constraint cannot be combined"):
         _bfs(TwoPhase(rms=2), "True", **opts)
@@ -104,3 +105,22 @@ def test_the_cli_reports_a_path_as_shortest_among_the_states_the_constraint_allo
     assert r.returncode == 1
     assert "shortest counterexample" in r.stdout and "among the states --constraint" in r.stdout
     assert "engine: scalar (--constraint)" in r.stdout
+
+
+def test_the_state_is_seen_inside_a_comprehension_of_the_expression() -> None:
+    r = _bfs(TwoPhase(rms=2), "len([m for m in s.net if m != s.nodes[0]]) < 3")
+    assert r.verdict == BOUNDED and r.stats.distinct_states > 1
+
+
+def test_an_expression_that_is_not_a_truth_value_is_refused_not_taken_as_true() -> None:
+    with pytest.raises(ConstraintFailed, match="not a truth value"):
+        _bfs(TCommit(rms=2), "s.rm.count")
+
+
+def test_a_constraint_raising_while_a_walk_is_shortened_keeps_the_path_found() -> None:
+    buggy = TwoPhase.variants_of()["commit-on-majority"]()
+    text = ("len(s.net) < 6 and (1/0 if s.nodes[3].state == 'committed' and s.nodes[2] == 'working' "
+            "else True)")
+    r = _bfs(buggy, text, strategy="dfs")
+    assert r.verdict == VIOLATED and r.path is not None
+    assert replay(buggy, r.path.action_reprs()).states == r.path.states
