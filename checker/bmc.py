@@ -23,6 +23,7 @@ import z3
 from ..models.base import Model
 from . import interrupt
 from .bmc_steps import AUTO, IntSteps, choose
+from .errors import raising_step
 from .path import Path
 from .symbolic import (
     BoolLike,
@@ -135,14 +136,11 @@ def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
     reports it (exit 4): a reachable state in which a step raises, or sends beyond the bag's bound, is a
     bug in the model, not a violated property.  None for a property of the model's, whatever its name,
     and when no step raises in ``s``."""
-    if not broken.engine:
+    found = raising_step(model, s) if broken.engine else None
+    if found is None:
         return None
-    for a in model.actions():
-        try:
-            model.step(s, a)
-        except Exception as e:
-            return f"the model raised {type(e).__name__}: {e} in action {a!r} at the last state of this path"
-    return None
+    a, e = found
+    return f"the model raised {type(e).__name__}: {e} in action {a!r} at the last state of this path"
 
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from ..models.base import Action
+from ..models.base import Action, Disabled, Model
 
 
 class ModelError(Exception):
@@ -45,3 +45,16 @@ def model_error(what: str, e: Exception, s: Any, a: Action | None) -> ModelError
     if isinstance(e, ConstraintError):
         return ConstraintFailed(str(e), s, a, "")
     return ModelError(f"{what} raised {type(e).__name__}: {e}", s, a, "".join(traceback.format_exception(e)))
+
+
+def raising_step(model: Model[Any], s: Any) -> tuple[Action, Exception] | None:
+    """The first action whose step raises in ``s``, with its exception, run one by one so a report can
+    name it (the checker's expanders run them all at once); None if none raises."""
+    for a in model.actions():
+        try:
+            model.step(s, a)
+        except Disabled:
+            continue
+        except Exception as e:
+            return a, e
+    return None

@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..models.base import Action, Disabled, Model
+from ..models.base import Action, Model
 from ..models.schema import SchemaError
 from . import interrupt, liveness
 from .checks import DEADLOCK, OWN, Checks, RefinementCheck, first_failing, note_examples
 from .code_view import GaveUp, Views, code_layout_of
-from .errors import ConstraintError, ModelError, Nondeterminism, model_error
+from .errors import ConstraintError, ModelError, Nondeterminism, model_error, raising_step
 from .frontiers import frontier
 from .liveness import EdgeStore
 from .path import Path
@@ -667,31 +667,8 @@ def _locate(model: Model[Any], s: Any, err: Exception) -> ModelError:
     """Re-run the actions one by one to find which one raised, so the report names it."""
     if isinstance(err, ConstraintError):
         return model_error("", err, s, None)  # the user's expression: its message says it all
-    try:
-        _successors_one_by_one(model, s)
-    except _Raised as r:
-        return ModelError(f"the model raised {type(err).__name__}: {err}", s, r.action, r.tb)
-    tb = "".join(traceback.format_exception(err))
-    return ModelError(f"the model raised {type(err).__name__}: {err}", s, None, tb)
-
-
-class _Raised(Exception):
-    def __init__(self, action: Action | None, tb: str) -> None:
-        self.action, self.tb = action, tb
-
-
-def _successors_one_by_one(model: Model[Any], s: Any) -> list[tuple[Action, Any]]:
-    out = []
-    for a in model.actions():
-        try:
-            t = model.step(s, a)
-        except Disabled:
-            continue
-        except Exception as e:
-            raise _Raised(a, "".join(traceback.format_exception(e))) from e
-        if t is not None:
-            out.append((a, t))
-    return out
+    a, e = raising_step(model, s) or (None, err)
+    return ModelError(f"the model raised {type(err).__name__}: {err}", s, a, "".join(traceback.format_exception(e)))
 
 
 def _state(states: list[Any] | None, j: int, unpack: Callable[[int], Any], c: int) -> Any:
