@@ -598,6 +598,10 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         raise UsageError("--timeout: only for --engine pdr")
     if args.engine == "pdr" and args.encoding != "auto":
         raise UsageError("--encoding: only for --engine bmc (pdr runs on integers)")
+    if args.engine == "pdr" and args.solver != "z3":
+        raise UsageError("--solver: only for --engine bmc (pdr is z3's Spacer)")
+    if args.solver == "cadical" and args.encoding == "int":
+        raise UsageError("--solver cadical: needs the bit-vector encoding, not --encoding int")
     _protocol, model = _build(args, rest)
     if args.graph:
         _check_graph_name(args.graph)
@@ -606,8 +610,8 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         r = _symbolic(lambda: pdr(model, _props(args), timeout_s=args.timeout, progress=note), model, args.json,
                       out, err)
     else:
-        r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding), model,
-                      args.json, out, err)
+        r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding,
+                                  solver=args.solver), model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
     _emit(r, args.json, out, err, args.graph)
@@ -796,6 +800,9 @@ def _parser() -> _Parser:
     bm.add_argument("--encoding", choices=("auto", "int"), default="auto",
                     help="auto (default): bit-vectors when an interval analysis proves no value leaves their "
                          "width, else integers (the result says why); int: always integers")
+    bm.add_argument("--solver", choices=("z3", "cadical"), default="z3",
+                    help="z3 (default): z3 bit-blasts every depth; cadical: the bit-vector relation bit-blasted "
+                         "once and unrolled in CaDiCaL (python-sat), far faster on large models such as Raft")
     bm.add_argument("--json", action="store_true")
 
     pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)

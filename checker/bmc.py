@@ -22,7 +22,8 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
-from .bmc_steps import AUTO, IntSteps, choose
+from .bmc_sat import CADICAL, Z3, Unrolled, blast, frame_relation, state_bits
+from .bmc_steps import AUTO, BvSteps, IntSteps, choose
 from .errors import raising_step
 from .path import Path
 from .symbolic import (
@@ -145,7 +146,7 @@ def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
-        progress: Callable[[str], None] | None = None, encoding: str = AUTO) -> BmcResult:
+        progress: Callable[[str], None] | None = None, encoding: str = AUTO, solver: str = Z3) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
@@ -156,6 +157,8 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     the keyboard) ends the run ``bounded`` at the last depth fully checked.
     ``encoding``: ``auto`` unrolls on bit-vectors when ``symbolic.bitvec`` proves that no value
     leaves their width (else on integers, and the result says why); ``int`` always on integers.
+    ``solver``: ``z3``, or ``cadical`` (``bmc_sat``: the bit-vector relation bit-blasted once and
+    unrolled in CaDiCaL; it needs the bit-vector encoding, else the verdict is ``unknown``).
     """
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
@@ -174,7 +177,12 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     init = sm.initial()
     steps, why = choose(model, sm, [init, trans, *(p.formula for p in checked)], trans, encoding)
     note(f"unrolling on {steps.description}" + (f" ({why})" if why else ""))
-    result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note)
+    if solver == CADICAL and not isinstance(steps, BvSteps):
+        result = BmcResult(model, UNKNOWN, None, None, 0, [], build_s, time.perf_counter() - t_start,
+                           reason=f"--solver cadical needs the bit-vector encoding, and integers were kept ({why})")
+    else:
+        unroll = _unroll_sat if solver == CADICAL else _unroll
+        result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll)
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
     if result.verdict == BOUNDED and rep is not None and rep.error:
@@ -182,11 +190,12 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     return result
 
 
-def _search(model: Model[Any], steps: IntSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
-            depth: int, build_s: float, t_start: float, note: Callable[[str], None]) -> BmcResult:
+def _search(model: Model[Any], steps: Any, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
+            depth: int, build_s: float, t_start: float, note: Callable[[str], None],
+            unroll: Callable[..., BmcResult]) -> BmcResult:
     per_depth: list[float] = []
     try:
-        return _unroll(model, steps, props, trans, init, depth, build_s, t_start, note, per_depth)
+        return unroll(model, steps, props, trans, init, depth, build_s, t_start, note, per_depth)
     except KeyboardInterrupt:
         return _interrupted(model, per_depth, build_s, t_start)
 
@@ -222,15 +231,7 @@ def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: 
             states = [enc.decode(v, m) for v, _vs in steps]
             solver.pop()
             per_depth.append(time.perf_counter() - t0)
-            path = replay_states(model, states)
-            broken = [p for p in props if not p.fn(path.last)]
-            if not broken:
-                raise SymbolicMismatch(
-                    f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
-                )
-            error = step_error(model, broken[0], path.last)
-            return BmcResult(model, VIOLATED if error is None else ERROR, broken[0].name, path, k, per_depth,
-                             build_s, time.perf_counter() - t_start, reason=error or "")
+            return _found(model, props, states, k, per_depth, build_s, t_start)
         solver.pop()
         if r == z3.unknown and interrupted(solver):
             raise KeyboardInterrupt  # z3 caught the Ctrl-C itself: end as the user asked
@@ -242,6 +243,80 @@ def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: 
             nv, norig, nvars = enc.step(f"s{k + 1}")
             solver.add(enc.formula(trans, varsk, nvars), to_z3(enc.state_ok(norig)))
             steps.append((nv, nvars))
+        per_depth.append(time.perf_counter() - t0)
+        note(f"depth {k}: no violation ({per_depth[-1]:.3f}s)")
+    return BmcResult(model, BOUNDED, None, None, depth, per_depth, build_s, time.perf_counter() - t_start)
+
+
+def _found(model: Model[Any], props: Sequence[Conjunct], states: list[Any], k: int, per_depth: list[float],
+           build_s: float, t_start: float) -> BmcResult:
+    """A solver's trace, replayed through the concrete transitions and judged by the Python properties."""
+    path = replay_states(model, states)
+    broken = [p for p in props if not p.fn(path.last)]
+    if not broken:
+        raise SymbolicMismatch(
+            f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
+        )
+    error = step_error(model, broken[0], path.last)
+    return BmcResult(model, VIOLATED if error is None else ERROR, broken[0].name, path, k, per_depth,
+                     build_s, time.perf_counter() - t_start, reason=error or "")
+
+
+_BAD = "⟨bad⟩"
+
+
+class _Values:
+    """Bits read back from CaDiCaL, as the ``eval`` of a z3 model over one step's variables."""
+
+    def __init__(self, vals: dict[str, z3.ExprRef]) -> None:
+        self.vals = vals
+
+    def eval(self, t: z3.ExprRef, model_completion: bool = False) -> z3.ExprRef:
+        return self.vals[t.decl().name()]
+
+
+def _read_step(enc: BvSteps, u: Unrolled, true: set[int], k: int) -> Any:
+    v, _orig, bvars = enc.step(f"s{k}")
+    vals: dict[str, z3.ExprRef] = {}
+    j = 0
+    for var in bvars:
+        width = var.size() if z3.is_bv(var) else 1
+        bits = [u.ids.get((k, j + i), 0) in true for i in range(width)]
+        j += width
+        n = sum(1 << i for i, b in enumerate(bits) if b)
+        vals[var.decl().name()] = z3.BitVecVal(n, width) if z3.is_bv(var) else z3.BoolVal(bits[0])
+    return enc.decode(v, _Values(vals))
+
+
+def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
+                depth: int, build_s: float, t_start: float, note: Callable[[str], None],
+                per_depth: list[float]) -> BmcResult:
+    t0 = time.perf_counter()
+    bx, by = enc.bx, enc.by
+    sm = enc.sm
+    rel = frame_relation([enc.formula(a.formula, bx, by) for a in sm.actions],
+                         [enc.formula(sm.dom_y, bx, by), enc.formula(sm.constraint_y, bx, by)], bx, by)
+    step = blast([rel, to_z3(enc.state_ok(sm.yvars))], [bx, by])
+    start = blast([enc.formula(init, bx), to_z3(enc.state_ok(sm.xvars))], [bx])
+    bad = blast([z3.Bool(_BAD) == to_z3(b_or(*[b_not(enc.formula(p.formula, bx)) for p in props]))], [bx],
+                marks=[_BAD])
+    note(f"bit-blasted once for CaDiCaL in {time.perf_counter() - t0:.1f}s: a step is "
+         f"{len(step.clauses):,} clauses over {len(state_bits(bx)):,} state bits")
+    u = Unrolled()
+    u.add(start, [0])
+    for k in range(depth + 1):
+        interrupt.check()
+        t0 = time.perf_counter()
+        u.add(bad, [k, k])
+        flag = u.var(k, _BAD)
+        if u.solve([flag]):
+            true = u.true_vars()
+            states = [_read_step(enc, u, true, i) for i in range(k + 1)]
+            per_depth.append(time.perf_counter() - t0)
+            return _found(model, props, states, k, per_depth, build_s, t_start)
+        u.solver.add_clause([-flag])  # no violation within k steps: a fact for the deeper queries
+        if k < depth:
+            u.add(step, [k, k + 1])
         per_depth.append(time.perf_counter() - t0)
         note(f"depth {k}: no violation ({per_depth[-1]:.3f}s)")
     return BmcResult(model, BOUNDED, None, None, depth, per_depth, build_s, time.perf_counter() - t_start)

@@ -1,0 +1,51 @@
+"""``bmc --solver cadical`` from the command line: the same report as z3's, bad input one line,
+Ctrl-C inside CaDiCaL keeps the depths checked."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from .test_cli_interrupt import interrupt_when
+from .test_cli_pdr import run
+
+
+def test_cadical_reports_the_shortest_violation_replayed_as_json() -> None:
+    code, out, _ = run("bmc", "twophase", "--variant", "commit-on-majority", "--depth", "9", "--solver", "cadical",
+                       "--json")
+    d = json.loads(out)
+    assert code == 1 and d["verdict"] == "violated" and d["depth_reached"] == 7
+    assert d["encoding"].startswith("bit-vectors") and len(d["path"]) == 8
+
+
+def test_cadical_on_a_correct_model_is_bounded_never_verified() -> None:
+    code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "6", "--solver", "cadical")
+    assert code == 3 and out.startswith("bmc twophase: bounded")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--engine", "pdr", "--solver", "cadical"], "--solver: only for --engine bmc"),
+    (["--depth", "3", "--solver", "cadical", "--encoding", "int"], "--solver cadical: needs the bit-vector"),
+    (["--depth", "3", "--solver", "minisat"], "invalid choice"),
+])
+def test_bad_solver_input_is_one_line_and_exit_2(argv: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        code, _out, err = run("bmc", "twophase", *argv)
+    except SystemExit as e:  # argparse's own errors
+        code, err = int(e.code or 0), capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty and SIGINT")
+def test_ctrl_c_inside_cadical_keeps_the_depths_checked(tmp_path: Path) -> None:
+    code, out, shown = interrupt_when(tmp_path, "depth 3: no violation", "bmc", "twophase", "--rms", "5",
+                                      "--depth", "400", "--solver", "cadical", "--json", sig=signal.SIGINT)
+    d = json.loads(out)
+    assert code == 3 and d["verdict"] == "bounded" and d["depth_reached"] >= 3, d
+    assert d["reason"].startswith("interrupted (Ctrl-C) while checking depth"), d
+    assert "bit-blasted once for CaDiCaL" in shown
