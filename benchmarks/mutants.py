@@ -2,13 +2,13 @@
 
 Run: ``python benchmarks/mutants.py`` (every engine at full depth; several minutes) or
 ``--fast`` (every engine, bmc only where it is cheap; CI runs fewer:
-``CI_ENGINES`` in ``tests/mutation/test_mutants.py``); ``--ignore-caps`` unrolls bmc to every
-bug's depth, beyond the per-mutant caps (tens of minutes).  ``--only NAME`` (repeatable) runs the
-named mutants only.  Prints one row per mutant and engine (``tests/mutation/catalogue.py`` says
-what each mutant changes and ``tests/mutation/runner.py`` what counts as a catch), the mutants
-that escape and through which engine, the bmc runs not taken to the bug's depth, the benign
-mutants, and ``mutation score: K/N caught (P%)``.  Exit status 0 only at 100% with every benign
-mutant proved; 1 otherwise.
+``CI_ENGINES`` in ``tests/mutation/test_mutants.py``); ``--ignore-caps`` unrolls bmc on z3 to every
+bug's depth, beyond the per-mutant caps where CaDiCaL otherwise takes over (tens of minutes).
+``--only NAME`` (repeatable) runs the named mutants only.  Prints one row per mutant and engine
+(``tests/mutation/catalogue.py`` says what each mutant changes and ``tests/mutation/runner.py``
+what counts as a catch), the mutants that escape and through which engine, the bmc runs not
+taken to the bug's depth, the benign mutants, and ``mutation score: K/N caught (P%)``.  Exit
+status 0 only at 100% with every benign mutant proved; 1 otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--fast", action="store_true", help="bmc only where Mutant.bmc_in_ci")
     ap.add_argument("--ignore-caps", action="store_true",
-                    help="unroll bmc to every bug's depth, beyond the mutants' caps (tens of minutes)")
+                    help="unroll bmc on z3 to every bug's depth, where CaDiCaL takes over beyond the mutants' caps "
+                         "(tens of minutes)")
     ap.add_argument("--only", action="append", default=[], help="run only this mutant (repeatable)")
     args = ap.parse_args(argv)
     mutants = [m for m in MUTANTS if not args.only or m.name in args.only]

@@ -65,8 +65,8 @@ class Mutant:
     breaks: str  # the @always property
     kind: str
     engines: tuple[str, ...]
-    #: bmc is unrolled at most this deep (None: to the length of check's counterexample).  A bug
-    #: deeper than the cap is reported apart ("bmc not run at full depth"), neither caught nor escaped.
+    #: bmc is unrolled on z3 at most this deep (None: to the length of check's counterexample).  A
+    #: bug deeper than the cap is unrolled on CaDiCaL instead (``bmc --solver cadical``).
     bmc_cap: int | None = None
     #: Whether the CI's fast subset runs bmc too (every mutant gets check, prove, prove-bare, param).
     #: False where bmc to the bug's depth took over ~5 s on a loaded 2-core machine (Paxos at depth
