@@ -14,13 +14,12 @@ state bit a named variable), so the verdict means the same; a model is decoded t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import z3
-
-from . import interrupt
 
 #: ``--solver`` values.
 Z3, CADICAL = "z3", "cadical"
@@ -178,18 +177,39 @@ class Unrolled:
         for c in t.clauses:
             add([m[x] if x > 0 else -m[-x] for x in c])
 
+    #: Conflicts per call into CaDiCaL: a Ctrl-C or SIGTERM waits at most this long (about a
+    #: second here); CaDiCaL keeps what it learnt from one call to the next.
+    SLICE = 20_000
+
     def solve(self, assumptions: list[int]) -> bool:
-        """CaDiCaL under ``assumptions``.  It holds the GIL and installs its own SIGINT handler for
-        the call (Python's runs only after it), so a Ctrl-C inside it arrives as python-sat's
-        error "Caught keyboard interrupt", made here the ``KeyboardInterrupt`` every engine ends on;
-        a SIGTERM takes effect when the call returns, as with z3."""
+        """CaDiCaL under ``assumptions``, in slices of ``SLICE`` conflicts on a worker thread.
+
+        CaDiCaL holds the GIL while it runs, and python-sat, called from the main thread, swaps in
+        its own SIGINT handler (after an interrupted call SIGINT stayed ignored, and a run so
+        stopped once ended in a segmentation fault).  From a worker thread it installs none; between
+        slices the main thread runs Python's handlers, and a ``KeyboardInterrupt`` there stops the
+        worker at the end of its slice."""
+        stop = threading.Event()
+        box: dict[str, bool] = {}
+
+        def run() -> None:
+            while not stop.is_set():
+                self.solver.conf_budget(self.SLICE)
+                r = self.solver.solve_limited(assumptions=assumptions)
+                if r is not None:
+                    box["r"] = bool(r)
+                    return
+
+        th = threading.Thread(target=run, name="cadical", daemon=True)
+        th.start()
         try:
-            return bool(self.solver.solve(assumptions=assumptions))
-        except Exception as e:
-            if "keyboard interrupt" not in str(e).lower():
-                raise
-            interrupt.request()
-            raise KeyboardInterrupt from None
+            while th.is_alive():
+                th.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            th.join()
+            raise
+        return box["r"]
 
     def true_vars(self) -> set[int]:
         return {v for v in self.solver.get_model() or [] if v > 0}
