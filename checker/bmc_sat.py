@@ -39,6 +39,16 @@ def _flat(e: z3.ExprRef, op: Any) -> list[z3.ExprRef]:
     return out
 
 
+def paths_of(actions: Sequence[z3.BoolRef]) -> list[z3.ExprRef]:
+    """The disjuncts ``frame_relation`` gives a selector value each, in order."""
+    return [d for a in actions for d in _flat(a, z3.is_or)]
+
+
+def selector(n: int) -> z3.BitVecRef:
+    """The variable naming which of ``n`` paths a step takes."""
+    return z3.BitVec(_SELECT, max(1, (max(1, n) - 1).bit_length()))
+
+
 def frame_relation(actions: Sequence[z3.BoolRef], rest: Sequence[z3.BoolRef], xs: Sequence[z3.ExprRef],
                    ys: Sequence[z3.ExprRef]) -> z3.BoolRef:
     """``Or(*actions) and And(*rest)`` with one selector naming the path a step takes, and one
@@ -50,11 +60,11 @@ def frame_relation(actions: Sequence[z3.BoolRef], rest: Sequence[z3.BoolRef], xs
     conjuncts and ``y = x`` for exactly the ``y`` that ``p`` keeps.  Written so, bit-blasting
     costs what each path changes instead of every variable times every path (on Raft, 6,000
     equalities instead of 770,000)."""
-    paths = [d for a in actions for d in _flat(a, z3.is_or)]
+    paths = paths_of(actions)
     xof = {y.decl().name(): x for x, y in zip(xs, ys, strict=True)}
     n = max(1, len(paths))
-    width = max(1, (n - 1).bit_length())
-    sel = z3.BitVec(_SELECT, width)
+    sel = selector(n)
+    width = sel.size()
     changers: dict[str, list[int]] = {name: [] for name in xof}
     clauses: list[z3.BoolRef] = []
     for k, p in enumerate(paths):
@@ -215,4 +225,4 @@ class Unrolled:
         return {v for v in self.solver.get_model() or [] if v > 0}
 
 
-__all__ = ["CADICAL", "SOLVERS", "Z3", "Template", "Unrolled", "blast", "frame_relation", "state_bits"]
+__all__ = ["CADICAL", "SOLVERS", "Z3", "Template", "Unrolled", "blast", "frame_relation", "paths_of", "selector", "state_bits"]

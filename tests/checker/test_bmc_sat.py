@@ -70,8 +70,8 @@ def _same_relation(enc: BvSteps, actions: list[z3.BoolRef]) -> None:
     s = z3.SolverFor("QF_BV")
     s.add(framed, z3.Not(plain))
     assert s.check() == z3.unsat, "the frame encoding allows a step the relation does not"
-    sel = next(v for v in z3.z3util.get_vars(framed) if v.decl().name() == bmc_sat._SELECT)
-    n = sum(len(bmc_sat._flat(a, z3.is_or)) for a in actions)
+    n = len(bmc_sat.paths_of(actions))
+    sel = bmc_sat.selector(n)
     s = z3.SolverFor("QF_BV")
     s.add(plain, z3.Not(z3.Or(*(z3.substitute(framed, (sel, z3.BitVecVal(k, sel.size()))) for k in range(n)))))
     assert s.check() == z3.unsat, "the frame encoding loses a step of the relation"
