@@ -23,9 +23,13 @@ from protoproof.models.raft import Raft
 from protoproof.models.twophase import TwoPhase
 
 
-def _raft(variant: str) -> Model[Any]:
-    cls = Raft.variants_of()[variant]
+def _variant(model: type[Model[Any]], variant: str) -> Model[Any]:
+    cls = model.variants_of()[variant]
     return cls(**cls.variant_defaults)
+
+
+def _raft(variant: str) -> Model[Any]:
+    return _variant(Raft, variant)
 
 
 #: (name, model, depth, properties, quick)
@@ -34,6 +38,7 @@ CASES: list[tuple[str, Callable[[], Model[Any]], int, list[str] | None, bool]] =
     ("2pc correct (5 RMs)", lambda: TwoPhase(rms=5), 12, None, True),
     ("paxos minority-quorums", lambda: Paxos.variants_of()["minority-quorums"](), 10, None, True),
     ("paxos correct, ballots 0..2", lambda: Paxos(max_ballot=2), 13, None, True),
+    ("paxos volatile-acceptor (1 crash)", lambda: _variant(Paxos, "volatile-acceptor"), 15, None, True),
     ("raft stale-leader", lambda: _raft("stale-leader"), 18, ["election_safety"], False),
     ("raft volatile-vote", lambda: _raft("volatile-vote"), 18, ["election_safety"], False),
 ]

@@ -225,4 +225,5 @@ class Unrolled:
         return {v for v in self.solver.get_model() or [] if v > 0}
 
 
-__all__ = ["CADICAL", "SOLVERS", "Z3", "Template", "Unrolled", "blast", "frame_relation", "paths_of", "selector", "state_bits"]
+__all__ = ["CADICAL", "SOLVERS", "Z3", "Template", "Unrolled", "blast", "frame_relation", "paths_of", "selector",
+           "state_bits"]
