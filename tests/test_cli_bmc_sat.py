@@ -1,5 +1,5 @@
-"""``bmc --solver cadical`` from the command line: the same report as z3's, bad input one line,
-Ctrl-C inside CaDiCaL keeps the depths checked."""
+"""``bmc --solver cadical`` from the command line: the same report as z3's, Ctrl-C inside CaDiCaL
+keeps the depths checked (its bad input: ``test_cli_pdr.py``)."""
 
 from __future__ import annotations
 
@@ -25,20 +25,6 @@ def test_cadical_reports_the_shortest_violation_replayed_as_json() -> None:
 def test_cadical_on_a_correct_model_is_bounded_never_verified() -> None:
     code, out, _ = run("bmc", "twophase", "--rms", "3", "--depth", "6", "--solver", "cadical")
     assert code == 3 and out.startswith("bmc twophase: bounded")
-
-
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--engine", "pdr", "--solver", "cadical"], "--solver: only for --engine bmc"),
-    (["--depth", "3", "--solver", "cadical", "--encoding", "int"], "--solver cadical: needs the bit-vector"),
-    (["--depth", "3", "--solver", "minisat"], "invalid choice"),
-])
-def test_bad_solver_input_is_one_line_and_exit_2(argv: list[str], message: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    try:
-        code, _out, err = run("bmc", "twophase", *argv)
-    except SystemExit as e:  # argparse's own errors
-        code, err = int(e.code or 0), capsys.readouterr().err
-    assert code == 2 and message in err and "Traceback" not in err
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty and SIGINT")

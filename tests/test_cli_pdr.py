@@ -49,8 +49,11 @@ def test_pdr_draws_its_path_like_bmc(tmp_path: Path) -> None:
     (["--engine", "pdr", "--property", "agreement"], "no @always property 'agreement'"),
     (["--engine", "ic3"], "invalid choice"),
     (["--engine", "pdr", "--encoding", "int"], "--encoding: only for --engine bmc"),
+    (["--engine", "pdr", "--solver", "cadical"], "--solver: only for --engine bmc"),
+    (["--depth", "3", "--solver", "cadical", "--encoding", "int"], "--solver cadical: needs the bit-vector"),
+    (["--depth", "3", "--solver", "minisat"], "invalid choice"),
 ])
-def test_bad_pdr_input_is_one_line_and_exit_2(argv: list[str], message: str,
+def test_bad_bmc_or_pdr_input_is_one_line_and_exit_2(argv: list[str], message: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     try:
         code, _out, err = run("bmc", "twophase", *argv)
