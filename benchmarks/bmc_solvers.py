@@ -33,10 +33,10 @@ def _raft(variant: str) -> Model[Any]:
     return _variant(Raft, variant)
 
 
-def _mutant() -> Model[Any]:
-    from protoproof.tests.mutation.catalogue import PX_CRASH, AcceptorVoteNotPersisted
+def _mutant(name: str) -> Model[Any]:
+    from protoproof.tests.mutation.catalogue import MUTANTS
 
-    return AcceptorVoteNotPersisted(**PX_CRASH)
+    return next(m for m in MUTANTS if m.name == name).build()
 
 
 QUICK, FULL, DEEP = 0, 1, 2
@@ -49,7 +49,10 @@ CASES: list[tuple[str, Callable[[], Model[Any]], int, list[str] | None, int]] = 
     ("paxos volatile-acceptor (1 crash)", lambda: _variant(Paxos, "volatile-acceptor"), 15, None, QUICK),
     ("raft stale-leader", lambda: _raft("stale-leader"), 18, ["election_safety"], FULL),
     ("raft volatile-vote", lambda: _raft("volatile-vote"), 18, ["election_safety"], FULL),
-    ("paxos mutant: vote not persisted (1 crash)", _mutant, 14, ["agreement"], DEEP),
+    ("paxos mutant: vote not persisted (1 crash)", lambda: _mutant("acceptor-vote-not-persisted"), 14,
+     ["agreement"], FULL),
+    ("paxos mutant: leader takes the lowest vote (ballots 0..2)", lambda: _mutant("leader-picks-lowest-vote"), 17,
+     ["agreement"], DEEP),
 ]
 
 
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the cases that take under a minute")
     ap.add_argument("--deep", action="store_true", help="also the mutant where z3 takes about ten minutes")
+    ap.add_argument("--only", help="only the cases whose name contains this text")
     args = ap.parse_args(argv)
     print("| case | depth | z3: verdict | z3 wall s | z3 CPU s | CaDiCaL: verdict | CaDiCaL wall s | CaDiCaL CPU s "
           "| CPU z3 / CaDiCaL | peak RSS MB |")
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     tier = QUICK if args.quick else DEEP if args.deep else FULL
     for name, build, depth, props, case_tier in CASES:
-        if case_tier > tier:
+        if case_tier > tier or (args.only and args.only not in name):
             continue
         z = _run(build(), depth, props, "z3")
         c = _run(build(), depth, props, "cadical")

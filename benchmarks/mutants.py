@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {r.mutant.name}: {why or 'check found no violation'}")
     capped = [(r, c) for r in results for c in r.capped]
     if capped:
-        print("\nbmc not run at full depth (neither a catch nor an escape):")
+        print("\nbmc not run (check gave it no depth; neither a catch nor an escape):")
         for r, c in capped:
             print(f"- {r.mutant.name}: {c.detail}")
     vac = vacuous_proofs(results)

@@ -22,7 +22,7 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
-from .bmc_sat import CADICAL, Z3, Unrolled, blast, frame_relation, state_bits
+from .bmc_sat import CADICAL, SOLVERS, Z3, Unrolled, blast, frame_relation, state_bits
 from .bmc_steps import AUTO, BvSteps, IntSteps, choose
 from .errors import raising_step
 from .path import Path
@@ -72,6 +72,8 @@ class BmcResult:
     #: integers were kept when bit-vectors were not proved sound.
     encoding: str = ""
     encoding_note: str = ""
+    #: Which SAT back end answered: "z3" or "cadical" (``bmc_sat``).
+    solver: str = Z3
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ class BmcResult:
             "reason": self.reason or None,
             "encoding": self.encoding or None,
             "encoding_note": self.encoding_note or None,
+            "solver": self.solver,
             "path": self.path.to_json() if self.path is not None else None,
         }
 
@@ -103,7 +106,8 @@ class BmcResult:
             head += f" ({self.reason})"
         lines = [head, "  " + tie_line(self.model, self.tie)]
         if self.encoding:
-            lines.append(f"  encoding: {self.encoding}" + (f" ({self.encoding_note})" if self.encoding_note else ""))
+            lines.append(f"  encoding: {self.encoding}" + (f" ({self.encoding_note})" if self.encoding_note else "")
+                         + ("; solved by CaDiCaL" if self.solver == CADICAL else ""))
         lines.append(f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s")
         if self.tie is not None:
             lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
@@ -160,6 +164,8 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     ``solver``: ``z3``, or ``cadical`` (``bmc_sat``: the bit-vector relation bit-blasted once and
     unrolled in CaDiCaL; it needs the bit-vector encoding, else the verdict is ``unknown``).
     """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver {solver!r}: one of {', '.join(SOLVERS)}")
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
     note(f"building the z3 relation of {model.display_name} from its transitions")
@@ -185,6 +191,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
         result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll)
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
+    result.solver = solver
     if result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
     return result
@@ -291,6 +298,8 @@ def _read_step(enc: BvSteps, u: Unrolled, true: set[int], k: int) -> Any:
 def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
                 depth: int, build_s: float, t_start: float, note: Callable[[str], None],
                 per_depth: list[float]) -> BmcResult:
+    """``_unroll`` on CaDiCaL.  ``trans`` is not used as such: the same relation is rebuilt from its
+    parts (``sm.actions``, the successor's type and constraint) in ``frame_relation``'s form."""
     t0 = time.perf_counter()
     bx, by = enc.bx, enc.by
     sm = enc.sm

@@ -7,9 +7,10 @@ over the bits of a generic state pair, and each depth adds a renamed copy of tho
 incremental CaDiCaL (python-sat).  "Some property fails at step ``k``" is an assumption literal,
 so the solver keeps what it learnt across depths, as a hardware BMC does.
 
-The CNF is z3's own bit-blasting of the formulas the z3 path checks (equisatisfiable, with each
-state bit a named variable), so the verdict means the same; a model is decoded through the same
-``decode`` and replayed concretely, so a counterexample is checked exactly as z3's are.
+The CNF is z3's own bit-blasting of the relation the z3 path checks, rewritten into an equivalent
+form (``frame_relation``; the tests prove the two equal), with each state bit a named variable,
+so the verdict means the same; a model is decoded through the same ``decode`` and replayed
+concretely, so a counterexample is checked exactly as z3's are.
 """
 
 from __future__ import annotations
@@ -107,8 +108,15 @@ class Template:
     named: dict[int, tuple[int, int | str]]
 
 
+def _width(v: z3.ExprRef) -> int:
+    if z3.is_bv(v):
+        return int(v.size())
+    assert z3.is_bool(v), f"a state variable that is neither a bit-vector nor a Boolean: {v}"
+    return 1
+
+
 def _bits(v: z3.ExprRef) -> list[z3.BoolRef]:
-    if not z3.is_bv(v):
+    if _width(v) == 1 and not z3.is_bv(v):
         return [v]
     name = v.decl().name()
     return [z3.Bool(f"{name}⟨{i}⟩") for i in range(v.size())]
@@ -125,6 +133,8 @@ def blast(formulas: Sequence[z3.BoolRef], roles: Sequence[Sequence[z3.ExprRef]],
     g = z3.Goal()
     g.add(*formulas)
     want: dict[str, tuple[int, int | str]] = {}
+    for state in roles[1:]:  # a step's two states must line up bit for bit
+        assert [_width(v) for v in state] == [_width(v) for v in roles[0]], "states of different widths"
     for r, state in enumerate(roles):
         for j, b in enumerate(state_bits(state)):
             want[b.decl().name()] = (r, j)
@@ -187,8 +197,9 @@ class Unrolled:
         for c in t.clauses:
             add([m[x] if x > 0 else -m[-x] for x in c])
 
-    #: Conflicts per call into CaDiCaL: a Ctrl-C or SIGTERM waits at most this long (about a
-    #: second here); CaDiCaL keeps what it learnt from one call to the next.
+    #: Conflicts per call into CaDiCaL: a Ctrl-C or SIGTERM waits for the slice to end (how long that
+    #: takes depends on the model; the Ctrl-C test on Paxos ends within its wait); CaDiCaL keeps
+    #: what it learnt from one call to the next.
     SLICE = 20_000
 
     def solve(self, assumptions: list[int]) -> bool:
@@ -201,14 +212,18 @@ class Unrolled:
         worker at the end of its slice."""
         stop = threading.Event()
         box: dict[str, bool] = {}
+        failed: list[BaseException] = []
 
         def run() -> None:
-            while not stop.is_set():
-                self.solver.conf_budget(self.SLICE)
-                r = self.solver.solve_limited(assumptions=assumptions)
-                if r is not None:
-                    box["r"] = bool(r)
-                    return
+            try:
+                while not stop.is_set():
+                    self.solver.conf_budget(self.SLICE)
+                    r = self.solver.solve_limited(assumptions=assumptions)
+                    if r is not None:
+                        box["r"] = bool(r)
+                        return
+            except BaseException as e:  # raised again in the caller's thread, as it is
+                failed.append(e)
 
         th = threading.Thread(target=run, name="cadical", daemon=True)
         th.start()
@@ -219,6 +234,8 @@ class Unrolled:
             stop.set()
             th.join()
             raise
+        if failed:
+            raise failed[0]
         return box["r"]
 
     def true_vars(self) -> set[int]:

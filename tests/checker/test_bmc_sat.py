@@ -49,8 +49,27 @@ def test_cadical_finds_the_violation_z3_finds_at_the_same_shortest_depth(model: 
 ], ids=["2pc", "tcommit", "raft-one-in-flight"])
 def test_cadical_says_bounded_where_z3_does(model: Model[Any], depth: int, props: list[str] | None) -> None:
     r = bmc(model, depth, props, tie=0, solver="cadical")
-    assert r.verdict == BOUNDED and r.depth_reached == depth and len(r.per_depth_s) == depth + 1
-    assert r.encoding.startswith("bit-vectors")
+    z = bmc(model, depth, props, tie=0)
+    assert r.verdict == z.verdict == BOUNDED and r.depth_reached == z.depth_reached == depth
+    assert len(r.per_depth_s) == depth + 1
+    assert r.encoding.startswith("bit-vectors") and r.solver == "cadical" and z.solver == "z3"
+    assert "solved by CaDiCaL" in "\n".join(r.to_lines()) and json.loads(json.dumps(r.to_json()))["solver"] == "cadical"
+
+
+def test_an_unknown_solver_is_refused_not_taken_for_z3() -> None:
+    with pytest.raises(ValueError, match="solver 'minisat': one of z3, cadical"):
+        bmc(TwoPhase(rms=2), 2, solver="minisat")
+
+
+def test_an_error_inside_the_solver_thread_reaches_the_caller_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pysat.solvers import Solver
+
+    def fail(*_a: Any, **_k: Any) -> Any:
+        raise MemoryError("CaDiCaL ran out of memory")
+
+    monkeypatch.setattr(Solver, "solve_limited", fail)
+    with pytest.raises(MemoryError, match="CaDiCaL ran out of memory"):
+        bmc(TwoPhase(rms=2), 3, tie=0, solver="cadical")
 
 
 def _relation(model: Model[Any]) -> tuple[BvSteps, SymbolicModel]:

@@ -269,9 +269,12 @@ class AtomicitySwallowsTypeError(TmCommitsWithoutVotes):
 PX = {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 0}
 #: Where a 1b can report votes of two different ballots: the vote-selection mutants need it.
 PX2 = {"acceptors": 3, "values": 2, "max_ballot": 2, "max_crashes": 0}
-#: bmc at PX2 to depth 17 (where the vote-selection bugs are) ran 9 minutes without an answer.
+#: bmc at PX2 to depth 17 (where the vote-selection bugs are) ran 9 minutes without an answer on
+#: integers; on bit-vectors z3 takes 168 s wall and CaDiCaL 37 s (``benchmarks/bmc_solvers.py --deep``),
+#: so beyond the cap the runner unrolls on CaDiCaL.
 PX2_BMC_CAP = 12
-#: bmc at PX_CRASH to depth 14 (acceptor-vote-not-persisted) took 562 s: violated, but too slow to run each time.
+#: bmc at PX_CRASH to depth 14 (acceptor-vote-not-persisted) took 562 s on integers; on bit-vectors z3
+#: takes 11.5 s and CaDiCaL 7.6 s (``benchmarks/bmc_solvers.py``), on CaDiCaL beyond the cap.
 PX_CRASH_BMC_CAP = 12
 PX_CRASH = {"acceptors": 3, "values": 2, "max_ballot": 1, "max_crashes": 1}
 PX0_CRASH = {"acceptors": 3, "values": 2, "max_ballot": 0, "max_crashes": 1}

@@ -134,8 +134,9 @@ def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str
     """``bmc`` unrolled to the bug's depth: on z3 up to ``cap``, on CaDiCaL beyond it.
 
     check's counterexample is a shortest one, so an unrolling shallower than ``depth`` cannot
-    find the bug.  z3 beyond the cap costs minutes (Paxos at depth 14 with a crash: 562 s, at
-    depth 17: no answer in 9 minutes); CaDiCaL takes seconds there (8 s and 45 s, measured).
+    find the bug.  The caps were set when z3 unrolled on integers (Paxos with a crash at depth 14:
+    562 s; at depth 17: no answer in 9 minutes); on bit-vectors z3 takes 11.5 s and 168 s there,
+    CaDiCaL 7.6 s and 37 s (``benchmarks/bmc_solvers.py --deep``).
     """
     solver = Z3 if cap is None or depth <= cap else CADICAL
     t0 = time.perf_counter()
