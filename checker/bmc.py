@@ -74,6 +74,9 @@ class BmcResult:
     encoding_note: str = ""
     #: Which SAT back end answered: "z3" or "cadical" (``bmc_sat``).
     solver: str = Z3
+    #: The user's ``--constraint``: every step's successor satisfied it, so "shortest" and "no
+    #: violation" speak of the states it allows only.
+    constraint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,15 +92,17 @@ class BmcResult:
             "encoding": self.encoding or None,
             "encoding_note": self.encoding_note or None,
             "solver": self.solver,
+            "constraint": self.constraint,
             "path": self.path.to_json() if self.path is not None else None,
         }
 
     def to_lines(self) -> list[str]:
         head = f"bmc {self.model.display_name}: {self.verdict}"
+        among = f" among the states --constraint {self.constraint!r} allows" if self.constraint else ""
         if self.verdict == VIOLATED:
-            head += f" ({self.property} at depth {self.depth_reached})"
+            head += f" ({self.property} at depth {self.depth_reached}" + (f", shortest{among}" if among else "") + ")"
         elif self.verdict == BOUNDED:
-            head += f" (no violation up to depth {self.depth_reached} on {self.encoding}; not a proof)"
+            head += f" (no violation up to depth {self.depth_reached}{among} on {self.encoding}; not a proof)"
             if self.reason:
                 head += f" [{self.reason}]"
             if self.tie is None:
@@ -150,7 +155,8 @@ def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
 
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
-        progress: Callable[[str], None] | None = None, encoding: str = AUTO, solver: str = Z3) -> BmcResult:
+        progress: Callable[[str], None] | None = None, encoding: str = AUTO, solver: str = Z3,
+        constraint: str | None = None) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
@@ -163,9 +169,16 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     leaves their width (else on integers, and the result says why); ``int`` always on integers.
     ``solver``: ``z3``, or ``cadical`` (``bmc_sat``: the bit-vector relation bit-blasted once and
     unrolled in CaDiCaL; it needs the bit-vector encoding, else the verdict is ``unknown``).
+    ``constraint``: a Python expression over the state ``s`` (``check --constraint``, TLC's
+    CONSTRAINT): a step whose successor fails it is not taken, on z3 values as in the explicit
+    search; a violation found is a run of the model, "no violation" covers the allowed states only.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver {solver!r}: one of {', '.join(SOLVERS)}")
+    if constraint is not None:
+        from .constraint import constrained
+
+        model = constrained(model, constraint)  # ValueError: an expression that does not compile
     note = progress or (lambda _line: None)
     t_start = time.perf_counter()
     note(f"building the z3 relation of {model.display_name} from its transitions")
@@ -191,7 +204,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
         result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll)
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
-    result.solver = solver
+    result.solver, result.constraint = solver, constraint
     if result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
     return result

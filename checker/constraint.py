@@ -31,6 +31,14 @@ def compile_constraint(text: str) -> CodeType:
         raise ValueError(f"--constraint {text!r} is not a Python expression: {e.msg}") from None
 
 
+def _symbolic_truth(v: Any) -> bool:
+    """A Boolean or integer z3 leaf: what the expression gives when ``bmc`` runs it on z3 values
+    (``bool()`` of it then forks the symbolic path, as a model's own condition does)."""
+    from .symbolic.leaves import BOOL, INT, Sym
+
+    return isinstance(v, Sym) and v.kind in (BOOL, INT)
+
+
 def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
     """``text`` as a predicate on states; names resolve in the model's module (its constants)."""
     code = compile_constraint(text)
@@ -45,7 +53,7 @@ def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
             v = eval(code, scope)
         except Exception as e:
             raise ConstraintError(f"--constraint {text!r} raised {type(e).__name__}: {e}; on the state {s!r}") from e
-        if not isinstance(v, (bool, int)):  # a method not called, a lambda: always true, and surely a slip
+        if not isinstance(v, (bool, int)) and not _symbolic_truth(v):  # a method not called, a lambda: a slip
             raise ConstraintError(f"--constraint {text!r} gave {v!r}, not a truth value; on the state {s!r}")
         return bool(v)
 

@@ -1,0 +1,70 @@
+"""``bmc --constraint``: the user's state constraint on z3 values, with check's meaning: the same
+shortest depth as breadth-first search under it, and a verdict that says it was there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from protoproof.checker.bmc import bmc
+from protoproof.checker.explore import Options, explore
+from protoproof.checker.path import replay
+from protoproof.checker.verdict import BOUNDED, VIOLATED
+from protoproof.models.tcommit import TCommit
+from protoproof.models.twophase import TwoPhase
+
+BUGGY = TwoPhase.variants_of()["commit-on-majority"]
+
+EXPRESSIONS = [
+    "s.nodes[2] == 'working'",                             # rm2 never moves: the bug is hidden
+    "s.nodes[0] != 'aborted'",                             # the bug, by another path
+    "sum(n == 'prepared' for n in s.nodes[:-1]) <= 1",     # a sum over a generator, on z3 values
+    "all(n != 'committed' for n in s.nodes[:-1])",         # no RM may commit: the bug is hidden
+]
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+@pytest.mark.parametrize("solver", ["z3", "cadical"])
+def test_bmc_under_a_constraint_finds_what_breadth_first_search_finds_under_it(text: str, solver: str) -> None:
+    bfs = explore(BUGGY(), Options(constraint=text, properties=["atomicity"]))
+    r = bmc(BUGGY(), 9, ["atomicity"], tie=0, solver=solver, constraint=text)
+    assert r.constraint == text
+    if bfs.verdict == VIOLATED:
+        assert bfs.path is not None and r.verdict == VIOLATED and r.path is not None
+        assert len(r.path) == len(bfs.path)  # both shortest among the states the constraint allows
+        assert replay(BUGGY(), r.path.action_reprs()).states == r.path.states  # a run of the model itself
+        assert f"shortest among the states --constraint {text!r} allows" in r.to_lines()[0]
+    else:
+        assert bfs.verdict == BOUNDED and r.verdict == BOUNDED
+
+
+def test_a_bounded_answer_says_it_covers_only_the_states_the_constraint_allows() -> None:
+    r = bmc(TCommit(rms=3), 5, tie=0, constraint="True")
+    assert r.verdict == BOUNDED
+    assert "no violation up to depth 5 among the states --constraint 'True' allows" in r.to_lines()[0]
+    assert json.loads(json.dumps(r.to_json()))["constraint"] == "True"
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "protoproof", "bmc", *argv], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--depth", "3", "--constraint", "s.nodes[0] =="], "is not a Python expression"),
+    (["--engine", "pdr", "--constraint", "True"], "--constraint: only for --engine bmc"),
+])
+def test_bad_constraint_input_to_bmc_is_one_line_and_exit_2(argv: list[str], message: str) -> None:
+    done = _cli("twophase", *argv)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_prints_the_constraint_with_the_verdict() -> None:
+    done = _cli("twophase", "--variant", "commit-on-majority", "--depth", "9", "--constraint",
+                "s.nodes[0] != 'aborted'", "--json")
+    d = json.loads(done.stdout)
+    assert done.returncode == 1 and d["verdict"] == "violated" and d["constraint"] == "s.nodes[0] != 'aborted'"
