@@ -560,16 +560,27 @@ def _symbolic(run: Any, model: Model[Any], as_json: bool, out: TextIO, err: Text
         return run()
     except KeyError as e:
         raise UsageError(str(e.args[0])) from None
-    except (SymbolicError, SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
-        # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
-        p = protocol_of(model)
-        if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
-            raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
-                             f"properties with its own encoding (the symbolic engine: {e})") from None
-        # Only a ModelError's traceback is the model's code; the others' would be the engine's
-        # internals, so they are the one-line message alone.
-        _report_error(model, e, as_json, out, err, with_traceback=isinstance(e, ModelError))
-        return None
+    except SymbolicError as e:
+        if isinstance(e.__cause__, ConstraintError):  # the user's --constraint raised, not the model
+            raise UsageError(str(e.__cause__)) from None
+        return _symbolic_error(model, e, as_json, out, err)
+    except (SymbolicMismatch, ModelDefinitionError, ModelError, Nondeterminism) as e:
+        return _symbolic_error(model, e, as_json, out, err)
+
+
+def _symbolic_error(model: Model[Any], e: Exception, as_json: bool, out: TextIO, err: TextIO) -> None:
+    """A symbolic engine's model error, reported (``None``: the caller exits with a model error)."""
+    from .checker.symbolic import SymbolicError
+
+    # ModelError/Nondeterminism: the explicit search that builds the sample of reachable states
+    p = protocol_of(model)
+    if isinstance(e, SymbolicError) and p is not None and p.prover is not None:
+        raise UsageError(f"{p.name} does not run on z3 values; `protoproof prove {p.name}` proves its "
+                         f"properties with its own encoding (the symbolic engine: {e})") from None
+    # Only a ModelError's traceback is the model's code; the others' would be the engine's
+    # internals, so they are the one-line message alone.
+    _report_error(model, e, as_json, out, err, with_traceback=isinstance(e, ModelError))
+    return None
 
 
 def _note_unchecked(model: Model[Any], engine: str, args: argparse.Namespace, out: TextIO,
@@ -613,10 +624,19 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         r = _symbolic(lambda: pdr(model, _props(args), timeout_s=args.timeout, progress=note), model, args.json,
                       out, err)
     else:
+        if args.constraint is not None:
+            from .checker.constraint import predicate
+
+            try:  # on the initial states first: a typo is one line naming a concrete state
+                ok = predicate(model, args.constraint)
+                for s0 in model.initial_states():
+                    ok(s0)
+            except (ValueError, ConstraintError) as e:
+                raise UsageError(str(e)) from None
         try:
             r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding,
                                       solver=args.solver, constraint=args.constraint), model, args.json, out, err)
-        except (ValueError, ConstraintError) as e:  # the expression does not compile, or raised on a state
+        except ConstraintError as e:  # the expression raised on a concrete state (replaying a trace)
             raise UsageError(str(e)) from None
     if r is None:
         return EXIT_MODEL_ERROR

@@ -56,6 +56,8 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--depth", "3", "--constraint", "s.nodes[0] =="], "is not a Python expression"),
     (["--engine", "pdr", "--constraint", "True"], "--constraint: only for --engine bmc"),
+    (["--depth", "3", "--constraint", "s.nodes[5] == 1"], "raised IndexError"),  # on an initial state
+    (["--depth", "3", "--constraint", "s.nodes[0].upper() == 'X' or True"], "raised AttributeError"),  # on z3 values
 ])
 def test_bad_constraint_input_to_bmc_is_one_line_and_exit_2(argv: list[str], message: str) -> None:
     done = _cli("twophase", *argv)
