@@ -268,17 +268,23 @@ def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: 
     return BmcResult(model, BOUNDED, None, None, depth, per_depth, build_s, time.perf_counter() - t_start)
 
 
-def _found(model: Model[Any], props: Sequence[Conjunct], states: list[Any], k: int, per_depth: list[float],
-           build_s: float, t_start: float) -> BmcResult:
-    """A solver's trace, replayed through the concrete transitions and judged by the Python properties."""
+def judge(model: Model[Any], props: Sequence[Conjunct], states: Sequence[Any]) -> tuple[Path, Conjunct, str | None]:
+    """A solver's trace, replayed through the concrete transitions and judged by the Python properties:
+    the path, the first property its last state breaks, and the model error that stands for it (None:
+    a violation).  A trace that is no run, or breaks nothing, is the symbolic side's error."""
     path = replay_states(model, states)
     broken = [p for p in props if not p.fn(path.last)]
     if not broken:
         raise SymbolicMismatch(
             f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
         )
-    error = step_error(model, broken[0], path.last)
-    return BmcResult(model, VIOLATED if error is None else ERROR, broken[0].name, path, k, per_depth,
+    return path, broken[0], step_error(model, broken[0], path.last)
+
+
+def _found(model: Model[Any], props: Sequence[Conjunct], states: list[Any], k: int, per_depth: list[float],
+           build_s: float, t_start: float) -> BmcResult:
+    path, broken, error = judge(model, props, states)
+    return BmcResult(model, VIOLATED if error is None else ERROR, broken.name, path, k, per_depth,
                      build_s, time.perf_counter() - t_start, reason=error or "")
 
 
@@ -297,15 +303,7 @@ class _Values:
 
 def _read_step(enc: BvSteps, u: Unrolled, true: set[int], k: int) -> Any:
     v, _orig, bvars = enc.step(f"s{k}")
-    vals: dict[str, z3.ExprRef] = {}
-    j = 0
-    for var in bvars:
-        width = var.size() if z3.is_bv(var) else 1
-        bits = [u.ids.get((k, j + i), 0) in true for i in range(width)]
-        j += width
-        n = sum(1 << i for i, b in enumerate(bits) if b)
-        vals[var.decl().name()] = z3.BitVecVal(n, width) if z3.is_bv(var) else z3.BoolVal(bits[0])
-    return enc.decode(v, _Values(vals))
+    return enc.decode(v, _Values(u.values(k, bvars, true)))
 
 
 def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
@@ -344,4 +342,4 @@ def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], tran
     return BmcResult(model, BOUNDED, None, None, depth, per_depth, build_s, time.perf_counter() - t_start)
 
 
-__all__ = ["BmcResult", "SymbolicMismatch", "bmc", "replay_states"]
+__all__ = ["BmcResult", "SymbolicMismatch", "bmc", "judge", "replay_states"]

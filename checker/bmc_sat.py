@@ -238,6 +238,18 @@ class Unrolled:
             raise failed[0]
         return box["r"]
 
+    def values(self, k: int, state: Sequence[z3.ExprRef], true: set[int]) -> dict[str, z3.ExprRef]:
+        """Step ``k``'s value of each variable of ``state`` (by name) in a model whose true variables
+        are ``true``, read from its bits in ``blast``'s order; a bit in no clause reads as 0."""
+        out: dict[str, z3.ExprRef] = {}
+        j = 0
+        for v in state:
+            w = _width(v)
+            n = sum(1 << i for i in range(w) if self.ids.get((k, j + i), 0) in true)
+            j += w
+            out[v.decl().name()] = z3.BitVecVal(n, w) if z3.is_bv(v) else z3.BoolVal(n == 1)
+        return out
+
     def true_vars(self) -> set[int]:
         return {v for v in self.solver.get_model() or [] if v > 0}
 

@@ -33,7 +33,7 @@ import z3
 
 from ..models.base import Model
 from . import interrupt
-from .bmc import header_json, replay_states, step_error
+from .bmc import header_json, judge
 from .induction import FAILED, GAVE_UP, OK, Obligation, verdict_of
 from .path import Path
 from .symbolic import BoolLike, Conjunct, SymbolicModel, b_and, b_not, b_or, check_reason, safety_properties, to_z3
@@ -268,13 +268,8 @@ def _counterexample(sm: SymbolicModel, fp: z3.Fixedpoint, init: BoolLike, trans:
         raise SymbolicMismatch(f"internal error: Spacer's derivation has {k} steps, but no run of {k} steps "
                                "breaks a property")
     m = s.model()
-    path = replay_states(sm.model, [sm.decode(v, m) for v, _vs in steps])
-    broken = [p for p in props if not p.fn(path.last)]
-    if not broken:
-        raise SymbolicMismatch(f"internal error: the solver's trace ends in a state satisfying every property: "
-                               f"{path.last!r}")
-    res.verdict, res.property, res.path, res.depth = VIOLATED, broken[0].name, path, k
-    error = step_error(sm.model, broken[0], path.last)
+    path, broken, error = judge(sm.model, props, [sm.decode(v, m) for v, _vs in steps])
+    res.verdict, res.property, res.path, res.depth = VIOLATED, broken.name, path, k
     if error is not None:
         res.verdict, res.reason = ERROR, error
 
