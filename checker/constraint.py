@@ -74,11 +74,38 @@ def constrained(model: Model[Any], text: str) -> Model[Any]:
             return bool(own(self, s)) and ok(s)
 
         attrs["constraint"] = constraint
+    else:
+        attrs.update(_own_steps_filtered(base, ok))
     cls = type(base.__name__, (base,), attrs)
     m: Model[Any] = cls(model.config)
     if not isinstance(model, ActorSystem):
         m._actions = [(name, _filtered(fn, ok), insts) for name, fn, insts in m._actions]
     return m
+
+
+def _own_steps_filtered(base: type[Model[Any]], ok: Callable[[Any], bool]) -> dict[str, Any]:
+    """Filters for the ways of stepping that ``base`` writes itself instead of ``Model``'s: those
+    do not go through ``_actions`` (filtered below, for the symbolic engines), so the constraint
+    would be silently ignored by the explicit search."""
+    out: dict[str, Any] = {}
+    if base.successors is not Model.successors:
+        def successors(self: Model[Any], s: Any) -> Any:
+            return ((a, t) for a, t in base.successors(self, s) if ok(t))
+
+        out["successors"] = successors
+    if base.expander is not Model.expander:
+        def expander(self: Model[Any]) -> Callable[[Any], list[tuple[Any, Any]]]:
+            own = base.expander(self)
+            return lambda s: [(a, t) for a, t in own(s) if ok(t)]
+
+        out["expander"] = expander
+    if base.step is not Model.step:
+        def step(self: Model[Any], s: Any, action: Any) -> Any:
+            t = base.step(self, s, action)
+            return t if t is not None and ok(t) else None
+
+        out["step"] = step
+    return out
 
 
 def _filtered(fn: Callable[..., Any], ok: Callable[[Any], bool]) -> Callable[..., Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +16,8 @@ from protoproof.checker.errors import ConstraintFailed
 from protoproof.checker.explore import Options, explore
 from protoproof.checker.path import replay
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
+from protoproof.models.base import Action, Model, always, require, sometimes, transition
+from protoproof.models.schema import Int, Type
 from protoproof.models.tcommit import TCommit
 from protoproof.models.twophase import TwoPhase
 
@@ -124,3 +128,60 @@ def test_a_constraint_raising_while_a_walk_is_shortened_keeps_the_path_found() -
     r = _bfs(buggy, text, strategy="dfs")
     assert r.verdict == VIOLATED and r.path is not None
     assert replay(buggy, r.path.action_reprs()).states == r.path.states
+
+
+@dataclass(frozen=True)
+class _HopConfig:
+    top: int = 6
+
+
+class _Hops(Model[int]):
+    """A plain model that writes its own ``successors``, ``expander`` and ``step`` (a user's fast path)."""
+
+    name = "hops"
+    Config = _HopConfig
+
+    def schema(self) -> Type:
+        return Int(0, self.config.top)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition(by=(1, 3))
+    def hop(self, s: int, by: int) -> int:
+        require(s + by <= self.config.top)
+        return s + by
+
+    def _hops(self, s: int) -> list[tuple[Action, int]]:
+        return [(a, s + a.kwargs["by"]) for a in self.actions() if s + a.kwargs["by"] <= self.config.top]
+
+    def successors(self, s: int) -> Iterator[tuple[Action, int]]:
+        yield from self._hops(s)
+
+    def expander(self) -> Callable[[int], list[tuple[Action, int]]]:
+        return self._hops
+
+    def step(self, s: int, action: Action) -> int | None:
+        return dict(self._hops(s)).get(action)
+
+    @always
+    def below_five(self, s: int) -> bool:
+        return s < 5
+
+    @sometimes
+    def moved(self, s: int) -> bool:
+        return s > 0
+
+
+def test_a_model_that_writes_its_own_successors_is_still_constrained() -> None:
+    m = constrained(_Hops(), "s != 3")
+
+    def self_action(by: int) -> Action:
+        return next(a for a in m.actions() if a.kwargs["by"] == by)
+
+    assert [t for _a, t in m.successors(0)] == [1] and [t for _a, t in m.expander()(0)] == [1]
+    assert m.step(0, self_action(3)) is None and m.step(0, self_action(1)) == 1
+    r = _bfs(_Hops(), "s < 3")
+    assert r.verdict == BOUNDED and r.stats.distinct_states == 3  # 0, 1, 2
+    found = _bfs(_Hops(), "s != 3")
+    assert found.verdict == VIOLATED and 3 not in found.path.states
