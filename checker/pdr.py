@@ -19,13 +19,8 @@ or ``unsat`` (with an inductive invariant), or gives up.  Neither answer is take
 
 from __future__ import annotations
 
-import contextlib
-import os
-import select
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,50 +177,12 @@ def _clauses(sm: SymbolicModel, init: BoolLike, trans: BoolLike, good: BoolLike,
     return fp, inv, bad()
 
 
-@contextlib.contextmanager
-def _stop_on_signal(ctx: z3.Context) -> Iterator[None]:
-    """Interrupt z3 when a signal arrives during the query: Python runs its handlers (SIGTERM's,
-    ``interrupt.on_sigint``) only once the C call returns, which a PDR query may never do in time.
-    The signal's byte on the wakeup fd wakes a thread that interrupts the context."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    rd, wr = os.pipe()
-    os.set_blocking(wr, False)
-    try:
-        old = signal.set_wakeup_fd(wr)
-    except ValueError:
-        os.close(rd)
-        os.close(wr)
-        yield
-        return
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            ready, _, _ = select.select([rd], [], [], 0.2)
-            if ready and os.read(rd, 64) and not done.is_set():
-                ctx.interrupt()
-                return
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    try:
-        yield
-    finally:
-        done.set()
-        signal.set_wakeup_fd(old)
-        t.join()
-        os.close(rd)
-        os.close(wr)
-
-
 def _query(fp: z3.Fixedpoint, bad: z3.BoolRef, timeout_s: float | None) -> tuple[z3.CheckSatResult, str]:
     """Spacer's answer; z3 catches SIGINT itself during the query and raises "canceled", as it does
     when the timeout runs out (told apart by the time spent)."""
     t0 = time.perf_counter()
     try:
-        with _stop_on_signal(fp.ctx):
+        with interrupt.stop_z3_on_signal(fp.ctx):
             r = fp.query(bad)
     except z3.Z3Exception as e:
         msg = str(e.value if hasattr(e, "value") else e)

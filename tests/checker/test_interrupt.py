@@ -1,0 +1,65 @@
+"""Ctrl-C inside z3 is never lost, and a forked worker's signals are not taken for one."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+
+import pytest
+import z3
+
+from protoproof.checker import interrupt
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX signals")
+
+
+def _pigeons(n: int) -> z3.Solver:
+    """n pigeons, n - 1 holes: unsat, and slow enough to be inside the C call for a while."""
+    s = z3.Solver()
+    p = [[z3.Bool(f"p{i}_{j}") for j in range(n - 1)] for i in range(n)]
+    for row in p:
+        s.add(z3.Or(row))
+    for j in range(n - 1):
+        for i in range(n):
+            for k in range(i + 1, n):
+                s.add(z3.Or(z3.Not(p[i][j]), z3.Not(p[k][j])))
+    return s
+
+
+def test_a_ctrl_c_during_z3_checks_ends_the_block_even_when_every_answer_is_ignored() -> None:
+    # z3 left to itself catches the signal, answers unknown (or its answer, if about to finish),
+    # and the Ctrl-C is gone: a loop that does not read the answers never stops.
+    solvers = [_pigeons(7) for _ in range(4)]
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), interrupt.on_sigint():
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        while time.monotonic() - t0 < 30:
+            for s in solvers:
+                s.check()
+    assert time.monotonic() - t0 < 10 and interrupt.cause() == "Ctrl-C"
+
+
+def test_a_long_z3_check_is_cut_short_by_ctrl_c() -> None:
+    s = _pigeons(11)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), interrupt.on_sigint():
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        s.check()
+    assert time.monotonic() - t0 < 5
+
+
+def _terminate_self() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_forked_workers_own_signal_does_not_interrupt_the_parents_z3() -> None:
+    s = _pigeons(10)  # about 3 s of solving: the child's signal comes while it runs
+    with interrupt.on_sigint():
+        child = mp.get_context("fork").Process(target=_terminate_self)
+        threading.Timer(0.2, child.start).start()
+        assert s.check() == z3.unsat  # not cut short by the child's SIGTERM on the inherited wakeup fd
+        child.join(10)
+        assert not interrupt.requested()
