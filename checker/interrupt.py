@@ -61,16 +61,18 @@ def on_sigint() -> Iterator[None]:
     first: list[float] = []
     _cause = "Ctrl-C"
 
-    def handler(sig: int, _frame: FrameType | None) -> None:
+    def handler(sig: int, frame: FrameType | None) -> None:
         global _cause
-        # A repeat within a second is the same Ctrl-C (z3 re-raises the one it caught): the run
-        # is already ending, and a second exception would cut its report short.
+        # A repeat within a second is the same Ctrl-C (pressed twice, or SIGINT then a supervisor's
+        # SIGTERM): the run is already ending, and a second exception would cut its report short.
         now = time.monotonic()
         if first and now - first[0] < 1.0:
             return
         first[:] = [now]
         _cause = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
         request()
+        if frame is not None and frame.f_code.co_name == "__del__":
+            return  # Python would print the exception as ignored and drop it; the engine's check() raises
         raise KeyboardInterrupt
 
     import z3

@@ -5,8 +5,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
+from types import FrameType
 
 import pytest
 import z3
@@ -63,3 +65,17 @@ def test_a_forked_workers_own_signal_does_not_interrupt_the_parents_z3() -> None
         assert s.check() == z3.unsat  # not cut short by the child's SIGTERM on the inherited wakeup fd
         child.join(10)
         assert not interrupt.requested()
+
+
+def test_a_ctrl_c_landing_in_a_finalizer_is_recorded_not_printed_and_dropped() -> None:
+    def __del__() -> FrameType:  # a frame as a z3 object's finalizer has one
+        f = sys._getframe()
+        return f
+
+    with interrupt.on_sigint():
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        handler(signal.SIGINT, __del__())  # no exception: Python would print it as ignored
+        assert interrupt.requested()
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()  # the engine's next check ends the run
