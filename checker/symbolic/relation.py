@@ -260,7 +260,8 @@ def safety_properties(model: Model[Any], names: Sequence[str] | None = None) -> 
     known = {n for n, _f in props}
     for n in names:
         if n not in known:
-            raise KeyError(f"{type(model).__name__} has no @always property {n!r}; known: {sorted(known)}")
+            raise KeyError(f"{model.display_name} has no @always property {n!r}; "
+                           f"@always properties: {', '.join(sorted(known))}")
     return [(n, f) for n, f in props if n in names]
 
 
