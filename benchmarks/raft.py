@@ -75,7 +75,12 @@ def checkout(rev: str, into: Path) -> str:
     """``rev`` of this repository as an importable ``protoproof`` package under ``into``; its PYTHONPATH."""
     pkg = into / "protoproof"
     pkg.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
+    got = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=False)
+    if got.returncode != 0:  # a shallow clone, an export without .git, a mistyped --base
+        why = got.stderr.decode(errors="replace").strip().splitlines()
+        sys.exit(f"benchmarks/raft.py: cannot extract the base commit {rev!r} ({why[-1] if why else 'git failed'}); "
+                 "run it in a clone with the history (git fetch --unshallow), or name another with --base REV")
+    archive = got.stdout
     subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
     return str(into)
 
