@@ -16,6 +16,19 @@ from ...models.schema import Int, Type, Union, _Finite
 from .logic import BoolLike, SymbolicError, b_and, b_not, b_or, to_z3
 from .search import _err, decide
 
+
+def z3_eq(a: Any, b: Any) -> Any:
+    """``a == b`` on z3 terms without z3py's operand coercion when both are terms of one context:
+    a relation over a bag of hundreds of counters makes close to a million of these (a quarter of
+    building Raft's relation went into z3py's checks).  z3 still checks the sorts: on a mismatch
+    (an integer against a real, which z3py coerces) it raises, and the coercing ``==`` answers."""
+    if isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.ctx is b.ctx:
+        try:
+            return z3.BoolRef(z3.Z3_mk_eq(a.ctx_ref(), a.as_ast(), b.as_ast()), a.ctx)
+        except z3.Z3Exception:
+            pass
+    return a == b
+
 # ----- leaves --------------------------------------------------------------------------
 
 _ENUMS: dict[tuple[str, ...], tuple[z3.SortRef, list[z3.ExprRef], dict[str, int]]] = {}
@@ -138,7 +151,7 @@ class Sym:
         if isinstance(other, Sym) and UNION in (self.kind, other.kind) and not (
                 self.kind == other.kind and _same_union(self.ty, other.ty)):
             return _cross_union_eq(self, other)
-        return self.t == self._lift(other)
+        return z3_eq(self.t, self._lift(other))
 
     def __eq__(self, other: object) -> Sym:  # type: ignore[override]
         return Sym(to_z3(self._eq(other)), BOOL, None, f"({self.name} == {_nm(other)})")
