@@ -60,42 +60,57 @@ def frame_relation(actions: Sequence[z3.BoolRef], rest: Sequence[z3.BoolRef], xs
     (the selector existentially quantified): under selector ``p`` the formula is ``p``'s other
     conjuncts and ``y = x`` for exactly the ``y`` that ``p`` keeps.  Written so, bit-blasting
     costs what each path changes instead of every variable times every path (on a model with a
-    bag of 351 message counters: 6,000 equalities instead of 770,000)."""
+    bag of 351 message counters: 6,000 equalities instead of 770,000).
+
+    The conjuncts are walked on z3's C API and recognised by AST id (z3 shares equal terms, so
+    ``y = x`` has one id): through z3py's wrappers the walk over Raft's 800,000 conjuncts took
+    two minutes, far longer than bit-blasting the result."""
     paths = paths_of(actions)
-    xof = {y.decl().name(): x for x, y in zip(xs, ys, strict=True)}
+    frame_of: dict[int, int] = {}  # the id of ``y = x`` (either way round) -> y's index
+    for j, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        for e in (y == x, x == y):
+            frame_of[e.get_id()] = j
     n = max(1, len(paths))
     sel = selector(n)
     width = sel.size()
-    changers: dict[str, list[int]] = {name: [] for name in xof}
+    picks = [sel == k for k in range(len(paths))]
+    changers: list[list[int]] = [[] for _ in ys]
     clauses: list[z3.BoolRef] = []
+    everyone = set(range(len(ys)))
     for k, p in enumerate(paths):
-        keep: list[z3.BoolRef] = []
-        kept: set[str] = set()
-        for c in _flat(p, z3.is_and):
-            name = _kept(c, xof)
-            if name is None:
-                keep.append(c)
-            else:
-                kept.add(name)
-        for name in xof.keys() - kept:
-            changers[name].append(k)
-        clauses.append(z3.Implies(sel == k, z3.And(*keep)))
-    frame = [z3.Or(y == xof[y.decl().name()], *(sel == k for k in changers[y.decl().name()]))
-             for y in ys if len(changers[y.decl().name()]) < len(paths)]
+        keep, kept = _split_frame(p, frame_of)
+        for j in everyone - kept:
+            changers[j].append(k)
+        clauses.append(z3.Implies(picks[k], z3.And(*keep)))
+    frame = [z3.Or(y == xs[j], *(picks[k] for k in changers[j]))
+             for j, y in enumerate(ys) if len(changers[j]) < len(paths)]
     in_range = [z3.ULT(sel, n)] if n < (1 << width) else []
     return z3.And(*clauses, *frame, *in_range, *rest) if paths else z3.BoolVal(False)
 
 
-def _kept(c: z3.ExprRef, xof: dict[str, z3.ExprRef]) -> str | None:
-    """The name of ``y`` when ``c`` is ``y = x`` (either way round), else None."""
-    if not z3.is_eq(c):
-        return None
-    for y, t in ((c.arg(0), c.arg(1)), (c.arg(1), c.arg(0))):
-        if z3.is_const(y):
-            name = y.decl().name()
-            if name in xof and z3.eq(t, xof[name]):
-                return name
-    return None
+def _split_frame(p: z3.ExprRef, frame_of: dict[int, int]) -> tuple[list[z3.BoolRef], set[int]]:
+    """``p``'s conjuncts (nested ands flattened) that are not frame equalities, and the indices of
+    the variables whose frame equality is among them."""
+    ctx, c_ref = p.ctx, p.ctx_ref()
+    keep: list[z3.BoolRef] = []
+    kept: set[int] = set()
+    todo = [p.as_ast()]
+    while todo:
+        a = todo.pop()
+        if _is_and(c_ref, a):
+            todo.extend(z3.Z3_get_app_arg(c_ref, a, i) for i in reversed(range(z3.Z3_get_app_num_args(c_ref, a))))
+            continue
+        j = frame_of.get(z3.Z3_get_ast_id(c_ref, a))
+        if j is None:
+            keep.append(z3.BoolRef(a, ctx))
+        else:
+            kept.add(j)
+    return keep, kept
+
+
+def _is_and(c_ref: Any, a: Any) -> bool:
+    return bool(z3.Z3_get_ast_kind(c_ref, a) == z3.Z3_APP_AST
+                and z3.Z3_get_decl_kind(c_ref, z3.Z3_get_app_decl(c_ref, a)) == z3.Z3_OP_AND)
 
 
 @dataclass
