@@ -4,6 +4,8 @@ Copied from the counterexample each search printed (``check raft --variant V`` a
 defaults: breadth-first search; ``SWARMED``: swarm walks); each is replayed in
 ``test_raft_search.py``.  ``WALKED``: a path a seeded walk found (``--strategy random --walk-fresh
 --seed 0 --walks 1000000 --walk-depth 36``, before ``--shorten`` existed), which the tests shorten.
+``CONSTRAINED`` and ``BMC_CONSTRAINED``: paths breadth-first search and ``bmc`` found under a driver
+constraint.
 """
 
 FOUND: dict[str, list[str]] = {
@@ -260,6 +262,44 @@ CONSTRAINED: dict[str, tuple[str, list[str]]] = {
             "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=5, last_log_term=3, last_log_index=1))",
             "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=5, vote_granted=True))",
             "become_leader(node='s3')",
+        ],
+    ),
+}
+
+
+#: The paths ``bmc --solver cadical --constraint TEXT`` found at the variant's defaults (README "### Raft"):
+#: variant -> (the constraint, the actions); each the shortest among the states the constraint allows.
+BMC_CONSTRAINED: dict[str, tuple[str, list[str]]] = {
+    "vote-without-log-check": (
+        "sum(n.role == 'candidate' for n in s.nodes) <= 1 and s.nodes[1].role != 'candidate'",
+        [  # leader_completeness, 25 steps (breadth-first search without the constraint: 25 too)
+            "timeout(node='s3')",
+            "request_vote(node='s3', j=2)",
+            "deliver(src='s3', dst='s3', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+            "request_vote(node='s3', j=1)",
+            "deliver(src='s3', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
+            "deliver(src='s2', dst='s3', msg=RequestVoteResponse(term=2, vote_granted=True))",
+            "become_leader(node='s3')",
+            "client_request(node='s3', v=0)",
+            "append_entries(node='s3', j=1)",
+            "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+            'prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))',
+            "deliver(src='s3', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
+            'prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))',
+            "deliver(src='s2', dst='s3', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
+            "timeout(node='s1')",
+            "timeout(node='s1')",
+            "request_vote(node='s1', j=2)",
+            "advance_commit_index(node='s3')",
+            "deliver(src='s1', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s1', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s3', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+            "request_vote(node='s1', j=0)",
+            "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=3, last_log_term=0, last_log_index=0))",
+            "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=3, vote_granted=True))",
+            "become_leader(node='s1')",
         ],
     ),
 }

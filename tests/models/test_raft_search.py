@@ -21,7 +21,7 @@ from protoproof.checker.shorten import shorten
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
 from protoproof.models.raft import Raft
 
-from .raft_found_paths import CONSTRAINED, FOUND, SWARMED, WALKED
+from .raft_found_paths import BMC_CONSTRAINED, CONSTRAINED, FOUND, SWARMED, WALKED
 
 #: variant -> (the property its search finds broken, the search's options; {}: breadth-first search).
 SEARCHES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -150,6 +150,19 @@ def test_the_path_found_under_a_constraint_keeps_it_and_breaks_the_property_only
     path = _breaks_at_its_end_where_raft_does_not(variant, actions)  # the model's own steps
     allowed = predicate(path.model, text)
     assert all(allowed(s) for s in path.states)  # the constraint only chose among them
+
+
+@pytest.mark.parametrize("variant", sorted(BMC_CONSTRAINED))
+def test_the_path_bmc_found_under_a_constraint_keeps_it_and_breaks_the_property_at_its_shortest_length(
+        variant: str) -> None:
+    from protoproof.checker.constraint import predicate
+
+    text, actions = BMC_CONSTRAINED[variant]
+    path = _breaks_at_its_end_where_raft_does_not(variant, actions)
+    allowed = predicate(path.model, text)
+    assert all(allowed(s) for s in path.states)
+    if variant in FOUND:  # breadth-first search without the constraint: no shorter path exists at all
+        assert len(actions) == len(FOUND[variant])
 
 
 @pytest.mark.parametrize("variant", sorted(CONSTRAINED))
