@@ -3,11 +3,15 @@
 A ``KeyboardInterrupt`` raised inside a z3 object's ``__del__`` is printed and dropped by Python,
 and z3, left to itself, catches SIGINT during a solver call: the call answers ``unknown``, or, if
 it was about to finish, its answer, and the Ctrl-C is gone (``conform``'s thousands of short
-checks lost it often).  So within ``on_sigint`` z3 does not catch signals (``ctrl_c`` off); the
-signal's byte on Python's wakeup fd wakes a thread that interrupts z3 (``stop_z3_on_signal``),
-and Python's handler records the request and raises once the call returns.  Each engine also
-calls ``check()`` between steps: the run then ends with its partial, honest verdict however the
-signal arrived.  Outside ``on_sigint`` nothing changes.
+checks lost it often; a run was once seen hung in z3's own handler).  So within ``on_sigint`` z3
+does not catch signals (``ctrl_c`` off), and Python's handler records the request and raises once
+the call returns.  To end a long call sooner, the signal's byte on the wakeup fd wakes a thread
+that interrupts z3 -- only while a solver call runs (``z3_interruptible``): an interrupt that
+reaches z3 between calls stays pending and silently corrupts the next ``add`` or ``simplify``
+(a query then answered ``sat`` where it is ``unsat``), so each interrupted call is followed by an
+empty check, which consumes it.  Each engine also calls ``check()`` between steps: the run then
+ends with its partial, honest verdict however the signal arrived.  Outside ``on_sigint`` nothing
+changes.
 
 SIGTERM (``timeout``, a supervisor, ``kill``) is taken the same way, so a run stopped from outside
 still reports what it checked; the reports name the signal (``cause()``).  Python runs the handler
@@ -62,46 +66,97 @@ def on_sigint() -> Iterator[None]:
     _cause = "Ctrl-C"
 
     def handler(sig: int, frame: FrameType | None) -> None:
-        global _cause
+        global _cause, _owed
         # A repeat within a second is the same Ctrl-C (pressed twice, or SIGINT then a supervisor's
         # SIGTERM): the run is already ending, and a second exception would cut its report short.
         now = time.monotonic()
-        if first and now - first[0] < 1.0:
+        if first and now - first[0] < 1.0 and not _owed:
             return
         first[:] = [now]
         _cause = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
         request()
-        if frame is not None and frame.f_code.co_name == "__del__":
-            return  # Python would print the exception as ignored and drop it; the engine's check() raises
+        if _in_finalizer(frame):
+            _owed = True  # Python would print the exception as ignored and drop it: the next solver
+            return  # call, or the engine's next check(), raises it
+        _owed = False
         raise KeyboardInterrupt
 
     import z3
 
     old = signal.signal(signal.SIGINT, handler)
     old_term = signal.signal(signal.SIGTERM, handler)
+    old_ctrl_c = z3.get_param("ctrl_c")
     z3.set_param("ctrl_c", False)
     try:
-        with stop_z3_on_signal(z3.main_ctx()):
+        with z3_interruptible():
             yield
     finally:
-        z3.set_param("ctrl_c", True)
+        z3.set_param("ctrl_c", old_ctrl_c)
         signal.signal(signal.SIGINT, old)
         signal.signal(signal.SIGTERM, old_term)
-        _requested = False  # the cause stays, for a report made after the block
+        _requested = _owed = False  # the cause stays, for a report made after the block
 
 
-_watched = 0  # how many stop_z3_on_signal blocks are open (a forked child must not inherit their fd)
+_owed = False  # a request recorded in a finalizer, not yet raised
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Whether the signal landed in a finalizer or in what one calls (z3's ``__del__`` calls
+    ``Z3_dec_ref`` through ctypes, whose ``from_param`` turns an exception into its own)."""
+    while frame is not None:
+        if frame.f_code.co_name in ("__del__", "from_param"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+_lock = threading.Lock()
+_running: dict[Any, int] = {}  # the z3 contexts with a solver call under way, and how many
+_hit: set[Any] = set()  # contexts the watcher interrupted since their calls began
+_watched = 0  # open z3_interruptible blocks (the outermost watches; a forked child must drop its fd)
+_SIGNALS = {signal.SIGINT.value, signal.SIGTERM.value}
+
+
+def _guarded(call: Any) -> Any:
+    """``call`` (``Solver.check``, ``Fixedpoint.query``, ``Optimize.check``) registered while it runs,
+    so the watcher interrupts z3 only then; an interrupted call is followed by an empty check."""
+    import z3
+
+    def run(self: Any, *args: Any, **kw: Any) -> Any:
+        global _owed
+        if _owed:  # a Ctrl-C recorded in a finalizer: do not start a call that may run for long
+            _owed = False
+            raise KeyboardInterrupt
+        ctx = self.ctx
+        with _lock:
+            _running[ctx] = _running.get(ctx, 0) + 1
+        try:
+            return call(self, *args, **kw)
+        finally:
+            with _lock:
+                _running[ctx] -= 1
+                if not _running[ctx]:
+                    del _running[ctx]
+                hit = ctx in _hit and ctx not in _running
+                if hit:
+                    _hit.discard(ctx)
+            if hit:
+                z3.Solver(ctx=ctx).check()  # consumes an interrupt that came as the call ended
+
+    run.__wrapped__ = call  # type: ignore[attr-defined]
+    return run
 
 
 @contextlib.contextmanager
-def stop_z3_on_signal(ctx: Any) -> Iterator[None]:
-    """Interrupt z3's ``ctx`` when a signal arrives: Python runs its handlers only once the C call
-    returns, which a long query may never do in time.  The signal's byte on the wakeup fd wakes a
-    thread that interrupts the context (an interrupt while no call runs is forgotten by z3)."""
+def z3_interruptible() -> Iterator[None]:
+    """Within the block a signal interrupts z3's solver calls under way (see the module's doc);
+    re-entrant: only the outermost block watches."""
     global _watched
-    if threading.current_thread() is not threading.main_thread():
+    if _watched or threading.current_thread() is not threading.main_thread():
         yield
         return
+    import z3
+
     rd, wr = os.pipe()
     os.set_blocking(wr, False)
     try:
@@ -115,31 +170,49 @@ def stop_z3_on_signal(ctx: Any) -> Iterator[None]:
 
     def watch() -> None:
         while not done.is_set():
-            ready, _, _ = select.select([rd], [], [], 0.2)
-            if ready and os.read(rd, 64) and not done.is_set():
-                ctx.interrupt()
+            ready, _, _ = select.select([rd], [], [], 1.0)  # woken at the block's end; the timeout is a spare
+            got = os.read(rd, 64) if ready else b""
+            if done.is_set():
                 return
+            if _SIGNALS.intersection(got):
+                with _lock:
+                    for ctx in _running:
+                        ctx.interrupt()
+                        _hit.add(ctx)
 
-    t = threading.Thread(target=watch, daemon=True)
+    patched = [(cls, name, getattr(cls, name)) for cls, name in
+               ((z3.Solver, "check"), (z3.Fixedpoint, "query"), (z3.Optimize, "check"))]
+    for cls, name, call in patched:
+        setattr(cls, name, _guarded(call))
+    t = threading.Thread(target=watch, name="z3-interrupt", daemon=True)
     t.start()
     _watched += 1
     try:
         yield
     finally:
         _watched -= 1
+        for cls, name, call in patched:
+            setattr(cls, name, call)
         done.set()
         signal.set_wakeup_fd(old)
+        with contextlib.suppress(OSError):
+            os.write(wr, b"\0")  # wake the watcher now rather than at a select timeout
         t.join()
         os.close(rd)
         os.close(wr)
 
 
-def _no_wakeup_fd_in_child() -> None:
+def _after_fork_in_child() -> None:
     """A forked worker writes its own signals (the pool's SIGTERM at shutdown) to the fd it
-    inherited: the parent's watcher would take them for a Ctrl-C and interrupt its z3."""
+    inherited: the parent's watcher would take them for a Ctrl-C.  It has no watcher thread, and
+    the lock may have been held by the parent's: start afresh."""
+    global _lock
     if _watched:
         with contextlib.suppress(ValueError):
             signal.set_wakeup_fd(-1)
+    _lock = threading.Lock()
+    _running.clear()
+    _hit.clear()
 
 
-os.register_at_fork(after_in_child=_no_wakeup_fd_in_child)
+os.register_at_fork(after_in_child=_after_fork_in_child)

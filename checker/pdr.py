@@ -182,7 +182,7 @@ def _query(fp: z3.Fixedpoint, bad: z3.BoolRef, timeout_s: float | None) -> tuple
     when the timeout runs out (told apart by the time spent)."""
     t0 = time.perf_counter()
     try:
-        with interrupt.stop_z3_on_signal(fp.ctx):
+        with interrupt.z3_interruptible():
             r = fp.query(bad)
     except z3.Z3Exception as e:
         msg = str(e.value if hasattr(e, "value") else e)

@@ -78,4 +78,52 @@ def test_a_ctrl_c_landing_in_a_finalizer_is_recorded_not_printed_and_dropped() -
         handler(signal.SIGINT, __del__())  # no exception: Python would print it as ignored
         assert interrupt.requested()
         with pytest.raises(KeyboardInterrupt):
-            interrupt.check()  # the engine's next check ends the run
+            _pigeons(11).check()  # the next solver call raises it rather than run for long
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()  # and the engine's next check ends the run
+
+
+def _tie_query() -> z3.CheckSatResult:
+    """unsat, unless an interrupt left pending in z3 cancels the ``add``'s preprocessing (then sat)."""
+    xs = [z3.BitVec(f"x{i}", 8) for i in range(3)]
+    valid = z3.And([z3.Or(xs[i] + xs[(i + 1) % 3] == xs[(i + 1) % 3] + xs[i], xs[i] == 3) for i in range(3)])
+    v = z3.Bool("v")
+    s = z3.Solver()
+    s.add(v == valid)
+    return s.check(z3.Not(v))
+
+
+def test_a_ctrl_c_between_solver_calls_leaves_z3_answering_right() -> None:
+    assert _tie_query() == z3.unsat
+    with interrupt.on_sigint():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(1)  # the watcher wakes while no solver call runs
+        time.sleep(0.1)
+        assert _tie_query() == z3.unsat  # the report written after a Ctrl-C queries z3 rightly
+    assert _tie_query() == z3.unsat  # and so does the next run in this process
+
+
+def test_every_ctrl_c_in_a_block_cuts_its_long_call_short() -> None:
+    with interrupt.on_sigint():
+        for _ in range(2):  # the watcher keeps watching after the first
+            t0 = time.monotonic()
+            with pytest.raises(KeyboardInterrupt):
+                threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+                _pigeons(11).check()
+            assert time.monotonic() - t0 < 5
+            time.sleep(1.1)  # a repeat within a second counts as the same Ctrl-C
+        assert _tie_query() == z3.unsat
+
+
+def test_the_users_ctrl_c_setting_of_z3_is_restored() -> None:
+    z3.set_param("ctrl_c", False)
+    try:
+        with interrupt.on_sigint():
+            pass
+        assert z3.get_param("ctrl_c") == "false"
+    finally:
+        z3.set_param("ctrl_c", True)
+    with interrupt.on_sigint():
+        pass
+    assert z3.get_param("ctrl_c") == "true"
