@@ -50,7 +50,9 @@ def requested() -> bool:
 
 def check() -> None:
     """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed (even if its exception was swallowed)."""
+    global _owed
     if _requested:
+        _owed = False  # raised now: the report written after it may query z3
         raise KeyboardInterrupt
 
 
