@@ -63,8 +63,8 @@ def frame_relation(actions: Sequence[z3.BoolRef], rest: Sequence[z3.BoolRef], xs
     bag of 351 message counters: 6,000 equalities instead of 770,000).
 
     The conjuncts are walked on z3's C API and recognised by AST id (z3 shares equal terms, so
-    ``y = x`` has one id): through z3py's wrappers the walk over Raft's 800,000 conjuncts took
-    two minutes, far longer than bit-blasting the result."""
+    ``y = x`` has one id): through z3py's wrappers the walk over the 800,000 conjuncts of that model
+    took two minutes, far longer than bit-blasting the result."""
     paths = paths_of(actions)
     frame_of: dict[int, int] = {}  # the id of ``y = x`` (either way round) -> y's index
     for j, (x, y) in enumerate(zip(xs, ys, strict=True)):

@@ -20,7 +20,7 @@ from .search import _err, decide
 def z3_eq(a: Any, b: Any) -> Any:
     """``a == b`` on z3 terms without z3py's operand coercion when both are terms of one context:
     a relation over a bag of hundreds of counters makes close to a million of these (a quarter of
-    building Raft's relation went into z3py's checks).  z3 still checks the sorts: on a mismatch
+    building a relation went into z3py's checks).  z3 still checks the sorts: on a mismatch
     (an integer against a real, which z3py coerces) it raises, and the coercing ``==`` answers."""
     if isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.ctx is b.ctx:
         try:
