@@ -77,7 +77,7 @@ def on_sigint() -> Iterator[None]:
         first[:] = [now]
         _cause = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
         request()
-        if _in_finalizer(frame):
+        if _in_finalizer(frame) or _in_bookkeeping(frame) or _in_z3(frame):
             _owed = True  # Python would print the exception as ignored and drop it: the next solver
             return  # call, or the engine's next check(), raises it
         _owed = False
@@ -85,21 +85,36 @@ def on_sigint() -> Iterator[None]:
 
     import z3
 
-    old = signal.signal(signal.SIGINT, handler)
-    old_term = signal.signal(signal.SIGTERM, handler)
     old_ctrl_c = z3.get_param("ctrl_c")
-    z3.set_param("ctrl_c", False)
-    try:
+    old = signal.getsignal(signal.SIGINT)
+    old_term = signal.getsignal(signal.SIGTERM)
+    try:  # set up inside the try: a signal during setup restores what was changed
+        z3.set_param("ctrl_c", False)
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
         with z3_interruptible():
             yield
     finally:
-        z3.set_param("ctrl_c", old_ctrl_c)
         signal.signal(signal.SIGINT, old)
         signal.signal(signal.SIGTERM, old_term)
+        z3.set_param("ctrl_c", old_ctrl_c)
         _requested = _owed = False  # the cause stays, for a report made after the block
 
 
 _owed = False  # a request recorded in a finalizer, not yet raised
+
+
+def _in_z3(frame: FrameType | None) -> bool:
+    """Whether the signal landed in z3's Python code: an exception there can leave a half-built
+    object whose finalizer then releases a term once too often (z3 was seen to abort on it)."""
+    import z3
+
+    where = os.path.dirname(z3.__file__) + os.sep
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(where):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _in_finalizer(frame: FrameType | None) -> bool:
@@ -122,7 +137,6 @@ _SIGNALS = {signal.SIGINT.value, signal.SIGTERM.value}
 def _guarded(call: Any) -> Any:
     """``call`` (``Solver.check``, ``Fixedpoint.query``, ``Optimize.check``) registered while it runs,
     so the watcher interrupts z3 only then; an interrupted call is followed by an empty check."""
-    import z3
 
     def run(self: Any, *args: Any, **kw: Any) -> Any:
         global _owed
@@ -130,23 +144,65 @@ def _guarded(call: Any) -> Any:
             _owed = False
             raise KeyboardInterrupt
         ctx = self.ctx
-        with _lock:
+        with _lock:  # a signal here is owed (_in_bookkeeping), never raised between these lines
             _running[ctx] = _running.get(ctx, 0) + 1
         try:
-            return call(self, *args, **kw)
+            return _invoke(call, self, args, kw)
         finally:
-            with _lock:
-                _running[ctx] -= 1
-                if not _running[ctx]:
-                    del _running[ctx]
-                hit = ctx in _hit and ctx not in _running
-                if hit:
-                    _hit.discard(ctx)
-            if hit:
-                z3.Solver(ctx=ctx).check()  # consumes an interrupt that came as the call ended
+            _unregister_and_settle(ctx)
+            if _owed:  # a signal that came during the bookkeeping (or in a finalizer): raised now
+                _owed = False
+                raise KeyboardInterrupt
 
     run.__wrapped__ = call  # type: ignore[attr-defined]
     return run
+
+
+def _invoke(call: Any, self: Any, args: Any, kw: Any) -> Any:
+    return call(self, *args, **kw)
+
+
+def _in_bookkeeping(frame: FrameType | None) -> bool:
+    """Whether the signal landed in the guard's own bookkeeping (``run`` outside its call,
+    ``_unregister_and_settle``): an exception there would leave a context registered or an interrupt
+    pending; the guard raises it once done."""
+    while frame is not None:
+        code = frame.f_code
+        if code is _invoke.__code__:
+            return False
+        if code is _unregister_and_settle.__code__ or (code.co_name == "run" and code.co_filename == __file__):
+            return True
+        frame = frame.f_back
+    return False
+
+
+_raw_solver_check: Any = None  # Solver.check as z3 defines it (set when the classes are patched)
+
+
+def _unregister_and_settle(ctx: Any) -> None:
+    """Drop one registration of ``ctx``; if the watcher interrupted it, consume the interrupt with an
+    empty check made with z3's own ``Solver.check`` (never the guarded one: an owed Ctrl-C must not
+    skip it), itself registered so that a signal during it is consumed too."""
+    import z3
+
+    raised: BaseException | None = None
+    while True:
+        with _lock:
+            _running[ctx] -= 1
+            if not _running[ctx]:
+                del _running[ctx]
+            hit = ctx in _hit and ctx not in _running
+            if hit:
+                _hit.discard(ctx)
+                _running[ctx] = 1
+        if not hit:
+            if raised is not None:
+                raise raised
+            return
+        try:
+            _raw_solver_check(z3.Solver(ctx=ctx))
+        except BaseException as e:  # a later Ctrl-C's exception: raised once the interrupt is consumed
+            raised = raised or e
 
 
 @contextlib.contextmanager
@@ -182,14 +238,16 @@ def z3_interruptible() -> Iterator[None]:
                         ctx.interrupt()
                         _hit.add(ctx)
 
+    global _raw_solver_check
     patched = [(cls, name, getattr(cls, name)) for cls, name in
                ((z3.Solver, "check"), (z3.Fixedpoint, "query"), (z3.Optimize, "check"))]
-    for cls, name, call in patched:
-        setattr(cls, name, _guarded(call))
+    _raw_solver_check = getattr(z3.Solver.check, "__wrapped__", z3.Solver.check)
     t = threading.Thread(target=watch, name="z3-interrupt", daemon=True)
-    t.start()
     _watched += 1
-    try:
+    try:  # everything set up inside the try, so a signal during setup undoes what was done
+        for cls, name, call in patched:
+            setattr(cls, name, _guarded(call))
+        t.start()
         yield
     finally:
         _watched -= 1
@@ -199,7 +257,8 @@ def z3_interruptible() -> Iterator[None]:
         signal.set_wakeup_fd(old)
         with contextlib.suppress(OSError):
             os.write(wr, b"\0")  # wake the watcher now rather than at a select timeout
-        t.join()
+        if t.ident is not None:
+            t.join()
         os.close(rd)
         os.close(wr)
 
