@@ -5,7 +5,9 @@ and z3, left to itself, catches SIGINT during a solver call: the call answers ``
 it was about to finish, its answer, and the Ctrl-C is gone (``conform``'s thousands of short
 checks lost it often; a run was once seen hung in z3's own handler).  So within ``on_sigint`` z3
 does not catch signals (``ctrl_c`` off), and Python's handler records the request and raises once
-the call returns.  To end a long call sooner, the signal's byte on the wakeup fd wakes a thread
+the call returns -- or, where the exception would do harm (in z3's Python code, where it can leave a
+half-built object, in a finalizer, in the guard's own bookkeeping), owes it to the next solver call
+or ``check()``.  To end a long call sooner, the signal's byte on the wakeup fd wakes a thread
 that interrupts z3 -- only while a solver call runs (``z3_interruptible``): an interrupt that
 reaches z3 between calls stays pending and silently corrupts the next ``add`` or ``simplify``
 (a query then answered ``sat`` where it is ``unsat``), so each interrupted call is followed by an
@@ -14,8 +16,8 @@ ends with its partial, honest verdict however the signal arrived.  Outside ``on_
 changes.
 
 SIGTERM (``timeout``, a supervisor, ``kill``) is taken the same way, so a run stopped from outside
-still reports what it checked; the reports name the signal (``cause()``).  Python runs the handler
-between bytecodes, so a SIGTERM that arrives inside one long z3 call takes effect when it returns.
+still reports what it checked; the reports name the signal (``cause()``).  Other z3 work than a
+solver call (building formulas, tactics) is not interrupted: a signal takes effect when it returns.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def _guarded(call: Any) -> Any:
 
     def run(self: Any, *args: Any, **kw: Any) -> Any:
         global _owed
-        if _owed:  # a Ctrl-C recorded in a finalizer: do not start a call that may run for long
+        if _owed:  # a Ctrl-C owed (see the module's doc): do not start a call that may run for long
             _owed = False
             raise KeyboardInterrupt
         ctx = self.ctx
