@@ -178,8 +178,8 @@ def _clauses(sm: SymbolicModel, init: BoolLike, trans: BoolLike, good: BoolLike,
 
 
 def _query(fp: z3.Fixedpoint, bad: z3.BoolRef, timeout_s: float | None) -> tuple[z3.CheckSatResult, str]:
-    """Spacer's answer; z3 catches SIGINT itself during the query and raises "canceled", as it does
-    when the timeout runs out (told apart by the time spent)."""
+    """Spacer's answer; a signal interrupts the query (``interrupt.z3_interruptible``) and z3 raises
+    "canceled", as it does when the timeout runs out (told apart by the time spent)."""
     t0 = time.perf_counter()
     try:
         with interrupt.z3_interruptible():
