@@ -100,11 +100,7 @@ def _own_steps_filtered(base: type[Model[Any]], ok: Callable[[Any], bool]) -> di
 
         out["expander"] = expander
     if base.step is not Model.step:
-        def step(self: Model[Any], s: Any, action: Any) -> Any:
-            t = base.step(self, s, action)
-            return t if t is not None and ok(t) else None
-
-        out["step"] = step
+        out["step"] = _filtered(base.step, ok)  # passes (self, s, action) through, filters the result
     return out
 
 
