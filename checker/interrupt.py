@@ -79,9 +79,9 @@ def on_sigint() -> Iterator[None]:
         first[:] = [now]
         _cause = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
         request()
-        if _in_finalizer(frame) or _in_bookkeeping(frame) or _in_z3(frame):
-            _owed = True  # Python would print the exception as ignored and drop it: the next solver
-            return  # call, or the engine's next check(), raises it
+        if _owed_here(frame):
+            _owed = True  # the next solver call, or the engine's next check(), raises it
+            return
         _owed = False
         raise KeyboardInterrupt
 
@@ -106,24 +106,25 @@ def on_sigint() -> Iterator[None]:
 _owed = False  # a request recorded in a finalizer, not yet raised
 
 
-def _in_z3(frame: FrameType | None) -> bool:
-    """Whether the signal landed in z3's Python code: an exception there can leave a half-built
-    object whose finalizer then releases a term once too often (z3 was seen to abort on it)."""
+def _owed_here(frame: FrameType | None) -> bool:
+    """Whether an exception raised where the signal landed would do harm, so it is owed instead:
+    in z3's Python code (it can leave a half-built object whose finalizer then releases a term once
+    too often; z3 was seen to abort on it), in a finalizer or what one calls (Python prints it as
+    ignored and drops it; ctypes' ``from_param`` turns it into an error of its own), or in the
+    guard's bookkeeping around a solver call (``run`` outside the call, ``_unregister_and_settle``:
+    a context would stay registered or an interrupt pending; the guard raises it once done)."""
     import z3
 
     where = os.path.dirname(z3.__file__) + os.sep
+    in_call = False  # below ``_invoke``: inside the call itself, not the bookkeeping around it
     while frame is not None:
-        if frame.f_code.co_filename.startswith(where):
+        code = frame.f_code
+        if code.co_name in ("__del__", "from_param") or code.co_filename.startswith(where):
             return True
-        frame = frame.f_back
-    return False
-
-
-def _in_finalizer(frame: FrameType | None) -> bool:
-    """Whether the signal landed in a finalizer or in what one calls (z3's ``__del__`` calls
-    ``Z3_dec_ref`` through ctypes, whose ``from_param`` turns an exception into its own)."""
-    while frame is not None:
-        if frame.f_code.co_name in ("__del__", "from_param"):
+        if code is _invoke.__code__:
+            in_call = True
+        elif not in_call and (code is _unregister_and_settle.__code__
+                              or (code.co_name == "run" and code.co_filename == __file__)):
             return True
         frame = frame.f_back
     return False
@@ -146,7 +147,7 @@ def _guarded(call: Any) -> Any:
             _owed = False
             raise KeyboardInterrupt
         ctx = self.ctx
-        with _lock:  # a signal here is owed (_in_bookkeeping), never raised between these lines
+        with _lock:  # a signal here is owed (_owed_here), never raised between these lines
             _running[ctx] = _running.get(ctx, 0) + 1
         try:
             return _invoke(call, self, args, kw)
@@ -162,20 +163,6 @@ def _guarded(call: Any) -> Any:
 
 def _invoke(call: Any, self: Any, args: Any, kw: Any) -> Any:
     return call(self, *args, **kw)
-
-
-def _in_bookkeeping(frame: FrameType | None) -> bool:
-    """Whether the signal landed in the guard's own bookkeeping (``run`` outside its call,
-    ``_unregister_and_settle``): an exception there would leave a context registered or an interrupt
-    pending; the guard raises it once done."""
-    while frame is not None:
-        code = frame.f_code
-        if code is _invoke.__code__:
-            return False
-        if code is _unregister_and_settle.__code__ or (code.co_name == "run" and code.co_filename == __file__):
-            return True
-        frame = frame.f_back
-    return False
 
 
 _raw_solver_check: Any = None  # Solver.check as z3 defines it (set when the classes are patched)
