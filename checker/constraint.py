@@ -11,6 +11,7 @@ state was checked" is no longer true and an exhausted search ends ``bounded`` (`
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Callable
 from types import CodeType
@@ -26,9 +27,35 @@ def compile_constraint(text: str) -> CodeType:
     if not text.strip():
         raise ValueError("--constraint: the expression is empty")
     try:
-        return compile(text, "<--constraint>", "eval")
+        tree = ast.parse(text, "<--constraint>", "eval")
     except SyntaxError as e:
         raise ValueError(f"--constraint {text!r} is not a Python expression: {e.msg}") from None
+    _IsAsEquality(text).visit(tree)
+    return compile(ast.fix_missing_locations(tree), "<--constraint>", "eval")
+
+
+#: The names ``is`` and ``is not`` are rewritten to (see ``_IsAsEquality``).
+_IS, _IS_NOT = "_pp_constraint_is", "_pp_constraint_is_not"
+
+
+class _IsAsEquality(ast.NodeTransformer):
+    """``a is b`` as the twins read it: identity on concrete values (what ``check`` has always
+    done), equality where ``bmc`` gives a z3 value -- plain ``is`` there is never true, so ``x is
+    None`` would silently exclude every state and BMC would say ``bounded`` where ``check`` finds
+    the violation."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if not any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            return node
+        if len(node.ops) > 1:
+            raise ValueError(f"--constraint {self.text!r}: a chained comparison with `is` or `is not`; "
+                             "write it as two comparisons joined by `and`")
+        name = _IS if isinstance(node.ops[0], ast.Is) else _IS_NOT
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[node.left, node.comparators[0]], keywords=[])
 
 
 def _symbolic_truth(v: Any) -> bool:
@@ -46,6 +73,9 @@ def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
     scope: dict[str, Any] = dict(vars(module)) if module is not None else {}
     for k in ("__loader__", "__spec__", "__file__"):  # else a traceback shows the module's lines as the expression's
         scope.pop(k, None)
+    from .twin.runtime import _pp_is, _pp_is_not
+
+    scope[_IS], scope[_IS_NOT] = _pp_is, _pp_is_not
 
     def ok(s: Any) -> bool:
         scope["s"] = s  # a global, not a local: a comprehension or generator in the expression sees it too

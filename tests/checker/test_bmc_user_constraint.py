@@ -10,9 +10,11 @@ import sys
 import pytest
 
 from protoproof.checker.bmc import bmc
+from protoproof.checker.constraint import compile_constraint
 from protoproof.checker.explore import Options, explore
 from protoproof.checker.path import replay
 from protoproof.checker.verdict import BOUNDED, VIOLATED
+from protoproof.models.paxos import Paxos
 from protoproof.models.tcommit import TCommit
 from protoproof.models.twophase import TwoPhase
 
@@ -39,6 +41,26 @@ def test_bmc_under_a_constraint_finds_what_breadth_first_search_finds_under_it(t
         assert f"shortest among the states --constraint {text!r} allows" in r.to_lines()[0]
     else:
         assert bfs.verdict == BOUNDED and r.verdict == BOUNDED
+
+
+@pytest.mark.parametrize("text", [
+    "s.nodes[0].max_val is None",  # was: no state allowed on z3 values, `bounded`
+    # was: always true on z3 values, a trace the concrete replay refused ("internal error")
+    "s.nodes[0].max_val is not None or s.nodes[1].max_val is not None or s.nodes[0].max_bal < 0",
+])
+def test_is_none_in_a_constraint_means_on_z3_values_what_it_means_on_python_values(text: str) -> None:
+    """On a z3 value plain ``is None`` is never true (and ``is not None`` always): BMC said
+    ``bounded`` where breadth-first search under the constraint finds the violation."""
+    buggy = Paxos.variants_of()["minority-quorums"]
+    bfs = explore(buggy(), Options(constraint=text))
+    r = bmc(buggy(), 8, None, tie=0, constraint=text)
+    assert bfs.verdict == r.verdict == VIOLATED and bfs.path is not None and r.path is not None
+    assert len(r.path) == len(bfs.path) == 8
+
+
+def test_a_chained_comparison_with_is_in_a_constraint_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="chained comparison with `is`"):
+        compile_constraint("s.nodes[0] is None is None")
 
 
 def test_a_bounded_answer_says_it_covers_only_the_states_the_constraint_allows() -> None:
