@@ -185,16 +185,8 @@ def _configured(cls: type[ActorSystem], params: dict[str, Any], crashes: int, fe
 
 def validate(trace_dir: str | Path) -> Report:
     meta, recs, torn = load(trace_dir)
-    boots: dict[int, int] = defaultdict(int)
-    kills: dict[int, int] = defaultdict(int)
-    for r in recs:
-        if r["kind"] == "boot":
-            boots[r["node"]] += 1
-        elif r["kind"] == "crash":
-            kills[r["node"]] += 1
-    crashed = boots.keys() | kills.keys()
-    model = model_of(meta, sum(max(boots[i] - 1, kills[i]) for i in crashed),
-                     fewer=sum(1 for i in crashed if boots[i] > 1 or kills[i]))
+    crashes = _crashes(recs)
+    model = model_of(meta, sum(crashes.values()), fewer=sum(1 for n in crashes.values() if n))
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn,
                     pauses=pauses(trace_dir))
     replay = Replay(model)
@@ -212,6 +204,25 @@ def validate(trace_dir: str | Path) -> Report:
         if prob is not None:
             report.problems.append(prob)
     return report
+
+
+def _crashes(recs: list[dict[str, Any]]) -> dict[int, int]:
+    """Per node, the crashes its replay takes (as ``Replay.run`` does): each recorded kill, and each
+    boot after the first that no recorded kill preceded (a kill -9 leaves no record)."""
+    out: dict[int, int] = defaultdict(int)
+    booted: set[int] = set()
+    down: set[int] = set()
+    for r in recs:
+        i = r["node"]
+        if r["kind"] == "crash":
+            out[i] += 1
+            down.add(i)
+        elif r["kind"] == "boot":
+            if i in booted and i not in down:
+                out[i] += 1
+            booted.add(i)
+            down.discard(i)
+    return out
 
 
 def pauses(trace_dir: str | Path) -> list[tuple[int, float]]:

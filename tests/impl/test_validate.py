@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
-from protoproof.impl.validate import TraceError, validate
+from protoproof.impl.validate import TraceError, load, validate
 from protoproof.tests.protocols.pingpong import SERVICE, PingNode
 
 
@@ -203,3 +203,34 @@ def test_a_record_outside_the_model_is_a_misfit_at_its_step(
     _edit_first(d / "node1.jsonl", "deliver", change)
     report = validate(d)
     assert not report.ok and needle in report.summary(), report.summary()
+
+
+def test_an_unrecorded_kill_9_then_a_restart_then_recorded_kills_fit_the_model(tmp_path: Path) -> None:
+    """A kill -9 from outside leaves no record: the restart's boot is the model's crash, and the
+    recorded kills of ``cluster stop`` after it are crashes too (the budget once counted one)."""
+    from protoproof.impl.launcher import Cluster
+    from protoproof.impl.raft import RaftKVClient, raft_cluster
+
+    cfg = raft_cluster(str(tmp_path / "raft"), 3, trace=True)
+    cfg.save()
+
+    async def put(key: str) -> None:
+        kv = RaftKVClient(cfg, client_id=1200 + ord(key) - ord("a"), timeout=0.4, budget=30)
+        await kv.put(key, "v")
+        await kv.close()
+
+    with Cluster(cfg) as cluster:
+        cluster.start_all()
+        asyncio.run(put("a"))
+        cluster.kill(1, record=False)  # as `kill -9` from a shell
+        asyncio.run(put("b"))
+        cluster.start(1)
+        asyncio.run(put("c"))
+        for i in range(3):  # as `cluster stop` does
+            cluster.kill(i)
+    report = validate(cfg.trace_dir())
+    assert report.ok, report.summary()
+    from protoproof.impl.validate import _crashes
+
+    _meta, recs, _torn = load(cfg.trace_dir())
+    assert _crashes(recs) == {0: 1, 1: 2, 2: 1}
