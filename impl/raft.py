@@ -704,7 +704,7 @@ SERVICE = ServiceSpec(
     name="raft",
     ref=f"{__name__}:SERVICE",
     node=RaftKVNode,
-    names=lambda p: [f"s{i}" for i in range(p["servers"])],
+    names=lambda p: [f"s{i + 1}" for i in range(p["servers"])],  # the model's names (raft.tla counts from 1)
     model=lambda cfg: (f"{__name__}:KVRaft", {"servers": len(cfg.nodes), "max_entries": _max_entries(cfg)}),
     options=(Option("servers", 3, 1, 9, "number of Raft servers"),
              Option("max_entries", 64, 1, 4096, "entries per AppendEntries (the model's max_entries)"),

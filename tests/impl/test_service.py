@@ -15,8 +15,8 @@ from protoproof.impl.client import Endpoint
 from protoproof.impl.cluster import ClusterConfig, load_cluster
 from protoproof.impl.codec import NONCE_LEN
 from protoproof.impl.launcher import Cluster
-from protoproof.impl.service import ServiceSpec, load_spec, spec_for
-from protoproof.impl.validate import validate
+from protoproof.impl.service import ServiceSpec, known_specs, load_spec, spec_for
+from protoproof.impl.validate import model_of, validate
 from protoproof.tests.protocols.pingpong import SERVICE, Count, CountReq, Go, wire_type
 
 
@@ -48,6 +48,16 @@ async def _rounds(cfg: ClusterConfig, inst: int, rounds: int, timeout: float = 1
         return int(f.msg.n)
     finally:
         await ep.close()
+
+
+@pytest.mark.parametrize("spec", [s for s in known_specs() if s.name != "sharded"], ids=lambda s: s.name)
+def test_a_cluster_names_its_nodes_as_its_model_does(spec: ServiceSpec, tmp_path: Path) -> None:
+    """``cluster`` prints these names and ``validate`` the model's: one node, one name (sharded's
+    model is per shard, built from its rings, not from a new cluster)."""
+    cfg = spec.new_cluster(tmp_path / "c", {o.name: o.default for o in spec.options}, trace=True)
+    ref, params = spec.model(cfg)
+    model = model_of({"model": ref, "params": params}, 0)
+    assert [n.name for n in cfg.nodes] == [n.name for n in model.node_list][:len(cfg.nodes)]
 
 
 def test_a_node_protocol_defined_in_tests_runs_as_a_cluster_and_its_trace_validates(tmp_path: Path) -> None:
