@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from .actors import ActorSystem, BagNet, Envelope, Node, NodeConfig, SysState, UnorderedBag, peers
 from .base import Model, Refinement, always, explains, param, sometimes, transition, variant
@@ -155,13 +155,14 @@ class ReplicatedLog(Model[RL]):
 
 @dataclass(frozen=True)
 class RaftConfig:
-    servers: int = 2
-    values: int = 1
-    max_term: int = 2
-    max_log: int = 1
-    max_copies: int = 1
+    # The ranges are the checker's reach; the runtime's servers are unbounded.
+    servers: int = param(2, 1, 5, "servers")
+    values: int = param(1, 1, 3, "client values")
+    max_term: int = param(2, 1, 6, "highest term (the constraint's currentTerm <= T)")
+    max_log: int = param(1, 0, 4, "longest log (the constraint's Len(log) <= L)")
+    max_copies: int = param(1, 1, 3, "copies of one message in flight")
     max_messages: int | None = param(None, 0, 64, "messages in flight, all copies counted", none="no bound")
-    max_entries: int = 1
+    max_entries: int = param(1, 1, 4, "entries per AppendEntries request")
     lossy: bool = True
     duplicating: bool = True
     restarts: bool = True
@@ -173,19 +174,6 @@ class Raft(ActorSystem):
     name = "raft"
     Config = RaftConfig
     server_class: type[Server] = Server
-
-    #: Each parameter's range (the checker's reach; the runtime's servers are unbounded).
-    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
-        "servers": (1, 5), "values": (1, 3), "max_term": (1, 6), "max_log": (0, 4), "max_copies": (1, 3),
-        "max_entries": (1, 4),
-    }
-
-    def _validate_config(self) -> None:
-        for name, (lo, hi) in self.RANGES.items():
-            if not lo <= getattr(self.config, name) <= hi:
-                raise ValueError(f"--{name.replace('_', '-')} must be between {lo} and {hi}")
-        if self.config.max_messages is not None and not 0 <= self.config.max_messages <= 64:
-            raise ValueError("--max-messages must be between 0 and 64")
 
     def network(self) -> UnorderedBag:
         # One copy of room beyond the bound: the successor that exceeds it is built, then
@@ -365,19 +353,10 @@ PROTOCOL = Protocol("raft", f"{__name__}:Raft", summary="Raft (raft.tla): leader
 # ----- planted bugs --------------------------------------------------------------------
 # Each variant's defaults are the smallest bounds that show its bug, with message loss,
 # duplication and restarts off where the bug does not need them (they only widen the search),
-# and, where a search then finds it, one message in flight at a time (``max_messages``: the
-# written scenarios in tests/models/test_raft_bugs.py of those variants need no more); README
-# "### Raft" gives the search that finds each one.
-
-
-@dataclass(frozen=True)
-class Figure8Config(RaftConfig):
-    servers: int = 3
-    max_term: int = 5
-    max_messages: int | None = 1  # one message in flight at a time (the written scenario needs no more)
-    lossy: bool = False
-    duplicating: bool = False
-    restarts: bool = False
+# and one message in flight at a time (``max_messages``: the written scenarios in
+# tests/models/test_raft_bugs.py need no more); README "### Raft" gives the search that finds
+# each one.  ``protoproof list raft`` shows them.
+_QUIET = {"max_messages": 1, "lossy": False, "duplicating": False, "restarts": False}
 
 
 class _Figure8Server(Server):
@@ -385,7 +364,8 @@ class _Figure8Server(Server):
         return True  # counts replicas of an entry of an earlier term too
 
 
-@variant("figure-8", breaks=("state_machine_safety", "leader_completeness"))
+@variant("figure-8", breaks=("state_machine_safety", "leader_completeness"),
+         defaults={"servers": 3, "max_term": 5, **_QUIET})
 class Figure8(Raft):
     """A leader commits an entry of an earlier term once a quorum holds it (Figure 8 of the paper).
 
@@ -398,7 +378,6 @@ class Figure8(Raft):
     README "### Raft"), no blind search here does."""
 
     server_class = _Figure8Server
-    Config = Figure8Config
 
 
 class _NoLogCheckServer(Server):
@@ -406,22 +385,12 @@ class _NoLogCheckServer(Server):
         return True
 
 
-@dataclass(frozen=True)
-class VoteWithoutLogCheckConfig(RaftConfig):
-    servers: int = 3
-    max_term: int = 3
-    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
-    lossy: bool = False
-    duplicating: bool = False
-    restarts: bool = False
-
-
-@variant("vote-without-log-check", breaks=("leader_completeness", "state_machine_safety"))
+@variant("vote-without-log-check", breaks=("leader_completeness", "state_machine_safety"),
+         defaults={"servers": 3, "max_term": 3, **_QUIET})
 class VoteWithoutLogCheck(Raft):
     """A server grants its vote without checking that the candidate's log is up to date."""
 
     server_class = _NoLogCheckServer
-    Config = VoteWithoutLogCheckConfig
 
 
 class _VolatileVoteServer(Server):
@@ -429,21 +398,13 @@ class _VolatileVoteServer(Server):
         return super().volatile(disk._replace(voted_for=None))  # votedFor is not persisted
 
 
-@dataclass(frozen=True)
-class VolatileVoteConfig(RaftConfig):
-    servers: int = 3
-    max_log: int = 0
-    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
-    lossy: bool = False
-    duplicating: bool = False  # restarts stay: the bug needs one
-
-
-@variant("volatile-vote", breaks=("election_safety",))
+# restarts stay: the bug needs one
+@variant("volatile-vote", breaks=("election_safety",),
+         defaults={"servers": 3, "max_log": 0, **_QUIET, "restarts": True})
 class VolatileVote(Raft):
     """votedFor is not kept across a restart: a restarted server votes twice in one term."""
 
     server_class = _VolatileVoteServer
-    Config = VolatileVoteConfig
 
 
 class _NoPrevCheckServer(Server):
@@ -451,22 +412,12 @@ class _NoPrevCheckServer(Server):
         return True
 
 
-@dataclass(frozen=True)
-class NoPrevCheckConfig(RaftConfig):
-    servers: int = 3
-    max_term: int = 3
-    max_messages: int | None = 1  # one message in flight at a time (the written scenario needs no more)
-    lossy: bool = False
-    duplicating: bool = False
-    restarts: bool = False
-
-
-@variant("no-prev-check", breaks=("state_machine_safety", "log_matching"))
+@variant("no-prev-check", breaks=("state_machine_safety", "log_matching"),
+         defaults={"servers": 3, "max_term": 3, **_QUIET})
 class NoPrevCheck(Raft):
     """A follower accepts an AppendEntries request without matching prevLogIndex/prevLogTerm."""
 
     server_class = _NoPrevCheckServer
-    Config = NoPrevCheckConfig
 
 
 class _StaleLeaderServer(Server):
@@ -475,19 +426,9 @@ class _StaleLeaderServer(Server):
         return s._replace(current_term=term, role=role, voted_for=None)
 
 
-@dataclass(frozen=True)
-class StaleLeaderConfig(RaftConfig):
-    max_term: int = 3
-    max_log: int = 0
-    max_messages: int | None = 1  # one message in flight at a time: breadth-first search finds it
-    lossy: bool = False
-    duplicating: bool = False
-    restarts: bool = False
-
-
-@variant("stale-leader", breaks=("election_safety",))
+@variant("stale-leader", breaks=("election_safety",),
+         defaults={"max_term": 3, "max_log": 0, **_QUIET})
 class StaleLeader(Raft):
     """A leader that learns of a higher term adopts it but does not step down."""
 
     server_class = _StaleLeaderServer
-    Config = StaleLeaderConfig

@@ -45,6 +45,18 @@ def test_list_json_gives_parameters_with_defaults_and_variants() -> None:
     assert all("atomicity" in v["breaks"] for v in tp["variants"])
 
 
+def test_list_json_gives_the_raft_ranges_and_each_variants_defaults() -> None:
+    _code, out, _ = run("list", "--json")
+    raft = {m["name"]: m for m in json.loads(out)["models"]}["raft"]
+    ranges = {p["name"]: (p["min"], p["max"]) for p in raft["parameters"] if p["type"] == "int"}
+    assert ranges == {"servers": (1, 5), "values": (1, 3), "max_term": (1, 6), "max_log": (0, 4),
+                      "max_copies": (1, 3), "max_messages": (0, 64), "max_entries": (1, 4)}
+    defaults = {v["name"]: v["defaults"] for v in raft["variants"]}
+    assert defaults["figure-8"] == {"servers": 3, "max_term": 5, "max_messages": 1, "lossy": False,
+                                    "duplicating": False, "restarts": False}
+    assert defaults["volatile-vote"]["restarts"] is True  # the bug needs a restart
+
+
 def test_check_correct_model_exits_0_with_the_json_fields() -> None:
     code, out, _ = run("check", "twophase", "--rms", "3", "--json", "--quiet")
     assert code == 0
