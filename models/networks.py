@@ -200,8 +200,12 @@ class NotInUniverse(SchemaError):
 class UnorderedBag(Network):
     """A multiset: a delivered message is consumed; at most ``max_copies`` of one in flight."""
 
-    def __init__(self, max_copies: int = 1, lossy: bool = False, duplicating: bool = False) -> None:
+    def __init__(self, max_copies: int = 1, lossy: bool = False, duplicating: bool = False,
+                 bound: int | None = None) -> None:
         self.max_copies, self.lossy, self.duplicating = max_copies, lossy, duplicating
+        #: The copies a model's state constraint allows, where ``max_copies`` leaves room beyond
+        #: it (a successor over the bound is built, then discarded, as TLC does): what users see.
+        self.bound = bound
         self._index: dict[Envelope, int] = {}
         self._universe: Sequence[Envelope] = ()
         self._bumps: dict[tuple[int, int, int], tuple[BagNet, BagNet]] = {}
@@ -211,7 +215,8 @@ class UnorderedBag(Network):
 
     def describe(self) -> str:
         extra = (", lossy" if self.lossy else "") + (", duplicating" if self.duplicating else "")
-        return f"unordered multiset (at most {self.max_copies} copies){extra}"
+        n = self.max_copies if self.bound is None else self.bound
+        return f"unordered multiset (at most {n} {'copy' if n == 1 else 'copies'} of a message){extra}"
 
     def type(self, universe: Sequence[Envelope], env_type: Type) -> Type:
         self._universe = list(universe)

@@ -179,7 +179,8 @@ class Raft(ActorSystem):
         # One copy of room beyond the bound: the successor that exceeds it is built, then
         # discarded by the constraint (as TLC does), instead of raising BoundExceeded.
         c = self.config
-        return UnorderedBag(max_copies=c.max_copies + 1, lossy=c.lossy, duplicating=c.duplicating)
+        return UnorderedBag(max_copies=c.max_copies + 1, lossy=c.lossy, duplicating=c.duplicating,
+                            bound=c.max_copies)
 
     def constraint(self, s: SysState) -> bool:
         c = self.config

@@ -315,7 +315,9 @@ def test_the_fast_expander_agrees_with_successors_on_every_reachable_state(make:
 def test_networks_describe_themselves() -> None:
     assert DuplicatingSet().describe() == "unordered, duplicating"
     assert DuplicatingSet(lossy=True).describe() == "unordered, duplicating, lossy"
-    assert UnorderedBag(2, duplicating=True).describe() == "unordered multiset (at most 2 copies), duplicating"
+    assert UnorderedBag(2, duplicating=True).describe() == (
+        "unordered multiset (at most 2 copies of a message), duplicating")
+    assert UnorderedBag(2, bound=1).describe() == "unordered multiset (at most 1 copy of a message)"
     assert FifoChannels(3, lossy=True).describe() == "FIFO per channel (capacity 3), lossy"
 
 
