@@ -64,8 +64,9 @@ def _name(model: Model[Any]) -> str:
 _BOOLS = ("true", "false", "1", "0", "yes", "no")
 
 
-def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
-    """Parse ``--param value`` pairs against the model's Config dataclass."""
+def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "") -> dict[str, Any]:
+    """Parse ``--param value`` pairs against the model's Config dataclass (what ``command``'s own
+    options left: an option of another command lands here too, so the error names both)."""
     fields = {f.name: f for f in config_fields(cls)}
     by_opt = {option_name(n): n for n in fields}
     flags = {n for n, f in fields.items() if type(f.default) is bool}  # --NAME / --no-NAME also work
@@ -80,7 +81,8 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str]) -> dict[str, Any]:
             continue
         if opt not in by_opt:
             valid = ", ".join(sorted(by_opt)) or "none"
-            raise UsageError(f"unknown option {opt!r} for model {cls.name}; its parameters: {valid}")
+            cmd = f"not an option of {command}, nor a parameter of model" if command else "for model"
+            raise UsageError(f"unknown option {opt!r}: {cmd} {cls.name}; its parameters: {valid}")
         name = by_opt[opt]
         if not eq and name in flags and (not args or args[0].lower() not in _BOOLS):
             out[name] = True
@@ -110,7 +112,7 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
     ``package.module:Class``) and its model built from ``--variant`` and the parameters."""
     protocol = protocol_for(args.model)
     cls = protocol.model_class()
-    params = _parse_params(cls, rest)
+    params = _parse_params(cls, rest, getattr(args, "command", "") or "")
     if args.variant is not None:
         variants = cls.variants_of()
         if args.variant not in variants:

@@ -101,9 +101,12 @@ def test_text_output_shows_only_changed_fields() -> None:
          "tcommit, "
          "threephase, twophase"),
         (["check", "twophase", "--rmz", "3"],
-         "unknown option '--rmz' for model twophase; its parameters: --max-crashes, --rms"),
+         "unknown option '--rmz': not an option of check, nor a parameter of model twophase; "
+         "its parameters: --max-crashes, --rms"),
         (["check", "twophase", "--rms", "three"], "--rms takes int values, not 'three'"),
-        (["check", "raft", "--no-servers"], "unknown option '--no-servers' for model raft"),  # only flags negate
+        (["check", "raft", "--no-servers"], "unknown option '--no-servers': not an option of check, nor a "
+                                            "parameter of model raft"),  # only flags negate
+        (["prove", "raft", "--constraint", "True"], "unknown option '--constraint': not an option of prove"),
         (["check", "raft", "--lossy=maybe"], "--lossy takes bool values, not 'maybe'"),
         (["check", "twophase", "--rms", "0"], "--rms must be at least 1"),
         (["check", "twophase", "--rms", "13"], "--rms 13 is too many to enumerate"),
