@@ -24,7 +24,7 @@ from ..models.base import Model
 from . import interrupt
 from .bmc_sat import CADICAL, SOLVERS, Z3, Unrolled, blast, frame_relation, state_bits
 from .bmc_steps import AUTO, BvSteps, IntSteps, choose
-from .errors import raising_step
+from .errors import ModelError, raising_step, refuse_false_non_bool
 from .path import Path
 from .symbolic import (
     BoolLike,
@@ -278,6 +278,10 @@ def judge(model: Model[Any], props: Sequence[Conjunct], states: Sequence[Any]) -
         raise SymbolicMismatch(
             f"internal error: the solver's trace ends in a state satisfying every property: {path.last!r}"
         )
+    try:
+        refuse_false_non_bool(broken[0].name, broken[0].fn(path.last), path.last, None)
+    except ModelError as e:
+        return path, broken[0], e.message
     return path, broken[0], step_error(model, broken[0], path.last)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..models.base import Action, Model, Property, Refinement
-from .errors import ModelError, Nondeterminism, model_error
+from .errors import ModelError, Nondeterminism, model_error, refuse_false_non_bool
 from .path import Path, _fmt_fields, _short
 from .symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
 from .symmetry_proof import (
@@ -244,8 +244,9 @@ def first_failing(props: list[Property], s: Any, a: Action | None) -> str | None
         except OWN:
             raise
         except Exception as e:
-            raise model_error(f"property {p.name}", e, s, a) from e
+            raise model_error(f"property {p.name}", e, s, a, in_state=True) from e
         if not ok:
+            refuse_false_non_bool(p.name, ok, s, a)
             return p.name
     return None
 
@@ -259,9 +260,10 @@ def note_examples(pending: list[Property], examples: dict[str, int | None], s: A
         except OWN:
             raise
         except Exception as e:
-            raise model_error(f"property {p.name}", e, s, None) from e
+            raise model_error(f"property {p.name}", e, s, None, in_state=True) from e
         if ok:
             examples[p.name] = c
         else:
+            refuse_false_non_bool(p.name, ok, s, None)
             left.append(p)
     return left

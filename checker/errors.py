@@ -16,16 +16,23 @@ from ..models.base import Action, Disabled, Model
 class ModelError(Exception):
     """The model raised (or produced an ill-typed state) while being checked."""
 
-    def __init__(self, message: str, state: Any, action: Action | None, tb: str) -> None:
+    def __init__(self, message: str, state: Any, action: Action | None, tb: str, in_state: bool = False) -> None:
         super().__init__(message)
         self.message, self.state, self.action, self.traceback = message, state, action, tb
+        #: ``state`` is where the failing code ran (a property), reached by ``action`` if known;
+        #: otherwise it is the state ``action`` (a step) started from.
+        self.in_state = in_state
 
     def __reduce__(self) -> tuple[Any, ...]:  # raised in a worker process, re-raised by the coordinator
-        return type(self), (self.message, self.state, self.action, self.traceback)
+        return type(self), (self.message, self.state, self.action, self.traceback, self.in_state)
 
     def __str__(self) -> str:
+        if self.in_state:
+            by = f"\n  reached by action {self.action!r}" if self.action is not None else ""
+            return f"{self.message}\n  in state {self.state!r}{by}"
         where = f"action {self.action!r}" if self.action is not None else "an initial state"
-        return f"{self.message}\n  in {where}\n  from state {self.state!r}"
+        state = f"\n  from state {self.state!r}" if self.state is not None else ""
+        return f"{self.message}\n  in {where}{state}"
 
 
 class ConstraintError(Exception):
@@ -40,11 +47,21 @@ class Nondeterminism(Exception):
     """Re-running the model did not reproduce a transition it produced before."""
 
 
-def model_error(what: str, e: Exception, s: Any, a: Action | None) -> ModelError:
+def model_error(what: str, e: Exception, s: Any, a: Action | None, in_state: bool = False) -> ModelError:
     """``e``, raised by the model code ``what`` (e.g. ``property safe``) in ``s`` (by ``a``), as a model error."""
     if isinstance(e, ConstraintError):
         return ConstraintFailed(str(e), s, a, "")
-    return ModelError(f"{what} raised {type(e).__name__}: {e}", s, a, "".join(traceback.format_exception(e)))
+    return ModelError(f"{what} raised {type(e).__name__}: {e}", s, a, "".join(traceback.format_exception(e)),
+                      in_state)
+
+
+def refuse_false_non_bool(name: str, v: Any, s: Any, a: Action | None) -> None:
+    """Called with a property's false value: one that is not ``False`` (``None`` from a missing
+    ``return``, 0, an empty set) is refused, as TLC refuses a non-Boolean invariant, rather than
+    reported as a violation."""
+    if v is not False and type(v).__name__ != "bool_":  # numpy's False is False too
+        raise ModelError(f"property {name} returned {v!r}, not True or False (a missing return?)", s, a, "",
+                         in_state=True)
 
 
 def raising_step(model: Model[Any], s: Any) -> tuple[Action, Exception] | None:

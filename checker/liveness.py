@@ -31,7 +31,7 @@ from typing import Any
 
 from ..models.base import Action, Model, Property
 from .checks import OWN
-from .errors import Nondeterminism, model_error
+from .errors import Nondeterminism, model_error, refuse_false_non_bool
 from .path import Path
 
 NO_SUCC = -1
@@ -441,11 +441,14 @@ def predicates(prop: Property, unpack: Callable[[int], Any], store: EdgeStore
 
 def _holds(what: str, fn: Callable[[Any], bool], s: Any) -> bool:
     try:
-        return bool(fn(s))
+        v = fn(s)
     except OWN:
         raise
     except Exception as e:
-        raise model_error(f"property {what}", e, s, None) from e
+        raise model_error(f"property {what}", e, s, None, in_state=True) from e
+    if not v:
+        refuse_false_non_bool(what, v, s, None)
+    return bool(v)
 
 
 def lasso_path(model: Model[Any], store: EdgeStore, key: Callable[[Any], int], lasso: Lasso) -> Path:

@@ -212,6 +212,10 @@ class FormulaChecker:
                 if got != [py]:
                     bad.append(FormulaMismatch(it.kind, it.name, source, state, py, got))
                 continue
+            if not py and py is not False and type(py).__name__ != "bool_":  # None from a missing return
+                bad.append(FormulaMismatch(it.kind, it.name, source, state, py,
+                                           "not compared: the Python gave no truth value (a missing return?)"))
+                continue
             truth = bool(py)
             r = s.check(*fix, z3.Not(v) if truth else v)
             if r == z3.sat:

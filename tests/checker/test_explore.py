@@ -839,3 +839,88 @@ def test_an_abstract_model_that_raises_is_a_model_error_naming_it() -> None:
     with pytest.raises(ModelError, match=r"the abstract model .* of halves raised ValueError: abstract boom") as info:
         explore(Refines())
     assert info.value.state == 1 and repr(info.value.action) == "inc()"
+
+
+class _Climb(Model[int]):
+    """0 -> 1 -> ... -> 5, with properties a test replaces."""
+
+    def schema(self) -> Type:
+        return Int(0, 5)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition()
+    def inc(self, s: int) -> int | None:
+        return s + 1 if s < 5 else None
+
+    @sometimes
+    def top(self, s: int) -> bool:
+        return s == 5
+
+
+class _NoReturnAbove2(_Climb):
+    @always
+    def small(self, s: int) -> bool:
+        if s < 3:
+            return True
+        return None  # type: ignore[return-value]  # the slip: a branch without a truth value
+
+
+class _EmptySetAsFalse(_Climb):
+    @always
+    def small(self, s: int) -> bool:
+        return frozenset() if s == 4 else True  # type: ignore[return-value]
+
+
+class _SometimesNone(_Climb):
+    @sometimes
+    def never(self, s: int) -> bool:
+        return None  # type: ignore[return-value]
+
+
+class _RaisingAtFour(_Climb):
+    @always
+    def small(self, s: int) -> bool:
+        return _key_error_at(s, 4) >= 0
+
+
+@pytest.mark.parametrize(("cls", "value", "state"), [(_NoReturnAbove2, None, 3), (_EmptySetAsFalse, frozenset(), 4),
+                                                     (_SometimesNone, None, 0)])
+def test_a_property_giving_no_truth_value_is_a_model_error_not_a_violation(cls: type[Model[int]], value: Any,
+                                                                           state: int) -> None:
+    with pytest.raises(ModelError) as info:
+        explore(cls())
+    assert f"returned {value!r}, not True or False" in str(info.value) and info.value.state == state
+
+
+class _TwoPhaseNoReturn(TwoPhase):
+    @always
+    def tm_undecided(self, s: Any) -> bool:
+        if s.nodes[-1].state == "init":
+            return True
+        return None  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("engine", ["scalar", "vector"])
+def test_a_property_giving_none_is_a_model_error_on_every_engine(engine: str) -> None:
+    with pytest.raises(ModelError, match="property tm_undecided returned None, not True or False"):
+        explore(_TwoPhaseNoReturn(), Options(engine=engine))
+
+
+def test_a_property_giving_none_is_an_error_for_bmc_and_prove_too() -> None:
+    from protoproof.checker.bmc import bmc
+    from protoproof.checker.induction import prove
+    from protoproof.checker.verdict import ERROR
+
+    r = bmc(_NoReturnAbove2(), 5, ["small"])
+    assert r.verdict == ERROR and "no truth value" in r.reason
+    assert prove(_NoReturnAbove2(), properties=["small"]).verdict == ERROR
+
+
+def test_a_raising_property_names_the_state_it_ran_in_and_the_action_that_reached_it() -> None:
+    with pytest.raises(ModelError) as info:
+        explore(_RaisingAtFour())
+    text = str(info.value)
+    assert "property small raised KeyError" in text
+    assert "in state 4\n  reached by action inc()" in text and "from state" not in text
