@@ -205,7 +205,9 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
     result.solver, result.constraint = solver, constraint
-    if result.verdict == BOUNDED and rep is not None and rep.error:
+    if result.verdict == BOUNDED and rep is not None and rep.model_raised:  # deeper than the unrolling
+        result.verdict, result.reason = ERROR, f"a reachable state of the tie's sample: {rep.error}"
+    elif result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
     return result
 

@@ -257,10 +257,12 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
         o = Obligation(f"property conformance ({rep.states} states)", None, OK if rep.ok else FAILED, rep.seconds)
         if rep.mismatches:
             o.outcome, o.reason = ERROR, f"a conjunct's z3 formula is not its Python: {rep.mismatches[0].line()}"
+        elif rep.model_raised:
+            o.outcome, o.reason = ERROR, f"a reachable state of the sample: {rep.error}"
         elif rep.error:
             o.result, o.reason = GAVE_UP, rep.summary()
         res.obligations.append(o)
-        if rep.mismatches:  # the queries would be about formulas that are not the model's
+        if rep.mismatches or rep.model_raised:  # the queries would be about formulas that are not the model's
             res.elapsed_s = time.perf_counter() - t_start
             return res
     inv_y = sm.at(inv, sm.yvars)  # Inv(Y): the same formula with X renamed to Y

@@ -257,6 +257,9 @@ class TieReport:
     formulas: list[str] = field(default_factory=list)
     mismatches: list[FormulaMismatch] = field(default_factory=list)
     error: str = ""
+    #: The error is the model's own (it raised, or stepped outside its schema, on a state the
+    #: sample reached): a model error, not a tie that could not run.
+    model_raised: bool = False
     seconds: float = 0.0
 
     @property
@@ -304,7 +307,10 @@ def tie_sample(sm: SymbolicModel, items: Sequence[Tied], n: int = SAMPLE_STATES,
                 seen.add(s)
                 sample.append(("random", s))
     except Exception as e:  # the explicit search raised: the sample, and so the tie, is missing
+        from .errors import ModelError
+
         rep.error = f"{type(e).__name__}: {e}"
+        rep.model_raised = isinstance(e, ModelError)
         rep.seconds = time.perf_counter() - t0
         return rep
     chk = FormulaChecker(sm, items)

@@ -204,8 +204,14 @@ class Sym:
     def __floordiv__(self, o: Any) -> Sym:
         return self._arith(o, _floordiv, "//")
 
+    def __rfloordiv__(self, o: Any) -> Sym:
+        return self._arith(o, _floordiv, "//", True)
+
     def __mod__(self, o: Any) -> Sym:
         return self._arith(o, _mod, "%")
+
+    def __rmod__(self, o: Any) -> Sym:
+        return self._arith(o, _mod, "%", True)
 
     def __neg__(self) -> Sym:
         return Sym(-self._int(), INT, None, f"-{self.name}")
@@ -285,12 +291,28 @@ def _text_refusal(name: str) -> SymbolicError:
     )
 
 
+def _divmod(a: Any, b: Any) -> tuple[Any, Any]:
+    """Python's ``divmod`` on z3 integers: a zero divisor raises ``ZeroDivisionError`` on the path
+    where it is zero (a raising step, as an index out of range is), and a negative one rounds
+    down as Python does (z3's ``div``/``mod`` are Euclidean: the remainder is never negative)."""
+    if isinstance(b, int):
+        if b == 0:
+            raise ZeroDivisionError("integer division or modulo by zero")
+        if b > 0:
+            return a / b, a % b
+    elif not decide(b != 0):
+        raise ZeroDivisionError("integer division or modulo by zero")
+    q, r = a / b, a % b
+    fix = z3.And(b < 0, r != 0)
+    return z3.If(fix, q - 1, q), z3.If(fix, r + b, r)
+
+
 def _floordiv(a: Any, b: Any) -> Any:
-    return a / b  # z3 integer division rounds like Python's for positive divisors
+    return _divmod(a, b)[0]
 
 
 def _mod(a: Any, b: Any) -> Any:
-    return a % b
+    return _divmod(a, b)[1]
 
 
 def _hashable(v: Any) -> bool:
