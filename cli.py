@@ -33,7 +33,7 @@ from .checker.verdict import (
     UNKNOWN,
     VIOLATED,
 )
-from .cli_describe import config_fields, describe, lines, model_help, option_name
+from .cli_describe import config_fields, describe, lines, model_help, option_name, optional_type
 from .cli_progress import progress_stream, reporter
 from .impl.argtypes import non_negative, non_negative_float, positive, positive_float
 from .models.actors import ActorSystem
@@ -84,17 +84,18 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "")
             cmd = f"not an option of {command}, nor a parameter of model" if command else "for model"
             raise UsageError(f"unknown option {opt!r}: {cmd} {cls.name}; its parameters: {valid}")
         name = by_opt[opt]
-        if not eq and name in flags and (not args or args[0].lower() not in _BOOLS):
+        if not eq and name in flags and (not args or args[0].startswith("--")):
             out[name] = True
             continue
         if not eq:
             if not args:
                 raise UsageError(f"{opt} needs a value")
             val = args.pop(0)
-        default = fields[name].default
-        kind = type(default) if default not in (dataclasses.MISSING, None) else str
-        if default is None and str(fields[name].type).startswith("int"):
-            kind = int  # an optional bound (``int | None = None``): given, it is an int
+        kind = _kind(fields[name])
+        if kind is None:
+            ty = getattr(fields[name].type, "__name__", fields[name].type)
+            raise UsageError(f"{opt}: a parameter of type {ty} cannot be given on the command line "
+                             "(int, float, str or bool can)")
         try:
             if kind is bool:
                 if val.lower() not in _BOOLS:
@@ -105,6 +106,18 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "")
         except ValueError:
             raise UsageError(f"{opt} takes {kind.__name__} values, not {val!r}") from None
     return out
+
+
+_KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _kind(f: dataclasses.Field[Any]) -> type | None:
+    """What a command-line value of ``f`` is parsed as: its default's type, else its annotation's
+    (``int``, ``int | None``); None for a type the command line cannot give (a tuple, a list)."""
+    if f.default not in (dataclasses.MISSING, None):
+        t = type(f.default)
+        return t if t in _KINDS.values() else None
+    return _KINDS.get(optional_type(f.type) if f.default is None else str(getattr(f.type, "__name__", f.type)))
 
 
 def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Model[Any]]:
@@ -120,6 +133,10 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
             raise UsageError(f"model {args.model} has no variant {args.variant!r}; variants: {valid}")
         cls = variants[args.variant]
         params = {**cls.variant_defaults, **params}  # the parameters its bug needs to show, unless given
+    missing = [option_name(f.name) for f in config_fields(cls) if f.name not in params
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise UsageError(f"model {cls.name} needs {', '.join(missing)} (no default)")
     try:
         return protocol, cls(**params)
     except ValueError as e:

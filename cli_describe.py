@@ -36,7 +36,7 @@ def parameters(cls: type[Model[Any]]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"name": f.name, "option": option_name(f.name), "default": f.default,
                                "type": type(f.default).__name__}
         if f.default is None:  # an optional parameter: its type is the annotation's, and None has a meaning
-            row["type"] = _optional_type(f.type)
+            row["type"] = optional_type(f.type)
             row["default_means"] = f.metadata.get("none") or "not set"
         lo, hi = param_range(f)
         if lo is not None or hi is not None:
@@ -47,7 +47,7 @@ def parameters(cls: type[Model[Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _optional_type(annotation: Any) -> str:
+def optional_type(annotation: Any) -> str:
     """``int`` for ``int | None`` (a string under ``from __future__ import annotations``)."""
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
     parts = [t.strip() for t in text.replace("Optional[", "").rstrip("]").split("|")]

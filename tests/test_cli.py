@@ -128,6 +128,72 @@ def test_wrong_arguments_get_one_line_and_exit_2(argv: list[str], needle: str) -
     assert err.startswith("protoproof: error: ") and needle in err
 
 
+_CONFIGURED = """
+from dataclasses import dataclass
+from protoproof.models.base import Model, always, sometimes, transition
+from protoproof.models.schema import Int
+
+
+@dataclass(frozen=True)
+class C:
+    n: int = 3
+    names: tuple = ("a",)
+    fast: bool = False
+
+
+@dataclass(frozen=True)
+class Required:
+    n: int
+
+
+class Counter(Model[int]):
+    name = "counter"
+    Config = C
+
+    def schema(self):
+        return Int(0, 9)
+
+    def init(self):
+        return [0]
+
+    @transition()
+    def inc(self, s):
+        return s + 1 if s < self.config.n else None
+
+    @always
+    def ok(self, s):
+        return s <= 9
+
+    @sometimes
+    def top(self, s):
+        return s == self.config.n
+
+
+class NoDefault(Counter):
+    Config = Required
+"""
+
+
+@pytest.mark.parametrize(("cls", "argv", "needle"), [
+    ("Counter", ["--names", "x,y"], "--names: a parameter of type tuple cannot be given on the command line"),
+    ("Counter", ["--fast", "maybe"], "--fast takes bool values, not 'maybe'"),  # not "unknown option 'maybe'"
+    ("NoDefault", [], "model counter needs --n (no default)"),
+])
+def test_a_user_models_parameters_are_parsed_by_their_type_or_refused_in_one_line(
+        tmp_path: Path, cls: str, argv: list[str], needle: str) -> None:
+    (tmp_path / "configured.py").write_text(_CONFIGURED)
+    code, _out, err = run("check", f"{tmp_path / 'configured.py'}:{cls}", *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_a_parameter_without_a_default_takes_its_annotations_type(tmp_path: Path) -> None:
+    (tmp_path / "configured.py").write_text(_CONFIGURED)
+    code, out, _err = run("check", f"{tmp_path / 'configured.py'}:NoDefault", "--n", "4", "--json")
+    assert code == 0 and json.loads(out)["distinct_states"] == 5
+    code, out, _err = run("check", f"{tmp_path / 'configured.py'}:Counter", "--fast", "--n", "2", "--json")
+    assert code == 0 and json.loads(out)["params"]["fast"] is True and json.loads(out)["distinct_states"] == 3
+
+
 def test_symmetry_on_a_model_without_symmetry_is_refused(add_protocol: Callable[..., Protocol]) -> None:
     add_protocol("raiser", Raiser)
     code, _out, err = run("check", "raiser", "--symmetry")
