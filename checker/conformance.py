@@ -166,7 +166,7 @@ class ConformanceResult:
             why.append(f"the time ran out (--timeout {self.timed_out:g} s) after {self.reachable_states} reachable "
                        f"and {self.random_states} random states were compared"
                        + (", during the twin checks" if self.twins else ", before the twin checks"))
-        if not self.reachable_complete and self.timed_out is None:
+        if not self.reachable_complete and self.timed_out is None and not self.interrupted:
             why.append(f"only the first {self.reachable_states} reachable states were compared (--max-states)")
         if self.skipped:
             why.append(f"{len(self.skipped)} of {len(self.twins)} twin checks skipped")
@@ -429,7 +429,8 @@ def conform(
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.001)
         reach = reachable_states(model, max_reachable + 1, timeout=left)
         _check_time(deadline)  # the collection may have been cut short: not all of them, maybe
-        res.reachable_complete = len(reach) <= max_reachable
+        res.reachable_complete = len(reach) <= max_reachable and not interrupt.requested()  # a Ctrl-C ends
+        # the search early with the states it had: fewer than all, though under the bound
         reach = reach[:max_reachable]
     except _OutOfTime:
         res.reachable_complete, res.timed_out, res.twins_checked = False, timeout, False
