@@ -139,6 +139,19 @@ class Options:
     #: discarded, as by a TLC CONSTRAINT; the search is then partial, never ``exhausted``.
     constraint: str | None = None
 
+    def __post_init__(self) -> None:
+        """The budgets the command line refuses, refused here too: ``max_states=0`` once ran and said
+        ``bounded`` after the initial states."""
+        at_least = {"max_states": 1, "max_depth": 0, "walks": 1, "walk_depth": 1, "width": 1, "check_determinism": 0}
+        for name, lo in at_least.items():
+            v = getattr(self, name)
+            if v is not None and v < lo:
+                raise ValueError(f"Options.{name} must be at least {lo}, not {v!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"Options.timeout must be a positive number of seconds, not {self.timeout!r}")
+        if self.shorten < 0:
+            raise ValueError(f"Options.shorten must be at least 0, not {self.shorten!r}")
+
 
 def explore(model: Model[Any], options: Options | None = None, **kw: Any) -> Result:
     """Check every property of ``model`` on every reachable state, within the budgets."""

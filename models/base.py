@@ -492,7 +492,8 @@ class Model(Generic[S]):
             return self
         vs = self.variants()
         if name not in vs:
-            raise KeyError(name)
+            known = ", ".join(sorted(vs)) or "none"
+            raise KeyError(f"{type(self).__name__} has no variant {name!r}; variants: {known}")
         return vs[name](self.config)
 
     def describe_state(self, s: Any) -> dict[str, Any]:

@@ -924,3 +924,15 @@ def test_a_raising_property_names_the_state_it_ran_in_and_the_action_that_reache
     text = str(info.value)
     assert "property small raised KeyError" in text
     assert "in state 4\n  reached by action inc()" in text and "from state" not in text
+
+
+@pytest.mark.parametrize("kw", [{"max_states": 0}, {"max_states": -5}, {"timeout": -1}, {"timeout": 0},
+                                {"max_depth": -1}, {"walks": 0}])
+def test_a_budget_the_command_line_refuses_is_refused_by_the_api_too(kw: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=f"Options.{next(iter(kw))} must be"):
+        explore(TwoPhase(), **kw)
+
+
+def test_an_unknown_variant_names_the_variants() -> None:
+    with pytest.raises(KeyError, match="TwoPhase has no variant 'nope'; variants: commit-on-majority"):
+        TwoPhase().with_variant("nope")
