@@ -235,7 +235,9 @@ def cmd_check(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
         raise UsageError(e.message) from None
     except (ModelError, Nondeterminism, ModelDefinitionError, AsymmetricDefinition) as e:
         # A definition error's message names the author's line: the engine's frames are noise.
-        return _report_error(model, e, args.json, out, err, with_traceback=not isinstance(e, ModelDefinitionError))
+        # Nondeterminism: the two successor lists say it all; the engine's frames are noise there too.
+        return _report_error(model, e, args.json, out, err,
+                             with_traceback=not isinstance(e, (ModelDefinitionError, Nondeterminism)))
     except SymmetryError as e:
         raise UsageError(str(e)) from None
 

@@ -348,10 +348,12 @@ class _Run:
                     "did not; please report it"
                 ) from fast_error
         guard = self.checks.guard
-        if self.expanded < self.o.check_determinism:
+        n = self.o.check_determinism
+        if self.expanded < n or (n and self.expanded % _RECHECK_EVERY == 0):
             if s is None:
                 s = self.unpack(code)
-            _check_deterministic(self.model, self.recheck, self.key, s, pairs, self.expand_code is not None)
+            _check_deterministic(self.model, self.recheck, self.key, s, pairs, self.expand_code is not None,
+                                 self.unpack)
             if guard is not None and guard.perms and not guard.every_state:
                 check_symmetric(self.model, guard.canon, s, guard.perms, self.expand_states)
         if guard is not None and guard.every_state:
@@ -689,15 +691,24 @@ def _state(states: list[Any] | None, j: int, unpack: Callable[[int], Any], c: in
     return states[j] if states is not None else unpack(c)
 
 
+#: After the first ``Options.check_determinism`` states, one expanded state in this many is
+#: re-expanded too, so a model whose randomness shows only deep in the run is still likely caught.
+_RECHECK_EVERY = 997
+
+
 def _check_deterministic(model: Model[Any], expand: Callable[[Any], list[Any]], key: Callable[[Any], int],
-                         s: Any, pairs: list[tuple[Action, int]], on_codes: bool) -> None:
+                         s: Any, pairs: list[tuple[Action, int]], on_codes: bool,
+                         unpack: Callable[[int], Any] | None = None) -> None:
     """Expand ``s`` again through the general path and compare: same actions, same codes."""
-    again = [(a, key(t)) for a, t in expand(s)]
+    succ = expand(s)
+    again = [(a, key(t)) for a, t in succ]
     if again != pairs:
         how = "on packed codes and on states" if on_codes else "twice"
+        first = [f"{a!r} -> {unpack(c) if unpack is not None else f'<state {c}>'!r}" for a, c in pairs]
+        second = [f"{a!r} -> {t!r}" for a, t in succ]
         raise Nondeterminism(
-            f"{model.display_name} is not deterministic: expanding {s!r} {how} gave "
-            f"different successors ({pairs!r} then {again!r}); transitions must not use randomness, "
+            f"{model.display_name} is not deterministic: expanding {s!r} {how} gave different successors "
+            f"([{', '.join(first)}] then [{', '.join(second)}]); transitions must not use randomness, "
             "clocks, I/O or set iteration order"
         )
 

@@ -261,7 +261,8 @@ class VectorPartitionWorker(PartitionWorker):
                 rows[f].append((acts[part.j], int(part.succ[i])))
         run = self.run
         for f in range(k):
-            _check_deterministic(self.model, run.expand_states, run.key, run.unpack(int(chunk[f])), rows[f], True)
+            _check_deterministic(self.model, run.expand_states, run.key, run.unpack(int(chunk[f])), rows[f], True,
+                                 run.unpack)
         self.determinism_left -= k
 
     def receive(self, store: bool, *batches: bytes | str | None) -> dict[str, Any]:

@@ -458,7 +458,7 @@ class _Search:
                     break
                 rows[f].append((acts[part.j], int(part.succ[i])))
         for f in range(n):
-            _check_deterministic(self.model, expand, self.key, self.unpack(int(chunk[f])), rows[f], True)
+            _check_deterministic(self.model, expand, self.key, self.unpack(int(chunk[f])), rows[f], True, self.unpack)
         self.determinism_left -= n
 
     # ----- the result -----

@@ -936,3 +936,34 @@ def test_a_budget_the_command_line_refuses_is_refused_by_the_api_too(kw: dict[st
 def test_an_unknown_variant_names_the_variants() -> None:
     with pytest.raises(KeyError, match="TwoPhase has no variant 'nope'; variants: commit-on-majority"):
         TwoPhase().with_variant("nope")
+
+
+class _ForgetfulDeepDown(Model[int]):
+    """0 -> 1 -> ... -> 3000ish; from 1500 on, a step's result depends on how often it was called
+    (a hidden counter: what randomness or a clock does), so expanding a state twice differs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def schema(self) -> Type:
+        return Int(0, 6001)
+
+    def init(self) -> list[int]:
+        return [0]
+
+    @transition()
+    def inc(self, s: int) -> int | None:
+        self.calls += 1
+        if s >= 3000:
+            return None
+        return s + 1 + (self.calls % 2 if s >= 1500 else 0)
+
+    @sometimes
+    def far(self, s: int) -> bool:
+        return s > 2000
+
+
+def test_a_step_that_differs_when_rerun_is_caught_beyond_the_first_states_checked() -> None:
+    with pytest.raises(Nondeterminism, match=r"not deterministic: expanding \d+ .*inc\(\) -> \d+.*then.*inc\(\) -> "):
+        explore(_ForgetfulDeepDown(), Options(engine="scalar"))
