@@ -683,7 +683,9 @@ def _locate(model: Model[Any], s: Any, err: Exception) -> ModelError:
     if isinstance(err, ConstraintError):
         return model_error("", err, s, None)  # the user's expression: its message says it all
     a, e = raising_step(model, s) or (None, err)
-    return ModelError(f"the model raised {type(err).__name__}: {err}", s, a, "".join(traceback.format_exception(e)))
+    # chain=False: re-run inside the handler of ``err``, ``e`` has it as context -- the same error twice.
+    return ModelError(f"the model raised {type(err).__name__}: {err}", s, a,
+                      "".join(traceback.format_exception(e, chain=False)))
 
 
 def _state(states: list[Any] | None, j: int, unpack: Callable[[int], Any], c: int) -> Any:

@@ -392,16 +392,32 @@ class Model(Generic[S]):
 
     def initial_states(self) -> list[S]:
         try:
-            states = list(self.init())
+            got = self.init()
         except (ModelDefinitionError, SchemaError):
             raise
         except Exception as e:  # the author's init(): a model error (exit 4), never a crash read as a verdict
             raise ModelDefinitionError(f"{type(self).__name__}.init() raised {where_raised(e)}") from None
+        if got is None or self._is_one_state(got):
+            raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}: it must return a list of "
+                                       f"initial states{f' ([{got!r}])' if got is not None else ''}")
+        try:
+            states = list(got)
+        except TypeError:
+            raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}, not a list of "
+                                       "initial states") from None
         if not states:
             raise ModelDefinitionError(f"{type(self).__name__}.init() returned no state")
         for s in states:
             self.check_state(s, "initial state")
         return states
+
+    def _is_one_state(self, v: Any) -> bool:
+        """``v`` is itself a state of the schema (``init()`` returned ``S(0)`` for ``[S(0)]``)."""
+        try:
+            self._schema.check(v, "state")
+        except Exception:
+            return False
+        return True
 
     def check_state(self, s: Any, what: str = "state") -> None:
         try:

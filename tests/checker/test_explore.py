@@ -967,3 +967,28 @@ class _ForgetfulDeepDown(Model[int]):
 def test_a_step_that_differs_when_rerun_is_caught_beyond_the_first_states_checked() -> None:
     with pytest.raises(Nondeterminism, match=r"not deterministic: expanding \d+ .*inc\(\) -> \d+.*then.*inc\(\) -> "):
         explore(_ForgetfulDeepDown(), Options(engine="scalar"))
+
+
+class _InitOneState(_Climb):
+    def init(self) -> list[int]:
+        return 0  # type: ignore[return-value]  # the slip: a state, not a list of them
+
+
+class _InitNothing(_Climb):
+    def init(self) -> list[int]:
+        return None  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("cls", "said"), [(_InitOneState, "returned 0: it must return a list of initial states ([0])"),
+                                           (_InitNothing, "returned None: it must return a list of initial states")])
+def test_init_returning_a_state_or_nothing_says_it_must_return_a_list(cls: type[Model[int]], said: str) -> None:
+    from protoproof.models.base import ModelDefinitionError
+
+    with pytest.raises(ModelDefinitionError, match=re.escape(said)):
+        explore(cls())
+
+
+def test_a_raising_steps_traceback_is_printed_once() -> None:
+    with pytest.raises(ModelError) as info:
+        explore(Boom())
+    assert info.value.traceback.count("Traceback") == 1 and "During handling" not in info.value.traceback
