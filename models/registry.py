@@ -175,10 +175,21 @@ def resolve(ref: Ref) -> Any:
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            names = sorted(n for n in vars(module) if not n.startswith("_"))
-            raise RegistryError(f"{where} has no attribute {attr!r}; it defines: {', '.join(names) or 'nothing'}")
+            raise RegistryError(f"{where} has no attribute {attr!r}; {_what_it_defines(module)}")
         obj = getattr(obj, part)
     return obj
+
+
+def _what_it_defines(module: ModuleType) -> str:
+    """Its model classes if it has any (the names a user meant), else every public name."""
+    from .base import Model
+
+    own = sorted(n for n, v in vars(module).items() if not n.startswith("_") and isinstance(v, type)
+                 and issubclass(v, Model) and v is not Model and v.__module__ == module.__name__)
+    if own:
+        return f"its models: {', '.join(own)}"
+    names = sorted(n for n in vars(module) if not n.startswith("_"))
+    return f"it defines: {', '.join(names) or 'nothing'}"
 
 
 def load_module(where: str) -> ModuleType:
@@ -203,6 +214,8 @@ def load_module(where: str) -> ModuleType:
 
 def _load_file(path: str) -> ModuleType:
     full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise RegistryError(f"{path} is a directory; name a model file in it: {path.rstrip('/')}/file.py:Class")
     if not os.path.isfile(full):
         raise RegistryError(f"no such file: {path}")
     if not full.endswith(".py"):

@@ -90,7 +90,9 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 @pytest.mark.parametrize(("make", "message"), [
     (lambda d: f"{d}/missing.py:Model", "no such file: {d}/missing.py"),
     (lambda d: "protoproof.models.nosuch:X", "no module named 'protoproof.models.nosuch'"),
-    (lambda d: "protoproof.models.paxos:Nope", "protoproof.models.paxos has no attribute 'Nope'; it defines: "),
+    (lambda d: "protoproof.models.paxos:Nope", "protoproof.models.paxos has no attribute 'Nope'; its models: "
+                                               "AcceptBelowPromise, IgnoreVotes, MinorityQuorums, Paxos, "),
+    (lambda d: f"{d}:Model", "{d} is a directory; name a model file in it: {d}/file.py:Class"),
     (lambda d: "protoproof.models.paxos:PaxosConfig", "protoproof.models.paxos:PaxosConfig is PaxosConfig, not a "
                                                      "Model subclass"),
     (lambda d: _write(d, "broken.py", "x = 1\ndef f(:\n") + ":X", "{d}/broken.py:2: syntax error"),
