@@ -37,7 +37,7 @@ from .cli_describe import config_fields, describe, lines, model_help, option_nam
 from .cli_progress import progress_stream, reporter
 from .impl.argtypes import non_negative, non_negative_float, positive, positive_float
 from .models.actors import ActorSystem
-from .models.base import Model, ModelDefinitionError
+from .models.base import Model, ModelDefinitionError, ParameterError
 from .models.registry import Protocol, RegistryError, protocol_for, protocol_of, registered, where_raised
 from .models.schema import to_jsonable
 
@@ -139,7 +139,7 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
         raise UsageError(f"model {cls.name} needs {', '.join(missing)} (no default)")
     try:
         return protocol, cls(**params)
-    except ValueError as e:
+    except ParameterError as e:  # a value out of range: the user's input
         raise UsageError(str(e)) from None
     except (ModelDefinitionError, KeyboardInterrupt):
         raise

@@ -29,6 +29,11 @@ class ModelDefinitionError(Exception):
     """The model is written wrongly; the message says how to fix it."""
 
 
+class ParameterError(ValueError):
+    """A parameter value the model refuses (its range, ``_validate_config``): the caller's input,
+    where any other ``ValueError`` while building the model is the model's own definition."""
+
+
 class Disabled(Exception):
     """Raised by ``require`` when a guard is false: the action is not enabled."""
 
@@ -288,8 +293,13 @@ class Model(Generic[S]):
         elif params:
             raise TypeError("pass either a config or keyword parameters, not both")
         self.config = config
-        _check_ranges(config)
-        self._validate_config()
+        try:
+            _check_ranges(config)
+            self._validate_config()
+        except ParameterError:
+            raise
+        except ValueError as e:
+            raise ParameterError(str(e)) from None
         self._schema = self.schema()
         if not isinstance(self._schema, Type):
             raise ModelDefinitionError(f"{type(self).__name__}.schema() must return a schema Type")

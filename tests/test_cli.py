@@ -621,13 +621,18 @@ def test_a_bad_user_model_is_one_line_and_exit_2(tmp_path: Path, source: str | N
         assert needle.format(d=tmp_path) in err, err
 
 
-def test_a_user_model_whose_schema_raises_is_a_one_line_model_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("body", "said"), [
+    ("return 1 / 0", "building Bad raised ZeroDivisionError: division by zero (at {f}:5)"),
+    ("raise ValueError('a Record missing a field')", "building Bad raised ValueError: a Record missing a field"),
+])
+def test_a_user_model_whose_schema_raises_is_a_one_line_model_error(tmp_path: Path, body: str, said: str) -> None:
+    """A ValueError is the model's too (exit 4), unless it is a parameter out of range (exit 2)."""
     f = tmp_path / "bad.py"
     f.write_text("from protoproof.tests.test_cli import Raiser\n\nclass Bad(Raiser):\n"
-                 "    def schema(self):\n        return 1 / 0\n")
+                 f"    def schema(self):\n        {body}\n")
     code, out, err = run("check", f"{f}:Bad")
     assert code == 4 and out == "" and len(err.strip().splitlines()) == 1
-    assert f"building Bad raised ZeroDivisionError: division by zero (at {f}:5)" in err
+    assert said.format(f=f) in err, err
 
 
 def _run_script(script: Path) -> subprocess.CompletedProcess[str]:
