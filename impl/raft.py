@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.actors import ActorSystem, DuplicatingSet, Faults, Network, Node, Persist, Send
-from ..models.base import transition
+from ..models.base import param, transition
 from ..models.raft import (
     CANDIDATE,
     FOLLOWER,
@@ -175,6 +175,14 @@ class KVServer(WideServer):
 
 @dataclass(frozen=True)
 class KVRaftConfig(RaftConfig):
+    # The checker's ranges (RaftConfig's) are not a run's: a cluster has up to Option("servers")'s
+    # servers and batches up to its max_entries; the other bounds do not apply to a run.
+    servers: int = param(2, 1, None, "servers")
+    values: int = 1
+    max_term: int = 2
+    max_log: int = 1
+    max_copies: int = 1
+    max_entries: int = param(1, 1, None, "entries per AppendEntries request")
     max_crashes: int = 0
 
 
@@ -192,11 +200,6 @@ class KVRaft(Raft):
     Config = KVRaftConfig
     server_class: type[Server] = WideServer
     constraint = ActorSystem.constraint  # the bounds are the checker's; a run has none
-
-    def _validate_config(self) -> None:
-        c = self.config
-        if c.servers < 1 or c.max_entries < 1:
-            raise ValueError("--servers and --max-entries must be at least 1")
 
     def network(self) -> Network:  # type: ignore[override]  # Raft's says UnorderedBag, too narrow
         return DuplicatingSet()

@@ -146,3 +146,14 @@ def test_two_requests_racing_on_a_fresh_endpoint_share_one_connection(tmp_path: 
         await ep.close()
 
     asyncio.run(race())
+
+
+def test_the_raft_runtime_model_takes_sizes_beyond_the_checkers_ranges() -> None:
+    """The checker's ranges (at most 5 servers, 4 entries a request) are not a cluster's: a trace
+    of 7 servers batching 64 entries must still find its model."""
+    from protoproof.impl.raft import KVRaft
+
+    m = KVRaft(servers=7, max_entries=64)
+    assert len(m.node_list) == 7 and m.config.max_entries == 64
+    with pytest.raises(ValueError, match="--servers must be at least 1"):
+        KVRaft(servers=0)
