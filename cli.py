@@ -14,6 +14,8 @@ import json
 import os
 import sys
 import traceback
+import types
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -67,17 +69,20 @@ _BOOLS = ("true", "false", "1", "0", "yes", "no")
 def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "") -> dict[str, Any]:
     """Parse ``--param value`` pairs against the model's Config dataclass (what ``command``'s own
     options left: an option of another command lands here too, so the error names both)."""
-    fields = {f.name: f for f in config_fields(cls)}
+    fields = {f.name: f for f in config_fields(cls) if f.init}
+    kinds = {n: _kind(cls.Config, f) for n, f in fields.items()}
     by_opt = {option_name(n): n for n in fields}
-    flags = {n for n, f in fields.items() if type(f.default) is bool}  # --NAME / --no-NAME also work
+    flags = {n for n, k in kinds.items() if k is bool}  # --NAME / --no-NAME also work
     negated = {"--no-" + option_name(n)[2:]: n for n in flags}
     out: dict[str, Any] = {}
     args = list(rest)
     while args:
         tok = args.pop(0)
         opt, eq, val = tok.partition("=")
-        if opt in negated and not eq:
-            out[negated[opt]] = False
+        if opt in negated:
+            if eq and val.lower() not in _BOOLS:
+                raise UsageError(f"{opt} takes bool values, not {val!r}")
+            out[negated[opt]] = not eq or val.lower() not in ("true", "1", "yes")
             continue
         if opt not in by_opt:
             valid = ", ".join(sorted(by_opt)) or "none"
@@ -91,7 +96,7 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "")
             if not args:
                 raise UsageError(f"{opt} needs a value")
             val = args.pop(0)
-        kind = _kind(fields[name])
+        kind = kinds[name]
         if kind is None:
             ty = getattr(fields[name].type, "__name__", fields[name].type)
             raise UsageError(f"{opt}: a parameter of type {ty} cannot be given on the command line "
@@ -111,13 +116,22 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "")
 _KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 
 
-def _kind(f: dataclasses.Field[Any]) -> type | None:
-    """What a command-line value of ``f`` is parsed as: its default's type, else its annotation's
-    (``int``, ``int | None``); None for a type the command line cannot give (a tuple, a list)."""
+def _kind(config: type, f: dataclasses.Field[Any]) -> type | None:
+    """What a command-line value of ``f`` is parsed as: its annotation's type (``int``, ``int |
+    None``, ``Optional[float]``), else its default's; None for a type the command line cannot give
+    (a tuple, a list)."""
+    try:
+        hint = typing.get_type_hints(config).get(f.name)
+    except Exception:  # an annotation that does not resolve: judge by the default
+        hint = None
+    if hint is not None:
+        parts = [a for a in typing.get_args(hint) if a is not type(None)] \
+            if typing.get_origin(hint) in (typing.Union, types.UnionType) else [hint]
+        return parts[0] if len(parts) == 1 and parts[0] in _KINDS.values() else None
     if f.default not in (dataclasses.MISSING, None):
         t = type(f.default)
         return t if t in _KINDS.values() else None
-    return _KINDS.get(optional_type(f.type) if f.default is None else str(getattr(f.type, "__name__", f.type)))
+    return _KINDS.get(optional_type(f.type))
 
 
 def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Model[Any]]:
@@ -133,7 +147,7 @@ def _build(args: argparse.Namespace, rest: Sequence[str]) -> tuple[Protocol, Mod
             raise UsageError(f"model {args.model} has no variant {args.variant!r}; variants: {valid}")
         cls = variants[args.variant]
         params = {**cls.variant_defaults, **params}  # the parameters its bug needs to show, unless given
-    missing = [option_name(f.name) for f in config_fields(cls) if f.name not in params
+    missing = [option_name(f.name) for f in config_fields(cls) if f.name not in params and f.init
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise UsageError(f"model {cls.name} needs {', '.join(missing)} (no default)")

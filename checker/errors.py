@@ -55,11 +55,16 @@ def model_error(what: str, e: Exception, s: Any, a: Action | None, in_state: boo
                       in_state)
 
 
+def is_false(v: Any) -> bool:
+    """``False`` itself, or numpy's (``numpy.bool`` in numpy 2, ``numpy.bool_`` before)."""
+    return v is False or (type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_") and not v)
+
+
 def refuse_false_non_bool(name: str, v: Any, s: Any, a: Action | None) -> None:
     """Called with a property's false value: one that is not ``False`` (``None`` from a missing
     ``return``, 0, an empty set) is refused, as TLC refuses a non-Boolean invariant, rather than
     reported as a violation."""
-    if v is not False and type(v).__name__ != "bool_":  # numpy's False is False too
+    if not is_false(v):
         raise ModelError(f"property {name} returned {v!r}, not True or False (a missing return?)", s, a, "",
                          in_state=True)
 

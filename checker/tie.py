@@ -27,6 +27,7 @@ import z3
 
 from ..models.base import Model
 from ..models.schema import Type
+from .errors import ModelError, is_false
 from .symbolic import (
     BoolLike,
     Conjunct,
@@ -212,7 +213,7 @@ class FormulaChecker:
                 if got != [py]:
                     bad.append(FormulaMismatch(it.kind, it.name, source, state, py, got))
                 continue
-            if not py and py is not False and type(py).__name__ != "bool_":  # None from a missing return
+            if not py and not is_false(py):  # None from a missing return, 0, an empty set
                 bad.append(FormulaMismatch(it.kind, it.name, source, state, py,
                                            "not compared: the Python gave no truth value (a missing return?)"))
                 continue
@@ -307,8 +308,6 @@ def tie_sample(sm: SymbolicModel, items: Sequence[Tied], n: int = SAMPLE_STATES,
                 seen.add(s)
                 sample.append(("random", s))
     except Exception as e:  # the explicit search raised: the sample, and so the tie, is missing
-        from .errors import ModelError
-
         rep.error = f"{type(e).__name__}: {e}"
         rep.model_raised = isinstance(e, ModelError)
         rep.seconds = time.perf_counter() - t0

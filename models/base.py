@@ -407,14 +407,15 @@ class Model(Generic[S]):
             raise
         except Exception as e:  # the author's init(): a model error (exit 4), never a crash read as a verdict
             raise ModelDefinitionError(f"{type(self).__name__}.init() raised {where_raised(e)}") from None
-        if got is None or self._is_one_state(got):
-            raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}: it must return a list of "
-                                       f"initial states{f' ([{got!r}])' if got is not None else ''}")
         try:
             states = list(got)
         except TypeError:
-            raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}, not a list of "
-                                       "initial states") from None
+            states = None
+        if got is None or states is None or (not all(self._is_one_state(s) for s in states)
+                                            and self._is_one_state(got)):
+            one = f" ([{got!r}])" if got is not None and self._is_one_state(got) else ""
+            raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}: it must return a list of "
+                                       f"initial states{one}")
         if not states:
             raise ModelDefinitionError(f"{type(self).__name__}.init() returned no state")
         for s in states:

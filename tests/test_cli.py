@@ -130,6 +130,7 @@ def test_wrong_arguments_get_one_line_and_exit_2(argv: list[str], needle: str) -
 
 _CONFIGURED = """
 from dataclasses import dataclass
+from typing import Optional
 from protoproof.models.base import Model, always, sometimes, transition
 from protoproof.models.schema import Int
 
@@ -139,6 +140,7 @@ class C:
     n: int = 3
     names: tuple = ("a",)
     fast: bool = False
+    cap: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ def test_a_parameter_without_a_default_takes_its_annotations_type(tmp_path: Path
     assert code == 0 and json.loads(out)["distinct_states"] == 5
     code, out, _err = run("check", f"{tmp_path / 'configured.py'}:Counter", "--fast", "--n", "2", "--json")
     assert code == 0 and json.loads(out)["params"]["fast"] is True and json.loads(out)["distinct_states"] == 3
+    code, out, _err = run("check", f"{tmp_path / 'configured.py'}:Counter", "--cap", "7", "--no-fast=true", "--json")
+    assert code == 0 and json.loads(out)["params"]["cap"] == 7 and json.loads(out)["params"]["fast"] is False
 
 
 def test_symmetry_on_a_model_without_symmetry_is_refused(add_protocol: Callable[..., Protocol]) -> None:

@@ -992,3 +992,40 @@ def test_a_raising_steps_traceback_is_printed_once() -> None:
     with pytest.raises(ModelError) as info:
         explore(Boom())
     assert info.value.traceback.count("Traceback") == 1 and "During handling" not in info.value.traceback
+
+
+class _NumpyTruth(_Climb):
+    @always
+    def small(self, s: int) -> bool:
+        import numpy as np
+
+        return np.int64(s) < 3  # type: ignore[return-value]  # numpy's bool: a truth value
+
+
+def test_a_property_giving_numpys_false_is_a_violation_not_a_model_error() -> None:
+    r = explore(_NumpyTruth())
+    assert r.verdict == "violated" and r.property == "small" and r.path is not None and r.path.last == 3
+
+
+class _NestedStates(_Climb):
+    """States are tuples: a tuple of states is itself shaped like one."""
+
+    def schema(self) -> Type:
+        from protoproof.models.schema import Seq
+
+        return Seq(Seq(Int(0, 1), 1), 2)
+
+    def init(self) -> list[Any]:
+        return ((),)  # type: ignore[return-value]  # one initial state, (), in a tuple
+
+    @transition()
+    def inc(self, s: Any) -> Any:
+        return None
+
+    @sometimes
+    def top(self, s: Any) -> bool:
+        return s == ()
+
+
+def test_init_returning_a_tuple_of_states_that_is_also_a_state_is_taken_as_the_states() -> None:
+    assert explore(_NestedStates()).verdict == "exhausted"
