@@ -27,9 +27,9 @@ from ..models.base import Model
 from ..models.fastpath import code_layout
 from . import checkpoint as ckpt
 from .checks import Checks, first_failing
-from .explore import Options, _check_deterministic
+from .explore import Options
 from .parallel import Batch, PartitionWorker, landed_arrays, owners
-from .vector import CHUNK, Declined, Part, Tables, declined
+from .vector import CHUNK, Declined, Part, Tables, declined, recheck_chunk
 from .vector_props import Fallback, PropertyValues, RefinementTable
 from .vector_set import EMPTY, CodeSet
 
@@ -157,6 +157,7 @@ class VectorPartitionWorker(PartitionWorker):
                      for r in checks.refinements]
         self.fam = np.array([st.action.family for st in self.t.steps], np.int64)
         self.determinism_left = self.run.o.check_determinism
+        self.expanded_so_far = 0
         self.fell_back: str | None = None  # why this worker went on with the scalar expander
         self.frontier_codes = np.zeros(0, np.int64)
 
@@ -198,8 +199,7 @@ class VectorPartitionWorker(PartitionWorker):
         for lo in range(0, len(front), CHUNK):
             chunk = front[lo : lo + CHUNK]
             parts = self.t.expand(chunk)
-            if self.determinism_left > 0:
-                self._determinism(chunk, parts)
+            self._determinism(chunk, parts)
             if deadlock and dead is None:
                 dead = self._deadlock(chunk, parts)
             if self.refs and bad_f is None:
@@ -250,20 +250,11 @@ class VectorPartitionWorker(PartitionWorker):
         return None
 
     def _determinism(self, chunk: np.ndarray, parts: list[Part]) -> None:
-        """The first codes' successors, compared with the general path's (as every engine does)."""
-        acts = [st.action for st in self.t.steps]
-        k = min(self.determinism_left, len(chunk))
-        rows: list[list[tuple[Any, int]]] = [[] for _ in range(k)]
-        for part in parts:
-            for i, f in enumerate(part.idx.tolist()):
-                if f >= k:
-                    break
-                rows[f].append((acts[part.j], int(part.succ[i])))
+        """Some codes' successors, compared with the general path's (as every engine does)."""
         run = self.run
-        for f in range(k):
-            _check_deterministic(self.model, run.expand_states, run.key, run.unpack(int(chunk[f])), rows[f], True,
-                                 run.unpack)
-        self.determinism_left -= k
+        self.determinism_left, self.expanded_so_far = recheck_chunk(
+            self.model, run.expand_states, run.key, run.unpack, [st.action for st in self.t.steps], chunk, parts,
+            self.determinism_left, self.expanded_so_far, run.o.check_determinism > 0)
 
     def receive(self, store: bool, *batches: bytes | str | None) -> dict[str, Any]:
         if self.fell_back is not None:

@@ -203,6 +203,7 @@ class _Search:
         self.pending = list(checks.sometimes)
         self.hit_depth_bound = False
         self.determinism_left = o.check_determinism
+        self.expanded_so_far = 0  # states whose successors the determinism check has passed over
 
     # ----- the search -----
     def go(self) -> Any:
@@ -306,8 +307,7 @@ class _Search:
             chunk = cur[lo : lo + CHUNK]
             parts = self.t.expand(chunk)
             done.append((lo, [(part.j, part.idx.astype(np.int32)) for part in parts]))
-            if self.determinism_left > 0:
-                self._determinism(chunk, parts)
+            self._determinism(chunk, parts)
             if self.checks.deadlock:
                 events += self._deadlocks(chunk, parts, lo)
             for part in parts:
@@ -445,21 +445,10 @@ class _Search:
         self.pending = left
 
     def _determinism(self, chunk: np.ndarray, parts: list[Part]) -> None:
-        """The first states' successors, compared with the general path's (as the scalar engine does)."""
-        from .explore import _check_deterministic
-
-        acts = [st.action for st in self.t.steps]
-        expand = self.model.expander()
-        n = min(self.determinism_left, len(chunk))
-        rows: list[list[tuple[Any, int]]] = [[] for _ in range(n)]
-        for part in parts:
-            for i, f in enumerate(part.idx.tolist()):
-                if f >= n:
-                    break
-                rows[f].append((acts[part.j], int(part.succ[i])))
-        for f in range(n):
-            _check_deterministic(self.model, expand, self.key, self.unpack(int(chunk[f])), rows[f], True, self.unpack)
-        self.determinism_left -= n
+        """Some states' successors, compared with the general path's (as the scalar engine does)."""
+        self.determinism_left, self.expanded_so_far = recheck_chunk(
+            self.model, self.model.expander(), self.key, self.unpack, [st.action for st in self.t.steps], chunk,
+            parts, self.determinism_left, self.expanded_so_far, self.o.check_determinism > 0)
 
     # ----- the result -----
     def _path(self, level: int, idx: int) -> Path:
@@ -490,3 +479,27 @@ class _Search:
         r = Result(self.model, verdict, stats, prop, path, bound, ex, "bfs", False, None, None, "packed codes", live)
         r.engine = "vector"
         return r
+
+
+def recheck_chunk(model: Model[Any], expand: Any, key: Any, unpack: Any, acts: list[Any], chunk: np.ndarray,
+                  parts: list[Part], left: int, before: int, sample: bool) -> tuple[int, int]:
+    """Re-expand, through the general path, the first ``left`` states of ``chunk`` and (``sample``)
+    one state in ``_RECHECK_EVERY`` of the run (``before`` states came before this chunk), and
+    compare with ``parts``; the new ``left`` and ``before``."""
+    from .explore import _RECHECK_EVERY, _check_deterministic
+
+    n = len(chunk)
+    first = min(left, n)
+    wanted = set(range(first))
+    if sample:
+        wanted.update(range((-before) % _RECHECK_EVERY, n, _RECHECK_EVERY))
+    if wanted:
+        want = np.array(sorted(wanted), np.int64)
+        rows: dict[int, list[tuple[Any, int]]] = {f: [] for f in want.tolist()}
+        for part in parts:
+            hit = np.flatnonzero(np.isin(part.idx, want))
+            for i in hit.tolist():
+                rows[int(part.idx[i])].append((acts[part.j], int(part.succ[i])))
+        for f, row in rows.items():
+            _check_deterministic(model, expand, key, unpack(int(chunk[f])), row, True, unpack)
+    return left - first, before + n

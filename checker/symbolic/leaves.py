@@ -295,6 +295,8 @@ def _divmod(a: Any, b: Any) -> tuple[Any, Any]:
     """Python's ``divmod`` on z3 integers: a zero divisor raises ``ZeroDivisionError`` on the path
     where it is zero (a raising step, as an index out of range is), and a negative one rounds
     down as Python does (z3's ``div``/``mod`` are Euclidean: the remainder is never negative)."""
+    if z3.is_int_value(b):  # a literal divisor (``_arith`` makes every int operand a z3 value)
+        b = b.as_long()
     if isinstance(b, int):
         if b == 0:
             raise ZeroDivisionError("integer division or modulo by zero")

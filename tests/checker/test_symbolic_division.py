@@ -62,3 +62,8 @@ def test_bmc_reports_the_division_by_zero_at_its_step_not_an_internal_error() ->
 def test_a_model_raising_on_a_state_the_tie_reaches_is_an_error_for_prove() -> None:
     r = prove(_DividesByThreeMinusX(), properties=["bounded_y"])
     assert r.verdict == ERROR and "ZeroDivisionError" in r.reason
+
+
+def test_a_literal_divisor_asks_nothing_and_adds_no_rounding_terms() -> None:
+    x = z3.Int("x")
+    assert str(_floordiv(x, z3.IntVal(2))) == "x/2" and str(_mod(x, z3.IntVal(5))) == "x%5"

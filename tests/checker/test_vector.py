@@ -235,3 +235,21 @@ def test_a_property_telling_a_tracked_state_apart_is_checked_on_real_states_on_t
         m, engine="scalar", code_views=False, properties=["never_all_committed_on_a_real_network"])
     assert a.engine == "vector" and b.verdict == "violated"
     same_run(a, b)
+
+
+def test_the_vector_engines_recheck_the_first_states_then_one_in_997_of_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from protoproof.checker import explore as explore_module
+    from protoproof.checker.vector import Part, recheck_chunk
+
+    checked: list[int] = []
+    monkeypatch.setattr(explore_module, "_check_deterministic", lambda m, e, k, s, row, *a: checked.append(s))
+    chunk = np.arange(100, 120, dtype=np.int64)
+    parts = [Part(0, np.arange(20), np.arange(20), True, None)]
+    assert recheck_chunk(None, None, None, int, ["a"], chunk, parts, 3, 990, True) == (0, 1010)  # type: ignore[arg-type]
+    assert checked == [100, 101, 102, 107]  # the 3 left of the first states, and state 997 of the run
+    checked.clear()
+    assert recheck_chunk(None, None, None, int, ["a"], chunk, parts, 0, 1010, False) == (0, 1030)  # type: ignore[arg-type]
+    assert checked == []  # check_determinism=0: none
