@@ -841,22 +841,11 @@ def test_an_abstract_model_that_raises_is_a_model_error_naming_it() -> None:
     assert info.value.state == 1 and repr(info.value.action) == "inc()"
 
 
-class _Climb(Model[int]):
-    """0 -> 1 -> ... -> 5, with properties a test replaces."""
+class _Climb(Counter):
+    """0 -> 1 -> ... -> 5, with properties a test adds."""
 
-    def schema(self) -> Type:
-        return Int(0, 5)
-
-    def init(self) -> list[int]:
-        return [0]
-
-    @transition()
-    def inc(self, s: int) -> int | None:
-        return s + 1 if s < 5 else None
-
-    @sometimes
-    def top(self, s: int) -> bool:
-        return s == 5
+    def refinements(self) -> list[Refinement]:
+        return []
 
 
 class _NoReturnAbove2(_Climb):
@@ -1023,7 +1012,7 @@ class _NestedStates(_Climb):
         return None
 
     @sometimes
-    def top(self, s: Any) -> bool:
+    def five(self, s: Any) -> bool:
         return s == ()
 
 

@@ -304,40 +304,7 @@ BMC_CONSTRAINED: dict[str, tuple[str, list[str]]] = {
     ),
     "no-prev-check": (
         "sum(n.role == 'candidate' for n in s.nodes) <= 1 and s.nodes[2].role != 'candidate'",
-        [  # state_machine_safety, 29 steps (breadth-first search without the constraint: 29 too)
-            "timeout(node='s1')",
-            "request_vote(node='s1', j=0)",
-            "deliver(src='s1', dst='s1', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-            "deliver(src='s1', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
-            "request_vote(node='s1', j=1)",
-            "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-            "deliver(src='s1', dst='s2', msg=RequestVoteRequest(term=2, last_log_term=0, last_log_index=0))",
-            "deliver(src='s2', dst='s1', msg=RequestVoteResponse(term=2, vote_granted=True))",
-            "become_leader(node='s1')",
-            "client_request(node='s1', v=0)",
-            "append_entries(node='s1', j=1)",
-            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
-            "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=0, "
-            "prev_log_term=0, entries=(Entry(term=2, value=0),), commit_index=0))",
-            "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
-            "advance_commit_index(node='s1')",
-            "append_entries(node='s1', j=1)",
-            "deliver(src='s1', dst='s2', msg=AppendEntriesRequest(term=2, prev_log_index=1, "
-            "prev_log_term=2, entries=(), commit_index=1))",
-            "timeout(node='s2')",
-            "deliver(src='s2', dst='s1', msg=AppendEntriesResponse(term=2, success=True, match_index=1))",
-            "request_vote(node='s2', j=1)",
-            "deliver(src='s2', dst='s2', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
-            "deliver(src='s2', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
-            "request_vote(node='s2', j=2)",
-            "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
-            "deliver(src='s2', dst='s3', msg=RequestVoteRequest(term=3, last_log_term=2, last_log_index=1))",
-            "deliver(src='s3', dst='s2', msg=RequestVoteResponse(term=3, vote_granted=True))",
-            "become_leader(node='s2')",
-            "append_entries(node='s2', j=2)",
-            "deliver(src='s2', dst='s3', msg=AppendEntriesRequest(term=3, prev_log_index=1, "
-            "prev_log_term=2, entries=(), commit_index=1))",
-        ],
+        # state_machine_safety, 29 steps: bmc found breadth-first search's path (FOUND), step for step
+        FOUND["no-prev-check"],
     ),
 }
