@@ -82,7 +82,7 @@ def _parse_params(cls: type[Model[Any]], rest: Sequence[str], command: str = "")
         if opt in negated:
             if eq and val.lower() not in _BOOLS:
                 raise UsageError(f"{opt} takes bool values, not {val!r}")
-            out[negated[opt]] = not eq or val.lower() not in ("true", "1", "yes")
+            out[negated[opt]] = bool(eq) and val.lower() not in ("true", "1", "yes")  # --no-x=false: x
             continue
         if opt not in by_opt:
             valid = ", ".join(sorted(by_opt)) or "none"

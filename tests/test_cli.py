@@ -196,6 +196,9 @@ def test_a_parameter_without_a_default_takes_its_annotations_type(tmp_path: Path
     assert code == 0 and json.loads(out)["params"]["fast"] is True and json.loads(out)["distinct_states"] == 3
     code, out, _err = run("check", f"{tmp_path / 'configured.py'}:Counter", "--cap", "7", "--no-fast=true", "--json")
     assert code == 0 and json.loads(out)["params"]["cap"] == 7 and json.loads(out)["params"]["fast"] is False
+    for flags, fast in ((["--fast", "--no-fast"], False), (["--no-fast=false"], True)):
+        code, out, _err = run("check", f"{tmp_path / 'configured.py'}:Counter", *flags, "--json")
+        assert code == 0 and json.loads(out)["params"]["fast"] is fast, flags
 
 
 def test_symmetry_on_a_model_without_symmetry_is_refused(add_protocol: Callable[..., Protocol]) -> None:
