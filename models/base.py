@@ -289,7 +289,12 @@ class Model(Generic[S]):
                     f"parameters: {', '.join(sorted(known)) or 'none'}"
                 )
             # A buggy variant built by its class alone shows its bug, as on the command line.
-            config = cfg_cls(**{**type(self).variant_defaults, **params})
+            try:
+                config = cfg_cls(**{**type(self).variant_defaults, **params})
+            except ParameterError:
+                raise
+            except ValueError as e:  # the Config's own __post_init__ refused a value
+                raise ParameterError(str(e)) from None
         elif params:
             raise TypeError("pass either a config or keyword parameters, not both")
         self.config = config

@@ -173,6 +173,19 @@ class Counter(Model[int]):
 
 class NoDefault(Counter):
     Config = Required
+
+
+@dataclass(frozen=True)
+class Checked:
+    n: int = 3
+
+    def __post_init__(self):
+        if self.n > 5:
+            raise ValueError("--n must be at most 5")
+
+
+class Guarded(Counter):
+    Config = Checked
 """
 
 
@@ -180,6 +193,7 @@ class NoDefault(Counter):
     ("Counter", ["--names", "x,y"], "--names: a parameter of type tuple cannot be given on the command line"),
     ("Counter", ["--fast", "maybe"], "--fast takes bool values, not 'maybe'"),  # not "unknown option 'maybe'"
     ("NoDefault", [], "model counter needs --n (no default)"),
+    ("Guarded", ["--n", "9"], "--n must be at most 5"),  # the Config's own check: the user's input, exit 2
 ])
 def test_a_user_models_parameters_are_parsed_by_their_type_or_refused_in_one_line(
         tmp_path: Path, cls: str, argv: list[str], needle: str) -> None:
