@@ -416,8 +416,8 @@ class Model(Generic[S]):
             states = list(got)
         except TypeError:
             states = None
-        if got is None or states is None or (not all(self._is_one_state(s) for s in states)
-                                            and self._is_one_state(got)):
+        if got is None or states is None or (self._is_one_state(got)
+                                            and not all(self._is_one_state(s) for s in states)):
             one = f" ([{got!r}])" if got is not None and self._is_one_state(got) else ""
             raise ModelDefinitionError(f"{type(self).__name__}.init() returned {got!r}: it must return a list of "
                                        f"initial states{one}")
