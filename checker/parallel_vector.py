@@ -152,7 +152,7 @@ class VectorPartitionWorker(PartitionWorker):
         unpack = self.run.unpack
         checks = self.checks
         self.values = {p.name: PropertyValues(p, layout, unpack) for p in [*checks.invariants, *checks.sometimes]}
-        acts = [st.action for st in self.t.steps]
+        self.acts = acts = [st.action for st in self.t.steps]
         self.refs = [RefinementTable(r, unpack, layout, acts, [st.node for st in self.t.steps])
                      for r in checks.refinements]
         self.fam = np.array([st.action.family for st in self.t.steps], np.int64)
@@ -253,8 +253,8 @@ class VectorPartitionWorker(PartitionWorker):
         """Some codes' successors, compared with the general path's (as every engine does)."""
         run = self.run
         self.determinism_left, self.expanded_so_far = recheck_chunk(
-            self.model, run.expand_states, run.key, run.unpack, [st.action for st in self.t.steps], chunk, parts,
-            self.determinism_left, self.expanded_so_far, run.o.check_determinism > 0)
+            self.model, run.expand_states, run.key, run.unpack, self.acts, chunk, parts, self.determinism_left,
+            self.expanded_so_far, run.o.check_determinism > 0)
 
     def receive(self, store: bool, *batches: bytes | str | None) -> dict[str, Any]:
         if self.fell_back is not None:

@@ -191,7 +191,7 @@ class _Search:
         lay = tables.layout
         self.values = {p.name: PropertyValues(p, lay, self.unpack)
                        for p in [*checks.invariants, *checks.sometimes]}
-        acts = [st.action for st in tables.steps]
+        self.acts = acts = [st.action for st in tables.steps]
         self.refs = [RefinementTable(r, self.unpack, lay, acts, [st.node for st in tables.steps])
                      for r in checks.refinements]
         self.families = model.action_families
@@ -204,6 +204,7 @@ class _Search:
         self.hit_depth_bound = False
         self.determinism_left = o.check_determinism
         self.expanded_so_far = 0  # states whose successors the determinism check has passed over
+        self.recheck_expand = model.expander()  # one, kept: it caches deliveries per network value
 
     # ----- the search -----
     def go(self) -> Any:
@@ -447,8 +448,8 @@ class _Search:
     def _determinism(self, chunk: np.ndarray, parts: list[Part]) -> None:
         """Some states' successors, compared with the general path's (as the scalar engine does)."""
         self.determinism_left, self.expanded_so_far = recheck_chunk(
-            self.model, self.model.expander(), self.key, self.unpack, [st.action for st in self.t.steps], chunk,
-            parts, self.determinism_left, self.expanded_so_far, self.o.check_determinism > 0)
+            self.model, self.recheck_expand, self.key, self.unpack, self.acts, chunk, parts, self.determinism_left,
+            self.expanded_so_far, self.o.check_determinism > 0)
 
     # ----- the result -----
     def _path(self, level: int, idx: int) -> Path:
