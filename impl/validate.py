@@ -460,8 +460,11 @@ class Replay:
             return t, what, None
         if r["kind"] == "local":
             label, args = r["label"], r.get("args") or {}
-            what = f"{label}({', '.join(f'{a}={v!r}' for a, v in [('node', names[i]), *args.items()])})"
             fn = self.steps[i].get(label)
+            named = n.named_params(label) if fn is not None else frozenset()
+            shown = [(a, names[v] if a in named and isinstance(v, int) and 0 <= v < len(names) else v)
+                     for a, v in args.items()]
+            what = f"{label}({', '.join(f'{a}={v!r}' for a, v in [('node', names[i]), *shown])})"
             if fn is None:
                 return None, what, Problem(k, i, inst, f"{what} is not an action of the model")
             skip = 2 if n.reads_inbox else 1

@@ -33,12 +33,13 @@ from .effects import (
 from .environment import Clock, sent_now  # a name, not _env.sent_now: see branches.source_def
 from .fastpath import CACHE_LIMIT, packed_expander, packed_path_declined, state_expander
 from .networks import BagNet, DuplicatingSet, Faults, FifoChannels, FifoNet, Network, UnorderedBag
-from .nodes import Node, NodeConfig, peers
+from .nodes import Node, NodeConfig, NodeIds, peers
 from .schema import Id, Int, OneOf, Record, SetOf, Tuple, Type, fields_of
 
 __all__ = [
     "EFFECT_TYPES", "ActorSystem", "BagNet", "BoundExceeded", "Broadcast", "CancelTimer", "DuplicatingSet",
-    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Keep", "Network", "Node", "NodeConfig", "Persist",
+    "Effect", "Envelope", "Faults", "FifoChannels", "FifoNet", "Keep", "Network", "Node", "NodeConfig", "NodeIds",
+    "Persist",
     "Send",
     "SetTimer", "Step", "StepInfo", "SysState", "UnorderedBag", "peers",
 ]
@@ -281,9 +282,11 @@ class ActorSystem(Model[SysState]):
         net = self._net
         for n in self._nodes:
             for step_name, fn, insts in n.steps():
+                named = n.named_params(step_name)
                 for args in insts:
+                    shown = tuple((k, self._nodes[v].name if k in named else v) for k, v in args)
                     out.append((
-                        Action(step_name, (("node", n.name), *args), fam[f"{n.role}.{step_name}"]),
+                        Action(step_name, (("node", n.name), *shown), fam[f"{n.role}.{step_name}"]),
                         self._local(n, step_name, fn, tuple(v for _k, v in args)),
                     ))
         for env in self._deliverable:

@@ -20,6 +20,14 @@ from .schema import OneOf, Type
 L = TypeVar("L")
 
 
+class NodeIds(tuple[int, ...]):
+    """Node ids as an action's domain: a step parameter drawn from one (``@transition(j="peers")``
+    where ``self.peers`` is a ``NodeIds``) is labelled with the node's name in paths and pictures
+    (``append_entries(node='s1', j='s2')``), while the handler still gets the id."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     """What a node is told about its world: its id and name, its peers' ids by role, the parameters.
@@ -34,11 +42,11 @@ class NodeConfig:
     peers: tuple[tuple[str, tuple[int, ...]], ...] = ()
     params: Any = None
 
-    def ids(self, role: str) -> tuple[int, ...]:
+    def ids(self, role: str) -> NodeIds:
         """The ids of the nodes of ``role`` (a node is among them if it has that role)."""
         for r, ids in self.peers:
             if r == role:
-                return ids
+                return NodeIds(ids)
         raise KeyError(f"node {self.name} was given no peers of role {role!r} (it has {[r for r, _ in self.peers]})")
 
 
@@ -126,3 +134,9 @@ class Node(Generic[L]):
             insts = [tuple(zip(params, combo, strict=True)) for combo in itertools.product(*values)]
             out.append((attr, fn, insts))
         return out
+
+    def named_params(self, step: str) -> frozenset[str]:
+        """The parameters of ``step`` whose domain names a ``NodeIds`` attribute: labelled by name."""
+        domains = marker_of(type(self), step, _TRANSITION)
+        return frozenset(p for p, d in domains.items()
+                         if isinstance(d, str) and isinstance(getattr(self, d, None), NodeIds))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .actors import Effect, Keep, Node, NodeConfig, Persist, Send
+from .actors import Effect, Keep, Node, NodeConfig, NodeIds, Persist, Send
 from .base import transition
 from .schema import Type, message
 
@@ -113,7 +113,7 @@ class Server(Node[ServerState]):
         super().__init__(config)
         self.params: RaftParams = config.params
         self.server_ids = config.ids("server")
-        self.others = tuple(j for j in self.server_ids if j != self.id)
+        self.others = NodeIds(j for j in self.server_ids if j != self.id)
         self.n = len(self.server_ids)
 
     def values(self) -> Sequence[Any]:

@@ -111,6 +111,19 @@ def test_a_raft_cluster_answers_through_its_leader_batches_and_its_trace_fits_th
     sizes = [len(json.loads(line)["msg"]["entries"]) for f in cfg.trace_dir().glob("node*.jsonl")
              for line in f.read_text().splitlines() if '"AppendEntriesRequest"' in line and '"deliver"' in line]
     assert max(sizes) > 1  # batching: several client commands in one AppendEntries
+    # A misfit of a local step names its peer as the checker's paths do (j='s2', not the id 1).
+    for f in sorted(cfg.trace_dir().glob("node*.jsonl")):
+        lines = f.read_text().splitlines()
+        k = next((i for i, x in enumerate(lines) if '"label":"append_entries"' in x), None)
+        if k is not None:
+            rec = json.loads(lines[k])
+            rec["after"] = dict(rec["before"], current_term=rec["before"]["current_term"] + 1)
+            lines[k] = json.dumps(rec, separators=(",", ":"))
+            f.write_text("\n".join(lines) + "\n")
+            j = f"s{rec['args']['j'] + 1}"
+            break
+    r = validate(cfg.trace_dir())
+    assert not r.ok and f"append_entries(node='s{rec['node'] + 1}', j='{j}')" in r.summary(), r.summary()
 
 
 def test_a_follower_redirects_the_client_to_the_leader(tmp_path: Path) -> None:

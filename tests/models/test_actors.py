@@ -24,6 +24,7 @@ from protoproof.models.actors import (
     FifoChannels,
     Network,
     Node,
+    NodeIds,
     Persist,
     Send,
     SetTimer,
@@ -946,3 +947,26 @@ def test_a_raw_in_s_net_on_a_bag_or_fifo_model_is_refused_naming_the_vocabulary(
     with pytest.raises(ModelDefinitionError, match=r"iterating s.net"):
         list(s.net)
     assert s.net == s.net[:] and type(s.net[:]) is tuple  # the representation stays readable on purpose
+
+
+class Prober(Pinger):
+    """Pings a peer chosen by a step parameter: ``j`` from node ids, ``k`` from plain numbers."""
+
+    def __init__(self, node_id: int, peer: int, pings: int = 2) -> None:
+        super().__init__(node_id, peer, pings)
+        self.targets, self.counts = NodeIds((peer,)), (peer,)
+
+    @transition(j="targets", k="counts")
+    def probe(self, s: PingerState, j: int, k: int) -> Out:
+        if s.sent:
+            return None
+        return s._replace(sent=1), (Send(j, Ping(0)),)
+
+
+def test_a_step_parameter_drawn_from_node_ids_is_labelled_with_the_nodes_name_and_the_handler_gets_the_id() -> None:
+    m = PingPong(UnorderedBag, pinger=Prober)
+    pinger, ponger = (n.name for n in m.nodes())
+    probe = next(a for a in m.actions() if a.name == "probe")
+    assert probe.args == (("node", pinger), ("j", ponger), ("k", 1))  # k: a number, not an id
+    t = m.step(m.initial_states()[0], probe)
+    assert t is not None and m.in_flight(t, Ping(0), 0, 1)  # sent to node 1: the handler got the id

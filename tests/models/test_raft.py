@@ -62,7 +62,7 @@ def test_a_candidate_sends_itself_a_vote_request_and_votes_for_itself() -> None:
     (s,) = m.initial_states()
     s1 = _step(m, s, "timeout", node="s1")
     assert s1 is not None and s1.nodes[0].role == CANDIDATE and s1.nodes[0].current_term == 2
-    s2 = _step(m, s1, "request_vote", node="s1", j=0)
+    s2 = _step(m, s1, "request_vote", node="s1", j="s1")
     assert s2 is not None and m.in_flight(s2) == [Envelope(0, 0, RequestVoteRequest(2, 0, 0))]
     s3 = _step(m, s2, "deliver", src="s1", dst="s1")
     assert s3 is not None and s3.nodes[0].voted_for == 0
@@ -106,9 +106,9 @@ def test_a_successor_beyond_the_bounds_is_no_state() -> None:
     assert _step(m, s, "timeout", node="s1") is None
     assert _step(m, s, "timeout", node="s2") is not None
     s = _with(m, s, 0, role=CANDIDATE)
-    sent = _step(m, s, "request_vote", node="s1", j=1)
+    sent = _step(m, s, "request_vote", node="s1", j="s2")
     assert sent is not None
-    assert _step(m, sent, "request_vote", node="s1", j=1) is None  # the same request again: 2 copies
+    assert _step(m, sent, "request_vote", node="s1", j="s2") is None  # the same request again: 2 copies
     assert _step(m, sent, "duplicate") is None
 
 
@@ -360,7 +360,7 @@ def test_a_leader_sends_up_to_max_entries_and_a_follower_appends_them_in_one_ste
     log = (Entry(2, 0), Entry(2, 0), Entry(3, 0))
     s = _with(m, s, 0, current_term=3, role=LEADER, log=log, commit_index=1, next_index=(4, 1))
     s = _with(m, s, 1, current_term=3, log=(Entry(2, 0),))
-    sent = _step(m, s, "append_entries", node="s1", j=1)
+    sent = _step(m, s, "append_entries", node="s1", j="s2")
     req = Envelope(0, 1, AppendEntriesRequest(3, 0, 0, log[:2], 1))
     assert sent is not None and m.in_flight(sent) == [req]
     t = _step(m, sent, "deliver", src="s1", dst="s2")  # the first entry is there: append the second

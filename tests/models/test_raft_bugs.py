@@ -29,7 +29,7 @@ def _matches(a: Action, words: list[str]) -> bool:
     if a.name != VERBS[words[0]] or args["node"] != words[1]:
         return False
     if words[0] in ("rv", "ae"):
-        return args["j"] == int(words[2][1:]) - 1
+        return args["j"] == words[2]
     return True
 
 
