@@ -261,6 +261,19 @@ class Raft(ActorSystem):
         sym["value"] = [list(range(self.config.values))]
         return sym
 
+    def describe_state(self, s: Any) -> dict[str, Any]:
+        """As raft.tla's TLC traces read: a vote names its server (``s1.voted_for='s2'``,
+        ``votes_granted={'s1', 's2'}``), as the actions do, not its 0-based id."""
+        out = super().describe_state(s)
+        names = [n.name for n in self._nodes]
+        for key, v in out.items():
+            field = key.rsplit(".", 1)[-1]
+            if field == "voted_for" and isinstance(v, int):
+                out[key] = names[v]
+            elif field in ("votes_responded", "votes_granted") and isinstance(v, frozenset):
+                out[key] = frozenset(names[i] for i in v)
+        return out
+
     # ----- refinement and properties -------------------------------------------------------
     def refinements(self) -> list[Refinement]:
         c = self.config

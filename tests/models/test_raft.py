@@ -69,6 +69,24 @@ def test_a_candidate_sends_itself_a_vote_request_and_votes_for_itself() -> None:
     assert m.in_flight(s3) == [Envelope(0, 0, RequestVoteResponse(2, True))]
 
 
+def test_a_shown_state_names_the_server_a_vote_went_to_as_the_actions_do() -> None:
+    m = Raft(servers=3)
+    (s,) = m.initial_states()
+    steps: list[tuple[str, dict[str, str]]] = [
+        ("timeout", {"node": "s1"}), ("request_vote", {"node": "s1", "j": "s2"}),
+        ("deliver", {"src": "s1", "dst": "s2"}), ("deliver", {"src": "s1", "dst": "s2"}),  # UpdateTerm, then vote
+        ("deliver", {"src": "s2", "dst": "s1"}),
+    ]
+    for name, args in steps:
+        t = _step(m, s, name, **args)
+        assert t is not None, name
+        s = t
+    shown = m.describe_state(s)
+    assert s.nodes[1].voted_for == 0 and shown["s2.voted_for"] == "s1"  # the state keeps the id
+    assert shown["s1.votes_granted"] == shown["s1.votes_responded"] == frozenset({"s2"})
+    assert shown["s3.voted_for"] is None
+
+
 def test_update_term_keeps_the_message_in_flight() -> None:
     """UpdateTerm changes the term and leaves ``messages`` unchanged (the Keep effect)."""
     m = Raft(servers=2, max_term=3)
