@@ -498,6 +498,16 @@ def owned_by(cmd: dict[str, Any], client: int) -> bool:
     return str(cmd["id"]).startswith(f"{client}:")
 
 
+def no_answer(what: str, budget: float, writes: bool) -> str:
+    """Why a request got no answer, as far as the client can tell: a node without a quorum holds a
+    write and may apply it later, and a node drops (and only logs) a frame it cannot authenticate."""
+    out = f"no answer to {what} within {budget}s"
+    if writes:
+        out += "; it may still take effect once a quorum is back (read the key to know)"
+    return out + ("; if the nodes are running, check --credentials (a node drops a frame it cannot "
+                  "authenticate and says so in its node.log)")
+
+
 class KVClient:
     """``put``/``get`` with a unique id per command; retries through the next node on timeout.
 
@@ -506,6 +516,8 @@ class KVClient:
     """
 
     answers: tuple[type, ...] = (Reply,)
+    #: The longest command text (JSON) a request carries: the wire's ``Request.cmd``.
+    max_command = VALUE.max_len
     #: The pause after a node did not answer in time, before the next one is tried.
     retry_pause = 0.05
 
@@ -527,6 +539,9 @@ class KVClient:
     async def _run(self, cmd: dict[str, Any]) -> str | None:
         cid = cmd["id"] = f"{self.ep.id}:{uuid.uuid4().hex}"  # bound to this client (``owned_by``)
         text = json.dumps(cmd)
+        if len(text) > self.max_command:  # the wire's bound is on the JSON text, not on the value
+            raise ValueError(f"{cmd['op']} {cmd['k']!r}: the request is {len(text):,} characters as JSON, over the "
+                             f"{self.max_command:,} a request carries (a non-ASCII character takes 6); shorten it")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
         while loop.time() < deadline:
@@ -543,7 +558,7 @@ class KVClient:
                 return result
             self.retries += 1
             await self.redirected(f.msg)
-        raise NoReply(f"no node answered {cmd['op']} {cmd['k']!r} within {self.budget}s")
+        raise NoReply(no_answer(f"{cmd['op']} {cmd['k']!r}", self.budget, writes=cmd["op"] != "get"))
 
     async def put(self, key: str, value: str) -> None:
         await self._run({"op": "put", "k": key, "v": value})

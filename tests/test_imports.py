@@ -18,6 +18,14 @@ def test_a_node_process_imports_neither_the_checker_nor_numpy_nor_z3() -> None:
     assert out.stdout.split() == []
 
 
+def test_a_node_process_starts_without_a_runtime_warning_in_its_log() -> None:
+    # The package imported the launcher before `python -m` ran it as __main__: every node.log
+    # opened with "RuntimeWarning: 'protoproof.impl.launcher' found in sys.modules ...".
+    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "protoproof.impl.launcher"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith("usage: python -m protoproof.impl.launcher"), out.stderr
+
+
 def test_the_command_line_loads_without_numpy() -> None:
     # `protoproof --help` builds the parser: numpy (about 0.2 s) waits for a check that needs it.
     code = "import sys, protoproof.cli\nprint('numpy' in sys.modules)"

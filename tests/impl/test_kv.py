@@ -205,3 +205,22 @@ def test_paxos_trace_validation_catches_an_acceptor_that_answers_before_persisti
     assert not bad.ok
     first = min(bad.problems, key=lambda p: p.step)
     assert first.node == 1 and "sent before it persisted" in first.what, bad.summary()
+
+
+@pytest.mark.parametrize("op", ["put", "get"])
+def test_a_request_without_an_answer_says_a_put_may_still_take_effect_and_points_at_the_credentials(
+        tmp_path: Path, op: str) -> None:
+    # It said "no node answered put 'k'": untrue with a node up but no quorum (the put was held and
+    # applied later), and silent about the frames a node drops when the credentials are another cluster's.
+    cfg = paxos_cluster(str(tmp_path / "c"), 3)  # never started: every try is refused
+
+    async def main() -> None:
+        kv = KVClient(cfg, timeout=0.05, budget=0.3)
+        with pytest.raises(NoReply) as e:
+            await (kv.put("k", "v") if op == "put" else kv.get("k"))
+        text = str(e.value)
+        assert text.startswith(f"no answer to {op} 'k' within 0.3s") and "check --credentials" in text
+        assert ("may still take effect" in text) == (op == "put")
+        await kv.ep.close()
+
+    asyncio.run(main())
