@@ -190,6 +190,13 @@ def validate(trace_dir: str | Path) -> Report:
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn,
                     pauses=pauses(trace_dir))
     replay = Replay(model)
+    heard = {r["src"] for r in recs if r["kind"] == "deliver" and type(r.get("src")) is int}
+    silent = sorted(i for i in heard if 0 <= i < len(replay.names)
+                    and not any(r["node"] == i for r in recs if r["kind"] in ("boot", "start")))
+    if silent:  # else its messages are "never sent" and the replay blames the nodes that got them
+        i = silent[0]
+        raise TraceError(f"{trace_dir}: no record of {replay.names[i]} (node{i}.jsonl is missing or empty), yet "
+                         "other nodes received its messages: the trace is incomplete; copy the trace directory whole")
     for inst, events in _by_instance(recs):
         report.instances += 1
         try:

@@ -234,3 +234,12 @@ def test_an_unrecorded_kill_9_then_a_restart_then_recorded_kills_fit_the_model(t
 
     _meta, recs, _torn = load(cfg.trace_dir())
     assert _crashes(recs) == {0: 1, 1: 2, 2: 1}
+
+
+def test_a_missing_node_trace_is_named_not_blamed_on_the_nodes_that_heard_from_it(tmp_path: Path) -> None:
+    # Without node0.jsonl the replay said "pinger never sent Ping(n=0) to ponger": a protocol misfit.
+    d = pingpong_trace(tmp_path, rounds=1)
+    (d / "node0.jsonl").unlink()
+    with pytest.raises(TraceError, match=r"no record of pinger \(node0\.jsonl is missing or empty\), yet other "
+                                         r"nodes received its messages: the trace is incomplete"):
+        validate(d)
