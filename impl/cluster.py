@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shlex
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ CLIENT_BASE = 1000
 MAX_NAMED = 1024
 #: Issued client ids by name (no keys: those are derived from the master when issued).
 CLIENTS_FILE = "clients.json"
+
+
+def sh(x: object) -> str:
+    """``x`` as one shell word, for the commands a hint tells the user to paste."""
+    return shlex.quote(str(x))
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def load_cluster(directory: str | Path, as_node: bool = False) -> ClusterConfig:
     path = d / CLUSTER_FILE
     if not path.is_file():
         raise ValueError(f"{d} holds no cluster (no {CLUSTER_FILE}); start one with: "
-                         f"protoproof cluster PROTOCOL --dir {directory}")
+                         f"protoproof cluster PROTOCOL --dir {sh(directory)}")
     try:
         j = json.loads(path.read_text())
     except UnicodeDecodeError:
@@ -193,7 +199,7 @@ def load_cluster(directory: str | Path, as_node: bool = False) -> ClusterConfig:
         elif "client_key" in j:
             raise ClientKeyOutdated(
                 f"{path} holds one client key shared by every client, from before client keys were bound "
-                f"to ids, and the nodes refuse it; rewrite it with: protoproof cluster add-client NAME --dir {d}")
+                f"to ids, and the nodes refuse it; rewrite it with: protoproof cluster add-client NAME --dir {sh(d)}")
         else:
             client = b""
         if len(client) < 16:
@@ -272,7 +278,7 @@ def load_credentials(cfg: ClusterConfig, path: str | Path) -> ClusterConfig:
         cid, key = int(j["id"]), bytes.fromhex(j["key"])
     except FileNotFoundError:
         raise ValueError(f"{p}: no such credentials file (issue one with: protoproof cluster add-client "
-                         f"NAME --dir {cfg.directory})") from None
+                         f"NAME --dir {sh(cfg.directory)})") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError) as e:
         raise ValueError(f"{p}: not a client credentials file ({type(e).__name__}: {e})") from None
     if cid not in cfg.client_ids or len(key) < 16:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..models.types import SchemaError
 from .client import NoReply
-from .cluster import CLUSTER_FILE, ClusterConfig, add_client, load_cluster, load_credentials
+from .cluster import CLUSTER_FILE, ClusterConfig, add_client, load_cluster, load_credentials, sh
 from .service import ClientCommand, ServiceSpec, known_specs, service_of, spec_for
 
 #: The generic commands; each service adds its client commands (``commands()`` lists them all).
@@ -144,7 +144,7 @@ async def _client(args: argparse.Namespace, offered: list[tuple[ServiceSpec, Cli
             if len(refused) == len(cfg.nodes):  # fail now rather than wait out --timeout
                 raise NoReply(f"no node of the cluster in {args.cluster} is running (connection refused at "
                               f"{', '.join(refused)}); start it with: protoproof cluster {cfg.protocol} "
-                              f"--dir {args.cluster} --detach")
+                              f"--dir {sh(args.cluster)} --detach")
             return await c.run(args, cfg)
     which = " or ".join(spec.name for spec, _c in offered)
     raise ValueError(f"{args.cluster} is a {cfg.protocol} cluster; {offered[0][1].name} needs a {which} cluster")
@@ -183,7 +183,7 @@ ACTIONS = ("stop", "restart", "status", "rejoin", "add-client")
 def _existing(d: Path) -> ClusterConfig:
     if not (d / CLUSTER_FILE).exists():
         raise ValueError(f"{d} holds no cluster (no {CLUSTER_FILE}); start one with: "
-                         f"protoproof cluster PROTOCOL --dir {d}")
+                         f"protoproof cluster PROTOCOL --dir {sh(d)}")
     return load_cluster(d)
 
 
@@ -214,7 +214,7 @@ def _cluster(args: argparse.Namespace) -> int:
             _existing(d)
         cid, path = add_client(load_cluster(d, as_node=True), str(name))
         print(f"client {name}: id {cid}, its key in {path} (mode 0600); use it with: "
-              f"protoproof kv --cluster {args.dir} --credentials {path} ...")
+              f"protoproof kv --cluster {sh(args.dir)} --credentials {sh(path)} ...")
         return 0
     if action == "rejoin" and args.node is None:
         raise ValueError("rejoin needs the node: protoproof cluster rejoin --dir D --node I")
@@ -268,10 +268,10 @@ def _cluster(args: argparse.Namespace) -> int:
     sup = lifecycle.supervisor_pid(cfg)
     if sup is not None:
         raise ValueError(f"the cluster in {d} is supervised by a running `protoproof cluster` (pid {sup}); "
-                         f"stop it with: protoproof cluster stop --dir {args.dir}")
+                         f"stop it with: protoproof cluster stop --dir {sh(args.dir)}")
     if live and not args.detach:
         raise ValueError(f"node(s) {', '.join(map(str, sorted(live)))} of {d} already run detached; stop them "
-                         f"first (protoproof cluster stop --dir {args.dir}) or add the missing ones with --detach")
+                         f"first (protoproof cluster stop --dir {sh(args.dir)}) or add the missing ones with --detach")
     cluster = Cluster(cfg)
     todo = [n.id for n in cfg.nodes if n.id not in live]
     for i in sorted(live):
@@ -287,7 +287,7 @@ def _cluster(args: argparse.Namespace) -> int:
             if failed:
                 print(f"{len(failed)} node(s) did not start; the others run detached", file=sys.stderr)
                 return 1
-            print(f"detached; stop with: protoproof cluster stop --dir {args.dir}")
+            print(f"detached; stop with: protoproof cluster stop --dir {sh(args.dir)}")
             return 0
         if len(failed) == len(todo):
             print("no node started", file=sys.stderr)

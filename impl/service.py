@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.actors import Node
-from ..models.registry import RegistryError, is_spec, lookup, registered, resolve
+from ..models.registry import RegistryError, is_spec, registered, resolve
 from ..models.schema import Record, Type, Union
 from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
@@ -131,17 +131,26 @@ def spec_for(name: str) -> ServiceSpec:
     if is_spec(name):
         return load_spec(name)
     try:
-        p = lookup(name)
-    except RegistryError as e:
+        known = registered()
+    except RegistryError as e:  # a plugin that does not load, say
+        raise ValueError(str(e)) from None
+    p = known.get(name)
+    if p is None:
         # A service may be named apart from the protocol it runs.
         named = [s for s in known_specs() if s.name == name]
         if named:
             return named[0]
-        raise ValueError(str(e)) from None
+        raise ValueError(f"unknown protocol {name!r}; protocols that run as a cluster: {_runnable()} "
+                         "(or a dotted path to a ServiceSpec)")
     if p.service is None:
-        runs = ", ".join(sorted(n for n, q in registered().items() if q.service is not None))
-        raise ValueError(f"protocol {name!r} has no runtime service; protocols that run as a cluster: {runs}")
+        raise ValueError(f"protocol {name!r} has no runtime service; protocols that run as a cluster: {_runnable()}")
     return load_spec(p.service) if isinstance(p.service, str) else _checked(p.service)
+
+
+def _runnable() -> str:
+    """The names ``cluster`` takes: the protocols with a service, and services named apart from theirs."""
+    with_service = {n for n, q in registered().items() if q.service is not None}
+    return ", ".join(sorted(with_service | {s.name for s in known_specs()}))
 
 
 def _checked(obj: Any) -> ServiceSpec:

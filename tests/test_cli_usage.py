@@ -90,6 +90,21 @@ def test_a_client_command_refuses_an_extra_word_or_a_negative_timeout(
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("name,needle", [
+    ("raftt", "unknown protocol 'raftt'; protocols that run as a cluster: "),
+    ("tcommit", "protocol 'tcommit' has no runtime service; protocols that run as a cluster: "),
+])
+def test_cluster_of_a_protocol_without_a_service_lists_only_those_that_run_services_names_included(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, needle: str) -> None:
+    # An unknown name listed every model (tcommit, hashring, ... cannot run); the list left out
+    # `sharded`, a service named apart from its protocol.
+    code, _out, err = run("cluster", name, "--dir", str(tmp_path / "c"))
+    err += capsys.readouterr().err
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    runs = err.split(needle)[1].split(" (or")[0].strip().split(", ")
+    assert {"paxos", "raft", "sharded"} <= set(runs) and "tcommit" not in runs and "hashring" not in runs
+
+
 def test_check_model_help_lists_the_models_parameters_with_ranges_and_its_variants() -> None:
     code, out, _ = run("check", "twophase", "--help")
     assert code == 0 and "usage: protoproof check" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -133,14 +134,18 @@ def test_detach_refuses_while_a_foreground_supervisor_runs_the_cluster(tmp_path:
 
 
 def test_kv_against_a_stopped_cluster_fails_at_once_with_one_line(tmp_path: Path) -> None:
-    d = tmp_path / "c"
-    assert run("cluster", "paxos", "--dir", str(d), "--detach").returncode == 0
+    d = tmp_path / "my c"  # the commands the hints print paste as they are (the space was two words)
+    start = run("cluster", "paxos", "--dir", str(d), "--detach")
+    assert start.returncode == 0
+    assert shlex.split(start.stdout.split("stop with: ")[1]) == ["protoproof", "cluster", "stop", "--dir", str(d)]
     assert run("cluster", "stop", "--dir", str(d)).returncode == 0
     t0 = time.monotonic()
     r = run("kv", "--cluster", str(d), "get", "k")
     assert time.monotonic() - t0 < 10  # not the 30 s timeout
     assert r.returncode == 3
     assert "no node of the cluster" in r.stderr and "is running" in r.stderr and r.stderr.count("\n") == 1
+    hint = shlex.split(r.stderr.split("start it with: ")[1])
+    assert hint == ["protoproof", "cluster", "paxos", "--dir", str(d), "--detach"]
 
 
 def test_bad_cluster_files_and_requests_get_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -165,7 +170,12 @@ def test_an_oversized_value_and_a_missing_rm_get_one_line_and_exit_2(tmp_path: P
     try:
         r = run("kv", "--cluster", str(kv), "put", "k", "x" * 8192)
         assert (r.returncode, r.stderr.count("\n")) == (2, 1), r.stderr
-        assert "does not fit" in r.stderr and len(r.stderr) < 400
+        assert "over the 8,192 a request carries" in r.stderr and len(r.stderr) < 400
+        # The bound is on the JSON text: 1,400 Cyrillic letters are 8,400 characters there (it printed the
+        # escaped command and "is not a string of at most 8192 characters").
+        r = run("kv", "--cluster", str(kv), "put", "k", "я" * 1400)
+        assert r.returncode == 2 and "a non-ASCII character takes 6" in r.stderr, r.stderr
+        assert run("kv", "--cluster", str(kv), "put", "k", "я" * 1300).returncode == 0
         r = run("tx", "--cluster", str(tx), "commit", "--no", "3")
         assert (r.returncode, r.stderr.count("\n")) == (2, 1), r.stderr
         assert "--no 3: the cluster's RMs are 0..2" in r.stderr
