@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -946,10 +947,12 @@ def _model_help(parser: _Parser, argv: Sequence[str]) -> str | None:
         return None
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
     text = sub.format_help()
-    for word in (a for a in argv[1:] if not a.startswith("-")):
+    variant = next((v for k, v in itertools.pairwise(argv) if k == "--variant"), None)
+    variant = next((a.split("=", 1)[1] for a in argv if a.startswith("--variant=")), variant)
+    for word in (a for a in argv[1:] if not a.startswith("-") and a != variant):
         try:
             protocol = protocol_for(word)
-            return text + "\n" + model_help(protocol.model_class(), word)
+            return text + "\n" + model_help(protocol.model_class(), word, variant)
         except (RegistryError, ModelDefinitionError):
             continue
     return text + f"\nmodel parameters: `protoproof {argv[0]} MODEL --help` lists them; models: " + \

@@ -117,11 +117,14 @@ def lines(r: dict[str, Any]) -> list[str]:
     return out
 
 
-def model_help(cls: type[Model[Any]], name: str) -> str:
-    """The model's section of ``check MODEL --help``: its parameters and variants."""
-    out = [f"parameters of {name}:"]
-    out += [f"  {parameter_line(p)}" for p in parameters(cls)] or ["  none"]
+def model_help(cls: type[Model[Any]], name: str, variant: str | None = None) -> str:
+    """The model's section of ``check MODEL --help``: its parameters and variants; with
+    ``--variant V``, the defaults V runs with (its bug's, where it has its own)."""
     variants = cls.variants_of()
+    own = dict(variants[variant].variant_defaults) if variant in variants else {}
+    out = [f"parameters of {name}" + (f" with --variant {variant}:" if variant in variants else ":")]
+    out += [f"  {parameter_line({**p, 'default': own[p['name']]} if p['name'] in own else p)}"
+            for p in parameters(cls)] or ["  none"]
     if variants:
         out.append(f"variants of {name} (--variant NAME):")
         out += [f"  {v}: {plain(vc.__doc__ or '')}" for v, vc in sorted(variants.items())]

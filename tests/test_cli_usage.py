@@ -105,6 +105,16 @@ def test_cluster_of_a_protocol_without_a_service_lists_only_those_that_run_servi
     assert {"paxos", "raft", "sharded"} <= set(runs) and "tcommit" not in runs and "hashring" not in runs
 
 
+@pytest.mark.parametrize("flag", [["--variant", "figure-8"], ["--variant=figure-8"]])
+def test_check_model_help_with_a_variant_shows_the_defaults_that_variant_runs_with(flag: list[str]) -> None:
+    # It showed the base model's (--servers 2, --max-term 2) while the variant runs at 3 and 5.
+    code, out, _ = run("check", "raft", *flag, "--help")
+    assert code == 0 and "parameters of raft with --variant figure-8:\n  --servers 3 (" in out
+    assert "\n  --max-term 5 (" in out and "\n  --max-messages 1 (" in out and "\n  --lossy False\n" in out
+    code, out, _ = run("check", "raft", "--help")
+    assert "parameters of raft:\n  --servers 2 (" in out
+
+
 def test_check_model_help_lists_the_models_parameters_with_ranges_and_its_variants() -> None:
     code, out, _ = run("check", "twophase", "--help")
     assert code == 0 and "usage: protoproof check" in out
