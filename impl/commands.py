@@ -341,11 +341,16 @@ def _rejoin(cfg: ClusterConfig, i: int) -> int:
     from . import lifecycle
     from .launcher import Cluster, StartError
 
-    if not getattr(service_of(cfg).node, "rejoins", False):
-        raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner; restore its store from a backup")
+    # Every refusal comes before anything is set aside or rewritten (``open_store(as_learner=True)``).
     old = lifecycle.node_pid(cfg, i)
     if old is not None:
         raise ValueError(f"node {i} is running (pid {old}); only a node that refuses to start needs rejoin")
+    node = service_of(cfg).node
+    refusal = getattr(node, "rejoin_refusal", None)
+    why_not = refusal(cfg, i) if refusal is not None else \
+        f"a {cfg.protocol} node cannot rejoin as a learner; restore its store from a backup"
+    if why_not is not None:
+        raise ValueError(f"{why_not}; nothing was changed")
     cluster = Cluster(cfg)
     try:
         cluster.start(i, as_learner=True)

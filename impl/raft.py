@@ -309,10 +309,6 @@ class RaftKVNode(Service):
         self.was_leader = False
         #: No vote is granted in a term at or below this one (``VOTE_FLOOR``; -1: none).
         self.vote_floor = int(self.store.meta_get(VOTE_FLOOR) or -1)
-        if self.learner and self.n == 1:
-            self.store.close()
-            raise ValueError("a single Raft server that lost its store has no peer to rejoin from; "
-                             "restore its store from a backup")
         #: A learner's rejoin: the peers' answers to ``TermReq`` (term, commit index), the
         #: highest term they report once they cover every quorum (None: not yet), and the task
         #: that makes it a voter once it holds the leader's log.

@@ -182,6 +182,20 @@ class Service:
     #: up from its peers, then calls ``rejoined``.  Without it such a node can only be refused.
     rejoins = False
 
+    @classmethod
+    def rejoin_refusal(cls, cfg: ClusterConfig, node_id: int) -> str | None:
+        """Why node ``node_id`` cannot rejoin as a learner (``rejoins``), or None if it can.
+        Asked before anything is set aside (``cluster rejoin``, and at start as a learner), so a
+        refused rejoin leaves the node's files as they were.  A learner catches up from its peers:
+        a cluster with none but it has no one to catch up from."""
+        if not cls.rejoins:
+            return (f"a {cfg.protocol} node cannot rejoin as a learner (the service has no catch-up "
+                    "for it); restore its store from a backup, or re-create the cluster")
+        if not any(n.id != node_id for n in cfg.nodes):
+            return (f"a single {cfg.protocol} server that lost its store has no peer to rejoin from; "
+                    "restore its store from a backup")
+        return None
+
     def __init__(self, cfg: ClusterConfig, node_id: int, *, faults: FaultInjector | None = None,
                  send_before_persist: bool = False, store: Store | None = None, as_learner: bool = False) -> None:
         self.cfg, self.id = cfg, node_id
@@ -190,15 +204,19 @@ class Service:
         if not cfg.secret:
             raise ValueError("a node needs the cluster's master secret (load the cluster with as_node=True)")
         self.codec = Codec(self.wire, cfg.keys, cfg.all_ids)
-        if as_learner and not self.rejoins:
-            raise ValueError(f"a {cfg.protocol} node cannot rejoin as a learner (the service has no catch-up "
-                             "for it); restore its store from a backup, or re-create the cluster")
+        why_not = self.rejoin_refusal(cfg, node_id) if as_learner else None
+        if why_not is not None:  # before open_store sets the store aside
+            raise ValueError(why_not)
         #: A learner neither votes nor serves (model messages are not delivered to it) until
         #: ``rejoined``: its store was lost, and what it promised or voted must first be
         #: rebuilt from its peers.  Checked at start (``recovery.open_store``).
         self.learner = False
         if store is None:
             store, self.learner = open_store(cfg, node_id, as_learner=as_learner)
+            why_not = self.rejoin_refusal(cfg, node_id) if self.learner else None
+            if why_not is not None:  # still a learner from an earlier rejoin that cannot finish
+                store.close()
+                raise ValueError(why_not)
         self.store = store
         #: Why the node stopped serving (``halt``), or None.
         self.halted: str | None = None

@@ -103,3 +103,44 @@ def test_a_raft_server_that_lost_its_log_and_vote_refuses_to_start_then_rejoins_
             assert asyncio.run(writes(1, 7, 7)) == ["v"] * 7
         finally:
             cli("cluster", "stop", "--dir", str(cfg.directory), "--node", "1")
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` (a node's), by its relative path, but its log."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
+            if p.is_file() and p.name != "node.log"}
+
+
+def test_rejoin_of_a_single_raft_server_is_refused_before_anything_is_moved(tmp_path: Path) -> None:
+    d = str(tmp_path / "one")
+    assert cli("cluster", "raft", "--servers", "1", "--dir", d, "--detach").returncode == 0
+    try:
+        assert cli("kv", "--cluster", d, "put", "a", "1").returncode == 0
+    finally:
+        assert cli("cluster", "stop", "--dir", d).returncode == 0
+    node0 = Path(d) / "node0"
+    before = _files(node0)
+    r = cli("cluster", "rejoin", "--dir", d, "--node", "0")  # its store is intact: refused, untouched
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nothing was changed" in r.stderr, r.stderr
+    assert _files(node0) == before and not list(node0.glob("lost-*"))
+    wipe(node0)  # lost: still refused, for it has no peer to catch up from, and its marker is kept
+    before = _files(node0)
+    r = cli("cluster", "rejoin", "--dir", d, "--node", "0")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "no peer to rejoin from" in r.stderr and "nothing was changed" in r.stderr
+    assert _files(node0) == before and not list(node0.glob("lost-*"))
+
+
+def test_a_single_raft_server_still_serves_after_a_refused_rejoin(tmp_path: Path) -> None:
+    d = str(tmp_path / "one")
+    assert cli("cluster", "raft", "--servers", "1", "--dir", d, "--detach").returncode == 0
+    try:
+        assert cli("kv", "--cluster", d, "put", "a", "1").returncode == 0
+        assert cli("cluster", "stop", "--dir", d).returncode == 0
+        assert cli("cluster", "rejoin", "--dir", d, "--node", "0").returncode == 2
+        r = cli("cluster", "raft", "--dir", d, "--detach")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert cli("kv", "--cluster", d, "get", "a").stdout.strip() == "1"
+    finally:
+        cli("cluster", "stop", "--dir", d)
+
