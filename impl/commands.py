@@ -22,6 +22,7 @@ from typing import Any
 from ..models.types import SchemaError
 from .client import NoReply
 from .cluster import CLUSTER_FILE, ClusterConfig, add_client, load_cluster, load_credentials, sh
+from .recovery import store_intact
 from .service import ClientCommand, ServiceSpec, known_specs, service_of, spec_for
 
 #: The generic commands; each service adds its client commands (``commands()`` lists them all).
@@ -345,6 +346,10 @@ def _rejoin(cfg: ClusterConfig, i: int) -> int:
     old = lifecycle.node_pid(cfg, i)
     if old is not None:
         raise ValueError(f"node {i} is running (pid {old}); only a node that refuses to start needs rejoin")
+    if store_intact(cfg, i):
+        raise ValueError(f"node {i}'s store is intact (it is the one its marker names), so it needs no rejoin; "
+                         f"nothing was changed; start it with: protoproof cluster restart --dir {cfg.directory} "
+                         f"--node {i}")
     node = service_of(cfg).node
     refusal = getattr(node, "rejoin_refusal", None)
     why_not = refusal(cfg, i) if refusal is not None else \

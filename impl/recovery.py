@@ -177,6 +177,23 @@ def open_store(cfg: ClusterConfig, node_id: int, *, as_learner: bool = False) ->
     raise refuse(cfg, node_id, problem or "")
 
 
+def store_intact(cfg: ClusterConfig, node_id: int) -> bool:
+    """Whether node ``node_id`` (not running) would start from its store as it is: the check of
+    ``open_store`` at start (its files, then the store against its markers).  A node that never
+    wrote state and has no store is intact too.  A missing store is not created here (it would be
+    blank, and refused if the markers say the node had state)."""
+    if (cfg.node_dir(node_id) / REFUSED_FILE).exists():
+        return False  # an earlier start found damage: refused again (``open_store``)
+    if not db_path(cfg, node_id).exists():
+        return not read_markers(cfg, node_id)
+    try:
+        store, _learner = open_store(cfg, node_id)
+    except Amnesia:
+        return False
+    store.close()
+    return True
+
+
 def _write_durably(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -144,3 +144,20 @@ def test_a_single_raft_server_still_serves_after_a_refused_rejoin(tmp_path: Path
     finally:
         cli("cluster", "stop", "--dir", d)
 
+
+def test_rejoin_of_a_healthy_stopped_node_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    d = str(tmp_path / "raft")
+    assert cli("cluster", "raft", "--dir", d, "--detach").returncode == 0
+    try:
+        assert cli("kv", "--cluster", d, "put", "a", "1").returncode == 0
+        assert cli("cluster", "stop", "--dir", d, "--node", "1").returncode == 0
+        node1 = Path(d) / "node1"
+        before = _files(node1)
+        r = cli("cluster", "rejoin", "--dir", d, "--node", "1")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "store is intact" in r.stderr and "nothing was changed" in r.stderr
+        assert _files(node1) == before and not list(node1.glob("lost-*"))
+        r = cli("cluster", "restart", "--dir", d, "--node", "1")  # it starts as it is
+        assert r.returncode == 0 and "node 1 restarted" in r.stdout, r.stderr
+    finally:
+        cli("cluster", "stop", "--dir", d)
