@@ -227,6 +227,10 @@ def _cluster(args: argparse.Namespace) -> int:
             raise ValueError(f"--node {args.node}: the cluster in {d} has nodes {cfg.node_ids[0]}..{cfg.node_ids[-1]}")
         if action == "stop":
             print(lifecycle.stop(cfg, args.node).summary())
+            sup = lifecycle.supervisor_pid(cfg) if args.node is not None else None
+            if sup is not None:
+                print(f"its supervisor (pid {sup}) leaves node {args.node} stopped; start it again with: "
+                      f"protoproof cluster restart --dir {args.dir} --node {args.node}")
             return 0
         if action == "status":
             live = lifecycle.running(cfg)
@@ -277,6 +281,8 @@ def _cluster(args: argparse.Namespace) -> int:
     todo = [n.id for n in cfg.nodes if n.id not in live]
     for i in sorted(live):
         print(f"{cfg.node(i).name} (node {i}) already running (pid {live[i]}); left as it is", flush=True)
+    for i in todo:
+        lifecycle.release(cfg, i)  # starting the cluster starts a node stopped by `cluster stop --node` too
     try:
         failed = cluster.start_some(todo)
         for i in todo:
@@ -306,6 +312,7 @@ def _restart(cfg: ClusterConfig, only: int | None) -> int:
     sup = lifecycle.supervisor_pid(cfg)
     status = 0
     for i in [only] if only is not None else cfg.node_ids:
+        lifecycle.release(cfg, i)  # stopped by `cluster stop --node`: its supervisor may start it again
         old = lifecycle.node_pid(cfg, i)
         if old is not None:
             lifecycle.terminate(old)
@@ -379,6 +386,7 @@ def _supervise(cluster: Any, failed: set[int]) -> int:
     sup_file = cfg.directory / lifecycle.SUPERVISOR_FILE
     lifecycle.write_pid(sup_file)
     print("running; Ctrl-C to stop", flush=True)
+    held: set[int] = set()  # stopped by `cluster stop --node` (``lifecycle.hold``): left stopped
     stop = False
 
     def on_signal(_sig: int, _frame: Any) -> None:
@@ -395,6 +403,19 @@ def _supervise(cluster: Any, failed: set[int]) -> int:
             now = time.monotonic()
             for n in cfg.nodes:
                 i = n.id
+                if lifecycle.held(cfg, i) and not cluster.alive(i):
+                    if i not in held:
+                        held.add(i)
+                        due.pop(i, None)
+                        print(f"node {i} was stopped by `cluster stop --node {i}`; leaving it stopped "
+                              f"(start it again with: protoproof cluster restart --dir {cfg.directory} "
+                              f"--node {i})", flush=True)
+                    continue
+                if i in held:
+                    held.discard(i)
+                    print(f"node {i} released by `cluster restart`; starting it", flush=True)
+                    delay[i] = 0.0
+                    due[i] = now
                 if i not in due and not cluster.alive(i):
                     print(f"node {i} exited; restarting it", flush=True)
                     delay[i] = 0.0

@@ -22,6 +22,9 @@ from .cluster import ClusterConfig
 
 PID_FILE = "node.pid"
 SUPERVISOR_FILE = "supervisor.pid"
+#: Beside a node's pid file: ``cluster stop --node I`` stopped it, so a foreground supervisor
+#: leaves it stopped (rather than restarting it as a crash) until ``cluster restart``.
+STOPPED_FILE = "stopped"
 LAUNCHER = "protoproof.impl.launcher"
 
 
@@ -165,8 +168,26 @@ class Stopped:
         return "; ".join(parts)
 
 
+def hold(cfg: ClusterConfig, i: int) -> None:
+    """Mark node ``i`` as stopped on purpose: a supervisor does not restart it (``held``)."""
+    cfg.node_dir(i).mkdir(parents=True, exist_ok=True)
+    (cfg.node_dir(i) / STOPPED_FILE).touch()
+
+
+def release(cfg: ClusterConfig, i: int) -> None:
+    """Undo ``hold``: a supervisor starts node ``i`` again once it sees it is not running."""
+    with contextlib.suppress(FileNotFoundError):
+        (cfg.node_dir(i) / STOPPED_FILE).unlink()
+
+
+def held(cfg: ClusterConfig, i: int) -> bool:
+    """Node ``i`` was stopped by ``cluster stop --node`` and not restarted since."""
+    return (cfg.node_dir(i) / STOPPED_FILE).exists()
+
+
 def stop(cfg: ClusterConfig, only: int | None = None) -> Stopped:
-    """Stop the supervisor (unless one node is named) and the running nodes; say which were not running."""
+    """Stop the supervisor (unless one node is named) and the running nodes; say which were not running.
+    A node named alone is marked first (``hold``), so a foreground supervisor does not restart it."""
     sup = None
     if only is None:
         sup = supervisor_pid(cfg)
@@ -174,6 +195,8 @@ def stop(cfg: ClusterConfig, only: int | None = None) -> Stopped:
     if sup is not None:
         terminate(sup, timeout=10.0)  # it stops its own nodes
     ids = [n.id for n in cfg.nodes] if only is None else [only]
+    if only is not None:
+        hold(cfg, only)  # before it dies: a supervisor that sees it gone sees the mark too
     stopped: dict[int, int] = {}
     for i in ids:
         pid = node_pid(cfg, i)

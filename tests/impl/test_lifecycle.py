@@ -182,3 +182,30 @@ def test_an_oversized_value_and_a_missing_rm_get_one_line_and_exit_2(tmp_path: P
     finally:
         run("cluster", "stop", "--dir", str(kv))
         run("cluster", "stop", "--dir", str(tx))
+
+
+def test_a_node_stopped_alone_stays_stopped_under_a_foreground_supervisor_until_restarted(tmp_path: Path) -> None:
+    d = tmp_path / "fg"
+    p = subprocess.Popen([*PY, "cluster", "paxos", "--dir", str(d)], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    try:
+        assert p.stdout is not None
+        for line in p.stdout:
+            if line.startswith("running"):
+                break
+        assert set(running(load_cluster(d))) == {0, 1, 2}
+        stop = run("cluster", "stop", "--dir", str(d), "--node", "2")
+        assert "stopped 1 node(s): node 2" in stop.stdout and "leaves node 2 stopped" in stop.stdout, stop.stdout
+        time.sleep(3)  # the supervisor polls every 0.2 s and would restart a crashed node at once
+        assert set(running(load_cluster(d))) == {0, 1}
+        r = run("cluster", "restart", "--dir", str(d), "--node", "2")
+        assert r.returncode == 0 and "node 2 restarted" in r.stdout, r.stdout + r.stderr
+        assert set(running(load_cluster(d))) == {0, 1, 2}
+        assert run("cluster", "stop", "--dir", str(d)).returncode == 0
+        out = p.communicate(timeout=20)[0]
+        assert "node 2 exited; restarting it" not in out and "leaving it stopped" in out, out
+    finally:
+        if p.poll() is None:
+            run("cluster", "stop", "--dir", str(d))
+            p.wait(20)
+    assert not running(load_cluster(d))
