@@ -230,7 +230,7 @@ def _cluster(args: argparse.Namespace) -> int:
             sup = lifecycle.supervisor_pid(cfg) if args.node is not None else None
             if sup is not None:
                 print(f"its supervisor (pid {sup}) leaves node {args.node} stopped; start it again with: "
-                      f"protoproof cluster restart --dir {args.dir} --node {args.node}")
+                      f"protoproof cluster restart --dir {sh(args.dir)} --node {args.node}")
             return 0
         if action == "status":
             live = lifecycle.running(cfg)
@@ -355,7 +355,7 @@ def _rejoin(cfg: ClusterConfig, i: int) -> int:
         raise ValueError(f"node {i} is running (pid {old}); only a node that refuses to start needs rejoin")
     if store_intact(cfg, i):
         raise ValueError(f"node {i}'s store is intact (it is the one its marker names), so it needs no rejoin; "
-                         f"nothing was changed; start it with: protoproof cluster restart --dir {cfg.directory} "
+                         f"nothing was changed; start it with: protoproof cluster restart --dir {sh(cfg.directory)} "
                          f"--node {i}")
     node = service_of(cfg).node
     refusal = getattr(node, "rejoin_refusal", None)
@@ -408,7 +408,7 @@ def _supervise(cluster: Any, failed: set[int]) -> int:
                         held.add(i)
                         due.pop(i, None)
                         print(f"node {i} was stopped by `cluster stop --node {i}`; leaving it stopped "
-                              f"(start it again with: protoproof cluster restart --dir {cfg.directory} "
+                              f"(start it again with: protoproof cluster restart --dir {sh(cfg.directory)} "
                               f"--node {i})", flush=True)
                     continue
                 if i in held:

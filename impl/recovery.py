@@ -27,7 +27,7 @@ import struct
 import time
 from pathlib import Path
 
-from .cluster import ClusterConfig
+from .cluster import ClusterConfig, sh
 from .storage import Store, StoreDamaged
 
 DB_NAME = "state.sqlite3"
@@ -131,7 +131,7 @@ def wal_dropped(db: Path, commits: list[int]) -> str | None:
 def refuse(cfg: ClusterConfig, node_id: int, what: str) -> Amnesia:
     return Amnesia(f"node {node_id}: {what}; it may have voted or acknowledged before, so it must not vote "
                    f"from a lost memory; rejoin it as a learner that catches up first: "
-                   f"protoproof cluster rejoin --dir {cfg.directory} --node {node_id}")
+                   f"protoproof cluster rejoin --dir {sh(cfg.directory)} --node {node_id}")
 
 
 def open_store(cfg: ClusterConfig, node_id: int, *, as_learner: bool = False) -> tuple[Store, bool]:
