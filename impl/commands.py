@@ -292,7 +292,8 @@ def _cluster(args: argparse.Namespace) -> int:
         if args.detach:
             cluster.procs.clear()  # left running on purpose; `cluster stop` ends them
             if failed:
-                print(f"{len(failed)} node(s) did not start; the others run detached", file=sys.stderr)
+                others = "the others run detached" if len(failed) < len(todo) else "none runs"
+                print(f"{len(failed)} node(s) did not start; {others}", file=sys.stderr)
                 return 1
             print(f"detached; stop with: protoproof cluster stop --dir {sh(args.dir)}")
             return 0
