@@ -50,7 +50,7 @@ from typing import Any
 from ..models.actors import ActorSystem, Envelope, Keep, SysState
 from ..models.environment import EnvState
 from ..models.registry import RegistryError, resolve, where_raised
-from ..models.types import SchemaError
+from ..models.types import SchemaError, shown
 from .codec import Log, from_wire, to_wire
 from .faults import ENVIRONMENT
 
@@ -190,6 +190,8 @@ def validate(trace_dir: str | Path) -> Report:
     report = Report(str(meta.get("protocol", model.name)), steps=len(recs), torn=torn,
                     pauses=pauses(trace_dir))
     replay = Replay(model)
+    cluster = Path(trace_dir).resolve().parent  # a cluster's trace is its trace/ folder
+    replay.rejoined = {i for i in range(len(replay.names)) if any((cluster / f"node{i}").glob("lost-*"))}
     heard = {r["src"] for r in recs if r["kind"] == "deliver" and type(r.get("src")) is int}
     silent = sorted(i for i in heard if 0 <= i < len(replay.names)
                     and not any(r["node"] == i for r in recs if r["kind"] in ("boot", "start")))
@@ -308,6 +310,9 @@ class Replay:
         self.at: tuple[int, int] = (0, -1)
         self.nodes = model.node_list
         self.names = [n.name for n in self.nodes]
+        #: Nodes that rejoined after losing their store (``cluster rejoin`` left a ``lost-*`` folder):
+        #: the model has no amnesia, so their restart cannot fit it.
+        self.rejoined: set[int] = set()
         self.types = [n.state_type() for n in self.nodes]
         self.msg_type = model.message_type()
         self.invariants = model.invariants
@@ -553,10 +558,15 @@ class Replay:
         got = self.state(i, self.expand(rec["after"], None, self.model_json(i, s.nodes[i]))) \
             if rec is not None else n.on_start()[0]
         want = s.nodes[i]
+        if got != want and i in self.rejoined:
+            return s, Problem(k, i, inst, f"{names[i]} restarted with a state the model's disk does not hold: it "
+                                          "rejoined after losing its store (a lost-* folder in its directory), and "
+                                          "the model has no amnesia, so a run with a rejoin does not validate")
         if got != want:
             where = f" (persisted at step {last_persist[i]})" if i in last_persist else ""
-            return s, Problem(k, i, inst, f"{names[i]} restarted with state {got!r}, but the model's disk holds "
-                                          f"{want!r}{where}: a Persist was lost — the node sent before it persisted")
+            return s, Problem(k, i, inst, f"{names[i]} restarted with state {shown(got, 300)}, but the model's disk "
+                                          f"holds {shown(want, 300)}{where}: a Persist was lost — the node sent "
+                                          "before it persisted")
         return s, None
 
 
