@@ -996,7 +996,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             from .impl.commands import run_command
 
             if rest:
-                raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+                dashed = " (a key or value that starts with '-' goes after '--': put -- KEY VALUE)" \
+                    if args.command == "kv" and rest[0][:1] == "-" and rest[0][:2] != "--" else ""
+                raise UsageError(f"unrecognized arguments: {' '.join(rest)}{dashed}")
             return run_command(args)
         with on_sigint():  # Ctrl-C ends the engine with its partial verdict, however it arrives
             return handler[args.command](args, rest, out, err)

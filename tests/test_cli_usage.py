@@ -81,6 +81,7 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize("argv,needle", [
     (["kv", "get", "k", "extra"], "kv get takes a key only; drop 'extra'"),
     (["kv", "--timeout", "-1", "get", "k"], "--timeout: expected a positive number"),
+    (["kv", "put", "k", "-v"], "unrecognized arguments: -v (a key or value that starts with '-' goes after '--'"),
 ])
 def test_a_client_command_refuses_an_extra_word_or_a_negative_timeout(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
