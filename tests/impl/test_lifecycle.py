@@ -111,15 +111,21 @@ def test_a_node_that_cannot_start_is_reported_and_the_healthy_ones_keep_serving(
     assert not running(load_cluster(d))
 
 
+def supervised(*args: str) -> subprocess.Popen[str]:
+    """``cluster paxos ARGS`` in the foreground, once it says its nodes are running."""
+    p = subprocess.Popen([*PY, "cluster", "paxos", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    assert p.stdout is not None
+    for line in p.stdout:
+        if line.startswith("running"):
+            break
+    return p
+
+
 def test_detach_refuses_while_a_foreground_supervisor_runs_the_cluster(tmp_path: Path) -> None:
     d = tmp_path / "c"
-    p = subprocess.Popen([*PY, "cluster", "paxos", "--nodes", "1", "--dir", str(d)], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    p = supervised("--nodes", "1", "--dir", str(d))
     try:
-        assert p.stdout is not None
-        for line in p.stdout:
-            if line.startswith("running"):
-                break
         r = run("cluster", "paxos", "--dir", str(d), "--detach")
         assert r.returncode == 2
         assert "supervised by a running `protoproof cluster`" in r.stderr and r.stderr.count("\n") == 1
@@ -186,13 +192,8 @@ def test_an_oversized_value_and_a_missing_rm_get_one_line_and_exit_2(tmp_path: P
 
 def test_a_node_stopped_alone_stays_stopped_under_a_foreground_supervisor_until_restarted(tmp_path: Path) -> None:
     d = tmp_path / "fg"
-    p = subprocess.Popen([*PY, "cluster", "paxos", "--dir", str(d)], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    p = supervised("--dir", str(d))
     try:
-        assert p.stdout is not None
-        for line in p.stdout:
-            if line.startswith("running"):
-                break
         assert set(running(load_cluster(d))) == {0, 1, 2}
         stop = run("cluster", "stop", "--dir", str(d), "--node", "2")
         assert "stopped 1 node(s): node 2" in stop.stdout and "leaves node 2 stopped" in stop.stdout, stop.stdout
