@@ -227,3 +227,24 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def committed_trace_time(path: str | Path) -> int:
+    """The latest time of a trace record committed in the store at ``path`` (-1: none, or no store
+    readable), read-only.  A kill -9 between a step's commit and its trace line leaves the record
+    only here (the node appends it to its trace file at its next start, ``Tracer.restore``)."""
+    if not Path(path).exists():
+        return -1
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            rows = db.execute("SELECT rec FROM traced").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return -1
+    times = [-1]
+    for (r,) in rows:
+        j = json.loads(r)
+        times += [int(x["t"]) for x in (j if isinstance(j, list) else [j])]
+    return max(times)

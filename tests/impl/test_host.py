@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from protoproof.impl.codec import Frame, Log, Text
-from protoproof.impl.host import Host, Tracer
-from protoproof.impl.storage import Store
+from protoproof.impl.host import Host, Tracer, last_time
+from protoproof.impl.storage import Store, committed_trace_time
 from protoproof.models.actors import Effect, Keep, Node, Persist, Send
 from protoproof.models.base import transition
 from protoproof.models.schema import Int, Record, Type
@@ -152,6 +152,29 @@ def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_
     restored = asyncio.run(again())
     assert [(r["kind"], r.get("args", {}).get("entry")) for r in restored] == \
         [("local", "e1"), ("local", "e2"), ("boot", None), ("recover", None)]
+
+
+def test_a_kill_is_stamped_after_the_steps_committed_to_the_store_even_those_not_yet_in_the_trace_file(
+        tmp_path: Path) -> None:
+    # The launcher stamped a kill after the last line of the node's trace file; a step committed to
+    # the store but not yet written there (restored at the next start) then came after the crash,
+    # and validate said "deliver(...) is not enabled: a2 is down in the model" (a CI run under load).
+    d = tmp_path / "trace"
+
+    async def main() -> None:
+        h, _ = host(tmp_path / "n.sqlite3", Tracer(d, 0))
+        for k in range(3):
+            assert h.step(0, "append", entry=f"e{k}")
+        await h.settle()
+        h.close()
+        h.store.close()
+
+    asyncio.run(main())
+    lines = (d / "node0.jsonl").read_text().splitlines()
+    assert committed_trace_time(tmp_path / "n.sqlite3") == json.loads(lines[-1])["t"]
+    (d / "node0.jsonl").write_text("\n".join(lines[:2]) + "\n")  # the kill came before the batch's lines
+    assert last_time(d / "node0.jsonl")[0] < committed_trace_time(tmp_path / "n.sqlite3")
+    assert committed_trace_time(tmp_path / "absent.sqlite3") == -1
 
 
 class Steps(NamedTuple):
