@@ -106,7 +106,7 @@ def wal_scan(db: Path) -> tuple[str | None, list[int]]:
     return None, commits
 
 
-def wal_dropped(db: Path, commits: list[int]) -> str | None:
+def wal_dropped(db: Path, commits: list[int], store: Store) -> str | None:
     """After sqlite opened ``db`` and read it (``quick_check``): a commit frame it dropped, or None.
 
     sqlite rebuilds the WAL index (``-shm``) from the WAL's frames when the first connection
@@ -117,7 +117,7 @@ def wal_dropped(db: Path, commits: list[int]) -> str | None:
     if not commits:
         return None
     try:
-        shm = db.with_name(db.name + "-shm").read_bytes()
+        shm = store.wal_index(32)  # never read by opening and closing the file: ``Store.wal_index``
         kept = struct.unpack_from("=I", shm, 16)[0]
     except (OSError, struct.error):
         return f"{db}: cannot read its WAL index"
@@ -159,7 +159,7 @@ def open_store(cfg: ClusterConfig, node_id: int, *, as_learner: bool = False) ->
         except StoreDamaged as e:
             problem = str(e)
     if store is not None and problem is None:
-        problem = wal_dropped(db, commits)
+        problem = wal_dropped(db, commits, store)
         marked = read_markers(cfg, node_id)
         if problem is None and marked and store.found_incarnation not in marked:
             what = "is blank" if store.found_incarnation is None else "is another store than the one it wrote"

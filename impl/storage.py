@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +47,8 @@ class Store:
         self.before_first_write: Callable[[], None] | None = None
         self._claimed = False
         self.writes = 0
+        #: The WAL index file, once read (``wal_index``): open until the connection is closed.
+        self._shm_fd: int | None = None
 
     def claim(self) -> None:
         """Before the first durable write: the store's identity is written (opening a store
@@ -225,8 +228,23 @@ class Store:
     def meta_put(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def wal_index(self, n: int) -> bytes:
+        """The first ``n`` bytes of the WAL index (``-shm``) of this open store.
+
+        Read through a file descriptor that stays open until the store is closed: closing any
+        descriptor of the ``-shm`` file would release every POSIX lock this process holds on it,
+        sqlite's included (its "some connection is using the index" lock).  Another process
+        opening the database (a reader) would then take itself for the only one, truncate the
+        index, and this process would die of SIGBUS at its next access to the mapped index."""
+        if self._shm_fd is None:
+            self._shm_fd = os.open(self.path.with_name(self.path.name + "-shm"), os.O_RDONLY)
+        return os.pread(self._shm_fd, n, 0)
+
     def close(self) -> None:
         self.db.close()
+        if self._shm_fd is not None:  # after sqlite's own descriptors: releasing locks is harmless now
+            os.close(self._shm_fd)
+            self._shm_fd = None
 
 
 def committed_trace_time(path: str | Path) -> int:
