@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,9 @@ from protoproof.impl.kv import KVClient, KVNode, paxos_cluster
 from protoproof.impl.kv_catchup import AccState, StateEnd
 from protoproof.impl.launcher import REFUSED, Cluster
 from protoproof.impl.linearizability import Op, check
+from protoproof.impl.recovery import wal_dropped
 from protoproof.impl.service import run_forever
+from protoproof.impl.storage import Store
 from protoproof.models.paxos import Acc
 
 KEYS = [f"k{i}" for i in range(6)]
@@ -195,3 +199,27 @@ def test_a_learner_rebuilds_each_undecided_slot_from_the_highest_promise_and_vot
     again = KVNode(cfg, 1)
     assert not again.learner
     again.store.close()
+
+
+def _dms_free(shm: Path) -> bool:
+    """Whether another process could lock sqlite's "a connection uses this index" byte (128) of ``shm``."""
+    code = ("import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\n"
+            "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)")
+    return subprocess.run([sys.executable, "-c", code, str(shm)], capture_output=True, timeout=30).returncode == 0
+
+
+def test_checking_the_wal_at_start_keeps_sqlites_lock_on_its_index(tmp_path: Path) -> None:
+    # The check read the -shm with open/read/close; closing it dropped this process's POSIX locks on
+    # the file, sqlite's included, so the next process to open the database truncated the index and
+    # the node died of SIGBUS (a restarted Raft follower stopped catching up, test_raft_faults).
+    st = Store(tmp_path / "s.sqlite3")
+    try:
+        st.put(0, {"x": 1})
+        shm = tmp_path / "s.sqlite3-shm"
+        assert not _dms_free(shm)  # sqlite holds it while the connection is open
+        assert wal_dropped(st.path, [1], st) is None
+        assert not _dms_free(shm)
+        shm.read_bytes()  # what the check did: now the lock is gone
+        assert _dms_free(shm)
+    finally:
+        st.close()
