@@ -12,9 +12,9 @@ instance, never more.
 With logs (``--max-log`` > 0) the log conjuncts of ``log_strengthening`` join them: they are
 written for logs of one entry (entry uniqueness: one term and index name one value, the part
 of LogMatching such logs can break); from two entries on, ``predecessors_agree`` adds the other
-half (an entry's term and index fix its predecessor's term).  With logs of one entry the
-conjuncts of ``commit_strengthening`` (StateMachineSafety, LeaderCompleteness) join too; with
-longer logs StateMachineSafety has no strengthening here.
+half (an entry's term and index fix its predecessor's term).  With logs of one entry at 2
+servers the conjuncts of ``commit_strengthening`` (StateMachineSafety, LeaderCompleteness) join
+too; with longer logs or more servers StateMachineSafety has no strengthening here.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ Predicate = Callable[[Any], bool]
 def strengthening(model: Raft) -> list[Predicate]:
     """ElectionSafety's strengthening, with logs (``max_log > 0``) LogMatching's on top of it, and
     with logs of one entry at 2 servers StateMachineSafety's and LeaderCompleteness's
-    (``commit_strengthening``).  At 3 servers the commit conjuncts are not inductive (measured:
-    ``restart`` breaks ``protected_is_newest``, and ``become_leader`` and AppendEntries deliveries
-    fail too), and with them every ``--max-log 1`` proof would fail: they are left out there, so
-    LogMatching keeps its proved invariant and StateMachineSafety ends ``unknown``."""
+    (``commit_strengthening``).  At 3 servers they are left out until ``prove`` at 3 servers has
+    ended ``proved`` with them: before the conjuncts for 3 servers joined (the ``voted_for``
+    evidence, ``vote_requests_in_their_term``, ``entries_have_an_elected_leader``), ``restart``
+    broke ``protected_is_newest``, and ``become_leader`` and AppendEntries deliveries of term 1
+    failed too; left out, LogMatching keeps its proved invariant and StateMachineSafety ends
+    ``unknown``."""
     c = model.config
     return (election_strengthening(model) + (log_strengthening(model) if c.max_log > 0 else [])
             + (commit_strengthening(model) if c.max_log == 1 and c.servers <= 2 else []))
@@ -241,11 +243,12 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
 
     An entry of term t at index 1 is *protected* when a majority of servers are its protectors:
     each holds it and has granted no vote of a later term to a candidate without it (no granting
-    response in flight, not counted).  A protected entry cannot be lost: every vote of a later
-    term goes to a log holding it (the voter's up-to-date check reads the request, and a
-    candidate's requests describe its log), so every leader of term >= t holds it, no entry of a
-    later term can be made (the leader's one slot is taken), and no request of term >= t carries
-    another entry at index 1, so no holder truncates it.  What makes it protected is the
+    response in flight, not counted, not its ``voted_for`` in its term).  A protected entry
+    cannot be lost: every vote of a later term goes to a log holding it (the voter's up-to-date
+    check reads the request, and a candidate's requests describe its log), so every leader of
+    term >= t holds it, no entry of a later term can be made (the leader's one slot is taken),
+    and no request of term >= t carries another entry at index 1, so no holder truncates it.
+    What makes it protected is the
     commit: a commit index, or a request's commit index, of 1 on an entry of term t
     (``committed``) implies a majority of protectors, because the leader of t commits only its
     own term's entry with a majority of ``match_index`` >= 1, and a success response or a
@@ -253,6 +256,18 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
     (``acked_are_protectors``).  That last step holds at 2 and 3 servers, where the leader and
     one server that acknowledged are a majority; with 5 a minority of protectors may lose the
     entry, so this is a strengthening for these sizes, proved only where ``prove`` says so.
+
+    At 3 servers a step can make an entry protected that was not, and the conjuncts must then
+    already exclude what a protected entry excludes.  Three pieces of evidence survive what
+    erases the others: a vote is also the voter's ``voted_for`` (a candidate's restart, its
+    election or a dropped response erase the count and the response); a request of its sender's
+    current term describes the sender's log whatever its role (a leader's restart leaves its log
+    and its requests); and an entry or a request that says index 1 is of term t means some server
+    was elected in t by a majority that still says so (``entries_have_an_elected_leader``): its
+    voters' logs were empty when they voted, so they protect no older entry.  A vote request of
+    a server still in its term says what the server holds unless a newer entry replaced it
+    (``vote_requests_in_their_term``), so that an old entry newly protected has no stale vote
+    request claiming it from a server that lost it.
     """
     c = model.config
     n = c.servers
@@ -284,11 +299,14 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
         return any(model.in_flight(s, m, i, j) for i, j in pairs)
 
     def protector(s: Any, j: int, t: int) -> bool:
-        """j holds the entry of term t and has given no candidate without it a vote of a later term."""
+        """j holds the entry of term t and has given no candidate without it a vote of a later term:
+        no granting response in flight, none counted, and not j's ``voted_for`` in j's term (the one
+        piece of evidence that a restart, a drop or the candidate's election does not erase)."""
         def gave(cand: int, tt: int) -> bool:
-            nc = s.nodes[cand]
-            return granted(s, j, tt, cand) or (nc.current_term == tt and nc.role == CANDIDATE
-                                                and j in nc.votes_granted)
+            nc, nj = s.nodes[cand], s.nodes[j]
+            return (granted(s, j, tt, cand) or (nc.current_term == tt and nc.role == CANDIDATE
+                                                 and j in nc.votes_granted)
+                    or (nj.current_term == tt and nj.voted_for == cand))
         return holds(s, j, t) and all(holds(s, cand, t) or not gave(cand, tt)
                                       for tt in terms if tt > t for cand in servers)
 
@@ -318,13 +336,15 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
                    for m in vote_requests for i in servers for j in servers)
 
     def requests_describe_the_log(s: Any) -> bool:
-        """A request of its leader's current term says what the leader holds at index 1."""
+        """A request of its sender's current term says what the sender holds at index 1: the leader
+        of the term sent it, and in that term nobody else can change its log, also after a
+        restart made it a follower."""
         def agrees(i: int, m: AppendEntriesRequest) -> bool:
             e, t = first_entry(m), first_term(m)
             if e is not None:
                 return e in s.nodes[i].log[0:1]
             return t is None or holds(s, i, t)
-        return all(s.nodes[i].role != LEADER or s.nodes[i].current_term != m.term or agrees(i, m)
+        return all(s.nodes[i].current_term != m.term or agrees(i, m)
                    or not model.in_flight(s, m, i, j) for m in requests for i, j in pairs)
 
     stale = [m for m in requests if (ft := first_term(m)) is not None and ft < m.term]
@@ -396,6 +416,37 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
         return all(not sent(s, m1) or not sent(s, m2)
                    for m1 in said for m2 in said if m1.term == m2.term and first_term(m1) < first_term(m2))  # type: ignore[operator]
 
+    def newer_exists(s: Any, t: int) -> bool:
+        """An entry of a term later than t is at index 1 of a log or of a request in flight."""
+        return (any(holds(s, i, tt) for tt in terms if tt > t for i in servers)
+                or any(sent(s, m) for tt in terms if tt > t for m in carrying.get(tt, [])))
+
+    def vote_requests_in_their_term(s: Any) -> bool:
+        """A vote request in flight from a server still in the request's term says an entry the
+        server holds at index 1, unless an entry of a later term exists: in its term a server's log
+        changes only through that term's leader, which replaces an entry only by its own, newer one
+        (with logs of one entry and terms up to 2: the candidate's entry is of term 1, a
+        different entry of term 1 does not exist)."""
+        return all(s.nodes[i].current_term != m.term or holds(s, i, m.last_log_term)
+                   or newer_exists(s, m.last_log_term) or not model.in_flight(s, m, i, j)
+                   for m in vote_requests if m.last_log_index >= 1 for i in servers for j in servers)
+
+    def said(s: Any, t: int) -> bool:
+        """Index 1 is of term t in some log or in what some request in flight says."""
+        return any(holds(s, i, t) for i in servers) or any(sent(s, m) for m in requests if first_term(m) == t)
+
+    def entries_have_an_elected_leader(s: Any) -> bool:
+        """Once index 1 is said to be of term t, some server ld was elected in t: a majority is past
+        t or voted for ld in t, and ld is past t or holds its entry of t (only ld leads t, so
+        nobody truncates it).  The election a leader's restart does not erase: with it, the
+        voters of the leader of a later term, whose logs were empty when they voted for a leader
+        that made an entry, are no protectors of an older entry."""
+        def elected(ld: int, t: int) -> bool:
+            return ((s.nodes[ld].current_term > t or holds(s, ld, t))
+                    and 2 * sum(1 for j in servers if s.nodes[j].current_term > t
+                                or (s.nodes[j].current_term == t and s.nodes[j].voted_for == ld)) > n)
+        return all(not said(s, t) or any(elected(ld, t) for ld in servers) for t in terms)
+
     def commit_within_log(s: Any) -> bool:
         """A commit index is at most its log's length (part of ``state_machine_safety``, here too so
         that the conjuncts stay inductive when only another property is asked)."""
@@ -442,7 +493,8 @@ def commit_strengthening(model: Raft) -> list[Predicate]:
             stale_requests, candidates_hold_older_entries, protected_vote_requests, led_terms_locked,
             requests_from_the_leader, one_sender_per_term, requests_of_a_term_agree, commit_within_log,
             match_index_bounded, acked_are_protectors, committed_is_protected, protected_is_newest,
-            protected_in_leaders, protected_not_overwritten]
+            protected_in_leaders, protected_not_overwritten, vote_requests_in_their_term,
+            entries_have_an_elected_leader]
 
 
 __all__ = ["commit_strengthening", "election_strengthening", "log_strengthening", "strengthening"]
