@@ -329,9 +329,12 @@ def _node_fields(model: ActorSystem, s: Any, i: int) -> list[str]:
     """Node ``i``'s state in ``s`` as ``field=value`` lines (a bare value for a scalar state)."""
     ls = s.nodes[i]
     fields = fields_of(ls)
+    names = _node_names(model)
     if not fields:
-        return [_clip(_compact(ls, _node_names(model)))]
-    return [f"{k}={_clip(_compact(v, _node_names(model)))}" for k, v in fields.items()]
+        return [_clip(_compact(ls, names))]
+    shown = model.describe_state(s)  # as the text report shows them (a model may name ids there)
+    me = model.node_list[i].name
+    return [f"{k}={_clip(_compact(shown.get(f'{me}.{k}', v), names))}" for k, v in fields.items()]
 
 
 def _changes(model: ActorSystem, before: Any, after: Any, i: int) -> list[str]:

@@ -633,3 +633,16 @@ def test_write_graph_rejects_an_unknown_extension(tmp_path: FsPath) -> None:
     with pytest.raises(ValueError, match=r"'\.jpg'.*\.dot, \.svg, \.png, \.pdf"):
         write_graph(SOURCE, str(out))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chart_shows_a_node_state_as_the_text_report_does_a_raft_vote_by_the_servers_name() -> None:
+    # The boxes showed voted_for=0 and votes_granted={0} where the text said s1 (describe_state).
+    from protoproof.models.raft import Raft
+
+    model = Raft(max_term=3, max_log=0, max_messages=1, lossy=False, duplicating=False,
+                 restarts=False).with_variant("stale-leader")  # its defaults: 1,263 states
+    r = explore(model)
+    assert r.path is not None
+    dot = sequence_chart(r.path)
+    assert "voted_for=s1" in dot and "votes_granted={s1, s2}" in dot
+    assert "voted_for=0" not in dot and "votes_granted={0" not in dot
