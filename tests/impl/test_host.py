@@ -125,11 +125,10 @@ def test_a_crash_before_the_group_commit_loses_the_steps_and_everything_they_sen
     asyncio.run(main())
 
 
-def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_path: Path) -> None:
-    d = tmp_path / "trace"
-
+def three_appends(db: Path, trace: Path) -> None:
+    """A node that appends e0, e1, e2 in one group commit, traced, then stops."""
     async def main() -> None:
-        h, _ = host(tmp_path / "n.sqlite3", Tracer(d, 0))
+        h, _ = host(db, Tracer(trace, 0))
         for k in range(3):
             assert h.step(0, "append", entry=f"e{k}")
         await h.settle()
@@ -137,6 +136,12 @@ def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_
         h.store.close()
 
     asyncio.run(main())
+
+
+def test_a_kill_after_a_group_commit_restores_every_trace_line_of_the_batch(tmp_path: Path) -> None:
+    d = tmp_path / "trace"
+
+    three_appends(tmp_path / "n.sqlite3", d)
     path = d / "node0.jsonl"
     lines = path.read_text().splitlines()
     assert [json.loads(x)["kind"] for x in lines] == ["start", "local", "local", "local"]
@@ -161,15 +166,7 @@ def test_a_kill_is_stamped_after_the_steps_committed_to_the_store_even_those_not
     # and validate said "deliver(...) is not enabled: a2 is down in the model" (a CI run under load).
     d = tmp_path / "trace"
 
-    async def main() -> None:
-        h, _ = host(tmp_path / "n.sqlite3", Tracer(d, 0))
-        for k in range(3):
-            assert h.step(0, "append", entry=f"e{k}")
-        await h.settle()
-        h.close()
-        h.store.close()
-
-    asyncio.run(main())
+    three_appends(tmp_path / "n.sqlite3", d)
     lines = (d / "node0.jsonl").read_text().splitlines()
     assert committed_trace_time(tmp_path / "n.sqlite3") == json.loads(lines[-1])["t"]
     (d / "node0.jsonl").write_text("\n".join(lines[:2]) + "\n")  # the kill came before the batch's lines
