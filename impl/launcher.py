@@ -25,7 +25,7 @@ from .cluster import ClusterConfig, load_cluster
 from .faults import FaultInjector, record_environment
 from .host import Tracer, last_time
 from .lifecycle import PID_FILE, node_pid, port_taken, write_pid
-from .recovery import DB_NAME, Amnesia
+from .recovery import Amnesia, db_path
 from .service import Service, run_forever, service_of
 from .storage import committed_trace_time
 from .validate import PAUSES_FILE
@@ -191,7 +191,7 @@ class Cluster:
                 # Its last step may be committed to its store and not yet in its trace file.
                 own = Tracer.file_of(self.cfg.trace_dir(), i)
                 last = max(last_time(own)[0] if own.exists() else -1,
-                           committed_trace_time(self.cfg.node_dir(i) / DB_NAME))
+                           committed_trace_time(db_path(self.cfg, i)))
                 record_environment(self.cfg.trace_dir(), "crash", i, t=max(before, last + 1))
 
     def pause(self, i: int) -> None:

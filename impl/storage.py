@@ -186,10 +186,7 @@ class Store:
 
     def last_traced(self) -> list[dict[str, Any]]:
         """The trace records committed with the last write that had any, in order (empty if none)."""
-        recs: list[dict[str, Any]] = []
-        for (r,) in self.db.execute("SELECT rec FROM traced"):
-            j = json.loads(r)
-            recs.extend(j if isinstance(j, list) else [j])  # a list: a batch; a record: older files
+        recs = _traced(self.db.execute("SELECT rec FROM traced").fetchall())
         return sorted(recs, key=lambda r: (r["t"], r["seq"]))
 
     def put_many(self, items: list[tuple[int, Any]]) -> None:
@@ -261,8 +258,13 @@ def committed_trace_time(path: str | Path) -> int:
             db.close()
     except sqlite3.Error:
         return -1
-    times = [-1]
+    return max((int(r["t"]) for r in _traced(rows)), default=-1)
+
+
+def _traced(rows: list[tuple[str]]) -> list[dict[str, Any]]:
+    """The records of the ``traced`` table's rows: a list is a batch; a record, an older file's."""
+    recs: list[dict[str, Any]] = []
     for (r,) in rows:
         j = json.loads(r)
-        times += [int(x["t"]) for x in (j if isinstance(j, list) else [j])]
-    return max(times)
+        recs.extend(j if isinstance(j, list) else [j])
+    return recs

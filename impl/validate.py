@@ -193,8 +193,8 @@ def validate(trace_dir: str | Path) -> Report:
     cluster = Path(trace_dir).resolve().parent  # a cluster's trace is its trace/ folder
     replay.rejoined = {i for i in range(len(replay.names)) if any((cluster / f"node{i}").glob("lost-*"))}
     heard = {r["src"] for r in recs if r["kind"] == "deliver" and type(r.get("src")) is int}
-    silent = sorted(i for i in heard if 0 <= i < len(replay.names)
-                    and not any(r["node"] == i for r in recs if r["kind"] in ("boot", "start")))
+    booted = {r["node"] for r in recs if r["kind"] in ("boot", "start")}  # a node's own file begins so
+    silent = sorted(i for i in heard - booted if 0 <= i < len(replay.names))
     if silent:  # else its messages are "never sent" and the replay blames the nodes that got them
         i = silent[0]
         raise TraceError(f"{trace_dir}: no record of {replay.names[i]} (node{i}.jsonl is missing or empty), yet "
