@@ -26,7 +26,8 @@ from .checker.checks import explain_refinement, property_doc
 from .checker.errors import ConstraintError, ConstraintFailed
 from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
 from .checker.interrupt import cause, on_sigint
-from .checker.symmetry import AsymmetricDefinition, SymmetryError
+from .checker.symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
+from .checker.symmetry_proof import GROUP_LIMIT, group_size
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
@@ -364,8 +365,6 @@ def _draw(result: Result, filename: str, kind: str, err: TextIO, cluster_by: str
     if kind == "states" or (kind == "auto" and not isinstance(model, ActorSystem)):
         key = None
         if result.symmetry:
-            from .checker.symmetry import Canonicalizer
-
             key = Canonicalizer(model).key
         graph = result.graph
         if path is not None and (graph is None or len(graph.states) > NEIGHBOURHOOD_ABOVE):
@@ -684,7 +683,7 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
 def _refuse_induction_flags(args: argparse.Namespace, who: str) -> None:
     """The induction's flags, refused by a proof that does not use them."""
     ignored = [flag for flag, given in (("--property", args.property), ("--k", args.k != 1),
-                                        ("--explicit", args.explicit),
+                                        ("--explicit", args.explicit), ("--symmetry", args.symmetry),
                                         ("--no-strengthening", args.no_strengthening)) if given]
     if ignored:
         raise UsageError(f"{', '.join(ignored)}: not used by {who}")
@@ -734,6 +733,17 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
                                                                                                    file=err))
         _emit(r, args.json, out, err)
         return EXIT_BY_VERDICT[r.verdict]
+    if args.symmetry:
+        if args.explicit or args.k != 1:
+            raise UsageError("--symmetry: reduces the z3 queries of 1-induction only (not with "
+                             f"{'--explicit' if args.explicit else f'--k {args.k}'})")
+        try:
+            size = group_size(Canonicalizer(model))
+        except SymmetryError as e:
+            raise UsageError(f"--symmetry: {e}") from None
+        if size > GROUP_LIMIT:
+            raise UsageError(f"--symmetry: the group has {size:,} renamings, more than the {GROUP_LIMIT} a cover "
+                             "is looked up among; run without --symmetry, or with fewer interchangeable ids")
     if args.explicit:
         if args.k != 1:
             raise UsageError(f"--k {args.k}: not used by --explicit (it checks that the invariant is closed under "
@@ -746,7 +756,8 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
                 raise UsageError(str(e)) from None
     else:
         def run() -> Any:
-            return prove(model, strengthening, k=args.k, properties=_props(args), progress=reporter(err))
+            return prove(model, strengthening, k=args.k, properties=_props(args), progress=reporter(err),
+                         symmetry=args.symmetry)
     r = _symbolic(run, model, args.json, out, err)
     if r is None:
         return EXIT_MODEL_ERROR
@@ -880,6 +891,10 @@ def _parser() -> _Parser:
     pv.add_argument("--explicit", action="store_true",
                     help="check inductiveness by enumerating every type-correct state (tiny instances)")
     pv.add_argument("--no-strengthening", action="store_true", help="try the properties alone")
+    pv.add_argument("--symmetry", action="store_true",
+                    help="ask one consecution query per orbit of actions under the model's renamings of "
+                         "interchangeable ids; z3 proves each other action a renaming of one asked and the "
+                         "invariant unchanged by the renamings used (1-induction)")
     pv.add_argument("--parameterized", action="store_true",
                     help="the proof for any number of nodes (uninterpreted sorts), tied to the model; "
                          "for the protocols that declare one (`protoproof list`)")

@@ -143,6 +143,7 @@ class ProofResult:
     elapsed_s: float = 0.0
     path: Path | None = None
     tie: TieReport | None = None
+    symmetry: str | None = None  # what the reduction covered (``prove(symmetry=True)``)
 
     @property
     def verdict(self) -> str:
@@ -158,6 +159,8 @@ class ProofResult:
             head += f" ({self.reason})"
         lines = [head, "  " + tie_line(self.model, self.tie), f"  invariant: {' & '.join(self.conjuncts)}",
                  f"  build {self.build_s:.3f}s"]
+        if self.symmetry:
+            lines.append(f"  {self.symmetry}")
         lines += [o.line() for o in self.obligations]
         if self.tie is not None:
             lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
@@ -173,6 +176,7 @@ class ProofResult:
             "tied": tie_line(self.model, self.tie),
             "tie": self.tie.to_json() if self.tie is not None else None,
             "k": self.k,
+            "symmetry": self.symmetry,
             "conjuncts": self.conjuncts,
             "obligations": [
                 {"name": o.name, "action": o.action, "result": o.result, "seconds": round(o.seconds, 6),
@@ -211,20 +215,23 @@ def prove(
     tie: int = SAMPLE_STATES,
     overrides: Mapping[str, Callable[[Any], Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    symmetry: bool = False,
 ) -> ProofResult:
     """Prove the ``@always`` properties by (k-)induction, with ``strengthening`` conjoined.
 
     The first obligation ties every conjunct's formula to its Python on ``tie`` reachable and
     ``tie`` random states (0: not tied, and the result says so); if it fails, nothing else is
     asked.  ``overrides`` (conjunct name -> function) replaces a conjunct's symbolic side (tests).
-    ``progress`` gets a line per phase and per obligation as it ends.  Ctrl-C (or z3 interrupted
+    ``progress`` gets a line per phase and per obligation as it ends.  ``symmetry`` (1-induction
+    only) asks one consecution query per orbit of actions under the model's renamings and covers
+    the others by renaming (``induction_symmetry``).  Ctrl-C (or z3 interrupted
     from the keyboard) ends the proof with the obligations checked so far and verdict ``unknown``.
     """
     note = progress or (lambda _line: None)
     res = ProofResult(model, k=k)
     t_start = time.perf_counter()
     try:
-        return _prove(model, strengthening, k, properties, tie, overrides, note, res)
+        return _prove(model, strengthening, k, properties, tie, overrides, note, res, symmetry)
     except KeyboardInterrupt:
         why = f"interrupted ({interrupt.cause()})"
         res.obligations.append(Obligation(why, None, GAVE_UP, 0.0,
@@ -235,9 +242,11 @@ def prove(
 
 def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | None, k: int,
            properties: Sequence[str] | None, tie: int, overrides: Mapping[str, Callable[[Any], Any]] | None,
-           note: Callable[[str], None], res: ProofResult) -> ProofResult:
+           note: Callable[[str], None], res: ProofResult, symmetry: bool = False) -> ProofResult:
     if k < 1:
         raise ValueError("k must be at least 1")
+    if symmetry and k != 1:
+        raise ValueError("symmetry reduces the consecution queries of 1-induction only (k = 1)")
     t_start = time.perf_counter()
     if strengthening is None:
         strengthening = []  # the caller looks one up (proofs.strengthening_for): proofs sit above checker
@@ -299,7 +308,13 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
             res.cti = Cti("init => inv", [x], [], broken, model)
 
     if k == 1:
-        _consecution(sm, conj, inv, inv_y, res, record)
+        covered: dict[int, Any] = {}
+        if symmetry:
+            from .induction_symmetry import covers
+
+            cv = covers(sm, inv, record, note)
+            covered, res.symmetry = cv.by, cv.summary(len(sm.actions))
+        _consecution(sm, conj, inv, inv_y, res, record, skip=covered)
     else:
         _k_induction(sm, conj, names, inv, k, res, record)
 
@@ -330,10 +345,12 @@ Record = Callable[[str, "str | None", z3.CheckSatResult, float, z3.Solver], Obli
 
 
 def _consecution(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, inv_y: BoolLike, res: ProofResult,
-                 record: Record) -> None:
+                 record: Record, skip: Mapping[int, Any] | None = None) -> None:
     s = z3.Solver()
     s.add(to_z3(sm.dom_x), to_z3(inv), to_z3(b_not(inv_y)))
-    for e in sm.actions:
+    for i, e in enumerate(sm.actions):
+        if skip and i in skip:
+            continue  # covered by a representative's query and a renaming (induction_symmetry)
         t0 = time.perf_counter()
         s.push()
         s.add(to_z3(e.formula))

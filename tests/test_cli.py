@@ -107,6 +107,13 @@ def test_text_output_shows_only_changed_fields() -> None:
         (["check", "raft", "--no-servers"], "unknown option '--no-servers': not an option of check, nor a "
                                             "parameter of model raft"),  # only flags negate
         (["prove", "raft", "--constraint", "True"], "unknown option '--constraint': not an option of prove"),
+        (["prove", "lease", "--symmetry"], "--symmetry: model lease declares no symmetry, so --symmetry cannot be "
+                                           "used; it needs interchangeable node ids (Model.symmetry())"),
+        (["prove", "twophase", "--symmetry", "--k", "2"], "--symmetry: reduces the z3 queries of 1-induction only "
+                                                          "(not with --k 2)"),
+        (["prove", "hashring", "--symmetry"], "--symmetry: not used by hashring's prover"),
+        (["prove", "twophase", "--rms", "7", "--symmetry"], "--symmetry: the group has 5,040 renamings, more than "
+                                                             "the 720 a cover is looked up among"),
         (["check", "raft", "--lossy=maybe"], "--lossy takes bool values, not 'maybe'"),
         (["check", "twophase", "--rms", "0"], "--rms must be at least 1"),
         (["check", "twophase", "--rms", "13"], "--rms 13 is too many to enumerate"),
@@ -417,6 +424,15 @@ def test_prove_prints_one_line_per_obligation_and_exits_0() -> None:
     code, out, _ = run("prove", "twophase", "--rms", "4")
     assert code == 0 and out.startswith("prove twophase: proved")
     assert out.count("consecution") == len(TwoPhase(rms=4).actions())
+
+
+def test_prove_symmetry_asks_one_query_per_orbit_and_says_how_many_it_covered() -> None:
+    code, out, _ = run("prove", "twophase", "--rms", "4", "--symmetry", "--json")
+    d = json.loads(out)
+    asked = [o for o in d["obligations"] if o["name"].startswith("consecution") and " = " not in o["name"]]
+    assert code == 0 and d["verdict"] == "proved" and len(asked) == 7
+    assert d["symmetry"] == ("symmetry: 15 of 22 consecution obligations are renamings of the 7 asked "
+                             "(group of 24 renamings)")
 
 
 def test_prove_without_the_strengthening_is_not_a_success() -> None:

@@ -1,0 +1,113 @@
+"""Consecution up to symmetry: covered only where z3 proves the renaming, never where it would lie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from protoproof.checker.induction import prove
+from protoproof.checker.verdict import PROVED, UNKNOWN
+from protoproof.models.base import transition
+from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, TCommit
+from protoproof.models.twophase import TwoPhase
+from protoproof.proofs.twophase import strengthening
+
+
+def _asked(r: Any) -> list[str]:
+    return [o.name for o in r.obligations if o.name.startswith("consecution") and " = " not in o.name]
+
+
+def _covered(r: Any) -> list[str]:
+    return [o.name for o in r.obligations if o.name.startswith("consecution") and " = " in o.name]
+
+
+def test_twophase_is_proved_asking_one_query_per_orbit_of_its_actions() -> None:
+    model = TwoPhase(rms=3)
+    full = prove(model, strengthening(model))
+    sym = prove(model, strengthening(model), symmetry=True)
+    assert full.verdict == sym.verdict == PROVED, sym.to_lines()
+    assert len(_asked(full)) == len(model.actions()) == 17
+    assert len(_asked(sym)) == 7 and len(_covered(sym)) == 10
+    assert "consecution prepare(node='rm2') = prepare(node='rm0') renamed node 0→1, 1→2, 2→0" in _covered(sym)
+    assert sym.symmetry == ("symmetry: 10 of 17 consecution obligations are renamings of the 7 asked "
+                            "(group of 6 renamings)")
+    assert sym.to_json()["symmetry"] == sym.symmetry
+
+
+@pytest.mark.parametrize("drop", range(7))
+def test_symmetry_and_every_query_agree_on_each_weakened_strengthening(drop: int) -> None:
+    model = TwoPhase(rms=3)
+    conj = strengthening(model)
+    weak = conj[:drop] + conj[drop + 1 :]
+    sym = prove(model, weak, symmetry=True)
+    assert sym.verdict == prove(model, weak).verdict == UNKNOWN
+    assert sym.cti is not None and sym.cti.broken
+
+
+class _OneRmSlips(TCommit):
+    """RM 2 alone commits while RM 0 has aborted: an instance that is no renaming of RM 0's."""
+
+    @transition(rm="rm_ids")
+    def decide_commit(self, s: Any, rm: int) -> Any:
+        if rm == 2 and s.rm[0] == ABORTED and s.rm[2] == PREPARED:
+            return self._set(s, 2, COMMITTED)
+        if not (s.rm[rm] == PREPARED and all(r in (PREPARED, COMMITTED) for r in s.rm)):
+            return None
+        return self._set(s, rm, COMMITTED)
+
+
+def test_an_action_that_only_looks_like_a_renaming_is_asked_and_its_cti_found() -> None:
+    """Renamed, RM 2's commit matches RM 0's on an ordinary state; z3 refuses the cover, so its own
+    query runs and breaks atomicity.  Trusting the concrete match would have said proved."""
+    model = _OneRmSlips(rms=3)
+    assert prove(model).verdict == UNKNOWN
+    r = prove(model, symmetry=True)
+    assert r.verdict == UNKNOWN and r.cti is not None, r.to_lines()
+    assert repr(r.cti.action) == "decide_commit(rm=2)" and r.cti.broken == ["atomicity"]
+    assert "consecution decide_commit(rm=2)" in _asked(r)
+    assert not any(c.startswith("consecution decide_commit(rm=2) = ") for c in _covered(r))
+    assert "consecution decide_commit(rm=1) = decide_commit(rm=0) renamed rm 0→1, 1→0" in _covered(r)
+
+
+def _rm1_never_commits(s: Any) -> bool:
+    return bool(s.rm[1] != COMMITTED)
+
+
+def test_a_renaming_that_changes_the_invariant_covers_nothing() -> None:
+    """The invariant speaks of RM 1: RM 0's commit keeps it, RM 1's breaks it.  Covering RM 1's by
+    renaming RM 0's would prove a false invariant; only the swap of RMs 0 and 2 is used."""
+    model = TCommit(rms=3)
+    assert prove(model, [_rm1_never_commits]).verdict == UNKNOWN
+    r = prove(model, [_rm1_never_commits], symmetry=True)
+    assert r.verdict == UNKNOWN and r.cti is not None and repr(r.cti.action) == "decide_commit(rm=1)"
+    assert r.cti.broken == ["_rm1_never_commits"]
+    assert "consecution decide_commit(rm=1)" in _asked(r)
+    assert all("rm 0→2, 2→0" in c for c in _covered(r)) and len(_covered(r)) == 3
+    assert r.symmetry is not None and "not used: " in r.symmetry and "rm 1→2, 2→1 (the invariant changes)" in r.symmetry
+
+
+def test_symmetry_reduces_one_induction_only() -> None:
+    with pytest.raises(ValueError, match="1-induction only"):
+        prove(TCommit(rms=2), symmetry=True, k=2)
+
+
+def test_a_concrete_match_on_the_witness_is_no_cover_until_z3_proves_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever witness z3 picks: on one where RM 2's commit is RM 0's renamed, the match is only a
+    candidate, and the cover query (fact 2) refuses it."""
+    from protoproof.checker import induction_symmetry
+
+    orig = induction_symmetry._witness
+
+    def ordinary(sm: Any, s: Any, i: int) -> Any:
+        if repr(sm.actions[i].inst.action) == "decide_commit(rm=2)":
+            return TC((PREPARED,) * 3)
+        return orig(sm, s, i)
+
+    monkeypatch.setattr(induction_symmetry, "_witness", ordinary)
+    assert _OneRmSlips(rms=3).decide_commit(TC((PREPARED,) * 3), 2) == TC((PREPARED, PREPARED, COMMITTED))
+    r = prove(_OneRmSlips(rms=3), symmetry=True)
+    assert r.verdict == UNKNOWN and r.cti is not None and repr(r.cti.action) == "decide_commit(rm=2)"
+    honest = prove(TCommit(rms=3), symmetry=True)
+    assert honest.verdict == PROVED
+    assert any(c.startswith("consecution decide_commit(rm=2) = decide_commit(rm=0) renamed") for c in _covered(honest))
