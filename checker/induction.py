@@ -308,12 +308,12 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
             res.cti = Cti("init => inv", [x], [], broken, model)
 
     if k == 1:
-        covered: dict[int, Any] = {}
+        covered: dict[int, None] = {}
         if symmetry:
             from .induction_symmetry import covers
 
             cv = covers(sm, inv, record, note)
-            covered, res.symmetry = cv.by, cv.summary(len(sm.actions))
+            covered, res.symmetry = dict.fromkeys(cv.skipped()), cv.summary(len(sm.actions))
         _consecution(sm, conj, inv, inv_y, res, record, skip=covered)
     else:
         _k_induction(sm, conj, names, inv, k, res, record)

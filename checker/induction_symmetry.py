@@ -18,6 +18,8 @@ needs every one of them ok.  Which ``r`` and ``σ`` to try is found concretely: 
 of a witness of ``e`` (a state where ``e`` is enabled, from z3) is looked up among the
 representatives' steps; a candidate that z3 does not confirm is no cover, and ``e`` is then
 asked directly.  A renaming under which the invariant is not unchanged is simply not used.
+An action that no type-correct state enables (the witness query is unsat) needs no query at
+all: its consecution query only adds conjuncts to that one.
 """
 
 from __future__ import annotations
@@ -44,13 +46,20 @@ class Covers:
     """Which consecution obligations are renamings of others, and what the reduction used."""
 
     by: dict[int, tuple[int, Perm]] = field(default_factory=dict)  # covered action -> (representative, σ)
+    disabled: set[int] = field(default_factory=set)  # actions no type-correct state enables
     renamings: int = 0  # the group's size, the identity included
     unused: list[str] = field(default_factory=list)  # renamings left out, and why
 
+    def skipped(self) -> set[int]:
+        """The actions whose consecution needs no query of its own."""
+        return set(self.by) | self.disabled
+
     def summary(self, actions: int) -> str:
-        reps = actions - len(self.by)
+        reps = actions - len(self.by) - len(self.disabled)
         out = (f"symmetry: {len(self.by):,} of {actions:,} consecution obligations are renamings of the "
                f"{reps:,} asked (group of {self.renamings:,} renamings)")
+        if self.disabled:
+            out += f"; {len(self.disabled):,} actions no type-correct state enables"
         if self.unused:
             out += f"; not used: {'; '.join(self.unused)}"
         return out
@@ -65,7 +74,13 @@ def covers(sm: SymbolicModel, inv: BoolLike, record: Record, note: Callable[[str
     s.add(to_z3(sm.dom_x))
     for i in range(len(sm.actions)):
         interrupt.check()
-        x = _witness(sm, s, i)
+        t0 = time.perf_counter()
+        answer, x = _witness(sm, s, i)
+        if answer == z3.unsat:  # the consecution query only adds conjuncts to this one
+            record(f"consecution {sm.actions[i].name}: no type-correct state enables it", sm.actions[i].name,
+                   answer, t0, s)
+            c.out.disabled.add(i)
+            continue
         found = c.cover(s, i, x, reps) if x is not None else None
         if found is None:
             reps.append(i)
@@ -75,13 +90,14 @@ def covers(sm: SymbolicModel, inv: BoolLike, record: Record, note: Callable[[str
     return c.out
 
 
-def _witness(sm: SymbolicModel, s: z3.Solver, i: int) -> Any:
-    """A type-correct state where action ``i`` is enabled (None: there is none)."""
+def _witness(sm: SymbolicModel, s: z3.Solver, i: int) -> tuple[z3.CheckSatResult, Any]:
+    """Whether a type-correct state enables action ``i``, and one if so (else None)."""
     s.push()
     s.add(to_z3(sm.actions[i].formula))
-    x = sm.decode(sm.x, s.model()) if s.check() == z3.sat else None
+    answer = s.check()
+    x = sm.decode(sm.x, s.model()) if answer == z3.sat else None
     s.pop()
-    return x
+    return answer, x
 
 
 class _Covering:

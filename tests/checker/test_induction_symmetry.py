@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import z3
 
 from protoproof.checker.induction import prove
 from protoproof.checker.verdict import PROVED, UNKNOWN
 from protoproof.models.base import transition
-from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, TCommit
+from protoproof.models.tcommit import ABORTED, COMMITTED, PREPARED, TC, WORKING, TCommit
 from protoproof.models.twophase import TwoPhase
 from protoproof.proofs.twophase import strengthening
 
 
 def _asked(r: Any) -> list[str]:
-    return [o.name for o in r.obligations if o.name.startswith("consecution") and " = " not in o.name]
+    return [o.name for o in r.obligations
+            if o.name.startswith("consecution") and " = " not in o.name and not o.name.endswith("enables it")]
 
 
 def _covered(r: Any) -> list[str]:
@@ -101,7 +103,7 @@ def test_a_concrete_match_on_the_witness_is_no_cover_until_z3_proves_it(monkeypa
 
     def ordinary(sm: Any, s: Any, i: int) -> Any:
         if repr(sm.actions[i].inst.action) == "decide_commit(rm=2)":
-            return TC((PREPARED,) * 3)
+            return z3.sat, TC((PREPARED,) * 3)
         return orig(sm, s, i)
 
     monkeypatch.setattr(induction_symmetry, "_witness", ordinary)
@@ -111,3 +113,22 @@ def test_a_concrete_match_on_the_witness_is_no_cover_until_z3_proves_it(monkeypa
     honest = prove(TCommit(rms=3), symmetry=True)
     assert honest.verdict == PROVED
     assert any(c.startswith("consecution decide_commit(rm=2) = decide_commit(rm=0) renamed") for c in _covered(honest))
+
+
+class _Unreachable(TCommit):
+    """A commit that needs its RM both aborted and working: no state enables it."""
+
+    @transition(rm="rm_ids")
+    def force(self, s: Any, rm: int) -> Any:
+        if not (s.rm[rm] == ABORTED and s.rm[(rm + 1) % 3] == WORKING and s.rm[rm] != ABORTED):
+            return None
+        return self._set(s, rm, COMMITTED)
+
+
+def test_an_action_no_type_correct_state_enables_needs_no_query_of_its_own() -> None:
+    r = prove(_Unreachable(rms=3), symmetry=True)
+    assert r.verdict == PROVED, r.to_lines()
+    assert [o.name for o in r.obligations if "enables" in o.name] == [
+        f"consecution force(rm={k}): no type-correct state enables it" for k in range(3)]
+    assert r.symmetry is not None and r.symmetry.endswith("; 3 actions no type-correct state enables")
+    assert not any(n.startswith("consecution force") for n in _asked(r))
