@@ -33,13 +33,15 @@ from protoproof.tests.models.envmodels import LeakyPartitions, Leases
 Out = tuple[Any, Sequence[Effect]] | None
 
 #: Engines, in table order.  ``prove`` uses the shipped strengthening (``proofs.strengthening_for``),
+#: ``prove-sym`` the same up to symmetry (``prove --symmetry``: one query per orbit of actions),
 #: ``prove-bare`` none (``prove --no-strengthening``), ``param`` is ``prove paxos --parameterized``
 #: tied to the mutant (``prove_paxos_param(model_class=...)``).
-CHECK, BMC, PROVE, PROVE_BARE, PARAM = "check", "bmc", "prove", "prove-bare", "param"
-ENGINES = (CHECK, BMC, PROVE, PROVE_BARE, PARAM)
-TWOPHASE_ENGINES = (CHECK, BMC, PROVE, PROVE_BARE)
+CHECK, BMC, PROVE, PROVE_SYM, PROVE_BARE, PARAM = "check", "bmc", "prove", "prove-sym", "prove-bare", "param"
+ENGINES = (CHECK, BMC, PROVE, PROVE_SYM, PROVE_BARE, PARAM)
+TWOPHASE_ENGINES = (CHECK, BMC, PROVE, PROVE_SYM, PROVE_BARE)
 PAXOS_ENGINES = ENGINES
-REPLOG_ENGINES = TWOPHASE_ENGINES
+#: The replicated log declares no symmetry: no ``prove --symmetry``.
+REPLOG_ENGINES = (CHECK, BMC, PROVE, PROVE_BARE)
 #: The parameterized proof models Paxos.tla, which has no crashes: it cannot speak of persistence.
 PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 

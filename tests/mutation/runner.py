@@ -11,8 +11,9 @@ engine lets it escape):
 - ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
   A mutant whose bug lies deeper than its ``bmc_cap`` (what z3 affords) is unrolled on CaDiCaL
   (``bmc --solver cadical``) instead, to the full depth.
-- ``prove`` (with ``proofs.strengthening_for``) and ``prove-bare`` (no strengthening): anything
-  but ``proved`` is a catch.  A buggy model must never be proved, whatever the strengthening.
+- ``prove`` (with ``proofs.strengthening_for``), ``prove-sym`` (the same, ``symmetry=True``) and
+  ``prove-bare`` (no strengthening): anything but ``proved`` is a catch.  A buggy model must never
+  be proved, whatever the strengthening, and a renaming must never cover a query that fails.
 - ``param``: ``prove_paxos_param(model_class=...)`` must not answer ``proved``; an engine without
   the ``model_class`` keyword has no tie to the model, which is an escape.
 - A z3 engine that raises a model error (``SymbolicError``, ``SymbolicMismatch``,
@@ -20,7 +21,8 @@ engine lets it escape):
   evaluate is the right answer there; for any other mutant the engine failed to find the bug.
 
 A benign mutant must be exhausted by ``check`` (every property, refinements included), not be
-violated by ``bmc``, and be ``proved`` by each engine in its ``must_prove``.
+violated by ``bmc``, and be ``proved`` by each engine in its ``must_prove`` (``prove`` there
+means ``prove-sym`` too, where the model declares a symmetry).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from protoproof.checker.verdict import BOUNDED, ERROR, EXHAUSTED, PROVED, VIOLAT
 from protoproof.models.base import Model, ModelDefinitionError
 from protoproof.proofs import strengthening_for
 
-from .catalogue import BMC, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, Benign, Mutant
+from .catalogue import BMC, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, PROVE_SYM, Benign, Mutant
 
 #: Outcomes of one engine on one mutant.
 CAUGHT, ESCAPED, CAPPED, NOT_RUN = "caught", "ESCAPED", "capped", "-"
@@ -153,13 +155,13 @@ def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str
     return Cell(BMC, ESCAPED, r.verdict, f"depth {depth}{on}" + (f": {r.reason}" if r.reason else ""), dt)
 
 
-def run_prove(model: Model[Any], kind: str, bare: bool) -> Cell:
-    """``prove`` with the shipped strengthening, or with none (``bare``)."""
-    engine = PROVE_BARE if bare else PROVE
+def run_prove(model: Model[Any], kind: str, bare: bool, symmetry: bool = False) -> Cell:
+    """``prove`` with the shipped strengthening (up to ``symmetry``), or with none (``bare``)."""
+    engine = PROVE_BARE if bare else PROVE_SYM if symmetry else PROVE
     t0 = time.perf_counter()
     try:
         strengthening = [] if bare else (strengthening_for(model) or [])
-        r = prove(model, strengthening)
+        r = prove(model, strengthening, symmetry=symmetry)
     except ENGINE_ERRORS as e:
         return _error_cell(engine, e, kind, t0)
     if r.verdict == ERROR:
@@ -239,8 +241,8 @@ def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: boo
             cap = None if ignore_caps else m.bmc_cap
             res.cells[BMC] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind) if depth is not None else
                               Cell(BMC, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
-        elif e in (PROVE, PROVE_BARE):
-            res.cells[e] = cell = run_prove(m.build(), m.kind, bare=e == PROVE_BARE)
+        elif e in (PROVE, PROVE_SYM, PROVE_BARE):
+            res.cells[e] = cell = run_prove(m.build(), m.kind, bare=e == PROVE_BARE, symmetry=e == PROVE_SYM)
             if e == PROVE and cell.outcome == CAUGHT and (v := control_verdict(m.model, m.params)) != PROVED:
                 cell.vacuous = f"the unmutated model is {v} at this configuration too"
         elif e == PARAM:
@@ -266,19 +268,22 @@ def run_benign(b: Benign, engines: Sequence[str] | None = None, informational: b
         br = bmc(b.build(), b.bmc_depth)
         res.cells[BMC] = Cell(BMC, OK if br.verdict == BOUNDED else WOLF, br.verdict,
                               f"depth {b.bmc_depth}", time.perf_counter() - t0)
-    for e in (PROVE, PARAM):
-        if e not in want or (e not in b.must_prove and (e not in b.reported or not informational)):
+    for e in (PROVE, PROVE_SYM, PARAM):
+        owed = PROVE if e == PROVE_SYM else e  # up to symmetry where the model declares one
+        if e not in want or (owed not in b.must_prove and (owed not in b.reported or not informational)):
             continue
-        if e == PROVE:
+        if e == PROVE_SYM and not b.build().symmetry():
+            continue
+        if e in (PROVE, PROVE_SYM):
             t0 = time.perf_counter()
-            pr = prove(b.build(), strengthening_for(b.build()) or [])
-            cell = Cell(PROVE, "", pr.verdict, pr.reason, time.perf_counter() - t0)
+            pr = prove(b.build(), strengthening_for(b.build()) or [], symmetry=e == PROVE_SYM)
+            cell = Cell(e, "", pr.verdict, pr.reason, time.perf_counter() - t0)
         else:
             cell = run_param(b.model, "benign")
-        if e in b.must_prove:
+        if owed in b.must_prove:
             cell.outcome = OK if cell.verdict == PROVED else WOLF
         else:
-            cell.outcome, cell.detail = INFO, f"{cell.detail} (not required: {b.reported[e]})".strip()
+            cell.outcome, cell.detail = INFO, f"{cell.detail} (not required: {b.reported[owed]})".strip()
         res.cells[e] = cell
     return res
 
@@ -311,12 +316,12 @@ def table(results: Sequence[MutantResult]) -> list[str]:
 
 
 def benign_table(results: Sequence[BenignResult]) -> list[str]:
-    head = ["benign mutant", "config", CHECK, BMC, PROVE, PARAM, "ok"]
+    head = ["benign mutant", "config", CHECK, BMC, PROVE, PROVE_SYM, PARAM, "ok"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cfg = ",".join(f"{k}={v}" for k, v in r.benign.params.items())
         cells = [f"{r.cells[e].outcome} ({r.cells[e].verdict})" if e in r.cells else NOT_RUN
-                 for e in (CHECK, BMC, PROVE, PARAM)]
+                 for e in (CHECK, BMC, PROVE, PROVE_SYM, PARAM)]
         lines.append("| " + " | ".join([r.benign.name, cfg, *cells, "yes" if r.ok else "NO"]) + " |")
     return lines
 

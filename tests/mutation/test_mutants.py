@@ -28,6 +28,7 @@ from protoproof.tests.mutation.catalogue import (
     PROPERTY,
     PROVE,
     PROVE_BARE,
+    PROVE_SYM,
     TWOPHASE_ENGINES,
     AcceptorVoteNotPersisted,
     Benign,
@@ -44,7 +45,7 @@ from protoproof.tests.mutation.runner import (
     run_param,
 )
 
-FAST = (CHECK, BMC, PROVE, PROVE_BARE, PARAM)
+FAST = (CHECK, BMC, PROVE, PROVE_SYM, PROVE_BARE, PARAM)
 _depths: dict[str, int | None] = {}
 
 
@@ -57,18 +58,18 @@ def _why(res: Any) -> str:
 #: engine measured with ``runner.run_mutant``); the slow tests below run every engine on every mutant.
 CI_ENGINES: dict[str, tuple[str, ...]] = {
     # ----- 2PC: one mutant of each kind -----
-    "tm-commits-without-votes": (BMC, PROVE, PROVE_BARE),
-    "tm-commits-on-majority": (BMC, PROVE, PROVE_BARE),
-    "rm-commits-when-voting": (BMC, PROVE, PROVE_BARE),
-    "rm-recovers-as-working": (BMC, PROVE, PROVE_BARE),
-    "atomicity-written-with-is-not": (BMC, PROVE, PROVE_BARE),
+    "tm-commits-without-votes": (BMC, PROVE, PROVE_SYM, PROVE_BARE),
+    "tm-commits-on-majority": (BMC, PROVE, PROVE_SYM, PROVE_BARE),
+    "rm-commits-when-voting": (BMC, PROVE, PROVE_SYM, PROVE_BARE),
+    "rm-recovers-as-working": (BMC, PROVE, PROVE_SYM, PROVE_BARE),
+    "atomicity-written-with-is-not": (BMC, PROVE, PROVE_SYM, PROVE_BARE),
     "atomicity-written-with-isinstance": (BMC, PROVE, PROVE_BARE),  # a model error: well under a second
     "atomicity-swallows-type-error": (BMC, PROVE, PROVE_BARE),
     # ----- Paxos: the tie on every mutant where it is cheap (under a second: it stops at the first
     # instance), prove on a vote-selection bug (the kind only Paxos has), bmc on its cheapest bug -----
     "leader-picks-lowest-vote": (PROVE_BARE,),
     "leader-picks-any-vote": (PROVE_BARE,),
-    "acceptor-reports-no-vote": (PROVE, PROVE_BARE, PARAM),
+    "acceptor-reports-no-vote": (PROVE, PROVE_SYM, PROVE_BARE, PARAM),
     "leader-proposes-without-quorum": (BMC, PROVE_BARE, PARAM),
     "leader-waits-for-one-1b-too-few": (PARAM,),
     "quorums-of-half": (PARAM,),
@@ -139,7 +140,7 @@ def _refuted(res: Any) -> str:
 @pytest.mark.parametrize("benign", BENIGN, ids=lambda b: b.name)
 def test_benign_mutant_proved(benign: Benign) -> None:
     """CI: ``check`` and ``prove`` on every benign change; the tie, where owed, in the slow test below."""
-    res = run_benign(benign, (CHECK, PROVE), informational=False)  # shown-only answers: the script
+    res = run_benign(benign, (CHECK, PROVE, PROVE_SYM), informational=False)  # shown-only answers: the script
     assert res.ok, f"benign mutant {benign.name} ({benign.change}) is refuted: {_refuted(res)}"
 
 
