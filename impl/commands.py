@@ -364,6 +364,7 @@ def _rejoin(cfg: ClusterConfig, i: int) -> int:
         f"a {cfg.protocol} node cannot rejoin as a learner; restore its store from a backup"
     if why_not is not None:
         raise ValueError(f"{why_not}; nothing was changed")
+    lifecycle.release(cfg, i)  # stopped by `cluster stop --node`: running again, a supervisor may restart it
     cluster = Cluster(cfg)
     try:
         cluster.start(i, as_learner=True)

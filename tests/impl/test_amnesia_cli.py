@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from protoproof.impl import lifecycle
 from protoproof.impl.kv import KVClient, paxos_cluster
 from protoproof.impl.launcher import REFUSED, Cluster
 from protoproof.impl.raft import RaftKVClient, raft_cluster
@@ -64,9 +65,11 @@ def test_cluster_rejoin_brings_back_a_kv_node_that_lost_its_store(tmp_path: Path
         assert r.returncode != 0 and "cluster rejoin --dir" in r.stderr and "Traceback" not in r.stderr
         r = cli("cluster", "rejoin", "--dir", d)
         assert r.returncode == 2 and "rejoin needs the node" in r.stderr
+        lifecycle.hold(cfg, 1)  # as `cluster stop --node 1` marks it: the rejoined node is no longer held
         try:
             r = cli("cluster", "rejoin", "--dir", d, "--node", "1")
             assert r.returncode == 0 and "node 1 rejoining as a learner" in r.stdout, r.stderr
+            assert not lifecycle.held(cfg, 1)
             assert asyncio.run(put_get(1, False)) == "blue"  # answered once it has rejoined
         finally:
             cli("cluster", "stop", "--dir", d, "--node", "1")
