@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -210,3 +211,21 @@ def test_a_node_stopped_alone_stays_stopped_under_a_foreground_supervisor_until_
             run("cluster", "stop", "--dir", str(d))
             p.wait(20)
     assert not running(load_cluster(d))
+
+
+def test_deleting_a_running_cluster_directory_stops_its_nodes(tmp_path: Path) -> None:
+    """`rm -rf` of a detached cluster: each node sees its store gone and halts, rather than
+    acknowledging writes that no restart could find (and running on, orphaned)."""
+    d = tmp_path / "c"
+    assert run("cluster", "paxos", "--dir", str(d), "--detach").returncode == 0
+    pids = {i: pid_of(d, i) for i in range(3)}
+    try:
+        shutil.rmtree(d)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(alive(p) for p in pids.values()):
+            time.sleep(0.1)
+        assert not any(alive(p) for p in pids.values())
+    finally:
+        for p in pids.values():
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
