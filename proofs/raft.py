@@ -39,16 +39,12 @@ Predicate = Callable[[Any], bool]
 
 def strengthening(model: Raft) -> list[Predicate]:
     """ElectionSafety's strengthening, with logs (``max_log > 0``) LogMatching's on top of it, and
-    with logs of one entry at 2 servers StateMachineSafety's and LeaderCompleteness's
-    (``commit_strengthening``).  At 3 servers they are left out until ``prove`` at 3 servers has
-    ended ``proved`` with them: before the conjuncts for 3 servers joined (the ``voted_for``
-    evidence, ``vote_requests_in_their_term``, ``entries_have_an_elected_leader``), ``restart``
-    broke ``protected_is_newest``, and ``become_leader`` and AppendEntries deliveries of term 1
-    failed too; left out, LogMatching keeps its proved invariant and StateMachineSafety ends
-    ``unknown``."""
+    with logs of one entry at 2 and 3 servers StateMachineSafety's and LeaderCompleteness's
+    (``commit_strengthening``, proved at both sizes; ``prove --symmetry`` at 3).  Not at 4 or more:
+    ``acked_are_protectors`` reads the leader and one acknowledging server as a majority."""
     c = model.config
     return (election_strengthening(model) + (log_strengthening(model) if c.max_log > 0 else [])
-            + (commit_strengthening(model) if c.max_log == 1 and c.servers <= 2 else []))
+            + (commit_strengthening(model) if c.max_log == 1 and c.servers <= 3 else []))
 
 
 def election_strengthening(model: Raft) -> list[Predicate]:
