@@ -53,6 +53,12 @@ def proofs(sizes: list[int]) -> None:
     print()
 
 
+SYMMETRIC: list[tuple[str, Model[Any]]] = [
+    ("2PC, 6 RMs", TwoPhase(rms=6)),
+    ("Raft, 2 servers, 2 values, terms 1..2, logs of 1", Raft(servers=2, values=2, max_term=2, max_log=1)),
+]
+
+
 def symmetric(cases: list[tuple[str, Model[Any]]]) -> None:
     """``prove`` and ``prove --symmetry`` on the same instance, in this run: queries asked, time, ratio."""
     print("## Induction up to symmetry (`prove --symmetry`): one consecution query per orbit of actions\n")
@@ -124,9 +130,12 @@ def conformance(n: int, random_states: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smaller sweep")
+    ap.add_argument("--symmetry", action="store_true", help="only prove against prove --symmetry (2PC, Raft)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    if a.quick:
+    if a.symmetry:
+        symmetric(SYMMETRIC)
+    elif a.quick:
         paths([3, 6])
         proofs([3, 5, 10])
         symmetric([("2PC, 6 RMs", TwoPhase(rms=6))])
@@ -135,9 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         paths([3, 6, 10])
         proofs(list(range(3, 13)))
-        symmetric([("2PC, 6 RMs", TwoPhase(rms=6)),
-                   ("Raft, 2 servers, 2 values, terms 1..2, logs of 1", Raft(servers=2, values=2, max_term=2,
-                                                                               max_log=1))])
+        symmetric(SYMMETRIC)
         bmcs([(3, 12), (5, 12), (7, 10)])
         conformance(3, 1000)
     print(f"(benchmark total {time.perf_counter() - t0:.1f} s)")
