@@ -27,7 +27,6 @@ from .checker.errors import ConstraintError, ConstraintFailed
 from .checker.explore import ENGINES, ModelError, Nondeterminism, Options, Result, explore
 from .checker.interrupt import cause, on_sigint
 from .checker.symmetry import AsymmetricDefinition, Canonicalizer, SymmetryError
-from .checker.symmetry_proof import GROUP_LIMIT, group_size
 from .checker.verdict import (
     ERROR,
     EXIT_BY_VERDICT,
@@ -690,7 +689,7 @@ def _refuse_induction_flags(args: argparse.Namespace, who: str) -> None:
 
 
 def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: TextIO) -> int:
-    from .checker.induction import prove
+    from .checker.induction import check_group, prove
     from .checker.inductive_explicit import check_inductive
     from .proofs import strengthening_for
 
@@ -738,12 +737,9 @@ def cmd_prove(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: T
             raise UsageError("--symmetry: reduces the z3 queries of 1-induction only (not with "
                              f"{'--explicit' if args.explicit else f'--k {args.k}'})")
         try:
-            size = group_size(Canonicalizer(model))
-        except SymmetryError as e:
-            raise UsageError(f"--symmetry: {e}") from None
-        if size > GROUP_LIMIT:
-            raise UsageError(f"--symmetry: the group has {size:,} renamings, more than the {GROUP_LIMIT} a cover "
-                             "is looked up among; run without --symmetry, or with fewer interchangeable ids")
+            check_group(model)
+        except ValueError as e:
+            raise UsageError(f"--{e}") from None
     if args.explicit:
         if args.k != 1:
             raise UsageError(f"--k {args.k}: not used by --explicit (it checks that the invariant is closed under "

@@ -247,6 +247,8 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
         raise ValueError("k must be at least 1")
     if symmetry and k != 1:
         raise ValueError("symmetry reduces the consecution queries of 1-induction only (k = 1)")
+    if symmetry:
+        check_group(model)
     t_start = time.perf_counter()
     if strengthening is None:
         strengthening = []  # the caller looks one up (proofs.strengthening_for): proofs sit above checker
@@ -308,12 +310,12 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
             res.cti = Cti("init => inv", [x], [], broken, model)
 
     if k == 1:
-        covered: dict[int, None] = {}
+        covered: set[int] = set()
         if symmetry:
             from .induction_symmetry import covers
 
             cv = covers(sm, inv, record, note)
-            covered, res.symmetry = dict.fromkeys(cv.skipped()), cv.summary(len(sm.actions))
+            covered, res.symmetry = cv.skipped(), cv.summary(len(sm.actions))
         _consecution(sm, conj, inv, inv_y, res, record, skip=covered)
     else:
         _k_induction(sm, conj, names, inv, k, res, record)
@@ -335,6 +337,20 @@ def _prove(model: Model[Any], strengthening: Sequence[Callable[[Any], Any]] | No
     return res
 
 
+def check_group(model: Model[Any]) -> None:
+    """Before anything is built: a model whose renamings a cover can be looked up among."""
+    from .symmetry import Canonicalizer, SymmetryError
+    from .symmetry_proof import GROUP_LIMIT, group_size
+
+    try:
+        size = group_size(Canonicalizer(model))
+    except SymmetryError as e:
+        raise ValueError(f"symmetry: {e}") from None
+    if size > GROUP_LIMIT:
+        raise ValueError(f"symmetry: the group has {size:,} renamings, more than the {GROUP_LIMIT} a cover is "
+                         "looked up among; prove without symmetry, or with fewer interchangeable ids")
+
+
 def _mismatch(o: Obligation, what: str) -> None:
     """A satisfiable query that the Python code does not confirm: a model error, never ignored."""
     o.outcome = ERROR
@@ -345,7 +361,7 @@ Record = Callable[[str, "str | None", z3.CheckSatResult, float, z3.Solver], Obli
 
 
 def _consecution(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, inv_y: BoolLike, res: ProofResult,
-                 record: Record, skip: Mapping[int, Any] | None = None) -> None:
+                 record: Record, skip: set[int] | None = None) -> None:
     s = z3.Solver()
     s.add(to_z3(sm.dom_x), to_z3(inv), to_z3(b_not(inv_y)))
     for i, e in enumerate(sm.actions):

@@ -11,8 +11,13 @@ renaming of the servers.  An action ``e`` is *covered* by a representative ``r``
 3. ``r``'s own consecution: ``Dom(X) ∧ Inv(X) ∧ r(X, Y) ⇒ Inv(Y)``.
 
 Then ``e``'s consecution holds: a counterexample ``Dom(X) ∧ Inv(X) ∧ e(X, Y) ∧ ¬Inv(Y)`` renames
-to ``Dom(σX) ∧ Inv(σX) ∧ r(σX, σY) ∧ ¬Inv(σY)`` (by 1 and 2), which 3 rules out.  Fact 1 is
-asked for each renaming the covers use, fact 2 for each covered action, fact 3 is the
+to ``Dom(σX) ∧ Inv(σX) ∧ r(σX, σY) ∧ ¬Inv(σY)`` (by 1 and 2), which 3 rules out.  Where fact 1
+fails only on states outside the type (an invariant that indexes by an id field reads an
+out-of-range id through its default branch, which the renaming leaves alone), it is asked on
+type-correct states, ``Dom(X) ⇒ Inv(X) == Inv(σX) ∧ Dom(σX)``, and fact 2 then also asks
+``Dom(Y)``: the counterexample's ``Y`` is type-correct, so fact 1 applies to it too.
+
+Fact 1 is asked for each renaming the covers use, fact 2 for each covered action, fact 3 is the
 representative's ordinary obligation; each is an obligation of the proof, so ``proved`` still
 needs every one of them ok.  Which ``r`` and ``σ`` to try is found concretely: the renamed step
 of a witness of ``e`` (a state where ``e`` is enabled, from z3) is looked up among the
@@ -33,12 +38,10 @@ import z3
 
 from ..models.schema import Perm
 from . import interrupt
+from .induction import Record
 from .symbolic import BoolLike, SymbolicModel, to_z3, variables
 from .symmetry import Canonicalizer, describe_perm
 from .symmetry_proof import group_elements, permute_symbolic
-
-#: (obligation name, action name or None, solver answer, start time, solver) -> the recorded outcome
-Record = Callable[[str, "str | None", z3.CheckSatResult, float, z3.Solver], Any]
 
 
 @dataclass
@@ -100,46 +103,61 @@ def _witness(sm: SymbolicModel, s: z3.Solver, i: int) -> tuple[z3.CheckSatResult
     return answer, x
 
 
+@dataclass
+class _Renaming:
+    """``σX`` and ``σY`` as z3 terms; ``typed``: fact 1 holds on type-correct states only."""
+
+    xs: list[z3.ExprRef]
+    ys: list[z3.ExprRef]
+    typed: bool
+
+
 class _Covering:
     def __init__(self, sm: SymbolicModel, inv: BoolLike, record: Record) -> None:
         self.sm, self.inv, self.record = sm, inv, record
         self.canon = Canonicalizer(sm.model)
         self.perms = group_elements(self.canon)
         self.out = Covers(renamings=len(self.perms) + 1)
-        self.renamed: dict[int, tuple[list[z3.ExprRef], list[z3.ExprRef]] | None] = {}
+        self.renamed: dict[int, _Renaming | None] = {}
 
-    def renaming(self, k: int) -> tuple[list[z3.ExprRef], list[z3.ExprRef]] | None:
-        """``σX`` and ``σY`` for renaming ``k``, once fact 1 is proved for it (None: it is not)."""
+    def renaming(self, k: int) -> _Renaming | None:
+        """Renaming ``k``, once fact 1 is proved for it (None: it is not)."""
         if k in self.renamed:
             return self.renamed[k]
         sm, p = self.sm, self.perms[k]
         xs = variables(sm.ty, permute_symbolic(sm.ty, sm.x, p))
-        t0 = time.perf_counter()
-        s = z3.Solver()
-        s.add(z3.Or(to_z3(self.inv) != to_z3(sm.at(self.inv, xs)), to_z3(sm.dom_x) != to_z3(sm.at(sm.dom_x, xs))))
-        r = s.check()
-        interrupt.check()
+        inv, inv_r = to_z3(self.inv), to_z3(sm.at(self.inv, xs))
+        dom, dom_r = to_z3(sm.dom_x), to_z3(sm.at(sm.dom_x, xs))
         what = describe_perm(p, self.canon.identity)
-        if r == z3.unsat:
-            self.record(f"invariant and types unchanged by renaming {what}", None, r, t0, s)
-            self.renamed[k] = (xs, variables(sm.ty, permute_symbolic(sm.ty, sm.y, p)))
+        self.renamed[k] = None
+        for typed in (False, True):
+            t0 = time.perf_counter()
+            s = z3.Solver()
+            s.add(z3.And(dom, z3.Or(inv != inv_r, z3.Not(dom_r))) if typed else z3.Or(inv != inv_r, dom != dom_r))
+            r = s.check()
+            interrupt.check()
+            if r == z3.unsat:
+                where = " on type-correct states" if typed else ""
+                self.record(f"invariant and types unchanged by renaming {what}{where}", None, r, t0, s)
+                self.renamed[k] = _Renaming(xs, variables(sm.ty, permute_symbolic(sm.ty, sm.y, p)), typed)
+                break
+            if r != z3.sat:
+                self.out.unused.append(f"{what} (z3 gave up)")
+                break
         else:
-            self.out.unused.append(f"{what} ({'the invariant changes' if r == z3.sat else 'z3 gave up'})")
-            self.renamed[k] = None
+            self.out.unused.append(f"{what} (it changes the invariant or leaves the type)")
         return self.renamed[k]
 
     def cover(self, s: z3.Solver, i: int, x: Any, reps: list[int]) -> tuple[int, Perm] | None:
         sm = self.sm
         e = sm.actions[i]
+        ty = sm.model.state_type
         try:
             y = e.inst.concrete(x)
+            renamed = [(ty.permute(x, p), ty.permute(y, p)) for p in self.perms] if y is not None else []
         except Exception:
-            return None  # the action's own query will meet whatever this is
-        if y is None:
-            return None
-        ty = sm.model.state_type
-        for k, p in enumerate(self.perms):
-            sx, sy = ty.permute(x, p), ty.permute(y, p)
+            return None  # raises, or leaves the type: the action's own query will meet it
+        for k, (sx, sy) in enumerate(renamed):
             for j in reps:
                 r = sm.actions[j]
                 try:
@@ -147,16 +165,17 @@ class _Covering:
                         continue
                 except Exception:
                     continue
-                vs = self.renaming(k)
-                if vs is None:
+                ren = self.renaming(k)
+                if ren is None:
                     break
                 t0 = time.perf_counter()
+                step = to_z3(sm.at(r.formula, ren.xs, ren.ys))
                 s.push()
-                s.add(to_z3(e.formula), z3.Not(to_z3(sm.at(r.formula, *vs))))
+                s.add(to_z3(e.formula), z3.Not(z3.And(step, to_z3(sm.dom_y)) if ren.typed else step))
                 answer = s.check()
                 s.pop()
                 if answer == z3.unsat:
-                    self.record(f"consecution {e.name} = {r.name} renamed {describe_perm(p, self.canon.identity)}",
-                                e.name, answer, t0, s)
-                    return j, p
+                    what = describe_perm(self.perms[k], self.canon.identity)
+                    self.record(f"{e.name} is {r.name} renamed {what}", e.name, answer, t0, s)
+                    return j, self.perms[k]
         return None
