@@ -366,7 +366,7 @@ def _consecution(sm: SymbolicModel, conj: list[Conjunct], inv: BoolLike, inv_y: 
     s.add(to_z3(sm.dom_x), to_z3(inv), to_z3(b_not(inv_y)))
     for i, e in enumerate(sm.actions):
         if skip and i in skip:
-            continue  # covered by a representative's query and a renaming (induction_symmetry)
+            continue  # covered by renaming an asked query, or never enabled (induction_symmetry)
         t0 = time.perf_counter()
         s.push()
         s.add(to_z3(e.formula))
