@@ -335,7 +335,8 @@ def _parse_def(fn: types.FunctionType, text: str) -> ast.FunctionDef:
     if isinstance(fdef, ast.If):
         fdef = fdef.body[0]
     if not isinstance(fdef, ast.FunctionDef) or fdef.name != fn.__name__:
-        raise SyntaxError("its source is not a plain def")
+        at = f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
+        raise SyntaxError(f"its source at {at} is not a plain def (was the file edited since it was imported?)")
     fdef.decorator_list = []
     fdef.returns = None
     args = fdef.args

@@ -457,3 +457,23 @@ def test_twins_apply_to_the_shipped_models_of_an_installed_package(tmp_path: Pat
     r = subprocess.run([py, "-c", _INSTALLED_SCRIPT, str(src)], capture_output=True, text=True, env=env,
                        cwd=tmp_path, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_a_function_whose_file_was_edited_since_import_says_so(tmp_path: Path) -> None:
+    """The twin is compiled from the file as it is now: edited under a running proof (lines moved),
+    the function runs without one, and the reason says why rather than blaming the def."""
+    import importlib.util
+
+    from protoproof.checker.twin import compiler
+
+    src = tmp_path / "edited_mod.py"
+    src.write_text("def positive(x):\n    return x > 0\n")
+    spec = importlib.util.spec_from_file_location("edited_mod", src)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    src.write_text("y = 1\n\n\ndef positive(x):\n    return x > 0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reason = compiler.fallback_reason(mod.positive)
+    assert reason is not None and "edited since it was imported" in reason and "edited_mod.py:1" in reason
