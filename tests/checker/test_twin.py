@@ -359,15 +359,21 @@ def test_the_closures_of_one_def_share_one_compiled_twin_and_keep_their_own_valu
         assert ta(v) == a(v) and tb(v) == b(v)
 
 
-def test_a_function_edited_since_it_was_imported_gets_no_twin_and_says_why(tmp_path: Path) -> None:
+def _imported(path: Path, source: str) -> Any:
+    """A module imported from ``source`` written to ``path`` (which a test may then edit)."""
     import importlib.util
 
-    path = tmp_path / "edited_model.py"
-    path.write_text("def is_red(s):\n    return s.c == 'red'\n")
-    spec = importlib.util.spec_from_file_location("edited_model", path)
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_function_edited_since_it_was_imported_gets_no_twin_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "edited_model.py"
+    mod = _imported(path, "def is_red(s):\n    return s.c == 'red'\n")
     path.write_text("def is_red(s):\n    return s.c == 'green' or s.n > 1\n")  # the running code is the old one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TwinFallbackWarning)
@@ -462,16 +468,10 @@ def test_twins_apply_to_the_shipped_models_of_an_installed_package(tmp_path: Pat
 def test_a_function_whose_file_was_edited_since_import_says_so(tmp_path: Path) -> None:
     """The twin is compiled from the file as it is now: edited under a running proof (lines moved),
     the function runs without one, and the reason says why rather than blaming the def."""
-    import importlib.util
-
     from protoproof.checker.twin import compiler
 
     src = tmp_path / "edited_mod.py"
-    src.write_text("def positive(x):\n    return x > 0\n")
-    spec = importlib.util.spec_from_file_location("edited_mod", src)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _imported(src, "def positive(x):\n    return x > 0\n")
     src.write_text("y = 1\n\n\ndef positive(x):\n    return x > 0\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
