@@ -29,7 +29,7 @@ from .cluster import ClusterConfig, new_cluster
 from .codec import Codec, Frame
 from .faults import FaultInjector, record_environment
 from .host import Host, Tracer
-from .recovery import REJOINING, db_path, open_store
+from .recovery import REJOINING, open_store
 from .storage import Store
 from .transport import Transport
 
@@ -335,12 +335,12 @@ async def run_forever(svc: Service, stop: asyncio.Event, reload_every: float = 0
     await svc.start()
     if on_ready is not None:
         on_ready()
-    store = db_path(svc.cfg, svc.id)
-    kept = store.exists()
+    db = svc.store.path
+    kept = db.exists()
     try:
         while not stop.is_set():
-            if kept and not store.exists():  # deleted under it (`rm -rf` of the cluster directory)
-                svc.halt(f"its store {store} was deleted: what it acknowledged from now on would not survive "
+            if kept and not db.exists():  # deleted under it (`rm -rf` of the cluster directory)
+                svc.halt(f"its store {db} was deleted: what it acknowledged from now on would not survive "
                          "a restart")
                 break
             svc.faults.reload(svc.cfg.directory)
