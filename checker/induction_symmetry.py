@@ -154,10 +154,15 @@ class _Covering:
         ty = sm.model.state_type
         try:
             y = e.inst.concrete(x)
-            renamed = [(ty.permute(x, p), ty.permute(y, p)) for p in self.perms] if y is not None else []
         except Exception:
-            return None  # raises, or leaves the type: the action's own query will meet it
-        for k, (sx, sy) in enumerate(renamed):
+            return None  # the action's own query will meet whatever this is
+        if y is None:
+            return None
+        for k, p in enumerate(self.perms):
+            try:
+                sx, sy = ty.permute(x, p), ty.permute(y, p)
+            except Exception:
+                return None  # a successor outside the type: the action's own query will meet it
             for j in reps:
                 r = sm.actions[j]
                 try:
