@@ -104,6 +104,9 @@ def constrained(model: Model[Any], text: str) -> Model[Any]:
             return bool(own(self, s)) and ok(s)
 
         attrs["constraint"] = constraint
+        # The model's own, without the user's (SymbolicModel's split), as the model wrote it: a
+        # wrapper's closure would hide it from the twins, and run plainly it forks on every count
+        attrs["model_constraint"] = own
     else:
         attrs.update(_own_steps_filtered(base, ok))
     cls = type(base.__name__, (base,), attrs)

@@ -85,7 +85,7 @@ class StepInfo:
 Step = Callable[..., "SysState | None"]
 
 
-def _constrained(f: Step, ok: Callable[[SysState], bool]) -> Step:
+def constrained_step(f: Step, ok: Callable[[SysState], bool]) -> Step:
     """Step ``f``, not enabled where its successor fails the state constraint ``ok``."""
 
     def run(s: SysState, info: list[StepInfo] | None = None) -> SysState | None:
@@ -581,7 +581,7 @@ class ActorSystem(Model[SysState]):
         if inst is None:
             inst = self._instances()
             if type(self).constraint is not ActorSystem.constraint:
-                inst = [(a, _constrained(f, self.constraint)) for a, f in inst]
+                inst = [(a, constrained_step(f, self.constraint)) for a, f in inst]
             self.__dict__["_inst"] = inst
         return inst
 

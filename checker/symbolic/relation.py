@@ -9,7 +9,7 @@ from typing import Any
 
 import z3
 
-from ...models.actors import ActorSystem
+from ...models.actors import ActorSystem, constrained_step
 from ...models.base import Action, Disabled, Model
 from ...models.effects import BoundExceeded
 from ...models.networks import NotInUniverse
@@ -66,16 +66,22 @@ def has_constraint(model: Model[Any]) -> bool:
     return isinstance(model, ActorSystem) and type(model).constraint is not ActorSystem.constraint
 
 
-def instances(model: Model[Any], use_twin: bool = True, unconstrained: bool = False) -> list[Instance]:
+def instances(model: Model[Any], use_twin: bool = True, unconstrained: bool = False,
+              constraint: Callable[[Any], bool] | None = None) -> list[Instance]:
     """Every action instance of ``model`` with its concrete and symbolic functions.
 
     ``unconstrained``: an actor system's steps without its state constraint (the caller conjoins
-    the constraint on the successor once, see ``SymbolicModel.split_constraint``)."""
+    the constraint on the successor once, see ``SymbolicModel.split_constraint``); ``constraint``:
+    its steps under this constraint instead of its own."""
     from ..twin import twin
 
     out: list[Instance] = []
     if isinstance(model, ActorSystem):
-        for a, f in (model._instances() if unconstrained and has_constraint(model) else model._compiled()):
+        if constraint is not None:
+            steps = [(a, constrained_step(f, constraint)) for a, f in model._instances()]
+        else:
+            steps = model._instances() if unconstrained and has_constraint(model) else model._compiled()
+        for a, f in steps:
             out.append(Instance(a, f, twin(f) if use_twin else f, f))
         return out
     acts = getattr(model, "_actions", None)
@@ -150,8 +156,12 @@ class SymbolicModel:
         self.constraint_y: BoolLike = True
         if self.split_constraint and isinstance(self.model, ActorSystem) and has_constraint(self.model):
             raw = instances(self.model, self.use_twin, unconstrained=True)
+            # A search's ``--constraint`` stays out of the fallback below: ``constraint_y`` applies it
+            # to every step, and run inside a step its plain Python forks each of the step's paths
+            # (Raft's figure-8 under a driver: over 4,096 paths in one client request).
+            own = getattr(self.model, "model_constraint", None)
             self.actions = [self._encode_split(r, i) for r, i in
-                            zip(raw, instances(self.model, self.use_twin), strict=True)]
+                            zip(raw, instances(self.model, self.use_twin, constraint=own), strict=True)]
             # With its twin: run plainly, every ``all(...)`` over a bag's counts forks a path per count
             # and the run is repeated on each (minutes of the build, over 4,096 paths at larger bounds).
             c = self.predicate("constraint", self.model.constraint)
@@ -165,8 +175,9 @@ class SymbolicModel:
         return b_and(b_or(*(e.formula for e in self.actions)), self.dom_y, self.constraint_y)
 
     def _encode_split(self, raw: Instance, constrained: Instance) -> Encoded:
-        """The step without the constraint, or with it where some successor leaves the state's type
-        (a log beyond ``--max-log``): only the constraint's check makes that path disabled."""
+        """The step without the constraint, or with the model's own where some successor leaves the
+        state's type (a log beyond ``--max-log``): only the constraint's check makes that path
+        disabled."""
         try:
             return self.encode(raw)
         except SymbolicError:

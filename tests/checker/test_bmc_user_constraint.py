@@ -92,3 +92,23 @@ def test_the_cli_prints_the_constraint_with_the_verdict() -> None:
                 "s.nodes[0] != 'aborted'", "--json")
     d = json.loads(done.stdout)
     assert done.returncode == 1 and d["verdict"] == "violated" and d["constraint"] == "s.nodes[0] != 'aborted'"
+
+
+def test_a_step_cut_by_the_models_own_bound_does_not_run_the_users_constraint_inside_it() -> None:
+    """A client request on a full log leaves the state's type, so it is encoded under the model's
+    constraint (``SymbolicModel._encode_split``); the user's ``--constraint`` is conjoined on every
+    successor once.  Run inside the step as well, its plain Python forked each of the step's paths:
+    at figure-8's defaults that passed 4,096 paths and ``bmc --constraint`` ended in a model error."""
+    from protoproof.checker.constraint import constrained
+    from protoproof.checker.symbolic import SymbolicModel
+    from protoproof.models.raft import Raft
+
+    base = Raft(servers=2, max_log=1, max_term=2, values=1, max_messages=1)
+    text = "sum(n.role == 'candidate' for n in s.nodes) <= 1 and s.nodes[1].role != 'candidate'"
+
+    def client_paths(m: Raft) -> dict[str, int]:
+        sm = SymbolicModel(m, split_constraint=True)
+        return {e.name: len(e.paths) for e in sm.actions if e.name.startswith("client_request")}
+
+    plain, guided = client_paths(base), client_paths(constrained(base, text))  # type: ignore[arg-type]
+    assert len(plain) == 2 and guided == plain
