@@ -647,6 +647,8 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         raise UsageError("--solver: only for --engine bmc (pdr is z3's Spacer)")
     if args.solver == "cadical" and args.encoding == "int":
         raise UsageError("--solver cadical: needs the bit-vector encoding, not --encoding int")
+    if args.engine == "pdr" and args.one_query:
+        raise UsageError("--one-query: only for --engine bmc (pdr does not unroll)")
     if args.engine == "pdr" and args.constraint is not None:
         raise UsageError("--constraint: only for --engine bmc (an invariant Spacer finds under it proves nothing "
                          "of the model)")
@@ -669,7 +671,8 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
                 raise UsageError(str(e)) from None
         try:
             r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding,
-                                      solver=args.solver, constraint=args.constraint), model, args.json, out, err)
+                                      solver=args.solver, constraint=args.constraint, one_query=args.one_query),
+                          model, args.json, out, err)
         except ConstraintError as e:  # the expression raised on a concrete state (replaying a trace)
             raise UsageError(str(e)) from None
     if r is None:
@@ -877,6 +880,10 @@ def _parser() -> _Parser:
                     help="take only steps whose successor satisfies this Python expression over the state s (as "
                          "check --constraint): a violation found is a real run, shortest among the states it "
                          "allows; no violation speaks of those states only")
+    bm.add_argument("--one-query", action="store_true",
+                    help="unroll every step first, then ask one query for a violation at any depth up to --depth "
+                         "instead of one per depth: skips the shallower depths' unsatisfiable queries; a violation "
+                         "found is not proved shortest (shortened by delta debugging), no violation means the same")
     bm.add_argument("--json", action="store_true")
 
     pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)

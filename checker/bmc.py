@@ -11,6 +11,7 @@ internal error, never as a result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import time
@@ -77,6 +78,14 @@ class BmcResult:
     #: The user's ``--constraint``: every step's successor satisfied it, so "shortest" and "no
     #: violation" speak of the states it allows only.
     constraint: str | None = None
+    #: ``--one-query``: every step was unrolled first and one query asked for a violation at any
+    #: depth up to ``--depth``; a violation so found is not proved shortest.
+    one_query: bool = False
+    asked_depth: int = 0
+    #: How long that one query took (unrolling excluded), and the length of the path it found
+    #: before ``shorten`` (None: not shortened).
+    query_s: float = 0.0
+    shortened_from: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,13 +102,22 @@ class BmcResult:
             "encoding_note": self.encoding_note or None,
             "solver": self.solver,
             "constraint": self.constraint,
+            "one_query": self.one_query,
+            "query_s": round(self.query_s, 6) if self.one_query else None,
+            "shortest": self.verdict == VIOLATED and not self.one_query,
+            "shortened_from": self.shortened_from,
             "path": self.path.to_json() if self.path is not None else None,
         }
 
     def to_lines(self) -> list[str]:
         head = f"bmc {self.model.display_name}: {self.verdict}"
         among = f" among the states --constraint {self.constraint!r} allows" if self.constraint else ""
-        if self.verdict == VIOLATED:
+        if self.verdict == VIOLATED and self.one_query:
+            head += (f" ({self.property} at depth {self.depth_reached}, found by one query for every depth up to "
+                     f"{self.asked_depth}{among}: not proved shortest"
+                     + (f"; shortened from {self.shortened_from} steps" if self.shortened_from is not None else "")
+                     + ")")
+        elif self.verdict == VIOLATED:
             head += f" ({self.property} at depth {self.depth_reached}" + (f", shortest{among}" if among else "") + ")"
         elif self.verdict == BOUNDED:
             head += f" (no violation up to depth {self.depth_reached}{among} on {self.encoding}; not a proof)"
@@ -117,6 +135,8 @@ class BmcResult:
         if self.tie is not None:
             lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
         lines += [f"  depth {k:>3}: {t:.3f}s" for k, t in enumerate(self.per_depth_s)]
+        if self.one_query and self.query_s:
+            lines.append(f"  one query for depths 0..{self.asked_depth}: {self.query_s:.3f}s")
         if self.path is not None:
             lines.append(self.path.to_text())
         return lines
@@ -156,7 +176,7 @@ def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
         progress: Callable[[str], None] | None = None, encoding: str = AUTO, solver: str = Z3,
-        constraint: str | None = None) -> BmcResult:
+        constraint: str | None = None, one_query: bool = False) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
@@ -172,6 +192,11 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     ``constraint``: a Python expression over the state ``s`` (``check --constraint``, TLC's
     CONSTRAINT): a step whose successor fails it is not taken, on z3 values as in the explicit
     search; a violation found is a run of the model, "no violation" covers the allowed states only.
+       ``one_query``: unroll every step first, then ask once for a violation at any depth up to
+    ``depth`` instead of once per depth: the unsatisfiable queries of the shallower depths, which
+    dominate a deep search, are never asked.  "No violation" means the same; a violation found is
+    not proved shortest (it is shortened by delta debugging, ``shorten``, and says so), and an
+    interrupted run has checked no depth.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver {solver!r}: one of {', '.join(SOLVERS)}")
@@ -201,10 +226,11 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
                            reason=f"--solver cadical needs the bit-vector encoding, and integers were kept ({why})")
     else:
         unroll = _unroll_sat if solver == CADICAL else _unroll
-        result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll)
+        result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll, one_query)
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
     result.solver, result.constraint = solver, constraint
+    result.one_query, result.asked_depth = one_query, depth if one_query else result.asked_depth
     if result.verdict == BOUNDED and rep is not None and rep.model_raised:  # deeper than the unrolling
         result.verdict, result.reason = ERROR, f"a reachable state of the tie's sample: {rep.error}"
     elif result.verdict == BOUNDED and rep is not None and rep.error:
@@ -214,18 +240,21 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
 
 def _search(model: Model[Any], steps: Any, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
             depth: int, build_s: float, t_start: float, note: Callable[[str], None],
-            unroll: Callable[..., BmcResult]) -> BmcResult:
+            unroll: Callable[..., BmcResult], one_query: bool) -> BmcResult:
     per_depth: list[float] = []
     try:
-        return unroll(model, steps, props, trans, init, depth, build_s, t_start, note, per_depth)
+        return unroll(model, steps, props, trans, init, depth, build_s, t_start, note, per_depth, one_query)
     except KeyboardInterrupt:
-        return _interrupted(model, per_depth, build_s, t_start)
+        return _interrupted(model, per_depth, build_s, t_start, one_query)
 
 
-def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_start: float) -> BmcResult:
+def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_start: float,
+                 one_query: bool = False) -> BmcResult:
     """The honest end of an interrupted search: bounded by the depths fully checked, if any."""
     done = len(per_depth) - 1
     why = f"interrupted ({interrupt.cause()}) while checking depth {done + 1}"
+    if one_query:  # one query for every depth: none is checked before it answers
+        why = f"interrupted ({interrupt.cause()}) before the one query for every depth answered"
     if done < 0:
         return BmcResult(model, UNKNOWN, None, None, 0, per_depth, build_s, time.perf_counter() - t_start,
                          reason=why + "; no depth was checked")
@@ -235,11 +264,34 @@ def _interrupted(model: Model[Any], per_depth: list[float], build_s: float, t_st
 
 def _unroll(model: Model[Any], enc: IntSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
             depth: int, build_s: float, t_start: float, note: Callable[[str], None],
-            per_depth: list[float]) -> BmcResult:
+            per_depth: list[float], one_query: bool = False) -> BmcResult:
     solver = enc.solver()
     v0, _orig0, vars0 = enc.step("s0")
     solver.add(enc.formula(init, vars0), to_z3(enc.state_ok(_orig0)))
     steps: list[tuple[Any, list[z3.ExprRef]]] = [(v0, vars0)]
+    if one_query:  # a run may end at any depth (a state without successors too): step k+1 only if "on"
+        on = [z3.BoolVal(True), *(z3.Bool(f"⟨on {k}⟩") for k in range(1, depth + 1))]
+        for k in range(depth):
+            interrupt.check()
+            nv, norig, nvars = enc.step(f"s{k + 1}")
+            solver.add(z3.Implies(on[k + 1], z3.And(on[k], to_z3(enc.formula(trans, steps[-1][1], nvars)),
+                                                    to_z3(enc.state_ok(norig)))))
+            steps.append((nv, nvars))
+        bads = [z3.And(on[k], to_z3(b_or(*[b_not(enc.formula(p.formula, vs)) for p in props])))
+                for k, (_v, vs) in enumerate(steps)]
+        note(f"unrolled {depth} steps; one query for a violation at any depth up to {depth}")
+        t0 = time.perf_counter()
+        solver.add(z3.Or(*bads))
+        r = solver.check()
+        if r == z3.sat:
+            m = solver.model()
+            first = next(k for k, b in enumerate(bads) if z3.is_true(m.eval(b, model_completion=True)))
+            states = [enc.decode(v, m) for v, _vs in steps[:first + 1]]
+            return _found_once(model, props, states, time.perf_counter() - t0, build_s, t_start)
+        if r == z3.unknown and interrupted(solver):
+            raise KeyboardInterrupt
+        return _none_once(model, depth, None if r == z3.unsat else check_reason(solver), time.perf_counter() - t0,
+                          build_s, t_start)
     for k in range(depth + 1):
         interrupt.check()
         t0 = time.perf_counter()
@@ -294,6 +346,36 @@ def _found(model: Model[Any], props: Sequence[Conjunct], states: list[Any], k: i
                      build_s, time.perf_counter() - t_start, reason=error or "")
 
 
+#: Seconds ``--one-query`` gives delta debugging to shorten the path its query found.
+SHORTEN_S = 10.0
+
+
+def _found_once(model: Model[Any], props: Sequence[Conjunct], states: list[Any], query_s: float, build_s: float,
+                t_start: float) -> BmcResult:
+    """``_found`` for ``--one-query``: the trace ends at its first bad state, and is shortened."""
+    from .errors import ConstraintError
+    from .shorten import shorten
+
+    path, broken, error = judge(model, props, states)
+    found = len(path)
+    if error is None:
+        with contextlib.suppress(ConstraintError):  # the user's --constraint raised on a state off the run
+            path = shorten(model, path, broken.name, SHORTEN_S)
+    return BmcResult(model, VIOLATED if error is None else ERROR, broken.name, path, len(path), [], build_s,
+                     time.perf_counter() - t_start, reason=error or "", query_s=query_s,
+                     shortened_from=found if len(path) < found else None)
+
+
+def _none_once(model: Model[Any], depth: int, unknown: str | None, query_s: float, build_s: float,
+               t_start: float) -> BmcResult:
+    """No violation at any depth up to ``depth`` (or the solver's ``unknown``: then no depth is checked)."""
+    if unknown is not None:
+        return BmcResult(model, UNKNOWN, None, None, 0, [], build_s, time.perf_counter() - t_start,
+                         reason=unknown + "; --one-query checks every depth at once, so none was checked",
+                         query_s=query_s)
+    return BmcResult(model, BOUNDED, None, None, depth, [], build_s, time.perf_counter() - t_start, query_s=query_s)
+
+
 _BAD = "⟨bad⟩"
 
 
@@ -314,7 +396,7 @@ def _read_step(enc: BvSteps, u: Unrolled, true: set[int], k: int) -> Any:
 
 def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,
                 depth: int, build_s: float, t_start: float, note: Callable[[str], None],
-                per_depth: list[float]) -> BmcResult:
+                per_depth: list[float], one_query: bool = False) -> BmcResult:
     """``_unroll`` on CaDiCaL.  ``trans`` is not used as such: the same relation is rebuilt from its
     parts (``sm.actions``, the successor's type and constraint) in ``frame_relation``'s form."""
     t0 = time.perf_counter()
@@ -330,6 +412,27 @@ def _unroll_sat(model: Model[Any], enc: BvSteps, props: Sequence[Conjunct], tran
          f"{len(step.clauses):,} clauses over {len(state_bits(bx)):,} state bits")
     u = Unrolled()
     u.add(start, [0])
+    if one_query:  # a run may end at any depth (a state without successors too): step k+1 only if on[k+1]
+        on = [u.fresh() for _ in range(depth + 1)]
+        u.solver.add_clause([on[0]])
+        hit = [u.fresh() for _ in range(depth + 1)]  # hit[k]: on at k, and bad there
+        for k in range(depth + 1):
+            interrupt.check()
+            u.add(bad, [k, k])
+            u.solver.append_formula([[-hit[k], on[k]], [-hit[k], u.var(k, _BAD)]])
+            if k < depth:
+                u.add(step, [k, k + 1], guard=on[k + 1])
+                u.solver.add_clause([-on[k + 1], on[k]])
+        some = u.fresh()
+        u.solver.add_clause([-some, *hit])
+        note(f"unrolled {depth} steps; one query for a violation at any depth up to {depth}")
+        t0 = time.perf_counter()
+        if u.solve([some]):
+            true = u.true_vars()
+            first = min(k for k in range(depth + 1) if on[k] in true and u.var(k, _BAD) in true)
+            states = [_read_step(enc, u, true, i) for i in range(first + 1)]
+            return _found_once(model, props, states, time.perf_counter() - t0, build_s, t_start)
+        return _none_once(model, depth, None, time.perf_counter() - t0, build_s, t_start)
     for k in range(depth + 1):
         interrupt.check()
         t0 = time.perf_counter()

@@ -199,8 +199,14 @@ class Unrolled:
             got = self.ids[(step, key)] = self.top
         return got
 
-    def add(self, t: Template, at: Sequence[int]) -> None:
-        """Add ``t`` with role ``r`` at step ``at[r]``; unnamed variables fresh."""
+    def fresh(self) -> int:
+        """A new variable of no step (an assumption's literal)."""
+        self.top += 1
+        return self.top
+
+    def add(self, t: Template, at: Sequence[int], guard: int = 0) -> None:
+        """Add ``t`` with role ``r`` at step ``at[r]``; unnamed variables fresh; ``guard``: only where
+        that literal is true (each clause gets its negation)."""
         m = [0] * (t.nvars + 1)
         for local, (role, key) in t.named.items():
             m[local] = self.var(at[role], key)
@@ -209,8 +215,9 @@ class Unrolled:
                 self.top += 1
                 m[local] = self.top
         add = self.solver.add_clause
+        off = [-guard] if guard else []
         for c in t.clauses:
-            add([m[x] if x > 0 else -m[-x] for x in c])
+            add([*(m[x] if x > 0 else -m[-x] for x in c), *off])
 
     #: Conflicts per call into CaDiCaL: a Ctrl-C or SIGTERM waits for the slice to end (how long that
     #: takes depends on the model; the CLI's Ctrl-C test ends within its wait); CaDiCaL keeps
