@@ -103,7 +103,11 @@ def constrained(model: Model[Any], text: str) -> Model[Any]:
         def constraint(self: ActorSystem, s: SysState) -> bool:
             return bool(own(self, s)) and ok(s)
 
+        def search_constraint(self: ActorSystem, s: SysState) -> bool:
+            return ok(s)
+
         attrs["constraint"] = constraint
+        attrs["search_constraint"] = search_constraint  # the user's alone (SymbolicModel's split)
         # The model's own, without the user's (SymbolicModel's split), as the model wrote it: a
         # wrapper's closure would hide it from the twins, and run plainly it forks on every count
         attrs["model_constraint"] = own

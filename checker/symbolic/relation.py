@@ -164,8 +164,13 @@ class SymbolicModel:
                             zip(raw, instances(self.model, self.use_twin, constraint=own), strict=True)]
             # With its twin: run plainly, every ``all(...)`` over a bag's counts forks a path per count
             # and the run is repeated on each (minutes of the build, over 4,096 paths at larger bounds).
-            c = self.predicate("constraint", self.model.constraint)
-            self.constraint_y = self.at(c.formula, self.yvars)
+            user = getattr(self.model, "search_constraint", None)
+            if own is not None and user is not None:  # each its own formula: see ``constrained``
+                c = b_and(self.predicate("constraint", own).formula,
+                          self.predicate("--constraint", user, use_twin=False).formula)
+            else:
+                c = self.predicate("constraint", self.model.constraint).formula
+            self.constraint_y = self.at(c, self.yvars)
         else:
             self.actions = [self.encode(i) for i in instances(self.model, self.use_twin)]
         self.build_s = time.perf_counter() - t0
