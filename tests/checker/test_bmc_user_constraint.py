@@ -111,5 +111,5 @@ def test_the_users_constraint_and_the_models_are_encoded_apart_so_neither_multip
         return {e.name: len(e.paths) for e in sm.actions if e.name.startswith("client_request")}
 
     plain = SymbolicModel(base, split_constraint=True)
-    guided = SymbolicModel(constrained(base, text), split_constraint=True, max_paths=100)  # type: ignore[arg-type]
+    guided = SymbolicModel(constrained(base, text), split_constraint=True, max_paths=100)
     assert len(client_paths(plain)) == 2 and client_paths(guided) == client_paths(plain)
