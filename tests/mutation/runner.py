@@ -10,7 +10,8 @@ engine lets it escape):
   PROPERTY mutant, see below) is an escape.
 - ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
   A mutant whose bug lies deeper than its ``bmc_cap`` (what z3 affords) is unrolled on CaDiCaL
-  (``bmc --solver cadical``) instead, to the full depth.
+  (``bmc --solver cadical``) instead, to the full depth.  ``bmc-once``: the same with
+  ``--one-query`` (every step unrolled, one query for a violation at any depth).
 - ``prove`` (with ``proofs.strengthening_for``), ``prove-sym`` (the same, ``symmetry=True``) and
   ``prove-bare`` (no strengthening): anything but ``proved`` is a catch.  A buggy model must never
   be proved, whatever the strengthening, and a renaming must never cover a query that fails.
@@ -21,7 +22,7 @@ engine lets it escape):
   evaluate is the right answer there; for any other mutant the engine failed to find the bug.
 
 A benign mutant must be exhausted by ``check`` (every property, refinements included), not be
-violated by ``bmc``, and be ``proved`` by each engine in its ``must_prove`` (``prove`` there
+violated by ``bmc`` (nor ``bmc-once``), and be ``proved`` by each engine in its ``must_prove`` (``prove`` there
 means ``prove-sym`` too, where the model declares a symmetry).
 """
 
@@ -41,7 +42,7 @@ from protoproof.checker.verdict import BOUNDED, ERROR, EXHAUSTED, PROVED, VIOLAT
 from protoproof.models.base import Model, ModelDefinitionError
 from protoproof.proofs import strengthening_for
 
-from .catalogue import BMC, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, PROVE_SYM, Benign, Mutant
+from .catalogue import BMC, BMC_ONCE, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, PROVE_SYM, Benign, Mutant
 
 #: Outcomes of one engine on one mutant.
 CAUGHT, ESCAPED, CAPPED, NOT_RUN = "caught", "ESCAPED", "capped", "-"
@@ -132,7 +133,7 @@ def run_check(model: Model[Any], prop: str, kind: str = "") -> tuple[Cell, int |
     return Cell(CHECK, ESCAPED, r.verdict, f"{states}" + (f", {r.property}" if r.property else ""), dt), None
 
 
-def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str) -> Cell:
+def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str, one_query: bool = False) -> Cell:
     """``bmc`` unrolled to the bug's depth: on z3 up to ``cap``, on CaDiCaL beyond it.
 
     check's counterexample is a shortest one, so an unrolling shallower than ``depth`` cannot
@@ -141,18 +142,19 @@ def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str
     CaDiCaL 7.6 s and 37 s (``benchmarks/bmc_solvers.py --deep``).
     """
     solver = Z3 if cap is None or depth <= cap else CADICAL
+    engine = BMC_ONCE if one_query else BMC
     t0 = time.perf_counter()
     try:
-        r = bmc(model, depth, [prop], solver=solver)
+        r = bmc(model, depth, [prop], solver=solver, one_query=one_query)
     except ENGINE_ERRORS as e:
-        return _error_cell(BMC, e, kind, t0)
+        return _error_cell(engine, e, kind, t0)
     if r.verdict == ERROR:
-        return _error_cell(BMC, r.reason or "error", kind, t0)
+        return _error_cell(engine, r.reason or "error", kind, t0)
     dt = time.perf_counter() - t0
     on = f" on CaDiCaL (beyond z3's cap of {cap})" if solver == CADICAL else ""
     if r.verdict == VIOLATED:
-        return Cell(BMC, CAUGHT, VIOLATED, f"{r.property} at depth {r.depth_reached}{on}", dt)
-    return Cell(BMC, ESCAPED, r.verdict, f"depth {depth}{on}" + (f": {r.reason}" if r.reason else ""), dt)
+        return Cell(engine, CAUGHT, VIOLATED, f"{r.property} at depth {r.depth_reached}{on}", dt)
+    return Cell(engine, ESCAPED, r.verdict, f"depth {depth}{on}" + (f": {r.reason}" if r.reason else ""), dt)
 
 
 def run_prove(model: Model[Any], kind: str, bare: bool, symmetry: bool = False) -> Cell:
@@ -237,10 +239,11 @@ def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: boo
     if cell.outcome != CAUGHT:
         return res
     for e in want:
-        if e == BMC and (full_bmc or m.bmc_in_ci):
+        if e in (BMC, BMC_ONCE) and (full_bmc or m.bmc_in_ci):
             cap = None if ignore_caps else m.bmc_cap
-            res.cells[BMC] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind) if depth is not None else
-                              Cell(BMC, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
+            res.cells[e] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind, one_query=e == BMC_ONCE)
+                            if depth is not None else
+                            Cell(e, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
         elif e in (PROVE, PROVE_SYM, PROVE_BARE):
             res.cells[e] = cell = run_prove(m.build(), m.kind, bare=e == PROVE_BARE, symmetry=e == PROVE_SYM)
             if e == PROVE and cell.outcome == CAUGHT and (v := control_verdict(m.model, m.params)) != PROVED:
@@ -263,11 +266,12 @@ def run_benign(b: Benign, engines: Sequence[str] | None = None, informational: b
         res.cells[CHECK] = Cell(CHECK, OK if r.verdict == EXHAUSTED else WOLF, r.verdict,
                                 f"{r.stats.distinct_states:,} states" + (f", {r.property}" if r.property else ""),
                                 time.perf_counter() - t0)
-    if BMC in want:
-        t0 = time.perf_counter()
-        br = bmc(b.build(), b.bmc_depth)
-        res.cells[BMC] = Cell(BMC, OK if br.verdict == BOUNDED else WOLF, br.verdict,
-                              f"depth {b.bmc_depth}", time.perf_counter() - t0)
+    for e in (BMC, BMC_ONCE):
+        if e in want:
+            t0 = time.perf_counter()
+            br = bmc(b.build(), b.bmc_depth, one_query=e == BMC_ONCE)
+            res.cells[e] = Cell(e, OK if br.verdict == BOUNDED else WOLF, br.verdict,
+                                f"depth {b.bmc_depth}", time.perf_counter() - t0)
     for e in (PROVE, PROVE_SYM, PARAM):
         owed = PROVE if e == PROVE_SYM else e  # up to symmetry where the model declares one
         if e not in want or (owed not in b.must_prove and (owed not in b.reported or not informational)):
@@ -316,12 +320,12 @@ def table(results: Sequence[MutantResult]) -> list[str]:
 
 
 def benign_table(results: Sequence[BenignResult]) -> list[str]:
-    head = ["benign mutant", "config", CHECK, BMC, PROVE, PROVE_SYM, PARAM, "ok"]
+    head = ["benign mutant", "config", CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PARAM, "ok"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cfg = ",".join(f"{k}={v}" for k, v in r.benign.params.items())
         cells = [f"{r.cells[e].outcome} ({r.cells[e].verdict})" if e in r.cells else NOT_RUN
-                 for e in (CHECK, BMC, PROVE, PROVE_SYM, PARAM)]
+                 for e in (CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PARAM)]
         lines.append("| " + " | ".join([r.benign.name, cfg, *cells, "yes" if r.ok else "NO"]) + " |")
     return lines
 
