@@ -22,9 +22,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty and
 
 
 def interrupt_when(tmp_path: Path, needle: str, *argv: str, wait: float = 240,
-                   sig: int = signal.SIGINT) -> tuple[int, str, str]:
+                   sig: int = signal.SIGINT, timing: dict[str, float] | None = None) -> tuple[int, str, str]:
     """Run ``protoproof ARGV`` with stderr on a pty; ``sig`` (SIGINT) once ``needle`` shows on it.
-    (exit status, stdout, what the terminal showed)."""
+    (exit status, stdout, what the terminal showed); ``timing`` gets "sent" and "ended" (monotonic)."""
     master, slave = pty.openpty()
     with (tmp_path / "stdout").open("w+") as out:
         p = subprocess.Popen([sys.executable, "-m", "protoproof", *argv], stdout=out, stderr=slave,
@@ -47,8 +47,12 @@ def interrupt_when(tmp_path: Path, needle: str, *argv: str, wait: float = 240,
             if not sent and (needle.encode() in seen or time.monotonic() > deadline):
                 p.send_signal(sig)
                 sent = True
+                if timing is not None:
+                    timing["sent"] = time.monotonic()
         os.close(master)
         p.wait(timeout=60)
+        if timing is not None:
+            timing["ended"] = time.monotonic()
         out.seek(0)
         assert needle.encode() in seen, f"never saw {needle!r}: {seen.decode(errors='replace')}"
         return p.returncode, out.read(), seen.decode(errors="replace")

@@ -7,7 +7,6 @@ import json
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -73,10 +72,12 @@ def test_ctrl_c_during_spacer_ends_unknown_and_names_the_interrupt(tmp_path: Pat
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGTERM")
 def test_sigterm_during_spacer_ends_unknown_and_names_the_signal(tmp_path: Path) -> None:
     """Python runs the SIGTERM handler only after z3's call returns: the query is interrupted for it
-    (uninterrupted, this query runs for about 50 s of CPU)."""
-    t0 = time.monotonic()
+    (uninterrupted, this query runs for about 50 s of CPU).  Timed from the signal to the exit: the
+    whole run once took 34 s of a 30 s bound under a loaded CI, before Spacer was even asked."""
+    timing: dict[str, float] = {}
     code, out, _ = interrupt_when(tmp_path, "asking Spacer", "bmc", "twophase", "--max-crashes", "1",
-                                  "--variant", "volatile-vote", "--engine", "pdr", "--json", sig=signal.SIGTERM)
+                                  "--variant", "volatile-vote", "--engine", "pdr", "--json", sig=signal.SIGTERM,
+                                  timing=timing)
     d = json.loads(out)
     assert code == 3 and d["verdict"] == "unknown" and d["reason"].startswith("interrupted (SIGTERM)"), d
-    assert time.monotonic() - t0 < 30
+    assert timing["ended"] - timing["sent"] < 20, timing
