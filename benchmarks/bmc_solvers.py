@@ -6,6 +6,10 @@ vote is not persisted across a crash, depth 14, where z3 took 562 s).  For each 
 depth; the table prints each one's verdict, depth, wall and CPU seconds and peak memory of the
 process so far, and the ratio z3 / CaDiCaL of CPU seconds (z3 is the baseline).  A case whose
 verdicts differ is printed as a MISMATCH and the exit status is 1: the two must agree.
+
+``--one-query`` compares, on CaDiCaL, depth-by-depth BMC (the baseline) with ``bmc --one-query`` (every
+step unrolled, one query for any depth) on the same cases: the verdicts must agree (the depths may
+not: the one query's path is not proved shortest), and the ratio is depth-by-depth / one-query CPU.
 """
 
 from __future__ import annotations
@@ -61,9 +65,10 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _run(model: Model[Any], depth: int, props: list[str] | None, solver: str) -> tuple[str, float, float]:
+def _run(model: Model[Any], depth: int, props: list[str] | None, solver: str,
+         one_query: bool = False) -> tuple[str, float, float]:
     w0, c0 = time.perf_counter(), _cpu()
-    r = bmc(model, depth, props, solver=solver)
+    r = bmc(model, depth, props, solver=solver, one_query=one_query)
     at = f"{r.verdict} at {r.depth_reached}"
     return at, time.perf_counter() - w0, _cpu() - c0
 
@@ -73,18 +78,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the cases that take under a minute")
     ap.add_argument("--deep", action="store_true", help="also the mutant where z3 takes about ten minutes")
     ap.add_argument("--only", help="only the cases whose name contains this text")
+    ap.add_argument("--one-query", action="store_true",
+                    help="CaDiCaL depth by depth (baseline) against CaDiCaL with --one-query")
     args = ap.parse_args(argv)
-    print("| case | depth | z3: verdict | z3 wall s | z3 CPU s | CaDiCaL: verdict | CaDiCaL wall s | CaDiCaL CPU s "
-          "| CPU z3 / CaDiCaL | peak RSS MB |")
+    if args.one_query:
+        print("| case | depth | by depth: verdict | by depth wall s | by depth CPU s | one query: verdict "
+              "| one query wall s | one query CPU s | CPU by depth / one query | peak RSS MB |")
+    else:
+        print("| case | depth | z3: verdict | z3 wall s | z3 CPU s | CaDiCaL: verdict | CaDiCaL wall s "
+              "| CaDiCaL CPU s | CPU z3 / CaDiCaL | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     bad = 0
     tier = QUICK if args.quick else DEEP if args.deep else FULL
     for name, build, depth, props, case_tier in CASES:
         if case_tier > tier or (args.only and args.only not in name):
             continue
-        z = _run(build(), depth, props, "z3")
-        c = _run(build(), depth, props, "cadical")
-        mark = "" if z[0] == c[0] else " MISMATCH"
+        if args.one_query:
+            z = _run(build(), depth, props, "cadical")
+            c = _run(build(), depth, props, "cadical", one_query=True)
+            same = z[0].split()[0] == c[0].split()[0]  # the verdict; a one query's depth may be longer
+        else:
+            z = _run(build(), depth, props, "z3")
+            c = _run(build(), depth, props, "cadical")
+            same = z[0] == c[0]
+        mark = "" if same else " MISMATCH"
         bad += bool(mark)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"| {name}{mark} | {depth} | {z[0]} | {z[1]:.1f} | {z[2]:.1f} | {c[0]} | {c[1]:.1f} | {c[2]:.1f} "
