@@ -192,7 +192,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     ``constraint``: a Python expression over the state ``s`` (``check --constraint``, TLC's
     CONSTRAINT): a step whose successor fails it is not taken, on z3 values as in the explicit
     search; a violation found is a run of the model, "no violation" covers the allowed states only.
-       ``one_query``: unroll every step first, then ask once for a violation at any depth up to
+    ``one_query``: unroll every step first, then ask once for a violation at any depth up to
     ``depth`` instead of once per depth: the unsatisfiable queries of the shallower depths, which
     dominate a deep search, are never asked.  "No violation" means the same; a violation found is
     not proved shortest (it is shortened by delta debugging, ``shorten``, and says so), and an
