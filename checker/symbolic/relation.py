@@ -158,7 +158,7 @@ class SymbolicModel:
             raw = instances(self.model, self.use_twin, unconstrained=True)
             # A search's ``--constraint`` stays out of the fallback below: ``constraint_y`` applies it
             # to every step, and run inside a step its plain Python forks each of the step's paths
-            # (Raft's figure-8 under a driver: over 4,096 paths in one client request).
+            # (a planted bug's defaults under a driver: over 4,096 paths in one step).
             own = getattr(self.model, "model_constraint", None)
             self.actions = [self._encode_split(r, i) for r, i in
                             zip(raw, instances(self.model, self.use_twin, constraint=own), strict=True)]
