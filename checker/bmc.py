@@ -25,7 +25,7 @@ from ..models.base import Model
 from . import interrupt
 from .bmc_sat import CADICAL, SOLVERS, Z3, Unrolled, blast, frame_relation, state_bits
 from .bmc_steps import AUTO, BvSteps, IntSteps, choose
-from .errors import ModelError, raising_step, refuse_false_non_bool
+from .errors import ConstraintError, ModelError, raising_step, refuse_false_non_bool
 from .path import Path
 from .symbolic import (
     BoolLike,
@@ -230,7 +230,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     result.tie = rep
     result.encoding, result.encoding_note = steps.description, why
     result.solver, result.constraint = solver, constraint
-    result.one_query, result.asked_depth = one_query, depth if one_query else result.asked_depth
+    result.one_query, result.asked_depth = one_query, depth
     if result.verdict == BOUNDED and rep is not None and rep.model_raised:  # deeper than the unrolling
         result.verdict, result.reason = ERROR, f"a reachable state of the tie's sample: {rep.error}"
     elif result.verdict == BOUNDED and rep is not None and rep.error:
@@ -353,7 +353,6 @@ SHORTEN_S = 10.0
 def _found_once(model: Model[Any], props: Sequence[Conjunct], states: list[Any], query_s: float, build_s: float,
                 t_start: float) -> BmcResult:
     """``_found`` for ``--one-query``: the trace ends at its first bad state, and is shortened."""
-    from .errors import ConstraintError
     from .shorten import shorten
 
     path, broken, error = judge(model, props, states)
