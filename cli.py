@@ -649,6 +649,12 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         raise UsageError("--solver cadical: needs the bit-vector encoding, not --encoding int")
     if args.engine == "pdr" and args.one_query:
         raise UsageError("--one-query: only for --engine bmc (pdr does not unroll)")
+    if args.engine == "pdr" and args.waypoint:
+        raise UsageError("--waypoint: only for --engine bmc (pdr does not unroll)")
+    if args.waypoint_tries is not None and not args.waypoint:
+        raise UsageError("--waypoint-tries: only with --waypoint")
+    if args.waypoint and args.one_query:
+        raise UsageError("--waypoint: not with --one-query (each leg is searched depth by depth)")
     if args.engine == "pdr" and args.constraint is not None:
         raise UsageError("--constraint: only for --engine bmc (an invariant Spacer finds under it proves nothing "
                          "of the model)")
@@ -660,18 +666,20 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         r = _symbolic(lambda: pdr(model, _props(args), timeout_s=args.timeout, progress=note), model, args.json,
                       out, err)
     else:
-        if args.constraint is not None:
-            from .checker.constraint import predicate
+        from .checker.constraint import predicate
 
+        given = [("--constraint", args.constraint)] if args.constraint is not None else []
+        for flag, text in [*given, *(("--waypoint", w) for w in args.waypoint or ())]:
             try:  # on the initial states first: a typo is one line naming a concrete state
-                ok = predicate(model, args.constraint)
+                ok = predicate(model, text, flag)
                 for s0 in model.initial_states():
                     ok(s0)
             except (ValueError, ConstraintError) as e:
                 raise UsageError(str(e)) from None
         try:
             r = _symbolic(lambda: bmc(model, args.depth, _props(args), progress=note, encoding=args.encoding,
-                                      solver=args.solver, constraint=args.constraint, one_query=args.one_query),
+                                      solver=args.solver, constraint=args.constraint, one_query=args.one_query,
+                                      waypoints=args.waypoint or (), waypoint_tries=args.waypoint_tries),
                           model, args.json, out, err)
         except ConstraintError as e:  # the expression raised on a concrete state (replaying a trace)
             raise UsageError(str(e)) from None
@@ -884,6 +892,14 @@ def _parser() -> _Parser:
                     help="unroll every step first, then ask one query for a violation at any depth up to --depth "
                          "instead of one per depth: skips the shallower depths' unsatisfiable queries; a violation "
                          "found is not proved shortest (shortened by delta debugging), no violation means the same")
+    bm.add_argument("--waypoint", metavar="EXPR", action="append",
+                    help="repeatable: search leg by leg, each up to --depth steps, for the shortest run to a state "
+                         "satisfying this Python expression over s (or breaking a property), then on from that "
+                         "state to the next waypoint, and last to a violation: reaches bugs deeper than one "
+                         "unrolling; a violation found is a real run, not proved shortest; a miss is unknown")
+    bm.add_argument("--waypoint-tries", type=non_negative, metavar="N",
+                    help="when a leg reaches nothing, go back and take another state for the waypoint before it, "
+                         "at most N times in all (default 4)")
     bm.add_argument("--json", action="store_true")
 
     pv = sub.add_parser("prove", help="prove the invariants by induction with z3", allow_abbrev=False)

@@ -86,6 +86,10 @@ class BmcResult:
     #: before ``shorten`` (None: not shortened).
     query_s: float = 0.0
     shortened_from: int | None = None
+    #: ``--waypoint``: the expressions, in order, and the step of the run at which each was reached
+    #: (``bmc_waypoints``); a violation so found is not proved shortest.
+    waypoints: list[str] = field(default_factory=list)
+    waypoint_steps: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,19 +108,24 @@ class BmcResult:
             "constraint": self.constraint,
             "one_query": self.one_query,
             "query_s": round(self.query_s, 6) if self.one_query else None,
-            "shortest": self.verdict == VIOLATED and not self.one_query,
+            "shortest": self.verdict == VIOLATED and not self.one_query and not self.waypoints,
             "shortened_from": self.shortened_from,
+            "waypoints": [{"expression": w, "step": self.waypoint_steps[i] if i < len(self.waypoint_steps) else None}
+                          for i, w in enumerate(self.waypoints)],
             "path": self.path.to_json() if self.path is not None else None,
         }
 
     def to_lines(self) -> list[str]:
         head = f"bmc {self.model.display_name}: {self.verdict}"
         among = f" among the states --constraint {self.constraint!r} allows" if self.constraint else ""
-        if self.verdict == VIOLATED and self.one_query:
+        shortened = f"; shortened from {self.shortened_from} steps" if self.shortened_from is not None else ""
+        if self.verdict == VIOLATED and self.waypoints:
+            n = len(self.waypoints)
+            head += (f" ({self.property} at depth {self.depth_reached}, found through {n} waypoint{'s' * (n > 1)}"
+                     f"{among}: not proved shortest{shortened})")
+        elif self.verdict == VIOLATED and self.one_query:
             head += (f" ({self.property} at depth {self.depth_reached}, found by one query for every depth up to "
-                     f"{self.asked_depth}{among}: not proved shortest"
-                     + (f"; shortened from {self.shortened_from} steps" if self.shortened_from is not None else "")
-                     + ")")
+                     f"{self.asked_depth}{among}: not proved shortest{shortened})")
         elif self.verdict == VIOLATED:
             head += f" ({self.property} at depth {self.depth_reached}" + (f", shortest{among}" if among else "") + ")"
         elif self.verdict == BOUNDED:
@@ -134,7 +143,11 @@ class BmcResult:
         lines.append(f"  build {self.build_s:.3f}s, total {self.elapsed_s:.3f}s")
         if self.tie is not None:
             lines += ["  " + m.line() for m in self.tie.mismatches[:10]]
-        lines += [f"  depth {k:>3}: {t:.3f}s" for k, t in enumerate(self.per_depth_s)]
+        for i, w in enumerate(self.waypoints):
+            at = f"step {self.waypoint_steps[i]}" if i < len(self.waypoint_steps) else "not reached"
+            lines.append(f"  waypoint {i + 1} ({w}): {at}")
+        if not self.waypoints:  # a leg's depths start again from 0: the list would mislead
+            lines += [f"  depth {k:>3}: {t:.3f}s" for k, t in enumerate(self.per_depth_s)]
         if self.one_query and self.query_s:
             lines.append(f"  one query for depths 0..{self.asked_depth}: {self.query_s:.3f}s")
         if self.path is not None:
@@ -176,7 +189,8 @@ def step_error(model: Model[Any], broken: Conjunct, s: Any) -> str | None:
 def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, *, tie: int = SAMPLE_STATES,
         overrides: Mapping[str, Callable[[Any], Any]] | None = None,
         progress: Callable[[str], None] | None = None, encoding: str = AUTO, solver: str = Z3,
-        constraint: str | None = None, one_query: bool = False) -> BmcResult:
+        constraint: str | None = None, one_query: bool = False, waypoints: Sequence[str] = (),
+        waypoint_tries: int | None = None) -> BmcResult:
     """The shortest violation of an ``@always`` property within ``depth`` steps, replayed concretely.
 
     First the properties' formulas are tied to their Python on ``tie`` reachable and ``tie``
@@ -197,9 +211,15 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     dominate a deep search, are never asked.  "No violation" means the same; a violation found is
     not proved shortest (it is shortened by delta debugging, ``shorten``, and says so), and an
     interrupted run has checked no depth.
+    ``waypoints``: Python expressions over ``s``, searched for leg by leg (``bmc_waypoints``); a
+    violation so found is a real run, not proved shortest, and a miss is ``unknown``.
+    ``waypoint_tries``: how many times in all the search may take another state for a waypoint when
+    a later leg reached nothing (default ``bmc_waypoints.TRIES``).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver {solver!r}: one of {', '.join(SOLVERS)}")
+    if waypoints and one_query:
+        raise ValueError("--waypoint: not with --one-query (each leg is searched depth by depth)")
     if constraint is not None:
         from .constraint import constrained
 
@@ -219,11 +239,18 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
                          reason=f"a property's z3 formula is not its Python: {rep.mismatches[0].line()}", tie=rep)
     checked = [*props, *sm.bound_conjuncts()]
     init = sm.initial()
-    steps, why = choose(model, sm, [init, trans, *(p.formula for p in checked)], trans, encoding)
+    ways = _waypoints(model, sm, waypoints)
+    steps, why = choose(model, sm, [init, trans, *(p.formula for p in checked), *(w.conjunct.formula for w in ways)],
+                        trans, encoding)
     note(f"unrolling on {steps.description}" + (f" ({why})" if why else ""))
     if solver == CADICAL and not isinstance(steps, BvSteps):
         result = BmcResult(model, UNKNOWN, None, None, 0, [], build_s, time.perf_counter() - t_start,
                            reason=f"--solver cadical needs the bit-vector encoding, and integers were kept ({why})")
+    elif ways:
+        from .bmc_waypoints import TRIES, through_waypoints
+
+        result = through_waypoints(model, sm, steps, checked, ways, depth, solver, build_s, t_start, note,
+                                   TRIES if waypoint_tries is None else waypoint_tries)
     else:
         unroll = _unroll_sat if solver == CADICAL else _unroll
         result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll, one_query)
@@ -231,11 +258,23 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     result.encoding, result.encoding_note = steps.description, why
     result.solver, result.constraint = solver, constraint
     result.one_query, result.asked_depth = one_query, depth
+    result.waypoints = list(waypoints)
     if result.verdict == BOUNDED and rep is not None and rep.model_raised:  # deeper than the unrolling
         result.verdict, result.reason = ERROR, f"a reachable state of the tie's sample: {rep.error}"
     elif result.verdict == BOUNDED and rep is not None and rep.error:
         result.verdict, result.reason = UNKNOWN, rep.summary()
     return result
+
+
+def _waypoints(model: Model[Any], sm: SymbolicModel, texts: Sequence[str]) -> list[Any]:
+    """Each ``--waypoint`` as its Python predicate and its formula (run on z3 values, as ``--constraint``)."""
+    if not texts:
+        return []
+    from .bmc_waypoints import Waypoint
+    from .constraint import predicate
+
+    return [Waypoint(t, sm.predicate(f"--waypoint {i + 1}", predicate(model, t, "--waypoint"), use_twin=False))
+            for i, t in enumerate(texts)]
 
 
 def _search(model: Model[Any], steps: Any, props: Sequence[Conjunct], trans: BoolLike, init: BoolLike,

@@ -22,16 +22,17 @@ from ..models.base import Model
 from .errors import ConstraintError
 
 
-def compile_constraint(text: str) -> CodeType:
-    """The expression compiled once; ``ValueError`` with one line saying what is wrong."""
+def compile_constraint(text: str, flag: str = "--constraint") -> CodeType:
+    """The expression compiled once; ``ValueError`` with one line saying what is wrong (``flag``: the
+    option that gave it, for the message)."""
     if not text.strip():
-        raise ValueError("--constraint: the expression is empty")
+        raise ValueError(f"{flag}: the expression is empty")
     try:
-        tree = ast.parse(text, "<--constraint>", "eval")
+        tree = ast.parse(text, f"<{flag}>", "eval")
     except SyntaxError as e:
-        raise ValueError(f"--constraint {text!r} is not a Python expression: {e.msg}") from None
-    _IsAsEquality(text).visit(tree)
-    return compile(ast.fix_missing_locations(tree), "<--constraint>", "eval")
+        raise ValueError(f"{flag} {text!r} is not a Python expression: {e.msg}") from None
+    _IsAsEquality(text, flag).visit(tree)
+    return compile(ast.fix_missing_locations(tree), f"<{flag}>", "eval")
 
 
 #: The names ``is`` and ``is not`` are rewritten to (see ``_IsAsEquality``).
@@ -44,15 +45,15 @@ class _IsAsEquality(ast.NodeTransformer):
     None`` would silently exclude every state and BMC would say ``bounded`` where ``check`` finds
     the violation."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, flag: str) -> None:
+        self.text, self.flag = text, flag
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         if not any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
             return node
         if len(node.ops) > 1:
-            raise ValueError(f"--constraint {self.text!r}: a chained comparison with `is` or `is not`; "
+            raise ValueError(f"{self.flag} {self.text!r}: a chained comparison with `is` or `is not`; "
                              "write it as two comparisons joined by `and`")
         name = _IS if isinstance(node.ops[0], ast.Is) else _IS_NOT
         return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[node.left, node.comparators[0]], keywords=[])
@@ -66,9 +67,9 @@ def _symbolic_truth(v: Any) -> bool:
     return isinstance(v, Sym) and v.kind in (BOOL, INT)
 
 
-def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
+def predicate(model: Model[Any], text: str, flag: str = "--constraint") -> Callable[[Any], bool]:
     """``text`` as a predicate on states; names resolve in the model's module (its constants)."""
-    code = compile_constraint(text)
+    code = compile_constraint(text, flag)
     module = sys.modules.get(type(model).__module__)
     scope: dict[str, Any] = dict(vars(module)) if module is not None else {}
     for k in ("__loader__", "__spec__", "__file__"):  # else a traceback shows the module's lines as the expression's
@@ -82,9 +83,9 @@ def predicate(model: Model[Any], text: str) -> Callable[[Any], bool]:
         try:
             v = eval(code, scope)
         except Exception as e:
-            raise ConstraintError(f"--constraint {text!r} raised {type(e).__name__}: {e}; on the state {s!r}") from e
+            raise ConstraintError(f"{flag} {text!r} raised {type(e).__name__}: {e}; on the state {s!r}") from e
         if not isinstance(v, (bool, int)) and not _symbolic_truth(v):  # a method not called, a lambda: a slip
-            raise ConstraintError(f"--constraint {text!r} gave {v!r}, not a truth value; on the state {s!r}")
+            raise ConstraintError(f"{flag} {text!r} gave {v!r}, not a truth value; on the state {s!r}")
         return bool(v)
 
     return ok
