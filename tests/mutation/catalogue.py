@@ -39,11 +39,14 @@ Out = tuple[Any, Sequence[Effect]] | None
 CHECK, BMC, PROVE, PROVE_SYM, PROVE_BARE, PARAM = "check", "bmc", "prove", "prove-sym", "prove-bare", "param"
 #: ``bmc --one-query``: every step unrolled to the bug's depth, one query for any depth.
 BMC_ONCE = "bmc-once"
-ENGINES = (CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PROVE_BARE, PARAM)
-TWOPHASE_ENGINES = (CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PROVE_BARE)
+#: ``bmc --waypoint True``: leg 1 ends in an initial state, leg 2 is BMC from that one state to the
+#: bug's depth (the legs' own unrolling, blocking and replay; another state tried on a miss).
+BMC_WAY = "bmc-way"
+ENGINES = (CHECK, BMC, BMC_ONCE, BMC_WAY, PROVE, PROVE_SYM, PROVE_BARE, PARAM)
+TWOPHASE_ENGINES = (CHECK, BMC, BMC_ONCE, BMC_WAY, PROVE, PROVE_SYM, PROVE_BARE)
 PAXOS_ENGINES = ENGINES
 #: The replicated log declares no symmetry: no ``prove --symmetry``.
-REPLOG_ENGINES = (CHECK, BMC, BMC_ONCE, PROVE, PROVE_BARE)
+REPLOG_ENGINES = (CHECK, BMC, BMC_ONCE, BMC_WAY, PROVE, PROVE_BARE)
 #: The parameterized proof models Paxos.tla, which has no crashes: it cannot speak of persistence.
 PAXOS_CRASH_ENGINES = TWOPHASE_ENGINES
 
@@ -629,9 +632,11 @@ MUTANTS: list[Mutant] = [
            AgreementWithIsTrue, PX, "agreement", PROPERTY, PAXOS_ENGINES),
     # ----- the environment (clocks, partitions) -----
     Mutant("tick-leaves-clocks-behind", "a tick never drags a lagging clock: clocks fall behind the drift bound",
-           TickLeavesClocksBehind, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC, BMC_ONCE), bmc_in_ci=False),
+           TickLeavesClocksBehind, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC, BMC_ONCE, BMC_WAY),
+           bmc_in_ci=False),
     Mutant("clock-runs-past-the-drift-bound", "a node's clock may run ahead of real time beyond the drift bound",
-           ClockRunsAhead, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC, BMC_ONCE), bmc_in_ci=False),
+           ClockRunsAhead, LEASES, "lease_safety", ENVIRONMENT, (CHECK, BMC, BMC_ONCE, BMC_WAY),
+           bmc_in_ci=False),
     Mutant("partition-still-delivers", "a message is delivered across a standing partition",
            LeakyPartitions, {"n": 3, "partitions": 1}, "nothing_crosses_a_partition", ENVIRONMENT, (CHECK,)),
     # ----- the replicated log -----

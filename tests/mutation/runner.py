@@ -11,7 +11,8 @@ engine lets it escape):
 - ``bmc``: ``bmc`` at the bug's depth answers ``violated``.  ``bounded`` at that depth is an escape.
   A mutant whose bug lies deeper than its ``bmc_cap`` (what z3 affords) is unrolled on CaDiCaL
   (``bmc --solver cadical``) instead, to the full depth.  ``bmc-once``: the same with
-  ``--one-query`` (every step unrolled, one query for a violation at any depth).
+  ``--one-query`` (every step unrolled, one query for a violation at any depth).  ``bmc-way``: the
+  same with ``--waypoint True`` (each leg to the bug's depth: BMC from the initial state leg 1 took).
 - ``prove`` (with ``proofs.strengthening_for``), ``prove-sym`` (the same, ``symmetry=True``) and
   ``prove-bare`` (no strengthening): anything but ``proved`` is a catch.  A buggy model must never
   be proved, whatever the strengthening, and a renaming must never cover a query that fails.
@@ -22,8 +23,8 @@ engine lets it escape):
   evaluate is the right answer there; for any other mutant the engine failed to find the bug.
 
 A benign mutant must be exhausted by ``check`` (every property, refinements included), not be
-violated by ``bmc`` (nor ``bmc-once``), and be ``proved`` by each engine in its ``must_prove`` (``prove`` there
-means ``prove-sym`` too, where the model declares a symmetry).
+violated by ``bmc`` (nor ``bmc-once``, nor ``bmc-way``), and be ``proved`` by each engine in its
+``must_prove`` (``prove`` there means ``prove-sym`` too, where the model declares a symmetry).
 """
 
 from __future__ import annotations
@@ -38,11 +39,24 @@ from protoproof.checker.bmc_sat import CADICAL, Z3
 from protoproof.checker.explore import ModelError, Nondeterminism, Options, explore
 from protoproof.checker.induction import prove
 from protoproof.checker.symbolic import SymbolicError
-from protoproof.checker.verdict import BOUNDED, ERROR, EXHAUSTED, PROVED, VIOLATED
+from protoproof.checker.verdict import BOUNDED, ERROR, EXHAUSTED, PROVED, UNKNOWN, VIOLATED
 from protoproof.models.base import Model, ModelDefinitionError
 from protoproof.proofs import strengthening_for
 
-from .catalogue import BMC, BMC_ONCE, CHECK, ENGINES, PARAM, PROPERTY, PROVE, PROVE_BARE, PROVE_SYM, Benign, Mutant
+from .catalogue import (
+    BMC,
+    BMC_ONCE,
+    BMC_WAY,
+    CHECK,
+    ENGINES,
+    PARAM,
+    PROPERTY,
+    PROVE,
+    PROVE_BARE,
+    PROVE_SYM,
+    Benign,
+    Mutant,
+)
 
 #: Outcomes of one engine on one mutant.
 CAUGHT, ESCAPED, CAPPED, NOT_RUN = "caught", "ESCAPED", "capped", "-"
@@ -133,7 +147,12 @@ def run_check(model: Model[Any], prop: str, kind: str = "") -> tuple[Cell, int |
     return Cell(CHECK, ESCAPED, r.verdict, f"{states}" + (f", {r.property}" if r.property else ""), dt), None
 
 
-def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str, one_query: bool = False) -> Cell:
+#: ``bmc-way``'s waypoint: every state satisfies it, so leg 1 ends at step 0.
+WAY_EVERYWHERE = "True"
+
+
+def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str, one_query: bool = False,
+            waypoint: bool = False) -> Cell:
     """``bmc`` unrolled to the bug's depth: on z3 up to ``cap``, on CaDiCaL beyond it.
 
     check's counterexample is a shortest one, so an unrolling shallower than ``depth`` cannot
@@ -142,10 +161,11 @@ def run_bmc(model: Model[Any], prop: str, depth: int, cap: int | None, kind: str
     CaDiCaL 7.6 s and 37 s (``benchmarks/bmc_solvers.py --deep``).
     """
     solver = Z3 if cap is None or depth <= cap else CADICAL
-    engine = BMC_ONCE if one_query else BMC
+    engine = BMC_ONCE if one_query else BMC_WAY if waypoint else BMC
     t0 = time.perf_counter()
     try:
-        r = bmc(model, depth, [prop], solver=solver, one_query=one_query)
+        r = bmc(model, depth, [prop], solver=solver, one_query=one_query,
+                waypoints=[WAY_EVERYWHERE] if waypoint else ())
     except ENGINE_ERRORS as e:
         return _error_cell(engine, e, kind, t0)
     if r.verdict == ERROR:
@@ -239,9 +259,10 @@ def run_mutant(m: Mutant, engines: Sequence[str] | None = None, *, full_bmc: boo
     if cell.outcome != CAUGHT:
         return res
     for e in want:
-        if e in (BMC, BMC_ONCE) and (full_bmc or m.bmc_in_ci):
+        if e in (BMC, BMC_ONCE, BMC_WAY) and (full_bmc or m.bmc_in_ci):
             cap = None if ignore_caps else m.bmc_cap
-            res.cells[e] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind, one_query=e == BMC_ONCE)
+            res.cells[e] = (run_bmc(m.build(), m.breaks, depth, cap, m.kind, one_query=e == BMC_ONCE,
+                                    waypoint=e == BMC_WAY)
                             if depth is not None else
                             Cell(e, CAPPED, "not run", "check raised a model error: no depth to unroll to"))
         elif e in (PROVE, PROVE_SYM, PROVE_BARE):
@@ -266,12 +287,14 @@ def run_benign(b: Benign, engines: Sequence[str] | None = None, informational: b
         res.cells[CHECK] = Cell(CHECK, OK if r.verdict == EXHAUSTED else WOLF, r.verdict,
                                 f"{r.stats.distinct_states:,} states" + (f", {r.property}" if r.property else ""),
                                 time.perf_counter() - t0)
-    for e in (BMC, BMC_ONCE):
+    for e in (BMC, BMC_ONCE, BMC_WAY):
         if e in want:
             t0 = time.perf_counter()
-            br = bmc(b.build(), b.bmc_depth, one_query=e == BMC_ONCE)
-            res.cells[e] = Cell(e, OK if br.verdict == BOUNDED else WOLF, br.verdict,
-                                f"depth {b.bmc_depth}", time.perf_counter() - t0)
+            br = bmc(b.build(), b.bmc_depth, one_query=e == BMC_ONCE,
+                     waypoints=[WAY_EVERYWHERE] if e == BMC_WAY else ())
+            # through waypoints nothing found is ``unknown``: only a violation (or an error) refutes
+            fine = br.verdict == BOUNDED or (e == BMC_WAY and br.verdict == UNKNOWN)
+            res.cells[e] = Cell(e, OK if fine else WOLF, br.verdict, f"depth {b.bmc_depth}", time.perf_counter() - t0)
     for e in (PROVE, PROVE_SYM, PARAM):
         owed = PROVE if e == PROVE_SYM else e  # up to symmetry where the model declares one
         if e not in want or (owed not in b.must_prove and (owed not in b.reported or not informational)):
@@ -320,12 +343,12 @@ def table(results: Sequence[MutantResult]) -> list[str]:
 
 
 def benign_table(results: Sequence[BenignResult]) -> list[str]:
-    head = ["benign mutant", "config", CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PARAM, "ok"]
+    head = ["benign mutant", "config", CHECK, BMC, BMC_ONCE, BMC_WAY, PROVE, PROVE_SYM, PARAM, "ok"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cfg = ",".join(f"{k}={v}" for k, v in r.benign.params.items())
         cells = [f"{r.cells[e].outcome} ({r.cells[e].verdict})" if e in r.cells else NOT_RUN
-                 for e in (CHECK, BMC, BMC_ONCE, PROVE, PROVE_SYM, PARAM)]
+                 for e in (CHECK, BMC, BMC_ONCE, BMC_WAY, PROVE, PROVE_SYM, PARAM)]
         lines.append("| " + " | ".join([r.benign.name, cfg, *cells, "yes" if r.ok else "NO"]) + " |")
     return lines
 
