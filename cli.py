@@ -653,8 +653,6 @@ def cmd_bmc(args: argparse.Namespace, rest: Sequence[str], out: TextIO, err: Tex
         raise UsageError("--waypoint: only for --engine bmc (pdr does not unroll)")
     if args.waypoint_tries is not None and not args.waypoint:
         raise UsageError("--waypoint-tries: only with --waypoint")
-    if args.waypoint and args.one_query:
-        raise UsageError("--waypoint: not with --one-query (each leg is searched depth by depth)")
     if args.engine == "pdr" and args.constraint is not None:
         raise UsageError("--constraint: only for --engine bmc (an invariant Spacer finds under it proves nothing "
                          "of the model)")
@@ -896,7 +894,8 @@ def _parser() -> _Parser:
                     help="repeatable: search leg by leg, each up to --depth steps, for the shortest run to a state "
                          "satisfying this Python expression over s (or breaking a property), then on from that "
                          "state to the next waypoint, and last to a violation: reaches bugs deeper than one "
-                         "unrolling; a violation found is a real run, not proved shortest; a miss is unknown")
+                         "unrolling (with --one-query, each leg one query); a violation found is a real run, not "
+                         "proved shortest; a miss is unknown")
     bm.add_argument("--waypoint-tries", type=non_negative, metavar="N",
                     help="when a leg reaches nothing, go back and take another state for the waypoint before it, "
                          "at most N times in all (default 4)")

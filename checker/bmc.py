@@ -121,8 +121,9 @@ class BmcResult:
         shortened = f"; shortened from {self.shortened_from} steps" if self.shortened_from is not None else ""
         if self.verdict == VIOLATED and self.waypoints:
             n = len(self.waypoints)
+            each = ", each leg one query" if self.one_query else ""
             head += (f" ({self.property} at depth {self.depth_reached}, found through {n} waypoint{'s' * (n > 1)}"
-                     f"{among}: not proved shortest{shortened})")
+                     f"{each}{among}: not proved shortest{shortened})")
         elif self.verdict == VIOLATED and self.one_query:
             head += (f" ({self.property} at depth {self.depth_reached}, found by one query for every depth up to "
                      f"{self.asked_depth}{among}: not proved shortest{shortened})")
@@ -212,14 +213,13 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
     not proved shortest (it is shortened by delta debugging, ``shorten``, and says so), and an
     interrupted run has checked no depth.
     ``waypoints``: Python expressions over ``s``, searched for leg by leg (``bmc_waypoints``); a
-    violation so found is a real run, not proved shortest, and a miss is ``unknown``.
+    violation so found is a real run, not proved shortest, and a miss is ``unknown``.  With
+    ``one_query``, each leg is one query for every depth up to ``depth``.
     ``waypoint_tries``: how many times in all the search may take another state for a waypoint when
     a later leg reached nothing (default ``bmc_waypoints.TRIES``).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver {solver!r}: one of {', '.join(SOLVERS)}")
-    if waypoints and one_query:
-        raise ValueError("--waypoint: not with --one-query (each leg is searched depth by depth)")
     if constraint is not None:
         from .constraint import constrained
 
@@ -250,7 +250,7 @@ def bmc(model: Model[Any], depth: int, properties: Sequence[str] | None = None, 
         from .bmc_waypoints import TRIES, through_waypoints
 
         result = through_waypoints(model, sm, steps, checked, ways, depth, solver, build_s, t_start, note,
-                                   TRIES if waypoint_tries is None else waypoint_tries)
+                                   TRIES if waypoint_tries is None else waypoint_tries, one_query)
     else:
         unroll = _unroll_sat if solver == CADICAL else _unroll
         result = _search(model, steps, checked, trans, init, depth, build_s, t_start, note, unroll, one_query)

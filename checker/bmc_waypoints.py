@@ -61,22 +61,48 @@ class _Missed(Exception):
 
 
 def _leg_z3(enc: IntSteps, start: BoolLike, bad: BoolLike, way: BoolLike | None, blocked: Sequence[Any],
-            depth: int, per_depth: list[float], note: Callable[[str], None]) -> list[Any] | None:
+            depth: int, per_depth: list[float], note: Callable[[str], None], once: bool = False) -> list[Any] | None:
     """The shortest run from ``start`` to a state where ``bad`` or ``way`` holds and which is none of
     ``blocked`` (states tried before), decoded; None: none within ``depth``.  z3, one incremental
-    query per depth."""
+    query per depth; ``once``: one query for every depth (a run, not proved shortest)."""
     sm = enc.sm
     solver = enc.solver()
     v, orig, vs = enc.step("s0")
     solver.add(enc.formula(start, vs), to_z3(enc.state_ok(orig)))
     steps: list[tuple[Any, list[z3.ExprRef]]] = [(v, vs)]
     target = bad if way is None else b_or(bad, way)
+
+    def hit(varsk: list[z3.ExprRef]) -> list[z3.BoolRef]:
+        return [enc.formula(target, varsk), *(z3.Not(enc.formula(sm.state_eq(sm.x, b), varsk)) for b in blocked)]
+
+    if once:  # as ``bmc --one-query``: step k+1 only if on[k+1], so a run may end at any depth
+        on = [z3.BoolVal(True), *(z3.Bool(f"⟨on {k}⟩") for k in range(1, depth + 1))]
+        for k in range(depth):
+            interrupt.check()
+            nv, norig, nvars = enc.step(f"s{k + 1}")
+            solver.add(z3.Implies(on[k + 1], z3.And(on[k], enc.formula(sm.transition(), steps[-1][1], nvars),
+                                                    to_z3(enc.state_ok(norig)))))
+            steps.append((nv, nvars))
+        t0 = time.perf_counter()
+        hits = [z3.And(on[k], *hit(vs)) for k, (_v, vs) in enumerate(steps)]
+        solver.add(z3.Or(*hits))
+        r = solver.check()
+        per_depth.append(time.perf_counter() - t0)
+        if r == z3.sat:
+            m = solver.model()
+            first = next(k for k, h in enumerate(hits) if z3.is_true(m.eval(h, model_completion=True)))
+            return [enc.decode(u, m) for u, _vs in steps[:first + 1]]
+        if r == z3.unknown and interrupted(solver):
+            raise KeyboardInterrupt
+        if r == z3.unknown:
+            raise _Missed(check_reason(solver))
+        return None
     for k in range(depth + 1):
         interrupt.check()
         t0 = time.perf_counter()
         varsk = steps[-1][1]
         solver.push()
-        solver.add(enc.formula(target, varsk), *(z3.Not(enc.formula(sm.state_eq(sm.x, b), varsk)) for b in blocked))
+        solver.add(*hit(varsk))
         r = solver.check()
         if r == z3.sat:
             m = solver.model()
@@ -119,7 +145,7 @@ class _SatLegs:
         return blast([z3.Bool(mark) == f], [self.enc.bx], marks=[mark])
 
     def leg(self, start: BoolLike, way: int | None, blocked: Sequence[Any], depth: int, per_depth: list[float],
-            note: Callable[[str], None]) -> list[Any] | None:
+            note: Callable[[str], None], once: bool = False) -> list[Any] | None:
         """``_leg_z3`` on CaDiCaL: each depth asks "bad or the waypoint, and no state tried before"
         under one assumption."""
         from .bmc import _read_step
@@ -128,19 +154,14 @@ class _SatLegs:
         u = Unrolled()
         try:
             u.add(self.start(start), [0])
+            if once:
+                return self._once(u, way, others, depth, per_depth)
             for k in range(depth + 1):
                 interrupt.check()
                 t0 = time.perf_counter()
-                u.add(self.bad, [k, k])
-                hits = [u.var(k, _BAD)]
-                if way is not None:
-                    u.add(self.ways[way], [k, k])
-                    hits.append(u.var(k, _WAY))
+                hits, fresh = self._hits(u, k, way, others)
                 ask = u.fresh()
-                u.solver.add_clause([-ask, *hits])
-                for n, other in enumerate(others):
-                    u.add(other, [k, k])
-                    u.solver.add_clause([-ask, u.var(k, f"⟨other {n}⟩")])
+                u.solver.append_formula([[-ask, *hits], *([-ask, f] for f in fresh)])
                 if u.solve([ask]):
                     true = u.true_vars()
                     per_depth.append(time.perf_counter() - t0)
@@ -153,6 +174,45 @@ class _SatLegs:
             return None
         finally:
             u.solver.delete()
+
+    def _hits(self, u: Unrolled, k: int, way: int | None, others: Sequence[Template]) -> tuple[list[int], list[int]]:
+        """Step ``k``'s marks: (bad, the waypoint), and "not the n-th state tried" for each n."""
+        u.add(self.bad, [k, k])
+        hits = [u.var(k, _BAD)]
+        if way is not None:
+            u.add(self.ways[way], [k, k])
+            hits.append(u.var(k, _WAY))
+        for other in others:
+            u.add(other, [k, k])
+        return hits, [u.var(k, f"⟨other {n}⟩") for n in range(len(others))]
+
+    def _once(self, u: Unrolled, way: int | None, others: Sequence[Template], depth: int,
+              per_depth: list[float]) -> list[Any] | None:
+        """``leg`` as one query for every depth (``bmc --one-query``'s guarded unrolling)."""
+        from .bmc import _read_step
+
+        on = [u.fresh() for _ in range(depth + 1)]
+        u.solver.add_clause([on[0]])
+        hit = []
+        for k in range(depth + 1):
+            interrupt.check()
+            hits, fresh = self._hits(u, k, way, others)
+            h = u.fresh()  # h: the run reaches step k, which is bad or the waypoint, and no state tried
+            u.solver.append_formula([[-h, on[k]], [-h, *hits], *([-h, f] for f in fresh)])
+            hit.append(h)
+            if k < depth:
+                u.add(self.step, [k, k + 1], guard=on[k + 1])
+                u.solver.add_clause([-on[k + 1], on[k]])
+        some = u.fresh()
+        u.solver.add_clause([-some, *hit])
+        t0 = time.perf_counter()
+        found = u.solve([some])
+        per_depth.append(time.perf_counter() - t0)
+        if not found:
+            return None
+        true = u.true_vars()
+        first = min(k for k in range(depth + 1) if hit[k] in true)
+        return [_read_step(self.enc, u, true, i) for i in range(first + 1)]
 
 
 @dataclass
@@ -169,6 +229,8 @@ class _Search:
     note: Callable[[str], None]
     #: States to try again for a waypoint, in all, once a later leg reached nothing from the first.
     tries: int
+    #: Each leg one query for every depth up to ``depth`` (``--one-query``), not one per depth.
+    once: bool = False
     bad: BoolLike = True
     per_depth: list[float] = field(default_factory=list)
     reached: list[int] = field(default_factory=list)
@@ -176,6 +238,11 @@ class _Search:
     #: Where the search first reached nothing, and the waypoints' steps on the way there.
     missed: str = ""
     missed_steps: list[int] = field(default_factory=list)
+
+    def _qualifies(self, s: Any, way: Waypoint | None, blocked: Sequence[Any]) -> bool:
+        """In Python: ``s`` breaks a property, or is a state for ``way`` not tried before."""
+        return (any(not p.fn(s) for p in self.props)
+                or (way is not None and s not in blocked and bool(way.conjunct.fn(s))))
 
     def legs(self, i: int, run: list[Any]) -> list[Any] | None:
         """A run through waypoints ``i``.. from ``run``'s last state (the initial states when ``run``
@@ -189,16 +256,19 @@ class _Search:
             again = f" (a state other than the {len(blocked)} tried)" if blocked else ""
             self.note(f"leg {i + 1}: {goal}{again}, within {self.depth} steps of {where}")
             if self.sat is not None:
-                leg = self.sat.leg(start, i if way else None, blocked, self.depth, self.per_depth, self.note)
+                leg = self.sat.leg(start, i if way else None, blocked, self.depth, self.per_depth, self.note,
+                                   self.once)
             else:
                 leg = _leg_z3(self.enc, start, self.bad, way.conjunct.formula if way else None, blocked, self.depth,
-                              self.per_depth, self.note)
+                              self.per_depth, self.note, self.once)
             if leg is None:
                 what = f"waypoint {i + 1} ({way.text!r}) was not reached" if way else "no violation was found"
                 if not self.missed:
                     self.missed = f"{what} within {self.depth} steps of {where}{again}"
                     self.missed_steps = list(self.reached)
                 return None
+            if self.once:  # one query's run may pass a state that qualifies before the one it ends in
+                leg = leg[:next((k + 1 for k, t in enumerate(leg) if self._qualifies(t, way, blocked)), len(leg))]
             whole = [*run, *leg[1:]] if run else leg
             last = whole[-1]
             if any(not p.fn(last) for p in self.props):
@@ -220,11 +290,12 @@ class _Search:
 
 def through_waypoints(model: Model[Any], sm: SymbolicModel, enc: IntSteps, props: Sequence[Conjunct],
                       ways: Sequence[Waypoint], depth: int, solver: str, build_s: float, t_start: float,
-                      note: Callable[[str], None], tries: int = TRIES) -> Any:
+                      note: Callable[[str], None], tries: int = TRIES, once: bool = False) -> Any:
     """The search of the module's docstring; a ``BmcResult``."""
     from .bmc import BmcResult
 
-    search = _Search(model, sm, enc, props, ways, depth, None, note, tries, b_or(*[b_not(p.formula) for p in props]))
+    search = _Search(model, sm, enc, props, ways, depth, None, note, tries, once,
+                     b_or(*[b_not(p.formula) for p in props]))
 
     def unknown(reason: str, steps: list[int]) -> BmcResult:
         r = BmcResult(model, UNKNOWN, None, None, 0, search.per_depth, build_s, time.perf_counter() - t_start,

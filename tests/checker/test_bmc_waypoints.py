@@ -34,13 +34,14 @@ def _atomicity_broken(s: object) -> bool:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_a_waypoint_reaches_a_violation_deeper_than_the_depth(solver: str) -> None:
+@pytest.mark.parametrize("once", [False, True], ids=["depth-by-depth", "one-query"])
+def test_a_waypoint_reaches_a_violation_deeper_than_the_depth(solver: str, once: bool) -> None:
     """Depth 4 alone is bounded; 4 steps to the waypoint, then 3 to the violation, are two legs of
-    at most 4."""
+    at most 4 (with ``one_query``, each leg one query for every depth up to 4)."""
     assert bmc(BUGGY(), 4, ["atomicity"], tie=0, solver=solver).verdict == BOUNDED
-    r = bmc(BUGGY(), 4, ["atomicity"], tie=0, solver=solver, waypoints=[TWO_VOTES])
+    r = bmc(BUGGY(), 4, ["atomicity"], tie=0, solver=solver, waypoints=[TWO_VOTES], one_query=once)
     assert r.verdict == VIOLATED and r.path is not None and len(r.path) > 4
-    assert r.waypoint_steps == [4]
+    assert r.waypoint_steps == [4] and r.one_query is once
     assert replay(BUGGY(), r.path.action_reprs()).states == r.path.states
     assert _atomicity_broken(r.path.last)
     head = r.to_lines()[0]
@@ -151,9 +152,21 @@ def test_an_interrupted_waypoint_search_is_unknown() -> None:
     assert r.waypoint_steps == [4]
 
 
-def test_waypoints_with_one_query_are_refused() -> None:
-    with pytest.raises(ValueError, match="--waypoint: not with --one-query"):
-        bmc(BUGGY(), 4, tie=0, waypoints=[TWO_VOTES], one_query=True)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_one_query_legs_exclude_the_states_tried_and_go_back_as_depth_by_depth_does(solver: str) -> None:
+    """With ``one_query`` a leg's run may end anywhere up to the depth: the search still cuts it at
+    the first state that is new for the waypoint, and a miss still sends it back; ``b`` only grows,
+    so whichever state for "a != 0" it takes first, the one it keeps is (2, 0) or one from it."""
+    r = bmc(_Backtrack(), 5, tie=0, solver=solver, waypoints=["s.a != 0", "s.b == 1"], one_query=True)
+    assert r.verdict == VIOLATED and r.path is not None and r.path.last == _AB(2, 3)
+    at = [r.path.states[k] for k in r.waypoint_steps] if r.shortened_from is None else None
+    assert at is None or (at[0].a != 0 and at[1] == _AB(2, 1))
+    assert "each leg one query" in r.to_lines()[0]
+    # within 4 steps the violation (5 steps) is out of leg 1's reach, and from (1, 1) out of all reach
+    stuck = bmc(_Backtrack(), 4, tie=0, solver=solver, waypoints=["s.a == 1 and s.b == 1"], one_query=True,
+                waypoint_tries=0)
+    assert stuck.verdict == UNKNOWN and stuck.waypoint_steps == [2]
+    assert "no violation was found within 4 steps of the state of waypoint 1" in stuck.reason
 
 
 def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -170,7 +183,6 @@ def test_the_cli_searches_through_waypoints_and_writes_them_in_json() -> None:
 
 @pytest.mark.parametrize("argv, message", [
     (["--engine", "pdr"], "--waypoint: only for --engine bmc (pdr does not unroll)"),
-    (["--depth", "3", "--one-query"], "--waypoint: not with --one-query (each leg is searched depth by depth)"),
     (["--depth", "3", "--waypoint-tries", "-1"], "argument --waypoint-tries: expected a whole number, not '-1'"),
 ])
 def test_the_cli_refuses_waypoints_where_they_mean_nothing_in_one_line(argv: list[str], message: str) -> None:
