@@ -16,7 +16,7 @@ from protoproof.proofs.threephase import strengthening
 CONJUNCTS = [f.__name__ for f in strengthening(ThreePhase(rms=2))]
 
 
-@pytest.mark.parametrize("rms", [2, 3])
+@pytest.mark.parametrize("rms", [2, pytest.param(3, marks=pytest.mark.slow)])  # 3 RMs: about 20 s
 def test_atomicity_with_a_perfect_failure_detector_and_one_crash_is_proved_by_induction(rms: int) -> None:
     model = ThreePhase(rms=rms)
     r = prove(model, strengthening_for(model))
