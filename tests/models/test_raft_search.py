@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
+from protoproof.checker.constraint import predicate
 from protoproof.checker.explore import explore
 from protoproof.checker.path import Path, ReplayError, replay
 from protoproof.checker.shorten import shorten
 from protoproof.checker.verdict import BOUNDED, EXHAUSTED, VIOLATED
 from protoproof.models.raft import Raft
 
-from .raft_found_paths import BMC_CONSTRAINED, CONSTRAINED, FOUND, SWARMED, WALKED
+from .raft_found_paths import BMC_CONSTRAINED, BMC_WAYPOINTS, CONSTRAINED, FOUND, SWARMED, WALKED
 
 #: variant -> (the property its search finds broken, the search's options; {}: breadth-first search).
 SEARCHES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -163,6 +164,20 @@ def test_the_path_bmc_found_under_a_constraint_keeps_it_and_breaks_the_property_
     assert all(allowed(s) for s in path.states)
     if variant in FOUND:  # breadth-first search without the constraint: no shorter path exists at all
         assert len(actions) == len(FOUND[variant])
+
+
+@pytest.mark.parametrize("variant", sorted(BMC_WAYPOINTS))
+def test_the_path_bmc_found_through_waypoints_keeps_the_constraint_passes_each_in_order_and_breaks_at_its_end(
+        variant: str) -> None:
+    text, ways, actions = BMC_WAYPOINTS[variant]
+    path = _breaks_at_its_end_where_raft_does_not(variant, actions)
+    allowed = predicate(path.model, text)
+    assert all(allowed(s) for s in path.states)
+    k = 0
+    for w in ways:  # each waypoint holds at some state, after the previous one's
+        ok = predicate(path.model, w, "--waypoint")
+        k = next(i for i in range(k, len(path.states)) if ok(path.states[i]))
+    assert k < len(path.states) - 1  # the last waypoint before the violation
 
 
 @pytest.mark.parametrize("variant", sorted(CONSTRAINED))
