@@ -10,18 +10,24 @@ verdicts differ is printed as a MISMATCH and the exit status is 1: the two must 
 ``--one-query`` compares, on CaDiCaL, depth-by-depth BMC (the baseline) with ``bmc --one-query`` (every
 step unrolled, one query for any depth) on the same cases: the verdicts must agree (the depths may
 not: the one query's path is not proved shortest), and the ratio is depth-by-depth / one-query CPU.
+
+``--slices`` compares, on CaDiCaL, calls of a fixed 20,000 conflicts (the baseline: how ``bmc`` called
+CaDiCaL before each call was sized to take about a second, so that a signal need not wait minutes) with
+the sized calls: the verdicts and depths must agree, and the ratio is fixed / sized CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from protoproof.checker.bmc import bmc
+from protoproof.checker.bmc_sat import Unrolled
 from protoproof.models.base import Model
 from protoproof.models.paxos import Paxos
 from protoproof.models.raft import Raft
@@ -65,6 +71,17 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+@contextlib.contextmanager
+def _fixed_slices(conflicts: int = 20_000) -> Iterator[None]:
+    """Every call into CaDiCaL ``conflicts`` long: the bounds of ``Unrolled.next_budget`` pinned to it."""
+    saved = Unrolled.SLICE, Unrolled.SLICE_MIN, Unrolled.SLICE_MAX
+    Unrolled.SLICE = Unrolled.SLICE_MIN = Unrolled.SLICE_MAX = conflicts
+    try:
+        yield
+    finally:
+        Unrolled.SLICE, Unrolled.SLICE_MIN, Unrolled.SLICE_MAX = saved
+
+
 def _run(model: Model[Any], depth: int, props: list[str] | None, solver: str,
          one_query: bool = False) -> tuple[str, float, float]:
     w0, c0 = time.perf_counter(), _cpu()
@@ -80,8 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="only the cases whose name contains this text")
     ap.add_argument("--one-query", action="store_true",
                     help="CaDiCaL depth by depth (baseline) against CaDiCaL with --one-query")
+    ap.add_argument("--slices", action="store_true",
+                    help="CaDiCaL in calls of 20,000 conflicts (baseline) against calls sized to a second")
     args = ap.parse_args(argv)
-    if args.one_query:
+    if args.one_query and args.slices:
+        ap.error("--one-query and --slices are two different comparisons: give one")
+    if args.slices:
+        print("| case | depth | fixed: verdict | fixed wall s | fixed CPU s | sized: verdict "
+              "| sized wall s | sized CPU s | CPU fixed / sized | peak RSS MB |")
+    elif args.one_query:
         print("| case | depth | by depth: verdict | by depth wall s | by depth CPU s | one query: verdict "
               "| one query wall s | one query CPU s | CPU by depth / one query | peak RSS MB |")
     else:
@@ -93,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, build, depth, props, case_tier in CASES:
         if case_tier > tier or (args.only and args.only not in name):
             continue
-        if args.one_query:
+        if args.slices:
+            with _fixed_slices():
+                z = _run(build(), depth, props, "cadical")
+            c = _run(build(), depth, props, "cadical")
+            same = z[0] == c[0]
+        elif args.one_query:
             z = _run(build(), depth, props, "cadical")
             c = _run(build(), depth, props, "cadical", one_query=True)
             same = z[0].split()[0] == c[0].split()[0]  # the verdict; a one query's depth may be longer

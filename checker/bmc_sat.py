@@ -16,6 +16,7 @@ concretely, so a counterexample is checked exactly as z3's are.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -219,31 +220,45 @@ class Unrolled:
         for c in t.clauses:
             add([*(m[x] if x > 0 else -m[-x] for x in c), *off])
 
-    #: Conflicts per call into CaDiCaL: a Ctrl-C or SIGTERM waits for the slice to end (how long that
-    #: takes depends on the model; the CLI's Ctrl-C test ends within its wait); CaDiCaL keeps
-    #: what it learnt from one call to the next.
-    SLICE = 20_000
+    #: Conflicts per call into CaDiCaL, at first: a Ctrl-C or SIGTERM waits for the call to end, since
+    #: CaDiCaL holds the GIL and python-sat cannot interrupt it.  ``next_budget`` then sizes each call
+    #: to take about ``SLICE_S`` seconds, between ``SLICE_MIN`` and ``SLICE_MAX`` conflicts: at a large
+    #: model's size (Raft's figure-8) a fixed 20,000 took minutes, and a signal waited that long.
+    SLICE = 2_000
+    SLICE_MIN = 100
+    SLICE_MAX = 200_000
+    SLICE_S = 1.0
+
+    @classmethod
+    def next_budget(cls, budget: int, took_s: float) -> int:
+        """The next call's conflicts after ``budget`` took ``took_s`` seconds: scaled toward ``SLICE_S``,
+        at most doubled or quartered at once (a call's time varies), within the bounds."""
+        factor = min(2.0, max(0.25, cls.SLICE_S / max(took_s, 1e-3)))
+        return max(cls.SLICE_MIN, min(cls.SLICE_MAX, int(budget * factor)))
 
     def solve(self, assumptions: list[int]) -> bool:
-        """CaDiCaL under ``assumptions``, in slices of ``SLICE`` conflicts on a worker thread.
+        """CaDiCaL under ``assumptions``, in calls of a conflict budget on a worker thread.
 
         CaDiCaL holds the GIL while it runs, and python-sat, called from the main thread, swaps in
         its own SIGINT handler (after an interrupted call SIGINT stayed ignored, and a run so
         stopped once ended in a segmentation fault).  From a worker thread it installs none; between
-        slices the main thread runs Python's handlers, and a ``KeyboardInterrupt`` there stops the
-        worker at the end of its slice."""
+        calls the main thread runs Python's handlers, and a ``KeyboardInterrupt`` there stops the
+        worker at the end of its call.  CaDiCaL keeps what it learnt from one call to the next."""
         stop = threading.Event()
         box: dict[str, bool] = {}
         failed: list[BaseException] = []
 
         def run() -> None:
+            budget = self.SLICE
             try:
                 while not stop.is_set():
-                    self.solver.conf_budget(self.SLICE)
+                    self.solver.conf_budget(budget)
+                    t0 = time.perf_counter()
                     r = self.solver.solve_limited(assumptions=assumptions)
                     if r is not None:
                         box["r"] = bool(r)
                         return
+                    budget = self.next_budget(budget, time.perf_counter() - t0)
             except BaseException as e:  # raised again in the caller's thread, as it is
                 failed.append(e)
 

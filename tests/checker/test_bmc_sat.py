@@ -5,6 +5,7 @@ relation it replaces."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -70,6 +71,50 @@ def test_an_error_inside_the_solver_thread_reaches_the_caller_as_it_is(monkeypat
     monkeypatch.setattr(Solver, "solve_limited", fail)
     with pytest.raises(MemoryError, match="CaDiCaL ran out of memory"):
         bmc(TwoPhase(rms=2), 3, tie=0, solver="cadical")
+
+
+@given(budget=st.integers(bmc_sat.Unrolled.SLICE_MIN, bmc_sat.Unrolled.SLICE_MAX),
+       took=st.floats(0, 600, allow_nan=False), later=st.floats(0, 600, allow_nan=False))
+def test_a_call_into_cadical_is_sized_toward_a_second_so_a_signal_waits_about_that_long(
+        budget: int, took: float, later: float) -> None:
+    u = bmc_sat.Unrolled
+    nxt = u.next_budget(budget, took)
+    assert u.SLICE_MIN <= nxt <= u.SLICE_MAX
+    assert budget // 4 - 1 <= nxt <= 2 * budget  # a call's time varies: no jump on one sample
+    if took > 2 * u.SLICE_S:
+        assert nxt < budget or nxt == u.SLICE_MIN  # slow calls shrink the next one
+    if took < u.SLICE_S / 2:
+        assert nxt > budget or nxt == u.SLICE_MAX  # quick ones grow it
+    if later >= took:
+        assert u.next_budget(budget, later) <= nxt  # slower never asks for more
+
+
+def _pigeons(n: int) -> list[list[int]]:
+    """n+1 pigeons in n holes (unsatisfiable, and hard for resolution: many conflicts)."""
+    x = [[i * n + j + 1 for j in range(n)] for i in range(n + 1)]
+    out = [row[:] for row in x]
+    for j in range(n):
+        out += [[-x[a][j], -x[b][j]] for a in range(n + 1) for b in range(a + 1, n + 1)]
+    return out
+
+
+def test_cadical_answers_across_many_calls_and_each_is_resized_by_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, float]] = []
+    real = bmc_sat.Unrolled.next_budget.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[bmc_sat.Unrolled], budget: int, took: float) -> int:
+        seen.append((budget, took))
+        return int(real(cls, budget, took))
+
+    monkeypatch.setattr(bmc_sat.Unrolled, "SLICE", 100)
+    monkeypatch.setattr(bmc_sat.Unrolled, "next_budget", classmethod(spy))
+    u = bmc_sat.Unrolled()
+    for c in _pigeons(7):
+        u.solver.add_clause(c)
+    u.top = 7 * 8
+    assert u.solve([]) is False  # the answer of one uninterrupted call
+    assert len(seen) > 1 and seen[0][0] == 100
+    assert all(b2 == real(bmc_sat.Unrolled, b, t) for (b, t), (b2, _) in pairwise(seen))
 
 
 def _relation(model: Model[Any]) -> tuple[BvSteps, SymbolicModel]:
