@@ -20,7 +20,7 @@ def test_the_fixed_baseline_pins_every_call_and_gives_the_sizing_back() -> None:
     before = Unrolled.SLICE, Unrolled.SLICE_MIN, Unrolled.SLICE_MAX
     with bmc_solvers._fixed_slices(20_000):
         assert Unrolled.next_budget(Unrolled.SLICE, 600.0) == Unrolled.next_budget(Unrolled.SLICE, 0.0) == 20_000
-    assert (Unrolled.SLICE, Unrolled.SLICE_MIN, Unrolled.SLICE_MAX) == before
+    assert before == (Unrolled.SLICE, Unrolled.SLICE_MIN, Unrolled.SLICE_MAX)
 
 
 def test_two_comparisons_at_once_are_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
