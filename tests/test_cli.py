@@ -494,9 +494,11 @@ def test_prove_parameterized_without_the_tie_is_proved_for_the_formulas_only() -
 
 
 @pytest.mark.parametrize("variant", [
-    "accept-below-promise", "minority-quorums", "propose-twice",
-    # 4-10 s each; CI: ignore-votes in the text test below, volatile-acceptor's tie in tests/proofs/test_paxos_param.py
-    pytest.param("ignore-votes", marks=pytest.mark.slow), pytest.param("volatile-acceptor", marks=pytest.mark.slow)])
+    "minority-quorums",
+    # 3-10 s each; CI: minority-quorums here, ignore-votes in the text test below, every planted bug through the
+    # API (test_conformance_fails_on_every_planted_bug) and volatile-acceptor's tie in tests/proofs/test_paxos_param.py
+    *(pytest.param(v, marks=pytest.mark.slow)
+      for v in ("accept-below-promise", "propose-twice", "ignore-votes", "volatile-acceptor"))])
 def test_prove_parameterized_fails_the_tie_for_every_planted_bug(variant: str) -> None:
     from protoproof.models.paxos import Paxos
 
